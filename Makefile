@@ -1,0 +1,31 @@
+# The two set-up commands are `make run` and `make test`; everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean-var translations bench-data bench
+
+$(STAMP): setup.cfg setup.py pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run the product on embedded PostgreSQL and Redis (or DATABASE_URL / REDIS_URL when set)
+run: install
+	$(PY) -m storecrm.devstack run
+
+## run the whole test suite
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## rebuild translations/messages.pot from the sources (developers only; .po files are committed)
+translations: install
+	$(VENV)/bin/pybabel extract -F frontend/babel.cfg -k lazy_gettext -k _l -o frontend/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i frontend/translations/messages.pot -d frontend/translations --no-fuzzy-matching
+
+clean-var:
+	rm -rf var/

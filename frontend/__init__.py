@@ -1,0 +1,1 @@
+"""Templates, vendored static assets and translation catalogs."""

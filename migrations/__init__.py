@@ -1,0 +1,1 @@
+"""Alembic migrations of the core (run as the owner role)."""

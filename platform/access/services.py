@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from ..audit.services import changed_only, record, snapshot
+from ..extensions import db
+from ..plugin_runtime import default_grants, permissions
+from ..tenancy.models import get_scoped
+from .models import SCOPE_ALL, SCOPE_STORES, Role
+
+BUILTIN_ROLES = [
+    # code, name, data scope
+    ("owner", _l("Owner"), SCOPE_ALL),
+    ("admin", _l("Administrator"), SCOPE_ALL),
+    ("manager", _l("Store manager"), SCOPE_STORES),
+    ("advisor", _l("Sales / service advisor"), SCOPE_STORES),
+    ("technician", _l("Technician"), SCOPE_STORES),
+]
+
+
+def seed_builtin_roles(locale: str = "zh_CN") -> dict[str, Role]:
+    """Create the built-in roles of the current tenant (idempotent); names in the tenant's language."""
+    from flask_babel import force_locale
+
+    grants = default_grants()
+    existing = {r.code: r for r in db.session.scalars(select(Role))}
+    with force_locale(locale):
+        for code, name, scope in BUILTIN_ROLES:
+            if code not in existing:
+                role = Role(code=code, name=str(name), data_scope=scope, builtin=True,
+                            permissions=[] if code == "owner" else list(grants.get(code, [])))
+                db.session.add(role)
+                existing[code] = role
+    db.session.flush()
+    return existing
+
+
+def list_roles() -> list[Role]:
+    order = {code: i for i, (code, _n, _s) in enumerate(BUILTIN_ROLES)}
+    return sorted(db.session.scalars(select(Role)), key=lambda r: (order.get(r.code, 99), r.name))
+
+
+def get_role(role_id) -> Role | None:
+    return get_scoped(Role, role_id)
+
+
+def save_role(role: Role | None, data: dict) -> Role:
+    errors = {}
+    if role is not None and role.is_owner:
+        raise ValidationError({"_schema": [_("The owner role always holds every permission.")]})
+    unknown = [c for c in data["permissions"] if c not in permissions()]
+    if unknown:
+        errors["permissions"] = [_("Unknown permission: %(code)s", code=", ".join(unknown))]
+    if role is None:
+        taken = db.session.scalar(select(func.count()).select_from(Role).where(Role.code == data["code"]))
+        if taken:
+            errors["code"] = [_("Another role already uses this code.")]
+    if errors:
+        raise ValidationError(errors)
+    if role is None:
+        role = Role(code=data["code"], name=data["name"], permissions=sorted(data["permissions"]),
+                    data_scope=data["data_scope"], builtin=False)
+        db.session.add(role)
+        db.session.flush()
+        record("create", "role", role.id, role.name, after=snapshot(role))
+        return role
+    before = snapshot(role)
+    role.name = data["name"]
+    role.permissions = sorted(data["permissions"])
+    role.data_scope = data["data_scope"]
+    db.session.flush()
+    old, new = changed_only(before, snapshot(role))
+    if new:
+        record("update", "role", role.id, role.name, before=old, after=new)
+    return role

@@ -1,0 +1,86 @@
+"""Bearer-token authentication and the tenant context of API requests.
+
+The token names its tenant (sct_<tenant>_<id>_<secret>), so it is checked inside that
+tenant's scope, under RLS, like any other row. Any failure answers 401, the same for all.
+"""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, current_app, g, request
+from flask_login import current_user
+
+from ..audit.services import Actor, set_actor
+from ..extensions import csrf, db, limiter
+from ..tenancy.models import Tenant
+from ..tenancy.resolution import enter_tenant
+
+
+def _authenticate():
+    from ..auth.services import parse_token, user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, plain = header.partition(" ")
+    parsed = parse_token(plain.strip()) if scheme.lower() == "bearer" else None
+    if parsed is None:
+        return None
+    tenant_id, token_id, secret = parsed
+    if not 0 < tenant_id < 2**63 or not 0 < token_id < 2**63:
+        return None
+    tenant = db.session.get(Tenant, tenant_id)
+    db.session.rollback()
+    if tenant is None or tenant.status == "deleted":
+        return None
+    enter_tenant(tenant)
+    user = user_for_token(token_id, secret)
+    if user is None:
+        return None
+    if tenant.status == "suspended":
+        abort(403, description="This workspace is suspended.")
+    return user
+
+
+def init_app(app) -> None:
+    for name, bp in app.blueprints.items():
+        if name.startswith("api_") or bp.url_prefix and str(bp.url_prefix).startswith("/api/"):
+            csrf.exempt(bp)
+
+    @app.before_request
+    def _api_user():
+        if not request.path.startswith("/api/v1/") or request.path == "/api/v1/openapi.json":
+            return
+        user = _authenticate()
+        if user is None:
+            abort(401, description="Send a valid personal API token as 'Authorization: Bearer <token>'.")
+        g.api_user = user
+        g.log_user = user.id
+        set_actor(Actor(user.id, user.display_name, request.remote_addr, g.get("request_id")))
+
+
+def api_user():
+    return g.api_user
+
+
+def api_limit() -> str:
+    return current_app.config["STORECRM"].api_rate_limit
+
+
+def api_key() -> str:
+    user = g.get("api_user")
+    return f"api:{user.tenant_id}:{user.id}" if user else f"api-ip:{request.remote_addr}"
+
+
+def requires(permission: str):
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if not g.api_user.has_permission(permission):
+                abort(403, description="Your role lacks the permission '%s'." % permission)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+__all__ = ["api_user", "requires", "current_user", "limiter"]

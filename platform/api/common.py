@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask import abort
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def page_schema(item_schema_cls):
+    class Page(Schema):
+        items = fields.List(fields.Nested(item_schema_cls))
+        total = fields.Integer()
+        page = fields.Integer()
+        per_page = fields.Integer()
+
+    Page.__name__ = item_schema_cls.__name__.replace("Schema", "") + "Page"
+    return Page
+
+
+def paged(query_items, total: int, args: dict) -> dict:
+    return {"items": query_items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+def unprocessable(err: ValidationError):
+    from ..web.forms import flatten_errors
+
+    abort(422, messages={"json": flatten_errors(err.messages)})
+
+
+def patch_load(schema: Schema, current: dict) -> dict:
+    """PATCH semantics: the stored record's fields, overlaid with the request's, validated whole."""
+    from flask import request
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(422, messages={"json": {"_schema": ["Send a JSON object."]}})
+    dumped = {k: v for k, v in current.items() if k in schema.fields and not schema.fields[k].dump_only}
+    try:
+        return schema.load({**dumped, **body})
+    except ValidationError as err:
+        unprocessable(err)

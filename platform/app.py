@@ -1,0 +1,98 @@
+"""The application factory."""
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+from flask import Flask
+
+from . import config as config_module
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def _frontend_path(*parts: str) -> str:
+    return str(resources.files("storecrm.frontend").joinpath(*parts))
+
+
+def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
+    settings = config_module.load_settings(environ)
+    app = Flask(
+        "storecrm",
+        root_path=os.path.dirname(os.path.abspath(__file__)),  # storecrm is a namespace package
+        instance_path=str(settings.var_dir / "instance"),
+        template_folder=_frontend_path("templates"),
+        static_folder=_frontend_path("static"),
+        static_url_path="/static",
+    )
+    app.config.update(
+        STORECRM=settings,
+        ENV_NAME=settings.env,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        DATABASE_OWNER_URL=settings.database_owner_url,
+        DATABASE_SYSTEM_URL=settings.database_system_url,
+        REDIS_URL=settings.redis_url,
+        SESSION_COOKIE_NAME="storecrm_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=60 * 60 * 12,
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session; forms stay open all day on a shop phone
+        BABEL_TRANSLATION_DIRECTORIES=_frontend_path("translations"),
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        RATELIMIT_STORAGE_URI=_limiter_uri(settings.redis_url),
+        RATELIMIT_STRATEGY="moving-window",
+        RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        API_TITLE="StoreCRM API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH=None,
+    )
+    if overrides:
+        app.config.update(overrides)
+
+    from . import models  # noqa: F401  (maps every model before first use)
+    from .logs import init_logging
+    from .web import errors, i18n, security
+
+    init_logging(app, settings)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resources.files("storecrm.migrations")))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app, babel)
+    login_manager.init_app(app)
+
+    from .auth import sessions
+    from .tenancy import resolution, scoping  # noqa: F401  (scoping installs the SQLAlchemy events)
+
+    sessions.init_app(app, login_manager)
+    resolution.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from .plugin_runtime import init_plugins
+
+    init_plugins(app)
+
+    from .web.transactions import init_app as init_transactions
+
+    init_transactions(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _limiter_uri(redis_url: str) -> str:
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url

@@ -1,0 +1,81 @@
+"""Recording audit entries. Services call `record`; the web, API and CLI layers set the actor."""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import decimal
+from dataclasses import dataclass
+
+from sqlalchemy import inspect
+
+from ..extensions import db
+from .models import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int | None
+    label: str
+    ip: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor(None, "system")
+_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("storecrm_actor", default=SYSTEM)
+
+
+def set_actor(actor: Actor) -> contextvars.Token:
+    return _actor.set(actor)
+
+
+@contextlib.contextmanager
+def acting_as(actor: Actor):
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+SECRET_COLUMNS = {"password_hash", "secret_hash"}
+
+
+def snapshot(obj) -> dict:
+    """Column values of a mapped object, secrets left out, JSON-ready."""
+    return {
+        attr.key: _jsonable(getattr(obj, attr.key))
+        for attr in inspect(obj).mapper.column_attrs
+        if attr.key not in SECRET_COLUMNS and attr.key != "tenant_id"
+    }
+
+
+def changed_only(before: dict, after: dict) -> tuple[dict, dict]:
+    keys = [k for k in after if before.get(k) != after.get(k) and k != "updated_at"]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(action: str, entity_type: str, entity_id: int | None, summary: str = "", *,
+           before: dict | None = None, after: dict | None = None) -> AuditEntry:
+    actor = current_actor()
+    entry = AuditEntry(
+        actor_id=actor.id, actor_label=actor.label[:120], action=action, entity_type=entity_type,
+        entity_id=entity_id, summary=summary[:300], before=before, after=after,
+        request_id=actor.request_id, ip=actor.ip,
+    )
+    db.session.add(entry)
+    return entry

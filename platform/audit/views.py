@@ -1,0 +1,50 @@
+from datetime import datetime, time
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from ..extensions import db
+from ..web.forms import requires
+from .models import AuditEntry
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+PAGE = 50
+
+
+def _date(value: str | None):
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@requires("audit.view")
+def index():
+    """Newest first, keyset-paged by id; filters by entity type, action, actor and day range."""
+    args = request.args
+    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE + 1)
+    if args.get("entity_type"):
+        q = q.where(AuditEntry.entity_type == args["entity_type"][:60])
+    if args.get("action"):
+        q = q.where(AuditEntry.action == args["action"][:40])
+    if args.get("actor", "").isdigit():
+        q = q.where(AuditEntry.actor_id == int(args["actor"]))
+    if args.get("entity_id", "").isdigit() and len(args["entity_id"]) < 19:
+        q = q.where(AuditEntry.entity_id == int(args["entity_id"]))
+    start, end = _date(args.get("from")), _date(args.get("to"))
+    from flask_babel import get_timezone
+
+    tz = get_timezone()
+    if start:
+        q = q.where(AuditEntry.at >= datetime.combine(start, time.min, tz))
+    if end:
+        q = q.where(AuditEntry.at <= datetime.combine(end, time.max, tz))
+    before = args.get("before", "")
+    if before.isdigit() and len(before) < 19:
+        q = q.where(AuditEntry.id < int(before))
+    rows = list(db.session.scalars(q))
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    next_args = {**args.to_dict(), "before": rows[-1].id} if more else None
+    return render_template("audit/index.html", entries=rows, next_args=next_args, args=args)

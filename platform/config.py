@@ -1,0 +1,107 @@
+"""Configuration, read only from the environment.
+
+Every variable is listed in docs/configuration.md; nothing is read from files except the
+development secret key that the embedded defaults keep under var/.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def var_dir(environ=os.environ) -> Path:
+    path = Path(environ.get("STORECRM_VAR_DIR") or Path.cwd() / "var").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _dev_secret_key(var: Path) -> str:
+    key_file = var / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def sqlalchemy_url(url: str | None) -> str | None:
+    """Pin the psycopg2 driver: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3."""
+    if url is None:
+        return None
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme):]
+    return url
+
+
+@dataclass
+class Settings:
+    env: str
+    secret_key: str
+    database_url: str
+    database_owner_url: str
+    database_system_url: str
+    redis_url: str
+    base_url: str
+    var_dir: Path
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    mail_from: str
+    log_format: str
+    log_level: str
+    login_rate_limit: str
+    api_rate_limit: str
+    session_cookie_secure: bool
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def load_settings(environ=os.environ) -> Settings:
+    env = environ.get("STORECRM_ENV", "development")
+    var = var_dir(environ)
+    secret = environ.get("STORECRM_SECRET_KEY")
+    if not secret:
+        if env == "production":
+            raise RuntimeError("STORECRM_SECRET_KEY must be set in production")
+        secret = _dev_secret_key(var)
+    database_url = environ.get("DATABASE_URL")
+    redis_url = environ.get("REDIS_URL")
+    if not database_url or not redis_url:
+        raise RuntimeError(
+            "DATABASE_URL and REDIS_URL are not set; start through `make run` "
+            "(or call storecrm.embedded.apply_defaults) to use the embedded services"
+        )
+    return Settings(
+        env=env,
+        secret_key=secret,
+        database_url=sqlalchemy_url(database_url),
+        database_owner_url=sqlalchemy_url(environ.get("DATABASE_OWNER_URL") or database_url),
+        database_system_url=sqlalchemy_url(environ.get("DATABASE_SYSTEM_URL") or database_url),
+        redis_url=redis_url,
+        base_url=environ.get("STORECRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        var_dir=var,
+        smtp_host=environ.get("SMTP_HOST") or None,
+        smtp_port=int(environ.get("SMTP_PORT", "587")),
+        smtp_user=environ.get("SMTP_USER") or None,
+        smtp_password=environ.get("SMTP_PASSWORD") or None,
+        smtp_starttls=_bool(environ.get("SMTP_STARTTLS"), True),
+        mail_from=environ.get("MAIL_FROM", "StoreCRM <no-reply@storecrm.local>"),
+        log_format=environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
+        log_level=environ.get("LOG_LEVEL", "INFO"),
+        login_rate_limit=environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        api_rate_limit=environ.get("API_RATE_LIMIT", "600 per minute"),
+        session_cookie_secure=_bool(environ.get("SESSION_COOKIE_SECURE"), env == "production"),
+    )

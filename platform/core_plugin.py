@@ -1,0 +1,72 @@
+"""The core's own contributions, registered through the same hooks plugins use."""
+from flask_babel import lazy_gettext as _l
+
+from .access.registry import Permission
+from .hooks import hookimpl
+from .web.nav import NavItem
+
+G_ADMIN = _l("Administration")
+G_CUSTOMERS = _l("Customers")
+
+
+@hookimpl
+def register_permissions():
+    return [
+        Permission("tenant.settings", _l("Edit tenant settings"), G_ADMIN),
+        Permission("stores.view", _l("View stores"), G_ADMIN),
+        Permission("stores.manage", _l("Create and edit stores"), G_ADMIN),
+        Permission("users.view", _l("View staff"), G_ADMIN),
+        Permission("users.manage", _l("Create and edit staff"), G_ADMIN),
+        Permission("roles.manage", _l("Edit roles and permissions"), G_ADMIN),
+        Permission("audit.view", _l("View the audit log"), G_ADMIN),
+        Permission("customers.view", _l("View customers"), G_CUSTOMERS),
+        Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
+        Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
+    ]
+
+
+@hookimpl
+def register_default_grants():
+    # owner always holds every permission; these are the starting sets, editable per tenant.
+    everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
+                            "audit.view", "customers.view", "customers.manage", "customers.contact"]
+    return {
+        "admin": everything_but_roles + ["roles.manage"],
+        "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
+                    "customers.contact"],
+        "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact"],
+        "technician": ["stores.view", "customers.view"],
+    }
+
+
+@hookimpl
+def register_nav_items():
+    return [
+        NavItem("customers.index", _l("Customers"), "people", "customers.view", 10),
+        NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
+        NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
+        NavItem("access.roles", _l("Roles"), "shield-lock", "roles.manage", 30, "admin"),
+        NavItem("audit.index", _l("Audit log"), "journal-text", "audit.view", 40, "admin"),
+        NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
+    ]
+
+
+@hookimpl
+def register_blueprints(app):
+    from .access.views import bp as access_bp
+    from .audit.views import bp as audit_bp
+    from .auth.views import bp as auth_bp
+    from .customers.views import bp as customers_bp
+    from .stores.views import bp as stores_bp
+    from .tenancy.views import bp as tenancy_bp
+    from .users.views import bp as users_bp
+    from .web.views import bp as web_bp
+    from .web.views import public_bp
+
+    app.register_blueprint(public_bp)
+
+    for bp in (web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, tenancy_bp):
+        app.register_blueprint(bp, url_prefix="/t/<tenant>" + (bp.url_prefix or ""))
+    from .api import register_api
+
+    register_api(app)

@@ -1,0 +1,1 @@
+"""Customers: the base record every vertical builds on."""

@@ -1,0 +1,126 @@
+"""Customer records: store-scoped reads, masked contact details, audited writes."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import func, or_, select
+
+from ..audit.services import changed_only, record, snapshot
+from ..extensions import db
+from ..stores.models import Store
+from ..tenancy.models import get_scoped
+from ..validation import display_phone, mask_email, mask_phone
+from .models import Customer
+
+PAGE_SIZE = 50
+
+
+def visible(user, query):
+    """Limit a customer query to what `user` may see: live records of their stores (all for HQ)."""
+    query = query.where(Customer.deleted_at.is_(None))
+    if not user.sees_all_stores:
+        query = query.where(Customer.store_id.in_(user.store_ids or [-1]))
+    return query
+
+
+def list_customers(user, *, q: str = "", store_id: int | None = None, after_id: int | None = None,
+                   limit: int = PAGE_SIZE) -> list[Customer]:
+    """Newest first, keyset-paged on id."""
+    query = visible(user, select(Customer)).order_by(Customer.id.desc()).limit(limit)
+    if store_id:
+        query = query.where(Customer.store_id == store_id)
+    if after_id:
+        query = query.where(Customer.id < after_id)
+    if q:
+        query = query.where(_match(q))
+    return list(db.session.scalars(query))
+
+
+def count_customers(user, *, q: str = "", store_id: int | None = None) -> int:
+    query = visible(user, select(func.count()).select_from(Customer))
+    if store_id:
+        query = query.where(Customer.store_id == store_id)
+    if q:
+        query = query.where(_match(q))
+    return db.session.scalar(query)
+
+
+def _match(q: str):
+    digits = re.sub(r"\D", "", q)
+    conditions = [Customer.name.ilike(f"%{_escape(q)}%")]
+    if len(digits) >= 4:
+        conditions.append(Customer.mobile.like(f"%{digits}%"))
+    return or_(*conditions)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_customers(user, q: str, limit: int = 20) -> list[Customer]:
+    return list_customers(user, q=q, limit=limit)
+
+
+def get_customer(user, customer_id) -> Customer | None:
+    customer = get_scoped(Customer, customer_id)
+    if customer is None or customer.deleted_at is not None:
+        return None
+    if not user.sees_all_stores and customer.store_id not in user.store_ids:
+        return None
+    return customer
+
+
+def contact_view(user, customer: Customer) -> dict:
+    """Phone and email as this user may see them (masked without customers.contact)."""
+    if user.has_permission("customers.contact"):
+        return {"mobile": display_phone(customer.mobile), "email": customer.email or "", "masked": False}
+    return {"mobile": mask_phone(customer.mobile), "email": mask_email(customer.email), "masked": True}
+
+
+def _check(user, data: dict, customer: Customer | None) -> None:
+    errors = {}
+    store = get_scoped(Store, data.get("store_id"))
+    if store is None or not (user.sees_all_stores or store.id in user.store_ids):
+        errors["store_id"] = [_("Choose one of your stores.")]
+    if data.get("birthday") and data["birthday"] > date.today():
+        errors["birthday"] = [_("A birthday cannot be in the future.")]
+    if data.get("mobile"):
+        q = select(Customer.id).where(Customer.mobile == data["mobile"], Customer.deleted_at.is_(None))
+        if customer is not None:
+            q = q.where(Customer.id != customer.id)
+        if db.session.scalar(q.limit(1)):
+            errors["mobile"] = [_("A customer with this mobile number already exists.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_customer(user, data: dict) -> Customer:
+    _check(user, data, None)
+    customer = Customer(**data, owner_id=user.id if user else None)
+    db.session.add(customer)
+    db.session.flush()
+    record("create", "customer", customer.id, customer.name, after=snapshot(customer))
+    return customer
+
+
+def update_customer(user, customer: Customer, data: dict) -> Customer:
+    _check(user, data, customer)
+    before = snapshot(customer)
+    for key, value in data.items():
+        setattr(customer, key, value)
+    db.session.flush()
+    old, new = changed_only(before, snapshot(customer))
+    if new:
+        record("update", "customer", customer.id, customer.name, before=old, after=new)
+    return customer
+
+
+def dashboard_counts(user) -> dict:
+    total = count_customers(user)
+    month_start = date.today().replace(day=1)
+    new_this_month = db.session.scalar(
+        visible(user, select(func.count()).select_from(Customer)).where(Customer.created_at >= month_start))
+    return {"customers": total, "new_this_month": new_this_month}

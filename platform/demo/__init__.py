@@ -1,0 +1,1 @@
+"""Demo tenant with realistic Chinese sample data (`flask demo load`)."""

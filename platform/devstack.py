@@ -1,0 +1,49 @@
+"""`make run`: embedded services, migrations, demo data, then web + worker + scheduler via honcho."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .embedded import apply_defaults
+
+
+def _flask(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "flask", "--app", "storecrm.wsgi:app", *args], check=True)
+
+
+def run() -> int:
+    apply_defaults()
+    os.environ.setdefault("STORECRM_ENV", "development")
+    port = os.environ.setdefault("PORT", "5000")
+    os.environ.setdefault("STORECRM_BASE_URL", f"http://127.0.0.1:{port}")
+    _flask("db", "upgrade")
+    _flask("demo", "load")
+    from .demo.loader import DEMO_PASSWORD, DEMO_USERS
+
+    print("\n" + "=" * 64)
+    print(f"StoreCRM is starting at  http://127.0.0.1:{port}/t/demo/login")
+    print("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    for email, role in DEMO_USERS:
+        print(f"  {role:<11} {email}")
+    print("=" * 64 + "\n", flush=True)
+    procfile = Path(__file__).resolve().parent.parent / "Procfile"
+    if not procfile.exists():  # installed non-editable: use the packaged copy
+        procfile = Path(__file__).resolve().parent / "Procfile"
+    try:
+        return subprocess.call([sys.executable, "-m", "honcho", "-f", str(procfile), "start",
+                                "web", "worker", "scheduler"])
+    finally:
+        from .embedded import stop_postgres
+
+        pgdata = os.environ.get("STORECRM_EMBEDDED_PGDATA")
+        if pgdata:
+            stop_postgres(Path(pgdata))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["run"]:
+        raise SystemExit(run())
+    print("usage: python -m storecrm.devstack run", file=sys.stderr)
+    raise SystemExit(2)

@@ -1,0 +1,34 @@
+"""Periodic housekeeping. Periodic jobs fan out: one message per tenant, run inside its scope."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from periodiq import cron
+from sqlalchemy import delete, or_, select
+
+from ..extensions import db
+from ..tenancy.context import tenant_context
+from ..tenancy.models import Tenant, utcnow
+from . import actor
+
+SESSION_RETENTION = timedelta(days=30)
+
+
+@actor(periodic=cron("17 * * * *"))
+def fan_out_session_purge() -> None:
+    tenant_ids = list(db.session.scalars(select(Tenant.id).where(Tenant.status != "deleted")))
+    for tid in tenant_ids:
+        tenant = db.session.get(Tenant, tid)
+        with tenant_context(tenant):
+            purge_sessions.send()
+
+
+@actor
+def purge_sessions() -> int:
+    """Delete sessions of the job's tenant that were revoked or idle for longer than the retention."""
+    from ..auth.models import UserSession
+
+    cutoff = utcnow() - SESSION_RETENTION
+    result = db.session.execute(delete(UserSession).where(
+        or_(UserSession.revoked_at < cutoff, UserSession.last_seen_at < cutoff)))
+    return result.rowcount

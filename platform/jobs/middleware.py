@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import logging
+import threading
+
+from dramatiq.middleware import Middleware
+
+from ..tenancy.context import TenantRef, current_tenant_id, reset_tenant, set_tenant
+
+log = logging.getLogger("storecrm.jobs")
+_app = None
+_local = threading.local()
+
+
+def bind_app(app) -> None:
+    """Use `app` for jobs in this process (the worker binds one it creates; tests bind theirs)."""
+    global _app
+    _app = app
+
+
+def _get_app():
+    global _app
+    if _app is None:
+        from ..app import create_app
+
+        _app = create_app()
+    return _app
+
+
+class TenantMiddleware(Middleware):
+    """Carries tenant_id in every message and re-enters that tenant in the worker."""
+
+    def before_enqueue(self, broker, message, delay):
+        tid = current_tenant_id()
+        if tid is not None:
+            message.options.setdefault("tenant_id", tid)
+
+    def before_process_message(self, broker, message):
+        from ..extensions import db
+        from ..tenancy.models import Tenant
+
+        tid = message.options.get("tenant_id")
+        _local.tenant_token = None
+        if tid is None:
+            return
+        tenant = db.session.get(Tenant, tid)
+        db.session.rollback()
+        if tenant is None or tenant.status == "deleted":
+            from dramatiq.middleware import SkipMessage
+
+            log.warning("skipping job %s for missing tenant %s", message.actor_name, tid)
+            raise SkipMessage()
+        _local.tenant_token = set_tenant(TenantRef(tenant.id, tenant.slug))
+
+    def _leave(self):
+        token = getattr(_local, "tenant_token", None)
+        if token is not None:
+            reset_tenant(token)
+            _local.tenant_token = None
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        from ..extensions import db
+
+        try:
+            if exception is None:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        finally:
+            self._leave()
+
+    def after_skip_message(self, broker, message):
+        self._leave()
+
+
+class AppContextMiddleware(Middleware):
+    """One Flask app context per job, so the job's session and config are the app's."""
+
+    def before_process_message(self, broker, message):
+        ctx = _get_app().app_context()
+        ctx.push()
+        _local.app_ctx = ctx
+
+    def _pop(self):
+        from ..extensions import db
+
+        ctx = getattr(_local, "app_ctx", None)
+        if ctx is not None:
+            db.session.remove()
+            ctx.pop()
+            _local.app_ctx = None
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        self._pop()
+
+    def after_skip_message(self, broker, message):
+        self._pop()

@@ -1,0 +1,9 @@
+"""Entry point of `dramatiq storecrm.jobs.worker` and `periodiq storecrm.jobs.worker`."""
+from ..app import create_app
+from . import broker  # noqa: F401  (installs the broker)
+from . import housekeeping  # noqa: F401
+from .middleware import bind_app
+from .. import mail  # noqa: F401
+
+app = create_app()
+bind_app(app)

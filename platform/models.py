@@ -1,0 +1,8 @@
+"""Imports every core model, so metadata is complete for migrations and the schema-rules test."""
+from .access.models import Role  # noqa: F401
+from .audit.models import AuditEntry  # noqa: F401
+from .auth.models import ApiToken, UserSession  # noqa: F401
+from .customers.models import Customer  # noqa: F401
+from .stores.models import Store  # noqa: F401
+from .tenancy.models import Tenant  # noqa: F401
+from .users.models import User, UserStore  # noqa: F401

@@ -1,0 +1,1 @@
+"""Stores (门店): the places of a chain where staff work and customers are served."""

@@ -1,0 +1,1 @@
+"""Tenants and the isolation machinery every tenant-owned table relies on."""

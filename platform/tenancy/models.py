@@ -1,0 +1,89 @@
+"""Tenant (platform table) and the TenantScoped base every tenant-owned model inherits."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, ForeignKeyConstraint, Identity, String, func
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from ..extensions import db
+from .context import require_tenant_id
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Tenant(db.Model):
+    """One chain (HQ plus its stores). Platform-level: not tenant-scoped, readable by the app role."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | suspended | deleted
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+class TenantScoped(db.Model):
+    """Base of every tenant-owned table.
+
+    Primary key (tenant_id, id); foreign keys to other tenant tables go through `tenant_fk`
+    so they include tenant_id; unique constraints and indexes must lead with tenant_id
+    (tests/test_schema_rules.py checks all of this, plus RLS, for every table).
+    """
+
+    __abstract__ = True
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True,
+        default=lambda: require_tenant_id(), sort_order=-100,
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, sort_order=-99)
+
+
+def tenant_fk(column: str, target: str, *, ondelete: str | None = None) -> ForeignKeyConstraint:
+    """A foreign key (tenant_id, column) -> target(tenant_id, id); use in __table_args__.
+
+    The referring row and the referred row are then guaranteed to belong to the same tenant.
+    On delete of the target, only the referring column is nulled (not tenant_id), hence the
+    explicit column list PostgreSQL 15+ accepts for SET NULL.
+    """
+    kwargs = {}
+    if ondelete == "SET NULL":
+        kwargs["ondelete"] = f"SET NULL ({column})"
+    elif ondelete:
+        kwargs["ondelete"] = ondelete
+    return ForeignKeyConstraint(["tenant_id", column], [f"{target}.tenant_id", f"{target}.id"], **kwargs)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, sort_order=90)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, sort_order=91)
+
+
+MAX_ID = 2**63 - 1
+
+
+def get_scoped(model, record_id):
+    """The row of `model` with this id in the current tenant, or None (ids of other tenants included)."""
+    from .context import require_tenant_id
+
+    try:
+        record_id = int(record_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < record_id <= MAX_ID:
+        return None
+    return db.session.get(model, (require_tenant_id(), record_id))

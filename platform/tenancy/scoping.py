@@ -1,0 +1,105 @@
+"""The two enforcement layers, wired into SQLAlchemy.
+
+1. ORM: every select/update/delete that touches a TenantScoped model gets
+   `tenant_id = <current tenant>` through with_loader_criteria; with no tenant it raises.
+2. RLS: every transaction of the app session starts with set_config('app.tenant_id', …, true),
+   i.e. SET LOCAL, which the row-level security policies read.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from flask import current_app, has_app_context
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from .context import TenantContextMissing, current_tenant_id
+from .models import TenantScoped
+
+log = logging.getLogger("storecrm.tenancy")
+
+UNSCOPED = "storecrm_unscoped"
+
+
+def _touches_tenant_table(state) -> bool:
+    return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_tenant_criteria(state) -> None:
+    if state.session.info.get(UNSCOPED):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    tid = current_tenant_id()
+    if tid is None:
+        if _touches_tenant_table(state):
+            raise TenantContextMissing("query on a tenant table with no tenant in context")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tid, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _set_local_tenant(session, transaction, connection) -> None:
+    if session.info.get(UNSCOPED):
+        return
+    tid = current_tenant_id()
+    connection.exec_driver_sql(
+        "SELECT set_config('app.tenant_id', %(tid)s, true)", {"tid": "" if tid is None else str(tid)}
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_check_new_rows(session, flush_context, instances) -> None:
+    if session.info.get(UNSCOPED):
+        return
+    tid = current_tenant_id()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if tid is None:
+            raise TenantContextMissing(f"writing {type(obj).__name__} with no tenant in context")
+        if obj.tenant_id is None:
+            obj.tenant_id = tid
+        elif obj.tenant_id != tid:
+            raise TenantContextMissing(f"{type(obj).__name__} of tenant {obj.tenant_id} written as tenant {tid}")
+
+
+def system_engine():
+    """Engine of the narrow system role (BYPASSRLS, no DDL); only `unscoped` uses it."""
+    ext = current_app.extensions
+    if "storecrm_system_engine" not in ext:
+        ext["storecrm_system_engine"] = create_engine(
+            current_app.config["DATABASE_SYSTEM_URL"], pool_pre_ping=True, pool_size=2, max_overflow=2
+        )
+    return ext["storecrm_system_engine"]
+
+
+@contextlib.contextmanager
+def unscoped(reason: str):
+    """Yield a session that crosses tenants, on the system role's own connection.
+
+    Every use is logged with its reason. Commits on success, rolls back on error.
+    """
+    if not reason or len(reason) < 10:
+        raise ValueError("unscoped() needs a reason a reviewer can read")
+    log.warning("unscoped access: %s", reason, extra={"unscoped_reason": reason})
+    session = Session(bind=system_engine(), info={UNSCOPED: True}, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_system_engine() -> None:
+    if has_app_context():
+        engine = current_app.extensions.pop("storecrm_system_engine", None)
+        if engine is not None:
+            engine.dispose()

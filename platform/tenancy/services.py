@@ -1,0 +1,73 @@
+"""Creating tenants (operators) and editing a tenant's own settings (its admins)."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..audit.services import changed_only, record
+from ..extensions import db
+from .context import require_tenant_id, tenant_context
+from .models import Tenant
+from .scoping import unscoped
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+RESERVED = {"api", "admin", "static", "www", "app", "t", "login", "signup", "healthz", "operator"}
+
+
+def current_tenant_row() -> Tenant:
+    return db.session.get(Tenant, require_tenant_id())
+
+
+def validate_slug(slug: str) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug) or slug in RESERVED:
+        raise ValidationError({"slug": [_("Use 2–63 lowercase letters, digits or hyphens (not a reserved word).")]})
+    return slug
+
+
+def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str = "Asia/Shanghai",
+                  currency: str = "CNY", owner: dict, store: dict | None = None) -> Tenant:
+    """Create a tenant with its built-in roles, a first store and its owner account.
+
+    The tenant row is a platform row, written by the system role; the rest is written inside
+    the new tenant's scope. If that part fails the tenant row is removed again.
+    """
+    from ..access.services import seed_builtin_roles
+    from ..stores.services import create_store
+    from ..users.services import create_user
+
+    slug = validate_slug(slug)
+    with unscoped(reason=f"operator creates tenant {slug}") as system:
+        if system.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+            raise ValidationError({"slug": [_("This workspace name is taken.")]})
+        tenant = Tenant(slug=slug, name=name, locale=locale, timezone=timezone, currency=currency)
+        system.add(tenant)
+        system.flush()
+        tenant_id = tenant.id
+    try:
+        with tenant_context(tenant):
+            roles = seed_builtin_roles(locale)
+            first_store = create_store(store or {"code": "HQ", "name": name})
+            create_user({**owner, "role_id": roles["owner"].id, "store_ids": [first_store.id]})
+            record("create", "tenant", tenant_id, name)
+            db.session.commit()
+    except BaseException:
+        with unscoped(reason=f"roll back half-created tenant {slug}") as system:
+            system.execute(Tenant.__table__.delete().where(Tenant.id == tenant_id))
+        raise
+    return tenant
+
+
+def update_settings(data: dict) -> Tenant:
+    tenant = current_tenant_row()
+    before = {k: getattr(tenant, k) for k in data}
+    for key, value in data.items():
+        setattr(tenant, key, value)
+    db.session.flush()
+    old, new = changed_only(before, {k: getattr(tenant, k) for k in data})
+    if new:
+        record("update", "tenant", tenant.id, tenant.name, before=old, after=new)
+    return tenant

@@ -1,0 +1,1 @@
+"""Staff accounts of a tenant."""

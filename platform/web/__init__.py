@@ -1,0 +1,1 @@
+"""The UI shell: layout, navigation, locale, errors, security headers."""

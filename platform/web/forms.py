@@ -1,0 +1,65 @@
+"""Helpers for thin views: parse a form through a marshmallow schema, guard by permission."""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, request
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from marshmallow import Schema, ValidationError, fields
+
+
+def form_data(schema: Schema) -> dict:
+    """request.form as the schema expects it: list fields get every value, others the first."""
+    data = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if field.dump_only:
+            continue
+        if isinstance(field, fields.Boolean):
+            data[key] = key in request.form  # an unchecked box is simply absent
+        elif isinstance(field, fields.List):
+            data[key] = [v for v in request.form.getlist(key) if v != ""]
+        elif key in request.form:
+            data[key] = request.form.get(key)
+    return data
+
+
+def load_form(schema: Schema) -> tuple[dict | None, dict]:
+    try:
+        return schema.load(form_data(schema)), {}
+    except ValidationError as err:
+        return None, flatten_errors(err.messages)
+
+
+def _text(message) -> str:
+    # lazy strings translate themselves; marshmallow's own English defaults are looked up
+    return gettext(message) if isinstance(message, str) else str(message)
+
+
+def flatten_errors(messages) -> dict:
+    """{'field': ['msg', …]} with every message as a plain string in the current locale."""
+    if not isinstance(messages, dict):
+        return {"_schema": [_text(m) for m in (messages if isinstance(messages, list) else [messages])]}
+    out = {}
+    for key, value in messages.items():
+        if isinstance(value, dict):
+            value = [v for vs in value.values() for v in (vs if isinstance(vs, list) else [vs])]
+        out[key] = [_text(v) for v in (value if isinstance(value, list) else [value])]
+    return out
+
+
+def requires(permission: str):
+    """Signed in and holding `permission`, else 403."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not current_user.has_permission(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the main navigation. `endpoint` is a Flask endpoint under the tenant prefix."""
+
+    endpoint: str
+    label: object  # lazy_gettext string
+    icon: str = "circle"  # a bootstrap-icons name
+    permission: str | None = None
+    order: int = 100
+    section: str = "main"  # main | admin
+
+
+def visible_items(items, user, section):
+    return [i for i in items if i.section == section and (i.permission is None or user.has_permission(i.permission))]

@@ -1,0 +1,97 @@
+"""Shell pages: workspace chooser, home, language switch, global search, health."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from ..extensions import db
+from .i18n import LOCALES
+
+bp = Blueprint("web", __name__)
+public_bp = Blueprint("public", __name__)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@public_bp.get("/")
+def index():
+    slug = (request.args.get("workspace") or "").strip().lower()
+    if slug and SLUG_RE.match(slug):
+        return redirect(url_for("auth.login", tenant=slug))
+    return render_template("public/index.html", error=bool(slug))
+
+
+@public_bp.get("/healthz")
+def healthz():
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # report, never raise: the load balancer reads the status code
+        checks["database"] = "error"
+    finally:
+        db.session.rollback()
+    try:
+        from redis import Redis
+
+        Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()
+        checks["redis"] = "ok"
+    except Exception:
+        checks["redis"] = "error"
+    healthy = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if healthy else "degraded", checks=checks), 200 if healthy else 503
+
+
+@public_bp.get("/lang/<code>")
+def set_language(code):
+    if code in LOCALES:
+        session["locale"] = code
+    target = request.args.get("next", "/")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+@bp.get("/")
+@login_required
+def home():
+    from ..customers.services import dashboard_counts
+
+    return render_template("web/home.html", counts=dashboard_counts(current_user))
+
+
+@bp.post("/language")
+@login_required
+def language():
+    from ..users.services import set_own_locale
+
+    code = request.form.get("locale", "")
+    if code in LOCALES:
+        set_own_locale(current_user, code)
+        session["locale"] = code
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+
+
+@bp.post("/store")
+@login_required
+def switch_store():
+    """The store switcher: narrows lists to one store (or all the user may see)."""
+    raw = request.form.get("store_id", "")
+    from ..stores.services import stores_visible_to
+
+    allowed = {s.id for s in stores_visible_to(current_user)}
+    session["store_id"] = int(raw) if raw.isdigit() and int(raw) in allowed else None
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+
+
+@bp.get("/search")
+@login_required
+def search():
+    from ..customers.services import search_customers
+
+    q = (request.args.get("q") or "").strip()[:100]
+    results = search_customers(current_user, q) if q else []
+    return render_template("web/search.html", q=q, results=results)

@@ -1,0 +1,29 @@
+"""Packages are listed here because setup.cfg maps folders to other names (platform/ -> storecrm)."""
+import configparser
+import os
+
+from setuptools import setup
+
+
+def mapped_packages():
+    cfg = configparser.ConfigParser()
+    cfg.read("setup.cfg")
+    mapping = {}
+    for line in cfg["options"]["package_dir"].strip().splitlines():
+        name, _, folder = (part.strip() for part in line.partition("="))
+        mapping[name] = folder
+    packages = []
+    for name, folder in mapping.items():
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith((".", "__")) and d not in ("node_modules",)]
+            rel = os.path.relpath(root, folder)
+            if rel != "." and not any(f.endswith(".py") for f in files):
+                continue  # data-only folders ship as package_data of their parent
+            pkg = name if rel == "." else name + "." + rel.replace(os.sep, ".")
+            # nested mappings (storecrm.plugins) own their folders
+            if rel == "." or not any(pkg == other or pkg.startswith(other + ".") for other in mapping if other != name and other.startswith(name + ".")):
+                packages.append(pkg)
+    return sorted(set(packages))
+
+
+setup(packages=mapped_packages())

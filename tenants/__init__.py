@@ -1,0 +1,1 @@
+"""SaaS control plane: signup, plans, billing, tenant lifecycle."""
