@@ -60,7 +60,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
 
     from . import models  # noqa: F401  (maps every model before first use)
     from .logs import init_logging
-    from .web import errors, i18n, security
+    from .web import errors, i18n, security, shell
 
     init_logging(app, settings)
     db.init_app(app)
@@ -77,6 +77,8 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     resolution.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    shell.init_app(app)
+    shell.init_filters(app)
 
     from .plugin_runtime import init_plugins
 

@@ -11,9 +11,8 @@ from flask import abort, current_app, g, request
 from flask_login import current_user
 
 from ..audit.services import Actor, set_actor
-from ..extensions import csrf, db, limiter
-from ..tenancy.models import Tenant
-from ..tenancy.resolution import enter_tenant
+from ..extensions import csrf, limiter
+from ..tenancy.resolution import enter_tenant, find_tenant
 
 
 def _authenticate():
@@ -27,9 +26,8 @@ def _authenticate():
     tenant_id, token_id, secret = parsed
     if not 0 < tenant_id < 2**63 or not 0 < token_id < 2**63:
         return None
-    tenant = db.session.get(Tenant, tenant_id)
-    db.session.rollback()
-    if tenant is None or tenant.status == "deleted":
+    tenant = find_tenant(tenant_id=tenant_id)
+    if tenant is None:
         return None
     enter_tenant(tenant)
     user = user_for_token(token_id, secret)

@@ -36,16 +36,14 @@ class TenantMiddleware(Middleware):
             message.options.setdefault("tenant_id", tid)
 
     def before_process_message(self, broker, message):
-        from ..extensions import db
-        from ..tenancy.models import Tenant
+        from ..tenancy.resolution import find_tenant
 
         tid = message.options.get("tenant_id")
         _local.tenant_token = None
         if tid is None:
             return
-        tenant = db.session.get(Tenant, tid)
-        db.session.rollback()
-        if tenant is None or tenant.status == "deleted":
+        tenant = find_tenant(tenant_id=tid)
+        if tenant is None:
             from dramatiq.middleware import SkipMessage
 
             log.warning("skipping job %s for missing tenant %s", message.actor_name, tid)

@@ -14,8 +14,20 @@ from .context import TenantRef, reset_tenant, set_tenant
 from .models import Tenant
 
 
-def find_tenant(slug: str) -> Tenant | None:
-    return db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.status != "deleted"))
+def find_tenant(slug: str | None = None, *, tenant_id: int | None = None) -> Tenant | None:
+    """Look a live tenant up, detached and fully loaded, and end the lookup's transaction.
+
+    The lookup runs before any tenant is in context, so its transaction carries no tenant
+    for RLS; it must end before tenant work starts, and a rollback would expire the row
+    (re-loading it in a new, tenant-less transaction), hence the expunge first.
+    """
+    query = select(Tenant).where(Tenant.status != "deleted")
+    query = query.where(Tenant.slug == slug) if tenant_id is None else query.where(Tenant.id == tenant_id)
+    tenant = db.session.scalar(query)
+    if tenant is not None:
+        db.session.expunge(tenant)
+    db.session.rollback()
+    return tenant
 
 
 def enter_tenant(tenant: Tenant) -> None:
@@ -33,8 +45,6 @@ def init_app(app) -> None:
         tenant = find_tenant(slug)
         if tenant is None:
             abort(404)
-        # the tenants lookup opened a transaction without a tenant: end it so RLS is set afresh
-        db.session.rollback()
         enter_tenant(tenant)
         if tenant.status == "suspended" and request.endpoint not in ("web.suspended", "static"):
             abort(403, description="suspended")

@@ -1,0 +1,34 @@
+"""What every signed-in page of the shell needs: navigation and the store switcher."""
+from __future__ import annotations
+
+from flask import g, session
+from flask_login import current_user
+
+from ..plugin_runtime import nav_items
+from .nav import visible_items
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def _shell():
+        if g.get("tenant") is None or not current_user.is_authenticated:
+            return {}
+        from ..stores.services import stores_visible_to
+
+        stores = [s for s in stores_visible_to(current_user) if s.active]
+        items = nav_items()
+        return {
+            "shell_nav_main": visible_items(items, current_user, "main"),
+            "shell_nav_admin": visible_items(items, current_user, "admin"),
+            "shell_stores": stores,
+            "shell_store_id": session.get("store_id"),
+        }
+
+
+def init_filters(app) -> None:
+    from ..validation import display_phone
+
+    app.add_template_filter(display_phone, "phone")
+    app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "role_options")
+    app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
+    app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")

@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from storecrm.app import create_app
+from storecrm.extensions import db, limiter
+from storecrm.tenancy.context import tenant_context
+
+PASSWORD = "correct-horse-battery"
+ROLE_CODES = ("owner", "admin", "manager", "advisor", "technician")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app({"TESTING": True, "SERVER_NAME": "localhost", "PREFERRED_URL_SCHEME": "http"})
+    settings = app.config["STORECRM"]
+    settings.login_rate_limit = "1000 per minute"
+    owner = create_engine(app.config["DATABASE_OWNER_URL"])
+    with owner.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    owner.dispose()
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    from storecrm.jobs.middleware import bind_app
+
+    bind_app(app)
+    yield app
+
+
+@pytest.fixture(scope="session")
+def owner_engine(app):
+    engine = create_engine(app.config["DATABASE_OWNER_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def tables(owner_engine):
+    with owner_engine.connect() as conn:
+        return [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+
+
+@pytest.fixture(autouse=True)
+def _clean(request, owner_engine):
+    yield
+    if "app" not in request.fixturenames and "db_app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        limiter.reset()
+    with owner_engine.begin() as conn:
+        names = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    from storecrm.jobs import broker
+
+    broker.flush_all()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@dataclass
+class TenantWorld:
+    """One tenant as a test sees it: ids of its stores and of one user per built-in role."""
+
+    slug: str
+    id: int
+    stores: list[int] = field(default_factory=list)
+    users: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    customers: list[int] = field(default_factory=list)
+
+
+def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> TenantWorld:
+    """A tenant with two stores, one user per role (store staff in the first store) and customers."""
+    from sqlalchemy import select
+
+    from storecrm.access.models import Role
+    from storecrm.customers.models import Customer
+    from storecrm.stores.services import create_store
+    from storecrm.tenancy.services import create_tenant
+    from storecrm.users.services import create_user
+
+    with app.app_context():
+        tenant = create_tenant(slug=slug, name=f"Chain {slug.upper()}", locale=locale,
+                               store={"code": "S1", "name": f"{slug.upper()} Store One"},
+                               owner={"display_name": f"{slug} owner", "email": f"owner@{slug}.test",
+                                      "password": PASSWORD})
+        world = TenantWorld(slug=slug, id=tenant.id)
+        with tenant_context(tenant):
+            roles = {r.code: r for r in db.session.scalars(select(Role))}
+            from storecrm.stores.models import Store
+
+            first = db.session.scalar(select(Store).where(Store.code == "S1"))
+            second = create_store({"code": "S2", "name": f"{slug.upper()} Store Two", "active": True})
+            world.stores = [first.id, second.id]
+            from storecrm.users.models import User
+
+            owner = db.session.scalar(select(User).where(User.email == f"owner@{slug}.test"))
+            world.users["owner"], world.emails["owner"] = owner.id, owner.email
+            for code in ROLE_CODES[1:]:
+                email = f"{code}@{slug}.test"
+                user = create_user({"display_name": f"{slug} {code}", "email": email, "password": PASSWORD,
+                                    "role_id": roles[code].id, "store_ids": [first.id]})
+                world.users[code], world.emails[code] = user.id, email
+            for n in range(customers):
+                c = Customer(name=f"{slug.upper()}-customer-{n}", mobile=f"+86138{world.id:02d}{n:06d}"[:14],
+                             store_id=world.stores[n % 2], email=f"c{n}@{slug}.example")
+                db.session.add(c)
+                db.session.flush()
+                world.customers.append(c.id)
+            db.session.commit()
+    return world
+
+
+@pytest.fixture
+def make_tenant(app):
+    def factory(slug: str, **kwargs) -> TenantWorld:
+        return build_tenant(app, slug, **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def two_tenants(make_tenant):
+    return make_tenant("alpha"), make_tenant("beta")
+
+
+class Browser:
+    """A test client that behaves like a browser: CSRF tokens taken from pages, cookies kept."""
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self.token = None
+
+    def get(self, url, **kw):
+        resp = self.client.get(url, **kw)
+        match = CSRF_RE.search(resp.get_data(as_text=True))
+        if match:
+            self.token = match.group(1)
+        return resp
+
+    def post(self, url, data=None, *, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.get(url)
+            data.setdefault("csrf_token", self.token)
+        return self.client.post(url, data=data, **kw)
+
+    def login(self, slug, email, password=PASSWORD):
+        self.get(f"/t/{slug}/login")
+        resp = self.post(f"/t/{slug}/login", {"login": email, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        self.get(f"/t/{slug}/")
+        return resp
+
+
+@pytest.fixture
+def browser(app):
+    return lambda: Browser(app)
+
+
+@pytest.fixture
+def login(app):
+    def do(world: TenantWorld, role: str = "owner") -> Browser:
+        b = Browser(app)
+        b.login(world.slug, world.emails[role])
+        return b
+
+    return do
+
+
+@pytest.fixture
+def api_token(app):
+    def make(world: TenantWorld, role: str = "owner") -> dict:
+        from storecrm.auth.services import create_token
+        from storecrm.users.models import User
+
+        with app.app_context():
+            from storecrm.tenancy.models import Tenant
+
+            tenant = db.session.get(Tenant, world.id)
+            with tenant_context(tenant):
+                user = db.session.get(User, (world.id, world.users[role]))
+                _t, plain = create_token(user, "tests")
+                db.session.commit()
+        return {"Authorization": f"Bearer {plain}"}
+
+    return make
