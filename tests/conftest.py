@@ -16,6 +16,8 @@ os.environ.setdefault("STORECRM_VAR_DIR", str(ROOT / "var"))
 os.environ["STORECRM_ENV"] = "test"
 os.environ["STORECRM_BROKER"] = "stub"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("ARGON2_TIME_COST", "1")
+os.environ.setdefault("ARGON2_MEMORY_COST", "1024")
 
 from storecrm.embedded import apply_defaults  # noqa: E402
 

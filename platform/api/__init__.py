@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-api = Api()
+class StoreCrmApi(Api):
+    def _register_error_handlers(self):
+        """Errors are rendered by storecrm.web.errors (problem+json under /api/) for the whole app."""
+
+
+api = StoreCrmApi()
 
 
 def register_api(app) -> None:

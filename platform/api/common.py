@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort
+from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 

@@ -1,10 +1,16 @@
 """argon2id password hashing (argon2-cffi's defaults follow RFC 9106's recommendations)."""
 from __future__ import annotations
 
+import os
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# Cost parameters may be lowered by the environment (the test suite does; production must not).
+_hasher = PasswordHasher(
+    time_cost=int(os.environ.get("ARGON2_TIME_COST", 3)),
+    memory_cost=int(os.environ.get("ARGON2_MEMORY_COST", 65536)),
+)
 # Verified against when the login name is unknown, so that timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("storecrm-timing-equaliser")
 

@@ -43,6 +43,14 @@ def owner_engine(app):
 
 
 @pytest.fixture(scope="session")
+def system_db(app):
+    """The BYPASSRLS system role: sees every tenant's rows (for asserting on B's data)."""
+    engine = create_engine(app.config["DATABASE_SYSTEM_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def tables(owner_engine):
     with owner_engine.connect() as conn:
         return [r[0] for r in conn.execute(text(
@@ -84,6 +92,7 @@ class TenantWorld:
     users: dict[str, int] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)
     customers: list[int] = field(default_factory=list)
+    roles: dict[str, int] = field(default_factory=dict)
 
 
 def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> TenantWorld:
@@ -104,6 +113,7 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
         world = TenantWorld(slug=slug, id=tenant.id)
         with tenant_context(tenant):
             roles = {r.code: r for r in db.session.scalars(select(Role))}
+            world.roles = {code: r.id for code, r in roles.items()}
             from storecrm.stores.models import Store
 
             first = db.session.scalar(select(Store).where(Store.code == "S1"))

@@ -40,9 +40,7 @@ def create_token(data):
         token, plain = services.create_token(api_user(), data["name"])
     except ValidationError as err:
         unprocessable(err)
-    out = TokenSchema().dump(token)
-    out["token"] = plain
-    return out
+    return {**{name: getattr(token, name) for name in TokenSchema().fields}, "token": plain}
 
 
 @blp.route("/<int:token_id>", methods=["DELETE"])

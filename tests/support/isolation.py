@@ -1,0 +1,81 @@
+"""Reusable isolation checks (schema rules, RLS, ORM scope); plugin test suites can call them too."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+PLATFORM_TABLES = {"tenants", "alembic_version"}
+
+
+def tenant_tables(conn) -> list[str]:
+    return [r[0] for r in conn.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"))
+        if r[0] not in PLATFORM_TABLES]
+
+
+def schema_violations(conn) -> list[str]:
+    """Every way a tenant table breaks the tenancy rules of DESIGN.md."""
+    problems = []
+    for table in tenant_tables(conn):
+        cols = [r[0] for r in conn.execute(text(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(:t AS regclass) AND i.indisprimary "
+            "ORDER BY array_position(i.indkey::int[], a.attnum::int)"), {"t": f'public."{table}"'})]
+        if not cols or cols[0] != "tenant_id":
+            problems.append(f"{table}: primary key {cols} does not lead with tenant_id")
+        # foreign keys to other tenant tables must include tenant_id at the same position
+        for name, local, remote_table, remote in conn.execute(text(
+            "SELECT c.conname, "
+            " array(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o) "
+            "       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), "
+            " c.confrelid::regclass::text, "
+            " array(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, o) "
+            "       JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o) "
+            "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = CAST(:t AS regclass)"),
+                {"t": f'public."{table}"'}):
+            remote_table = remote_table.strip('"')
+            if remote_table == "tenants":
+                if list(local) != ["tenant_id"]:
+                    problems.append(f"{table}.{name}: reference to tenants must be tenant_id alone")
+                continue
+            if remote_table in PLATFORM_TABLES:
+                continue
+            if not local or local[0] != "tenant_id" or remote[0] != "tenant_id":
+                problems.append(f"{table}.{name}: foreign key {local} -> {remote_table}{remote} lacks leading tenant_id")
+        for name, first in conn.execute(text(
+            "SELECT ic.relname, (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = i.indrelid "
+            " AND a.attnum = i.indkey[0]) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+            "WHERE i.indrelid = CAST(:t AS regclass)"), {"t": f'public."{table}"'}):
+            if first != "tenant_id":
+                problems.append(f"{table}: index/unique {name} does not lead with tenant_id")
+        rls, forced = conn.execute(text(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+            {"t": f'public."{table}"'}).one()
+        if not (rls and forced):
+            problems.append(f"{table}: row-level security not enabled and forced")
+        policies = conn.execute(text(
+            "SELECT count(*) FROM pg_policies WHERE schemaname = 'public' AND tablename = :t "
+            "AND qual LIKE '%app.tenant_id%' AND with_check LIKE '%app.tenant_id%'"), {"t": table}).scalar()
+        if not policies:
+            problems.append(f"{table}: no tenant_isolation policy on app.tenant_id")
+    return problems
+
+
+def role_violations(conn, app_role: str, system_role: str) -> list[str]:
+    problems = []
+    for role, may_bypass in ((app_role, False), (system_role, True)):
+        row = conn.execute(text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
+                                "WHERE rolname = :r"), {"r": role}).one_or_none()
+        if row is None:
+            problems.append(f"role {role} missing")
+            continue
+        if row.rolsuper or row.rolcreaterole or row.rolcreatedb:
+            problems.append(f"{role} has superuser/createrole/createdb")
+        if row.rolbypassrls != may_bypass:
+            problems.append(f"{role}: BYPASSRLS is {row.rolbypassrls}, expected {may_bypass}")
+        owned = conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tableowner = :r"),
+                             {"r": role}).scalar()
+        if owned:
+            problems.append(f"{role} owns {owned} tables")
+        if conn.execute(text("SELECT has_schema_privilege(:r, 'public', 'CREATE')"), {"r": role}).scalar():
+            problems.append(f"{role} may create objects in schema public")
+    return problems

@@ -1,0 +1,205 @@
+"""The cross-tenant matrix: every route in the URL map, tried by tenant A against tenant B.
+
+A route missing from the tables below fails `test_every_route_is_in_the_matrix`, so a new
+route cannot ship without saying how it keeps tenants apart.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.support.isolation import tenant_tables
+
+B_MARKERS = ("BETA", "@beta.test", "beta owner")
+
+# endpoint -> (method, path params built from B's world, form/json body)
+ID_ROUTES = {
+    "stores.edit": [("GET", lambda b: {"store_id": b.stores[0]}, None),
+                    ("POST", lambda b: {"store_id": b.stores[0]}, {"code": "HACK", "name": "HACKED"})],
+    "users.edit": [("GET", lambda b: {"user_id": b.users["advisor"]}, None),
+                   ("POST", lambda b: {"user_id": b.users["advisor"]}, {"display_name": "HACKED", "role_id": "1"})],
+    "access.edit_role": [("GET", lambda b: {"role_id": b.roles["advisor"]}, None),
+                         ("POST", lambda b: {"role_id": b.roles["advisor"]}, {"name": "HACKED"})],
+    "customers.show": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
+    "customers.edit": [("GET", lambda b: {"customer_id": b.customers[0]}, None),
+                       ("POST", lambda b: {"customer_id": b.customers[0]}, {"name": "HACKED"})],
+    "auth.revoke_token": [("POST", lambda b: {"token_id": b.token_id}, {})],
+    "api_stores.get_store": [("GET", lambda b: {"store_id": b.stores[0]}, None)],
+    "api_stores.update_store": [("PATCH", lambda b: {"store_id": b.stores[0]}, {"name": "HACKED"})],
+    "api_users.get_user": [("GET", lambda b: {"user_id": b.users["advisor"]}, None)],
+    "api_customers.get_customer": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
+    "api_customers.update_customer": [("PATCH", lambda b: {"customer_id": b.customers[0]}, {"name": "HACKED"})],
+    "api_tokens.revoke_token": [("DELETE", lambda b: {"token_id": b.token_id}, None)],
+}
+
+# list pages and endpoints: A's rows only
+LIST_ROUTES = {
+    "web.home": {}, "web.search": {"q": "customer"}, "stores.index": {}, "users.index": {}, "access.roles": {},
+    "audit.index": {}, "customers.index": {}, "api_stores.list_stores": {}, "api_users.list_users": {},
+    "api_customers.list_customers": {}, "api_tokens.list_tokens": {}, "api_me.me": {},
+    "auth.tokens": {}, "tenancy.settings": {},
+}
+
+# creating routes: B's ids given as references are refused, nothing of B changes
+CREATE_ROUTES = {
+    "stores.new": {"code": "N1", "name": "New"},
+    "users.new": lambda b: {"display_name": "X", "email": "x@alpha.test", "password": "long-enough-pw",
+                            "role_id": str(b.roles["advisor"]), "store_ids": str(b.stores[0])},
+    "access.new_role": {"code": "cashier", "name": "Cashier"},
+    "customers.new": lambda b: {"name": "X", "store_id": str(b.stores[0])},
+    "api_stores.create_store": {"code": "N1", "name": "New"},
+    "api_users.create_user": lambda b: {"display_name": "X", "email": "y@alpha.test", "password": "long-enough-pw",
+                                        "role_id": b.roles["advisor"], "store_ids": [b.stores[0]]},
+    "api_customers.create_customer": lambda b: {"name": "X", "store_id": b.stores[0]},
+    "api_tokens.create_token": {"name": "mine"},
+    "web.switch_store": lambda b: {"store_id": str(b.stores[0])},
+}
+
+# routes that take no record id and act on the signed-in user or nothing tenant-owned
+SELF_ROUTES = {
+    "web.language": "sets the user's own language",
+    "auth.login": "public form of each tenant; A's credentials fail on B (test_auth)",
+    "auth.logout": "ends the caller's own session",
+    "auth.logout_everywhere": "ends the caller's own sessions",
+    "auth.forgot": "answers the same for every login; mails only inside the URL's tenant (test_auth)",
+    "auth.reset": "token is signed with its tenant id; another tenant rejects it (test_auth)",
+    "auth.account": "changes the caller's own password",
+}
+
+EXEMPT = {
+    "static": "vendored files",
+    "public.index": "workspace chooser, no tenant data",
+    "public.healthz": "health check, no tenant data",
+    "public.set_language": "stores a language in the browser session",
+    "api-docs.openapi_json": "the API description",
+}
+
+
+def all_covered():
+    return set(ID_ROUTES) | set(LIST_ROUTES) | set(CREATE_ROUTES) | set(SELF_ROUTES) | set(EXEMPT)
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = endpoints - all_covered()
+    assert not missing, f"routes missing from the cross-tenant matrix: {sorted(missing)}"
+    stale = all_covered() - endpoints
+    assert not stale, f"matrix names routes that no longer exist: {sorted(stale)}"
+
+
+def snapshot(system_db, tenant_id):
+    with system_db.connect() as conn:
+        out = {}
+        for table in tenant_tables(conn):
+            if table == "audit_log":
+                continue
+            rows = conn.execute(text(f'SELECT * FROM "{table}" WHERE tenant_id = :t ORDER BY 2, 3'), {"t": tenant_id})
+            out[table] = [tuple(r) for r in rows]
+        out["_audit_count"] = conn.execute(text("SELECT count(*) FROM audit_log WHERE tenant_id = :t"),
+                                           {"t": tenant_id}).scalar()
+        out["_tenant"] = tuple(conn.execute(text("SELECT * FROM tenants WHERE id = :t"), {"t": tenant_id}).one())
+        return out
+
+
+@pytest.fixture
+def world(two_tenants, api_token, app, system_db):
+    alpha, beta = two_tenants
+    beta_headers = api_token(beta, "owner")
+    with system_db.connect() as conn:
+        beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()
+    return alpha, beta, api_token(alpha, "owner"), beta_headers
+
+
+def _url(app, endpoint, tenant_slug, params, query=None):
+    from flask import url_for
+
+    with app.test_request_context():
+        values = dict(params)
+        rule = next(app.url_map.iter_rules(endpoint))
+        if "tenant" in rule.arguments:
+            values["tenant"] = tenant_slug
+        return url_for(endpoint, **values, **(query or {}), _external=False)
+
+
+def _call(app, browser, headers, method, endpoint, url, body):
+    if endpoint.startswith("api_"):
+        client = app.test_client()
+        return client.open(url, method=method, headers=headers, json=body if body is not None else None)
+    if method == "GET":
+        return browser.get(url)
+    return browser.post(url, body or {})
+
+
+@pytest.mark.parametrize("endpoint", sorted(ID_ROUTES))
+def test_tenant_a_given_tenant_b_ids_gets_404_and_b_is_unchanged(endpoint, world, login, app, system_db):
+    alpha, beta, alpha_headers, _ = world
+    browser = login(alpha, "owner")
+    before = snapshot(system_db, beta.id)
+    for method, params, body in ID_ROUTES[endpoint]:
+        url = _url(app, endpoint, alpha.slug, params(beta))
+        resp = _call(app, browser, alpha_headers, method, endpoint, url, body)
+        assert resp.status_code == 404, (method, url, resp.status_code)
+        if endpoint.startswith("api_"):
+            assert resp.mimetype == "application/problem+json"
+    assert snapshot(system_db, beta.id) == before
+
+
+@pytest.mark.parametrize("endpoint", sorted(LIST_ROUTES))
+def test_lists_never_show_tenant_b_rows(endpoint, world, login, app):
+    alpha, beta, alpha_headers, _ = world
+    browser = login(alpha, "owner")
+    url = _url(app, endpoint, alpha.slug, {}, LIST_ROUTES[endpoint])
+    resp = _call(app, browser, alpha_headers, "GET", endpoint, url, None)
+    assert resp.status_code == 200, (url, resp.status_code)
+    body = resp.get_data(as_text=True)
+    for marker in B_MARKERS:
+        assert marker not in body, (url, marker)
+    if endpoint in ("customers.index", "api_customers.list_customers", "web.search"):
+        assert "ALPHA-customer-0" in body
+
+
+@pytest.mark.parametrize("endpoint", sorted(CREATE_ROUTES))
+def test_creating_with_tenant_b_references_changes_nothing_of_b(endpoint, world, login, app, system_db):
+    alpha, beta, alpha_headers, _ = world
+    browser = login(alpha, "owner")
+    body = CREATE_ROUTES[endpoint]
+    body = body(beta) if callable(body) else dict(body)
+    before = snapshot(system_db, beta.id)
+    url = _url(app, endpoint, alpha.slug, {})
+    resp = _call(app, browser, alpha_headers, "POST", endpoint, url, body)
+    assert resp.status_code < 500
+    if any(isinstance(v, int) or (isinstance(v, str) and v.isdigit()) for v in body.values()) \
+            and endpoint != "web.switch_store":
+        assert resp.status_code == 422, (endpoint, resp.status_code)
+    assert snapshot(system_db, beta.id) == before
+    if endpoint == "web.switch_store":
+        listing = browser.get(f"/t/{alpha.slug}/customers/").get_data(as_text=True)
+        assert "ALPHA-customer-0" in listing
+
+
+def test_a_session_of_tenant_a_is_not_valid_on_tenant_b(world, login, app):
+    alpha, beta, _, _ = world
+    browser = login(alpha, "owner")
+    for endpoint in sorted(set(LIST_ROUTES) | set(ID_ROUTES) | {"auth.account"}):
+        if endpoint.startswith("api_"):
+            continue
+        params = ID_ROUTES[endpoint][0][1](beta) if endpoint in ID_ROUTES else {}
+        url = _url(app, endpoint, beta.slug, params)
+        resp = browser.get(url)
+        if endpoint == "auth.revoke_token":
+            assert resp.status_code == 405
+            continue
+        assert resp.status_code == 302, (url, resp.status_code)
+        assert resp.headers["Location"].startswith(f"/t/{beta.slug}/login"), resp.headers["Location"]
+
+
+def test_tenant_a_token_on_tenant_b_ids_reads_nothing(world, app):
+    """A token names its tenant; B's ids through A's token are plain 404s (covered above), and a
+    token whose tenant part is altered to B's id is refused outright."""
+    alpha, beta, alpha_headers, _ = world
+    token = alpha_headers["Authorization"].split(" ", 1)[1]
+    prefix, _tid, rest = token.split("_", 2)
+    forged = f"{prefix}_{beta.id}_{rest}"
+    resp = app.test_client().get("/api/v1/customers", headers={"Authorization": f"Bearer {forged}"})
+    assert resp.status_code == 401
+    assert resp.mimetype == "application/problem+json"
