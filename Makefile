@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-var translations bench-data bench
+.PHONY: run test install clean-var translations compile-translations
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ test: install
 
 ## rebuild translations/messages.pot from the sources (developers only; .po files are committed)
 translations: install
-	$(VENV)/bin/pybabel extract -F frontend/babel.cfg -k lazy_gettext -k _l -o frontend/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i frontend/translations/messages.pot -d frontend/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F frontend/babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o frontend/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i frontend/translations/messages.pot -d frontend/translations --no-fuzzy-matching --no-location
+	@echo "translate the new entries of frontend/translations/zh_Hans_CN/LC_MESSAGES/messages.po, then: make compile-translations"
+
+compile-translations: install
+	$(VENV)/bin/pybabel compile -d frontend/translations
 
 clean-var:
 	rm -rf var/

@@ -19,7 +19,7 @@ class StoreSchema(Schema):
     closes_at = fields.Time(load_default=None, allow_none=True, format="%H:%M")
     active = fields.Boolean(load_default=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _hours(self, data, **kwargs):
         opens, closes = data.get("opens_at"), data.get("closes_at")
         if (opens is None) != (closes is None):

@@ -15,7 +15,7 @@ class UserSchema(Schema):
     locale = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["zh_CN", "en"]))
     password = fields.String(load_only=True, load_default=None, allow_none=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _login_name(self, data, **kwargs):
         if not data.get("email") and not data.get("mobile") and not self.partial:
             raise ValidationError(_l("Give an email or a mobile number to sign in with."), "email")

@@ -53,8 +53,11 @@ def init_app(app) -> None:
             errors = None
             data = getattr(exc, "data", None)  # flask-smorest/webargs validation errors
             if isinstance(data, dict) and "messages" in data:
-                messages = data["messages"]
-                errors = messages.get("json", messages) if isinstance(messages, dict) else messages
+                from .forms import flatten_errors
+
+                errors = {}
+                for location_errors in data["messages"].values():  # json, query, …
+                    errors.update(flatten_errors(location_errors))
             detail = exc.description if isinstance(exc.description, str) and status != 422 else None
             resp = problem(status, detail, errors=errors)
         else:

@@ -55,4 +55,7 @@ def init_app(app, babel) -> None:
     def _locale_ctx():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale()), "locale_names": LOCALE_NAMES}
+        # Babel spells zh_CN as zh_Hans_CN (hence the catalog folder's name); the app speaks zh_CN
+        locale = get_locale()
+        code = "zh_CN" if locale is not None and locale.language == "zh" else "en"
+        return {"current_locale": code, "locale_names": LOCALE_NAMES}

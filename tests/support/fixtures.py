@@ -214,3 +214,35 @@ def api_token(app):
         return {"Authorization": f"Bearer {plain}"}
 
     return make
+
+
+class _InTenant:
+    def __init__(self, app, world):
+        self.app, self.world = app, world
+
+    def __enter__(self):
+        from storecrm.tenancy.context import TenantRef
+
+        self._app_ctx = self.app.app_context()
+        self._app_ctx.push()
+        self._tenant_ctx = tenant_context(TenantRef(self.world.id, self.world.slug))
+        self._tenant_ctx.__enter__()
+        return db.session
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                db.session.commit()
+            self._tenant_ctx.__exit__(exc_type, exc, tb)
+        finally:
+            db.session.remove()
+            self._app_ctx.pop()
+
+
+@pytest.fixture
+def in_tenant(app):
+    """`with in_tenant(world) as session:` work as that tenant; committed at the end.
+
+    Use it between requests, never around them: requests must get their own app context.
+    """
+    return lambda world: _InTenant(app, world)
