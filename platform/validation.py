@@ -58,6 +58,10 @@ class Phone(fields.String):
 class Trimmed(fields.String):
     """Text with surrounding whitespace removed; an empty string loads as None."""
 
+    def _validate(self, value):
+        if value is not None:  # validators (Length, Regexp…) apply to given text only
+            super()._validate(value)
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text and self.required:

@@ -122,3 +122,49 @@ def test_nothing_is_written_when_a_request_fails(two_tenants, login, system_db):
         assert conn.execute(text("SELECT count(*) FROM customers WHERE name = 'Valid name'")).scalar() == 0
         # only the login itself was audited
         assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == before + 1
+
+
+NASTY = ["", "   ", "x" * 5000, "\x00", "😀", "-1", "0", "99999999999999999999", "<script>alert(1)</script>",
+         "'; DROP TABLE stores; --", "2026-02-30", "25:61", "true"]
+FORM_FIELDS = {
+    "/stores/new": ["code", "name", "phone", "province", "city", "address", "opens_at", "closes_at", "active"],
+    "/users/new": ["display_name", "email", "mobile", "role_id", "store_ids", "locale", "password", "active"],
+    "/roles/new": ["code", "name", "permissions", "data_scope"],
+    "/customers/new": ["name", "mobile", "email", "gender", "birthday", "city", "address", "source", "notes",
+                       "store_id"],
+    "/settings/": ["name", "locale", "timezone", "currency"],
+    "/tokens": ["name"],
+    "/account": ["current_password", "password", "password_confirm"],
+    "/forgot": ["login"],
+    "/store": ["store_id", "next"],
+    "/language": ["locale", "next"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(FORM_FIELDS))
+def test_no_form_input_causes_a_server_error(path, two_tenants, login):
+    alpha, _ = two_tenants
+    b = login(alpha, "owner")
+    b.get("/t/alpha/")
+    for value in NASTY:
+        resp = b.post("/t/alpha" + path, {name: value for name in FORM_FIELDS[path]})
+        assert resp.status_code < 500, (path, value, resp.status_code)
+        if value in ("", "\x00") and path not in ("/store", "/language", "/forgot"):
+            assert resp.status_code in (400, 422), (path, value, resp.status_code)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/stores", "/api/v1/customers", "/api/v1/users", "/api/v1/tokens"])
+def test_no_api_input_causes_a_server_error(path, two_tenants, api_token, app):
+    alpha, _ = two_tenants
+    headers = api_token(alpha, "owner")
+    client = app.test_client()
+    keys = ["code", "name", "phone", "opens_at", "closes_at", "store_id", "mobile", "email", "birthday", "role_id",
+            "store_ids", "display_name", "password", "active", "gender"]
+    bodies = [{k: v for k in keys} for v in NASTY + [None, 12, -5, 2**70, [], {}, 1.5, True]]
+    bodies += [[], "string", 5, None]
+    for body in bodies:
+        resp = client.post(path, json=body, headers=headers)
+        assert resp.status_code < 500, (path, body, resp.status_code, resp.get_data(as_text=True)[:300])
+    for query in ("?page=0", "?page=x", "?per_page=-1", "?after_id=-1", "?q=" + "x" * 500, "?store_id=1e99"):
+        resp = client.get(path + query, headers=headers)
+        assert resp.status_code < 500, (path, query, resp.status_code)

@@ -5,7 +5,7 @@ tenant's default, else the browser's Accept-Language, else zh_CN.
 """
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -14,6 +14,8 @@ LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # CLI and jobs: operators read English; user-facing text forces a locale
     user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and getattr(user, "locale", None) in LOCALES:
         return user.locale

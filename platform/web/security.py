@@ -8,8 +8,22 @@ CSP = (
 )
 
 
+def _has_nul(values) -> bool:
+    return any("\x00" in v for v in values if isinstance(v, str))
+
+
 def init_app(app) -> None:
     secure = app.config["SESSION_COOKIE_SECURE"]
+
+    @app.before_request
+    def _refuse_nul_bytes():
+        """PostgreSQL cannot store NUL in text; refuse it up front as bad input, not a crash."""
+        from flask import abort, request
+
+        if _has_nul(v for vs in request.args.listvalues() for v in vs) or \
+                _has_nul(v for vs in request.form.listvalues() for v in vs) or "\x00" in request.path or \
+                (request.is_json and "\\u0000" in request.get_data(as_text=True)):
+            abort(400)
 
     @app.after_request
     def _headers(response):
