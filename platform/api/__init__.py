@@ -1,7 +1,18 @@
 """REST API under /api/v1 (flask-smorest): bearer tokens, problem+json errors, OpenAPI."""
 from __future__ import annotations
 
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
+
+
+def _schema_name(schema) -> str:
+    """Component name: class name without "Schema", with a suffix for partial (PATCH) variants."""
+    cls = resolve_schema_cls(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and getattr(schema, "partial", False):
+        name += "Patch"
+    return name
 
 class StoreCrmApi(Api):
     def _register_error_handlers(self):
@@ -15,7 +26,7 @@ def register_api(app) -> None:
     from . import auth as api_auth
     from .resources import customers, me, stores, tokens, users
 
-    api.init_app(app, spec_kwargs={"info": {"description": "StoreCRM REST API. Authenticate with "
+    api.init_app(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),"info": {"description": "StoreCRM REST API. Authenticate with "
                                             "`Authorization: Bearer <personal API token>`."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     from ..extensions import limiter

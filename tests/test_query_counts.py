@@ -1,0 +1,86 @@
+"""Hot pages run a fixed number of queries, however many rows they show (no N+1)."""
+import contextlib
+
+import pytest
+from sqlalchemy import event
+
+from storecrm.customers.models import Customer
+
+
+@contextlib.contextmanager
+def count_queries(app):
+    from storecrm.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def _add_customers(in_tenant, world, n):
+    with in_tenant(world) as session:
+        for i in range(n):
+            session.add(Customer(name=f"extra-{i}", mobile=f"+86139{world.id:02d}{i:06d}",
+                                 store_id=world.stores[i % 2]))
+
+
+def _add_staff(in_tenant, world, n):
+    from storecrm.users.models import User, UserStore
+
+    with in_tenant(world) as session:
+        for i in range(n):
+            user = User(display_name=f"staff-{i}", email=f"s{i}@{world.slug}.test", password_hash="x",
+                        role_id=world.roles["advisor"])
+            session.add(user)
+            session.flush()
+            session.add(UserStore(tenant_id=world.id, user_id=user.id, store_id=world.stores[i % 2]))
+
+
+@pytest.mark.parametrize("path,grow", [
+    ("/t/alpha/customers/", _add_customers),
+    ("/t/alpha/search?q=extra", _add_customers),
+    ("/t/alpha/users/", _add_staff),
+    ("/t/alpha/", _add_customers),
+])
+def test_page_query_count_does_not_grow_with_rows(path, grow, two_tenants, login, in_tenant, app):
+    alpha, _ = two_tenants
+    b = login(alpha, "owner")
+    grow(in_tenant, alpha, 2)
+    with count_queries(app) as few:
+        assert b.get(path).status_code == 200
+    if grow is _add_staff:
+        _add_staff_more(in_tenant, alpha)
+    else:
+        _add_customers_more(in_tenant, alpha)
+    with count_queries(app) as many:
+        assert b.get(path).status_code == 200
+    assert len(many) == len(few), (len(few), len(many))
+    assert len(few) <= 12, few
+
+
+def _add_customers_more(in_tenant, world):
+    from storecrm.customers.models import Customer as C
+
+    with in_tenant(world) as session:
+        for i in range(40):
+            session.add(C(name=f"extra-more-{i}", store_id=world.stores[i % 2]))
+
+
+def _add_staff_more(in_tenant, world):
+    from storecrm.users.models import User, UserStore
+
+    with in_tenant(world) as session:
+        for i in range(40):
+            user = User(display_name=f"more-{i}", email=f"m{i}@{world.slug}.test", password_hash="x",
+                        role_id=world.roles["technician"])
+            session.add(user)
+            session.flush()
+            session.add(UserStore(tenant_id=world.id, user_id=user.id, store_id=world.stores[i % 2]))
