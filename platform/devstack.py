@@ -14,6 +14,9 @@ def _flask(*args: str) -> None:
 
 
 def run() -> int:
+    # the Procfile names console scripts (gunicorn, dramatiq, periodiq) of this interpreter's environment
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     apply_defaults()
     os.environ.setdefault("STORECRM_ENV", "development")
     port = os.environ.setdefault("PORT", "5000")
