@@ -25,7 +25,7 @@ test: install
 ## rebuild translations/messages.pot from the sources (developers only; .po files are committed)
 translations: install
 	$(VENV)/bin/pybabel extract -F frontend/babel.cfg -k lazy_gettext -k _l --no-location --sort-output -o frontend/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i frontend/translations/messages.pot -d frontend/translations --no-fuzzy-matching --no-location
+	$(VENV)/bin/pybabel update -i frontend/translations/messages.pot -d frontend/translations --no-fuzzy-matching --width 120
 	@echo "translate the new entries of frontend/translations/zh_Hans_CN/LC_MESSAGES/messages.po, then: make compile-translations"
 
 compile-translations: install

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -34,9 +35,16 @@ def run() -> int:
     procfile = Path(__file__).resolve().parent.parent / "Procfile"
     if not procfile.exists():  # installed non-editable: use the packaged copy
         procfile = Path(__file__).resolve().parent / "Procfile"
+    honcho = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(procfile), "start",
+                               "web", "worker", "scheduler"])
+
+    def stop(signum, frame):  # Ctrl-C or a service manager's TERM: let honcho stop its processes first
+        honcho.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call([sys.executable, "-m", "honcho", "-f", str(procfile), "start",
-                                "web", "worker", "scheduler"])
+        return honcho.wait()
     finally:
         from .embedded import stop_postgres
 

@@ -51,6 +51,12 @@ def configure_root(fmt: str, level: str) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_storecrm", False) for h in root.handlers):
         return
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if root.handlers:
+        # someone configured logging before us (dramatiq's worker, gunicorn): keep their handlers, add context
+        for existing in root.handlers:
+            existing.addFilter(ContextFilter())
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler._storecrm = True
     handler.addFilter(ContextFilter())

@@ -1,6 +1,7 @@
 from datetime import datetime, time
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
@@ -9,6 +10,12 @@ from .models import AuditEntry
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
+
+ENTITY_LABELS = {"customer": _l("Customer"), "store": _l("Store"), "user": _l("Staff"), "role": _l("Role"),
+                 "tenant": _l("Settings"), "api_token": _l("API token")}
+ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "login": _l("signed in"),
+                 "logout": _l("signed out"), "logout_all": _l("signed out everywhere"), "revoke": _l("revoked"),
+                 "password_change": _l("password changed"), "password_reset_requested": _l("reset link requested")}
 
 
 def _date(value: str | None):
@@ -47,4 +54,5 @@ def index():
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     next_args = {**args.to_dict(), "before": rows[-1].id} if more else None
-    return render_template("audit/index.html", entries=rows, next_args=next_args, args=args)
+    return render_template("audit/index.html", entries=rows, next_args=next_args, args=args,
+                           entity_labels=ENTITY_LABELS, action_labels=ACTION_LABELS)

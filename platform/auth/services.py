@@ -7,7 +7,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
-from ..audit.services import record
+from dataclasses import replace
+
+from ..audit.services import current_actor, record, set_actor
 from ..extensions import db
 from ..mail import queue_email
 from ..tenancy.context import require_tenant_id
@@ -49,6 +51,7 @@ def start_session(user: User, *, ip: str | None, user_agent: str | None) -> str:
     identity = sessions.open_session(user, ip=ip, user_agent=user_agent)
     user.last_login_at = utcnow()
     user.login_identity = identity
+    set_actor(replace(current_actor(), id=user.id, label=user.display_name))  # the rest of this request is theirs
     record("login", "user", user.id, user.display_name)
     return identity
 
