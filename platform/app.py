@@ -47,6 +47,8 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
         RATELIMIT_STORAGE_URI=_limiter_uri(settings.redis_url),
         RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_HEADERS_ENABLED=True,
+        # if Redis is unreachable, sign-in keeps working (logged) rather than every login page failing
+        RATELIMIT_SWALLOW_ERRORS=True,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         API_TITLE="StoreCRM API",
         API_VERSION="v1",
@@ -57,6 +59,11 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     )
     if overrides:
         app.config.update(overrides)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                                x_host=settings.proxy_hops)
 
     from . import models  # noqa: F401  (maps every model before first use)
     from .logs import init_logging

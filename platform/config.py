@@ -62,6 +62,7 @@ class Settings:
     login_rate_limit: str
     api_rate_limit: str
     session_cookie_secure: bool
+    proxy_hops: int
     extra: dict = field(default_factory=dict)
 
     @property
@@ -104,4 +105,5 @@ def load_settings(environ=os.environ) -> Settings:
         login_rate_limit=environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         api_rate_limit=environ.get("API_RATE_LIMIT", "600 per minute"),
         session_cookie_secure=_bool(environ.get("SESSION_COOKIE_SECURE"), env == "production"),
+        proxy_hops=int(environ.get("STORECRM_PROXY_HOPS", "0")),
     )

@@ -142,3 +142,27 @@ def test_customer_created_from_any_phone_format_is_one_record(two_tenants, login
         assert conn.execute(text("SELECT count(*) FROM customers WHERE mobile = '+8613800138000'")).scalar() == 1
     found = advisor.get("/t/alpha/search?q=0013 8000").get_data(as_text=True)
     assert "李雷" in found
+
+
+def test_store_staff_see_only_colleagues_of_their_stores(two_tenants, login, in_tenant):
+    alpha, _ = two_tenants
+    from storecrm.users.models import UserStore
+
+    with in_tenant(alpha) as session:
+        session.query(UserStore).filter_by(user_id=alpha.users["advisor"]).update({"store_id": alpha.stores[1]})
+    page = login(alpha, "manager").get("/t/alpha/users/").get_data(as_text=True)
+    assert "alpha technician" in page and "alpha advisor" not in page
+    assert "alpha advisor" in login(alpha, "admin").get("/t/alpha/users/").get_data(as_text=True)
+
+
+def test_a_suspended_workspace_is_closed_but_kept(two_tenants, login, system_db, api_token, app):
+    alpha, _ = two_tenants
+    headers = api_token(alpha, "owner")
+    b = login(alpha, "owner")
+    with system_db.begin() as conn:
+        conn.execute(text("UPDATE tenants SET status = 'suspended' WHERE id = :t"), {"t": alpha.id})
+    resp = b.get("/t/alpha/customers/")
+    assert resp.status_code == 403 and "suspended" in resp.get_data(as_text=True)
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 403
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customers WHERE tenant_id = :t"), {"t": alpha.id}).scalar() == 3

@@ -14,8 +14,13 @@ from ..tenancy.models import get_scoped
 from .models import User, UserStore
 
 
-def list_users() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.display_name)))
+def list_users(viewer: User | None = None) -> list[User]:
+    """Everyone for HQ roles; store staff see the staff of their own stores."""
+    query = select(User).order_by(User.active.desc(), User.display_name)
+    if viewer is not None and not viewer.sees_all_stores:
+        colleagues = select(UserStore.user_id).where(UserStore.store_id.in_(viewer.store_ids or [-1]))
+        query = query.where(User.id.in_(colleagues))
+    return list(db.session.scalars(query))
 
 
 def get_user(user_id) -> User | None:

@@ -15,7 +15,7 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 @bp.get("/")
 @requires("users.view")
 def index():
-    return render_template("users/index.html", users=services.list_users())
+    return render_template("users/index.html", users=services.list_users(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ blp = Blueprint("api_users", __name__, url_prefix="/users", description="Staff a
 @blp.response(200, page_schema(UserOutSchema))
 @requires("users.view")
 def list_users(args):
-    users = services.list_users()
+    users = services.list_users(api_user())
     start = (args["page"] - 1) * args["per_page"]
     return paged(users[start:start + args["per_page"]], len(users), args)
 
