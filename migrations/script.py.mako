@@ -6,7 +6,6 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 ${imports if imports else ""}
 from storecrm.tenancy.ddl import enable_rls
 

@@ -6,3 +6,4 @@ from .customers.models import Customer  # noqa: F401
 from .stores.models import Store  # noqa: F401
 from .tenancy.models import Tenant  # noqa: F401
 from .users.models import User, UserStore  # noqa: F401
+from .api.idempotency import IdempotencyKey  # noqa: F401

@@ -81,3 +81,29 @@ def test_openapi_document_describes_the_api(app):
     assert spec["info"]["title"] == "StoreCRM API"
     assert "/api/v1/customers" in spec["paths"] and "/api/v1/stores/{store_id}" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_idempotency_key_replays_a_creating_post(two_tenants, api_token, app, system_db):
+    alpha, _ = two_tenants
+    client, headers = app.test_client(), {**api_token(alpha, "owner"), "Idempotency-Key": "order-2026-0001"}
+    body = {"name": "王芳", "mobile": "13900001111", "store_id": alpha.stores[0]}
+    first = client.post("/api/v1/customers", json=body, headers=headers)
+    again = client.post("/api/v1/customers", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM customers WHERE name = '王芳'")).scalar() == 1
+    other = client.post("/api/v1/customers", json={**body, "name": "李四"}, headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.get_json()["errors"]
+
+
+def test_a_failed_request_does_not_burn_its_idempotency_key(two_tenants, api_token, app):
+    alpha, _ = two_tenants
+    client, headers = app.test_client(), {**api_token(alpha, "owner"), "Idempotency-Key": "k-1"}
+    bad = client.post("/api/v1/stores", json={"code": "", "name": "x"}, headers=headers)
+    assert bad.status_code == 422
+    # the same key with the same (now fixed) body is a new request: the failed one left nothing behind
+    ok = client.post("/api/v1/stores", json={"code": "", "name": "x"} | {"code": "K1"}, headers=headers)
+    assert ok.status_code == 201
+    assert client.post("/api/v1/stores", json={"code": "K2", "name": "y"},
+                       headers={**headers, "Idempotency-Key": "x" * 201}).status_code == 422
