@@ -26,9 +26,8 @@ def display_phone(e164: str | None) -> str:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return e164
-    if number.country_code == 86:
-        n = str(number.national_number)
-        return f"{n[:3]} {n[3:7]} {n[7:]}" if len(n) == 11 else n
+    if number.country_code == 86:  # 138 0013 8000, 021 6438 1234
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 

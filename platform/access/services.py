@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
@@ -12,35 +11,32 @@ from ..tenancy.models import get_scoped
 from .models import SCOPE_ALL, SCOPE_STORES, Role
 
 BUILTIN_ROLES = [
-    # code, name, data scope
-    ("owner", _l("Owner"), SCOPE_ALL),
-    ("admin", _l("Administrator"), SCOPE_ALL),
-    ("manager", _l("Store manager"), SCOPE_STORES),
-    ("advisor", _l("Sales / service advisor"), SCOPE_STORES),
-    ("technician", _l("Technician"), SCOPE_STORES),
+    # code, data scope
+    ("owner", SCOPE_ALL),
+    ("admin", SCOPE_ALL),
+    ("manager", SCOPE_STORES),
+    ("advisor", SCOPE_STORES),
+    ("technician", SCOPE_STORES),
 ]
 
 
-def seed_builtin_roles(locale: str = "zh_CN") -> dict[str, Role]:
-    """Create the built-in roles of the current tenant (idempotent); names in the tenant's language."""
-    from flask_babel import force_locale
-
+def seed_builtin_roles() -> dict[str, Role]:
+    """Create the built-in roles of the current tenant (idempotent), with the plugins' default grants."""
     grants = default_grants()
     existing = {r.code: r for r in db.session.scalars(select(Role))}
-    with force_locale(locale):
-        for code, name, scope in BUILTIN_ROLES:
-            if code not in existing:
-                role = Role(code=code, name=str(name), data_scope=scope, builtin=True,
-                            permissions=[] if code == "owner" else list(grants.get(code, [])))
-                db.session.add(role)
-                existing[code] = role
+    for code, scope in BUILTIN_ROLES:
+        if code not in existing:
+            role = Role(code=code, name="", data_scope=scope, builtin=True,
+                        permissions=[] if code == "owner" else list(grants.get(code, [])))
+            db.session.add(role)
+            existing[code] = role
     db.session.flush()
     return existing
 
 
 def list_roles() -> list[Role]:
-    order = {code: i for i, (code, _n, _s) in enumerate(BUILTIN_ROLES)}
-    return sorted(db.session.scalars(select(Role)), key=lambda r: (order.get(r.code, 99), r.name))
+    order = {code: i for i, (code, _s) in enumerate(BUILTIN_ROLES)}
+    return sorted(db.session.scalars(select(Role)), key=lambda r: (order.get(r.code, 99), r.label))
 
 
 def get_role(role_id) -> Role | None:
@@ -65,7 +61,7 @@ def save_role(role: Role | None, data: dict) -> Role:
                     data_scope=data["data_scope"], builtin=False)
         db.session.add(role)
         db.session.flush()
-        record("create", "role", role.id, role.name, after=snapshot(role))
+        record("create", "role", role.id, role.label, after=snapshot(role))
         return role
     before = snapshot(role)
     role.name = data["name"]
@@ -74,5 +70,5 @@ def save_role(role: Role | None, data: dict) -> Role:
     db.session.flush()
     old, new = changed_only(before, snapshot(role))
     if new:
-        record("update", "role", role.id, role.name, before=old, after=new)
+        record("update", "role", role.id, role.label, before=old, after=new)
     return role

@@ -35,6 +35,8 @@ def _form(role):
     schema = RoleSchema(partial=("code",) if role else ())
     errors = {}
     values = schema.dump(role) if role else {"permissions": [], "data_scope": "stores"}
+    if role:
+        values["name"] = role.label
     if request.method == "POST":
         if role is not None and role.is_owner:
             abort(403)

@@ -4,6 +4,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from ..stores.services import stores_visible_to
+from ..validation import display_phone
 from ..web.forms import flatten_errors, load_form, requires
 from . import services
 from .schemas import CustomerSchema
@@ -55,6 +56,8 @@ def _form(customer):
     schema = CustomerSchema()
     errors = {}
     values = schema.dump(customer) if customer else {"store_id": session.get("store_id")}
+    if customer:
+        values["mobile"] = display_phone(customer.mobile)
     if customer and not current_user.has_permission("customers.contact"):
         abort(403)  # editing would reveal the full contact details
     if request.method == "POST":

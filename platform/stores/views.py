@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from ..validation import display_phone
 from ..web.forms import flatten_errors, load_form, requires
 from . import services
 from .schemas import StoreSchema
@@ -36,6 +37,8 @@ def _form(store):
 
     schema = StoreSchema()
     errors, values = {}, (schema.dump(store) if store else {"active": True})
+    if store:
+        values["phone"] = display_phone(store.phone)
     if request.method == "POST":
         data, errors = load_form(schema)
         values = dict(request.form)

@@ -49,7 +49,7 @@ def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str 
         tenant_id = tenant.id
     try:
         with tenant_context(tenant):
-            roles = seed_builtin_roles(locale)
+            roles = seed_builtin_roles()
             first_store = create_store(store or {"code": "HQ", "name": name})
             create_user({**owner, "role_id": roles["owner"].id, "store_ids": [first_store.id]})
             record("create", "tenant", tenant_id, name)

@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from ..access.services import list_roles
 from ..stores.services import stores_visible_to
+from ..validation import display_phone
 from ..web.forms import flatten_errors, load_form, requires
 from . import services
 from .schemas import UserSchema
@@ -39,6 +40,7 @@ def _form(user):
     values = schema.dump(user) if user else {"active": True, "store_ids": []}
     if user:
         values["store_ids"] = user.store_ids
+        values["mobile"] = display_phone(user.mobile)
     if request.method == "POST":
         data, errors = load_form(schema)
         values = {**request.form, "active": "active" in request.form,

@@ -29,6 +29,6 @@ def init_filters(app) -> None:
     from ..validation import display_phone
 
     app.add_template_filter(display_phone, "phone")
-    app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "role_options")
+    app.add_template_filter(lambda rows: [(r.id, r.label) for r in rows], "role_options")
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
     app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")
