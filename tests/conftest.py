@@ -6,10 +6,8 @@ storage is reset.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("STORECRM_VAR_DIR", str(ROOT / "var"))
@@ -33,5 +31,3 @@ def pytest_sessionfinish(session, exitstatus):
 
         stop_postgres(Path(pgdata))
 
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

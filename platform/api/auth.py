@@ -8,10 +8,9 @@ from __future__ import annotations
 import functools
 
 from flask import abort, current_app, g, request
-from flask_login import current_user
 
 from ..audit.services import Actor, set_actor
-from ..extensions import csrf, limiter
+from ..extensions import csrf
 from ..tenancy.resolution import enter_tenant, find_tenant
 
 
@@ -83,5 +82,3 @@ def requires(permission: str):
 
     return decorator
 
-
-__all__ = ["api_user", "requires", "current_user", "limiter"]

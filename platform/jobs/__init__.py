@@ -18,7 +18,6 @@ from .middleware import AppContextMiddleware, TenantMiddleware
 def _make_broker():
     if os.environ.get("STORECRM_BROKER") == "stub":
         broker = StubBroker()
-        broker.emit_after("process_boot")
     else:
         url = os.environ.get("REDIS_URL")
         if not url:

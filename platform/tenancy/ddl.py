@@ -1,7 +1,6 @@
 """DDL for row-level security and grants, used by migrations (core and plugins alike)."""
 from __future__ import annotations
 
-APP_ROLE_SETTING = "app.tenant_id"
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
 
