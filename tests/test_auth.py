@@ -3,7 +3,7 @@ import re
 
 from sqlalchemy import text
 
-from tests.support.fixtures import PASSWORD
+from storecrm.testing.fixtures import PASSWORD
 
 
 def test_staff_sign_in_with_email_or_any_mobile_format(two_tenants, browser, in_tenant):

@@ -44,7 +44,7 @@ def page():
 
 
 def _login(page, base, email, password):
-    from tests.support.fixtures import PASSWORD
+    from storecrm.testing.fixtures import PASSWORD
 
     page.goto(f"{base}/t/alpha/login")
     page.fill("#login", email)

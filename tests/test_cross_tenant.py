@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.support.isolation import tenant_tables
+from storecrm.testing.isolation import tenant_tables
 
 B_MARKERS = ("BETA", "@beta.test", "beta owner")
 

@@ -10,7 +10,7 @@ from storecrm.extensions import db
 from storecrm.tenancy.context import TenantContextMissing, TenantRef, tenant_context
 from storecrm.tenancy.models import Tenant, TenantScoped
 from storecrm.tenancy.scoping import system_engine, unscoped
-from tests.support.isolation import tenant_tables
+from storecrm.testing.isolation import tenant_tables
 
 
 def _raw_app_connection(app):

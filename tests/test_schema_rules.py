@@ -2,7 +2,7 @@
 from sqlalchemy import text
 
 from storecrm.embedded import APP_ROLE, SYSTEM_ROLE
-from tests.support.isolation import role_violations, schema_violations, tenant_tables
+from storecrm.testing.isolation import role_violations, schema_violations, tenant_tables
 
 
 def test_every_tenant_table_follows_the_schema_rules(owner_engine, app):

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import create_engine, text
 
-from storecrm.app import create_app
-from storecrm.extensions import db, limiter
-from storecrm.tenancy.context import tenant_context
+from ..app import create_app
+from ..extensions import db, limiter
+from ..tenancy.context import tenant_context
 
 PASSWORD = "correct-horse-battery"
 ROLE_CODES = ("owner", "admin", "manager", "advisor", "technician")
@@ -16,7 +16,22 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
-def app():
+def storecrm_services():
+    """Embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set; stopped at the end if we started them."""
+    import os
+    from pathlib import Path
+
+    from storecrm.embedded import apply_defaults, stop_postgres
+
+    database = os.environ.get("STORECRM_TEST_DATABASE", "storecrm_test")
+    started = apply_defaults(database=database, prefix="test-")
+    yield started
+    if started.get("STORECRM_EMBEDDED_STARTED_BY") == str(os.getpid()):
+        stop_postgres(Path(started["STORECRM_EMBEDDED_PGDATA"]))
+
+
+@pytest.fixture(scope="session")
+def app(storecrm_services):
     app = create_app({"TESTING": True, "SERVER_NAME": "localhost", "PREFERRED_URL_SCHEME": "http"})
     settings = app.config["STORECRM"]
     settings.login_rate_limit = "1000 per minute"
@@ -58,7 +73,8 @@ def tables(owner_engine):
 
 
 @pytest.fixture(autouse=True)
-def _clean(request, owner_engine):
+def storecrm_clean_state(request, owner_engine):
+    """After each test: every table truncated, rate limits reset, queued jobs dropped."""
     yield
     if "app" not in request.fixturenames and "db_app" not in request.fixturenames:
         return
