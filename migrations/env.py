@@ -5,8 +5,7 @@ from alembic import context
 from flask import current_app
 from sqlalchemy import create_engine, text
 
-from storecrm.embedded import APP_ROLE, SYSTEM_ROLE
-from storecrm.tenancy.ddl import grant_sql
+from storecrm.plugin_host.migrations import grant_runtime_privileges
 
 log = logging.getLogger("alembic.env")
 config = context.config
@@ -18,9 +17,13 @@ def _metadata():
     return current_app.extensions["migrate"].db.metadata
 
 
-def _role_names():
-    cfg = current_app.config
-    return cfg.get("DATABASE_APP_ROLE", APP_ROLE), cfg.get("DATABASE_SYSTEM_ROLE", SYSTEM_ROLE)
+def _core_only(name, type_, parent_names):
+    """Autogenerate of the core sees core tables only (plugins migrate their own)."""
+    if type_ != "table":
+        return True
+    return name in {m.local_table.name for m in current_app.extensions["migrate"].db.Model.registry.mappers
+                    if m.class_.__module__.startswith("storecrm.") and not m.class_.__module__.startswith(
+                        "storecrm.plugins.")} or name == "alembic_version"
 
 
 def run_migrations_offline():
@@ -32,14 +35,13 @@ def run_migrations_offline():
 def run_migrations_online():
     engine = create_engine(current_app.config["DATABASE_OWNER_URL"])
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=_metadata(), compare_type=True)
+        context.configure(connection=connection, target_metadata=_metadata(), compare_type=True,
+                          include_name=_core_only)
         with context.begin_transaction():
             context.run_migrations()
             # grants follow the schema; skipped while there is no schema yet (autogenerate on empty db)
             if connection.execute(text("SELECT to_regclass('public.tenants')")).scalar():
-                app_role, system_role = _role_names()
-                for stmt in grant_sql(app_role, system_role):
-                    connection.execute(text(stmt))
+                grant_runtime_privileges(connection)
     engine.dispose()
 
 

@@ -69,7 +69,10 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     from .logs import init_logging
     from .web import errors, i18n, security, shell
 
+    from .plugin_host.runtime import load_plugins, mount_plugins
+
     init_logging(app, settings)
+    load_plugins(app)  # before Babel: plugins bring translation folders
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resources.files("storecrm.migrations")))
     csrf.init_app(app)
@@ -87,9 +90,10 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     shell.init_app(app)
     shell.init_filters(app)
 
-    from .plugin_runtime import init_plugins
+    from .web.views import public_bp
 
-    init_plugins(app)
+    app.register_blueprint(public_bp)
+    mount_plugins(app)
 
     from .web.transactions import init_app as init_transactions
 

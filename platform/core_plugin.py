@@ -19,6 +19,7 @@ def register_permissions():
         Permission("users.manage", _l("Create and edit staff"), G_ADMIN),
         Permission("roles.manage", _l("Edit roles and permissions"), G_ADMIN),
         Permission("audit.view", _l("View the audit log"), G_ADMIN),
+        Permission("plugins.manage", _l("Switch modules on and off, edit their settings"), G_ADMIN),
         Permission("customers.view", _l("View customers"), G_CUSTOMERS),
         Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
@@ -29,7 +30,8 @@ def register_permissions():
 def register_default_grants():
     # owner always holds every permission; these are the starting sets, editable per tenant.
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
-                            "audit.view", "customers.view", "customers.manage", "customers.contact"]
+                            "audit.view", "customers.view", "customers.manage", "customers.contact",
+                            "plugins.manage"]
     return {
         "admin": everything_but_roles + ["roles.manage"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
@@ -47,26 +49,42 @@ def register_nav_items():
         NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
         NavItem("access.roles", _l("Roles"), "shield-lock", "roles.manage", 30, "admin"),
         NavItem("audit.index", _l("Audit log"), "journal-text", "audit.view", 40, "admin"),
+        NavItem("plugins.index", _l("Modules"), "puzzle", "plugins.manage", 45, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
     ]
 
 
 @hookimpl
-def register_blueprints(app):
+def register_blueprints():
     from .access.views import bp as access_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .customers.views import bp as customers_bp
+    from .plugin_host.views import bp as plugins_bp
     from .stores.views import bp as stores_bp
     from .tenancy.views import bp as tenancy_bp
     from .users.views import bp as users_bp
     from .web.views import bp as web_bp
-    from .web.views import public_bp
 
-    app.register_blueprint(public_bp)
+    return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, tenancy_bp, plugins_bp]
 
-    for bp in (web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, tenancy_bp):
-        app.register_blueprint(bp, url_prefix="/t/<tenant>" + (bp.url_prefix or ""))
-    from .api import register_api
 
-    register_api(app)
+@hookimpl
+def register_api_blueprints():
+    from .api import core_blueprints
+
+    return core_blueprints()
+
+
+@hookimpl
+def register_kpis():
+    from .customers import services as customers
+    from .hooks.contrib import Kpi
+
+    return [
+        Kpi("customers.total", _l("Customers"), _l("Live customer records you may see."),
+            lambda user: customers.count_customers(user), "customers.view"),
+        Kpi("customers.new_this_month", _l("New this month"),
+            _l("Customers created since the first day of this month (tenant time zone)."),
+            lambda user: customers.count_new_this_month(user), "customers.view"),
+    ]

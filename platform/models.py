@@ -7,3 +7,4 @@ from .stores.models import Store  # noqa: F401
 from .tenancy.models import Tenant  # noqa: F401
 from .users.models import User, UserStore  # noqa: F401
 from .api.idempotency import IdempotencyKey  # noqa: F401
+from .plugin_host.models import TenantPlugin  # noqa: F401

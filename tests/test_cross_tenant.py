@@ -30,6 +30,9 @@ ID_ROUTES = {
     "api_customers.get_customer": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
     "api_customers.update_customer": [("PATCH", lambda b: {"customer_id": b.customers[0]}, {"name": "HACKED"})],
     "api_tokens.revoke_token": [("DELETE", lambda b: {"token_id": b.token_id}, None)],
+    # the example third-party plugin (tests/example_plugins), enabled for both tenants
+    "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
+    "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
 }
 
 # list pages and endpoints: A's rows only
@@ -37,7 +40,8 @@ LIST_ROUTES = {
     "web.home": {}, "web.search": {"q": "customer"}, "stores.index": {}, "users.index": {}, "access.roles": {},
     "audit.index": {}, "customers.index": {}, "api_stores.list_stores": {}, "api_users.list_users": {},
     "api_customers.list_customers": {}, "api_tokens.list_tokens": {}, "api_me.me": {},
-    "auth.tokens": {}, "tenancy.settings": {},
+    "auth.tokens": {}, "tenancy.settings": {}, "plugins.index": {}, "api_plugins.list_plugins": {},
+    "carwash.index": {}, "api_carwash.list_washes": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -53,6 +57,15 @@ CREATE_ROUTES = {
     "api_customers.create_customer": lambda b: {"name": "X", "store_id": b.stores[0]},
     "api_tokens.create_token": {"name": "mine"},
     "web.switch_store": lambda b: {"store_id": str(b.stores[0])},
+    "carwash.index": lambda b: {"customer_id": str(b.customers[0]), "wash_type": "basic"},
+    "api_carwash.create_wash": lambda b: {"customer_id": b.customers[0], "wash_type": "basic"},
+}
+
+# routes naming a plugin, not a record: they act on the caller's own tenant only
+PLUGIN_NAME_ROUTES = {
+    "plugins.enable": ("POST", {}), "plugins.disable": ("POST", {}), "plugins.settings": ("POST", {"loyalty_every": "5"}),
+    "api_plugins.enable_plugin": ("POST", None), "api_plugins.disable_plugin": ("POST", None),
+    "api_plugins.get_plugin_settings": ("GET", None), "api_plugins.put_plugin_settings": ("PUT", {"loyalty_every": 5}),
 }
 
 # routes that take no record id and act on the signed-in user or nothing tenant-owned
@@ -76,7 +89,8 @@ EXEMPT = {
 
 
 def all_covered():
-    return set(ID_ROUTES) | set(LIST_ROUTES) | set(CREATE_ROUTES) | set(SELF_ROUTES) | set(EXEMPT)
+    return set(ID_ROUTES) | set(LIST_ROUTES) | set(CREATE_ROUTES) | set(SELF_ROUTES) | set(EXEMPT) | \
+        set(PLUGIN_NAME_ROUTES)
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -102,8 +116,15 @@ def snapshot(system_db, tenant_id):
 
 
 @pytest.fixture
-def world(two_tenants, api_token, app, system_db):
+def world(two_tenants, api_token, app, system_db, in_tenant):
     alpha, beta = two_tenants
+    from storecrm.plugin_host.services import enable
+    from storecrm_carwash.services import record_wash
+
+    for w in (alpha, beta):
+        with in_tenant(w):
+            enable("carwash")
+            w.wash_id = record_wash(w.customers[0], "basic").id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()
@@ -156,6 +177,18 @@ def test_lists_never_show_tenant_b_rows(endpoint, world, login, app):
         assert marker not in body, (url, marker)
     if endpoint in ("customers.index", "api_customers.list_customers", "web.search"):
         assert "ALPHA-customer-0" in body
+
+
+@pytest.mark.parametrize("endpoint", sorted(PLUGIN_NAME_ROUTES))
+def test_switching_plugins_changes_only_the_callers_tenant(endpoint, world, login, app, system_db):
+    alpha, beta, alpha_headers, _ = world
+    browser = login(alpha, "owner")
+    method, body = PLUGIN_NAME_ROUTES[endpoint]
+    before = snapshot(system_db, beta.id)
+    url = _url(app, endpoint, alpha.slug, {"name": "carwash"})
+    resp = _call(app, browser, alpha_headers, method, endpoint, url, body)
+    assert resp.status_code < 400, (endpoint, resp.status_code, resp.get_data(as_text=True)[:300])
+    assert snapshot(system_db, beta.id) == before
 
 
 @pytest.mark.parametrize("endpoint", sorted(CREATE_ROUTES))

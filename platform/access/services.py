@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..audit.services import changed_only, record, snapshot
 from ..extensions import db
-from ..plugin_runtime import default_grants, permissions
+from ..plugin_host.runtime import default_grants, permissions
 from ..tenancy.models import get_scoped
 from .models import SCOPE_ALL, SCOPE_STORES, Role
 
@@ -22,7 +22,7 @@ BUILTIN_ROLES = [
 
 def seed_builtin_roles() -> dict[str, Role]:
     """Create the built-in roles of the current tenant (idempotent), with the plugins' default grants."""
-    grants = default_grants()
+    grants = default_grants(only="core")  # plugins add theirs when a tenant enables them
     existing = {r.code: r for r in db.session.scalars(select(Role))}
     for code, scope in BUILTIN_ROLES:
         if code not in existing:

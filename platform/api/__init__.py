@@ -14,24 +14,33 @@ def _schema_name(schema) -> str:
         name += "Patch"
     return name
 
+
 class StoreCrmApi(Api):
     def _register_error_handlers(self):
         """Errors are rendered by storecrm.web.errors (problem+json under /api/) for the whole app."""
+
+    def register_blueprint(self, blp, **options):
+        # every API blueprint, core or plugin, gets the per-user rate limit and no CSRF (bearer tokens only)
+        from ..extensions import csrf, limiter
+        from .auth import api_key, api_limit
+
+        limiter.limit(api_limit, key_func=api_key)(blp)
+        csrf.exempt(blp)
+        super().register_blueprint(blp, **options)
 
 
 api = StoreCrmApi()
 
 
-def register_api(app) -> None:
-    from . import auth as api_auth
-    from .resources import customers, me, stores, tokens, users
-
-    api.init_app(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),"info": {"description": "StoreCRM REST API. Authenticate with "
-                                            "`Authorization: Bearer <personal API token>`."}})
+def init_api(app) -> None:
+    api.init_app(app, spec_kwargs={
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
+        "info": {"description": "StoreCRM REST API. Authenticate with `Authorization: Bearer <personal API token>`."},
+    })
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    from ..extensions import limiter
 
-    for module in (me, stores, users, customers, tokens):
-        limiter.limit(api_auth.api_limit, key_func=api_auth.api_key)(module.blp)
-        api.register_blueprint(module.blp, url_prefix="/api/v1" + module.blp.url_prefix)
-    api_auth.init_app(app)
+
+def core_blueprints() -> list:
+    from .resources import customers, me, plugins, stores, tokens, users
+
+    return [m.blp for m in (me, stores, users, customers, tokens, plugins)]

@@ -10,7 +10,6 @@ import functools
 from flask import abort, current_app, g, request
 
 from ..audit.services import Actor, set_actor
-from ..extensions import csrf
 from ..tenancy.resolution import enter_tenant, find_tenant
 
 
@@ -38,10 +37,6 @@ def _authenticate():
 
 
 def init_app(app) -> None:
-    for name, bp in app.blueprints.items():
-        if name.startswith("api_") or bp.url_prefix and str(bp.url_prefix).startswith("/api/"):
-            csrf.exempt(bp)
-
     @app.before_request
     def _api_user():
         if not request.path.startswith("/api/v1/") or request.path == "/api/v1/openapi.json":

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from ..audit.services import changed_only, record, snapshot
 from ..extensions import db
+from ..plugin_host.runtime import tenant_hook
 from ..stores.models import Store
 from ..tenancy.models import get_scoped
 from ..validation import display_phone, mask_email, mask_phone
@@ -103,6 +104,7 @@ def create_customer(user, data: dict) -> Customer:
     db.session.add(customer)
     db.session.flush()
     record("create", "customer", customer.id, customer.name, after=snapshot(customer))
+    tenant_hook("customer_created")(customer=customer)
     return customer
 
 
@@ -115,12 +117,16 @@ def update_customer(user, customer: Customer, data: dict) -> Customer:
     old, new = changed_only(before, snapshot(customer))
     if new:
         record("update", "customer", customer.id, customer.name, before=old, after=new)
+        tenant_hook("customer_changed")(customer=customer, changes={k: [old.get(k), new[k]] for k in new})
     return customer
 
 
-def dashboard_counts(user) -> dict:
-    total = count_customers(user)
-    month_start = date.today().replace(day=1)
-    new_this_month = db.session.scalar(
+def count_new_this_month(user) -> int:
+    from datetime import datetime
+
+    from flask_babel import get_timezone
+
+    tz = get_timezone()
+    month_start = datetime.now(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return db.session.scalar(
         visible(user, select(func.count()).select_from(Customer)).where(Customer.created_at >= month_start))
-    return {"customers": total, "new_this_month": new_this_month}

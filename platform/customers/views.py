@@ -33,8 +33,13 @@ def show(customer_id):
     customer = services.get_customer(current_user, customer_id)
     if customer is None:
         abort(404)
+    from ..plugin_host.runtime import enabled_plugins, host
+
+    panels = sorted((p for p in host().items("register_customer_panels", enabled_plugins())
+                     if p.permission is None or current_user.has_permission(p.permission)), key=lambda p: p.order)
     return render_template("customers/show.html", customer=customer,
-                           contact=services.contact_view(current_user, customer))
+                           contact=services.contact_view(current_user, customer),
+                           panels=[(panel, panel.context(customer)) for panel in panels])
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,26 +1,160 @@
 """Every hook StoreCRM offers. Each docstring says when it is called, with what, and what it returns.
 
+Two kinds of hook:
+- registration hooks (`register_*`, `validate_config`) run once at start-up for every
+  *installed* plugin; what they return is remembered together with the plugin's name, so
+  that the core can hide it for tenants that have not enabled the plugin;
+- tenant hooks (lifecycle and data events) run inside a tenant's scope and reach only the
+  plugins *enabled* for that tenant.
+
 An implementation may accept only the arguments it needs. The core registers its own
-permissions, nav items and blueprints through these same hooks (storecrm.core_plugin).
+permissions, navigation and pages through these same hooks (`storecrm.core_plugin`).
+docs/plugins.md has the reference; tests/test_hooks_documented.py keeps the two in step.
 """
 from . import hookspec
+
+# --- start-up ------------------------------------------------------------------------------
+
+
+@hookspec
+def validate_config(config):
+    """At start-up, with the Flask config. Return a list of error strings (empty when fine); the app refuses to start."""
+
+
+# --- registration (once, for installed plugins) --------------------------------------------
 
 
 @hookspec
 def register_permissions():
-    """Called once at start-up. Return a list of `storecrm.access.registry.Permission`."""
+    """Return a list of `storecrm.access.registry.Permission` this plugin defines."""
 
 
 @hookspec
 def register_default_grants():
-    """Called when a tenant's built-in roles are seeded. Return {role_code: [permission codes]}."""
+    """Return {built-in role code: [permission codes]}; applied to a tenant's roles when the plugin is first enabled."""
+
+
+@hookspec
+def register_blueprints():
+    """Return Flask blueprints of tenant pages; mounted under /t/<tenant>; 404 for tenants without the plugin."""
+
+
+@hookspec
+def register_api_blueprints():
+    """Return flask-smorest blueprints; mounted under /api/v1 (+ their url_prefix); 404 without the plugin."""
 
 
 @hookspec
 def register_nav_items():
-    """Called once at start-up. Return a list of `storecrm.web.nav.NavItem` for the main navigation."""
+    """Return `storecrm.web.nav.NavItem` objects; shown to users holding their permission, where the plugin is on."""
 
 
 @hookspec
-def register_blueprints(app):
-    """Called once while the app is built. Register Flask blueprints on `app`; return nothing."""
+def register_asset_types():
+    """Return `storecrm.hooks.contrib.AssetType` objects (vehicle, audio system, smart device …)."""
+
+
+@hookspec
+def register_field_presets():
+    """Return `storecrm.hooks.contrib.FieldPreset` objects: custom fields seeded when the plugin is enabled."""
+
+
+@hookspec
+def register_workflows():
+    """Return `storecrm.hooks.contrib.WorkflowDefinition` objects offered as defaults to tenants."""
+
+
+@hookspec
+def register_rule_triggers():
+    """Return `storecrm.hooks.contrib.RuleTrigger` objects the automation rules may start from."""
+
+
+@hookspec
+def register_rule_conditions():
+    """Return `storecrm.hooks.contrib.RuleCondition` objects usable in rule condition trees."""
+
+
+@hookspec
+def register_rule_actions():
+    """Return `storecrm.hooks.contrib.RuleAction` objects (e.g. issue a coupon) that rules may run."""
+
+
+@hookspec
+def register_notification_channels():
+    """Return `storecrm.hooks.contrib.NotificationChannel` objects (e.g. an SMS provider)."""
+
+
+@hookspec
+def register_kpis():
+    """Return `storecrm.hooks.contrib.Kpi` objects: a definition and a function computing the value in SQL."""
+
+
+@hookspec
+def register_dashboard_widgets():
+    """Return `storecrm.hooks.contrib.DashboardWidget` objects shown on the home dashboard."""
+
+
+@hookspec
+def register_customer_panels():
+    """Return `storecrm.hooks.contrib.CustomerPanel` objects rendered on the customer page."""
+
+
+@hookspec
+def register_import_mappings():
+    """Return `storecrm.hooks.contrib.ImportMapping` objects: column maps for imports of this plugin's data."""
+
+
+@hookspec
+def register_cli_commands():
+    """Return click commands or groups; added to the `flask` command line."""
+
+
+@hookspec
+def register_periodic_jobs():
+    """Return `storecrm.hooks.contrib.PeriodicJob` objects; each runs on its schedule once per tenant with the plugin on."""
+
+
+# --- tenant hooks (only plugins enabled for the current tenant) ----------------------------
+
+
+@hookspec
+def plugin_enabled(tenant, first_time):
+    """Called on this plugin alone when a tenant enables it, inside that tenant; seed defaults when first_time is True."""
+
+
+@hookspec
+def plugin_disabled(tenant):
+    """Called on this plugin alone when a tenant disables it, inside that tenant. Data must be kept."""
+
+
+@hookspec
+def customer_created(customer):
+    """After a customer is created (same transaction). Return nothing."""
+
+
+@hookspec
+def customer_changed(customer, changes):
+    """After a customer is changed (same transaction); changes is {field: [before, after]}. Return nothing."""
+
+
+@hookspec
+def customer_merged(survivor, merged):
+    """After customer `merged` was merged into `survivor` (same transaction). Move this plugin's rows over."""
+
+
+@hookspec
+def asset_changed(asset, changes):
+    """After an asset is created or changed (same transaction); changes is {field: [before, after]}."""
+
+
+@hookspec
+def customer_erasure(customer):
+    """Before a customer is erased for good (PIPL request): delete or anonymise this plugin's personal data."""
+
+
+# --- entitlements ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def plugin_allowed(tenant, plugin_name):
+    """Whether `tenant` may enable `plugin_name` (billing plans answer this). Return True/False, or None for no opinion."""

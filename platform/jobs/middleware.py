@@ -28,7 +28,12 @@ def _get_app():
 
 
 class TenantMiddleware(Middleware):
-    """Carries tenant_id in every message and re-enters that tenant in the worker."""
+    """Carries tenant_id in every message and re-enters that tenant in the worker.
+
+    An actor declared with `plugin="name"` does not run for tenants that have that plugin off.
+    """
+
+    actor_options = {"plugin"}
 
     def before_enqueue(self, broker, message, delay):
         tid = current_tenant_id()
@@ -49,6 +54,15 @@ class TenantMiddleware(Middleware):
             log.warning("skipping job %s for missing tenant %s", message.actor_name, tid)
             raise SkipMessage()
         _local.tenant_token = set_tenant(TenantRef(tenant.id, tenant.slug))
+        plugin = broker.get_actor(message.actor_name).options.get("plugin")
+        if plugin:
+            from ..plugin_host.runtime import enabled_plugins
+
+            if plugin not in enabled_plugins():
+                from dramatiq.middleware import SkipMessage
+
+                log.info("skipping job %s: plugin %s is off for tenant %s", message.actor_name, plugin, tid)
+                raise SkipMessage()
 
     def _leave(self):
         token = getattr(_local, "tenant_token", None)

@@ -41,9 +41,9 @@ def app(storecrm_services):
         conn.execute(text("CREATE SCHEMA public"))
     owner.dispose()
     with app.app_context():
-        from flask_migrate import upgrade
+        from ..plugin_host.migrations import upgrade_all
 
-        upgrade()
+        upgrade_all()
     from storecrm.jobs.middleware import bind_app
 
     bind_app(app)

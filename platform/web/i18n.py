@@ -35,6 +35,14 @@ def select_locale() -> str:
     return "zh_CN"
 
 
+def current_code() -> str:
+    """The request's language as the app spells it (Babel says zh_Hans_CN, hence the catalog folder)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+
+
 def select_timezone() -> str:
     tenant = g.get("tenant")
     return tenant.timezone if tenant is not None else "Asia/Shanghai"
@@ -57,7 +65,4 @@ def init_app(app, babel) -> None:
     def _locale_ctx():
         from flask_babel import get_locale
 
-        # Babel spells zh_CN as zh_Hans_CN (hence the catalog folder's name); the app speaks zh_CN
-        locale = get_locale()
-        code = "zh_CN" if locale is not None and locale.language == "zh" else "en"
-        return {"current_locale": code, "locale_names": LOCALE_NAMES}
+        return {"current_locale": current_code(), "locale_names": LOCALE_NAMES}

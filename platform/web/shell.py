@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, session
 from flask_login import current_user
 
-from ..plugin_runtime import nav_items
+from ..plugin_host.runtime import nav_items
 from .nav import visible_items
 
 

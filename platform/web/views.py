@@ -56,9 +56,11 @@ def set_language(code):
 @bp.get("/")
 @login_required
 def home():
-    from ..customers.services import dashboard_counts
+    from ..plugin_host.runtime import enabled_plugins, host
 
-    return render_template("web/home.html", counts=dashboard_counts(current_user))
+    kpis = [(kpi, kpi.compute(current_user)) for kpi in host().items("register_kpis", enabled_plugins())
+            if kpi.permission is None or current_user.has_permission(kpi.permission)]
+    return render_template("web/home.html", kpis=kpis)
 
 
 @bp.post("/language")

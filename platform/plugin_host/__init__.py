@@ -1,0 +1,1 @@
+"""Hosting plugins: loading and mounting them, per-tenant enablement, settings, migrations, scaffold."""

@@ -1,0 +1,27 @@
+"""A form generated from a plugin's settings schema (marshmallow), so plugins need no template."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+
+def describe(schema) -> list[dict]:
+    """Field descriptions for the template: name, label, kind (text/number/bool/select), choices, required."""
+    out = []
+    for name, field in schema.fields.items():
+        if field.dump_only:
+            continue
+        meta = field.metadata or {}
+        kind = "text"
+        if isinstance(field, fields.Boolean):
+            kind = "bool"
+        elif isinstance(field, (fields.Integer, fields.Float, fields.Decimal)):
+            kind = "number"
+        choices = []
+        for validator in field.validators:
+            if isinstance(validator, validate.OneOf):
+                kind = "select"
+                labels = validator.labels or validator.choices
+                choices = list(zip(validator.choices, labels))
+        out.append({"name": name, "label": meta.get("label", name), "help": meta.get("help"), "kind": kind,
+                    "choices": choices, "required": field.required})
+    return out

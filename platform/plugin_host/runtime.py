@@ -1,0 +1,167 @@
+"""The plugin host of an app: what every installed plugin registered, remembered with its owner.
+
+Registration hooks are called once, implementation by implementation, so that each item is
+known to belong to a plugin; pages, API, nav items, panels and KPIs of a plugin are then
+hidden from tenants that have not enabled it.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from flask import abort, current_app, g, request
+
+from ..access.registry import PermissionRegistry
+from ..hooks.manager import CORE, build_plugin_manager
+
+TENANT_PREFIX = "/t/<tenant>"
+
+
+@dataclass
+class PluginHost:
+    pm: object
+    infos: dict  # name -> PluginInfo (core not included)
+    permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
+    owners: dict = field(default_factory=dict)  # blueprint name -> plugin name
+    contributions: dict = field(default_factory=dict)  # hook name -> [(plugin, item)]
+
+    def collect(self, hook_name: str, **kwargs) -> list[tuple[str, object]]:
+        """Call a registration hook implementation by implementation; flatten lists; keep owners."""
+        out = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            wanted = {k: v for k, v in kwargs.items() if k in impl.argnames}
+            result = impl.function(**wanted)
+            for item in (result if isinstance(result, (list, tuple)) else [result] if result is not None else []):
+                out.append((impl.plugin_name, item))
+        self.contributions[hook_name] = out
+        return out
+
+    def items(self, hook_name: str, enabled: set | None = None) -> list:
+        """Registered items of `hook_name`, limited to plugins in `enabled` (the core always counts)."""
+        return [item for owner, item in self.contributions.get(hook_name, [])
+                if enabled is None or owner == CORE or owner in enabled]
+
+    def owner_of(self, hook_name: str, item) -> str:
+        return next(o for o, i in self.contributions.get(hook_name, []) if i is item)
+
+    def tenant_hook(self, hook_name: str, enabled: set):
+        """The hook caller that reaches only the core and the plugins in `enabled`."""
+        disabled = [self.pm.get_plugin(n) for n in self.infos if n not in enabled]
+        return self.pm.subset_hook_caller(hook_name, remove_plugins=[p for p in disabled if p is not None])
+
+    def call_one(self, plugin_name: str, hook_name: str, **kwargs):
+        """Call one plugin's implementation of a hook (lifecycle callbacks), if it has one."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if impl.plugin_name == plugin_name:
+                return impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+        return None
+
+
+def load_plugins(app) -> PluginHost:
+    """Phase one, before extensions are set up: find and check plugins, add their catalogs."""
+    pm, infos = build_plugin_manager(load_entry_points=app.config.get("STORECRM_LOAD_PLUGINS", True),
+                                     extra=tuple(app.config.get("STORECRM_EXTRA_PLUGINS", ())),
+                                     trace=os.environ.get("STORECRM_TRACE_PLUGINS") == "1")
+    host = PluginHost(pm=pm, infos=infos)
+    app.extensions["storecrm"] = host
+    dirs = [app.config["BABEL_TRANSLATION_DIRECTORIES"]] + [i.translations for i in infos.values() if i.translations]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    errors = [e for batch in pm.hook.validate_config(config=app.config) for e in (batch or [])]
+    if errors:
+        from ..hooks.manager import PluginError
+
+        raise PluginError("configuration refused: " + "; ".join(errors))
+    return host
+
+
+def mount_plugins(app) -> None:
+    """Phase two: permissions, navigation, pages, API, commands and the rest."""
+    from ..api import api, init_api
+
+    host: PluginHost = app.extensions["storecrm"]
+    for _owner, permission in host.collect("register_permissions"):
+        host.permissions.add(permission)
+    host.collect("register_nav_items")
+    host.contributions["register_nav_items"].sort(key=lambda pair: (pair[1].section, pair[1].order))
+    for owner, bp in host.collect("register_blueprints"):
+        app.register_blueprint(bp, url_prefix=TENANT_PREFIX + (bp.url_prefix or ""))
+        host.owners[bp.name] = owner
+    init_api(app)
+    for owner, blp in host.collect("register_api_blueprints"):
+        api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
+        host.owners[blp.name] = owner
+    for _owner, command in host.collect("register_cli_commands"):
+        app.cli.add_command(command)
+    for hook in ("register_asset_types", "register_field_presets", "register_workflows", "register_rule_triggers",
+                 "register_rule_conditions", "register_rule_actions", "register_notification_channels",
+                 "register_kpis", "register_dashboard_widgets", "register_customer_panels",
+                 "register_import_mappings", "register_periodic_jobs", "register_default_grants"):
+        host.collect(hook)
+
+    from .jobs import declare_periodic_actors
+
+    declare_periodic_actors(host)
+
+    from ..api.auth import init_app as init_api_auth
+
+    init_api_auth(app)
+
+    @app.before_request
+    def _hide_disabled_plugins():
+        owner = host.owners.get(request.blueprint or "")
+        if owner in (None, CORE) or g.get("tenant") is None:
+            return
+        if owner not in enabled_plugins():
+            abort(404)
+
+
+def host(app=None) -> PluginHost:
+    return (app or current_app).extensions["storecrm"]
+
+
+def enabled_plugins() -> set[str]:
+    """Names of the plugins enabled for the current tenant (one query per request, then cached)."""
+    from ..tenancy.context import current_tenant_id
+
+    tid = current_tenant_id()
+    if tid is None:
+        return set()
+    cache = g.setdefault("_storecrm_enabled_plugins", {})
+    if tid not in cache:
+        from .services import enabled_names
+
+        cache[tid] = enabled_names() & set(host().infos)
+    return cache[tid]
+
+
+def forget_enabled_cache() -> None:
+    g.pop("_storecrm_enabled_plugins", None)
+
+
+def tenant_hook(hook_name: str):
+    """Caller of a tenant hook reaching the core and the plugins enabled for the current tenant."""
+    return host().tenant_hook(hook_name, enabled_plugins())
+
+
+def plugin_manager(app=None):
+    return host(app).pm
+
+
+def permissions(app=None) -> PermissionRegistry:
+    return host(app).permissions
+
+
+def nav_items(app=None):
+    return host(app).items("register_nav_items", enabled_plugins())
+
+
+def default_grants(only: str | None = None, app=None) -> dict[str, list[str]]:
+    """{role: [permissions]} from the core and every plugin, or from plugin `only`."""
+    merged: dict[str, list[str]] = {}
+    for owner, batch in host(app).contributions.get("register_default_grants", []):
+        if only is not None and owner != only:
+            continue
+        for role, codes in batch.items():
+            merged.setdefault(role, [])
+            merged[role] += [c for c in codes if c not in merged[role]]
+    return merged

@@ -1,0 +1,146 @@
+"""Switching plugins on and off for the current tenant, and their per-tenant settings."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..access.models import Role
+from ..audit.services import record
+from ..extensions import db
+from ..tenancy.models import utcnow
+from ..web.i18n import current_code
+from .models import TenantPlugin
+from .runtime import default_grants, forget_enabled_cache, host
+
+
+def enabled_names() -> set[str]:
+    return set(db.session.scalars(select(TenantPlugin.name).where(TenantPlugin.enabled)))
+
+
+def _row(name: str) -> TenantPlugin | None:
+    return db.session.scalar(select(TenantPlugin).where(TenantPlugin.name == name))
+
+
+def _info(name: str):
+    info = host().infos.get(name)
+    if info is None:
+        raise LookupError(name)
+    return info
+
+
+def _tenant():
+    from ..tenancy.services import current_tenant_row
+
+    return current_tenant_row()
+
+
+def is_allowed(name: str) -> bool:
+    """Entitlements: the first plugin answering `plugin_allowed` decides; no answer means allowed."""
+    answer = host().pm.hook.plugin_allowed(tenant=_tenant(), plugin_name=name)
+    return answer is not False
+
+
+def catalog() -> list[dict]:
+    """Every installed plugin with its state for the current tenant."""
+    rows = {r.name: r for r in db.session.scalars(select(TenantPlugin))}
+    infos = host().infos
+    out = []
+    for name, info in sorted(infos.items()):
+        row = rows.get(name)
+        out.append({
+            "info": info, "name": name, "enabled": bool(row and row.enabled),
+            "ever_enabled": bool(row and row.first_enabled_at), "allowed": is_allowed(name),
+            "required_by": sorted(n for n, i in infos.items() if name in i.requires),
+            "has_settings": info.settings_schema is not None,
+        })
+    return out
+
+
+def enable(name: str, _chain: tuple = ()) -> TenantPlugin:
+    """Switch a plugin on, first the plugins it requires; seed its defaults the first time only."""
+    info = _info(name)
+    if name in _chain:
+        raise ValidationError({"name": [_("Plugins %(chain)s require each other.", chain=" → ".join(_chain + (name,)))]})
+    if not is_allowed(name):
+        raise ValidationError({"name": [_("Your plan does not include %(label)s.", label=info.label_for(current_code()))]})
+    for required in info.requires:
+        enable(required, _chain + (name,))
+    row = _row(name)
+    if row is not None and row.enabled:
+        return row
+    first_time = row is None or row.first_enabled_at is None
+    now = utcnow()
+    if row is None:
+        row = TenantPlugin(name=name, settings=_default_settings(info))
+        db.session.add(row)
+    row.enabled, row.enabled_at = True, now
+    if first_time:
+        row.first_enabled_at = now
+        _grant_defaults(name)
+    db.session.flush()
+    forget_enabled_cache()
+    host().call_one(name, "plugin_enabled", tenant=_tenant(), first_time=first_time)
+    record("enable", "plugin", row.id, name)
+    return row
+
+
+def disable(name: str) -> TenantPlugin | None:
+    """Switch a plugin off; its data stays. Refused while an enabled plugin requires it."""
+    _info(name)
+    row = _row(name)
+    if row is None or not row.enabled:
+        return row
+    dependants = [n for n, i in host().infos.items() if name in i.requires and n in enabled_names()]
+    if dependants:
+        raise ValidationError({"name": [_("Switch off %(names)s first: they need this module.",
+                                          names=", ".join(sorted(dependants)))]})
+    row.enabled, row.disabled_at = False, utcnow()
+    db.session.flush()
+    forget_enabled_cache()
+    host().call_one(name, "plugin_disabled", tenant=_tenant())
+    record("disable", "plugin", row.id, name)
+    return row
+
+
+def _grant_defaults(name: str) -> None:
+    grants = default_grants(only=name)
+    for role in db.session.scalars(select(Role).where(Role.builtin, Role.code.in_(list(grants)))):
+        role.permissions = sorted(set(role.permissions or []) | set(grants[role.code]))
+
+
+def _default_settings(info) -> dict:
+    if info.settings_schema is None:
+        return {}
+    schema = info.settings_schema()
+    return schema.dump(schema.load({}))
+
+
+def get_settings(name: str) -> dict:
+    info = _info(name)
+    row = _row(name)
+    stored = (row.settings if row else None) or {}
+    return {**_default_settings(info), **stored}
+
+
+def save_settings(name: str, raw: dict) -> dict:
+    """Validate with the plugin's schema and store; raises ValidationError with field messages."""
+    info = _info(name)
+    if info.settings_schema is None:
+        raise LookupError(name)
+    schema = info.settings_schema()
+    data = schema.dump(schema.load(raw))
+    row = _row(name)
+    if row is None:
+        row = TenantPlugin(name=name, enabled=False, settings={})
+        db.session.add(row)
+    before = dict(row.settings or {})
+    row.settings = data
+    db.session.flush()
+    record("update", "plugin_settings", row.id, name, before=before, after=data)
+    return data
+
+
+def plugin_settings(name: str) -> dict:
+    """For plugin code: this tenant's settings of plugin `name` (defaults filled in)."""
+    return get_settings(name)

@@ -1,0 +1,3 @@
+from storecrm.plugin_host.migrations import run_env
+
+run_env()
