@@ -257,3 +257,31 @@ def test_plugins_cli(two_tenants, system_db):
     assert off.returncode == 0
     with system_db.connect() as conn:
         assert conn.execute(text("SELECT enabled FROM tenant_plugins")).scalars().all() == [False]
+
+
+def test_a_scaffolded_plugin_passes_its_own_tests(tmp_path, app):
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_platform import _flask
+
+    made = _flask("plugins", "new", "shop_notes", "--dir", str(tmp_path))
+    assert made.returncode == 0, made.stderr
+    package = tmp_path / "storecrm-shop_notes"
+    assert (package / "storecrm_shop_notes" / "migrations" / "versions" / "0001_initial.py").exists()
+    assert _flask("plugins", "new", "shop_notes", "--dir", str(tmp_path)).returncode != 0  # exists already
+    assert _flask("plugins", "new", "Bad-Name", "--dir", str(tmp_path)).returncode != 0
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["install", "--no-deps", "--no-build-isolation", "-e", str(package)], check=True,
+                   capture_output=True)
+    try:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("DATABASE_", "REDIS_URL", "STORECRM_EMBEDDED_", "PYTEST_"))}
+        env["STORECRM_TEST_DATABASE"] = "storecrm_scaffold"  # its own database on the same embedded server
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=package, env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert "3 passed" in run.stdout
+    finally:
+        subprocess.run(pip + ["uninstall", "-y", "storecrm-shop_notes"], capture_output=True)

@@ -262,3 +262,16 @@ def in_tenant(app):
     Use it between requests, never around them: requests must get their own app context.
     """
     return lambda world: _InTenant(app, world)
+
+
+@pytest.fixture
+def enable_plugin(app):
+    """`enable_plugin(world, "name")`: switch a plugin on for a test tenant (as its admin would)."""
+
+    def enable(world, name):
+        from ..plugin_host.services import enable as enable_service
+
+        with _InTenant(app, world):
+            enable_service(name)
+
+    return enable

@@ -81,3 +81,47 @@ def role_violations(conn, app_role: str, system_role: str) -> list[str]:
         if conn.execute(text("SELECT has_schema_privilege(:r, 'public', 'CREATE')"), {"r": role}).scalar():
             problems.append(f"{role} may create objects in schema public")
     return problems
+
+
+def _snapshot(system_db, tenant_id) -> dict:
+    with system_db.connect() as conn:
+        return {table: [tuple(r) for r in conn.execute(text(
+                    f'SELECT * FROM "{table}" WHERE tenant_id = :t ORDER BY 2'), {"t": tenant_id})]
+                for table in tenant_tables(conn) if table != "audit_log"}
+
+
+def assert_plugin_isolated(app, plugin: str, alpha, beta, *, login, api_token, system_db, b_ids: dict) -> None:
+    """The cross-tenant matrix over every route of `plugin`, for plugin authors.
+
+    Both tenants must have the plugin on. For each route with record ids, `b_ids[endpoint](beta)`
+    gives tenant B's ids: tenant A's admin (UI) or token (API) must get 404. Routes without ids
+    must answer without error. After all of it, none of B's rows has changed. A route of the
+    plugin missing from `b_ids` while it takes ids fails the check, so new routes get covered.
+    """
+    from flask import url_for
+
+    host = app.extensions["storecrm"]
+    rules = [r for r in app.url_map.iter_rules() if host.owners.get(r.endpoint.rsplit(".", 1)[0]) == plugin]
+    assert rules, f"plugin {plugin} has no routes"
+    browser, headers, client = login(alpha, "admin"), api_token(alpha, "admin"), app.test_client()
+    before = _snapshot(system_db, beta.id)
+    for rule in rules:
+        ids = [a for a in rule.arguments if a != "tenant"]
+        if ids and rule.endpoint not in b_ids:
+            raise AssertionError(f"route {rule.endpoint} takes {ids}: give tenant B's values in b_ids")
+        values = b_ids[rule.endpoint](beta) if ids else {}
+        if "tenant" in rule.arguments:
+            values["tenant"] = alpha.slug
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if rule.endpoint.startswith("api_"):
+                resp = client.open(url, method=method, headers=headers, json={} if method != "GET" else None)
+            elif method == "GET":
+                resp = browser.get(url)
+            else:
+                resp = browser.post(url, {})
+            assert resp.status_code < 500, (method, url, resp.status_code)
+            if ids:
+                assert resp.status_code == 404, (method, url, resp.status_code)
+    assert _snapshot(system_db, beta.id) == before, "tenant B's rows changed"
