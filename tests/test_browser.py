@@ -100,3 +100,25 @@ def test_store_staff_on_a_phone(two_tenants, live_server, page):
     page.wait_for_timeout(500)  # let the slide-in finish before the picture; nothing is asserted on time
     assert page.locator("#sidebar").get_by_text("Customers").is_visible()
     page.screenshot(path=str(SHOTS / "menu-phone.png"))
+
+
+def test_admin_switches_on_a_module_and_staff_use_it(two_tenants, live_server, page, in_tenant):
+    from storecrm.users.models import User
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as session:
+        session.get(User, (alpha.id, alpha.users["admin"])).locale = "zh_CN"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    _login(page, live_server, "admin@alpha.test", None)
+    page.goto(f"{live_server}/t/alpha/modules/")
+    page.click("[data-testid=enable-carwash]")
+    page.locator(".alert-success").wait_for()
+    assert "洗车 已开启" in page.locator(".alert-success").inner_text()
+    page.screenshot(path=str(SHOTS / "modules-zh_CN.png"), full_page=True)
+    page.click("[data-testid=main-nav] >> text=洗车")
+    page.fill("input[name=customer_id]", str(alpha.customers[0]))
+    page.select_option("select[name=wash_type]", "premium")
+    page.click("[data-testid=record-wash]")
+    page.locator(".alert-success").wait_for()
+    assert "ALPHA-customer-0" in page.inner_text("[data-testid=washes]")
+    page.screenshot(path=str(SHOTS / "carwash-zh_CN.png"), full_page=True)

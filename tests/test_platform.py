@@ -163,7 +163,9 @@ def test_wheel_ships_templates_translations_and_migrations(tmp_path):
                      "storecrm/frontend/templates/base.html",
                      "storecrm/frontend/translations/zh_Hans_CN/LC_MESSAGES/messages.mo",
                      "storecrm/frontend/static/vendor/bootstrap-5.3.9/bootstrap.min.css",
-                     "storecrm/migrations/env.py", "storecrm/migrations/script.py.mako"):
+                     "storecrm/migrations/env.py", "storecrm/migrations/script.py.mako",
+                     "storecrm/plugin_host/skeleton/PKG/__init__.py.tmpl",
+                     "storecrm/plugin_host/skeleton/PKG/migrations/script.py.mako.tmpl"):
         assert expected in names, expected
     assert not any(n.startswith("platform/") for n in names)
     assert any(n.startswith("storecrm/migrations/versions/") for n in names)
