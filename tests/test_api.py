@@ -60,7 +60,7 @@ def test_stores_and_customers_through_the_api(two_tenants, api_token, app):
     assert customer.status_code == 201 and customer.get_json()["mobile"] == "+8613800138001"
     dup = client.post("/api/v1/customers", json={"name": "韩梅梅", "mobile": "13800138001", "store_id": store_id},
                       headers=headers)
-    assert dup.status_code == 422 and "mobile" in dup.get_json()["errors"]
+    assert dup.status_code == 409 and "mobile" in dup.get_json()["errors"]  # One-ID: already a customer
     first = client.get("/api/v1/customers?per_page=2", headers=headers).get_json()
     assert first["total"] == 4 and len(first["items"]) == 2 and first["next_after_id"]
     second = client.get(f"/api/v1/customers?per_page=2&after_id={first['next_after_id']}", headers=headers).get_json()

@@ -30,6 +30,19 @@ ID_ROUTES = {
     "api_customers.get_customer": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
     "api_customers.update_customer": [("PATCH", lambda b: {"customer_id": b.customers[0]}, {"name": "HACKED"})],
     "api_tokens.revoke_token": [("DELETE", lambda b: {"token_id": b.token_id}, None)],
+    "customers.add_identity": [("POST", lambda b: {"customer_id": b.customers[0]}, {"kind": "plate", "value": "沪A99999"})],
+    "customers.remove_identity": [("POST", lambda b: {"customer_id": b.customers[0], "identity_id": b.identity_id}, {})],
+    "customers.merge": [("GET", lambda b: {"customer_id": b.customers[0]}, None),
+                        ("POST", lambda b: {"customer_id": b.customers[0]}, {"other_id": "1"})],
+    "customers.unmerge": [("POST", lambda b: {"merge_id": b.merge_id}, {})],
+    "api_customers.list_identities": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
+    "api_customers.add_identity": [("POST", lambda b: {"customer_id": b.customers[0]},
+                                    {"kind": "plate", "value": "沪A99999"})],
+    "api_customers.remove_identity": [("DELETE", lambda b: {"customer_id": b.customers[0],
+                                                            "identity_id": b.identity_id}, None)],
+    "api_customers.merge_customer": [("POST", lambda b: {"customer_id": b.customers[0]},
+                                      {"other_id": 1})],
+    "api_customers.undo_merge": [("POST", lambda b: {"merge_id": b.merge_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -41,7 +54,8 @@ LIST_ROUTES = {
     "audit.index": {}, "customers.index": {}, "api_stores.list_stores": {}, "api_users.list_users": {},
     "api_customers.list_customers": {}, "api_tokens.list_tokens": {}, "api_me.me": {},
     "auth.tokens": {}, "tenancy.settings": {}, "plugins.index": {}, "api_plugins.list_plugins": {},
-    "carwash.index": {}, "api_carwash.list_washes": {},
+    "carwash.index": {}, "api_carwash.list_washes": {}, "customers.duplicates": {},
+    "api_customers.list_duplicates": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -121,10 +135,20 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
     from storecrm.plugin_host.services import enable
     from storecrm_carwash.services import record_wash
 
+    from storecrm.customers.identities import identities_of
+    from storecrm.customers.merging import merge
+    from storecrm.customers.models import Customer
+
     for w in (alpha, beta):
-        with in_tenant(w):
+        with in_tenant(w) as session:
             enable("carwash")
             w.wash_id = record_wash(w.customers[0], "basic").id
+            w.identity_id = identities_of(w.customers[0])[0].id
+            dup = Customer(name=f"{w.slug.upper()}-customer-2", store_id=w.stores[0])
+            session.add(dup)
+            session.flush()
+            keeper = session.get(Customer, (w.id, w.customers[2]))
+            w.merge_id = merge(keeper, dup, {}).id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()
@@ -216,13 +240,13 @@ def test_a_session_of_tenant_a_is_not_valid_on_tenant_b(world, login, app):
     for endpoint in sorted(set(LIST_ROUTES) | set(ID_ROUTES) | {"auth.account"}):
         if endpoint.startswith("api_"):
             continue
-        params = ID_ROUTES[endpoint][0][1](beta) if endpoint in ID_ROUTES else {}
-        url = _url(app, endpoint, beta.slug, params)
-        resp = browser.get(url)
-        if endpoint == "auth.revoke_token":
-            assert resp.status_code == 405
-            continue
-        assert resp.status_code == 302, (url, resp.status_code)
+        if endpoint in ID_ROUTES and ID_ROUTES[endpoint][0][0] != "GET":
+            method, params, body = ID_ROUTES[endpoint][0]
+            resp = browser.post(_url(app, endpoint, beta.slug, params(beta)), body or {})
+        else:
+            params = ID_ROUTES[endpoint][0][1](beta) if endpoint in ID_ROUTES else {}
+            resp = browser.get(_url(app, endpoint, beta.slug, params))
+        assert resp.status_code == 302, (endpoint, resp.status_code)
         assert resp.headers["Location"].startswith(f"/t/{beta.slug}/login"), resp.headers["Location"]
 
 
@@ -236,3 +260,17 @@ def test_tenant_a_token_on_tenant_b_ids_reads_nothing(world, app):
     resp = app.test_client().get("/api/v1/customers", headers={"Authorization": f"Bearer {forged}"})
     assert resp.status_code == 401
     assert resp.mimetype == "application/problem+json"
+
+
+def test_merging_with_another_tenants_customer_is_refused(world, login, app, system_db):
+    alpha, beta, alpha_headers, _ = world
+    before = snapshot(system_db, beta.id)
+    browser = login(alpha, "owner")
+    page = browser.get(f"/t/alpha/customers/{alpha.customers[0]}/merge?other_id={beta.customers[0]}")
+    assert page.status_code == 422
+    resp = browser.post(f"/t/alpha/customers/{alpha.customers[0]}/merge", {"other_id": str(beta.customers[0])})
+    assert resp.status_code == 422
+    api = app.test_client().post(f"/api/v1/customers/{alpha.customers[0]}/merge", json={"other_id": beta.customers[0]},
+                                 headers=alpha_headers)
+    assert api.status_code == 422
+    assert snapshot(system_db, beta.id) == before

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..stores.models import Store
-from ..tenancy.models import TenantScoped, Timestamped, tenant_fk
+from ..tenancy.models import TenantScoped, Timestamped, tenant_fk, utcnow
 
 
 class Customer(TenantScoped, Timestamped):
@@ -31,8 +32,50 @@ class Customer(TenantScoped, Timestamped):
     store_id: Mapped[int] = mapped_column(BigInteger)
     owner_id: Mapped[int | None] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger)  # set when merged away (soft-deleted)
 
     store: Mapped[Store] = relationship(
         lazy="joined", primaryjoin="and_(Customer.tenant_id == Store.tenant_id, Customer.store_id == Store.id)",
         foreign_keys="[Customer.tenant_id, Customer.store_id]", viewonly=True,
     )
+
+
+class CustomerIdentity(TenantScoped):
+    """One way to recognise a customer (mobile, VIN, plate …), in normal form.
+
+    Unique per tenant and kind: the database itself keeps one person one record (One-ID).
+    """
+
+    __tablename__ = "customer_identities"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "kind", "value"),
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        Index("ix_customer_identities_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(254))
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CustomerMerge(TenantScoped):
+    """A merge of `merged_id` into `survivor_id`, with what is needed to undo it."""
+
+    __tablename__ = "customer_merges"
+    __table_args__ = (
+        tenant_fk("survivor_id", "customers"),
+        tenant_fk("merged_id", "customers"),
+        Index("ix_customer_merges_tenant_survivor", "tenant_id", "survivor_id"),
+        Index("ix_customer_merges_tenant_merged", "tenant_id", "merged_id"),
+    )
+
+    survivor_id: Mapped[int] = mapped_column(BigInteger)
+    merged_id: Mapped[int] = mapped_column(BigInteger)
+    choices: Mapped[dict] = mapped_column(JSONB, default=dict)  # field -> "survivor" | "merged"
+    survivor_before: Mapped[dict] = mapped_column(JSONB, default=dict)
+    moved_identity_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,7 +14,8 @@ from ..plugin_host.runtime import tenant_hook
 from ..stores.models import Store
 from ..tenancy.models import get_scoped
 from ..validation import display_phone, mask_email, mask_phone
-from .models import Customer
+from . import identities
+from .models import Customer, CustomerIdentity
 
 PAGE_SIZE = 50
 
@@ -50,10 +51,15 @@ def count_customers(user, *, q: str = "", store_id: int | None = None) -> int:
 
 
 def _match(q: str):
+    """Name, phone in any format, or any identity (plate, VIN, serial, member no, WeChat, email)."""
     digits = re.sub(r"\D", "", q)
     conditions = [Customer.name.ilike(f"%{_escape(q)}%")]
     if len(digits) >= 4:
         conditions.append(Customer.mobile.like(f"%{digits}%"))
+    compact = re.sub(r"[\s·.\-]", "", q)
+    if len(compact) >= 3:
+        conditions.append(Customer.id.in_(select(CustomerIdentity.customer_id).where(
+            CustomerIdentity.value.ilike(f"%{_escape(compact)}%"))))
     return or_(*conditions)
 
 
@@ -81,39 +87,101 @@ def contact_view(user, customer: Customer) -> dict:
     return {"mobile": mask_phone(customer.mobile), "email": mask_email(customer.email), "masked": True}
 
 
-def _check(user, data: dict, customer: Customer | None) -> None:
+class DuplicateCustomer(ValidationError):
+    """The new record's identities belong to existing customers (One-ID): `customer_ids` says whose."""
+
+    def __init__(self, messages, customer_ids):
+        super().__init__(messages)
+        self.customer_ids = customer_ids
+
+
+def _check(user, data: dict) -> None:
     errors = {}
     store = get_scoped(Store, data.get("store_id"))
     if store is None or not (user.sees_all_stores or store.id in user.store_ids):
         errors["store_id"] = [_("Choose one of your stores.")]
     if data.get("birthday") and data["birthday"] > date.today():
         errors["birthday"] = [_("A birthday cannot be in the future.")]
-    if data.get("mobile"):
-        q = select(Customer.id).where(Customer.mobile == data["mobile"], Customer.deleted_at.is_(None))
-        if customer is not None:
-            q = q.where(Customer.id != customer.id)
-        if db.session.scalar(q.limit(1)):
-            errors["mobile"] = [_("A customer with this mobile number already exists.")]
     if errors:
         raise ValidationError(errors)
 
 
+def _claims(data: dict) -> list[tuple[str, str]]:
+    return [(kind, data[kind]) for kind in ("mobile", "email") if data.get(kind)]
+
+
+def _duplicate_error(matches: dict) -> DuplicateCustomer:
+    errors = {}
+    for (kind, _value), owner_id in matches.items():
+        owner = get_scoped(Customer, owner_id)
+        errors.setdefault(kind, []).append(_("Customer %(name)s (#%(id)d) already has this %(what)s.",
+                                             name=owner.name, id=owner.id,
+                                             what=_("mobile number") if kind == "mobile" else _("email")))
+    return DuplicateCustomer(errors, sorted(set(matches.values())))
+
+
+def duplicate_policy() -> str:
+    from ..tenancy.services import current_tenant_row
+
+    return (current_tenant_row().settings or {}).get("duplicate_policy", "propose")
+
+
 def create_customer(user, data: dict) -> Customer:
-    _check(user, data, None)
+    """Create, unless the identities already belong to a customer (One-ID).
+
+    Then, by the tenant's policy, either refuse and point at the existing record ("propose"),
+    or fold the new details into it and return it ("merge"; empty fields are filled, nothing
+    is overwritten).
+    """
+    _check(user, data)
+    matches = identities.owners(_claims(data))
+    if matches:
+        owners_found = set(matches.values())
+        if duplicate_policy() != "merge" or len(owners_found) > 1:
+            raise _duplicate_error(matches)
+        existing = get_customer(user, owners_found.pop())
+        if existing is None:  # belongs to a store this user cannot see: still one person
+            raise _duplicate_error(matches)
+        return _fold_into(existing, data)
     customer = Customer(**data, owner_id=user.id if user else None)
     db.session.add(customer)
     db.session.flush()
+    for kind, value in _claims(data):
+        identities.add(customer, kind, value, primary=True)
     record("create", "customer", customer.id, customer.name, after=snapshot(customer))
     tenant_hook("customer_created")(customer=customer)
     return customer
 
 
+def _fold_into(existing: Customer, data: dict) -> Customer:
+    before = snapshot(existing)
+    for key, value in data.items():
+        if value not in (None, "") and getattr(existing, key) in (None, ""):
+            setattr(existing, key, value)
+    for kind, value in _claims(data):
+        identities.add(existing, kind, value)
+    db.session.flush()
+    old, new = changed_only(before, snapshot(existing))
+    record("match", "customer", existing.id, existing.name, before=old or None, after=new or None)
+    if new:
+        tenant_hook("customer_changed")(customer=existing, changes={k: [old.get(k), new[k]] for k in new})
+    existing.matched_existing = True
+    return existing
+
+
 def update_customer(user, customer: Customer, data: dict) -> Customer:
-    _check(user, data, customer)
+    _check(user, data)
+    claims = [(k, v) for k, v in _claims(data) if getattr(customer, k) != v]
+    taken = {pair: owner for pair, owner in identities.owners(claims).items() if owner != customer.id}
+    if taken:
+        raise _duplicate_error(taken)
     before = snapshot(customer)
+    previous = {kind: getattr(customer, kind) for kind in ("mobile", "email")}
     for key, value in data.items():
         setattr(customer, key, value)
     db.session.flush()
+    for kind in ("mobile", "email"):
+        identities.sync_primary(customer, kind, data.get(kind), previous[kind])
     old, new = changed_only(before, snapshot(customer))
     if new:
         record("update", "customer", customer.id, customer.name, before=old, after=new)

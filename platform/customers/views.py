@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 from ..stores.services import stores_visible_to
 from ..validation import display_phone
 from ..web.forms import flatten_errors, load_form, requires
-from . import services
+from . import identities, merging, services
 from .schemas import CustomerSchema
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -32,14 +32,113 @@ def index():
 def show(customer_id):
     customer = services.get_customer(current_user, customer_id)
     if customer is None:
-        abort(404)
+        return _merged_redirect(customer_id)
+    return _show(customer)
+
+
+def _show(customer, identity_errors=None, identity_values=None):
     from ..plugin_host.runtime import enabled_plugins, host
 
     panels = sorted((p for p in host().items("register_customer_panels", enabled_plugins())
                      if p.permission is None or current_user.has_permission(p.permission)), key=lambda p: p.order)
     return render_template("customers/show.html", customer=customer,
                            contact=services.contact_view(current_user, customer),
-                           panels=[(panel, panel.context(customer)) for panel in panels])
+                           panels=[(panel, panel.context(customer)) for panel in panels],
+                           identities=identities.identities_of(customer.id), kinds=identities.kinds(),
+                           merges=merging.merges_of(customer.id), identity_errors=identity_errors or {},
+                           identity_values=identity_values or {})
+
+
+def _merged_redirect(customer_id):
+    """A record merged away sends its old links to the survivor."""
+    from ..customers.models import Customer
+    from ..tenancy.models import get_scoped
+
+    gone = get_scoped(Customer, customer_id)
+    if gone is not None and gone.merged_into_id and services.get_customer(current_user, gone.merged_into_id):
+        flash(_("%(name)s was merged into this customer.", name=gone.name), "info")
+        return redirect(url_for("customers.show", customer_id=gone.merged_into_id))
+    abort(404)
+
+
+def _masked_guard(customer_id):
+    customer = services.get_customer(current_user, customer_id)
+    if customer is None:
+        abort(404)
+    if not current_user.has_permission("customers.contact"):
+        abort(403)  # identities are contact details
+    return customer
+
+
+@bp.post("/<int:customer_id>/identities")
+@requires("customers.manage")
+def add_identity(customer_id):
+    customer = _masked_guard(customer_id)
+    try:
+        identities.add(customer, request.form.get("kind", ""), request.form.get("value", ""))
+    except ValidationError as err:
+        return _show(customer, identity_errors=flatten_errors(err.messages),
+                     identity_values=request.form), 422
+    flash(_("Identity added."), "success")
+    return redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/<int:customer_id>/identities/<int:identity_id>/delete")
+@requires("customers.manage")
+def remove_identity(customer_id, identity_id):
+    customer = _masked_guard(customer_id)
+    if identities.remove(customer, identity_id) is None:
+        abort(404)
+    flash(_("Identity removed."), "info")
+    return redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.route("/<int:customer_id>/merge", methods=["GET", "POST"])
+@requires("customers.manage")
+def merge(customer_id):
+    """Side by side: pick the other record, choose per field which value survives, confirm."""
+    survivor = _masked_guard(customer_id)
+    raw = request.values.get("other_id", "")
+    other = services.get_customer(current_user, raw) if raw.isdigit() and len(raw) < 19 else None
+    errors = {}
+    if raw and other is None:
+        errors["other_id"] = [_("No such customer among the ones you may see.")]
+    if request.method == "POST" and other is not None:
+        choices = {f: request.form.get(f"choice_{f}", "survivor") for f in merging.MERGEABLE}
+        try:
+            merging.merge(survivor, other, choices)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("Customers merged. You can undo this on the customer page."), "success")
+            return redirect(url_for("customers.show", customer_id=survivor.id))
+    return render_template("customers/merge.html", survivor=survivor, other=other, fields=merging.MERGEABLE,
+                           errors=errors), (422 if errors else 200)
+
+
+@bp.post("/merges/<int:merge_id>/undo")
+@requires("customers.manage")
+def unmerge(merge_id):
+    row = merging.get_merge(merge_id)
+    if row is None or services.get_customer(current_user, row.survivor_id) is None:
+        abort(404)
+    if not current_user.has_permission("customers.contact"):
+        abort(403)
+    try:
+        restored = merging.unmerge(row)
+    except ValidationError as err:
+        for messages in flatten_errors(err.messages).values():
+            for m in messages:
+                flash(m, "danger")
+        return redirect(url_for("customers.show", customer_id=row.survivor_id))
+    flash(_("Merge undone."), "success")
+    return redirect(url_for("customers.show", customer_id=restored.id))
+
+
+@bp.get("/duplicates")
+@requires("customers.manage")
+def duplicates():
+    return render_template("customers/duplicates.html", groups=merging.likely_duplicates(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -59,7 +158,7 @@ def edit(customer_id):
 
 def _form(customer):
     schema = CustomerSchema()
-    errors = {}
+    errors, duplicates = {}, []
     values = schema.dump(customer) if customer else {"store_id": session.get("store_id")}
     if customer:
         values["mobile"] = display_phone(customer.mobile)
@@ -74,8 +173,13 @@ def _form(customer):
                     services.create_customer(current_user, data)
             except ValidationError as err:
                 errors = flatten_errors(err.messages)
+                duplicates = getattr(err, "customer_ids", [])
             else:
-                flash(_("Customer %(name)s saved.", name=saved.name), "success")
+                if getattr(saved, "matched_existing", False):
+                    flash(_("This is an existing customer: the new details were added to %(name)s.",
+                            name=saved.name), "info")
+                else:
+                    flash(_("Customer %(name)s saved.", name=saved.name), "success")
                 return redirect(url_for("customers.show", customer_id=saved.id))
     return render_template("customers/form.html", customer=customer, values=values, errors=errors,
-                           stores=stores_visible_to(current_user)), (422 if errors else 200)
+                           duplicates=duplicates, stores=stores_visible_to(current_user)), (422 if errors else 200)

@@ -65,7 +65,9 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
             stores = [xuhui.id, pudong.id] if role in ("admin",) else [xuhui.id if role != "technician" else pudong.id]
             create_user({"display_name": STAFF_NAMES[role], "email": email, "mobile": f"+861391600000{i}",
                          "password": DEMO_PASSWORD, "role_id": roles[role].id, "store_ids": stores})
-        used = set()
+        from ..customers.identities import add as add_identity
+
+        used, plates = set(), set()
         today = date.today()
         for n in range(customers):
             while True:
@@ -74,12 +76,23 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
                     used.add(mobile)
                     break
             gender = rng.choice("MF")
-            db.session.add(Customer(
+            customer = Customer(
                 name=rng.choice(SURNAMES) + rng.choice(GIVEN), mobile=mobile, gender=gender,
                 birthday=today - timedelta(days=rng.randrange(20 * 365, 60 * 365)) if rng.random() < 0.7 else None,
                 city="上海", address=rng.choice(DISTRICTS) + f"{rng.randrange(1, 999)}号",
                 source=rng.choice(SOURCES), notes=rng.choice(NOTES),
                 store_id=xuhui.id if rng.random() < 0.6 else pudong.id,
-            ))
+            )
+            db.session.add(customer)
+            db.session.flush()
+            add_identity(customer, "mobile", mobile, primary=True)
+            if rng.random() < 0.8:  # most customers come with a car
+                while True:
+                    plate = "沪" + rng.choice("ABCDEFGHJKLMN") + ("D" if rng.random() < 0.25 else "") + \
+                        "".join(rng.choice("0123456789") for _ in range(5))
+                    if plate not in plates:
+                        plates.add(plate)
+                        break
+                add_identity(customer, "plate", plate)
         db.session.commit()
     return True

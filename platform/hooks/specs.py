@@ -55,6 +55,11 @@ def register_asset_types():
 
 
 @hookspec
+def register_identity_kinds():
+    """Return `storecrm.customers.identity.IdentityKind` objects (code, label, normalize) for One-ID matching."""
+
+
+@hookspec
 def register_field_presets():
     """Return `storecrm.hooks.contrib.FieldPreset` objects: custom fields seeded when the plugin is enabled."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, ForeignKeyConstraint, Identity, String, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -27,6 +28,8 @@ class Tenant(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    # tenant-level preferences (e.g. duplicate_policy); editable by the tenant's admins
+    settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
 
     @property
     def is_active(self) -> bool:

@@ -15,3 +15,5 @@ class TenantSettingsSchema(Schema):
     locale = fields.String(required=True, validate=validate.OneOf(["zh_CN", "en"], error=_l("Choose one of the listed options.")))
     timezone = fields.String(required=True, validate=validate.OneOf(TIMEZONES, error=_l("Choose one of the listed options.")))
     currency = fields.String(required=True, validate=validate.OneOf(CURRENCIES, error=_l("Choose one of the listed options.")))
+    duplicate_policy = fields.String(load_default="propose", validate=validate.OneOf(
+        ["propose", "merge"], error=_l("Choose one of the listed options.")))

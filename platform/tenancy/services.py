@@ -61,13 +61,24 @@ def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str 
     return tenant
 
 
+PREFERENCES = ("duplicate_policy",)  # kept in tenants.settings (JSONB) rather than columns
+
+
+def settings_view(tenant: Tenant) -> dict:
+    return {"slug": tenant.slug, "name": tenant.name, "locale": tenant.locale, "timezone": tenant.timezone,
+            "currency": tenant.currency, "duplicate_policy": (tenant.settings or {}).get("duplicate_policy", "propose")}
+
+
 def update_settings(data: dict) -> Tenant:
     tenant = current_tenant_row()
-    before = {k: getattr(tenant, k) for k in data}
+    before = settings_view(tenant)
     for key, value in data.items():
-        setattr(tenant, key, value)
+        if key in PREFERENCES:
+            tenant.settings = {**(tenant.settings or {}), key: value}
+        else:
+            setattr(tenant, key, value)
     db.session.flush()
-    old, new = changed_only(before, {k: getattr(tenant, k) for k in data})
+    old, new = changed_only(before, settings_view(tenant))
     if new:
         record("update", "tenant", tenant.id, tenant.name, before=old, after=new)
     return tenant

@@ -13,7 +13,7 @@ bp = Blueprint("tenancy", __name__, url_prefix="/settings")
 def settings():
     schema = TenantSettingsSchema()
     tenant = services.current_tenant_row()
-    values, errors = schema.dump(tenant), {}
+    values, errors = services.settings_view(tenant), {}
     if request.method == "POST":
         data, errors = load_form(schema)
         values = dict(request.form)

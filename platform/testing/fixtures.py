@@ -144,11 +144,15 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
                 user = create_user({"display_name": f"{slug} {code}", "email": email, "password": PASSWORD,
                                     "role_id": roles[code].id, "store_ids": [first.id]})
                 world.users[code], world.emails[code] = user.id, email
+            from ..customers.identities import add as add_identity
+
             for n in range(customers):
                 c = Customer(name=f"{slug.upper()}-customer-{n}", mobile=f"+86138{world.id:02d}{n:06d}"[:14],
                              store_id=world.stores[n % 2], email=f"c{n}@{slug}.example")
                 db.session.add(c)
                 db.session.flush()
+                add_identity(c, "mobile", c.mobile, primary=True)
+                add_identity(c, "email", c.email, primary=True)
                 world.customers.append(c.id)
             db.session.commit()
     return world

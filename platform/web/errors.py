@@ -26,7 +26,8 @@ def wants_problem_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def problem(status: int, detail: str | None = None, *, errors: dict | None = None, title: str | None = None):
+def problem(status: int, detail: str | None = None, *, errors: dict | None = None, title: str | None = None,
+            extra: dict | None = None):
     body = {
         "type": "about:blank",
         "title": title or title_for(status),
@@ -38,6 +39,8 @@ def problem(status: int, detail: str | None = None, *, errors: dict | None = Non
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -50,16 +53,23 @@ def init_app(app) -> None:
         db.session.rollback()
         status = exc.code or 500
         if wants_problem_json():
-            errors = None
-            data = getattr(exc, "data", None)  # flask-smorest/webargs validation errors
+            errors, extra = None, {}
+            data = getattr(exc, "data", None)  # flask-smorest abort(...) / webargs validation errors
             if isinstance(data, dict) and "messages" in data:
                 from .forms import flatten_errors
 
                 errors = {}
                 for location_errors in data["messages"].values():  # json, query, …
                     errors.update(flatten_errors(location_errors))
-            detail = exc.description if isinstance(exc.description, str) and status != 422 else None
-            resp = problem(status, detail, errors=errors)
+            if isinstance(data, dict):
+                # extension members given to flask_smorest.abort (e.g. existing_customer_ids); webargs
+                # also leaves its schema object here, which is not for the client
+                extra = {k: v for k, v in data.items() if k not in ("messages", "message", "headers", "exc", "schema")
+                         and isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+            detail = (data or {}).get("message") if isinstance(data, dict) else None
+            if detail is None and isinstance(exc.description, str) and status != 422:
+                detail = exc.description
+            resp = problem(status, detail, errors=errors, extra=extra)
         else:
             template = "errors/suspended.html" if exc.description == "suspended" else "errors/error.html"
             resp = app.make_response((render_template(template, status=status, title=title_for(status)),

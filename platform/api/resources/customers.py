@@ -1,8 +1,8 @@
-from flask import abort
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ...customers import services
+from ...customers import identities, merging, services
+from ...web.forms import flatten_errors
 from ...customers.schemas import CustomerSchema
 
 from ..auth import api_user, requires
@@ -13,6 +13,7 @@ blp = Blueprint("api_customers", __name__, url_prefix="/customers", description=
 
 class CustomerOutSchema(CustomerSchema):
     masked = fields.Boolean()
+    matched_existing = fields.Boolean(metadata={"description": "true when One-ID matched an existing customer"})
 
 
 class CustomerListArgs(Schema):
@@ -55,12 +56,22 @@ def list_customers(args):
 @blp.route("", methods=["POST"])
 @blp.arguments(CustomerSchema)
 @blp.response(201, CustomerOutSchema)
+@blp.alt_response(200, schema=CustomerOutSchema, description="The identities matched an existing customer "
+                  "and the tenant's duplicate policy is 'merge': the details were added to it.")
+@blp.alt_response(409, description="The identities belong to existing customers (policy 'propose').")
 @requires("customers.manage")
 def create_customer(data):
+    """Create a customer; One-ID matching on mobile and email first."""
     try:
-        return _out(services.create_customer(api_user(), data))
+        customer = services.create_customer(api_user(), data)
+    except services.DuplicateCustomer as err:
+        abort(409, message="This person is already a customer.", existing_customer_ids=err.customer_ids,
+              messages={"json": flatten_errors(err.messages)})
     except ValidationError as err:
         unprocessable(err)
+    if getattr(customer, "matched_existing", False):
+        return {**_out(customer), "matched_existing": True}, 200
+    return _out(customer)
 
 
 @blp.route("/<int:customer_id>")
@@ -88,6 +99,104 @@ def update_customer(data, customer_id):
         return _out(services.update_customer(user, customer, patch_load(CustomerSchema(), CustomerSchema().dump(customer))))
     except ValidationError as err:
         unprocessable(err)
+
+
+class IdentitySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    kind = fields.String(required=True)
+    value = fields.String(required=True, validate=validate.Length(max=254))
+    primary = fields.Boolean(dump_only=True)
+
+
+class MergeSchema(Schema):
+    other_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
+    choices = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+
+
+class MergeOutSchema(Schema):
+    id = fields.Integer()
+    survivor_id = fields.Integer()
+    merged_id = fields.Integer()
+    choices = fields.Dict()
+    merged_at = fields.DateTime()
+    undone_at = fields.DateTime(allow_none=True)
+
+
+def _editable(customer_id):
+    user = api_user()
+    customer = services.get_customer(user, customer_id)
+    if customer is None:
+        abort(404)
+    if not user.has_permission("customers.contact"):
+        abort(403, message="Identities are contact details: this needs 'customers.contact'.")
+    return customer
+
+
+@blp.route("/<int:customer_id>/identities")
+@blp.response(200, IdentitySchema(many=True))
+@requires("customers.view")
+def list_identities(customer_id):
+    return identities.identities_of(_editable(customer_id).id)
+
+
+@blp.route("/<int:customer_id>/identities", methods=["POST"])
+@blp.arguments(IdentitySchema)
+@blp.response(201, IdentitySchema)
+@requires("customers.manage")
+def add_identity(data, customer_id):
+    """Add an identity (kinds: mobile, email, wechat, vin, plate, serial, member_no, plus plugins')."""
+    customer = _editable(customer_id)
+    try:
+        return identities.add(customer, data["kind"], data["value"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/<int:customer_id>/identities/<int:identity_id>", methods=["DELETE"])
+@blp.response(204)
+@requires("customers.manage")
+def remove_identity(customer_id, identity_id):
+    if identities.remove(_editable(customer_id), identity_id) is None:
+        abort(404)
+
+
+@blp.route("/<int:customer_id>/merge", methods=["POST"])
+@blp.arguments(MergeSchema)
+@blp.response(201, MergeOutSchema)
+@requires("customers.manage")
+def merge_customer(data, customer_id):
+    """Merge customer `other_id` into this one; `choices` maps fields to "survivor" or "merged"."""
+    survivor = _editable(customer_id)
+    other = services.get_customer(api_user(), data["other_id"])
+    if other is None:
+        unprocessable(ValidationError({"other_id": ["No such customer among the ones you may see."]}))
+    try:
+        return merging.merge(survivor, other, data["choices"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/merges/<int:merge_id>/undo", methods=["POST"])
+@blp.response(200, MergeOutSchema)
+@requires("customers.manage")
+def undo_merge(merge_id):
+    row = merging.get_merge(merge_id)
+    if row is None or services.get_customer(api_user(), row.survivor_id) is None:
+        abort(404)
+    _editable(row.survivor_id)
+    try:
+        merging.unmerge(row)
+    except ValidationError as err:
+        unprocessable(err)
+    return row
+
+
+@blp.route("/duplicates")
+@blp.response(200, CustomerOutSchema(many=True))
+@requires("customers.manage")
+def list_duplicates():
+    """Likely duplicates, flattened; records of one group follow each other."""
+    return [_out(c) for group in merging.likely_duplicates(api_user()) for c in group]
 
 
 

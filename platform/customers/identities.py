@@ -1,0 +1,97 @@
+"""Identities of customers and One-ID matching: one person, one record."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..audit.services import record
+from ..extensions import db
+from ..tenancy.models import get_scoped
+from .identity import CORE_KINDS, IdentityKind
+from .models import Customer, CustomerIdentity
+
+
+def kinds() -> dict[str, IdentityKind]:
+    """Core kinds plus those of the plugins enabled for the current tenant."""
+    from ..plugin_host.runtime import enabled_plugins, host
+
+    out = {k.code: k for k in CORE_KINDS}
+    for kind in host().items("register_identity_kinds", enabled_plugins()):
+        out.setdefault(kind.code, kind)
+    return out
+
+
+def normalize(kind: str, raw: str) -> str:
+    known = kinds()
+    if kind not in known:
+        raise ValidationError({"kind": [_("Choose one of the listed options.")]})
+    try:
+        return known[kind].normalize(raw or "")
+    except ValidationError as err:
+        raise ValidationError({"value": [str(m) for m in (err.messages if isinstance(err.messages, list)
+                                                           else [err.messages])]})
+
+
+def owners(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """{(kind, value): customer id} for the given normal forms that already belong to someone."""
+    if not pairs:
+        return {}
+    from sqlalchemy import tuple_
+
+    rows = db.session.execute(select(CustomerIdentity.kind, CustomerIdentity.value, CustomerIdentity.customer_id)
+                              .where(tuple_(CustomerIdentity.kind, CustomerIdentity.value).in_(pairs)))
+    return {(k, v): cid for k, v, cid in rows}
+
+
+def identities_of(customer_id: int) -> list[CustomerIdentity]:
+    return list(db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
+                                   .order_by(CustomerIdentity.kind, CustomerIdentity.id)))
+
+
+def _claimed_error(kind: str, owner_id: int) -> ValidationError:
+    owner = get_scoped(Customer, owner_id)
+    return ValidationError({"value": [_("This already identifies customer %(name)s (#%(id)d).",
+                                        name=owner.name if owner else "?", id=owner_id)]})
+
+
+def add(customer: Customer, kind: str, raw: str, *, primary: bool = False) -> CustomerIdentity:
+    value = normalize(kind, raw)
+    owner = owners([(kind, value)]).get((kind, value))
+    if owner == customer.id:
+        return next(i for i in identities_of(customer.id) if i.kind == kind and i.value == value)
+    if owner is not None:
+        raise _claimed_error(kind, owner)
+    identity = CustomerIdentity(customer_id=customer.id, kind=kind, value=value, primary=primary)
+    db.session.add(identity)
+    db.session.flush()
+    record("create", "identity", identity.id, f"{customer.name} {kind} {value}",
+           after={"customer_id": customer.id, "kind": kind, "value": value})
+    return identity
+
+
+def remove(customer: Customer, identity_id) -> CustomerIdentity | None:
+    identity = get_scoped(CustomerIdentity, identity_id)
+    if identity is None or identity.customer_id != customer.id:
+        return None
+    db.session.delete(identity)
+    if identity.primary and identity.kind in ("mobile", "email") and getattr(customer, identity.kind) == identity.value:
+        setattr(customer, identity.kind, None)
+    record("delete", "identity", identity.id, f"{customer.name} {identity.kind} {identity.value}",
+           before={"customer_id": customer.id, "kind": identity.kind, "value": identity.value})
+    return identity
+
+
+def sync_primary(customer: Customer, kind: str, value: str | None, previous: str | None) -> None:
+    """Keep the identity of a customer's main mobile/email in step with the field."""
+    if previous == value:
+        return
+    if previous:
+        old = db.session.scalar(select(CustomerIdentity).where(
+            CustomerIdentity.customer_id == customer.id, CustomerIdentity.kind == kind,
+            CustomerIdentity.value == previous))
+        if old is not None:
+            db.session.delete(old)
+            db.session.flush()
+    if value:
+        add(customer, kind, value, primary=True)
