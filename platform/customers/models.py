@@ -18,9 +18,17 @@ class Customer(TenantScoped, Timestamped):
         Index("ix_customers_tenant_mobile", "tenant_id", "mobile"),
         Index("ix_customers_tenant_store", "tenant_id", "store_id", "id"),
         Index("ix_customers_tenant_name", "tenant_id", "name"),
+        Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
     )
 
+    kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")  # person | company
     name: Mapped[str] = mapped_column(String(80))
+    contact_name: Mapped[str | None] = mapped_column(String(80))  # a company's contact person
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    level: Mapped[str | None] = mapped_column(String(20))  # e.g. VIP, set by staff or rules
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default="{}")
+    # PIPL: marketing consent per channel, with when and how it was given or withdrawn
+    consents: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     mobile: Mapped[str | None] = mapped_column(String(20))  # E.164
     email: Mapped[str | None] = mapped_column(String(254))
     gender: Mapped[str | None] = mapped_column(String(1))  # M | F

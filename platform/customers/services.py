@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
@@ -28,26 +29,44 @@ def visible(user, query):
     return query
 
 
-def list_customers(user, *, q: str = "", store_id: int | None = None, after_id: int | None = None,
+@dataclass(frozen=True)
+class CustomerFilter:
+    """What a list of customers is narrowed to (UI list, API, export, saved views)."""
+
+    q: str = ""
+    store_id: int | None = None
+    tag: str | None = None
+    status: str | None = None
+    owner_id: int | None = None
+    level: str | None = None
+
+    def apply(self, query):
+        if self.store_id:
+            query = query.where(Customer.store_id == self.store_id)
+        if self.tag:
+            query = query.where(Customer.tags.contains([self.tag]))  # @> can use a GIN index later
+        if self.status:
+            query = query.where(Customer.status == self.status)
+        if self.owner_id:
+            query = query.where(Customer.owner_id == self.owner_id)
+        if self.level:
+            query = query.where(Customer.level == self.level)
+        if self.q:
+            query = query.where(_match(self.q))
+        return query
+
+
+def list_customers(user, flt: CustomerFilter = CustomerFilter(), *, after_id: int | None = None,
                    limit: int = PAGE_SIZE) -> list[Customer]:
     """Newest first, keyset-paged on id."""
-    query = visible(user, select(Customer)).order_by(Customer.id.desc()).limit(limit)
-    if store_id:
-        query = query.where(Customer.store_id == store_id)
+    query = flt.apply(visible(user, select(Customer))).order_by(Customer.id.desc()).limit(limit)
     if after_id:
         query = query.where(Customer.id < after_id)
-    if q:
-        query = query.where(_match(q))
     return list(db.session.scalars(query))
 
 
-def count_customers(user, *, q: str = "", store_id: int | None = None) -> int:
-    query = visible(user, select(func.count()).select_from(Customer))
-    if store_id:
-        query = query.where(Customer.store_id == store_id)
-    if q:
-        query = query.where(_match(q))
-    return db.session.scalar(query)
+def count_customers(user, flt: CustomerFilter = CustomerFilter()) -> int:
+    return db.session.scalar(flt.apply(visible(user, select(func.count()).select_from(Customer))))
 
 
 def _match(q: str):
@@ -68,7 +87,7 @@ def _escape(text: str) -> str:
 
 
 def search_customers(user, q: str, limit: int = 20) -> list[Customer]:
-    return list_customers(user, q=q, limit=limit)
+    return list_customers(user, CustomerFilter(q=q), limit=limit)
 
 
 def get_customer(user, customer_id) -> Customer | None:
@@ -95,8 +114,30 @@ class DuplicateCustomer(ValidationError):
         self.customer_ids = customer_ids
 
 
+def _apply_consents(customer: Customer, data: dict) -> None:
+    """Turn the consent_* inputs into the consents record, stamping time and source on change."""
+    from ..tenancy.models import utcnow
+
+    source = data.pop("consent_source", None)
+    consents = dict(customer.consents or {})
+    for channel in ("sms", "wechat"):
+        granted = data.pop(f"consent_{channel}", None)
+        if granted is None:
+            continue
+        current = (consents.get(channel) or {}).get("granted", False)
+        if granted != current or channel not in consents:
+            consents[channel] = {"granted": granted, "at": utcnow().isoformat(), "source": source or "staff"}
+    customer.consents = consents
+
+
 def _check(user, data: dict) -> None:
     errors = {}
+    if data.get("owner_id"):
+        from ..users.models import User
+
+        owner = get_scoped(User, data["owner_id"])
+        if owner is None or not owner.active:
+            errors["owner_id"] = [_("Choose an active staff member.")]
     store = get_scoped(Store, data.get("store_id"))
     if store is None or not (user.sees_all_stores or store.id in user.store_ids):
         errors["store_id"] = [_("Choose one of your stores.")]
@@ -143,7 +184,11 @@ def create_customer(user, data: dict) -> Customer:
         if existing is None:  # belongs to a store this user cannot see: still one person
             raise _duplicate_error(matches)
         return _fold_into(existing, data)
-    customer = Customer(**data, owner_id=user.id if user else None)
+    fields_only = {k: v for k, v in data.items() if not k.startswith("consent_")}
+    customer = Customer(**fields_only)
+    if not customer.owner_id and user is not None:
+        customer.owner_id = user.id
+    _apply_consents(customer, data)
     db.session.add(customer)
     db.session.flush()
     for kind, value in _claims(data):
@@ -156,7 +201,11 @@ def create_customer(user, data: dict) -> Customer:
 def _fold_into(existing: Customer, data: dict) -> Customer:
     before = snapshot(existing)
     for key, value in data.items():
-        if value not in (None, "") and getattr(existing, key) in (None, ""):
+        if key.startswith("consent_"):
+            continue
+        if key == "tags":
+            existing.tags = list(dict.fromkeys((existing.tags or []) + value))
+        elif value not in (None, "", []) and getattr(existing, key) in (None, ""):
             setattr(existing, key, value)
     for kind, value in _claims(data):
         identities.add(existing, kind, value)
@@ -177,6 +226,7 @@ def update_customer(user, customer: Customer, data: dict) -> Customer:
         raise _duplicate_error(taken)
     before = snapshot(customer)
     previous = {kind: getattr(customer, kind) for kind in ("mobile", "email")}
+    _apply_consents(customer, data)
     for key, value in data.items():
         setattr(customer, key, value)
     db.session.flush()

@@ -15,16 +15,23 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 @bp.get("/")
 @requires("customers.view")
 def index():
-    q = (request.args.get("q") or "").strip()[:100]
-    after = request.args.get("after", "")
+    args = request.args
+    q = (args.get("q") or "").strip()[:100]
+    after = args.get("after", "")
     after_id = int(after) if after.isdigit() and len(after) < 19 else None
-    store_id = session.get("store_id")
-    rows = services.list_customers(current_user, q=q, store_id=store_id, after_id=after_id)
-    total = services.count_customers(current_user, q=q, store_id=store_id)
+    owner = args.get("owner", "")
+    flt = services.CustomerFilter(
+        q=q, store_id=session.get("store_id"), tag=(args.get("tag") or "").strip()[:40] or None,
+        status=args.get("status") if args.get("status") in ("active", "inactive", "lost") else None,
+        owner_id=int(owner) if owner.isdigit() and len(owner) < 19 else None)
+    rows = services.list_customers(current_user, flt, after_id=after_id)
+    total = services.count_customers(current_user, flt)
     contacts = {c.id: services.contact_view(current_user, c) for c in rows}
     more = len(rows) == services.PAGE_SIZE
-    return render_template("customers/index.html", customers=rows, contacts=contacts, q=q, total=total,
-                           next_after=rows[-1].id if more else None)
+    from ..users.services import list_users
+
+    return render_template("customers/index.html", customers=rows, contacts=contacts, q=q, total=total, flt=flt,
+                           staff=list_users(current_user), next_after=rows[-1].id if more else None)
 
 
 @bp.get("/<int:customer_id>")
@@ -41,7 +48,11 @@ def _show(customer, identity_errors=None, identity_values=None):
 
     panels = sorted((p for p in host().items("register_customer_panels", enabled_plugins())
                      if p.permission is None or current_user.has_permission(p.permission)), key=lambda p: p.order)
-    return render_template("customers/show.html", customer=customer,
+    from ..users.models import User
+    from ..tenancy.models import get_scoped as _get
+
+    owner = _get(User, customer.owner_id) if customer.owner_id else None
+    return render_template("customers/show.html", customer=customer, owner_name=owner.display_name if owner else None,
                            contact=services.contact_view(current_user, customer),
                            panels=[(panel, panel.context(customer)) for panel in panels],
                            identities=identities.identities_of(customer.id), kinds=identities.kinds(),
@@ -181,5 +192,10 @@ def _form(customer):
                 else:
                     flash(_("Customer %(name)s saved.", name=saved.name), "success")
                 return redirect(url_for("customers.show", customer_id=saved.id))
+    from ..users.services import list_users
+
+    if isinstance(values.get("tags"), list):
+        values["tags"] = ", ".join(values["tags"])
     return render_template("customers/form.html", customer=customer, values=values, errors=errors,
-                           duplicates=duplicates, stores=stores_visible_to(current_user)), (422 if errors else 200)
+                           duplicates=duplicates, stores=stores_visible_to(current_user),
+                           staff=[u for u in list_users(current_user) if u.active]), (422 if errors else 200)

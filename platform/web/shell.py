@@ -32,3 +32,4 @@ def init_filters(app) -> None:
     app.add_template_filter(lambda rows: [(r.id, r.label) for r in rows], "role_options")
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
     app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")
+    app.add_template_filter(lambda users: [(u.id, u.display_name) for u in users], "staff_options")

@@ -19,6 +19,10 @@ class CustomerOutSchema(CustomerSchema):
 class CustomerListArgs(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=100))
     store_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+    tag = fields.String(load_default=None, validate=validate.Length(max=40))
+    status = fields.String(load_default=None, validate=validate.OneOf(["active", "inactive", "lost"]))
+    owner_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+    level = fields.String(load_default=None, validate=validate.Length(max=20))
     after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -31,7 +35,8 @@ class CustomerPage(Schema):
 
 def _out(customer):
     """The customer as this token's user may see it (contact details masked without permission)."""
-    data = {name: getattr(customer, name) for name in CustomerSchema().fields}
+    data = CustomerSchema().dump(customer)  # plain values; dumped again by the response schema
+    data.update({k: getattr(customer, k) for k in ("birthday", "created_at")})
     contact = services.contact_view(api_user(), customer)
     if contact["masked"]:
         data["mobile"], data["email"] = contact["mobile"], contact["email"]
@@ -46,9 +51,10 @@ def _out(customer):
 def list_customers(args):
     """Newest first, keyset-paged: pass the previous page's `next_after_id` as `after_id`."""
     user = api_user()
-    rows = services.list_customers(user, q=args["q"], store_id=args["store_id"], after_id=args["after_id"],
-                                   limit=args["per_page"])
-    total = services.count_customers(user, q=args["q"], store_id=args["store_id"])
+    flt = services.CustomerFilter(q=args["q"], store_id=args["store_id"], tag=args["tag"], status=args["status"],
+                                  owner_id=args["owner_id"], level=args["level"])
+    rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"])
+    total = services.count_customers(user, flt)
     more = len(rows) == args["per_page"]
     return {"items": [_out(c) for c in rows], "total": total, "next_after_id": rows[-1].id if more else None}
 

@@ -1,0 +1,67 @@
+"""The customer profile: person or company, status, level, tags, owner, PIPL marketing consent, filters."""
+from sqlalchemy import text
+
+
+def test_profile_fields_tags_and_consent_are_kept(two_tenants, login, system_db):
+    alpha, _ = two_tenants
+    b = login(alpha, "advisor")
+    b.get("/t/alpha/customers/new")
+    resp = b.post("/t/alpha/customers/new", {
+        "kind": "company", "name": "上海申通物流", "contact_name": "周经理", "status": "active", "level": "VIP",
+        "tags": "车队客户，大客户, 车队客户", "owner_id": str(alpha.users["advisor"]), "consent_sms": "1",
+        "consent_source": "门店纸质同意书", "store_id": str(alpha.stores[0]), "mobile": "139 1111 2222"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-2000:]
+    with system_db.connect() as conn:
+        row = conn.execute(text("SELECT id, kind, tags, consents, owner_id FROM customers WHERE name='上海申通物流'")).one()
+    assert row.kind == "company" and row.tags == ["车队客户", "大客户"] and row.owner_id == alpha.users["advisor"]
+    assert row.consents["sms"]["granted"] is True and row.consents["sms"]["source"] == "门店纸质同意书"
+    assert "wechat" in row.consents and row.consents["wechat"]["granted"] is False
+    page = b.get(f"/t/alpha/customers/{row.id}").get_data(as_text=True)
+    assert "周经理" in page and "车队客户" in page and "门店纸质同意书" in page
+    # withdrawing consent is recorded with a new time
+    b.get(f"/t/alpha/customers/{row.id}/edit")
+    b.post(f"/t/alpha/customers/{row.id}/edit", {"kind": "company", "name": "上海申通物流", "status": "active",
+                                                 "store_id": str(alpha.stores[0]), "mobile": "139 1111 2222",
+                                                 "consent_source": "电话撤回"})
+    with system_db.connect() as conn:
+        consents = conn.execute(text("SELECT consents FROM customers WHERE id=:i"), {"i": row.id}).scalar()
+    assert consents["sms"]["granted"] is False and consents["sms"]["source"] == "电话撤回"
+
+
+def test_list_filters_by_tag_status_and_owner(two_tenants, login, in_tenant, api_token, app):
+    alpha, _ = two_tenants
+    from storecrm.customers.models import Customer
+
+    with in_tenant(alpha) as session:
+        c0 = session.get(Customer, (alpha.id, alpha.customers[0]))
+        c0.tags, c0.owner_id = ["VIP"], alpha.users["manager"]
+        session.get(Customer, (alpha.id, alpha.customers[1])).status = "lost"
+    b = login(alpha, "owner")
+    tagged = b.get("/t/alpha/customers/?tag=VIP").get_data(as_text=True)
+    assert "ALPHA-customer-0" in tagged and "ALPHA-customer-1" not in tagged
+    lost = b.get("/t/alpha/customers/?status=lost").get_data(as_text=True)
+    assert "ALPHA-customer-1" in lost and "ALPHA-customer-0" not in lost
+    owned = b.get(f"/t/alpha/customers/?owner={alpha.users['manager']}").get_data(as_text=True)
+    assert "ALPHA-customer-0" in owned and "ALPHA-customer-2" not in owned
+    api = app.test_client().get("/api/v1/customers?tag=VIP", headers=api_token(alpha, "owner")).get_json()
+    assert [c["name"] for c in api["items"]] == ["ALPHA-customer-0"] and api["items"][0]["tags"] == ["VIP"]
+    assert app.test_client().get("/api/v1/customers?status=gone", headers=api_token(alpha, "owner")).status_code == 422
+
+
+def test_bad_profile_input_is_refused(two_tenants, login, api_token, app):
+    alpha, _ = two_tenants
+    b = login(alpha, "advisor")
+    b.get("/t/alpha/customers/new")
+    resp = b.post("/t/alpha/customers/new", {"name": "X", "store_id": str(alpha.stores[0]), "kind": "robot",
+                                             "status": "zombie", "tags": "x" * 41, "owner_id": "999999"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    for field in ("kind", "status", "tags"):
+        assert f'data-error-for="{field}"' in html, field
+    resp = app.test_client().post("/api/v1/customers", json={"name": "X", "store_id": alpha.stores[0],
+                                                             "owner_id": 999999, "tags": [1, 2]},
+                                  headers=api_token(alpha, "owner"))
+    assert resp.status_code == 422 and "tags" in resp.get_json()["errors"]
+    resp = app.test_client().post("/api/v1/customers", json={"name": "X", "store_id": alpha.stores[0], "owner_id": 999999},
+                                  headers=api_token(alpha, "owner"))
+    assert resp.status_code == 422 and "owner_id" in resp.get_json()["errors"]
