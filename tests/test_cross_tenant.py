@@ -43,6 +43,15 @@ ID_ROUTES = {
     "api_customers.merge_customer": [("POST", lambda b: {"customer_id": b.customers[0]},
                                       {"other_id": 1})],
     "api_customers.undo_merge": [("POST", lambda b: {"merge_id": b.merge_id}, None)],
+    "activities.log_interaction": [("POST", lambda b: {"customer_id": b.customers[0]}, {"kind": "note", "body": "HACKED"})],
+    "activities.add_task": [("POST", lambda b: {"customer_id": b.customers[0]}, {"title": "HACKED"})],
+    "activities.set_status": [("POST", lambda b: {"task_id": b.task_id}, {"status": "done"})],
+    "api_activities.list_interactions": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
+    "api_activities.log_interaction": [("POST", lambda b: {"customer_id": b.customers[0]},
+                                        {"kind": "note", "body": "HACKED"})],
+    "api_activities.customer_timeline": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
+    "api_activities.get_task": [("GET", lambda b: {"task_id": b.task_id}, None)],
+    "api_activities.update_task": [("PATCH", lambda b: {"task_id": b.task_id}, {"status": "done"})],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -55,7 +64,7 @@ LIST_ROUTES = {
     "api_customers.list_customers": {}, "api_tokens.list_tokens": {}, "api_me.me": {},
     "auth.tokens": {}, "tenancy.settings": {}, "plugins.index": {}, "api_plugins.list_plugins": {},
     "carwash.index": {}, "api_carwash.list_washes": {}, "customers.duplicates": {},
-    "api_customers.list_duplicates": {},
+    "api_customers.list_duplicates": {}, "activities.my_tasks": {}, "api_activities.list_my_tasks": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -73,6 +82,7 @@ CREATE_ROUTES = {
     "web.switch_store": lambda b: {"store_id": str(b.stores[0])},
     "carwash.index": lambda b: {"customer_id": str(b.customers[0]), "wash_type": "basic"},
     "api_carwash.create_wash": lambda b: {"customer_id": b.customers[0], "wash_type": "basic"},
+    "api_activities.create_task": lambda b: {"title": "X", "customer_id": b.customers[0]},
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -149,6 +159,12 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             session.flush()
             keeper = session.get(Customer, (w.id, w.customers[2]))
             w.merge_id = merge(keeper, dup, {}).id
+            from storecrm.activities.models import Task
+
+            task = Task(title=f"{w.slug.upper()} task", assignee_id=w.users["owner"], customer_id=w.customers[0])
+            session.add(task)
+            session.flush()
+            w.task_id = task.id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()

@@ -84,3 +84,30 @@ def _add_staff_more(in_tenant, world):
             session.add(user)
             session.flush()
             session.add(UserStore(tenant_id=world.id, user_id=user.id, store_id=world.stores[i % 2]))
+
+
+def _grow_history(in_tenant, world, n):
+    from storecrm.activities.models import Interaction, Task
+    from storecrm.customers.models import Customer
+    from storecrm.customers.identities import add
+
+    with in_tenant(world) as session:
+        customer = session.get(Customer, (world.id, world.customers[0]))
+        for i in range(n):
+            session.add(Interaction(customer_id=customer.id, kind="call", body=f"call {i}", user_id=world.users["owner"]))
+            session.add(Task(title=f"task {i}", assignee_id=world.users["owner"], customer_id=customer.id))
+            add(customer, "serial", f"SN-{n}-{i}")
+
+
+def test_customer_360_page_query_count_does_not_grow_with_history(two_tenants, login, in_tenant, app):
+    alpha, _ = two_tenants
+    b = login(alpha, "owner")
+    path = f"/t/alpha/customers/{alpha.customers[0]}"
+    _grow_history(in_tenant, alpha, 2)
+    with count_queries(app) as few:
+        assert b.get(path).status_code == 200
+    _grow_history(in_tenant, alpha, 40)
+    with count_queries(app) as many:
+        assert b.get(path).status_code == 200
+    assert len(many) == len(few), (len(few), len(many))
+    assert len(few) <= 20, few

@@ -40,9 +40,9 @@ def index():
     if args.get("entity_id", "").isdigit() and len(args["entity_id"]) < 19:
         q = q.where(AuditEntry.entity_id == int(args["entity_id"]))
     start, end = _date(args.get("from")), _date(args.get("to"))
-    from flask_babel import get_timezone
+    from ..web.i18n import tenant_zone
 
-    tz = get_timezone()
+    tz = tenant_zone()
     if start:
         q = q.where(AuditEntry.at >= datetime.combine(start, time.min, tz))
     if end:

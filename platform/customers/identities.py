@@ -65,7 +65,8 @@ def add(customer: Customer, kind: str, raw: str, *, primary: bool = False) -> Cu
     identity = CustomerIdentity(customer_id=customer.id, kind=kind, value=value, primary=primary)
     db.session.add(identity)
     db.session.flush()
-    record("create", "identity", identity.id, f"{customer.name} {kind} {value}",
+    # the summary shows on the customer's timeline to every role: no contact details in it
+    record("create", "identity", identity.id, f"{customer.name}: {kind}",
            after={"customer_id": customer.id, "kind": kind, "value": value})
     return identity
 
@@ -77,7 +78,7 @@ def remove(customer: Customer, identity_id) -> CustomerIdentity | None:
     db.session.delete(identity)
     if identity.primary and identity.kind in ("mobile", "email") and getattr(customer, identity.kind) == identity.value:
         setattr(customer, identity.kind, None)
-    record("delete", "identity", identity.id, f"{customer.name} {identity.kind} {identity.value}",
+    record("delete", "identity", identity.id, f"{customer.name}: {identity.kind}",
            before={"customer_id": customer.id, "kind": identity.kind, "value": identity.value})
     return identity
 

@@ -242,9 +242,9 @@ def update_customer(user, customer: Customer, data: dict) -> Customer:
 def count_new_this_month(user) -> int:
     from datetime import datetime
 
-    from flask_babel import get_timezone
+    from ..web.i18n import tenant_zone
 
-    tz = get_timezone()
+    tz = tenant_zone()
     month_start = datetime.now(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return db.session.scalar(
         visible(user, select(func.count()).select_from(Customer)).where(Customer.created_at >= month_start))

@@ -1,5 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -10,6 +11,11 @@ from . import identities, merging, services
 from .schemas import CustomerSchema
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+TIMELINE_LABELS = {
+    "interaction:call": _l("Call"), "interaction:visit": _l("Visit"), "interaction:message": _l("Message"),
+    "interaction:note": _l("Note"), "task": _l("Task"), "change": _l("Change"),
+}
 
 
 @bp.get("/")
@@ -43,8 +49,22 @@ def show(customer_id):
     return _show(customer)
 
 
-def _show(customer, identity_errors=None, identity_values=None):
+def _show(customer, identity_errors=None, identity_values=None, activity_errors=None):
+    from datetime import datetime
+
+    from ..activities.services import open_tasks_of_customer
     from ..plugin_host.runtime import enabled_plugins, host
+    from ..users.services import list_users
+    from .timeline import timeline
+
+    kinds = {k for k in request.args.getlist("tl") if k and len(k) <= 40} or None
+    try:
+        before = datetime.fromisoformat(request.args["before"]) if request.args.get("before") else None
+        if before is not None and before.tzinfo is None:
+            before = None
+    except ValueError:
+        before = None
+    entries, next_before = timeline(customer, kinds=kinds, before=before)
 
     panels = sorted((p for p in host().items("register_customer_panels", enabled_plugins())
                      if p.permission is None or current_user.has_permission(p.permission)), key=lambda p: p.order)
@@ -57,7 +77,11 @@ def _show(customer, identity_errors=None, identity_values=None):
                            panels=[(panel, panel.context(customer)) for panel in panels],
                            identities=identities.identities_of(customer.id), kinds=identities.kinds(),
                            merges=merging.merges_of(customer.id), identity_errors=identity_errors or {},
-                           identity_values=identity_values or {})
+                           identity_values=identity_values or {}, timeline=entries, next_before=next_before,
+                           tl_kinds=kinds or set(), open_tasks=open_tasks_of_customer(customer.id),
+                           staff=[u for u in list_users(current_user) if u.active],
+                           activity_form=(activity_errors or (None, {}))[0],
+                           activity_errors=(activity_errors or (None, {}))[1], timeline_labels=TIMELINE_LABELS)
 
 
 def _merged_redirect(customer_id):

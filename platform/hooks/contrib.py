@@ -103,3 +103,15 @@ class PeriodicJob:
     code: str
     cron: str
     run: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a customer's timeline. `kind` groups entries for filtering (plugins: their name)."""
+
+    at: Any  # aware datetime
+    kind: str
+    title: str
+    body: str | None = None
+    url: str | None = None
+    actor: str | None = None

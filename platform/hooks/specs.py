@@ -153,6 +153,11 @@ def asset_changed(asset, changes):
 
 
 @hookspec
+def customer_timeline(customer, before, limit):
+    """For the customer page: return up to `limit` `storecrm.hooks.contrib.TimelineEntry`, newest first, older than `before` (None: now)."""
+
+
+@hookspec
 def customer_erasure(customer):
     """Before a customer is erased for good (PIPL request): delete or anonymise this plugin's personal data."""
 

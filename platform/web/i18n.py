@@ -43,6 +43,15 @@ def current_code() -> str:
     return "zh_CN" if locale is not None and locale.language == "zh" else "en"
 
 
+def tenant_zone():
+    """The tenant's time zone as a zoneinfo object (Babel hands out pytz zones, which need localize())."""
+    from zoneinfo import ZoneInfo
+
+    from flask_babel import get_timezone
+
+    return ZoneInfo(str(get_timezone()))
+
+
 def select_timezone() -> str:
     tenant = g.get("tenant")
     return tenant.timezone if tenant is not None else "Asia/Shanghai"

@@ -1,0 +1,107 @@
+"""Logging interactions and managing tasks; times are stored in UTC, entered in the tenant's zone."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..audit.services import changed_only, record, snapshot
+from ..extensions import db
+from ..tenancy.models import get_scoped, utcnow
+from ..web.i18n import tenant_zone
+from .models import Interaction, Task
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time typed without zone means the tenant's local time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=tenant_zone()).astimezone(timezone.utc)
+
+
+def log_interaction(user, customer, data: dict) -> Interaction:
+    item = Interaction(customer_id=customer.id, user_id=user.id if user else None, kind=data["kind"],
+                       body=data["body"], occurred_at=_aware(data.get("occurred_at")) or utcnow())
+    db.session.add(item)
+    db.session.flush()
+    record("create", "interaction", item.id, f"{customer.name}: {data['kind']}")
+    return item
+
+
+def interactions_of(customer_id: int, limit: int = 50) -> list[Interaction]:
+    return list(db.session.scalars(select(Interaction).where(Interaction.customer_id == customer_id)
+                                   .order_by(Interaction.occurred_at.desc()).limit(limit)))
+
+
+def _check_task(user, data: dict) -> None:
+    from ..customers.services import get_customer
+    from ..users.models import User
+
+    errors = {}
+    assignee = get_scoped(User, data.get("assignee_id")) if data.get("assignee_id") else None
+    if data.get("assignee_id") and (assignee is None or not assignee.active):
+        errors["assignee_id"] = [_("Choose an active staff member.")]
+    if data.get("customer_id") and get_customer(user, data["customer_id"]) is None:
+        errors["customer_id"] = [_("No such customer among the ones you may see.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> Task:
+    _check_task(user, data)
+    task = Task(title=data["title"], notes=data.get("notes"), due_at=_aware(data.get("due_at")),
+                assignee_id=data.get("assignee_id") or user.id, customer_id=data.get("customer_id"),
+                priority=data.get("priority", "normal"), status="open", created_by_id=user.id if user else None)
+    if related:
+        task.related_type, task.related_id = related
+    db.session.add(task)
+    db.session.flush()
+    record("create", "task", task.id, task.title, after=snapshot(task))
+    return task
+
+
+def update_task(user, task: Task, data: dict) -> Task:
+    _check_task(user, data)
+    before = snapshot(task)
+    for key in ("title", "notes", "priority", "assignee_id", "customer_id"):
+        if key in data and data[key] is not None:
+            setattr(task, key, data[key])
+    if "due_at" in data:
+        task.due_at = _aware(data["due_at"])
+    if data.get("status") and data["status"] != task.status:
+        task.status = data["status"]
+        task.done_at = utcnow() if task.status == "done" else None
+    db.session.flush()
+    old, new = changed_only(before, snapshot(task))
+    if new:
+        record("update", "task", task.id, task.title, before=old, after=new)
+    return task
+
+
+def visible_task(user, task_id) -> Task | None:
+    """A task its assignee or creator may see, or anyone who may see its customer."""
+    from ..customers.services import get_customer
+
+    task = get_scoped(Task, task_id)
+    if task is None:
+        return None
+    if user.sees_all_stores or user.id in (task.assignee_id, task.created_by_id):
+        return task
+    if task.customer_id and get_customer(user, task.customer_id) is not None:
+        return task
+    return None
+
+
+def my_tasks(user, *, include_done: bool = False, limit: int = 200) -> list[Task]:
+    query = select(Task).where(Task.assignee_id == user.id)
+    if not include_done:
+        query = query.where(Task.status == "open")
+    # open tasks by due time (those without a due time last), newest first among the rest
+    return list(db.session.scalars(query.order_by(Task.due_at.asc().nulls_last(), Task.id.desc()).limit(limit)))
+
+
+def open_tasks_of_customer(customer_id: int) -> list[Task]:
+    return list(db.session.scalars(select(Task).where(Task.customer_id == customer_id, Task.status == "open")
+                                   .order_by(Task.due_at.asc().nulls_last())))

@@ -1,0 +1,78 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+
+from ..customers.services import get_customer
+from ..web.forms import flatten_errors, load_form, requires
+from . import services
+from .schemas import InteractionSchema, TaskSchema
+
+bp = Blueprint("activities", __name__)
+
+
+def _customer_or_404(customer_id):
+    customer = get_customer(current_user, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+def _back_to_customer_with_errors(customer, errors, form):
+    from ..customers.views import _show
+
+    return _show(customer, activity_errors=(form, errors)), 422
+
+
+@bp.post("/customers/<int:customer_id>/interactions")
+@requires("customers.view")
+def log_interaction(customer_id):
+    customer = _customer_or_404(customer_id)
+    data, errors = load_form(InteractionSchema())
+    if errors:
+        return _back_to_customer_with_errors(customer, errors, "interaction")
+    services.log_interaction(current_user, customer, data)
+    flash(_("Saved to the timeline."), "success")
+    return redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/customers/<int:customer_id>/tasks")
+@requires("customers.view")
+def add_task(customer_id):
+    customer = _customer_or_404(customer_id)
+    data, errors = load_form(TaskSchema())
+    if not errors:
+        try:
+            services.create_task(current_user, {**data, "customer_id": customer.id})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+    if errors:
+        return _back_to_customer_with_errors(customer, errors, "task")
+    flash(_("Task added."), "success")
+    return redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.get("/tasks/")
+@login_required
+def my_tasks():
+    show_done = request.args.get("done") == "1"
+    return render_template("activities/tasks.html", tasks=services.my_tasks(current_user, include_done=show_done),
+                           show_done=show_done)
+
+
+@bp.post("/tasks/<int:task_id>/status")
+@login_required
+def set_status(task_id):
+    task = services.visible_task(current_user, task_id)
+    if task is None:
+        abort(404)
+    status = request.form.get("status", "")
+    try:
+        services.update_task(current_user, task, TaskSchema(partial=True).load({"status": status}))
+    except ValidationError as err:
+        for messages in flatten_errors(err.messages).values():
+            for m in messages:
+                flash(m, "danger")
+        return redirect(url_for("activities.my_tasks")), 303
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("activities.my_tasks"))
