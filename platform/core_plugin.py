@@ -45,6 +45,7 @@ def register_default_grants():
 def register_nav_items():
     return [
         NavItem("customers.index", _l("Customers"), "people", "customers.view", 10),
+        NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
         NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
@@ -59,6 +60,7 @@ def register_nav_items():
 def register_blueprints():
     from .access.views import bp as access_bp
     from .activities.views import bp as activities_bp
+    from .assets.views import bp as assets_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .customers.views import bp as customers_bp
@@ -68,8 +70,8 @@ def register_blueprints():
     from .users.views import bp as users_bp
     from .web.views import bp as web_bp
 
-    return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, tenancy_bp,
-            plugins_bp]
+    return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
+            tenancy_bp, plugins_bp]
 
 
 @hookimpl
@@ -91,3 +93,10 @@ def register_kpis():
             _l("Customers created since the first day of this month (tenant time zone)."),
             lambda user: customers.count_new_this_month(user), "customers.view"),
     ]
+
+
+@hookimpl
+def register_asset_types():
+    from .assets.types import CORE_TYPES
+
+    return CORE_TYPES

@@ -52,6 +52,15 @@ ID_ROUTES = {
     "api_activities.customer_timeline": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
     "api_activities.get_task": [("GET", lambda b: {"task_id": b.task_id}, None)],
     "api_activities.update_task": [("PATCH", lambda b: {"task_id": b.task_id}, {"status": "done"})],
+    "assets.new": [("GET", lambda b: {"customer_id": b.customers[0]}, None),
+                   ("POST", lambda b: {"customer_id": b.customers[0]}, {"type": "device", "name": "HACKED", "save": "1"})],
+    "assets.edit": [("GET", lambda b: {"asset_id": b.asset_id}, None),
+                    ("POST", lambda b: {"asset_id": b.asset_id}, {"type": "device", "name": "HACKED", "save": "1"})],
+    "assets.show": [("GET", lambda b: {"asset_id": b.asset_id}, None)],
+    "assets.transfer": [("POST", lambda b: {"asset_id": b.asset_id}, {"customer_id": "1"})],
+    "api_assets.get_asset": [("GET", lambda b: {"asset_id": b.asset_id}, None)],
+    "api_assets.update_asset": [("PATCH", lambda b: {"asset_id": b.asset_id}, {"name": "HACKED"})],
+    "api_assets.transfer_asset": [("POST", lambda b: {"asset_id": b.asset_id}, {"customer_id": 1})],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -65,6 +74,7 @@ LIST_ROUTES = {
     "auth.tokens": {}, "tenancy.settings": {}, "plugins.index": {}, "api_plugins.list_plugins": {},
     "carwash.index": {}, "api_carwash.list_washes": {}, "customers.duplicates": {},
     "api_customers.list_duplicates": {}, "activities.my_tasks": {}, "api_activities.list_my_tasks": {},
+    "assets.index": {}, "api_assets.list_assets": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -83,6 +93,7 @@ CREATE_ROUTES = {
     "carwash.index": lambda b: {"customer_id": str(b.customers[0]), "wash_type": "basic"},
     "api_carwash.create_wash": lambda b: {"customer_id": b.customers[0], "wash_type": "basic"},
     "api_activities.create_task": lambda b: {"title": "X", "customer_id": b.customers[0]},
+    "api_assets.create_asset": lambda b: {"customer_id": b.customers[0], "type": "device", "name": "X"},
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -165,6 +176,13 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             session.add(task)
             session.flush()
             w.task_id = task.id
+            from storecrm.users.models import User
+            from storecrm.assets.services import create_asset
+
+            owner = session.get(User, (w.id, w.users["owner"]))
+            w.asset_id = create_asset(owner, session.get(Customer, (w.id, w.customers[0])),
+                                      {"type": "vehicle", "name": f"{w.slug.upper()} car",
+                                       "identifiers": {"plate": "沪A1234" + str(w.id % 10)}}).id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()

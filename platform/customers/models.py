@@ -58,10 +58,13 @@ class CustomerIdentity(TenantScoped):
     __table_args__ = (
         UniqueConstraint("tenant_id", "kind", "value"),
         tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        tenant_fk("asset_id", "assets", ondelete="SET NULL"),
         Index("ix_customer_identities_tenant_customer", "tenant_id", "customer_id"),
+        Index("ix_customer_identities_tenant_asset", "tenant_id", "asset_id"),
     )
 
     customer_id: Mapped[int] = mapped_column(BigInteger)
+    asset_id: Mapped[int | None] = mapped_column(BigInteger)  # the asset this identifier belongs to, if any
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(String(254))
     primary: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -65,6 +65,9 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
     except ValueError:
         before = None
     entries, next_before = timeline(customer, kinds=kinds, before=before)
+    from ..assets import services as asset_services
+
+    assets = asset_services.assets_of(customer.id)
 
     panels = sorted((p for p in host().items("register_customer_panels", enabled_plugins())
                      if p.permission is None or current_user.has_permission(p.permission)), key=lambda p: p.order)
@@ -81,7 +84,9 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
                            tl_kinds=kinds or set(), open_tasks=open_tasks_of_customer(customer.id),
                            staff=[u for u in list_users(current_user) if u.active],
                            activity_form=(activity_errors or (None, {}))[0],
-                           activity_errors=(activity_errors or (None, {}))[1], timeline_labels=TIMELINE_LABELS)
+                           activity_errors=(activity_errors or (None, {}))[1], timeline_labels=TIMELINE_LABELS,
+                           assets=assets, asset_identifiers=asset_services.identifiers_of([a.id for a in assets]),
+                           asset_types=asset_services.asset_types())
 
 
 def _merged_redirect(customer_id):

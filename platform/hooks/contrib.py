@@ -7,9 +7,13 @@ from typing import Any, Callable
 
 @dataclass(frozen=True)
 class AssetType:
+    """A kind of asset. `attributes`: a marshmallow Schema class of its attributes (labels in field metadata);
+    `identity_kinds`: identifiers it carries (e.g. ("vin", "plate")), which become identities of its owner."""
+
     code: str
     label: Any  # lazy string
-    attributes: Any = None  # a marshmallow Schema class for the type's attributes
+    attributes: Any = None
+    identity_kinds: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,102 @@
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ...assets import services
+from ...assets.schemas import AssetSchema, TransferSchema
+from ...customers.services import get_customer
+from ..auth import api_user, requires
+from ..common import patch_load, unprocessable
+
+blp = Blueprint("api_assets", __name__, url_prefix="/assets", description="Assets customers own")
+
+
+class AssetOutSchema(AssetSchema):
+    identifiers = fields.Dict(dump_only=True)
+
+
+class AssetCreateSchema(AssetSchema):
+    customer_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=2**63 - 1))
+
+
+class AssetListArgs(Schema):
+    type = fields.String(load_default=None, validate=validate.Length(max=40))
+    customer_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+    after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def _out(asset):
+    return {**{k: getattr(asset, k) for k in AssetSchema().fields if k != "identifiers"},
+            "identifiers": services.identifiers_of([asset.id])[asset.id]}
+
+
+def _asset(asset_id):
+    asset = services.get_asset(api_user(), asset_id)
+    if asset is None:
+        abort(404)
+    return asset
+
+
+@blp.route("")
+@blp.arguments(AssetListArgs, location="query")
+@blp.response(200, AssetOutSchema(many=True))
+@requires("customers.view")
+def list_assets(args):
+    """Assets of customers you may see, newest first; keyset paging with `after_id`."""
+    rows = services.list_assets(api_user(), type_=args["type"], customer_id=args["customer_id"],
+                                after_id=args["after_id"], limit=args["per_page"])
+    ids = services.identifiers_of([a.id for a in rows])
+    return [{**{k: getattr(a, k) for k in AssetSchema().fields if k != "identifiers"}, "identifiers": ids[a.id]}
+            for a in rows]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(AssetCreateSchema)
+@blp.response(201, AssetOutSchema)
+@requires("customers.manage")
+def create_asset(data):
+    """Types come from the core and enabled plugins; `identifiers` become identities of the owner."""
+    customer = get_customer(api_user(), data.pop("customer_id"))
+    if customer is None:
+        unprocessable(ValidationError({"customer_id": ["No such customer among the ones you may see."]}))
+    try:
+        return _out(services.create_asset(api_user(), customer, data))
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/<int:asset_id>")
+@blp.response(200, AssetOutSchema)
+@requires("customers.view")
+def get_asset(asset_id):
+    return _out(_asset(asset_id))
+
+
+@blp.route("/<int:asset_id>", methods=["PATCH"])
+@blp.arguments(AssetSchema(partial=True))
+@blp.response(200, AssetOutSchema)
+@requires("customers.manage")
+def update_asset(data, asset_id):
+    asset = _asset(asset_id)
+    current = {**AssetSchema().dump(asset), "identifiers": services.identifiers_of([asset.id])[asset.id],
+               "attributes": asset.attributes or {}}
+    try:
+        return _out(services.update_asset(api_user(), asset, patch_load(AssetSchema(), current)))
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/<int:asset_id>/transfer", methods=["POST"])
+@blp.arguments(TransferSchema)
+@blp.response(200, AssetOutSchema)
+@requires("customers.manage")
+def transfer_asset(data, asset_id):
+    """Give the asset to another customer; its history keeps the previous owners."""
+    asset = _asset(asset_id)
+    new_owner = get_customer(api_user(), data["customer_id"])
+    if new_owner is None:
+        unprocessable(ValidationError({"customer_id": ["No such customer among the ones you may see."]}))
+    try:
+        return _out(services.transfer(api_user(), asset, new_owner, data.get("note")))
+    except ValidationError as err:
+        unprocessable(err)

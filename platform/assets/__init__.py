@@ -1,0 +1,1 @@
+"""Assets customers own (vehicles, audio systems, smart devices, membership cards …), typed by core and plugins."""

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..tenancy.models import TenantScoped, Timestamped, tenant_fk, utcnow
+
+
+class Asset(TenantScoped, Timestamped):
+    __tablename__ = "assets"
+    __table_args__ = (
+        tenant_fk("customer_id", "customers"),
+        tenant_fk("store_id", "stores"),
+        Index("ix_assets_tenant_customer", "tenant_id", "customer_id"),
+        Index("ix_assets_tenant_type", "tenant_id", "type", "id"),
+        Index("ix_assets_tenant_installed", "tenant_id", "installed_on"),
+        Index("ix_assets_tenant_warranty", "tenant_id", "warranty_until"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(BigInteger)  # current owner
+    type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    purchased_on: Mapped[date | None] = mapped_column(Date)
+    installed_on: Mapped[date | None] = mapped_column(Date)
+    warranty_until: Mapped[date | None] = mapped_column(Date)
+    attributes: Mapped[dict] = mapped_column(JSONB, default=dict)  # validated by the type's schema
+    notes: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AssetOwnership(TenantScoped):
+    """Who owned an asset when; the open row (until NULL) is the current owner."""
+
+    __tablename__ = "asset_ownerships"
+    __table_args__ = (
+        tenant_fk("asset_id", "assets", ondelete="CASCADE"),
+        tenant_fk("customer_id", "customers"),
+        Index("ix_asset_ownerships_tenant_asset", "tenant_id", "asset_id", "since"),
+        Index("ix_asset_ownerships_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    asset_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,172 @@
+"""Assets: typed attributes, identifiers that are identities of the owner, and owner changes with history."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+
+from ..audit.services import changed_only, record, snapshot
+from ..customers import identities
+from ..customers.models import Customer, CustomerIdentity
+from ..extensions import db
+from ..plugin_host.runtime import enabled_plugins, host, tenant_hook
+from ..stores.models import Store
+from ..tenancy.models import get_scoped, utcnow
+from .models import Asset, AssetOwnership
+
+
+def asset_types() -> dict:
+    """Types of the core and of the plugins enabled for the current tenant."""
+    return {t.code: t for t in host().items("register_asset_types", enabled_plugins())}
+
+
+def _validate(user, data: dict, asset: Asset | None) -> tuple[dict, dict[str, str]]:
+    """Check type, store, dates and attributes; return (attributes, normalised identifiers)."""
+    errors: dict[str, list] = {}
+    types = asset_types()
+    kind = types.get(data.get("type"))
+    if kind is None:
+        raise ValidationError({"type": [_("Choose one of the listed options.")]})
+    if data.get("store_id"):
+        store = get_scoped(Store, data["store_id"])
+        if store is None or not (user.sees_all_stores or store.id in user.store_ids):
+            errors["store_id"] = [_("Choose one of your stores.")]
+    if data.get("warranty_until") and data.get("purchased_on") and data["warranty_until"] < data["purchased_on"]:
+        errors["warranty_until"] = [_("The warranty cannot end before the purchase.")]
+    attributes = {}
+    if kind.attributes is not None:
+        schema = kind.attributes()
+        try:
+            attributes = schema.dump(schema.load(data.get("attributes") or {}))
+        except ValidationError as err:
+            for field, messages in err.messages.items():
+                errors[f"attributes.{field}"] = messages if isinstance(messages, list) else [messages]
+    normalised = {}
+    for ident_kind, raw in (data.get("identifiers") or {}).items():
+        if ident_kind not in kind.identity_kinds:
+            errors.setdefault("identifiers", []).append(_("%(kind)s is not an identifier of this type.", kind=ident_kind))
+            continue
+        if raw in (None, ""):
+            continue
+        try:
+            normalised[ident_kind] = identities.normalize(ident_kind, raw)
+        except ValidationError as err:
+            errors[f"identifiers.{ident_kind}"] = err.messages.get("value", err.messages)
+    if errors:
+        raise ValidationError(errors)
+    return attributes, normalised
+
+
+def validate(user, data: dict) -> None:
+    """Raise ValidationError with every problem of `data` the type knows of (for forms)."""
+    _validate(user, data, None)
+
+
+def _set_identifiers(asset: Asset, customer: Customer, wanted: dict[str, str]) -> None:
+    current = {i.kind: i for i in db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.asset_id == asset.id))}
+    for kind, identity in current.items():
+        if wanted.get(kind) != identity.value:
+            db.session.delete(identity)
+    db.session.flush()
+    for kind, value in wanted.items():
+        if kind in current and current[kind].value == value:
+            continue
+        try:
+            identity = identities.add(customer, kind, value)
+        except ValidationError as err:
+            raise ValidationError({f"identifiers.{kind}": err.messages.get("value", [])})
+        identity.asset_id = asset.id
+
+
+def create_asset(user, customer: Customer, data: dict) -> Asset:
+    attributes, wanted = _validate(user, data, None)
+    asset = Asset(customer_id=customer.id, type=data["type"], name=data["name"], store_id=data.get("store_id"),
+                  purchased_on=data.get("purchased_on"), installed_on=data.get("installed_on"),
+                  warranty_until=data.get("warranty_until"), attributes=attributes, notes=data.get("notes"))
+    db.session.add(asset)
+    db.session.flush()
+    db.session.add(AssetOwnership(asset_id=asset.id, customer_id=customer.id))
+    _set_identifiers(asset, customer, wanted)
+    record("create", "asset", asset.id, f"{customer.name}: {asset.name}", after=snapshot(asset))
+    tenant_hook("asset_changed")(asset=asset, changes={k: [None, v] for k, v in snapshot(asset).items()})
+    return asset
+
+
+def update_asset(user, asset: Asset, data: dict) -> Asset:
+    attributes, wanted = _validate(user, data, asset)
+    before = snapshot(asset)
+    for key in ("type", "name", "store_id", "purchased_on", "installed_on", "warranty_until", "notes"):
+        setattr(asset, key, data.get(key))
+    asset.attributes = attributes
+    owner = db.session.get(Customer, (asset.tenant_id, asset.customer_id))
+    _set_identifiers(asset, owner, wanted)
+    db.session.flush()
+    old, new = changed_only(before, snapshot(asset))
+    if new:
+        record("update", "asset", asset.id, asset.name, before=old, after=new)
+        tenant_hook("asset_changed")(asset=asset, changes={k: [old.get(k), new[k]] for k in new})
+    return asset
+
+
+def transfer(user, asset: Asset, new_owner: Customer, note: str | None = None) -> Asset:
+    """The asset changes hands (a car sold on, a device moved): history kept, identifiers follow it."""
+    if new_owner.id == asset.customer_id:
+        raise ValidationError({"customer_id": [_("This customer already owns it.")]})
+    now = utcnow()
+    db.session.execute(update(AssetOwnership).where(AssetOwnership.asset_id == asset.id, AssetOwnership.until.is_(None))
+                       .values(until=now))
+    db.session.add(AssetOwnership(asset_id=asset.id, customer_id=new_owner.id, since=now, note=note))
+    previous = asset.customer_id
+    asset.customer_id = new_owner.id
+    db.session.execute(update(CustomerIdentity).where(CustomerIdentity.asset_id == asset.id)
+                       .values(customer_id=new_owner.id, primary=False))
+    db.session.flush()
+    record("transfer", "asset", asset.id, asset.name, before={"customer_id": previous},
+           after={"customer_id": new_owner.id, "note": note})
+    tenant_hook("asset_changed")(asset=asset, changes={"customer_id": [previous, new_owner.id]})
+    return asset
+
+
+def get_asset(user, asset_id) -> Asset | None:
+    """An asset whose owner this user may see."""
+    from ..customers.services import get_customer
+
+    asset = get_scoped(Asset, asset_id)
+    if asset is None or asset.deleted_at is not None or get_customer(user, asset.customer_id) is None:
+        return None
+    return asset
+
+
+def assets_of(customer_id: int) -> list[Asset]:
+    return list(db.session.scalars(select(Asset).where(Asset.customer_id == customer_id, Asset.deleted_at.is_(None))
+                                   .order_by(Asset.id)))
+
+
+def identifiers_of(asset_ids: list[int]) -> dict[int, dict[str, str]]:
+    out: dict[int, dict[str, str]] = {i: {} for i in asset_ids}
+    if asset_ids:
+        for ident in db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.asset_id.in_(asset_ids))):
+            out[ident.asset_id][ident.kind] = ident.value
+    return out
+
+
+def history(asset_id: int) -> list[tuple[AssetOwnership, str]]:
+    return list(db.session.execute(
+        select(AssetOwnership, Customer.name)
+        .join(Customer, (Customer.tenant_id == AssetOwnership.tenant_id) & (Customer.id == AssetOwnership.customer_id))
+        .where(AssetOwnership.asset_id == asset_id).order_by(AssetOwnership.since.desc())))
+
+
+def list_assets(user, *, type_: str | None = None, customer_id: int | None = None, after_id: int | None = None,
+                limit: int = 50) -> list[Asset]:
+    from ..customers.services import visible
+
+    owners = visible(user, select(Customer.id))
+    query = select(Asset).where(Asset.deleted_at.is_(None), Asset.customer_id.in_(owners)).order_by(Asset.id.desc())
+    if type_:
+        query = query.where(Asset.type == type_)
+    if customer_id:
+        query = query.where(Asset.customer_id == customer_id)
+    if after_id:
+        query = query.where(Asset.id < after_id)
+    return list(db.session.scalars(query.limit(limit)))
