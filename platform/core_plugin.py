@@ -61,6 +61,7 @@ def register_blueprints():
     from .access.views import bp as access_bp
     from .activities.views import bp as activities_bp
     from .assets.views import bp as assets_bp
+    from .imports.views import bp as imports_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .customers.views import bp as customers_bp
@@ -71,7 +72,7 @@ def register_blueprints():
     from .web.views import bp as web_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
-            tenancy_bp, plugins_bp]
+            imports_bp, tenancy_bp, plugins_bp]
 
 
 @hookimpl

@@ -61,6 +61,10 @@ ID_ROUTES = {
     "api_assets.get_asset": [("GET", lambda b: {"asset_id": b.asset_id}, None)],
     "api_assets.update_asset": [("PATCH", lambda b: {"asset_id": b.asset_id}, {"name": "HACKED"})],
     "api_assets.transfer_asset": [("POST", lambda b: {"asset_id": b.asset_id}, {"customer_id": 1})],
+    "imports.show": [("GET", lambda b: {"run_id": b.run_id}, None),
+                     ("POST", lambda b: {"run_id": b.run_id}, {"col_0": "name", "start": "1"})],
+    "imports.progress": [("GET", lambda b: {"run_id": b.run_id}, None)],
+    "imports.errors_report": [("GET", lambda b: {"run_id": b.run_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -74,7 +78,7 @@ LIST_ROUTES = {
     "auth.tokens": {}, "tenancy.settings": {}, "plugins.index": {}, "api_plugins.list_plugins": {},
     "carwash.index": {}, "api_carwash.list_washes": {}, "customers.duplicates": {},
     "api_customers.list_duplicates": {}, "activities.my_tasks": {}, "api_activities.list_my_tasks": {},
-    "assets.index": {}, "api_assets.list_assets": {},
+    "assets.index": {}, "api_assets.list_assets": {}, "imports.index": {}, "imports.export_customers": {"fmt": "csv"},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -180,6 +184,13 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             from storecrm.assets.services import create_asset
 
             owner = session.get(User, (w.id, w.users["owner"]))
+            from storecrm.imports.models import ImportRun
+
+            run = ImportRun(user_id=w.users["owner"], filename=f"{w.slug}.xlsx", stored_as="nowhere.xlsx",
+                            headers=["name"], total_rows=1)
+            session.add(run)
+            session.flush()
+            w.run_id = run.id
             w.asset_id = create_asset(owner, session.get(Customer, (w.id, w.customers[0])),
                                       {"type": "vehicle", "name": f"{w.slug.upper()} car",
                                        "identifiers": {"plate": "沪A1234" + str(w.id % 10)}}).id
@@ -278,8 +289,8 @@ def test_a_session_of_tenant_a_is_not_valid_on_tenant_b(world, login, app):
             method, params, body = ID_ROUTES[endpoint][0]
             resp = browser.post(_url(app, endpoint, beta.slug, params(beta)), body or {})
         else:
-            params = ID_ROUTES[endpoint][0][1](beta) if endpoint in ID_ROUTES else {}
-            resp = browser.get(_url(app, endpoint, beta.slug, params))
+            params = ID_ROUTES[endpoint][0][1](beta) if endpoint in ID_ROUTES else dict(LIST_ROUTES.get(endpoint, {}))
+            resp = browser.client.get(_url(app, endpoint, beta.slug, params))
         assert resp.status_code == 302, (endpoint, resp.status_code)
         assert resp.headers["Location"].startswith(f"/t/{beta.slug}/login"), resp.headers["Location"]
 

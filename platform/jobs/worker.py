@@ -4,6 +4,7 @@ from . import broker  # noqa: F401  (installs the broker)
 from . import housekeeping  # noqa: F401
 from .middleware import bind_app
 from .. import mail  # noqa: F401
+from ..imports import jobs as import_jobs  # noqa: F401
 
 app = create_app()
 bind_app(app)

@@ -26,6 +26,12 @@ def init_app(app) -> None:
 
 
 def init_filters(app) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    status_labels = {"uploaded": _l("waiting for the column mapping"), "queued": _l("queued"),
+                     "running": _l("running"), "done": _l("finished"), "failed": _l("failed")}
+    app.jinja_env.globals["status_labels"] = status_labels
+
     from ..validation import display_phone
 
     app.add_template_filter(display_phone, "phone")

@@ -1,0 +1,1 @@
+"""Bulk import of customers from XLSX/CSV (background job, resumable) and export of lists."""

@@ -1,0 +1,102 @@
+"""Reading spreadsheets (XLSX via openpyxl in read-only mode, CSV in UTF-8 or GB18030) and storing uploads."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator
+
+from flask import current_app
+
+MAX_BYTES = 20 * 1024 * 1024
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+class UnreadableFile(ValueError):
+    pass
+
+
+def upload_root() -> Path:
+    root = current_app.config["STORECRM"].var_dir / "uploads"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def store_upload(tenant_id: int, filename: str, data: bytes) -> str:
+    """Keep the file under var/uploads/<tenant>/imports/ with a random name; return its relative path."""
+    suffix = ".xlsx" if data.startswith(XLSX_MAGIC) else ".csv"
+    relative = Path(str(tenant_id)) / "imports" / f"{uuid.uuid4().hex}{suffix}"
+    path = upload_root() / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(relative)
+
+
+def open_path(relative: str) -> Path:
+    return upload_root() / relative
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # phone numbers typed as numbers
+    return str(value).strip()
+
+
+def rows(path: Path) -> Iterator[list[str]]:
+    """Every row (header first) as a list of strings."""
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise UnreadableFile(str(exc)) from exc
+        try:
+            sheet = book.worksheets[0]
+            for row in sheet.iter_rows(values_only=True):
+                yield [_cell(v) for v in row]
+        finally:
+            book.close()
+        return
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UnreadableFile("not UTF-8 or GB18030 text")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:  # one column, or too little text to tell: plain commas
+        dialect = csv.excel
+    try:
+        for row in csv.reader(io.StringIO(text), dialect):
+            yield [c.strip() for c in row]
+    except csv.Error as exc:
+        raise UnreadableFile(str(exc)) from exc
+
+
+def check_upload(filename: str, data: bytes) -> None:
+    if not data:
+        raise UnreadableFile("empty")
+    if len(data) > MAX_BYTES:
+        raise UnreadableFile("too large")
+    lower = (filename or "").lower()
+    if data.startswith(XLSX_MAGIC):
+        if not lower.endswith(".xlsx"):
+            raise UnreadableFile("not an .xlsx name")
+        return
+    if not lower.endswith((".csv", ".txt")):
+        raise UnreadableFile("only .xlsx and .csv")
+    if b"\x00" in data[:4096]:
+        raise UnreadableFile("binary")

@@ -1,0 +1,17 @@
+from ..jobs import actor
+
+
+@actor(max_retries=0, time_limit=3 * 60 * 60 * 1000)
+def run_import(run_id: int) -> None:
+    """A message redelivered after a worker restart resumes from the last committed batch; an error in
+    the data or code marks the import failed (retrying would meet the same error)."""
+    from . import services
+
+    try:
+        services.process(run_id)
+    except Exception as exc:
+        from ..extensions import db
+
+        db.session.rollback()
+        services.fail(run_id, f"{type(exc).__name__}: {exc}")
+        raise

@@ -1,0 +1,245 @@
+"""Customer import: upload, map columns, preview, then a background job that validates every row and
+upserts by identity (One-ID), batch by batch, so that a restarted worker resumes where it stopped and a
+re-run creates no duplicates."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import delete, func, select
+
+from ..audit.services import Actor, acting_as, record
+from ..customers import identities
+from ..customers import services as customers
+from ..customers.schemas import CustomerSchema
+from ..extensions import db
+from ..stores.models import Store
+from ..tenancy.models import get_scoped, utcnow
+from ..web.forms import flatten_errors
+from . import files, mapping
+from .models import ImportRowError, ImportRun, SavedMapping
+
+BATCH = 200
+GENDERS = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F", "先生": "M", "女士": "F"}
+
+
+def create_run(user, filename: str, data: bytes) -> ImportRun:
+    try:
+        files.check_upload(filename, data)
+        stored = files.store_upload(user.tenant_id, filename, data)
+        iterator = files.rows(files.open_path(stored))
+        headers = next(iterator, None)
+        total = sum(1 for row in iterator if any(row))
+    except files.UnreadableFile:
+        raise ValidationError({"file": [_("Upload an .xlsx workbook or a .csv file of at most 20 MB.")]})
+    if not headers or not any(headers):
+        raise ValidationError({"file": [_("The first row must hold the column names.")]})
+    if total == 0:
+        raise ValidationError({"file": [_("The file has no rows below the column names.")]})
+    saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == "customers",
+                                                         SavedMapping.signature == mapping.signature(headers)))
+    run = ImportRun(user_id=user.id, filename=(filename or "upload")[:200], stored_as=stored, headers=headers,
+                    mapping=mapping.clean(saved.mapping if saved else mapping.guess(headers), len(headers)),
+                    total_rows=total)
+    db.session.add(run)
+    db.session.flush()
+    record("create", "import", run.id, run.filename)
+    return run
+
+
+def get_run(user, run_id) -> ImportRun | None:
+    run = get_scoped(ImportRun, run_id)
+    if run is None or not (user.sees_all_stores or run.user_id == user.id):
+        return None
+    return run
+
+
+def set_mapping(user, run: ImportRun, raw_mapping: dict, default_store_id) -> None:
+    if run.status != "uploaded":
+        raise ValidationError({"mapping": [_("This import has already started.")]})
+    cleaned = mapping.clean(raw_mapping, len(run.headers))
+    errors = {}
+    if "name" not in cleaned.values():
+        errors["mapping"] = [_("Choose the column that holds the customer's name.")]
+    store = get_scoped(Store, default_store_id) if default_store_id else None
+    if store is None or not (user.sees_all_stores or store.id in user.store_ids):
+        errors["default_store_id"] = [_("Choose one of your stores.")]
+    if errors:
+        raise ValidationError(errors)
+    run.mapping, run.default_store_id = cleaned, store.id
+    signature = mapping.signature(run.headers)
+    saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == "customers",
+                                                         SavedMapping.signature == signature))
+    if saved is None:
+        db.session.add(SavedMapping(kind="customers", signature=signature, mapping=cleaned))
+    else:
+        saved.mapping = cleaned
+
+
+def _stores_by_key() -> dict[str, int]:
+    out = {}
+    for store in db.session.scalars(select(Store)):
+        out[store.code.lower()] = store.id
+        out[store.name.lower()] = store.id
+    return out
+
+
+def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[dict, dict, dict]:
+    """(customer data, {identity kind: normal form}, errors) for one spreadsheet row."""
+    record_ = {field: (values[int(col)] if int(col) < len(values) else "") for col, field in run.mapping.items()}
+    errors: dict[str, list] = {}
+    raw = {k: v for k, v in record_.items() if k in CustomerSchema().fields and v != ""}
+    if "gender" in raw:
+        raw["gender"] = GENDERS.get(raw["gender"].strip().lower(), raw["gender"])
+    store_key = record_.get("store", "").strip().lower()
+    if store_key:
+        if store_key not in stores:
+            errors["store"] = [_("No store with this code or name.")]
+        raw["store_id"] = stores.get(store_key, run.default_store_id)
+    else:
+        raw["store_id"] = run.default_store_id
+    raw.setdefault("name", "")
+    data = {}
+    try:
+        data = CustomerSchema().load(raw)
+    except ValidationError as err:
+        errors.update(flatten_errors(err.messages))
+    found = {}
+    for kind in mapping.IDENTITY_FIELDS:
+        value = record_.get(kind, "")
+        if value:
+            try:
+                found[kind] = data.get(kind) if kind in ("mobile", "email") and data.get(kind) else \
+                    identities.normalize(kind, value)
+            except ValidationError as err:
+                errors[kind] = flatten_errors(err.messages).get("value", [_("Invalid value.")])
+    return data, found, errors
+
+
+def _upsert(user, data: dict, found: dict) -> str:
+    """Create, or fold into the one customer the identities point at; 'created' or 'updated'."""
+    owners = identities.owners(list(found.items()))
+    distinct = set(owners.values())
+    if len(distinct) > 1:
+        raise ValidationError({"_schema": [_("The identities belong to different customers: %(ids)s",
+                                             ids=", ".join(f"#{i}" for i in sorted(distinct)))]})
+    extra = {k: v for k, v in found.items() if k not in ("mobile", "email")}
+    if distinct:
+        existing = customers.get_customer(user, distinct.pop())
+        if existing is None:
+            raise ValidationError({"_schema": [_("This person is a customer of a store you cannot see.")]})
+        customers._fold_into(existing, data)
+        target, outcome = existing, "updated"
+    else:
+        target, outcome = customers.create_customer(user, data), "created"
+    for kind, value in extra.items():
+        identities.add(target, kind, value)
+    return outcome
+
+
+def preview(user, run: ImportRun, limit: int = 10) -> list[tuple[int, list[str], dict]]:
+    """The first rows with what would go wrong with each (nothing is written)."""
+    stores, out = _stores_by_key(), []
+    for number, values in _numbered_rows(run):
+        _data, _found, errors = parse_row(user, run, values, stores)
+        out.append((number, values, errors))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _numbered_rows(run: ImportRun, start: int = 0):
+    """(spreadsheet row number, values) of non-empty data rows, skipping the first `start` of them."""
+    seen = 0
+    for number, values in enumerate(files.rows(files.open_path(run.stored_as)), start=1):
+        if number == 1 or not any(values):
+            continue
+        if seen >= start:
+            yield number, values
+        seen += 1
+
+
+def start(user, run: ImportRun) -> None:
+    from .jobs import run_import
+
+    if run.status != "uploaded" or not run.mapping:
+        raise ValidationError({"mapping": [_("Map the columns first.")]})
+    run.status = "queued"
+    from ..jobs.after_commit import after_commit
+
+    after_commit(lambda: run_import.send(run.id))
+
+
+def process(run_id: int) -> None:
+    """The job body: batches of rows, each batch one transaction with the resume point in it."""
+    from ..users.models import User
+
+    run = db.session.get(ImportRun, (_tenant_id(), run_id))
+    if run is None or run.status in ("done", "failed"):
+        return
+    user = db.session.get(User, (run.tenant_id, run.user_id))
+    run.status = "running"
+    db.session.commit()
+    stores = _stores_by_key()
+    with acting_as(Actor(user.id, f"{user.display_name} (import #{run.id})")):
+        batch: list = []
+        for number, values in _numbered_rows(run, start=run.processed_rows):
+            batch.append((number, values))
+            if len(batch) >= BATCH:
+                _process_batch(user, run, batch, stores)
+                batch = []
+        if batch:
+            _process_batch(user, run, batch, stores)
+    run.status, run.finished_at = "done", utcnow()
+    record("finish", "import", run.id, f"{run.filename}: +{run.created_count} ~{run.updated_count} !{run.failed_count}")
+    db.session.commit()
+
+
+def _tenant_id() -> int:
+    from ..tenancy.context import require_tenant_id
+
+    return require_tenant_id()
+
+
+def _process_batch(user, run: ImportRun, batch: list, stores: dict) -> None:
+    for number, values in batch:
+        data, found, errors = parse_row(user, run, values, stores)
+        if not errors:
+            try:
+                with db.session.begin_nested():
+                    outcome = _upsert(user, data, found)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+        if errors:
+            db.session.execute(delete(ImportRowError).where(ImportRowError.run_id == run.id,
+                                                            ImportRowError.row_number == number))
+            db.session.add(ImportRowError(run_id=run.id, row_number=number, values=values, messages=errors))
+            run.failed_count += 1
+        elif outcome == "created":
+            run.created_count += 1
+        else:
+            run.updated_count += 1
+        run.processed_rows += 1
+    db.session.commit()
+
+
+def fail(run_id: int, message: str) -> None:
+    run = db.session.get(ImportRun, (_tenant_id(), run_id))
+    if run is not None:
+        run.status, run.error, run.finished_at = "failed", message[:500], utcnow()
+        db.session.commit()
+
+
+def row_errors(run: ImportRun, limit: int | None = None) -> list[ImportRowError]:
+    query = select(ImportRowError).where(ImportRowError.run_id == run.id).order_by(ImportRowError.row_number)
+    return list(db.session.scalars(query.limit(limit) if limit else query))
+
+
+def recent_runs(user, limit: int = 20) -> list[ImportRun]:
+    query = select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)
+    if not user.sees_all_stores:
+        query = query.where(ImportRun.user_id == user.id)
+    return list(db.session.scalars(query))
+
+
+def error_count(run: ImportRun) -> int:
+    return db.session.scalar(select(func.count()).select_from(ImportRowError).where(ImportRowError.run_id == run.id))

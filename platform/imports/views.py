@@ -1,0 +1,92 @@
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from ..customers.services import CustomerFilter
+from ..stores.services import stores_visible_to
+from ..web.forms import flatten_errors, requires
+from . import export, services
+from .mapping import TARGETS
+
+bp = Blueprint("imports", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.route("/imports/", methods=["GET", "POST"])
+@requires("customers.manage")
+def index():
+    errors = {}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            run = services.create_run(current_user, upload.filename if upload else "",
+                                      upload.read() if upload else b"")
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            return redirect(url_for("imports.show", run_id=run.id))
+    return render_template("imports/index.html", runs=services.recent_runs(current_user), errors=errors), \
+        (422 if errors else 200)
+
+
+def _run_or_404(run_id):
+    run = services.get_run(current_user, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.route("/imports/<int:run_id>", methods=["GET", "POST"])
+@requires("customers.manage")
+def show(run_id):
+    run = _run_or_404(run_id)
+    errors = {}
+    if request.method == "POST" and run.status == "uploaded":
+        raw = {k[4:]: v for k, v in request.form.items() if k.startswith("col_") and v}
+        store = request.form.get("default_store_id", "")
+        try:
+            services.set_mapping(current_user, run, raw, int(store) if store.isdigit() and len(store) < 19 else None)
+            if request.form.get("start"):
+                services.start(current_user, run)
+                flash(_("The import is running. You can leave this page."), "info")
+                return redirect(url_for("imports.show", run_id=run.id))
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+    preview = services.preview(current_user, run) if run.status == "uploaded" and run.mapping else []
+    return render_template("imports/show.html", run=run, targets=TARGETS, preview=preview, errors=errors,
+                           stores=stores_visible_to(current_user),
+                           row_errors=services.row_errors(run, 50) if run.status in ("done", "running") else [],
+                           default_store=run.default_store_id or session.get("store_id")), (422 if errors else 200)
+
+
+@bp.get("/imports/<int:run_id>/progress")
+@requires("customers.manage")
+def progress(run_id):
+    return render_template("imports/_progress.html", run=_run_or_404(run_id))
+
+
+@bp.get("/imports/<int:run_id>/errors.xlsx")
+@requires("customers.manage")
+def errors_report(run_id):
+    run = _run_or_404(run_id)
+    data = export.errors_xlsx(run, services.row_errors(run))
+    return Response(data, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename=import-{run.id}-errors.xlsx"})
+
+
+@bp.get("/customers/export.<fmt>")
+@requires("customers.view")
+def export_customers(fmt):
+    if fmt not in ("xlsx", "csv"):
+        abort(404)
+    args = request.args
+    owner = args.get("owner", "")
+    flt = CustomerFilter(q=(args.get("q") or "")[:100], store_id=session.get("store_id"),
+                         tag=(args.get("tag") or "")[:40] or None,
+                         status=args.get("status") if args.get("status") in ("active", "inactive", "lost") else None,
+                         owner_id=int(owner) if owner.isdigit() and len(owner) < 19 else None)
+    if fmt == "xlsx":
+        return Response(export.to_xlsx(current_user, flt), mimetype=XLSX,
+                        headers={"Content-Disposition": "attachment; filename=customers.xlsx"})
+    return Response(export.to_csv(current_user, flt), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=customers.csv"})
