@@ -197,3 +197,11 @@ def test_every_ui_string_is_extracted(path):
              for m in extract_from_dir(str(ROOT / path), method_map, keywords=keywords)}
     template = {m.id for m in read_po((ROOT / "frontend/translations/messages.pot").open("rb")) if m.id}
     assert found - template == set(), "run `make translations` and translate the new strings"
+
+
+def test_the_suite_refuses_to_wipe_a_database_not_meant_for_tests():
+    from storecrm.testing.fixtures import _refuse_non_test_database
+
+    _refuse_non_test_database("postgresql://u@/storecrm_test?host=/tmp")
+    with pytest.raises(pytest.UsageError):
+        _refuse_non_test_database("postgresql://u@db.example/storecrm")

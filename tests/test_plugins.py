@@ -278,7 +278,7 @@ def test_a_scaffolded_plugin_passes_its_own_tests(tmp_path, app):
     try:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("DATABASE_", "REDIS_URL", "STORECRM_EMBEDDED_", "PYTEST_"))}
-        env["STORECRM_TEST_DATABASE"] = "storecrm_scaffold"  # its own database on the same embedded server
+        env["STORECRM_TEST_DATABASE"] = "storecrm_scaffold_test"  # its own database on the same embedded server
         run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=package, env=env,
                              capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

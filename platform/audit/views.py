@@ -12,10 +12,15 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
 
 ENTITY_LABELS = {"customer": _l("Customer"), "store": _l("Store"), "user": _l("Staff"), "role": _l("Role"),
-                 "tenant": _l("Settings"), "api_token": _l("API token")}
+                 "tenant": _l("Settings"), "api_token": _l("API token"), "identity": _l("Identities"),
+                 "asset": _l("Asset"), "task": _l("Task"), "interaction": _l("Interactions"), "import": _l("Import"),
+                 "plugin": _l("Modules")}
 ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "login": _l("signed in"),
                  "logout": _l("signed out"), "logout_all": _l("signed out everywhere"), "revoke": _l("revoked"),
-                 "password_change": _l("password changed"), "password_reset_requested": _l("reset link requested")}
+                 "password_change": _l("password changed"), "password_reset_requested": _l("reset link requested"),
+                 "delete": _l("deleted"), "merge": _l("merged"), "unmerge": _l("merge undone"),
+                 "match": _l("matched on import or entry"), "transfer": _l("owner changed"), "enable": _l("switched on"),
+                 "disable": _l("switched off"), "finish": _l("finished")}
 
 
 def _date(value: str | None):

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from ..audit.views import ACTION_LABELS
 from ..stores.services import stores_visible_to
 from ..validation import display_phone
 from ..web.forms import flatten_errors, load_form, requires
@@ -85,6 +86,7 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
                            staff=[u for u in list_users(current_user) if u.active],
                            activity_form=(activity_errors or (None, {}))[0],
                            activity_errors=(activity_errors or (None, {}))[1], timeline_labels=TIMELINE_LABELS,
+                           action_labels=ACTION_LABELS,
                            assets=assets, asset_identifiers=asset_services.identifiers_of([a.id for a in assets]),
                            asset_types=asset_services.asset_types())
 

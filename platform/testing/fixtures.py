@@ -23,11 +23,25 @@ def storecrm_services():
 
     from storecrm.embedded import apply_defaults, stop_postgres
 
+    for key in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_SYSTEM_URL"):
+        if os.environ.get(key):  # a server given from outside: make sure it is a test database
+            _refuse_non_test_database(os.environ[key])
     database = os.environ.get("STORECRM_TEST_DATABASE", "storecrm_test")
     started = apply_defaults(database=database, prefix="test-")
     yield started
     if started.get("STORECRM_EMBEDDED_STARTED_BY") == str(os.getpid()):
         stop_postgres(Path(started["STORECRM_EMBEDDED_PGDATA"]))
+
+
+def _refuse_non_test_database(url: str) -> None:
+    """The suite drops and recreates the schema: never let it near a database not meant for tests."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database or ""
+    if "test" not in name.lower():
+        raise pytest.UsageError(
+            f"DATABASE_URL points at database {name!r}; the test suite wipes its database, so it only runs on a "
+            "database whose name contains 'test' (unset DATABASE_URL to use the embedded one)")
 
 
 @pytest.fixture(scope="session")
