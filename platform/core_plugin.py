@@ -19,6 +19,7 @@ def register_permissions():
         Permission("users.manage", _l("Create and edit staff"), G_ADMIN),
         Permission("roles.manage", _l("Edit roles and permissions"), G_ADMIN),
         Permission("audit.view", _l("View the audit log"), G_ADMIN),
+        Permission("fields.manage", _l("Define custom fields"), G_ADMIN),
         Permission("plugins.manage", _l("Switch modules on and off, edit their settings"), G_ADMIN),
         Permission("customers.view", _l("View customers"), G_CUSTOMERS),
         Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
@@ -31,7 +32,7 @@ def register_default_grants():
     # owner always holds every permission; these are the starting sets, editable per tenant.
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
-                            "plugins.manage"]
+                            "plugins.manage", "fields.manage"]
     return {
         "admin": everything_but_roles + ["roles.manage"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
@@ -51,6 +52,7 @@ def register_nav_items():
         NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
         NavItem("access.roles", _l("Roles"), "shield-lock", "roles.manage", 30, "admin"),
         NavItem("audit.index", _l("Audit log"), "journal-text", "audit.view", 40, "admin"),
+        NavItem("fields.index", _l("Custom fields"), "ui-checks", "fields.manage", 42, "admin"),
         NavItem("plugins.index", _l("Modules"), "puzzle", "plugins.manage", 45, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
     ]
@@ -61,6 +63,7 @@ def register_blueprints():
     from .access.views import bp as access_bp
     from .activities.views import bp as activities_bp
     from .assets.views import bp as assets_bp
+    from .fields.views import bp as fields_bp
     from .imports.views import bp as imports_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
@@ -72,7 +75,7 @@ def register_blueprints():
     from .web.views import bp as web_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
-            imports_bp, tenancy_bp, plugins_bp]
+            imports_bp, fields_bp, tenancy_bp, plugins_bp]
 
 
 @hookimpl

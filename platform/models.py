@@ -11,3 +11,4 @@ from .plugin_host.models import TenantPlugin  # noqa: F401
 from .activities.models import Interaction, Task  # noqa: F401
 from .assets.models import Asset, AssetOwnership  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
+from .fields.models import FieldDefinition  # noqa: F401

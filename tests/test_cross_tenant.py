@@ -65,6 +65,11 @@ ID_ROUTES = {
                      ("POST", lambda b: {"run_id": b.run_id}, {"col_0": "name", "start": "1"})],
     "imports.progress": [("GET", lambda b: {"run_id": b.run_id}, None)],
     "imports.errors_report": [("GET", lambda b: {"run_id": b.run_id}, None)],
+    "fields.edit": [("GET", lambda b: {"definition_id": b.field_id}, None),
+                    ("POST", lambda b: {"definition_id": b.field_id}, {"label_zh": "HACKED", "label_en": "HACKED",
+                                                                      "type": "text"})],
+    "fields.archive": [("POST", lambda b: {"definition_id": b.field_id}, {"archived": "1"})],
+    "api_fields.update_field": [("PATCH", lambda b: {"definition_id": b.field_id}, {"label_en": "HACKED"})],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -79,6 +84,7 @@ LIST_ROUTES = {
     "carwash.index": {}, "api_carwash.list_washes": {}, "customers.duplicates": {},
     "api_customers.list_duplicates": {}, "activities.my_tasks": {}, "api_activities.list_my_tasks": {},
     "assets.index": {}, "api_assets.list_assets": {}, "imports.index": {}, "imports.export_customers": {"fmt": "csv"},
+    "fields.index": {}, "api_fields.list_fields": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -98,6 +104,8 @@ CREATE_ROUTES = {
     "api_carwash.create_wash": lambda b: {"customer_id": b.customers[0], "wash_type": "basic"},
     "api_activities.create_task": lambda b: {"title": "X", "customer_id": b.customers[0]},
     "api_assets.create_asset": lambda b: {"customer_id": b.customers[0], "type": "device", "name": "X"},
+    "fields.new": {"code": "music", "label_zh": "音乐", "label_en": "Music", "type": "text"},
+    "api_fields.create_field": {"code": "music", "label_zh": "音乐", "label_en": "Music", "type": "text"},
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -184,7 +192,14 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             from storecrm.assets.services import create_asset
 
             owner = session.get(User, (w.id, w.users["owner"]))
+            from storecrm.fields.models import FieldDefinition
             from storecrm.imports.models import ImportRun
+
+            field = FieldDefinition(entity="customer", code="budget", label_zh="预算", label_en=f"{w.slug.upper()} budget",
+                                    type="money")
+            session.add(field)
+            session.flush()
+            w.field_id = field.id
 
             run = ImportRun(user_id=w.users["owner"], filename=f"{w.slug}.xlsx", stored_as="nowhere.xlsx",
                             headers=["name"], total_rows=1)

@@ -55,7 +55,7 @@ def _import(b, data, filename="customers.xlsx", run_worker=True):
     assert resp.status_code == 302, resp.get_data(as_text=True)[-1500:]
     run_url = resp.headers["Location"]
     page = b.get(run_url).get_data(as_text=True)
-    form = {m.group(1): m.group(2) for m in re.finditer(r'name="(col_\d+)">.*?<option value="([a-z_]+)" selected',
+    form = {m.group(1): m.group(2) for m in re.finditer(r'name="(col_\d+)">.*?<option value="([a-z_:]+)" selected',
                                                           page, flags=re.S)}
     store = re.search(r'name="default_store_id">\s*<option value="(\d+)"', page).group(1)
     started = b.post(run_url, {**form, "default_store_id": store, "start": "1"})

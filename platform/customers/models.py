@@ -29,6 +29,7 @@ class Customer(TenantScoped, Timestamped):
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default="{}")
     # PIPL: marketing consent per channel, with when and how it was given or withdrawn
     consents: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    custom: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # custom field values by code
     mobile: Mapped[str | None] = mapped_column(String(20))  # E.164
     email: Mapped[str | None] = mapped_column(String(254))
     gender: Mapped[str | None] = mapped_column(String(1))  # M | F

@@ -55,6 +55,8 @@ class CustomerSchema(Schema):
     source = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=40))
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     store_id = fields.Integer(required=True, strict=False)
+    custom = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                         metadata={"description": "custom field values by field code"})
     created_at = fields.DateTime(dump_only=True)
 
     @post_dump(pass_original=True)

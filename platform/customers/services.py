@@ -39,8 +39,11 @@ class CustomerFilter:
     status: str | None = None
     owner_id: int | None = None
     level: str | None = None
+    custom: tuple = ()  # ((field code, value), …): exact match; for multi-select, contains the value
 
     def apply(self, query):
+        for code, value in self.custom:
+            query = query.where(Customer.custom.contains({code: value}) | Customer.custom.contains({code: [value]}))
         if self.store_id:
             query = query.where(Customer.store_id == self.store_id)
         if self.tag:
@@ -184,8 +187,11 @@ def create_customer(user, data: dict) -> Customer:
         if existing is None:  # belongs to a store this user cannot see: still one person
             raise _duplicate_error(matches)
         return _fold_into(existing, data)
-    fields_only = {k: v for k, v in data.items() if not k.startswith("consent_")}
-    customer = Customer(**fields_only)
+    from ..fields.engine import defaults, validate_values
+
+    custom = validate_values("customer", {**defaults("customer"), **(data.get("custom") or {})}, user=user)
+    fields_only = {k: v for k, v in data.items() if not k.startswith("consent_") and k != "custom"}
+    customer = Customer(**fields_only, custom=custom)
     if not customer.owner_id and user is not None:
         customer.owner_id = user.id
     _apply_consents(customer, data)
@@ -202,6 +208,14 @@ def _fold_into(existing: Customer, data: dict) -> Customer:
     before = snapshot(existing)
     for key, value in data.items():
         if key.startswith("consent_"):
+            continue
+        if key == "custom":
+            if value:
+                from ..fields.engine import validate_values
+
+                fill = {k: v for k, v in value.items() if (existing.custom or {}).get(k) in (None, "", [])}
+                existing.custom = {**(existing.custom or {}),
+                                   **validate_values("customer", fill, current={}, partial=True)}
             continue
         if key == "tags":
             existing.tags = list(dict.fromkeys((existing.tags or []) + value))
@@ -224,11 +238,18 @@ def update_customer(user, customer: Customer, data: dict) -> Customer:
     taken = {pair: owner for pair, owner in identities.owners(claims).items() if owner != customer.id}
     if taken:
         raise _duplicate_error(taken)
+    from ..fields.engine import validate_values
+
+    custom = data.pop("custom", None)
+    if custom is not None:
+        custom = validate_values("customer", custom, user=user, current=customer.custom)
     before = snapshot(customer)
     previous = {kind: getattr(customer, kind) for kind in ("mobile", "email")}
     _apply_consents(customer, data)
     for key, value in data.items():
         setattr(customer, key, value)
+    if custom is not None:
+        customer.custom = custom
     db.session.flush()
     for kind in ("mobile", "email"):
         identities.sync_primary(customer, kind, data.get(kind), previous[kind])

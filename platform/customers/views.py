@@ -8,6 +8,7 @@ from ..audit.views import ACTION_LABELS
 from ..stores.services import stores_visible_to
 from ..validation import display_phone
 from ..web.forms import flatten_errors, load_form, requires
+from ..web.i18n import current_code
 from . import identities, merging, services
 from .schemas import CustomerSchema
 
@@ -27,7 +28,14 @@ def index():
     after = args.get("after", "")
     after_id = int(after) if after.isdigit() and len(after) < 19 else None
     owner = args.get("owner", "")
+    from ..fields.engine import definitions
+
+    custom_defs = definitions("customer", user=current_user)
+    filterable = {d.code: d for d in custom_defs if d.type in ("select", "multi_select", "bool", "text")}
+    custom_filter = tuple((code[3:], (args[code] == "1") if filterable[code[3:]].type == "bool" else args[code][:60])
+                          for code in args if code.startswith("cf_") and code[3:] in filterable and args[code])
     flt = services.CustomerFilter(
+        custom=custom_filter,
         q=q, store_id=session.get("store_id"), tag=(args.get("tag") or "").strip()[:40] or None,
         status=args.get("status") if args.get("status") in ("active", "inactive", "lost") else None,
         owner_id=int(owner) if owner.isdigit() and len(owner) < 19 else None)
@@ -38,6 +46,8 @@ def index():
     from ..users.services import list_users
 
     return render_template("customers/index.html", customers=rows, contacts=contacts, q=q, total=total, flt=flt,
+                           filter_defs=[d for d in filterable.values() if d.type in ("select", "multi_select", "bool")],
+                           active_custom=dict(custom_filter), locale=current_code(),
                            staff=list_users(current_user), next_after=rows[-1].id if more else None)
 
 
@@ -76,6 +86,9 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
     from ..tenancy.models import get_scoped as _get
 
     owner = _get(User, customer.owner_id) if customer.owner_id else None
+    from ..fields.engine import definitions
+
+    custom_defs = definitions("customer", user=current_user)
     return render_template("customers/show.html", customer=customer, owner_name=owner.display_name if owner else None,
                            contact=services.contact_view(current_user, customer),
                            panels=[(panel, panel.context(customer)) for panel in panels],
@@ -86,7 +99,7 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
                            staff=[u for u in list_users(current_user) if u.active],
                            activity_form=(activity_errors or (None, {}))[0],
                            activity_errors=(activity_errors or (None, {}))[1], timeline_labels=TIMELINE_LABELS,
-                           action_labels=ACTION_LABELS,
+                           action_labels=ACTION_LABELS, custom_defs=custom_defs, locale=current_code(),
                            assets=assets, asset_identifiers=asset_services.identifiers_of([a.id for a in assets]),
                            asset_types=asset_services.asset_types())
 
@@ -198,23 +211,48 @@ def edit(customer_id):
     return _form(customer)
 
 
+def _custom_from_form(defs) -> dict:
+    out = {}
+    for d in defs:
+        name = f"cf_{d.code}"
+        if d.type == "bool":
+            out[d.code] = name in request.form
+        elif d.type == "multi_select":
+            out[d.code] = request.form.getlist(name)
+        else:
+            out[d.code] = request.form.get(name, "")
+    return out
+
+
+def _form_errors(errors: dict) -> dict:
+    """Custom field errors come back as custom.<code>; the form's inputs are named cf_<code>."""
+    return {("cf_" + k[7:] if k.startswith("custom.") else k): v for k, v in errors.items()}
+
+
 def _form(customer):
+    from ..fields.engine import definitions
+
+    custom_defs = definitions("customer", user=current_user)
     schema = CustomerSchema()
     errors, duplicates = {}, []
     values = schema.dump(customer) if customer else {"store_id": session.get("store_id")}
     if customer:
         values["mobile"] = display_phone(customer.mobile)
+        values.update({f"cf_{k}": v for k, v in (customer.custom or {}).items()})
+    else:
+        values.update({f"cf_{d.code}": d.default for d in custom_defs if d.default is not None})
     if customer and not current_user.has_permission("customers.contact"):
         abort(403)  # editing would reveal the full contact details
     if request.method == "POST":
         data, errors = load_form(schema)
-        values = dict(request.form)
+        values = {**request.form, **{f"cf_{k}": v for k, v in _custom_from_form(custom_defs).items()}}
         if data is not None:
+            data["custom"] = _custom_from_form(custom_defs)
             try:
                 saved = services.update_customer(current_user, customer, data) if customer else \
                     services.create_customer(current_user, data)
             except ValidationError as err:
-                errors = flatten_errors(err.messages)
+                errors = _form_errors(flatten_errors(err.messages))
                 duplicates = getattr(err, "customer_ids", [])
             else:
                 if getattr(saved, "matched_existing", False):
@@ -228,5 +266,5 @@ def _form(customer):
     if isinstance(values.get("tags"), list):
         values["tags"] = ", ".join(values["tags"])
     return render_template("customers/form.html", customer=customer, values=values, errors=errors,
-                           duplicates=duplicates, stores=stores_visible_to(current_user),
+                           custom_defs=custom_defs, locale=current_code(), duplicates=duplicates, stores=stores_visible_to(current_user),
                            staff=[u for u in list_users(current_user) if u.active]), (422 if errors else 200)

@@ -17,16 +17,32 @@ COLUMNS = ("id", "name", "mobile", "email", "gender", "birthday", "city", "addre
            "status", "store", "created_at")
 
 
-def _header():
+def _cell(value):
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+def _header(user=None):
     labels = {"id": "ID", "name": _("Name"), "mobile": _("Mobile"), "email": _("Email"), "gender": _("Gender"),
               "birthday": _("Birthday"), "city": _("City"), "address": _("Address"), "source": _("Source"),
               "level": _("Level"), "tags": _("Tags"), "status": _("Status"), "store": _("Store"),
               "created_at": _("Created")}
-    return [labels[c] for c in COLUMNS]
+    from ..web.i18n import current_code
+
+    locale = current_code()
+    return [labels[c] for c in COLUMNS] + [d.label(locale) for d in (_custom_defs(user) if user else [])]
+
+
+def _custom_defs(user):
+    from ..fields.engine import definitions
+
+    return definitions("customer", user=user)
 
 
 def _rows(user, flt, batch: int = 1000):
     stores = {s.id: s.name for s in db.session.scalars(select(Store))}
+    custom_codes = [d.code for d in _custom_defs(user)]
     last_id = None
     while True:
         query = flt.apply(visible(user, select(Customer))).order_by(Customer.id.desc()).limit(batch)
@@ -40,7 +56,8 @@ def _rows(user, flt, batch: int = 1000):
             yield [c.id, c.name, contact["mobile"], contact["email"], c.gender or "",
                    c.birthday.isoformat() if c.birthday else "", c.city or "", c.address or "", c.source or "",
                    c.level or "", ", ".join(c.tags or []), c.status, stores.get(c.store_id, ""),
-                   c.created_at.strftime("%Y-%m-%d %H:%M")]
+                   c.created_at.strftime("%Y-%m-%d %H:%M"),
+                   *[_cell((c.custom or {}).get(code)) for code in custom_codes]]
         last_id = chunk[-1].id
 
 
@@ -49,7 +66,7 @@ def to_xlsx(user, flt) -> bytes:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Customers"))
-    sheet.append(_header())
+    sheet.append(_header(user))
     for row in _rows(user, flt):
         sheet.append(row)
     out = io.BytesIO()
@@ -60,7 +77,7 @@ def to_xlsx(user, flt) -> bytes:
 def to_csv(user, flt) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(_header())
+    writer.writerow(_header(user))
     writer.writerows(_rows(user, flt))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

@@ -32,12 +32,23 @@ def _norm(header: str) -> str:
     return re.sub(r"[\s_:：*（）()]+", " ", header or "").strip().lower()
 
 
+def targets() -> dict:
+    """Built-in targets plus the tenant's custom fields ("custom:<code>", recognised by either label)."""
+    from ..fields.engine import definitions
+
+    out = dict(TARGETS)
+    for d in definitions("customer"):
+        out[f"custom:{d.code}"] = (f"{d.label_zh} / {d.label_en}", (_norm(d.label_zh), _norm(d.label_en), d.code))
+    return out
+
+
 def guess(headers: list[str]) -> dict[str, str]:
     """{column index: field} for the headers we recognise; each field used once."""
     out, used = {}, set()
+    all_targets = targets()
     for index, header in enumerate(headers):
         key = _norm(header)
-        for field, (_label, synonyms) in TARGETS.items():
+        for field, (_label, synonyms) in all_targets.items():
             if field not in used and key in synonyms:
                 out[str(index)] = field
                 used.add(field)
@@ -52,8 +63,9 @@ def signature(headers: list[str]) -> str:
 def clean(mapping: dict, column_count: int) -> dict[str, str]:
     """Keep valid entries: known fields, existing columns, each field once."""
     out, used = {}, set()
+    known = targets()
     for column, field in (mapping or {}).items():
-        if field in TARGETS and str(column).isdigit() and int(column) < column_count and field not in used:
+        if field in known and str(column).isdigit() and int(column) < column_count and field not in used:
             out[str(int(column))] = field
             used.add(field)
     return out

@@ -98,6 +98,9 @@ def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[di
     else:
         raw["store_id"] = run.default_store_id
     raw.setdefault("name", "")
+    custom = {k[7:]: v for k, v in record_.items() if k.startswith("custom:") and v != ""}
+    if custom:
+        raw["custom"] = custom
     data = {}
     try:
         data = CustomerSchema().load(raw)

@@ -7,7 +7,7 @@ from ..customers.services import CustomerFilter
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
 from . import export, services
-from .mapping import TARGETS
+from .mapping import targets
 
 bp = Blueprint("imports", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,7 +54,7 @@ def show(run_id):
         except ValidationError as err:
             errors = flatten_errors(err.messages)
     preview = services.preview(current_user, run) if run.status == "uploaded" and run.mapping else []
-    return render_template("imports/show.html", run=run, targets=TARGETS, preview=preview, errors=errors,
+    return render_template("imports/show.html", run=run, targets=targets(), preview=preview, errors=errors,
                            stores=stores_visible_to(current_user),
                            row_errors=services.row_errors(run, 50) if run.status in ("done", "running") else [],
                            default_store=run.default_store_id or session.get("store_id")), (422 if errors else 200)

@@ -31,6 +31,10 @@ def init_filters(app) -> None:
     status_labels = {"uploaded": _l("waiting for the column mapping"), "queued": _l("queued"),
                      "running": _l("running"), "done": _l("finished"), "failed": _l("failed")}
     app.jinja_env.globals["status_labels"] = status_labels
+    app.jinja_env.globals["field_type_labels"] = {
+        "text": _l("Text"), "long_text": _l("Long text"), "number": _l("Number"), "money": _l("Money"),
+        "date": _l("Date"), "datetime": _l("Date and time"), "select": _l("Choice"),
+        "multi_select": _l("Several choices"), "bool": _l("Yes / no"), "phone": _l("Phone")}
 
     from ..validation import display_phone
 

@@ -23,6 +23,8 @@ class CustomerListArgs(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["active", "inactive", "lost"]))
     owner_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     level = fields.String(load_default=None, validate=validate.Length(max=20))
+    cf = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}=.{1,60}$")), load_default=list,
+                     metadata={"description": "custom field filters as code=value (repeatable)"})
     after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -35,8 +37,12 @@ class CustomerPage(Schema):
 
 def _out(customer):
     """The customer as this token's user may see it (contact details masked without permission)."""
+    from ...fields.engine import definitions
+
     data = CustomerSchema().dump(customer)  # plain values; dumped again by the response schema
     data.update({k: getattr(customer, k) for k in ("birthday", "created_at")})
+    visible = {d.code for d in definitions("customer", user=api_user())}
+    data["custom"] = {k: v for k, v in (customer.custom or {}).items() if k in visible}
     contact = services.contact_view(api_user(), customer)
     if contact["masked"]:
         data["mobile"], data["email"] = contact["mobile"], contact["email"]
@@ -51,8 +57,17 @@ def _out(customer):
 def list_customers(args):
     """Newest first, keyset-paged: pass the previous page's `next_after_id` as `after_id`."""
     user = api_user()
+    from ...fields.engine import definitions
+
+    kinds = {d.code: d.type for d in definitions("customer", user=user)}
+    pairs = [tuple(item.split("=", 1)) for item in args["cf"]]
+    unknown = [code for code, _v in pairs if code not in kinds]
+    if unknown:
+        unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
+    custom = tuple((code, value in ("1", "true", "yes")) if kinds[code] == "bool" else (code, value)
+                   for code, value in pairs)
     flt = services.CustomerFilter(q=args["q"], store_id=args["store_id"], tag=args["tag"], status=args["status"],
-                                  owner_id=args["owner_id"], level=args["level"])
+                                  owner_id=args["owner_id"], level=args["level"], custom=custom)
     rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"])
     total = services.count_customers(user, flt)
     more = len(rows) == args["per_page"]
@@ -101,8 +116,11 @@ def update_customer(data, customer_id):
         abort(404)
     if not user.has_permission("customers.contact"):
         abort(403, description="Editing needs the permission 'customers.contact'.")
+    data = patch_load(CustomerSchema(), CustomerSchema().dump(customer))
+    if data.get("custom") is not None:  # PATCH merges custom values field by field too
+        data["custom"] = {**(customer.custom or {}), **data["custom"]}
     try:
-        return _out(services.update_customer(user, customer, patch_load(CustomerSchema(), CustomerSchema().dump(customer))))
+        return _out(services.update_customer(user, customer, data))
     except ValidationError as err:
         unprocessable(err)
 

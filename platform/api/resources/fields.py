@@ -1,0 +1,42 @@
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+
+from ...fields import services
+from ...fields.schemas import FieldDefinitionSchema
+from ..auth import requires
+from ..common import patch_load, unprocessable
+
+blp = Blueprint("api_fields", __name__, url_prefix="/fields", description="Custom field definitions")
+
+
+@blp.route("")
+@blp.response(200, FieldDefinitionSchema(many=True))
+@requires("customers.view")
+def list_fields():
+    """Definitions of custom fields on customers (archived ones included, flagged)."""
+    return services.list_definitions()
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(FieldDefinitionSchema)
+@blp.response(201, FieldDefinitionSchema)
+@requires("fields.manage")
+def create_field(data):
+    try:
+        return services.save(None, data)
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/<int:definition_id>", methods=["PATCH"])
+@blp.arguments(FieldDefinitionSchema(partial=True))
+@blp.response(200, FieldDefinitionSchema)
+@requires("fields.manage")
+def update_field(data, definition_id):
+    """Change labels, choices, required … (the code stays); stored values are never rewritten."""
+    definition = services.get_definition(definition_id)
+    if definition is None:
+        abort(404)
+    loaded = patch_load(FieldDefinitionSchema(), FieldDefinitionSchema().dump(definition))
+    loaded["code"], loaded["entity"] = definition.code, definition.entity
+    return services.save(definition, loaded)

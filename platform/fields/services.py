@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..audit.services import changed_only, record, snapshot
+from ..extensions import db
+from ..tenancy.models import get_scoped
+from .models import FieldDefinition
+
+
+def list_definitions(entity: str = "customer") -> list[FieldDefinition]:
+    return list(db.session.scalars(select(FieldDefinition).where(FieldDefinition.entity == entity)
+                                   .order_by(FieldDefinition.archived, FieldDefinition.position, FieldDefinition.id)))
+
+
+def get_definition(definition_id) -> FieldDefinition | None:
+    return get_scoped(FieldDefinition, definition_id)
+
+
+def save(definition: FieldDefinition | None, data: dict) -> FieldDefinition:
+    """Create or change a field. Changing a type or options never touches stored values."""
+    if definition is None:
+        taken = db.session.scalar(select(FieldDefinition.id).where(FieldDefinition.entity == data["entity"],
+                                                                   FieldDefinition.code == data["code"]))
+        if taken:
+            raise ValidationError({"code": [_("Another field already uses this code.")]})
+        definition = FieldDefinition(**data)
+        db.session.add(definition)
+        db.session.flush()
+        record("create", "field", definition.id, definition.code, after=snapshot(definition))
+        return definition
+    before = snapshot(definition)
+    for key, value in data.items():
+        if key not in ("code", "entity"):  # the code is how values are stored: fixed once made
+            setattr(definition, key, value)
+    db.session.flush()
+    old, new = changed_only(before, snapshot(definition))
+    if new:
+        record("update", "field", definition.id, definition.code, before=old, after=new)
+    return definition
+
+
+def set_archived(definition: FieldDefinition, archived: bool) -> None:
+    if definition.archived != archived:
+        definition.archived = archived
+        record("update", "field", definition.id, definition.code, before={"archived": not archived},
+               after={"archived": archived})
