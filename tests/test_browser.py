@@ -122,3 +122,33 @@ def test_admin_switches_on_a_module_and_staff_use_it(two_tenants, live_server, p
     page.locator(".alert-success").wait_for()
     assert "ALPHA-customer-0" in page.inner_text("[data-testid=washes]")
     page.screenshot(path=str(SHOTS / "carwash-zh_CN.png"), full_page=True)
+
+
+def test_an_import_shows_live_progress_until_done(two_tenants, live_server, page, tmp_path):
+    """Upload, confirm the guessed columns, start; the page follows the job without reloading."""
+
+
+    from dramatiq import Worker
+
+    from storecrm.jobs import broker
+    from tests.test_imports import _good_rows, _workbook
+
+    path = tmp_path / "客户.xlsx"
+    path.write_bytes(_workbook(list(_good_rows(300))))
+    _login(page, live_server, "admin@alpha.test", None)
+    page.goto(f"{live_server}/t/alpha/imports/")
+    page.set_input_files("input[name=file]", str(path))
+    page.click("[data-testid=upload]")
+    page.wait_for_selector("[data-testid=start-import]")
+    assert page.locator("select[name=col_0]").input_value() == "name"
+    page.click("[data-testid=start-import]")
+    page.wait_for_selector("#import-progress")
+    worker = Worker(broker, worker_timeout=100)
+    worker.start()
+    try:
+        page.wait_for_selector("#import-progress[data-status=done]", timeout=60_000)
+    finally:
+        worker.stop()
+    assert "300 / 300" in page.inner_text("#import-progress")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "import-done.png"), full_page=True)
