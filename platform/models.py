@@ -2,7 +2,7 @@
 from .access.models import Role  # noqa: F401
 from .audit.models import AuditEntry  # noqa: F401
 from .auth.models import ApiToken, UserSession  # noqa: F401
-from .customers.models import Customer, CustomerIdentity, CustomerMerge  # noqa: F401
+from .customers.models import Customer, CustomerIdentity, CustomerMerge, SavedView  # noqa: F401
 from .stores.models import Store  # noqa: F401
 from .tenancy.models import Tenant  # noqa: F401
 from .users.models import User, UserStore  # noqa: F401

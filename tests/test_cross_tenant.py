@@ -69,6 +69,7 @@ ID_ROUTES = {
                     ("POST", lambda b: {"definition_id": b.field_id}, {"label_zh": "HACKED", "label_en": "HACKED",
                                                                       "type": "text"})],
     "fields.archive": [("POST", lambda b: {"definition_id": b.field_id}, {"archived": "1"})],
+    "customers.delete_view": [("POST", lambda b: {"view_id": b.view_id}, {})],
     "api_fields.update_field": [("PATCH", lambda b: {"definition_id": b.field_id}, {"label_en": "HACKED"})],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -106,6 +107,8 @@ CREATE_ROUTES = {
     "api_assets.create_asset": lambda b: {"customer_id": b.customers[0], "type": "device", "name": "X"},
     "fields.new": {"code": "music", "label_zh": "音乐", "label_en": "Music", "type": "text"},
     "api_fields.create_field": {"code": "music", "label_zh": "音乐", "label_en": "Music", "type": "text"},
+    "customers.bulk": lambda b: {"action": "add_tag", "value": "HACKED", "ids": str(b.customers[0])},
+    "customers.save_view": {"view_name": "mine", "current": "/t/alpha/customers/?tag=x"},
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -200,6 +203,12 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             session.add(field)
             session.flush()
             w.field_id = field.id
+            from storecrm.customers.models import SavedView
+
+            view = SavedView(user_id=w.users["owner"], name=f"{w.slug} view", query={"tag": "VIP"}, shared=True)
+            session.add(view)
+            session.flush()
+            w.view_id = view.id
 
             run = ImportRun(user_id=w.users["owner"], filename=f"{w.slug}.xlsx", stored_as="nowhere.xlsx",
                             headers=["name"], total_rows=1)
@@ -286,7 +295,7 @@ def test_creating_with_tenant_b_references_changes_nothing_of_b(endpoint, world,
     resp = _call(app, browser, alpha_headers, "POST", endpoint, url, body)
     assert resp.status_code < 500
     if any(isinstance(v, int) or (isinstance(v, str) and v.isdigit()) for v in body.values()) \
-            and endpoint != "web.switch_store":
+            and endpoint not in ("web.switch_store", "customers.bulk"):  # bulk ignores ids it cannot see
         assert resp.status_code == 422, (endpoint, resp.status_code)
     assert snapshot(system_db, beta.id) == before
     if endpoint == "web.switch_store":

@@ -65,3 +65,44 @@ def test_bad_profile_input_is_refused(two_tenants, login, api_token, app):
     resp = app.test_client().post("/api/v1/customers", json={"name": "X", "store_id": alpha.stores[0], "owner_id": 999999},
                                   headers=api_token(alpha, "owner"))
     assert resp.status_code == 422 and "owner_id" in resp.get_json()["errors"]
+
+
+def test_bulk_tag_and_assign_owner_on_selected_customers(two_tenants, login, system_db):
+    alpha, beta = two_tenants
+    b = login(alpha, "manager")  # store one: customers 0 and 2
+    b.get("/t/alpha/customers/")
+    ids = [str(alpha.customers[0]), str(alpha.customers[2]), str(alpha.customers[1]), str(beta.customers[0])]
+    resp = b.post("/t/alpha/customers/bulk", {"action": "add_tag", "value": "春节活动", "ids": ids})
+    assert resp.status_code == 302
+    with system_db.connect() as conn:
+        tagged = set(conn.execute(text("SELECT id FROM customers WHERE '春节活动' = ANY(tags)")).scalars())
+    assert tagged == {alpha.customers[0], alpha.customers[2]}  # store two's and tenant B's ids were ignored
+    b.post("/t/alpha/customers/bulk", {"action": "assign_owner", "value": str(alpha.users["advisor"]),
+                                       "ids": [str(alpha.customers[0])]})
+    b.post("/t/alpha/customers/bulk", {"action": "remove_tag", "value": "春节活动", "ids": [str(alpha.customers[2])]})
+    with system_db.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, owner_id FROM customers WHERE id IN (:a, :b)"),
+                                 {"a": alpha.customers[0], "b": alpha.customers[2]}).all())
+        tagged = set(conn.execute(text("SELECT id FROM customers WHERE '春节活动' = ANY(tags)")).scalars())
+    assert rows[alpha.customers[0]] == alpha.users["advisor"] and tagged == {alpha.customers[0]}
+    for bad in ({"action": "explode", "value": "x", "ids": ids}, {"action": "add_tag", "value": "", "ids": ids},
+                {"action": "add_tag", "value": "x", "ids": []},
+                {"action": "assign_owner", "value": "999999", "ids": ids}):
+        resp = b.post("/t/alpha/customers/bulk", bad)
+        assert resp.status_code == 303
+        assert "alert-danger" in b.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_saved_views_personal_and_shared(two_tenants, login):
+    alpha, _ = two_tenants
+    owner = login(alpha, "owner")
+    owner.get("/t/alpha/customers/?status=lost")
+    resp = owner.post("/t/alpha/customers/views", {"view_name": "流失客户", "current": "/t/alpha/customers/?status=lost",
+                                                    "shared": "1"})
+    assert resp.status_code == 302 and "status=lost" in resp.headers["Location"]
+    owner.post("/t/alpha/customers/views", {"view_name": "我的VIP", "current": "/t/alpha/customers/?tag=VIP"})
+    page = owner.get("/t/alpha/customers/").get_data(as_text=True)
+    assert "流失客户" in page and "我的VIP" in page
+    other = login(alpha, "advisor").get("/t/alpha/customers/").get_data(as_text=True)
+    assert "流失客户" in other and "我的VIP" not in other
+    assert owner.post("/t/alpha/customers/views", {"view_name": "", "current": "/"}).status_code == 303

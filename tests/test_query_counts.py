@@ -63,7 +63,7 @@ def test_page_query_count_does_not_grow_with_rows(path, grow, two_tenants, login
     with count_queries(app) as many:
         assert b.get(path).status_code == 200
     assert len(many) == len(few), (len(few), len(many))
-    assert len(few) <= 12, few
+    assert len(few) <= 14, few  # session, tenant, plugins, stores, fields, views, staff, rows, count …
 
 
 def _add_customers_more(in_tenant, world):

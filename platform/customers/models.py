@@ -91,3 +91,20 @@ class CustomerMerge(TenantScoped):
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SavedView(TenantScoped):
+    """A named list filter; personal, or shared with everyone in the tenant."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (
+        tenant_fk("user_id", "users", ondelete="CASCADE"),
+        Index("ix_saved_views_tenant_entity", "tenant_id", "entity", "user_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    entity: Mapped[str] = mapped_column(String(20), default="customers")
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[dict] = mapped_column(JSONB, default=dict)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -45,10 +45,65 @@ def index():
     more = len(rows) == services.PAGE_SIZE
     from ..users.services import list_users
 
+    from .bulk import views_for
+
     return render_template("customers/index.html", customers=rows, contacts=contacts, q=q, total=total, flt=flt,
+                           saved_views=views_for(current_user), view_errors={},
                            filter_defs=[d for d in filterable.values() if d.type in ("select", "multi_select", "bool")],
                            active_custom=dict(custom_filter), locale=current_code(),
                            staff=list_users(current_user), next_after=rows[-1].id if more else None)
+
+
+@bp.post("/views")
+@requires("customers.view")
+def save_view():
+    from urllib.parse import parse_qsl, urlsplit
+
+    from .bulk import save_view as save
+
+    query = dict(parse_qsl(urlsplit(request.form.get("current", "")).query))
+    try:
+        view = save(current_user, request.form.get("view_name", ""), query, request.form.get("shared") == "1")
+    except ValidationError as err:
+        for messages in flatten_errors(err.messages).values():
+            for m in messages:
+                flash(m, "danger")
+        return redirect(url_for("customers.index", **query)), 303
+    flash(_("View %(name)s saved.", name=view.name), "success")
+    return redirect(url_for("customers.index", **view.query))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@requires("customers.view")
+def delete_view(view_id):
+    from .bulk import delete_view as delete
+
+    if not delete(current_user, view_id):
+        abort(404)
+    flash(_("View deleted."), "info")
+    return redirect(url_for("customers.index"))
+
+
+@bp.post("/bulk")
+@requires("customers.manage")
+def bulk():
+    from .bulk import apply
+
+    try:
+        count = apply(current_user, request.form.get("action", ""), request.form.getlist("ids"),
+                      request.form.get("value", ""))
+    except ValidationError as err:
+        for messages in flatten_errors(err.messages).values():
+            for m in messages:
+                flash(m, "danger")
+        return redirect(_back()), 303
+    flash(_("%(n)d customers updated.", n=count), "success")
+    return redirect(_back())
+
+
+def _back():
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else url_for("customers.index")
 
 
 @bp.get("/<int:customer_id>")
