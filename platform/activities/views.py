@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from ..customers.services import get_customer
-from ..web.forms import flatten_errors, load_form, requires
+from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from . import services
 from .schemas import InteractionSchema, TaskSchema
 
@@ -70,9 +70,7 @@ def set_status(task_id):
     try:
         services.update_task(current_user, task, TaskSchema(partial=True).load({"status": status}))
     except ValidationError as err:
-        for messages in flatten_errors(err.messages).values():
-            for m in messages:
-                flash(m, "danger")
+        flash_errors(err)
         return redirect(url_for("activities.my_tasks")), 303
     target = request.form.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("activities.my_tasks"))

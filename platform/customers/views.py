@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from ..audit.views import ACTION_LABELS
 from ..stores.services import stores_visible_to
 from ..validation import display_phone
-from ..web.forms import flatten_errors, load_form, requires
+from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.i18n import current_code
 from . import identities, merging, services
 from .schemas import CustomerSchema
@@ -65,9 +65,7 @@ def save_view():
     try:
         view = save(current_user, request.form.get("view_name", ""), query, request.form.get("shared") == "1")
     except ValidationError as err:
-        for messages in flatten_errors(err.messages).values():
-            for m in messages:
-                flash(m, "danger")
+        flash_errors(err)
         return redirect(url_for("customers.index", **query)), 303
     flash(_("View %(name)s saved.", name=view.name), "success")
     return redirect(url_for("customers.index", **view.query))
@@ -93,9 +91,7 @@ def bulk():
         count = apply(current_user, request.form.get("action", ""), request.form.getlist("ids"),
                       request.form.get("value", ""))
     except ValidationError as err:
-        for messages in flatten_errors(err.messages).values():
-            for m in messages:
-                flash(m, "danger")
+        flash_errors(err)
         return redirect(_back()), 303
     flash(_("%(n)d customers updated.", n=count), "success")
     return redirect(_back())
@@ -237,9 +233,7 @@ def unmerge(merge_id):
     try:
         restored = merging.unmerge(row)
     except ValidationError as err:
-        for messages in flatten_errors(err.messages).values():
-            for m in messages:
-                flash(m, "danger")
+        flash_errors(err)
         return redirect(url_for("customers.show", customer_id=row.survivor_id))
     flash(_("Merge undone."), "success")
     return redirect(url_for("customers.show", customer_id=restored.id))

@@ -2,7 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..web.forms import flatten_errors, requires
+from ..web.forms import flash_errors, flatten_errors, requires
 from ..web.i18n import current_code
 from . import services
 from .forms import describe
@@ -36,9 +36,7 @@ def _switch(name, action, message):
     try:
         action(name)
     except ValidationError as err:
-        for messages in flatten_errors(err.messages).values():
-            for m in messages:
-                flash(m, "danger")
+        flash_errors(err)
         return redirect(url_for("plugins.index"))
     flash(message % {"label": info.label_for(current_code())}, "success")
     return redirect(url_for("plugins.index"))

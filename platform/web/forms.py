@@ -63,3 +63,12 @@ def requires(permission: str):
         return wrapper
 
     return decorator
+
+
+def flash_errors(err) -> None:
+    """Every message of a ValidationError as a flash message (for action buttons that redirect back)."""
+    from flask import flash
+
+    for messages in flatten_errors(err.messages).values():
+        for message in messages:
+            flash(message, "danger")

@@ -72,6 +72,4 @@ def init_app(app, babel) -> None:
 
     @app.context_processor
     def _locale_ctx():
-        from flask_babel import get_locale
-
         return {"current_locale": current_code(), "locale_names": LOCALE_NAMES}
