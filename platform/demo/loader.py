@@ -66,6 +66,12 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
             create_user({"display_name": STAFF_NAMES[role], "email": email, "mobile": f"+861391600000{i}",
                          "password": DEMO_PASSWORD, "role_id": roles[role].id, "store_ids": stores})
         from ..customers.identities import add as add_identity
+        from ..fields.models import FieldDefinition
+
+        db.session.add(FieldDefinition(entity="customer", code="music_style", label_zh="音乐风格", label_en="Music style",
+                                       type="select", options=["人声", "流行", "摇滚", "古典", "电子"], position=10))
+        db.session.add(FieldDefinition(entity="customer", code="budget", label_zh="预算", label_en="Budget",
+                                       type="money", position=20))
 
         used, plates = set(), set()
         today = date.today()
@@ -76,7 +82,10 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
                     used.add(mobile)
                     break
             gender = rng.choice("MF")
-            customer = Customer(
+            custom = {"music_style": rng.choice(["人声", "流行", "摇滚", "古典", "电子"])} if rng.random() < 0.6 else {}
+            if rng.random() < 0.4:
+                custom["budget"] = f"{rng.choice([3000, 5000, 8000, 12000, 20000, 35000])}.00"
+            customer = Customer(custom=custom,
                 name=rng.choice(SURNAMES) + rng.choice(GIVEN), mobile=mobile, gender=gender,
                 birthday=today - timedelta(days=rng.randrange(20 * 365, 60 * 365)) if rng.random() < 0.7 else None,
                 city="上海", address=rng.choice(DISTRICTS) + f"{rng.randrange(1, 999)}号",
@@ -94,5 +103,63 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
                         plates.add(plate)
                         break
                 add_identity(customer, "plate", plate)
+                if rng.random() < 0.5:
+                    _demo_car(customer, plate, rng, today)
+        _demo_activity(rng, today)
         db.session.commit()
     return True
+
+
+CARS = [("大众", "帕萨特"), ("丰田", "凯美瑞"), ("本田", "雅阁"), ("特斯拉", "Model 3"), ("比亚迪", "汉"), ("宝马", "3系"),
+        ("奥迪", "A4L"), ("别克", "GL8"), ("蔚来", "ES6"), ("理想", "L7")]
+
+
+def _demo_vin(rng) -> str:
+    from ..customers.identity import vin_check_digit
+
+    chars = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+    body = "L" + "".join(rng.choice(chars) for _ in range(16))
+    return body[:8] + vin_check_digit(body[:8] + "0" + body[9:]) + body[9:]
+
+
+def _demo_car(customer, plate, rng, today) -> None:
+    """A car with its plate (already an identity) and VIN, and an audio install some months ago."""
+    from ..assets.models import Asset, AssetOwnership
+    from ..customers.identities import add as add_identity
+    from ..customers.models import CustomerIdentity
+
+    brand, model = rng.choice(CARS)
+    year = rng.randrange(2015, today.year + 1)
+    installed = today - timedelta(days=rng.randrange(10, 900))
+    car = Asset(customer_id=customer.id, type="vehicle", name=f"{year} {brand}{model}", store_id=customer.store_id,
+                installed_on=installed, warranty_until=installed + timedelta(days=730),
+                attributes={"brand": brand, "model": model, "year": year, "odometer_km": rng.randrange(3000, 150000)})
+    db.session.add(car)
+    db.session.flush()
+    db.session.add(AssetOwnership(asset_id=car.id, customer_id=customer.id))
+    for identity in db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.customer_id == customer.id,
+                                                                      CustomerIdentity.value == plate)):
+        identity.asset_id = car.id
+    add_identity(customer, "vin", _demo_vin(rng)).asset_id = car.id
+
+
+def _demo_activity(rng, today) -> None:
+    """Some calls and visits, and open tasks for the advisor (a few of them overdue)."""
+    from datetime import datetime, timezone
+
+    from ..activities.models import Interaction, Task
+    from ..customers.models import Customer
+    from ..users.models import User
+
+    advisor = db.session.scalar(select(User).where(User.email == "advisor@demo.storecrm.cn"))
+    customers = list(db.session.scalars(select(Customer).order_by(Customer.id).limit(60)))
+    notes = ["电话回访：音响效果满意", "到店咨询隔音套餐", "微信发送了方案报价", "预约周六上午试听", "询问DSP调音价格"]
+    for customer in customers[:40]:
+        db.session.add(Interaction(customer_id=customer.id, user_id=advisor.id, kind=rng.choice(["call", "visit", "message"]),
+                                   body=rng.choice(notes),
+                                   occurred_at=datetime.now(timezone.utc) - timedelta(days=rng.randrange(0, 60))))
+    for customer in customers[:12]:
+        db.session.add(Task(title=rng.choice(["回访：安装后7天", "跟进报价", "提醒到店保养", "生日关怀电话"]),
+                            assignee_id=advisor.id, customer_id=customer.id, created_by_id=advisor.id,
+                            priority=rng.choice(["normal", "high"]),
+                            due_at=datetime.now(timezone.utc) + timedelta(hours=rng.randrange(-72, 240))))
