@@ -105,3 +105,12 @@ def my_tasks(user, *, include_done: bool = False, limit: int = 200) -> list[Task
 def open_tasks_of_customer(customer_id: int) -> list[Task]:
     return list(db.session.scalars(select(Task).where(Task.customer_id == customer_id, Task.status == "open")
                                    .order_by(Task.due_at.asc().nulls_last())))
+
+
+def customer_names(ids: set[int]) -> dict[int, str]:
+    """Names for a list of tasks, in one query."""
+    from ..customers.models import Customer
+
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())

@@ -56,8 +56,9 @@ def add_task(customer_id):
 @login_required
 def my_tasks():
     show_done = request.args.get("done") == "1"
-    return render_template("activities/tasks.html", tasks=services.my_tasks(current_user, include_done=show_done),
-                           show_done=show_done)
+    tasks = services.my_tasks(current_user, include_done=show_done)
+    return render_template("activities/tasks.html", tasks=tasks, show_done=show_done,
+                           names=services.customer_names({t.customer_id for t in tasks if t.customer_id}))
 
 
 @bp.post("/tasks/<int:task_id>/status")
