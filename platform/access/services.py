@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from ..audit.services import changed_only, record, snapshot
+from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
 from ..plugin_host.runtime import default_grants, permissions
 from ..tenancy.models import get_scoped
@@ -67,8 +67,5 @@ def save_role(role: Role | None, data: dict) -> Role:
     role.name = data["name"]
     role.permissions = sorted(data["permissions"])
     role.data_scope = data["data_scope"]
-    db.session.flush()
-    old, new = changed_only(before, snapshot(role))
-    if new:
-        record("update", "role", role.id, role.label, before=old, after=new)
+    record_changes("role", role, before, role.label)
     return role

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..audit.services import changed_only, record, snapshot
+from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
 from ..tenancy.models import get_scoped, utcnow
 from ..web.i18n import tenant_zone
@@ -73,10 +73,7 @@ def update_task(user, task: Task, data: dict) -> Task:
     if data.get("status") and data["status"] != task.status:
         task.status = data["status"]
         task.done_at = utcnow() if task.status == "done" else None
-    db.session.flush()
-    old, new = changed_only(before, snapshot(task))
-    if new:
-        record("update", "task", task.id, task.title, before=old, after=new)
+    record_changes("task", task, before, task.title)
     return task
 
 

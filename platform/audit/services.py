@@ -79,3 +79,14 @@ def record(action: str, entity_type: str, entity_id: int | None, summary: str = 
     )
     db.session.add(entry)
     return entry
+
+
+def record_changes(entity_type: str, obj, before: dict, summary: str) -> dict:
+    """Audit an update of `obj` against the `before` snapshot; only changed fields are kept. Returns the changes."""
+    from ..extensions import db as _db
+
+    _db.session.flush()
+    old, new = changed_only(before, snapshot(obj))
+    if new:
+        record("update", entity_type, obj.id, summary, before=old, after=new)
+    return {k: [old.get(k), new[k]] for k in new}

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..audit.services import changed_only, record, snapshot
+from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
 from ..tenancy.models import get_scoped
 from .models import FieldDefinition
@@ -35,10 +35,7 @@ def save(definition: FieldDefinition | None, data: dict) -> FieldDefinition:
     for key, value in data.items():
         if key not in ("code", "entity"):  # the code is how values are stored: fixed once made
             setattr(definition, key, value)
-    db.session.flush()
-    old, new = changed_only(before, snapshot(definition))
-    if new:
-        record("update", "field", definition.id, definition.code, before=old, after=new)
+    record_changes("field", definition, before, definition.code)
     return definition
 
 

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from ..audit.services import changed_only, record, snapshot
+from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
 from ..tenancy.models import get_scoped
 from .models import Store
@@ -46,8 +46,5 @@ def update_store(store: Store, data: dict) -> Store:
     before = snapshot(store)
     for key, value in data.items():
         setattr(store, key, value)
-    db.session.flush()
-    old, new = changed_only(before, snapshot(store))
-    if new:
-        record("update", "store", store.id, store.name, before=old, after=new)
+    record_changes("store", store, before, store.name)
     return store
