@@ -12,3 +12,4 @@ from .activities.models import Interaction, Task  # noqa: F401
 from .assets.models import Asset, AssetOwnership  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
 from .fields.models import FieldDefinition  # noqa: F401
+from .files.models import StoredFile  # noqa: F401

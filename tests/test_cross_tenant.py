@@ -71,6 +71,11 @@ ID_ROUTES = {
     "fields.archive": [("POST", lambda b: {"definition_id": b.field_id}, {"archived": "1"})],
     "customers.delete_view": [("POST", lambda b: {"view_id": b.view_id}, {})],
     "api_fields.update_field": [("PATCH", lambda b: {"definition_id": b.field_id}, {"label_en": "HACKED"})],
+    "files.download": [("GET", lambda b: {"file_id": b.file_id}, None)],
+    "files.thumbnail": [("GET", lambda b: {"file_id": b.file_id}, None)],
+    "api_files.get_file": [("GET", lambda b: {"file_id": b.file_id}, None)],
+    "api_files.content": [("GET", lambda b: {"file_id": b.file_id}, None)],
+    "api_files.thumbnail": [("GET", lambda b: {"file_id": b.file_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -109,6 +114,7 @@ CREATE_ROUTES = {
     "api_fields.create_field": {"code": "music", "label_zh": "音乐", "label_en": "Music", "type": "text"},
     "customers.bulk": lambda b: {"action": "add_tag", "value": "HACKED", "ids": str(b.customers[0])},
     "customers.save_view": {"view_name": "mine", "current": "/t/alpha/customers/?tag=x"},
+    "api_files.upload": {},  # uploads land in the caller's tenant; no reference to anything else
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -210,6 +216,10 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             session.flush()
             w.view_id = view.id
 
+            from storecrm.files.services import accept_upload
+            from tests.test_files import _jpeg
+
+            w.file_id = accept_upload(owner, f"{w.slug}.jpg", _jpeg()).id
             run = ImportRun(user_id=w.users["owner"], filename=f"{w.slug}.xlsx", stored_as="nowhere.xlsx",
                             headers=["name"], total_rows=1)
             session.add(run)

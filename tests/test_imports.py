@@ -107,6 +107,29 @@ def test_three_phone_formats_in_one_file_make_one_customer(two_tenants, login, s
         assert tuple(conn.execute(text("SELECT created_count, updated_count FROM import_runs")).one()) == (1, 2)
 
 
+def test_a_file_saved_by_libreoffice_calc_imports(two_tenants, login, system_db):
+    """tests/fixtures/libreoffice_customers.xlsx was written by LibreOffice Calc 7.4 (soffice --convert-to xlsx):
+    its phones are partly numeric cells, its birthdays date cells, and one row is bad."""
+    from pathlib import Path
+
+    alpha, _ = two_tenants
+    b = login(alpha, "owner")
+    b.get("/t/alpha/imports/")
+    data = (Path(__file__).parent / "fixtures" / "libreoffice_customers.xlsx").read_bytes()
+    assert b"LibreOffice" in __import__("zipfile").ZipFile(io.BytesIO(data)).read("docProps/app.xml")
+    _import(b, data, "客户（LibreOffice）.xlsx")
+    with system_db.connect() as conn:
+        rows = dict(conn.execute(text("SELECT name, mobile FROM customers WHERE name IN "
+                                      "('王建国', '李娜', '张伟', '坏行')")).all())
+        birthday = conn.execute(text("SELECT birthday FROM customers WHERE name='张伟'")).scalar()
+        plates = set(conn.execute(text("SELECT value FROM customer_identities WHERE kind='plate'")).scalars())
+        failed = conn.execute(text("SELECT row_number FROM import_row_errors")).scalars().all()
+    assert rows == {"王建国": "+8613800138001", "李娜": "+8613900138002", "张伟": "+8613700138003"}
+    assert str(birthday) == "1978-11-30"
+    assert {"沪A12345", "京A88888"} <= plates
+    assert failed == [5]
+
+
 def test_a_gbk_csv_from_chinese_excel_imports(two_tenants, login, system_db):
     alpha, _ = two_tenants
     b = login(alpha, "owner")

@@ -28,6 +28,7 @@ class Asset(TenantScoped, Timestamped):
     installed_on: Mapped[date | None] = mapped_column(Date)
     warranty_until: Mapped[date | None] = mapped_column(Date)
     attributes: Mapped[dict] = mapped_column(JSONB, default=dict)  # validated by the type's schema
+    custom: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # tenant-defined fields
     notes: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

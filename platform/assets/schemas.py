@@ -18,6 +18,8 @@ class AssetSchema(Schema):
     identifiers = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), load_default=dict,
                               metadata={"description": "identity kind -> value, e.g. {\"vin\": \"…\", \"plate\": \"沪A12345\"}"})
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    custom = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                         metadata={"description": "custom field values by field code"})
     created_at = fields.DateTime(dump_only=True)
 
 

@@ -20,8 +20,8 @@ def asset_types() -> dict:
     return {t.code: t for t in host().items("register_asset_types", enabled_plugins())}
 
 
-def _validate(user, data: dict, asset: Asset | None) -> tuple[dict, dict[str, str]]:
-    """Check type, store, dates and attributes; return (attributes, normalised identifiers)."""
+def _validate(user, data: dict, asset: Asset | None) -> tuple[dict, dict[str, str], dict]:
+    """Check type, store, dates, attributes and custom fields; return (attributes, normalised identifiers, custom)."""
     errors: dict[str, list] = {}
     types = asset_types()
     kind = types.get(data.get("type"))
@@ -52,9 +52,20 @@ def _validate(user, data: dict, asset: Asset | None) -> tuple[dict, dict[str, st
             normalised[ident_kind] = identities.normalize(ident_kind, raw)
         except ValidationError as err:
             errors[f"identifiers.{ident_kind}"] = err.messages.get("value", err.messages)
+    from ..fields.engine import defaults, validate_values
+
+    custom = {}
+    try:
+        if asset is None:
+            custom = validate_values("asset", {**defaults("asset"), **(data.get("custom") or {})}, user=user)
+        else:
+            custom = validate_values("asset", data["custom"], user=user, current=asset.custom) \
+                if data.get("custom") is not None else asset.custom
+    except ValidationError as err:
+        errors.update(err.messages)
     if errors:
         raise ValidationError(errors)
-    return attributes, normalised
+    return attributes, normalised, custom
 
 
 def validate(user, data: dict) -> None:
@@ -79,10 +90,11 @@ def _set_identifiers(asset: Asset, customer: Customer, wanted: dict[str, str]) -
 
 
 def create_asset(user, customer: Customer, data: dict) -> Asset:
-    attributes, wanted = _validate(user, data, None)
+    attributes, wanted, custom = _validate(user, data, None)
     asset = Asset(customer_id=customer.id, type=data["type"], name=data["name"], store_id=data.get("store_id"),
                   purchased_on=data.get("purchased_on"), installed_on=data.get("installed_on"),
-                  warranty_until=data.get("warranty_until"), attributes=attributes, notes=data.get("notes"))
+                  warranty_until=data.get("warranty_until"), attributes=attributes, notes=data.get("notes"),
+                  custom=custom)
     db.session.add(asset)
     db.session.flush()
     db.session.add(AssetOwnership(asset_id=asset.id, customer_id=customer.id))
@@ -93,11 +105,12 @@ def create_asset(user, customer: Customer, data: dict) -> Asset:
 
 
 def update_asset(user, asset: Asset, data: dict) -> Asset:
-    attributes, wanted = _validate(user, data, asset)
+    attributes, wanted, custom = _validate(user, data, asset)
     before = snapshot(asset)
     for key in ("type", "name", "store_id", "purchased_on", "installed_on", "warranty_until", "notes"):
         setattr(asset, key, data.get(key))
     asset.attributes = attributes
+    asset.custom = custom
     owner = db.session.get(Customer, (asset.tenant_id, asset.customer_id))
     _set_identifiers(asset, owner, wanted)
     db.session.flush()

@@ -8,6 +8,7 @@ from ..customers.services import get_customer
 from ..plugin_host.forms import describe
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
+from ..web.i18n import current_code
 from . import services
 from .schemas import AssetSchema, TransferSchema
 
@@ -27,35 +28,48 @@ def _form_payload(asset_type) -> dict:
 
 
 def _render_form(customer, asset, values, errors, status=200):
+    from ..fields.engine import definitions, linked
+    from ..users.services import list_users
+
     types = services.asset_types()
     chosen = types.get(values.get("type")) or next(iter(types.values()))
     fields = describe(chosen.attributes()) if chosen.attributes else []
+    custom_defs = definitions("asset", user=current_user)
+    shown = linked(custom_defs, [{d.code: values.get(f"cf_{d.code}") for d in custom_defs}])
     return render_template("assets/form.html", customer=customer, asset=asset, values=values, errors=errors,
+                           custom_defs=custom_defs, linked=shown, locale=current_code(),
+                           staff=[u for u in list_users(current_user) if u.active] if custom_defs else [],
                            types=types, chosen=chosen, attr_fields=fields, kind_labels=KIND_LABELS,
                            stores=stores_visible_to(current_user)), status
 
 
 def _save(customer, asset):
+    from ..fields.engine import definitions
+    from ..fields.forms import custom_from_form, form_errors
+
     types = services.asset_types()
-    values = dict(request.form)
-    payload = _form_payload(types.get(request.form.get("type")))
+    custom, upload_errors = custom_from_form(definitions("asset", user=current_user), current_user)
+    values = {**request.form, **{f"cf_{k}": v for k, v in custom.items()}}
+    payload = {**_form_payload(types.get(request.form.get("type"))), "custom": custom}
     try:
         data = AssetSchema().load(payload)
+        if upload_errors:
+            raise ValidationError({})
     except ValidationError as err:
         # show every mistake at once: the type's own checks run on what did load
-        errors = flatten_errors(err.messages)
+        errors = flatten_errors(err.messages) if err.messages else {}
         try:
             services.validate(current_user, {**(err.valid_data or {}), "type": payload.get("type"),
                                              "attributes": payload.get("attributes"),
-                                             "identifiers": payload.get("identifiers")})
+                                             "identifiers": payload.get("identifiers"), "custom": custom})
         except ValidationError as more:
-            errors = {**flatten_errors(more.messages), **errors}
-        return _render_form(customer, asset, values, errors, 422)
+            errors = {**form_errors(flatten_errors(more.messages)), **errors}
+        return _render_form(customer, asset, values, {**errors, **upload_errors}, 422)
     try:
         saved = services.update_asset(current_user, asset, data) if asset else \
             services.create_asset(current_user, customer, data)
     except ValidationError as err:
-        return _render_form(customer, asset, values, flatten_errors(err.messages), 422)
+        return _render_form(customer, asset, values, form_errors(flatten_errors(err.messages)), 422)
     flash(_("Asset %(name)s saved.", name=saved.name), "success")
     return redirect(url_for("assets.show", asset_id=saved.id))
 
@@ -68,7 +82,10 @@ def new(customer_id):
         abort(404)
     if request.method == "POST" and request.form.get("save"):
         return _save(customer, None)
-    values = {"type": request.values.get("type", "vehicle"), "store_id": customer.store_id, **request.form}
+    from ..fields.engine import defaults
+
+    values = {"type": request.values.get("type", "vehicle"), "store_id": customer.store_id,
+              **{f"cf_{k}": v for k, v in defaults("asset").items()}, **request.form}
     return _render_form(customer, None, values, {})
 
 
@@ -82,6 +99,7 @@ def edit(asset_id):
     if request.method == "POST" and request.form.get("save"):
         return _save(customer, asset)
     values = {**AssetSchema().dump(asset), **{f"attr_{k}": v for k, v in (asset.attributes or {}).items()},
+              **{f"cf_{k}": v for k, v in (asset.custom or {}).items()},
               **{f"id_{k}": v for k, v in services.identifiers_of([asset.id])[asset.id].items()}, **request.form}
     return _render_form(customer, asset, values, {})
 
@@ -96,10 +114,14 @@ def show(asset_id):
 
 
 def _render_show(asset, errors=None, status=200):
+    from ..fields.engine import definitions, linked
+
     types = services.asset_types()
     kind = types.get(asset.type)
     fields = describe(kind.attributes()) if kind and kind.attributes else []
-    return render_template("assets/show.html", asset=asset, kind=kind, attr_fields=fields,
+    custom_defs = definitions("asset", user=current_user)
+    return render_template("assets/show.html", asset=asset, kind=kind, attr_fields=fields, custom_defs=custom_defs,
+                           linked=linked(custom_defs, [asset.custom]), locale=current_code(),
                            owner=get_customer(current_user, asset.customer_id),
                            identifiers=services.identifiers_of([asset.id])[asset.id], kind_labels=KIND_LABELS,
                            history=services.history(asset.id), errors=errors or {}), status

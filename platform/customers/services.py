@@ -7,7 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..audit.services import changed_only, record, snapshot
 from ..extensions import db
@@ -59,13 +59,39 @@ class CustomerFilter:
         return query
 
 
+# sort code -> (column, descending); ties are broken by id in the same direction
+SORTS = {"newest": (Customer.id, True), "oldest": (Customer.id, False), "name": (Customer.name, False),
+         "name_desc": (Customer.name, True), "birthday": (Customer.birthday, False)}
+
+
 def list_customers(user, flt: CustomerFilter = CustomerFilter(), *, after_id: int | None = None,
-                   limit: int = PAGE_SIZE) -> list[Customer]:
-    """Newest first, keyset-paged on id."""
-    query = flt.apply(visible(user, select(Customer))).order_by(Customer.id.desc()).limit(limit)
+                   limit: int = PAGE_SIZE, sort: str = "newest") -> list[Customer]:
+    """Sorted by `sort` (newest first by default), keyset-paged: `after_id` is the last row of the previous page,
+    whose sort key is read back, so a page is one indexed range scan however deep it is."""
+    column, descending = SORTS.get(sort, SORTS["newest"])
+    query = flt.apply(visible(user, select(Customer)))
     if after_id:
-        query = query.where(Customer.id < after_id)
-    return list(db.session.scalars(query))
+        if column is Customer.id:
+            query = query.where(Customer.id < after_id if descending else Customer.id > after_id)
+        else:
+            last = db.session.execute(select(column).where(Customer.id == after_id)).first()
+            if last is not None:
+                query = query.where(_after(column, last[0], after_id, descending))
+    if column is Customer.id:
+        order = [Customer.id.desc() if descending else Customer.id.asc()]
+    else:
+        order = [column.desc().nulls_last() if descending else column.asc().nulls_last(),
+                 Customer.id.desc() if descending else Customer.id.asc()]
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
+
+
+def _after(column, value, last_id: int, descending: bool):
+    """Rows after (value, last_id) in (column, id) order with NULLs last."""
+    if value is None:  # already among the NULLs: only later ids
+        return and_(column.is_(None), Customer.id < last_id if descending else Customer.id > last_id)
+    if descending:
+        return or_(column < value, and_(column == value, Customer.id < last_id), column.is_(None))
+    return or_(column > value, and_(column == value, Customer.id > last_id), column.is_(None))
 
 
 def count_customers(user, flt: CustomerFilter = CustomerFilter()) -> int:

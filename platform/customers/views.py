@@ -5,6 +5,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from ..audit.views import ACTION_LABELS
+from ..fields.forms import custom_from_form, form_errors
 from ..stores.services import stores_visible_to
 from ..validation import display_phone
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
@@ -23,23 +24,15 @@ TIMELINE_LABELS = {
 @bp.get("/")
 @requires("customers.view")
 def index():
-    args = request.args
-    q = (args.get("q") or "").strip()[:100]
-    after = args.get("after", "")
-    after_id = int(after) if after.isdigit() and len(after) < 19 else None
-    owner = args.get("owner", "")
-    from ..fields.engine import definitions
+    from ..fields.engine import linked
+    from .listing import from_args
 
-    custom_defs = definitions("customer", user=current_user)
-    filterable = {d.code: d for d in custom_defs if d.type in ("select", "multi_select", "bool", "text")}
-    custom_filter = tuple((code[3:], (args[code] == "1") if filterable[code[3:]].type == "bool" else args[code][:60])
-                          for code in args if code.startswith("cf_") and code[3:] in filterable and args[code])
-    flt = services.CustomerFilter(
-        custom=custom_filter,
-        q=q, store_id=session.get("store_id"), tag=(args.get("tag") or "").strip()[:40] or None,
-        status=args.get("status") if args.get("status") in ("active", "inactive", "lost") else None,
-        owner_id=int(owner) if owner.isdigit() and len(owner) < 19 else None)
-    rows = services.list_customers(current_user, flt, after_id=after_id)
+    after = request.args.get("after", "")
+    after_id = int(after) if after.isdigit() and len(after) < 19 else None
+    view = from_args(current_user, request.args, session.get("store_id"))
+    flt, sort, q = view.filter, view.sort, view.filter.q
+    custom_defs = view.defs
+    rows = services.list_customers(current_user, flt, after_id=after_id, sort=sort)
     total = services.count_customers(current_user, flt)
     contacts = {c.id: services.contact_view(current_user, c) for c in rows}
     more = len(rows) == services.PAGE_SIZE
@@ -49,8 +42,10 @@ def index():
 
     return render_template("customers/index.html", customers=rows, contacts=contacts, q=q, total=total, flt=flt,
                            saved_views=views_for(current_user), view_errors={},
-                           filter_defs=[d for d in filterable.values() if d.type in ("select", "multi_select", "bool")],
-                           active_custom=dict(custom_filter), locale=current_code(),
+                           filter_defs=list(view.filterable.values()), sort=sort,
+                           column_defs=[d for d in custom_defs if d.type not in ("long_text", "photo", "file")][:3],
+                           linked=linked(custom_defs, [c.custom for c in rows]),
+                           active_custom=view.custom_raw, locale=current_code(),
                            staff=list_users(current_user), next_after=rows[-1].id if more else None)
 
 
@@ -137,10 +132,10 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
     from ..tenancy.models import get_scoped as _get
 
     owner = _get(User, customer.owner_id) if customer.owner_id else None
-    from ..fields.engine import definitions
+    from ..fields.engine import definitions, linked
 
     custom_defs = definitions("customer", user=current_user)
-    return render_template("customers/show.html", customer=customer, owner_name=owner.display_name if owner else None,
+    return render_template("customers/show.html", linked=linked(custom_defs, [customer.custom]), customer=customer, owner_name=owner.display_name if owner else None,
                            contact=services.contact_view(current_user, customer),
                            panels=[(panel, panel.context(customer)) for panel in panels],
                            identities=identities.identities_of(customer.id), kinds=identities.kinds(),
@@ -260,26 +255,8 @@ def edit(customer_id):
     return _form(customer)
 
 
-def _custom_from_form(defs) -> dict:
-    out = {}
-    for d in defs:
-        name = f"cf_{d.code}"
-        if d.type == "bool":
-            out[d.code] = name in request.form
-        elif d.type == "multi_select":
-            out[d.code] = request.form.getlist(name)
-        else:
-            out[d.code] = request.form.get(name, "")
-    return out
-
-
-def _form_errors(errors: dict) -> dict:
-    """Custom field errors come back as custom.<code>; the form's inputs are named cf_<code>."""
-    return {("cf_" + k[7:] if k.startswith("custom.") else k): v for k, v in errors.items()}
-
-
 def _form(customer):
-    from ..fields.engine import definitions
+    from ..fields.engine import definitions, linked
 
     custom_defs = definitions("customer", user=current_user)
     schema = CustomerSchema()
@@ -294,14 +271,18 @@ def _form(customer):
         abort(403)  # editing would reveal the full contact details
     if request.method == "POST":
         data, errors = load_form(schema)
-        values = {**request.form, **{f"cf_{k}": v for k, v in _custom_from_form(custom_defs).items()}}
+        custom, upload_errors = custom_from_form(custom_defs, current_user)
+        values = {**request.form, **{f"cf_{k}": v for k, v in custom.items()}}
+        errors = {**(errors or {}), **upload_errors}
+        if data is not None and upload_errors:
+            data = None
         if data is not None:
-            data["custom"] = _custom_from_form(custom_defs)
+            data["custom"] = custom
             try:
                 saved = services.update_customer(current_user, customer, data) if customer else \
                     services.create_customer(current_user, data)
             except ValidationError as err:
-                errors = _form_errors(flatten_errors(err.messages))
+                errors = form_errors(flatten_errors(err.messages))
                 duplicates = getattr(err, "customer_ids", [])
             else:
                 if getattr(saved, "matched_existing", False):
@@ -314,6 +295,7 @@ def _form(customer):
 
     if isinstance(values.get("tags"), list):
         values["tags"] = ", ".join(values["tags"])
-    return render_template("customers/form.html", customer=customer, values=values, errors=errors,
+    shown = linked(custom_defs, [{d.code: values.get(f"cf_{d.code}") for d in custom_defs}])
+    return render_template("customers/form.html", customer=customer, values=values, errors=errors, linked=shown,
                            custom_defs=custom_defs, locale=current_code(), duplicates=duplicates, stores=stores_visible_to(current_user),
                            staff=[u for u in list_users(current_user) if u.active]), (422 if errors else 200)

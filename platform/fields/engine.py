@@ -9,8 +9,21 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from ..extensions import db
+from ..tenancy.models import MAX_ID, get_scoped
 from ..validation import Phone
-from .models import FieldDefinition
+from .models import CORE_ENTITIES, FILE_TYPES, FieldDefinition
+
+MAX_FILES = 20
+
+
+def entities() -> dict[str, object]:
+    """Entity code -> label of every record type that takes custom fields: core ones and enabled plugins'."""
+    from ..plugin_host.runtime import enabled_plugins, host
+
+    out = {"customer": _l("Customers"), "asset": _l("Assets")}
+    for entity in host().items("register_extensible_entities", enabled_plugins()):
+        out.setdefault(entity.code, entity.label)
+    return out
 
 
 def definitions(entity: str, *, include_archived: bool = False, user=None) -> list[FieldDefinition]:
@@ -32,6 +45,75 @@ class MultiChoice(fields.List):
         if isinstance(value, str):
             value = [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _ids(value) -> list:
+    items = value if isinstance(value, list) else str(value).replace("，", ",").split(",") if value else []
+    return [i.strip() if isinstance(i, str) else i for i in items if i not in ("", None)]
+
+
+def _valid_id(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID and not isinstance(value, (bool, float)) else None
+
+
+class FileList(fields.Field):
+    """Ids of files uploaded to this tenant (photos: images only)."""
+
+    def __init__(self, *, images_only: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.images_only = images_only
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from ..files.services import files_by_id
+
+        raw = _ids(value)
+        ids = [_valid_id(i) for i in raw]
+        if None in ids:
+            raise ValidationError(_l("Give the ids of uploaded files."))
+        ids = list(dict.fromkeys(ids))
+        if len(ids) > MAX_FILES:
+            raise ValidationError(_l("At most %(n)d files.", n=MAX_FILES))
+        found = files_by_id(ids)
+        if len(found) != len(ids):
+            raise ValidationError(_l("No such uploaded file."))
+        if self.images_only and not all(f.is_image for f in found.values()):
+            raise ValidationError(_l("Only photos (JPEG, PNG, WebP, GIF) can be uploaded here."))
+        return ids
+
+
+class Reference(fields.Field):
+    """The id of a customer, asset or staff member of this tenant."""
+
+    def __init__(self, *, target: str, **kwargs):
+        super().__init__(**kwargs)
+        self.target = target
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = _valid_id(value.strip() if isinstance(value, str) else value)
+        row = _referenced(self.target, number) if number else None
+        if row is None:
+            raise ValidationError({"ref_customer": _l("No such customer."), "ref_asset": _l("No such asset."),
+                                   "ref_user": _l("No such staff member.")}[self.target])
+        return number
+
+
+def _model(target: str):
+    from ..assets.models import Asset
+    from ..customers.models import Customer
+    from ..users.models import User
+
+    return {"ref_customer": Customer, "ref_asset": Asset, "ref_user": User}[target]
+
+
+def _referenced(target: str, number: int):
+    row = get_scoped(_model(target), number)
+    if row is None or getattr(row, "deleted_at", None) is not None or getattr(row, "merged_into_id", None):
+        return None
+    return row
 
 
 def _field(d: FieldDefinition) -> fields.Field:
@@ -56,6 +138,10 @@ def _field(d: FieldDefinition) -> fields.Field:
         return fields.Boolean(**common)
     if d.type == "phone":
         return Phone(**common)
+    if d.type in FILE_TYPES:
+        return FileList(images_only=d.type == "photo", **common)
+    if d.type.startswith("ref_"):
+        return Reference(target=d.type, **common)
     raise ValueError(d.type)
 
 
@@ -100,3 +186,62 @@ def validate_values(entity: str, raw: dict, *, user=None, current: dict | None =
 
 def defaults(entity: str) -> dict:
     return {d.code: d.default for d in definitions(entity) if d.default not in (None, "", [])}
+
+
+def linked(defs: list[FieldDefinition], customs) -> dict:
+    """What the values of reference and file fields point at, loaded in one query per kind (for display):
+    {"files": {id: StoredFile}, "ref_customer": {id: name}, "ref_asset": {id: name}, "ref_user": {id: name}}."""
+    from ..files.services import files_by_id
+
+    wanted: dict[str, set] = {"files": set(), "ref_customer": set(), "ref_asset": set(), "ref_user": set()}
+    for custom in customs:
+        for d in defs:
+            value = (custom or {}).get(d.code)
+            if value in (None, "", []):
+                continue
+            if d.type in FILE_TYPES and isinstance(value, list):
+                wanted["files"].update(v for v in value if _valid_id(v))
+            elif d.type in wanted and _valid_id(value):
+                wanted[d.type].add(int(value))
+    out: dict[str, dict] = {"files": files_by_id(wanted.pop("files"))}
+    for target, ids in wanted.items():
+        model = _model(target)
+        label = model.display_name if target == "ref_user" else model.name
+        out[target] = dict(db.session.execute(select(model.id, label).where(model.id.in_(ids))).all()) if ids else {}
+    return out
+
+
+def export_value(d: FieldDefinition, value, base_url: str = "") -> object:
+    """A cell for XLSX/CSV: file fields become links to the files, lists are joined."""
+    if value in (None, ""):
+        return ""
+    if d.type in FILE_TYPES and isinstance(value, list):
+        return " ".join(f"{base_url}/files/{v}" for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
+FILTERABLE = ("text", "select", "multi_select", "bool", "number", "phone", "ref_customer", "ref_asset", "ref_user")
+
+
+def filter_value(d: FieldDefinition, raw: str):
+    """The stored form of a filter value typed in a list filter or API query (None: cannot match anything)."""
+    raw = (raw or "").strip()[:60]
+    if d.type == "bool":
+        return raw.lower() in ("1", "true", "yes", "on", "是")
+    if d.type.startswith("ref_"):
+        return _valid_id(raw)
+    if d.type == "number":
+        try:
+            return _stored(d, Decimal(raw))
+        except (ArithmeticError, ValueError):
+            return None
+    if d.type == "phone":
+        from ..validation import normalize_phone
+
+        try:
+            return normalize_phone(raw)
+        except ValidationError:
+            return None
+    return raw

@@ -6,8 +6,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..tenancy.models import TenantScoped, Timestamped
 
-FIELD_TYPES = ("text", "long_text", "number", "money", "date", "datetime", "select", "multi_select", "bool", "phone")
-ENTITIES = ("customer",)
+FIELD_TYPES = ("text", "long_text", "number", "money", "date", "datetime", "select", "multi_select", "bool", "phone",
+               "photo", "file", "ref_customer", "ref_asset", "ref_user")
+FILE_TYPES = ("photo", "file")  # values: a list of stored file ids
+REFERENCE_TYPES = ("ref_customer", "ref_asset", "ref_user")  # values: one id of the current tenant
+CORE_ENTITIES = ("customer", "asset")
 
 
 class FieldDefinition(TenantScoped, Timestamped):

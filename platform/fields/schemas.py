@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..validation import Trimmed
-from .models import ENTITIES, FIELD_TYPES
+from .models import FIELD_TYPES
 
 CHOOSE = _l("Choose one of the listed options.")
 
@@ -24,7 +24,7 @@ class Options(fields.Field):
 
 class FieldDefinitionSchema(Schema):
     id = fields.Integer(dump_only=True)
-    entity = fields.String(load_default="customer", validate=validate.OneOf(ENTITIES, error=CHOOSE))
+    entity = fields.String(load_default="customer")
     code = Trimmed(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$",
                                                            error=_l("Use 2–40 lowercase letters, digits or _.")))
     label_zh = Trimmed(required=True, validate=validate.Length(max=60))
@@ -37,6 +37,13 @@ class FieldDefinitionSchema(Schema):
     position = fields.Integer(load_default=100, strict=False, validate=validate.Range(min=0, max=10000))
     visible_roles = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
     archived = fields.Boolean(dump_only=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _entity(self, data, **kwargs):
+        from .engine import entities
+
+        if "entity" in data and data["entity"] not in entities():
+            raise ValidationError(CHOOSE, "entity")
 
     @validates_schema(skip_on_field_errors=False)
     def _options(self, data, **kwargs):

@@ -10,9 +10,12 @@ from ..tenancy.models import get_scoped
 from .models import FieldDefinition
 
 
-def list_definitions(entity: str = "customer") -> list[FieldDefinition]:
-    return list(db.session.scalars(select(FieldDefinition).where(FieldDefinition.entity == entity)
-                                   .order_by(FieldDefinition.archived, FieldDefinition.position, FieldDefinition.id)))
+def list_definitions(entity: str | None = None) -> list[FieldDefinition]:
+    query = select(FieldDefinition)
+    if entity is not None:
+        query = query.where(FieldDefinition.entity == entity)
+    return list(db.session.scalars(query.order_by(FieldDefinition.entity, FieldDefinition.archived,
+                                                  FieldDefinition.position, FieldDefinition.id)))
 
 
 def get_definition(definition_id) -> FieldDefinition | None:

@@ -6,6 +6,7 @@ from ..access.services import list_roles
 from ..web.forms import flatten_errors, load_form, requires
 from ..web.i18n import current_code
 from . import services
+from .engine import entities
 from .models import FIELD_TYPES
 from .schemas import FieldDefinitionSchema
 
@@ -15,7 +16,8 @@ bp = Blueprint("fields", __name__, url_prefix="/fields")
 @bp.get("/")
 @requires("fields.manage")
 def index():
-    return render_template("fields/index.html", definitions=services.list_definitions(), locale=current_code())
+    return render_template("fields/index.html", definitions=services.list_definitions(), locale=current_code(),
+                           entities=entities())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -46,7 +48,8 @@ def archive(definition_id):
 
 def _form(definition):
     schema = FieldDefinitionSchema(partial=("code",) if definition else ())
-    values = schema.dump(definition) if definition else {"type": "text", "position": 100, "visible_roles": []}
+    values = schema.dump(definition) if definition else {"type": "text", "position": 100, "visible_roles": [],
+                                                          "entity": request.args.get("entity", "customer")}
     if isinstance(values.get("options"), list):
         values["options"] = ", ".join(values["options"])
     errors = {}
@@ -64,4 +67,5 @@ def _form(definition):
                 flash(_("Field %(code)s saved.", code=saved.code), "success")
                 return redirect(url_for("fields.index"))
     return render_template("fields/form.html", definition=definition, values=values, errors=errors, types=FIELD_TYPES,
+                           entities=entities(),
                            roles=list_roles()), (422 if errors else 200)

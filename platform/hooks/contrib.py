@@ -17,6 +17,14 @@ class AssetType:
 
 
 @dataclass(frozen=True)
+class ExtensibleEntity:
+    """A plugin record type on which tenant admins may define custom fields (code e.g. "install_job")."""
+
+    code: str
+    label: Any  # lazy string
+
+
+@dataclass(frozen=True)
 class FieldPreset:
     entity: str  # "customer", "asset", or a plugin's extensible entity
     code: str

@@ -60,6 +60,15 @@ def register_identity_kinds():
 
 
 @hookspec
+def register_extensible_entities():
+    """Return `storecrm.hooks.contrib.ExtensibleEntity` objects: this plugin's records that take custom fields.
+
+    The plugin stores values in a JSONB column of its own table and validates them with
+    `storecrm.fields.engine.validate_values(entity_code, raw, user=…, current=…)`.
+    """
+
+
+@hookspec
 def register_field_presets():
     """Return `storecrm.hooks.contrib.FieldPreset` objects: custom fields seeded when the plugin is enabled."""
 

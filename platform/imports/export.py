@@ -17,12 +17,6 @@ COLUMNS = ("id", "name", "mobile", "email", "gender", "birthday", "city", "addre
            "status", "store", "created_at")
 
 
-def _cell(value):
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else value
-
-
 def _header(user=None):
     labels = {"id": "ID", "name": _("Name"), "mobile": _("Mobile"), "email": _("Email"), "gender": _("Gender"),
               "birthday": _("Birthday"), "city": _("City"), "address": _("Address"), "source": _("Source"),
@@ -42,7 +36,13 @@ def _custom_defs(user):
 
 def _rows(user, flt, batch: int = 1000):
     stores = {s.id: s.name for s in db.session.scalars(select(Store))}
-    custom_codes = [d.code for d in _custom_defs(user)]
+    from flask import current_app
+
+    from ..fields.engine import export_value
+    from ..tenancy.context import current_tenant
+
+    defs = _custom_defs(user)
+    base = f"{current_app.config['STORECRM'].base_url}/t/{current_tenant().slug}"
     last_id = None
     while True:
         query = flt.apply(visible(user, select(Customer))).order_by(Customer.id.desc()).limit(batch)
@@ -57,7 +57,7 @@ def _rows(user, flt, batch: int = 1000):
                    c.birthday.isoformat() if c.birthday else "", c.city or "", c.address or "", c.source or "",
                    c.level or "", ", ".join(c.tags or []), c.status, stores.get(c.store_id, ""),
                    c.created_at.strftime("%Y-%m-%d %H:%M"),
-                   *[_cell((c.custom or {}).get(code)) for code in custom_codes]]
+                   *[export_value(d, (c.custom or {}).get(d.code), base) for d in defs]]
         last_id = chunk[-1].id
 
 

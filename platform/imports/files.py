@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
-from flask import current_app
+from ..files.storage import storage
 
 MAX_BYTES = 20 * 1024 * 1024
 XLSX_MAGIC = b"PK\x03\x04"
@@ -18,24 +18,16 @@ class UnreadableFile(ValueError):
     pass
 
 
-def upload_root() -> Path:
-    root = current_app.config["STORECRM"].var_dir / "uploads"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
-
-
 def store_upload(tenant_id: int, filename: str, data: bytes) -> str:
-    """Keep the file under var/uploads/<tenant>/imports/ with a random name; return its relative path."""
+    """Keep the file in the storage backend under <tenant>/imports/ with a random name; return its key."""
     suffix = ".xlsx" if data.startswith(XLSX_MAGIC) else ".csv"
-    relative = Path(str(tenant_id)) / "imports" / f"{uuid.uuid4().hex}{suffix}"
-    path = upload_root() / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return str(relative)
+    key = f"{tenant_id}/imports/{uuid.uuid4().hex}{suffix}"
+    storage().put(key, data)
+    return key
 
 
-def open_path(relative: str) -> Path:
-    return upload_root() / relative
+def open_path(key: str) -> Path:
+    return storage().local_path(key)
 
 
 def _cell(value):

@@ -37,7 +37,7 @@ def targets() -> dict:
     from ..fields.engine import definitions
 
     out = dict(TARGETS)
-    for d in definitions("customer"):
+    for d in (d for d in definitions("customer") if d.type not in ("photo", "file")):  # files cannot come in a cell
         out[f"custom:{d.code}"] = (f"{d.label_zh} / {d.label_en}", (_norm(d.label_zh), _norm(d.label_en), d.code))
     return out
 

@@ -3,7 +3,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..customers.services import CustomerFilter
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
 from . import export, services
@@ -79,12 +78,9 @@ def errors_report(run_id):
 def export_customers(fmt):
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    args = request.args
-    owner = args.get("owner", "")
-    flt = CustomerFilter(q=(args.get("q") or "")[:100], store_id=session.get("store_id"),
-                         tag=(args.get("tag") or "")[:40] or None,
-                         status=args.get("status") if args.get("status") in ("active", "inactive", "lost") else None,
-                         owner_id=int(owner) if owner.isdigit() and len(owner) < 19 else None)
+    from ..customers.listing import from_args
+
+    flt = from_args(current_user, request.args, session.get("store_id")).filter
     if fmt == "xlsx":
         return Response(export.to_xlsx(current_user, flt), mimetype=XLSX,
                         headers={"Content-Disposition": "attachment; filename=customers.xlsx"})

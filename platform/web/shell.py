@@ -34,7 +34,9 @@ def init_filters(app) -> None:
     app.jinja_env.globals["field_type_labels"] = {
         "text": _l("Text"), "long_text": _l("Long text"), "number": _l("Number"), "money": _l("Money"),
         "date": _l("Date"), "datetime": _l("Date and time"), "select": _l("Choice"),
-        "multi_select": _l("Several choices"), "bool": _l("Yes / no"), "phone": _l("Phone")}
+        "multi_select": _l("Several choices"), "bool": _l("Yes / no"), "phone": _l("Phone"),
+        "photo": _l("Photos"), "file": _l("Files"), "ref_customer": _l("Link to a customer"),
+        "ref_asset": _l("Link to an asset"), "ref_user": _l("Link to a staff member")}
 
     from ..validation import display_phone
 

@@ -25,9 +25,16 @@ class AssetListArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+def _visible_custom(asset) -> dict:
+    from ...fields.engine import definitions
+
+    visible = {d.code for d in definitions("asset", user=api_user())}
+    return {k: v for k, v in (asset.custom or {}).items() if k in visible}
+
+
 def _out(asset):
-    return {**{k: getattr(asset, k) for k in AssetSchema().fields if k != "identifiers"},
-            "identifiers": services.identifiers_of([asset.id])[asset.id]}
+    return {**{k: getattr(asset, k) for k in AssetSchema().fields if k not in ("identifiers", "custom")},
+            "identifiers": services.identifiers_of([asset.id])[asset.id], "custom": _visible_custom(asset)}
 
 
 def _asset(asset_id):
@@ -46,7 +53,11 @@ def list_assets(args):
     rows = services.list_assets(api_user(), type_=args["type"], customer_id=args["customer_id"],
                                 after_id=args["after_id"], limit=args["per_page"])
     ids = services.identifiers_of([a.id for a in rows])
-    return [{**{k: getattr(a, k) for k in AssetSchema().fields if k != "identifiers"}, "identifiers": ids[a.id]}
+    from ...fields.engine import definitions
+
+    visible = {d.code for d in definitions("asset", user=api_user())}
+    return [{**{k: getattr(a, k) for k in AssetSchema().fields if k not in ("identifiers", "custom")},
+             "identifiers": ids[a.id], "custom": {k: v for k, v in (a.custom or {}).items() if k in visible}}
             for a in rows]
 
 
@@ -79,9 +90,12 @@ def get_asset(asset_id):
 def update_asset(data, asset_id):
     asset = _asset(asset_id)
     current = {**AssetSchema().dump(asset), "identifiers": services.identifiers_of([asset.id])[asset.id],
-               "attributes": asset.attributes or {}}
+               "attributes": asset.attributes or {}, "custom": None}
+    loaded = patch_load(AssetSchema(), current)
+    if loaded.get("custom") is not None:  # PATCH merges custom values field by field
+        loaded["custom"] = {**(asset.custom or {}), **loaded["custom"]}
     try:
-        return _out(services.update_asset(api_user(), asset, patch_load(AssetSchema(), current)))
+        return _out(services.update_asset(api_user(), asset, loaded))
     except ValidationError as err:
         unprocessable(err)
 

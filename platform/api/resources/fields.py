@@ -1,5 +1,5 @@
 from flask_smorest import Blueprint, abort
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ...fields import services
 from ...fields.schemas import FieldDefinitionSchema
@@ -9,12 +9,18 @@ from ..common import patch_load, unprocessable
 blp = Blueprint("api_fields", __name__, url_prefix="/fields", description="Custom field definitions")
 
 
+class FieldListArgs(Schema):
+    entity = fields.String(load_default=None, validate=validate.Length(max=40),
+                           metadata={"description": "customer, asset or a plugin's extensible entity"})
+
+
 @blp.route("")
+@blp.arguments(FieldListArgs, location="query")
 @blp.response(200, FieldDefinitionSchema(many=True))
 @requires("customers.view")
-def list_fields():
-    """Definitions of custom fields on customers (archived ones included, flagged)."""
-    return services.list_definitions()
+def list_fields(args):
+    """Definitions of custom fields (archived ones included, flagged), optionally of one entity."""
+    return services.list_definitions(args["entity"])
 
 
 @blp.route("", methods=["POST"])

@@ -1,0 +1,36 @@
+"""A customer list view as its query string describes it — shared by the list page, its export and saved views,
+so an export always holds exactly the rows the list shows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .services import SORTS, CustomerFilter
+
+
+def _id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+
+
+@dataclass(frozen=True)
+class ListView:
+    filter: CustomerFilter
+    sort: str
+    defs: list  # the custom fields this user sees
+    filterable: dict  # code -> FieldDefinition usable as a filter
+    custom_raw: dict  # code -> the text the user typed/chose
+
+
+def from_args(user, args, store_id: int | None) -> ListView:
+    from ..fields.engine import FILTERABLE, definitions, filter_value
+
+    defs = definitions("customer", user=user)
+    filterable = {d.code: d for d in defs if d.type in FILTERABLE}
+    raw = {key[3:]: args[key] for key in args if key.startswith("cf_") and key[3:] in filterable and args[key]}
+    custom = tuple((code, filter_value(filterable[code], value)) for code, value in raw.items())
+    flt = CustomerFilter(
+        q=(args.get("q") or "").strip()[:100], store_id=store_id, custom=custom,
+        tag=(args.get("tag") or "").strip()[:40] or None,
+        status=args.get("status") if args.get("status") in ("active", "inactive", "lost") else None,
+        owner_id=_id(args.get("owner")))
+    sort = args.get("sort") if args.get("sort") in SORTS else "newest"
+    return ListView(flt, sort, defs, filterable, raw)
