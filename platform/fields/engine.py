@@ -27,10 +27,20 @@ def entities() -> dict[str, object]:
 
 
 def definitions(entity: str, *, include_archived: bool = False, user=None) -> list[FieldDefinition]:
-    query = select(FieldDefinition).where(FieldDefinition.entity == entity)
-    if not include_archived:
-        query = query.where(FieldDefinition.archived.is_(False))
-    rows = list(db.session.scalars(query.order_by(FieldDefinition.position, FieldDefinition.id)))
+    """The entity's field definitions, read once per request or job (an import validates thousands of rows
+    against them); saving a definition clears the cache."""
+    from flask import g
+
+    cache = g.setdefault("_field_definitions", {})
+    from ..tenancy.context import require_tenant_id
+
+    key = (require_tenant_id(), entity, include_archived)
+    if key not in cache:
+        query = select(FieldDefinition).where(FieldDefinition.entity == entity)
+        if not include_archived:
+            query = query.where(FieldDefinition.archived.is_(False))
+        cache[key] = list(db.session.scalars(query.order_by(FieldDefinition.position, FieldDefinition.id)))
+    rows = cache[key]
     if user is not None:
         rows = [d for d in rows if visible_to(d, user)]
     return rows
@@ -146,7 +156,21 @@ def _field(d: FieldDefinition) -> fields.Field:
 
 
 def schema_for(defs: list[FieldDefinition]) -> Schema:
-    return Schema.from_dict({d.code: _field(d) for d in defs}, name="CustomValues")()
+    from flask import g
+
+    cache = g.setdefault("_field_schemas", {})
+    key = tuple((d.tenant_id, d.id) for d in defs)
+    if key not in cache:
+        cache[key] = Schema.from_dict({d.code: _field(d) for d in defs}, name="CustomValues")()
+    return cache[key]
+
+
+def forget_definitions() -> None:
+    """Drop the per-request cache (after a definition was saved)."""
+    from flask import g
+
+    g.pop("_field_definitions", None)
+    g.pop("_field_schemas", None)
 
 
 def _stored(d: FieldDefinition, value):

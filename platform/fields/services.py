@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
 from ..tenancy.models import get_scoped
+from .engine import forget_definitions
 from .models import FieldDefinition
 
 
@@ -32,6 +33,7 @@ def save(definition: FieldDefinition | None, data: dict) -> FieldDefinition:
         definition = FieldDefinition(**data)
         db.session.add(definition)
         db.session.flush()
+        forget_definitions()
         record("create", "field", definition.id, definition.code, after=snapshot(definition))
         return definition
     before = snapshot(definition)
@@ -39,11 +41,13 @@ def save(definition: FieldDefinition | None, data: dict) -> FieldDefinition:
         if key not in ("code", "entity"):  # the code is how values are stored: fixed once made
             setattr(definition, key, value)
     record_changes("field", definition, before, definition.code)
+    forget_definitions()
     return definition
 
 
 def set_archived(definition: FieldDefinition, archived: bool) -> None:
     if definition.archived != archived:
         definition.archived = archived
+        forget_definitions()
         record("update", "field", definition.id, definition.code, before={"archived": not archived},
                after={"archived": archived})

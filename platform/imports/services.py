@@ -3,6 +3,8 @@ upserts by identity (One-ID), batch by batch, so that a restarted worker resumes
 re-run creates no duplicates."""
 from __future__ import annotations
 
+import functools
+
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import delete, func, select
@@ -83,11 +85,18 @@ def _stores_by_key() -> dict[str, int]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _customer_schema() -> CustomerSchema:
+    """One instance for every row: building a marshmallow schema costs more than loading a row with it."""
+    return CustomerSchema()
+
+
 def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[dict, dict, dict]:
     """(customer data, {identity kind: normal form}, errors) for one spreadsheet row."""
     record_ = {field: (values[int(col)] if int(col) < len(values) else "") for col, field in run.mapping.items()}
     errors: dict[str, list] = {}
-    raw = {k: v for k, v in record_.items() if k in CustomerSchema().fields and v != ""}
+    schema = _customer_schema()
+    raw = {k: v for k, v in record_.items() if k in schema.fields and v != ""}
     if "gender" in raw:
         raw["gender"] = GENDERS.get(raw["gender"].strip().lower(), raw["gender"])
     store_key = record_.get("store", "").strip().lower()
@@ -103,7 +112,7 @@ def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[di
         raw["custom"] = custom
     data = {}
     try:
-        data = CustomerSchema().load(raw)
+        data = schema.load(raw)
     except ValidationError as err:
         errors.update(flatten_errors(err.messages))
     found = {}
