@@ -152,3 +152,34 @@ def test_an_import_shows_live_progress_until_done(two_tenants, live_server, page
     assert "300 / 300" in page.inner_text("#import-progress")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "import-done.png"), full_page=True)
+
+
+def test_technician_adds_completion_photos_from_a_phone(two_tenants, live_server, page, in_tenant, tmp_path):
+    """A Chinese-speaking advisor on a phone attaches two photos to a customer and sees them as thumbnails."""
+    from storecrm.fields.models import FieldDefinition
+    from storecrm.users.models import User
+    from tests.test_files import _jpeg
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as session:
+        session.add(FieldDefinition(entity="customer", code="done_photos", label_zh="完工照片", label_en="Completion photos",
+                                    type="photo"))
+        session.get(User, (alpha.id, alpha.users["advisor"])).locale = "zh_CN"
+    shots = []
+    for n, color in enumerate([(220, 40, 40), (40, 90, 220)]):
+        path = tmp_path / f"photo{n}.jpg"
+        path.write_bytes(_jpeg((1600, 1200), color))
+        shots.append(str(path))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, alpha.emails["advisor"], None)
+    page.goto(f"{live_server}/t/alpha/customers/{alpha.customers[0]}/edit")
+    assert "完工照片" in page.inner_text("[data-testid=custom-fields]")
+    page.set_input_files("#f-cf_done_photos", shots)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_selector("[data-custom=done_photos] img")
+    thumbs = page.locator("[data-custom=done_photos] img")
+    assert thumbs.count() == 2
+    assert page.evaluate("Array.from(document.querySelectorAll('[data-custom=done_photos] img'))"
+                         ".every(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(SHOTS / "customer-photos-phone-zh_CN.png"), full_page=True)

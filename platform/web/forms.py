@@ -21,7 +21,9 @@ def form_data(schema: Schema) -> dict:
         elif isinstance(field, fields.List):
             data[key] = [v for v in request.form.getlist(key) if v != ""]
         elif key in request.form:
-            data[key] = request.form.get(key)
+            value = request.form.get(key)
+            # a browser sends "" for an untouched select, date or number input: that means "no value"
+            data[key] = None if value.strip() == "" and field.allow_none else value
     return data
 
 

@@ -25,6 +25,18 @@ def init_app(app) -> None:
         }
 
 
+def _iso_datetime(value, format: str = "short") -> str:
+    """An ISO timestamp kept in JSON (e.g. a consent's time) shown like every other time: in the tenant's zone."""
+    from datetime import datetime
+
+    from flask_babel import format_datetime
+
+    try:
+        return format_datetime(datetime.fromisoformat(value), format)
+    except (TypeError, ValueError):
+        return value or ""
+
+
 def init_filters(app) -> None:
     from flask_babel import lazy_gettext as _l
 
@@ -41,6 +53,7 @@ def init_filters(app) -> None:
     from ..validation import display_phone
 
     app.add_template_filter(display_phone, "phone")
+    app.add_template_filter(_iso_datetime, "isodatetime")
     app.add_template_filter(lambda rows: [(r.id, r.label) for r in rows], "role_options")
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
     app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")
