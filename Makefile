@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-var translations compile-translations
+.PHONY: run test install clean-var translations compile-translations bench-data bench
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ run: install
 ## run the whole test suite
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## generate the benchmark databases (BENCH_SCALE=1: 1,000 tenants, 1,000,000 customers; see bench/README.md)
+bench-data: install
+	$(PY) bench/datagen.py
+
+## run the benchmarks against them; writes bench/results/latest.json and latest.md
+bench: install
+	$(PY) bench/harness.py
 
 ## rebuild translations/messages.pot from the sources (developers only; .po files are committed)
 translations: install

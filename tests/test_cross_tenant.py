@@ -50,6 +50,7 @@ ID_ROUTES = {
     "api_activities.log_interaction": [("POST", lambda b: {"customer_id": b.customers[0]},
                                         {"kind": "note", "body": "HACKED"})],
     "api_activities.customer_timeline": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
+    "api_activities.customer_overview": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],
     "api_activities.get_task": [("GET", lambda b: {"task_id": b.task_id}, None)],
     "api_activities.update_task": [("PATCH", lambda b: {"task_id": b.task_id}, {"status": "done"})],
     "assets.new": [("GET", lambda b: {"customer_id": b.customers[0]}, None),

@@ -162,6 +162,7 @@ def test_an_import_resumes_after_a_worker_restart_without_duplicates(two_tenants
         return original(*args, **kwargs)
 
     monkeypatch.setattr(services, "_process_batch", killed_in_second_batch)
+    monkeypatch.setattr(services, "BATCH", 200)
     with app.app_context(), tenant_context(TenantRef(alpha.id, alpha.slug)):
         with pytest.raises(SystemExit):
             services.process(run_id)
@@ -215,3 +216,24 @@ def test_export_of_the_list_view_respects_filters_and_masking(two_tenants, login
     csv_body = tech.client.get("/t/alpha/customers/export.csv").data.decode("utf-8-sig")
     assert "ALPHA-customer-0" in csv_body and "c0@alpha.example" not in csv_body and "****" in csv_body
     assert "ALPHA-customer-1" not in csv_body  # store two is not the technician's
+
+
+def test_a_batch_someone_else_wrote_into_meanwhile_is_taken_row_by_row(two_tenants, login, system_db, monkeypatch):
+    """The set-based path refuses the whole batch on a unique violation; every row then goes the one-by-one way."""
+    from sqlalchemy.exc import IntegrityError
+
+    from storecrm.customers import services as customers
+
+    alpha, _ = two_tenants
+    b = login(alpha, "owner")
+    b.get("/t/alpha/imports/")
+
+    def collided(*args, **kwargs):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key value violates unique constraint"))
+
+    monkeypatch.setattr(customers, "create_many", collided)
+    _import(b, _workbook(list(_good_rows(30))))
+    with system_db.connect() as conn:
+        assert tuple(conn.execute(text("SELECT created_count, failed_count, status FROM import_runs")).one()) == \
+            (30, 0, "done")
+        assert conn.execute(text("SELECT count(*) FROM customers WHERE name LIKE '客户%'")).scalar() == 30

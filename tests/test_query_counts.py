@@ -111,3 +111,32 @@ def test_customer_360_page_query_count_does_not_grow_with_history(two_tenants, l
         assert b.get(path).status_code == 200
     assert len(many) == len(few), (len(few), len(many))
     assert len(few) <= 20, few
+
+
+def _grow_assets(in_tenant, world, n):
+    from storecrm.assets.models import Asset
+
+    with in_tenant(world) as session:
+        for i in range(n):
+            session.add(Asset(customer_id=world.customers[0], type="device", name=f"amp {i}"))
+
+
+def test_customer_overview_api_query_count_does_not_grow_with_history(two_tenants, in_tenant, app, api_token):
+    alpha, _ = two_tenants
+    headers = api_token(alpha, "advisor")
+    client = app.test_client()
+    path = f"/api/v1/customers/{alpha.customers[0]}/overview"
+    _grow_history(in_tenant, alpha, 2)
+    _grow_assets(in_tenant, alpha, 1)
+    client.get("/api/v1/me", headers=headers)  # the token's first use writes its last-used time
+    with count_queries(app) as few:
+        first = client.get(path, headers=headers)
+    assert first.status_code == 200
+    _grow_history(in_tenant, alpha, 40)
+    _grow_assets(in_tenant, alpha, 10)
+    with count_queries(app) as many:
+        body = client.get(path, headers=headers).get_json()
+    assert len(many) == len(few), (len(few), len(many))
+    assert len(few) <= 16, few
+    assert body["customer"]["id"] == alpha.customers[0] and len(body["timeline"]) == 20
+    assert len(body["assets"]) > 2 and body["identities"] and body["open_tasks"]

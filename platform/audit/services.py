@@ -81,6 +81,24 @@ def record(action: str, entity_type: str, entity_id: int | None, summary: str = 
     return entry
 
 
+def record_many(entries: list[tuple]) -> None:
+    """Audit many events in one INSERT (bulk work such as imports): (action, entity_type, entity_id, summary,
+    before, after) each, all by the current actor."""
+    from sqlalchemy import insert
+
+    from ..tenancy.context import require_tenant_id
+    from ..tenancy.models import utcnow
+
+    if not entries:
+        return
+    actor, now, tenant_id = current_actor(), utcnow(), require_tenant_id()
+    db.session.execute(insert(AuditEntry.__table__), [
+        {"tenant_id": tenant_id, "at": now, "actor_id": actor.id, "actor_label": actor.label[:120], "action": action,
+         "entity_type": entity_type, "entity_id": entity_id, "summary": summary[:300], "before": before,
+         "after": after, "request_id": actor.request_id, "ip": actor.ip}
+        for action, entity_type, entity_id, summary, before, after in entries])
+
+
 def record_changes(entity_type: str, obj, before: dict, summary: str) -> dict:
     """Audit an update of `obj` against the `before` snapshot; only changed fields are kept. Returns the changes."""
     from ..extensions import db as _db

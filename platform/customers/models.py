@@ -19,6 +19,13 @@ class Customer(TenantScoped, Timestamped):
         Index("ix_customers_tenant_store", "tenant_id", "store_id", "id"),
         Index("ix_customers_tenant_name", "tenant_id", "name"),
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
+        # search by any part of a name or phone, filters on tags and custom values: GIN indexes led by tenant_id
+        # (btree_gin), trigram operators from pg_trgm for infix LIKE/ILIKE
+        Index("ix_customers_tenant_search", "tenant_id", "name", "mobile", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops", "mobile": "gin_trgm_ops"}),
+        Index("ix_customers_tenant_tags", "tenant_id", "tags", postgresql_using="gin"),
+        Index("ix_customers_tenant_custom", "tenant_id", "custom", postgresql_using="gin",
+              postgresql_ops={"custom": "jsonb_path_ops"}),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")  # person | company
@@ -62,6 +69,8 @@ class CustomerIdentity(TenantScoped):
         tenant_fk("asset_id", "assets", ondelete="SET NULL"),
         Index("ix_customer_identities_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_customer_identities_tenant_asset", "tenant_id", "asset_id"),
+        Index("ix_customer_identities_tenant_search", "tenant_id", "value", postgresql_using="gin",
+              postgresql_ops={"value": "gin_trgm_ops"}),
     )
 
     customer_id: Mapped[int] = mapped_column(BigInteger)

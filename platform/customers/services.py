@@ -7,7 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union
 
 from ..audit.services import changed_only, record, snapshot
 from ..extensions import db
@@ -99,16 +99,19 @@ def count_customers(user, flt: CustomerFilter = CustomerFilter()) -> int:
 
 
 def _match(q: str):
-    """Name, phone in any format, or any identity (plate, VIN, serial, member no, WeChat, email)."""
+    """Name, phone in any format, or any identity (plate, VIN, serial, member no, WeChat, email).
+
+    A union of candidate ids, one indexed lookup per source (trigram GIN indexes led by tenant_id), rather
+    than one OR over the table: an OR with a subquery makes PostgreSQL walk every row of the tenant."""
     digits = re.sub(r"\D", "", q)
-    conditions = [Customer.name.ilike(f"%{_escape(q)}%")]
+    sources = [select(Customer.id).where(Customer.name.ilike(f"%{_escape(q)}%"))]
     if len(digits) >= 4:
-        conditions.append(Customer.mobile.like(f"%{digits}%"))
+        sources.append(select(Customer.id).where(Customer.mobile.like(f"%{digits}%")))
     compact = re.sub(r"[\s·.\-]", "", q)
     if len(compact) >= 3:
-        conditions.append(Customer.id.in_(select(CustomerIdentity.customer_id).where(
-            CustomerIdentity.value.ilike(f"%{_escape(compact)}%"))))
-    return or_(*conditions)
+        sources.append(select(CustomerIdentity.customer_id).where(
+            CustomerIdentity.value.ilike(f"%{_escape(compact)}%")))
+    return Customer.id.in_(union(*sources) if len(sources) > 1 else sources[0])
 
 
 def _escape(text: str) -> str:
@@ -228,6 +231,70 @@ def create_customer(user, data: dict) -> Customer:
     record("create", "customer", customer.id, customer.name, after=snapshot(customer))
     tenant_hook("customer_created")(customer=customer)
     return customer
+
+
+def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict]:
+    """Create customers whose identities the caller found unclaimed (an import checks a whole batch in one
+    query): one INSERT per table for all of them instead of a dozen statements each.
+
+    rows: (customer data, further identities {kind: normal form}). Each row is checked as `create_customer`
+    checks it; returns {row index: errors} for the rows that were refused; the others are created, audited
+    and announced to plugins like any other customer. A unique violation (someone created one of these people
+    meanwhile) raises IntegrityError: run the batch in a savepoint and fall back to one by one."""
+    from sqlalchemy import insert
+
+    from ..audit.services import record_many
+    from ..fields.engine import defaults, validate_values
+    from ..tenancy.context import require_tenant_id
+    from ..tenancy.models import reserve_ids, utcnow
+    from .models import CustomerIdentity
+
+    from types import SimpleNamespace
+
+    from ..audit.services import _jsonable
+
+    stores_held = list(db.session.scalars(select(Store)))  # noqa: F841 — keeps _check's lookups in the identity map
+    errors, made = {}, []
+    filled = defaults("customer")
+    columns = [c.key for c in Customer.__table__.columns]
+    tenant_id, now = require_tenant_id(), utcnow()
+    for index, (data, extra) in enumerate(rows):
+        try:
+            _check(user, data)
+            custom = validate_values("customer", {**filled, **(data.get("custom") or {})}, user=user)
+        except ValidationError as err:
+            errors[index] = err.messages
+            continue
+        data = dict(data)
+        consents = SimpleNamespace(consents={})
+        _apply_consents(consents, data)  # takes the consent_* inputs out of data
+        row = {key: data.get(key) for key in columns}
+        row.update(tenant_id=tenant_id, custom=custom, created_at=now, updated_at=now, kind=data.get("kind") or "person",
+                   status=data.get("status") or "active", tags=data.get("tags") or [], consents=consents.consents,
+                   owner_id=data.get("owner_id") or (user.id if user is not None else None))
+        made.append((row, _claims(data) + list(extra.items())))
+    if not made:
+        return errors
+    for (row, _claims_), new_id in zip(made, reserve_ids(Customer, len(made))):
+        row["id"] = new_id
+    db.session.execute(insert(Customer.__table__), [row for row, _claims_ in made])
+    pending = [(row, kind, value, kind in ("mobile", "email")) for row, claims in made for kind, value in claims]
+    identity_ids = reserve_ids(CustomerIdentity, len(pending))
+    if pending:
+        db.session.execute(insert(CustomerIdentity.__table__), [
+            {"tenant_id": tenant_id, "id": identity_id, "customer_id": row["id"], "asset_id": None, "kind": kind,
+             "value": value, "primary": primary, "created_at": now}
+            for (row, kind, value, primary), identity_id in zip(pending, identity_ids)])
+    # one entry per customer, its identities inside (staff adding an identity by hand get an entry of its own)
+    record_many([("create", "customer", row["id"], row["name"], None,
+                  {**{k: _jsonable(v) for k, v in row.items() if k != "tenant_id"},
+                   "identities": [{"kind": kind, "value": value} for kind, value in claims]})
+                 for row, claims in made])
+    announce = tenant_hook("customer_created")
+    if announce.get_hookimpls():  # plugins get the customers as objects, like any other new customer
+        for customer in db.session.scalars(select(Customer).where(Customer.id.in_([r["id"] for r, _c in made]))):
+            announce(customer=customer)
+    return errors
 
 
 def _fold_into(existing: Customer, data: dict) -> Customer:

@@ -79,6 +79,17 @@ class Timestamped:
 MAX_ID = 2**63 - 1
 
 
+def reserve_ids(model, n: int) -> list[int]:
+    """n ids from the table's identity sequence, so bulk rows can be written (and referenced) without
+    RETURNING — which would make the driver send one INSERT per row."""
+    from sqlalchemy import text
+
+    if n <= 0:
+        return []
+    return list(db.session.scalars(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                                        "FROM generate_series(1, :n)"), {"table": model.__tablename__, "n": n}))
+
+
 def get_scoped(model, record_id):
     """The row of `model` with this id in the current tenant, or None (ids of other tenants included)."""
     from .context import require_tenant_id

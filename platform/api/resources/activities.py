@@ -67,6 +67,60 @@ def customer_timeline(args, customer_id):
     return {"items": items, "next_before": next_before}
 
 
+class OverviewIdentitySchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    value = fields.String()
+    asset_id = fields.Integer(allow_none=True)
+
+
+class OverviewAssetSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    name = fields.String()
+    store_id = fields.Integer(allow_none=True)
+    installed_on = fields.Date(allow_none=True)
+    warranty_until = fields.Date(allow_none=True)
+    identifiers = fields.Dict()
+    custom = fields.Dict()
+
+
+class OverviewSchema(Schema):
+    customer = fields.Nested("CustomerOutSchema", metadata={"description": "as GET /customers/{id}"})
+    identities = fields.List(fields.Nested(OverviewIdentitySchema),
+                             metadata={"description": "empty for roles that may not see contact details"})
+    assets = fields.List(fields.Nested(OverviewAssetSchema))
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+
+
+@blp.route("/customers/<int:customer_id>/overview")
+@blp.response(200, OverviewSchema)
+@requires("customers.view")
+def customer_overview(customer_id):
+    """The 360° view in one call: profile, identities, assets, open tasks and the 20 latest timeline entries
+    (a fixed number of queries, however many assets or events the customer has)."""
+    from ...assets.services import assets_of
+    from ...customers.identities import identities_of
+    from ...fields.engine import definitions
+    from .customers import _out
+
+    user = api_user()
+    customer = _customer(customer_id)
+    identities = identities_of(customer.id) if user.has_permission("customers.contact") else []
+    by_asset: dict[int, dict] = {}
+    for identity in identities:
+        if identity.asset_id:
+            by_asset.setdefault(identity.asset_id, {})[identity.kind] = identity.value
+    visible = {d.code for d in definitions("asset", user=user)}
+    assets = [{"id": a.id, "type": a.type, "name": a.name, "store_id": a.store_id, "installed_on": a.installed_on,
+               "warranty_until": a.warranty_until, "identifiers": by_asset.get(a.id, {}),
+               "custom": {k: v for k, v in (a.custom or {}).items() if k in visible}} for a in assets_of(customer.id)]
+    entries, _next = timeline(customer, limit=20)
+    return {"customer": _out(customer), "identities": identities, "assets": assets,
+            "open_tasks": services.open_tasks_of_customer(customer.id), "timeline": entries}
+
+
 class TaskListArgs(Schema):
     include_done = fields.Boolean(load_default=False)
 
