@@ -35,6 +35,15 @@ def _role_sql(owner: str, app: str, system: str, database: str) -> list[str]:
     ]
 
 
+# Under row-level security PostgreSQL only turns a condition into an index condition if its operator's function
+# is LEAKPROOF; otherwise search (LIKE/ILIKE on trigram indexes) and tag/custom-field filters (@>) scan every row
+# of the tenant. These built-ins raise no error that depends on a row's value and our users cannot run SQL,
+# so marking them is safe here; only a superuser may (docs/deployment.md has the same text for managed servers).
+LEAKPROOF_SQL = [f"ALTER FUNCTION pg_catalog.{signature} LEAKPROOF" for signature in (
+    "textlike(text, text)", "texticlike(text, text)", "arraycontains(anyarray, anyarray)",
+    "jsonb_contains(jsonb, jsonb)")]
+
+
 def _pg_url(base_uri: str, user: str, database: str) -> str:
     # base_uri looks like postgresql://postgres:@/postgres?host=/run/...
     _, _, rest = base_uri.partition("@")
@@ -62,6 +71,12 @@ def start_postgres(pgdata: Path, database: str) -> dict[str, str]:
             cur.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
             cur.execute(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC')
             cur.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO {APP_ROLE}, {SYSTEM_ROLE}')
+    conn.close()
+    conn = psycopg2.connect(server.get_uri(database))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for stmt in LEAKPROOF_SQL:
+            cur.execute(stmt)
     conn.close()
     return {
         "DATABASE_URL": _pg_url(admin_url, APP_ROLE, database),

@@ -107,3 +107,19 @@ def test_unscoped_requires_a_reason_and_logs_it(two_tenants, app_ctx, caplog):
         assert session.scalar(select(func.count()).select_from(Customer)) == 6
         assert session.scalar(select(func.count()).select_from(Tenant)) == 2
     assert "count customers of every tenant for a test" in caplog.text
+
+
+def test_search_and_filter_operators_may_use_indexes_under_rls(app):
+    """Under RLS the planner turns a condition into an index condition only if its operator's function is
+    LEAKPROOF (storecrm.embedded.LEAKPROOF_SQL; bench B3/B4 show the plans on real volumes)."""
+    raw = _raw_app_connection(app)
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SELECT proname, proleakproof FROM pg_proc WHERE oid IN ('textlike(text,text)'::regprocedure,"
+                        " 'texticlike(text,text)'::regprocedure, 'arraycontains(anyarray,anyarray)'::regprocedure,"
+                        " 'jsonb_contains(jsonb,jsonb)'::regprocedure)")
+            assert dict(cur.fetchall()) == {"textlike": True, "texticlike": True, "arraycontains": True,
+                                            "jsonb_contains": True}
+    finally:
+        raw.rollback()
+        raw.close()

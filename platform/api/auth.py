@@ -10,7 +10,9 @@ import functools
 from flask import abort, current_app, g, request
 
 from ..audit.services import Actor, set_actor
-from ..tenancy.resolution import enter_tenant, find_tenant
+from ..extensions import db
+from ..tenancy.context import TenantRef, reset_tenant, set_tenant
+from ..tenancy.resolution import enter_tenant
 
 
 def _authenticate():
@@ -24,13 +26,19 @@ def _authenticate():
     tenant_id, token_id, secret = parsed
     if not 0 < tenant_id < 2**63 or not 0 < token_id < 2**63:
         return None
-    tenant = find_tenant(tenant_id=tenant_id)
-    if tenant is None:
+    # The token's own claim scopes the lookup (RLS and the ORM filter): a token of another tenant, or a forged
+    # tenant id, finds nothing. The transaction this opens carries on with the request's work.
+    provisional = set_tenant(TenantRef(tenant_id, ""))
+    try:
+        found = user_for_token(token_id, secret, with_tenant=True)
+    finally:
+        reset_tenant(provisional)
+    if found is None:
+        db.session.rollback()  # nothing of this tenant may stay in the session of an unauthenticated request
         return None
+    user, tenant = found
+    db.session.expunge(tenant)  # fully loaded; stays readable after the request's commit without a reload
     enter_tenant(tenant)
-    user = user_for_token(token_id, secret)
-    if user is None:
-        return None
     if tenant.status == "suspended":
         abort(403, description="This workspace is suspended.")
     return user

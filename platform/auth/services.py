@@ -144,16 +144,24 @@ def parse_token(plain: str) -> tuple[int, int, str] | None:
         return None
 
 
-def user_for_token(token_id: int, secret: str) -> User | None:
-    """Inside the token's tenant: the live token's active user, touching last-used time."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None)))
+def user_for_token(token_id: int, secret: str, *, with_tenant: bool = False):
+    """Inside the token's tenant: the live token's active user, touching last-used time.
+
+    with_tenant: also return the tenant row, read by the same query — the API resolves a request's tenant and
+    user in one round trip (the token names its tenant, whose RLS scope the query already runs in)."""
+    from ..tenancy.models import Tenant
+
+    query = select(ApiToken, Tenant).join(Tenant, Tenant.id == ApiToken.tenant_id).where(
+        ApiToken.id == token_id, ApiToken.revoked_at.is_(None), Tenant.status != "deleted")
+    row = db.session.execute(query).first()
+    token, tenant = row if row is not None else (None, None)
     if token is None or not matches(secret, token.secret_hash) or not token.user.active:
         return None
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         token.last_used_at = now
     token.user.api_token_id = token.id
-    return token.user
+    return (token.user, tenant) if with_tenant else token.user
 
 
 def list_tokens(user: User) -> list[ApiToken]:

@@ -47,8 +47,8 @@ class User(TenantScoped, Timestamped):
 
     role: Mapped[Role] = relationship(lazy="joined", foreign_keys=[role_id], viewonly=True,
                                       primaryjoin="and_(User.tenant_id == Role.tenant_id, User.role_id == Role.id)")
-    stores: Mapped[list[Store]] = relationship(
-        secondary="user_stores", lazy="selectin", order_by=Store.name, viewonly=True,
+    stores: Mapped[list[Store]] = relationship(  # read when needed: HQ users never need them
+        secondary="user_stores", lazy="select", order_by=Store.name, viewonly=True,
         primaryjoin="and_(User.tenant_id == UserStore.tenant_id, User.id == UserStore.user_id)",
         secondaryjoin="and_(Store.tenant_id == UserStore.tenant_id, Store.id == UserStore.store_id)",
     )

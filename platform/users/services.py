@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from ..access.models import Role
 from ..audit.services import changed_only, record, snapshot
@@ -16,7 +17,7 @@ from .models import User, UserStore
 
 def list_users(viewer: User | None = None) -> list[User]:
     """Everyone for HQ roles; store staff see the staff of their own stores."""
-    query = select(User).order_by(User.active.desc(), User.display_name)
+    query = select(User).options(selectinload(User.stores)).order_by(User.active.desc(), User.display_name)
     if viewer is not None and not viewer.sees_all_stores:
         colleagues = select(UserStore.user_id).where(UserStore.store_id.in_(viewer.store_ids or [-1]))
         query = query.where(User.id.in_(colleagues))

@@ -35,11 +35,14 @@ class CustomerPage(Schema):
     next_after_id = fields.Integer(allow_none=True)
 
 
+_DUMP = CustomerSchema()  # one instance: building a schema costs more than dumping a customer with it
+
+
 def _out(customer):
     """The customer as this token's user may see it (contact details masked without permission)."""
     from ...fields.engine import definitions
 
-    data = CustomerSchema().dump(customer)  # plain values; dumped again by the response schema
+    data = _DUMP.dump(customer)  # plain values; dumped again by the response schema
     data.update({k: getattr(customer, k) for k in ("birthday", "created_at")})
     visible = {d.code for d in definitions("customer", user=api_user())}
     data["custom"] = {k: v for k, v in (customer.custom or {}).items() if k in visible}
