@@ -65,6 +65,7 @@ def register_blueprints():
     from .assets.views import bp as assets_bp
     from .fields.views import bp as fields_bp
     from .files.views import bp as files_bp
+    from .notifications.views import bp as notifications_bp
     from .imports.views import bp as imports_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
@@ -76,7 +77,7 @@ def register_blueprints():
     from .web.views import bp as web_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
-            imports_bp, fields_bp, files_bp, tenancy_bp, plugins_bp]
+            imports_bp, fields_bp, files_bp, notifications_bp, tenancy_bp, plugins_bp]
 
 
 @hookimpl

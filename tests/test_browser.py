@@ -183,3 +183,25 @@ def test_technician_adds_completion_photos_from_a_phone(two_tenants, live_server
     assert page.evaluate("Array.from(document.querySelectorAll('[data-custom=done_photos] img'))"
                          ".every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str(SHOTS / "customer-photos-phone-zh_CN.png"), full_page=True)
+
+
+def test_staff_see_a_reminder_in_the_bell_and_open_it(two_tenants, live_server, page, in_tenant):
+    from storecrm.notifications.services import notify_user
+    from storecrm.users.models import User
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as session:
+        manager = session.get(User, (alpha.id, alpha.users["manager"]))
+        manager.locale = "zh_CN"
+        notify_user(manager, "提醒：回访王先生报价", "截止 2026/11/23 10:00", f"/t/alpha/customers/{alpha.customers[0]}",
+                    email=False)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, alpha.emails["manager"], None)
+    assert page.inner_text("[data-testid=unread]") == "1"
+    page.click("[data-testid=bell]")
+    assert "提醒：回访王先生报价" in page.inner_text("[data-testid=notifications]")
+    page.screenshot(path=str(SHOTS / "notifications-phone-zh_CN.png"), full_page=True)
+    page.click("[data-notification]")
+    page.wait_for_url(f"**/customers/{alpha.customers[0]}")
+    assert page.locator("[data-testid=unread]").count() == 0

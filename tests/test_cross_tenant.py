@@ -72,6 +72,8 @@ ID_ROUTES = {
     "fields.archive": [("POST", lambda b: {"definition_id": b.field_id}, {"archived": "1"})],
     "customers.delete_view": [("POST", lambda b: {"view_id": b.view_id}, {})],
     "api_fields.update_field": [("PATCH", lambda b: {"definition_id": b.field_id}, {"label_en": "HACKED"})],
+    "notifications.open_one": [("POST", lambda b: {"notification_id": b.notification_id}, {})],
+    "api_notifications.read_one": [("POST", lambda b: {"notification_id": b.notification_id}, None)],
     "files.download": [("GET", lambda b: {"file_id": b.file_id}, None)],
     "files.thumbnail": [("GET", lambda b: {"file_id": b.file_id}, None)],
     "api_files.get_file": [("GET", lambda b: {"file_id": b.file_id}, None)],
@@ -92,6 +94,7 @@ LIST_ROUTES = {
     "api_customers.list_duplicates": {}, "activities.my_tasks": {}, "api_activities.list_my_tasks": {},
     "assets.index": {}, "api_assets.list_assets": {}, "imports.index": {}, "imports.export_customers": {"fmt": "csv"},
     "fields.index": {}, "api_fields.list_fields": {},
+    "notifications.index": {}, "api_notifications.list_notifications": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -134,6 +137,8 @@ SELF_ROUTES = {
     "auth.forgot": "answers the same for every login; mails only inside the URL's tenant (test_auth)",
     "auth.reset": "token is signed with its tenant id; another tenant rejects it (test_auth)",
     "auth.account": "changes the caller's own password",
+    "notifications.read_all": "marks the caller's own notifications read (test_notifications)",
+    "api_notifications.read_all": "marks the caller's own notifications read (test_notifications)",
 }
 
 EXEMPT = {
@@ -221,6 +226,9 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             from tests.test_files import _jpeg
 
             w.file_id = accept_upload(owner, f"{w.slug}.jpg", _jpeg()).id
+            from storecrm.notifications.services import notify_user
+
+            w.notification_id = notify_user(owner, f"{w.slug.upper()} reminder", email=False).id
             run = ImportRun(user_id=w.users["owner"], filename=f"{w.slug}.xlsx", stored_as="nowhere.xlsx",
                             headers=["name"], total_rows=1)
             session.add(run)

@@ -40,6 +40,7 @@ class Task(TenantScoped, Timestamped):
     title: Mapped[str] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remind_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a timer notifies the assignee
     assignee_id: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[int | None] = mapped_column(BigInteger)
     # a record of another module (asset, repair order …) this task is about

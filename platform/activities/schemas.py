@@ -21,6 +21,8 @@ class TaskSchema(Schema):
     title = Trimmed(required=True, validate=validate.Length(max=200, error=_l("At most {max} characters.")))
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     due_at = fields.DateTime(load_default=None, allow_none=True)
+    remind_at = fields.DateTime(load_default=None, allow_none=True,
+                                metadata={"description": "when to notify the assignee (in-app and email)"})
     assignee_id = fields.Integer(load_default=None, allow_none=True, strict=False,
                                  validate=validate.Range(min=1, max=2**63 - 1))
     customer_id = fields.Integer(load_default=None, allow_none=True, strict=False,

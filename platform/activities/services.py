@@ -52,6 +52,7 @@ def _check_task(user, data: dict) -> None:
 def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> Task:
     _check_task(user, data)
     task = Task(title=data["title"], notes=data.get("notes"), due_at=_aware(data.get("due_at")),
+                remind_at=_aware(data.get("remind_at")),
                 assignee_id=data.get("assignee_id") or user.id, customer_id=data.get("customer_id"),
                 priority=data.get("priority", "normal"), status="open", created_by_id=user.id if user else None)
     if related:
@@ -59,7 +60,19 @@ def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> 
     db.session.add(task)
     db.session.flush()
     record("create", "task", task.id, task.title, after=snapshot(task))
+    _sync_reminder(task)
     return task
+
+
+def _sync_reminder(task: Task) -> None:
+    """One timer per task, moved with its reminder time; none once the task is done or cancelled."""
+    from ..notifications.timers import cancel, schedule
+
+    key = f"task:{task.id}:reminder"
+    if task.status == "open" and task.remind_at is not None:
+        schedule(key, "task.reminder", task.remind_at, {"task_id": task.id})
+    else:
+        cancel(key)
 
 
 def update_task(user, task: Task, data: dict) -> Task:
@@ -70,10 +83,13 @@ def update_task(user, task: Task, data: dict) -> Task:
             setattr(task, key, data[key])
     if "due_at" in data:
         task.due_at = _aware(data["due_at"])
+    if "remind_at" in data:
+        task.remind_at = _aware(data["remind_at"])
     if data.get("status") and data["status"] != task.status:
         task.status = data["status"]
         task.done_at = utcnow() if task.status == "done" else None
     record_changes("task", task, before, task.title)
+    _sync_reminder(task)
     return task
 
 

@@ -41,6 +41,8 @@ def init_api(app) -> None:
 
 
 def core_blueprints() -> list:
-    from .resources import activities, assets, customers, fields, files, me, plugins, stores, tokens, users
+    from .resources import (activities, assets, customers, fields, files, me, notifications, plugins, stores, tokens,
+                            users)
 
-    return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, tokens, plugins)]
+    return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, tokens,
+                            plugins)]

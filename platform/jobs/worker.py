@@ -5,6 +5,8 @@ from . import housekeeping  # noqa: F401
 from .middleware import bind_app
 from .. import mail  # noqa: F401
 from ..imports import jobs as import_jobs  # noqa: F401
+from ..notifications import sweeps, timers  # noqa: F401
+from ..activities import reminders  # noqa: F401
 
 app = create_app()
 bind_app(app)

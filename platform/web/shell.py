@@ -13,6 +13,7 @@ def init_app(app) -> None:
     def _shell():
         if g.get("tenant") is None or not current_user.is_authenticated:
             return {}
+        from ..notifications.services import unread_count
         from ..stores.services import stores_visible_to
 
         stores = [s for s in stores_visible_to(current_user) if s.active]
@@ -22,6 +23,7 @@ def init_app(app) -> None:
             "shell_nav_admin": visible_items(items, current_user, "admin"),
             "shell_stores": stores,
             "shell_store_id": session.get("store_id"),
+            "shell_unread": unread_count(current_user),
         }
 
 

@@ -1,0 +1,32 @@
+"""Delivery channels. Email goes over SMTP (or the log without SMTP_HOST); SMS goes to the log unless a plugin
+brings a provider (`register_notification_channels` with code "sms"); plugins may add channels of their own."""
+from __future__ import annotations
+
+import logging
+
+from ..hooks.contrib import NotificationChannel
+
+log = logging.getLogger("storecrm.notifications")
+
+
+def _email(message) -> None:
+    from ..mail import deliver
+
+    deliver(message.recipient, message.subject, message.body)
+
+
+def _sms_to_log(message) -> None:
+    log.info("sms (no provider, logged instead) to=%s\n%s", message.recipient, message.body)
+
+
+CORE = {"email": NotificationChannel("email", "Email", _email), "sms": NotificationChannel("sms", "SMS", _sms_to_log)}
+
+
+def channels() -> dict[str, NotificationChannel]:
+    """Core channels, overridden or extended by the tenant's enabled plugins."""
+    from ..plugin_host.runtime import enabled_plugins, host
+
+    out = dict(CORE)
+    for channel in host().items("register_notification_channels", enabled_plugins()):
+        out[channel.code] = channel
+    return out

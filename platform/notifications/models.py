@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..tenancy.models import TenantScoped, tenant_fk, utcnow
+
+
+class Notification(TenantScoped):
+    """An in-app notification: the bell's unread count and the notifications page."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        tenant_fk("user_id", "users", ondelete="CASCADE"),
+        Index("ix_notifications_tenant_user_unread", "tenant_id", "user_id", "read_at", "id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(300))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxMessage(TenantScoped):
+    """A message to send (email, SMS, a plugin channel), written in the transaction that decided to send it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "dedupe_key"),
+        Index("ix_outbox_messages_tenant_due", "tenant_id", "next_attempt_at",
+              postgresql_where=text("status = 'pending'")),
+    )
+
+    channel: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict] = mapped_column(JSONB, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(160))  # one message per key, ever
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | dead | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Timer(TenantScoped):
+    """Something to do at a given time (a reminder, a deadline); `key` makes scheduling idempotent."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key"),
+        Index("ix_timers_tenant_due", "tenant_id", "due_at", postgresql_where=text("fired_at IS NULL")),
+    )
+
+    key: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(60))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict] = mapped_column(JSONB, default=dict)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
