@@ -21,6 +21,7 @@ def register_permissions():
         Permission("audit.view", _l("View the audit log"), G_ADMIN),
         Permission("fields.manage", _l("Define custom fields"), G_ADMIN),
         Permission("plugins.manage", _l("Switch modules on and off, edit their settings"), G_ADMIN),
+        Permission("webhooks.manage", _l("Manage webhooks to other systems"), G_ADMIN),
         Permission("customers.view", _l("View customers"), G_CUSTOMERS),
         Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
@@ -32,7 +33,7 @@ def register_default_grants():
     # owner always holds every permission; these are the starting sets, editable per tenant.
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
-                            "plugins.manage", "fields.manage"]
+                            "plugins.manage", "fields.manage", "webhooks.manage"]
     return {
         "admin": everything_but_roles + ["roles.manage"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
@@ -54,6 +55,7 @@ def register_nav_items():
         NavItem("audit.index", _l("Audit log"), "journal-text", "audit.view", 40, "admin"),
         NavItem("fields.index", _l("Custom fields"), "ui-checks", "fields.manage", 42, "admin"),
         NavItem("plugins.index", _l("Modules"), "puzzle", "plugins.manage", 45, "admin"),
+        NavItem("webhooks.index", _l("Webhooks"), "broadcast", "webhooks.manage", 47, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
     ]
 
@@ -66,6 +68,7 @@ def register_blueprints():
     from .fields.views import bp as fields_bp
     from .files.views import bp as files_bp
     from .notifications.views import bp as notifications_bp
+    from .notifications.webhook_views import bp as webhooks_bp
     from .imports.views import bp as imports_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
@@ -77,7 +80,7 @@ def register_blueprints():
     from .web.views import bp as web_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
-            imports_bp, fields_bp, files_bp, notifications_bp, tenancy_bp, plugins_bp]
+            imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, tenancy_bp, plugins_bp]
 
 
 @hookimpl
@@ -106,3 +109,32 @@ def register_asset_types():
     from .assets.types import CORE_TYPES
 
     return CORE_TYPES
+
+
+# Outbound webhooks for the core's events (docs/notifications.md); only ids and what changed, no contact details.
+@hookimpl
+def customer_created(customer):
+    from .notifications.webhooks import emit
+
+    emit("customer.created", {"customer_id": customer.id, "name": customer.name, "store_id": customer.store_id})
+
+
+@hookimpl
+def customer_changed(customer, changes):
+    from .notifications.webhooks import emit
+
+    emit("customer.changed", {"customer_id": customer.id, "changed": sorted(changes)})
+
+
+@hookimpl
+def customer_merged(survivor, merged):
+    from .notifications.webhooks import emit
+
+    emit("customer.merged", {"customer_id": survivor.id, "merged_id": merged.id})
+
+
+@hookimpl
+def asset_changed(asset, changes):
+    from .notifications.webhooks import emit
+
+    emit("asset.changed", {"asset_id": asset.id, "customer_id": asset.customer_id, "changed": sorted(changes)})

@@ -13,4 +13,4 @@ from .assets.models import Asset, AssetOwnership  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
 from .fields.models import FieldDefinition  # noqa: F401
 from .files.models import StoredFile  # noqa: F401
-from .notifications.models import Notification, OutboxMessage, Timer  # noqa: F401
+from .notifications.models import Notification, OutboxMessage, Timer, WebhookEndpoint  # noqa: F401

@@ -73,6 +73,18 @@ ID_ROUTES = {
     "customers.delete_view": [("POST", lambda b: {"view_id": b.view_id}, {})],
     "api_fields.update_field": [("PATCH", lambda b: {"definition_id": b.field_id}, {"label_en": "HACKED"})],
     "notifications.open_one": [("POST", lambda b: {"notification_id": b.notification_id}, {})],
+    "webhooks.show": [("GET", lambda b: {"endpoint_id": b.webhook_id}, None)],
+    "webhooks.ping": [("POST", lambda b: {"endpoint_id": b.webhook_id}, {})],
+    "webhooks.toggle": [("POST", lambda b: {"endpoint_id": b.webhook_id}, {"active": "0"})],
+    "webhooks.delete": [("POST", lambda b: {"endpoint_id": b.webhook_id}, {})],
+    "webhooks.replay_delivery": [("POST", lambda b: {"endpoint_id": b.webhook_id, "delivery_id": b.delivery_id}, {})],
+    "api_webhooks.get_webhook": [("GET", lambda b: {"endpoint_id": b.webhook_id}, None)],
+    "api_webhooks.update_webhook": [("PATCH", lambda b: {"endpoint_id": b.webhook_id}, {"active": False})],
+    "api_webhooks.delete_webhook": [("DELETE", lambda b: {"endpoint_id": b.webhook_id}, None)],
+    "api_webhooks.list_deliveries": [("GET", lambda b: {"endpoint_id": b.webhook_id}, None)],
+    "api_webhooks.replay_delivery": [("POST", lambda b: {"endpoint_id": b.webhook_id, "delivery_id": b.delivery_id},
+                                      None)],
+    "api_webhooks.ping_webhook": [("POST", lambda b: {"endpoint_id": b.webhook_id}, None)],
     "api_notifications.read_one": [("POST", lambda b: {"notification_id": b.notification_id}, None)],
     "files.download": [("GET", lambda b: {"file_id": b.file_id}, None)],
     "files.thumbnail": [("GET", lambda b: {"file_id": b.file_id}, None)],
@@ -95,6 +107,7 @@ LIST_ROUTES = {
     "assets.index": {}, "api_assets.list_assets": {}, "imports.index": {}, "imports.export_customers": {"fmt": "csv"},
     "fields.index": {}, "api_fields.list_fields": {},
     "notifications.index": {}, "api_notifications.list_notifications": {},
+    "webhooks.index": {}, "api_webhooks.list_webhooks": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -119,6 +132,8 @@ CREATE_ROUTES = {
     "customers.bulk": lambda b: {"action": "add_tag", "value": "HACKED", "ids": str(b.customers[0])},
     "customers.save_view": {"view_name": "mine", "current": "/t/alpha/customers/?tag=x"},
     "api_files.upload": {},  # uploads land in the caller's tenant; no reference to anything else
+    "webhooks.index": {"url": "https://erp.example.com/hook", "events": "customer.created"},
+    "api_webhooks.create_webhook": {"url": "https://erp.example.com/hook"},
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -229,6 +244,18 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             from storecrm.notifications.services import notify_user
 
             w.notification_id = notify_user(owner, f"{w.slug.upper()} reminder", email=False).id
+            from storecrm.notifications.models import OutboxMessage, WebhookEndpoint
+
+            hook = WebhookEndpoint(url=f"https://{w.slug}.example.com/hook", description=f"{w.slug.upper()} ERP",
+                                   secret="whsec_test", events=[])
+            session.add(hook)
+            session.flush()
+            w.webhook_id = hook.id
+            delivery = OutboxMessage(channel="webhook", recipient=hook.url, subject="ping", status="dead",
+                                     payload={"endpoint_id": hook.id, "event": {"type": "ping"}})
+            session.add(delivery)
+            session.flush()
+            w.delivery_id = delivery.id
             run = ImportRun(user_id=w.users["owner"], filename=f"{w.slug}.xlsx", stored_as="nowhere.xlsx",
                             headers=["name"], total_rows=1)
             session.add(run)

@@ -184,3 +184,22 @@ def test_mark_all_read_touches_only_the_callers_own(two_tenants, in_tenant, logi
                                   headers=api_token(alpha, "advisor")).get_json() == {"marked": 1}
     unread = {row[0] for row in _rows(system_db, "SELECT title FROM notifications WHERE read_at IS NULL")}
     assert unread == {"beta owner", "beta advisor"}
+
+
+def test_a_tenants_sms_budget_per_minute_holds_the_rest(two_tenants, in_tenant, app, system_db):
+    from storecrm.extensions import db
+    from storecrm.notifications import outbox
+    from storecrm.tenancy.context import TenantRef, tenant_context
+    from storecrm.tenancy.models import Tenant
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as session:
+        session.get(Tenant, alpha.id).settings = {"sms_per_minute": 2}
+    with app.app_context(), tenant_context(TenantRef(alpha.id, alpha.slug)):
+        messages = [outbox.send("sms", f"+86138001380{i:02d}", body="到店提醒") for i in range(3)]
+        for message in messages:
+            outbox.attempt(message)
+            db.session.flush()
+        assert [m.status for m in messages] == ["sent", "sent", "pending"]
+        assert messages[2].attempts == 0 and messages[2].next_attempt_at > messages[1].sent_at
+        db.session.commit()

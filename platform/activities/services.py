@@ -61,6 +61,9 @@ def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> 
     db.session.flush()
     record("create", "task", task.id, task.title, after=snapshot(task))
     _sync_reminder(task)
+    from ..notifications.webhooks import emit
+
+    emit("task.created", {"task_id": task.id, "customer_id": task.customer_id, "assignee_id": task.assignee_id})
     return task
 
 

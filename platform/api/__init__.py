@@ -42,7 +42,7 @@ def init_api(app) -> None:
 
 def core_blueprints() -> list:
     from .resources import (activities, assets, customers, fields, files, me, notifications, plugins, stores, tokens,
-                            users)
+                            users, webhooks)
 
-    return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, tokens,
-                            plugins)]
+    return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
+                            tokens, plugins)]

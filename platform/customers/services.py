@@ -290,10 +290,18 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
                   {**{k: _jsonable(v) for k, v in row.items() if k != "tenant_id"},
                    "identities": [{"kind": kind, "value": value} for kind, value in claims]})
                  for row, claims in made])
+    from ..hooks.manager import CORE
+    from ..notifications.webhooks import emit
+
+    for row, _claims_ in made:  # what the core's own customer_created does, without loading objects
+        emit("customer.created", {"customer_id": row["id"], "name": row["name"], "store_id": row["store_id"]})
     announce = tenant_hook("customer_created")
-    if announce.get_hookimpls():  # plugins get the customers as objects, like any other new customer
+    if any(impl.plugin_name != CORE for impl in announce.get_hookimpls()):
+        # plugins get the customers as objects, like any other new customer
         for customer in db.session.scalars(select(Customer).where(Customer.id.in_([r["id"] for r, _c in made]))):
-            announce(customer=customer)
+            for impl in announce.get_hookimpls():
+                if impl.plugin_name != CORE:
+                    impl.function(customer=customer)
     return errors
 
 

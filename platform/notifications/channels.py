@@ -19,7 +19,14 @@ def _sms_to_log(message) -> None:
     log.info("sms (no provider, logged instead) to=%s\n%s", message.recipient, message.body)
 
 
-CORE = {"email": NotificationChannel("email", "Email", _email), "sms": NotificationChannel("sms", "SMS", _sms_to_log)}
+def _webhook(message) -> None:
+    from .webhooks import deliver
+
+    deliver(message)
+
+
+CORE = {"email": NotificationChannel("email", "Email", _email), "sms": NotificationChannel("sms", "SMS", _sms_to_log),
+        "webhook": NotificationChannel("webhook", "Webhook", _webhook)}
 
 
 def channels() -> dict[str, NotificationChannel]:

@@ -74,6 +74,23 @@ def _quiet_until(now: datetime) -> datetime | None:
     return until
 
 
+DEFAULT_PER_MINUTE = 60
+
+
+def _over_rate(channel: str, now: datetime) -> bool:
+    """Has the tenant sent its `<channel>_per_minute` messages (settings; default 60) in the last minute?
+    Providers bill per message and throttle senders; a runaway rule must not text a whole customer base at once."""
+    from sqlalchemy import func
+
+    from ..tenancy.services import current_tenant_row
+
+    limit = int((current_tenant_row().settings or {}).get(f"{channel}_per_minute") or DEFAULT_PER_MINUTE)
+    sent = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == channel, OutboxMessage.status == "sent",
+        OutboxMessage.sent_at > now - timedelta(minutes=1)))
+    return sent >= limit
+
+
 def attempt(message: OutboxMessage) -> None:
     """Try to deliver one message (its row locked by the caller); record the outcome on it."""
     from .channels import channels
@@ -84,6 +101,9 @@ def attempt(message: OutboxMessage) -> None:
         if later is not None:  # no texts to customers at night: wait, without spending an attempt
             message.next_attempt_at = later
             return
+    if message.channel in MARKETING_CHANNELS and _over_rate(message.channel, now):
+        message.next_attempt_at = now + timedelta(minutes=1)  # the tenant's per-minute budget is spent: wait
+        return
     channel = channels().get(message.channel)
     message.attempts += 1
     try:

@@ -1,0 +1,175 @@
+"""Outbound webhooks: events POSTed as JSON to the tenant's endpoints, signed with HMAC-SHA256, sent through the
+outbox (so retries with backoff, a delivery log and manual replay come with it).
+
+Signature header: `StoreCRM-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`, the
+scheme Stripe uses; receivers should reject a `t` older than five minutes. Endpoints on private, loopback or
+link-local addresses are refused unless STORECRM_WEBHOOKS_ALLOW_PRIVATE=1 (self-hosted installs), so a tenant
+cannot make the server call into its own network."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from urllib.parse import urlsplit
+
+from flask import g
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..audit.services import record
+from ..extensions import db
+from ..tenancy.context import current_tenant
+from ..tenancy.models import get_scoped, utcnow
+from .models import OutboxMessage, WebhookEndpoint
+
+EVENTS = ("customer.created", "customer.changed", "customer.merged", "asset.changed", "task.created", "ping")
+TIMEOUT = 10
+
+
+def private_allowed() -> bool:
+    return os.environ.get("STORECRM_WEBHOOKS_ALLOW_PRIVATE") == "1"
+
+
+def check_url(url: str) -> None:
+    """http(s) URL to a public address (resolved now, and again at each delivery)."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError({"url": [_("Give a full http:// or https:// address.")]})
+    if private_allowed():
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except (socket.gaierror, UnicodeError):
+        raise ValidationError({"url": [_("This host name does not resolve.")]})
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            raise ValidationError({"url": [_("Webhooks may only go to public addresses.")]})
+
+
+def create_endpoint(data: dict) -> WebhookEndpoint:
+    check_url(data["url"])
+    endpoint = WebhookEndpoint(url=data["url"], description=data.get("description"),
+                               events=[e for e in data.get("events") or [] if e in EVENTS],
+                               secret="whsec_" + secrets.token_urlsafe(24), active=True)
+    db.session.add(endpoint)
+    db.session.flush()
+    record("create", "webhook", endpoint.id, endpoint.url)
+    g.pop("_webhook_endpoints", None)
+    return endpoint
+
+
+def update_endpoint(endpoint: WebhookEndpoint, data: dict) -> WebhookEndpoint:
+    if "url" in data and data["url"] != endpoint.url:
+        check_url(data["url"])
+        endpoint.url = data["url"]
+    for key in ("description", "active"):
+        if key in data and data[key] is not None:
+            setattr(endpoint, key, data[key])
+    if data.get("events") is not None:
+        endpoint.events = [e for e in data["events"] if e in EVENTS]
+    record("update", "webhook", endpoint.id, endpoint.url)
+    g.pop("_webhook_endpoints", None)
+    return endpoint
+
+
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    record("delete", "webhook", endpoint.id, endpoint.url)
+    db.session.delete(endpoint)
+    g.pop("_webhook_endpoints", None)
+
+
+def endpoints() -> list[WebhookEndpoint]:
+    return list(db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def get_endpoint(endpoint_id) -> WebhookEndpoint | None:
+    return get_scoped(WebhookEndpoint, endpoint_id)
+
+
+def deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.channel == "webhook", OutboxMessage.payload["endpoint_id"].as_integer() == endpoint.id)
+        .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def _subscribed(event: str) -> list[WebhookEndpoint]:
+    """Active endpoints wanting `event`, read once per request or job (imports emit thousands of events)."""
+    cache = g.setdefault("_webhook_endpoints", {})
+    tenant = current_tenant()
+    if tenant.id not in cache:
+        cache[tenant.id] = [(e.id, e.url, tuple(e.events or ())) for e in db.session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))]
+    return [(eid, url) for eid, url, events in cache[tenant.id] if not events or event in events]
+
+
+def _queue(targets: list[tuple[int, str]], event: str, data: dict) -> int:
+    from .outbox import send
+
+    event_id = "evt_" + uuid.uuid4().hex
+    body = {"id": event_id, "type": event, "created": int(utcnow().timestamp()), "tenant": current_tenant().slug,
+            "data": data}
+    for endpoint_id, url in targets:
+        send("webhook", url, event, payload={"endpoint_id": endpoint_id, "event": body},
+             dedupe_key=f"webhook:{endpoint_id}:{event_id}")
+    return len(targets)
+
+
+def emit(event: str, data: dict) -> int:
+    """Queue `event` for every subscribed endpoint, in the current transaction; returns how many."""
+    targets = _subscribed(event)
+    return _queue(targets, event, data) if targets else 0
+
+
+def ping(endpoint: WebhookEndpoint) -> None:
+    """A test event to one endpoint (whatever it subscribes to)."""
+    _queue([(endpoint.id, endpoint.url)], "ping", {"endpoint_id": endpoint.id})
+
+
+def get_delivery(endpoint: WebhookEndpoint, delivery_id) -> OutboxMessage | None:
+    message = get_scoped(OutboxMessage, delivery_id)
+    if message is None or message.channel != "webhook" or message.payload.get("endpoint_id") != endpoint.id:
+        return None
+    return message
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx is an answer, not a hop: never follow one to another (perhaps internal) host
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def deliver(message: OutboxMessage) -> None:
+    """The `webhook` channel: POST the event; any answer but 2xx (or no answer) is a failure to retry."""
+    endpoint = get_endpoint(message.payload.get("endpoint_id"))
+    if endpoint is None or not endpoint.active:
+        raise LookupError("the endpoint was deleted or switched off")
+    check_url(endpoint.url)
+    body = json.dumps(message.payload["event"], ensure_ascii=False, separators=(",", ":")).encode()
+    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "User-Agent": "StoreCRM-Webhooks/1",
+        "StoreCRM-Signature": signature(endpoint.secret, body, int(time.time())),
+        "StoreCRM-Event": message.payload["event"]["type"]})
+    try:
+        with _opener.open(request, timeout=TIMEOUT) as response:  # URL checked just above
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        message.payload = {**message.payload, "response_status": exc.code}
+        raise RuntimeError(f"HTTP {exc.code}") from None
+    message.payload = {**message.payload, "response_status": status}
