@@ -56,6 +56,7 @@ def register_nav_items():
         NavItem("fields.index", _l("Custom fields"), "ui-checks", "fields.manage", 42, "admin"),
         NavItem("plugins.index", _l("Modules"), "puzzle", "plugins.manage", 45, "admin"),
         NavItem("webhooks.index", _l("Webhooks"), "broadcast", "webhooks.manage", 47, "admin"),
+        NavItem("templates.index", _l("Message templates"), "chat-square-text", "tenant.settings", 48, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
     ]
 
@@ -69,6 +70,7 @@ def register_blueprints():
     from .files.views import bp as files_bp
     from .notifications.views import bp as notifications_bp
     from .notifications.webhook_views import bp as webhooks_bp
+    from .notifications.template_views import bp as templates_bp
     from .imports.views import bp as imports_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
@@ -80,7 +82,7 @@ def register_blueprints():
     from .web.views import bp as web_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
-            imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, tenancy_bp, plugins_bp]
+            imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp]
 
 
 @hookimpl

@@ -13,4 +13,5 @@ from .assets.models import Asset, AssetOwnership  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
 from .fields.models import FieldDefinition  # noqa: F401
 from .files.models import StoredFile  # noqa: F401
-from .notifications.models import Notification, OutboxMessage, Timer, WebhookEndpoint  # noqa: F401
+from .notifications.models import (Notification, NotificationTemplate, OutboxMessage, Timer,  # noqa: F401
+                                   WebhookEndpoint)

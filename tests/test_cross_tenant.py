@@ -108,6 +108,7 @@ LIST_ROUTES = {
     "fields.index": {}, "api_fields.list_fields": {},
     "notifications.index": {}, "api_notifications.list_notifications": {},
     "webhooks.index": {}, "api_webhooks.list_webhooks": {},
+    "templates.index": {}, "api_templates.list_templates": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -153,6 +154,8 @@ SELF_ROUTES = {
     "auth.reset": "token is signed with its tenant id; another tenant rejects it (test_auth)",
     "auth.account": "changes the caller's own password",
     "notifications.read_all": "marks the caller's own notifications read (test_notifications)",
+    "templates.edit": "names a message code, not a record: edits the caller's own tenant's wording (test_notifications)",
+    "api_templates.put_template": "names a message code, not a record: edits the caller's own tenant (test_notifications)",
     "api_notifications.read_all": "marks the caller's own notifications read (test_notifications)",
 }
 

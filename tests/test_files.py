@@ -198,3 +198,49 @@ def test_customer_list_sorts_and_pages_without_gaps(make_tenant, login, in_tenan
     assert [n for _, n in seen] == sorted(names)
     newest = re.findall(r'/t/gamma/customers/(\d+)">', b.get("/t/gamma/customers/").get_data(as_text=True))
     assert [int(i) for i in newest] == sorted((int(i) for i, _ in seen), reverse=True)[:50]
+
+
+def test_asset_list_filters_on_custom_fields_searches_and_sorts(two_tenants, login, in_tenant):
+    from datetime import date
+
+    from storecrm.assets.models import Asset
+    from storecrm.fields.models import FieldDefinition
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as session:
+        session.add(FieldDefinition(entity="asset", code="film", label_zh="膜", label_en="Film", type="select",
+                                    options=["3M", "龙膜"]))
+        for n, (name, film, warranty) in enumerate([("Model Y", "3M", date(2027, 5, 1)),
+                                                    ("Han EV", "龙膜", date(2026, 12, 1)),
+                                                    ("Camry", "3M", None)]):
+            session.add(Asset(customer_id=alpha.customers[n], type="vehicle", name=name, custom={"film": film},
+                              warranty_until=warranty))
+    b = login(alpha, "owner")  # HQ: sees the assets of every store's customers
+    page = b.get("/t/alpha/assets/?cf_film=3M").get_data(as_text=True)
+    assert "Model Y" in page and "Camry" in page and "Han EV" not in page
+    assert 'data-column="film">3M' in page
+    import re
+
+    ordered = re.findall(r'/t/alpha/assets/\d+">([^<]+)</a>', b.get("/t/alpha/assets/?sort=warranty").get_data(as_text=True))
+    assert ordered == ["Han EV", "Model Y", "Camry"]  # soonest warranty end first, none last
+    assert re.findall(r'/t/alpha/assets/\d+">([^<]+)</a>', b.get("/t/alpha/assets/?q=han").get_data(as_text=True)) \
+        == ["Han EV"]
+
+
+def test_lists_sort_and_filter_through_the_api(two_tenants, in_tenant, api_token, app):
+    from storecrm.assets.models import Asset
+    from storecrm.fields.models import FieldDefinition
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as session:
+        session.add(FieldDefinition(entity="asset", code="film", label_zh="膜", label_en="Film", type="select",
+                                    options=["3M", "龙膜"]))
+        session.add(Asset(customer_id=alpha.customers[0], type="vehicle", name="Model Y", custom={"film": "3M"}))
+        session.add(Asset(customer_id=alpha.customers[0], type="vehicle", name="Han EV", custom={"film": "龙膜"}))
+    client, headers = app.test_client(), api_token(alpha, "owner")
+    assets = client.get("/api/v1/assets?cf=film=3M", headers=headers).get_json()
+    assert [a["name"] for a in assets] == ["Model Y"]
+    assert client.get("/api/v1/assets?cf=nope=1", headers=headers).status_code == 422
+    assert client.get("/api/v1/assets?sort=sideways", headers=headers).status_code == 422
+    names = [c["name"] for c in client.get("/api/v1/customers?sort=name_desc", headers=headers).get_json()["items"]]
+    assert names == sorted(names, reverse=True)

@@ -203,3 +203,36 @@ def test_a_tenants_sms_budget_per_minute_holds_the_rest(two_tenants, in_tenant, 
         assert [m.status for m in messages] == ["sent", "sent", "pending"]
         assert messages[2].attempts == 0 and messages[2].next_attempt_at > messages[1].sent_at
         db.session.commit()
+
+
+def test_a_tenant_rewrites_the_reminder_and_templates_cannot_reach_further(two_tenants, login, app, api_token,
+                                                                           system_db):
+    from storecrm.notifications.timers import sweep_timers
+
+    alpha, beta = two_tenants
+    admin = login(alpha, "admin")
+    admin.get("/t/alpha/message-templates/task.reminder")
+    for bad in ("{task_title.__class__}", "{secret}", "{task_title"):
+        resp = admin.post("/t/alpha/message-templates/task.reminder", {"subject_zh": bad})
+        assert resp.status_code == 422 and 'data-error-for="subject_zh"' in resp.get_data(as_text=True), bad
+    ok = admin.post("/t/alpha/message-templates/task.reminder", {
+        "subject_zh": "【{customer_name}】{task_title} 到点了", "body_zh": "{due} 前完成，{{勿回}}",
+        "subject_en": "[{customer_name}] {task_title} is due", "body_en": "by {due} {{no reply}}"})
+    assert ok.status_code == 302
+    advisor = login(alpha, "advisor")
+    advisor.get(f"/t/alpha/customers/{alpha.customers[0]}")
+    advisor.post(f"/t/alpha/customers/{alpha.customers[0]}/tasks", {
+        "title": "交车", "due_at": "2026-01-02T10:00", "remind_at": "2026-01-02T09:00"})
+    with app.app_context():
+        sweep_timers.fn()
+    _run_worker()
+    (title, body), = _rows(system_db, "SELECT title, body FROM notifications")  # the advisor reads English
+    assert title == "[ALPHA-customer-0] 交车 is due" and body.startswith("by ") and body.endswith("{no reply}")
+    # the API shows the text in force; beta still has the built-in one
+    listed = app.test_client().get("/api/v1/message-templates", headers=api_token(alpha, "owner")).get_json()
+    assert listed[0]["customised"] and listed[0]["subject_zh"].startswith("【")
+    theirs = app.test_client().get("/api/v1/message-templates", headers=api_token(beta, "owner")).get_json()
+    assert not theirs[0]["customised"] and theirs[0]["subject_zh"] == "提醒：{task_title}"
+    bad = app.test_client().put("/api/v1/message-templates/task.reminder", json={"body_en": "{password}"},
+                                headers=api_token(alpha, "owner"))
+    assert bad.status_code == 422 and "body_en" in bad.get_json()["errors"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import force_locale, format_datetime, gettext as _
+from flask_babel import force_locale, format_datetime
 
 from ..notifications.services import notify_user
 from ..notifications.timers import handler
@@ -22,9 +22,15 @@ def remind(timer) -> None:
     assignee = get_scoped(User, task.assignee_id)
     if assignee is None or not assignee.active:
         return
+    from ..customers.models import Customer
+    from ..notifications.templates import render
+
     tenant = current_tenant()
     url = f"{current_app.config['STORECRM'].base_url}/t/{tenant.slug}/tasks/"
-    with force_locale(assignee.locale or current_tenant_row().locale):
-        title = _("Reminder: %(title)s", title=task.title)
-        body = _("Due %(when)s", when=format_datetime(task.due_at, "short")) if task.due_at else None
+    customer = get_scoped(Customer, task.customer_id) if task.customer_id else None
+    locale = assignee.locale or current_tenant_row().locale
+    with force_locale(locale):
+        due = format_datetime(task.due_at, "short") if task.due_at else "—"
+        title, body = render("task.reminder", locale, {"task_title": task.title, "due": due, "link": url,
+                                                       "customer_name": customer.name if customer else "—"})
         notify_user(assignee, title, body, url, dedupe_key=f"{timer.key}:{timer.due_at.isoformat()}")

@@ -41,8 +41,8 @@ def init_api(app) -> None:
 
 
 def core_blueprints() -> list:
-    from .resources import (activities, assets, customers, fields, files, me, notifications, plugins, stores, tokens,
-                            users, webhooks)
+    from .resources import (activities, assets, customers, fields, files, me, message_templates, notifications,
+                            plugins, stores, tokens, users, webhooks)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
-                            tokens, plugins)]
+                            message_templates, tokens, plugins)]

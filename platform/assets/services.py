@@ -170,16 +170,31 @@ def history(asset_id: int) -> list[tuple[AssetOwnership, str]]:
         .where(AssetOwnership.asset_id == asset_id).order_by(AssetOwnership.since.desc())))
 
 
+# sort code -> (column, descending); ties broken by id
+SORTS = {"newest": (Asset.id, True), "oldest": (Asset.id, False), "name": (Asset.name, False),
+         "warranty": (Asset.warranty_until, False), "installed": (Asset.installed_on, True)}
+
+
 def list_assets(user, *, type_: str | None = None, customer_id: int | None = None, after_id: int | None = None,
-                limit: int = 50) -> list[Asset]:
-    from ..customers.services import visible
+                limit: int = 50, sort: str = "newest", q: str = "", custom: tuple = ()) -> list[Asset]:
+    """Assets of customers `user` may see; `q` matches the name or an identifier (plate, VIN, serial),
+    `custom` is ((field code, stored value), …) as for customers; keyset-paged in any sort order."""
+    from ..customers.services import _escape, visible
+    from ..keyset import page
 
     owners = visible(user, select(Customer.id))
-    query = select(Asset).where(Asset.deleted_at.is_(None), Asset.customer_id.in_(owners)).order_by(Asset.id.desc())
+    query = select(Asset).where(Asset.deleted_at.is_(None), Asset.customer_id.in_(owners))
     if type_:
         query = query.where(Asset.type == type_)
     if customer_id:
         query = query.where(Asset.customer_id == customer_id)
-    if after_id:
-        query = query.where(Asset.id < after_id)
-    return list(db.session.scalars(query.limit(limit)))
+    if q:
+        pattern = f"%{_escape(q.strip())}%"
+        query = query.where(Asset.id.in_(
+            select(Asset.id).where(Asset.name.ilike(pattern)).union(
+                select(CustomerIdentity.asset_id).where(CustomerIdentity.asset_id.is_not(None),
+                                                        CustomerIdentity.value.ilike(pattern)))))
+    for code, value in custom:
+        query = query.where(Asset.custom.contains({code: value}) | Asset.custom.contains({code: [value]}))
+    column, descending = SORTS.get(sort, SORTS["newest"])
+    return list(db.session.scalars(page(query, Asset, column, descending, after_id).limit(limit)))

@@ -148,10 +148,23 @@ def transfer(asset_id):
 @bp.get("/assets/")
 @requires("customers.view")
 def index():
-    type_ = request.args.get("type") or None
-    after = request.args.get("after", "")
-    rows = services.list_assets(current_user, type_=type_[:40] if type_ else None,
+    from ..fields.engine import FILTERABLE, definitions, filter_value, linked
+
+    args = request.args
+    type_ = args.get("type") or None
+    after = args.get("after", "")
+    defs = definitions("asset", user=current_user)
+    filterable = {d.code: d for d in defs if d.type in FILTERABLE}
+    raw = {k[3:]: args[k] for k in args if k.startswith("cf_") and k[3:] in filterable and args[k]}
+    sort = args.get("sort") if args.get("sort") in services.SORTS else "newest"
+    q = (args.get("q") or "").strip()[:60]
+    rows = services.list_assets(current_user, type_=type_[:40] if type_ else None, sort=sort, q=q,
+                                custom=tuple((c, filter_value(filterable[c], v)) for c, v in raw.items()),
                                 after_id=int(after) if after.isdigit() and len(after) < 19 else None)
-    return render_template("assets/index.html", assets=rows, types=services.asset_types(), type_=type_,
-                           identifiers=services.identifiers_of([a.id for a in rows]),
+    list_args = {k: v for k, v in args.items() if k != "after"}
+    columns = [d for d in defs if d.type not in ("long_text", "photo", "file")][:3]
+    return render_template("assets/index.html", assets=rows, types=services.asset_types(), type_=type_, q=q,
+                           sort=sort, filter_defs=list(filterable.values()), active_custom=raw, list_args=list_args,
+                           column_defs=columns, linked=linked(columns, [a.custom for a in rows]),
+                           locale=current_code(), identifiers=services.identifiers_of([a.id for a in rows]),
                            next_after=rows[-1].id if len(rows) == 50 else None)

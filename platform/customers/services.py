@@ -68,30 +68,11 @@ def list_customers(user, flt: CustomerFilter = CustomerFilter(), *, after_id: in
                    limit: int = PAGE_SIZE, sort: str = "newest") -> list[Customer]:
     """Sorted by `sort` (newest first by default), keyset-paged: `after_id` is the last row of the previous page,
     whose sort key is read back, so a page is one indexed range scan however deep it is."""
+    from ..keyset import page
+
     column, descending = SORTS.get(sort, SORTS["newest"])
-    query = flt.apply(visible(user, select(Customer)))
-    if after_id:
-        if column is Customer.id:
-            query = query.where(Customer.id < after_id if descending else Customer.id > after_id)
-        else:
-            last = db.session.execute(select(column).where(Customer.id == after_id)).first()
-            if last is not None:
-                query = query.where(_after(column, last[0], after_id, descending))
-    if column is Customer.id:
-        order = [Customer.id.desc() if descending else Customer.id.asc()]
-    else:
-        order = [column.desc().nulls_last() if descending else column.asc().nulls_last(),
-                 Customer.id.desc() if descending else Customer.id.asc()]
-    return list(db.session.scalars(query.order_by(*order).limit(limit)))
-
-
-def _after(column, value, last_id: int, descending: bool):
-    """Rows after (value, last_id) in (column, id) order with NULLs last."""
-    if value is None:  # already among the NULLs: only later ids
-        return and_(column.is_(None), Customer.id < last_id if descending else Customer.id > last_id)
-    if descending:
-        return or_(column < value, and_(column == value, Customer.id < last_id), column.is_(None))
-    return or_(column > value, and_(column == value, Customer.id > last_id), column.is_(None))
+    query = page(flt.apply(visible(user, select(Customer))), Customer, column, descending, after_id)
+    return list(db.session.scalars(query.limit(limit)))
 
 
 def count_customers(user, flt: CustomerFilter = CustomerFilter()) -> int:

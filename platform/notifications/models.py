@@ -79,3 +79,17 @@ class WebhookEndpoint(TenantScoped):
     events: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)  # empty: every event
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NotificationTemplate(TenantScoped):
+    """A tenant's own wording of a message the product sends (the built-in text applies where there is none)."""
+
+    __tablename__ = "notification_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(60))
+    subject_zh: Mapped[str] = mapped_column(String(200), default="")
+    subject_en: Mapped[str] = mapped_column(String(200), default="")
+    body_zh: Mapped[str] = mapped_column(Text, default="")
+    body_en: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -23,6 +23,11 @@ class AssetListArgs(Schema):
     customer_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    q = fields.String(load_default="", validate=validate.Length(max=60),
+                      metadata={"description": "part of the name or of an identifier (plate, VIN, serial)"})
+    sort = fields.String(load_default="newest", validate=validate.OneOf(list(services.SORTS)))
+    cf = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}=.{1,60}$")), load_default=list,
+                     metadata={"description": "custom field filter code=value (repeatable)"})
 
 
 def _visible_custom(asset) -> dict:
@@ -50,8 +55,16 @@ def _asset(asset_id):
 @requires("customers.view")
 def list_assets(args):
     """Assets of customers you may see, newest first; keyset paging with `after_id`."""
+    from ...fields.engine import definitions, filter_value
+
+    kinds = {d.code: d for d in definitions("asset", user=api_user())}
+    pairs = [tuple(item.split("=", 1)) for item in args["cf"]]
+    unknown = [code for code, _v in pairs if code not in kinds]
+    if unknown:
+        unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
     rows = services.list_assets(api_user(), type_=args["type"], customer_id=args["customer_id"],
-                                after_id=args["after_id"], limit=args["per_page"])
+                                after_id=args["after_id"], limit=args["per_page"], sort=args["sort"], q=args["q"],
+                                custom=tuple((code, filter_value(kinds[code], value)) for code, value in pairs))
     ids = services.identifiers_of([a.id for a in rows])
     from ...fields.engine import definitions
 

@@ -25,6 +25,8 @@ class CustomerListArgs(Schema):
     level = fields.String(load_default=None, validate=validate.Length(max=20))
     cf = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}=.{1,60}$")), load_default=list,
                      metadata={"description": "custom field filters as code=value (repeatable)"})
+    sort = fields.String(load_default="newest", validate=validate.OneOf(list(services.SORTS)),
+                         metadata={"description": "newest, oldest, name, name_desc or birthday"})
     after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -58,20 +60,20 @@ def _out(customer):
 @blp.response(200, CustomerPage)
 @requires("customers.view")
 def list_customers(args):
-    """Newest first, keyset-paged: pass the previous page's `next_after_id` as `after_id`."""
+    """Sorted by `sort` (newest first by default), keyset-paged: pass the previous page's `next_after_id` as
+    `after_id`."""
     user = api_user()
-    from ...fields.engine import definitions
+    from ...fields.engine import definitions, filter_value
 
-    kinds = {d.code: d.type for d in definitions("customer", user=user)}
+    kinds = {d.code: d for d in definitions("customer", user=user)}
     pairs = [tuple(item.split("=", 1)) for item in args["cf"]]
     unknown = [code for code, _v in pairs if code not in kinds]
     if unknown:
         unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
-    custom = tuple((code, value in ("1", "true", "yes")) if kinds[code] == "bool" else (code, value)
-                   for code, value in pairs)
+    custom = tuple((code, filter_value(kinds[code], value)) for code, value in pairs)
     flt = services.CustomerFilter(q=args["q"], store_id=args["store_id"], tag=args["tag"], status=args["status"],
                                   owner_id=args["owner_id"], level=args["level"], custom=custom)
-    rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"])
+    rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"], sort=args["sort"])
     total = services.count_customers(user, flt)
     more = len(rows) == args["per_page"]
     return {"items": [_out(c) for c in rows], "total": total, "next_after_id": rows[-1].id if more else None}
