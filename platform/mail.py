@@ -1,4 +1,7 @@
-"""Outgoing email: SMTP when SMTP_HOST is set, otherwise written to the log (embedded default)."""
+"""Outgoing email: SMTP when SMTP_HOST is set, otherwise written to the log (embedded default).
+
+Code sends mail through the outbox (`storecrm.notifications.outbox.send("email", …)`), whose email channel calls
+`deliver`; nothing here should be called inside a request."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +10,6 @@ from email.message import EmailMessage
 
 from flask import current_app
 
-from .jobs import actor
-from .jobs.after_commit import after_commit
 
 log = logging.getLogger("storecrm.mail")
 
@@ -30,12 +31,3 @@ def deliver(to: str, subject: str, body: str) -> None:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
         smtp.send_message(msg)
 
-
-@actor(max_retries=8, min_backoff=5_000)
-def send_email(to: str, subject: str, body: str) -> None:
-    deliver(to, subject, body)
-
-
-def queue_email(to: str, subject: str, body: str) -> None:
-    """Send after the current transaction commits; nothing is sent if it rolls back."""
-    after_commit(lambda: send_email.send(to, subject, body))

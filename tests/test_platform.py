@@ -64,14 +64,14 @@ def test_jobs_carry_and_reenter_the_tenant_of_their_sender(two_tenants, app):
 def test_enqueued_mail_is_dropped_when_the_transaction_rolls_back(two_tenants, app):
     from storecrm.extensions import db
     from storecrm.jobs import broker
-    from storecrm.mail import queue_email
+    from storecrm.notifications.outbox import send
     from storecrm.tenancy.context import TenantRef, tenant_context
 
     alpha, _ = two_tenants
     with app.app_context():
         with tenant_context(TenantRef(alpha.id, alpha.slug)):
             db.session.execute(text("SELECT 1"))
-            queue_email("x@example.com", "s", "b")
+            send("email", "x@example.com", "s", "b")
             db.session.rollback()
             db.session.execute(text("SELECT 1"))
             db.session.commit()

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 from ..audit.services import current_actor, record, set_actor
 from ..extensions import db
-from ..mail import queue_email
 from ..tenancy.context import require_tenant_id
 from ..tenancy.models import utcnow
 from ..users.models import User
@@ -109,13 +108,13 @@ def request_password_reset(login: str, reset_url_for) -> None:
     user = find_by_login(login)
     if user is None or not user.active or not user.email:
         return
+    from ..notifications.outbox import send
+
     url = reset_url_for(reset_token_for(user))
-    queue_email(
-        user.email,
-        _("Reset your StoreCRM password"),
-        _("Hello %(name)s,\n\nOpen this link within one hour to choose a new password:\n%(url)s\n\n"
-          "If you did not ask for this, ignore this message.", name=user.display_name, url=url),
-    )
+    send("email", user.email, _("Reset your StoreCRM password"),
+         _("Hello %(name)s,\n\nOpen this link within one hour to choose a new password:\n%(url)s\n\n"
+           "If you did not ask for this, ignore this message.", name=user.display_name, url=url),
+         payload={"scrub": True})  # the link is a credential: not kept in the outbox once sent
     record("password_reset_requested", "user", user.id, user.display_name)
 
 

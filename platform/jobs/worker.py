@@ -3,7 +3,6 @@ from ..app import create_app
 from . import broker  # noqa: F401  (installs the broker)
 from . import housekeeping  # noqa: F401
 from .middleware import bind_app
-from .. import mail  # noqa: F401
 from ..imports import jobs as import_jobs  # noqa: F401
 from ..notifications import sweeps, timers  # noqa: F401
 from ..activities import reminders  # noqa: F401

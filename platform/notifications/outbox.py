@@ -26,6 +26,7 @@ def send(channel: str, recipient: str, subject: str = "", body: str = "", *, pay
     """Queue a message in the current transaction. A rolled-back transaction sends nothing.
 
     dedupe_key: a message with the same key is never queued twice (returns None then).
+    payload {"scrub": True}: the body is erased once sent (it holds a credential, e.g. a password-reset link).
     customer + marketing: for marketing over SMS/WeChat the customer's consent (PIPL) is required; without it
     the message is kept as `skipped`, so the refusal is visible."""
     if dedupe_key and db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
@@ -120,6 +121,8 @@ def attempt(message: OutboxMessage) -> None:
             message.next_attempt_at = now + timedelta(seconds=min(30 * 2 ** (message.attempts - 1), 6 * 3600))
         return
     message.status, message.sent_at, message.last_error = "sent", now, None
+    if message.payload.get("scrub"):  # e.g. a password-reset link: a credential, not history
+        message.body = ""
 
 
 @actor(max_retries=0)
