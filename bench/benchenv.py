@@ -25,6 +25,14 @@ def start(database: str) -> dict[str, str]:
     return env
 
 
+def stop() -> None:
+    """Stop the benchmark cluster and Redis this process started (nothing is left running after make bench)."""
+    from storecrm.embedded import stop_postgres, stop_redis
+
+    stop_redis()
+    stop_postgres(VAR / "bench-pg")
+
+
 def app_env(env: dict[str, str], **extra) -> dict[str, str]:
     """Environment for running the app (or a migration) against a bench database in production settings."""
     out = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "STORECRM_EMBEDDED"))}

@@ -299,4 +299,7 @@ def _figure(value) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        benchenv.stop()

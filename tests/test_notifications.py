@@ -51,10 +51,10 @@ def test_a_broker_outage_loses_nothing_and_failures_back_off_until_dead(two_tena
         db.session.commit()  # the request still succeeds
     assert _rows(system_db, "SELECT status FROM outbox_messages") == [("pending",)]
     monkeypatch.undo()
-    from storecrm.notifications.sweeps import sweep_outbox
+    from storecrm.notifications.sweeps import relay_all_due
 
     with app.app_context():
-        assert sweep_outbox.fn() == 1  # the minute sweep finds the tenant with a due message
+        assert relay_all_due() == 1  # the minute sweep finds the tenant with a due message
     _run_worker()
     assert _rows(system_db, "SELECT status FROM outbox_messages") == [("sent",)]
 
@@ -129,7 +129,7 @@ def test_timers_fire_once_whoever_sweeps(two_tenants, app, system_db, monkeypatc
 
 
 def test_a_task_reminder_reaches_the_assignee_at_its_time(two_tenants, login, app, system_db, api_token):
-    from storecrm.notifications.timers import sweep_timers
+    from storecrm.notifications.timers import dispatch_due
 
     alpha, beta = two_tenants
     b = login(alpha, "advisor")
@@ -140,7 +140,7 @@ def test_a_task_reminder_reaches_the_assignee_at_its_time(two_tenants, login, ap
     assert resp.status_code == 302
     assert _rows(system_db, "SELECT kind, due_at AT TIME ZONE 'Asia/Shanghai' FROM timers")[0][0] == "task.reminder"
     with app.app_context():
-        assert sweep_timers.fn() == 1
+        assert dispatch_due() == 1
     _run_worker()
     (title, body, user_id), = _rows(system_db, "SELECT title, body, user_id FROM notifications")
     assert user_id == alpha.users["manager"] and "回访报价" in title
@@ -207,7 +207,7 @@ def test_a_tenants_sms_budget_per_minute_holds_the_rest(two_tenants, in_tenant, 
 
 def test_a_tenant_rewrites_the_reminder_and_templates_cannot_reach_further(two_tenants, login, app, api_token,
                                                                            system_db):
-    from storecrm.notifications.timers import sweep_timers
+    from storecrm.notifications.timers import dispatch_due
 
     alpha, beta = two_tenants
     admin = login(alpha, "admin")
@@ -224,7 +224,7 @@ def test_a_tenant_rewrites_the_reminder_and_templates_cannot_reach_further(two_t
     advisor.post(f"/t/alpha/customers/{alpha.customers[0]}/tasks", {
         "title": "交车", "due_at": "2026-01-02T10:00", "remind_at": "2026-01-02T09:00"})
     with app.app_context():
-        sweep_timers.fn()
+        dispatch_due()
     _run_worker()
     (title, body), = _rows(system_db, "SELECT title, body FROM notifications")  # the advisor reads English
     assert title == "[ALPHA-customer-0] 交车 is due" and body.startswith("by ") and body.endswith("{no reply}")

@@ -24,11 +24,10 @@ def fan_out_session_purge() -> None:
 
 
 @actor
-def purge_sessions() -> int:
+def purge_sessions() -> None:
     """Delete sessions of the job's tenant that were revoked or idle for longer than the retention."""
     from ..auth.models import UserSession
 
     cutoff = utcnow() - SESSION_RETENTION
-    result = db.session.execute(delete(UserSession).where(
+    db.session.execute(delete(UserSession).where(
         or_(UserSession.revoked_at < cutoff, UserSession.last_seen_at < cutoff)))
-    return result.rowcount

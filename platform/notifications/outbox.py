@@ -135,14 +135,13 @@ def deliver(message_id: int) -> None:
 
 
 @actor(max_retries=0)
-def relay_due(limit: int = 200) -> int:
+def relay_due(limit: int = 200) -> None:
     """Relay the tenant's messages that are due (retries, and any whose job was lost)."""
     due = list(db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= utcnow())
         .order_by(OutboxMessage.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
     for message in due:
         attempt(message)
-    return len(due)
 
 
 def replay(message: OutboxMessage) -> None:

@@ -55,7 +55,7 @@ def cancel(key: str) -> None:
 
 def claim_due(limit: int = 500) -> list[tuple[int, str, int]]:
     """(tenant id, slug, timer id) of due timers of every tenant, leased to this sweep."""
-    with unscoped(reason="scheduler claims due timers") as system:
+    with unscoped(reason="scheduler claims due timers", routine=True) as system:
         rows = system.execute(text(
             "UPDATE timers SET claimed_until = now() + make_interval(secs => :lease) "
             "WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM timers WHERE fired_at IS NULL AND due_at <= now() "
@@ -66,14 +66,19 @@ def claim_due(limit: int = 500) -> list[tuple[int, str, int]]:
     return [(tenant_id, slug, timer_id) for tenant_id, timer_id, slug in rows]
 
 
-@actor(periodic=cron("* * * * *"), max_retries=0)
-def sweep_timers() -> int:
-    """Every minute: hand each due timer to a job in its tenant."""
+def dispatch_due() -> int:
+    """Hand each due timer to a job in its tenant; returns how many."""
     claimed = claim_due()
     for tenant_id, slug, timer_id in claimed:
         with tenant_context(TenantRef(tenant_id, slug)):
             fire.send(timer_id)
     return len(claimed)
+
+
+@actor(periodic=cron("* * * * *"), max_retries=0)
+def sweep_timers() -> None:
+    """Every minute (the scheduler process)."""
+    dispatch_due()
 
 
 @actor(max_retries=3)

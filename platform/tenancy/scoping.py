@@ -79,14 +79,16 @@ def system_engine():
 
 
 @contextlib.contextmanager
-def unscoped(reason: str):
+def unscoped(reason: str, *, routine: bool = False):
     """Yield a session that crosses tenants, on the system role's own connection.
 
-    Every use is logged with its reason. Commits on success, rolls back on error.
+    Every use is logged with its reason: a warning, or at INFO for `routine` ones (the scheduler's sweeps every
+    minute, which would otherwise bury the unusual uses). Commits on success, rolls back on error.
     """
     if not reason or len(reason) < 10:
         raise ValueError("unscoped() needs a reason a reviewer can read")
-    log.warning("unscoped access: %s", reason, extra={"unscoped_reason": reason})
+    log.log(logging.INFO if routine else logging.WARNING, "unscoped access: %s", reason,
+            extra={"unscoped_reason": reason})
     session = Session(bind=system_engine(), info={UNSCOPED: True}, expire_on_commit=False)
     try:
         yield session
