@@ -138,7 +138,12 @@ FORM_FIELDS = {
     "/forgot": ["login"],
     "/store": ["store_id", "next"],
     "/language": ["locale", "next"],
+    "/fields/new": ["entity", "code", "label_zh", "label_en", "type", "options", "position", "help"],
+    "/webhooks/": ["url", "description", "events"],
+    "/message-templates/task.reminder": ["subject_zh", "subject_en", "body_zh", "body_en"],
+    "/notifications/read-all": ["next"],
 }
+OPTIONAL_ONLY = ("/store", "/language", "/forgot", "/message-templates/task.reminder", "/notifications/read-all")
 
 
 @pytest.mark.parametrize("path", sorted(FORM_FIELDS))
@@ -149,22 +154,46 @@ def test_no_form_input_causes_a_server_error(path, two_tenants, login):
     for value in NASTY:
         resp = b.post("/t/alpha" + path, {name: value for name in FORM_FIELDS[path]})
         assert resp.status_code < 500, (path, value, resp.status_code)
-        if value in ("", "\x00") and path not in ("/store", "/language", "/forgot"):
+        if value in ("", "\x00") and path not in OPTIONAL_ONLY:
             assert resp.status_code in (400, 422), (path, value, resp.status_code)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/stores", "/api/v1/customers", "/api/v1/users", "/api/v1/tokens"])
+@pytest.mark.parametrize("path", ["/api/v1/stores", "/api/v1/customers", "/api/v1/users", "/api/v1/tokens",
+                                  "/api/v1/assets", "/api/v1/tasks", "/api/v1/fields", "/api/v1/webhooks",
+                                  "/api/v1/notifications/read-all"])
 def test_no_api_input_causes_a_server_error(path, two_tenants, api_token, app):
     alpha, _ = two_tenants
     headers = api_token(alpha, "owner")
     client = app.test_client()
     keys = ["code", "name", "phone", "opens_at", "closes_at", "store_id", "mobile", "email", "birthday", "role_id",
-            "store_ids", "display_name", "password", "active", "gender"]
+            "store_ids", "display_name", "password", "active", "gender", "customer_id", "type", "custom",
+            "identifiers", "title", "due_at", "remind_at", "assignee_id", "url", "events", "entity", "label_zh",
+            "label_en", "options"]
     bodies = [{k: v for k in keys} for v in NASTY + [None, 12, -5, 2**70, [], {}, 1.5, True]]
     bodies += [[], "string", 5, None]
     for body in bodies:
         resp = client.post(path, json=body, headers=headers)
         assert resp.status_code < 500, (path, body, resp.status_code, resp.get_data(as_text=True)[:300])
-    for query in ("?page=0", "?page=x", "?per_page=-1", "?after_id=-1", "?q=" + "x" * 500, "?store_id=1e99"):
+    for query in ("?page=0", "?page=x", "?per_page=-1", "?after_id=-1", "?q=" + "x" * 500, "?store_id=1e99",
+                  "?sort=sideways", "?cf=x", "?cf=budget=%00", "?entity=" + "e" * 100, "?before_id=-3"):
         resp = client.get(path + query, headers=headers)
         assert resp.status_code < 500, (path, query, resp.status_code)
+
+
+def test_no_template_or_file_input_causes_a_server_error(two_tenants, api_token, app):
+    import io
+
+    alpha, _ = two_tenants
+    headers = api_token(alpha, "owner")
+    client = app.test_client()
+    for body in [{f: v for f in ("subject_zh", "subject_en", "body_zh", "body_en")}
+                 for v in NASTY + ["{", "}", "{0}", "{x!r}", "{task_title:>{9999}}", None, 12, []]] + [[], "s", None]:
+        resp = client.put("/api/v1/message-templates/task.reminder", json=body, headers=headers)
+        assert resp.status_code < 500, (body, resp.status_code, resp.get_data(as_text=True)[:300])
+    assert client.put("/api/v1/message-templates/nope", json={}, headers=headers).status_code == 404
+    for data, name in [(b"", "x.jpg"), (b"\x00" * 10, "x.png"), (b"GIF89a" + b"\x00" * 20, "x.gif"),
+                       (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "x.png"), (b"PK\x03\x04junk", "x.xlsx"),
+                       ("文本".encode("gb18030"), "x.txt"), (b"%PDF-", "../../etc/passwd")]:
+        resp = client.post("/api/v1/files", data={"file": (io.BytesIO(data), name)}, headers=headers,
+                           content_type="multipart/form-data")
+        assert resp.status_code in (201, 422), (name, resp.status_code, resp.get_data(as_text=True)[:300])
