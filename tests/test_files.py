@@ -244,3 +244,39 @@ def test_lists_sort_and_filter_through_the_api(two_tenants, in_tenant, api_token
     assert client.get("/api/v1/assets?sort=sideways", headers=headers).status_code == 422
     names = [c["name"] for c in client.get("/api/v1/customers?sort=name_desc", headers=headers).get_json()["items"]]
     assert names == sorted(names, reverse=True)
+
+
+def test_uploads_no_record_points_at_are_purged_after_a_while(two_tenants, in_tenant, app, system_db):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from storecrm.customers.models import Customer
+    from storecrm.fields.models import FieldDefinition
+    from storecrm.files.services import accept_upload, purge_unreferenced
+    from storecrm.files.storage import storage
+    from storecrm.tenancy.models import utcnow
+    from storecrm.users.models import User
+
+    alpha, beta = two_tenants
+    with in_tenant(alpha) as session:
+        session.add(FieldDefinition(entity="customer", code="car_photos", label_zh="照片", label_en="Photos",
+                                    type="photo", archived=True))  # archived: its values (and files) are kept
+        owner = session.get(User, (alpha.id, alpha.users["owner"]))
+        kept = accept_upload(owner, "kept.jpg", _jpeg())
+        abandoned = accept_upload(owner, "abandoned.jpg", _jpeg())
+        fresh = accept_upload(owner, "fresh.jpg", _jpeg())
+        for f in (kept, abandoned):
+            f.created_at = utcnow() - timedelta(days=3)
+        session.get(Customer, (alpha.id, alpha.customers[0])).custom = {"car_photos": [kept.id]}
+        ids = kept.id, abandoned.id, fresh.id
+        with app.test_request_context():
+            gone_path = Path(storage().local_path(abandoned.key))
+    with in_tenant(beta) as session:  # another tenant's old, unreferenced upload is not this tenant's business
+        other = accept_upload(session.get(User, (beta.id, beta.users["owner"])), "b.jpg", _jpeg())
+        other.created_at = utcnow() - timedelta(days=3)
+    with in_tenant(alpha):
+        assert purge_unreferenced() == 1
+    with system_db.connect() as conn:
+        left = set(conn.execute(text("SELECT id FROM stored_files WHERE tenant_id = :t"), {"t": alpha.id}).scalars())
+        assert conn.execute(text("SELECT count(*) FROM stored_files WHERE tenant_id = :t"), {"t": beta.id}).scalar() == 1
+    assert left == {ids[0], ids[2]} and not gone_path.exists()

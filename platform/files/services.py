@@ -128,3 +128,52 @@ def files_by_id(ids) -> dict[int, StoredFile]:
     if not wanted:
         return {}
     return {f.id: f for f in db.session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted)))}
+
+
+def files_in_use() -> set[int] | None:
+    """Ids of uploads some record points at, in the current tenant; None when a plugin cannot tell us."""
+    from sqlalchemy import func, select as select_
+
+    from ..assets.models import Asset
+    from ..customers.models import Customer
+    from ..fields.engine import definitions
+    from ..fields.models import FILE_TYPES
+    from ..plugin_host.runtime import enabled_plugins, host
+
+    used: set[int] = set()
+    for entity, model in (("customer", Customer), ("asset", Asset)):
+        for d in definitions(entity, include_archived=True):  # archived fields keep their values, and their files
+            if d.type in FILE_TYPES:
+                values = func.jsonb_array_elements_text(model.custom[d.code])
+                used.update(int(v) for v in db.session.scalars(
+                    select_(values).where(model.custom.has_key(d.code),
+                                          func.jsonb_typeof(model.custom[d.code]) == "array")) if v.isdigit())
+    for entity in host().items("register_extensible_entities", enabled_plugins()):
+        if entity.files_in_use is None:
+            return None
+        used.update(int(i) for i in entity.files_in_use())
+    return used
+
+
+def purge_unreferenced(older_than=None) -> int:
+    """Delete uploads no record points at and older than `older_than` (a form abandoned after its photos were
+    taken leaves such files); returns how many. Nothing is deleted if a plugin cannot list its references."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, select as select_
+
+    from ..tenancy.models import utcnow
+
+    used = files_in_use()
+    if used is None:
+        return 0
+    cutoff = utcnow() - (older_than or timedelta(days=2))
+    stale = [f for f in db.session.scalars(select_(StoredFile).where(StoredFile.created_at < cutoff))
+             if f.id not in used]
+    for f in stale:
+        for key in (f.key, f.thumbnail_key):
+            if key:
+                storage().delete_prefix(key)
+    if stale:
+        db.session.execute(delete(StoredFile).where(StoredFile.id.in_([f.id for f in stale])))
+    return len(stale)

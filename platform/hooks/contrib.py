@@ -18,10 +18,14 @@ class AssetType:
 
 @dataclass(frozen=True)
 class ExtensibleEntity:
-    """A plugin record type on which tenant admins may define custom fields (code e.g. "install_job")."""
+    """A plugin record type on which tenant admins may define custom fields (code e.g. "install_job").
+
+    files_in_use: returns the ids of uploads the plugin's records point at (photo and file fields), run inside the
+    tenant; without it, unreferenced uploads of tenants using the plugin are never cleaned up."""
 
     code: str
     label: Any  # lazy string
+    files_in_use: Callable[[], Any] | None = None
 
 
 @dataclass(frozen=True)

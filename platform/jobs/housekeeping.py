@@ -23,6 +23,21 @@ def fan_out_session_purge() -> None:
             purge_sessions.send()
 
 
+@actor(periodic=cron("43 3 * * *"))
+def fan_out_file_purge() -> None:
+    """Nightly: uploads no record points at (abandoned forms), per tenant."""
+    for tid in list(db.session.scalars(select(Tenant.id).where(Tenant.status != "deleted"))):
+        with tenant_context(db.session.get(Tenant, tid)):
+            purge_files.send()
+
+
+@actor
+def purge_files() -> None:
+    from ..files.services import purge_unreferenced
+
+    purge_unreferenced()
+
+
 @actor
 def purge_sessions() -> None:
     """Delete sessions of the job's tenant that were revoked or idle for longer than the retention."""
