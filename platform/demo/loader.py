@@ -72,6 +72,9 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
                                        type="select", options=["人声", "流行", "摇滚", "古典", "电子"], position=10))
         db.session.add(FieldDefinition(entity="customer", code="budget", label_zh="预算", label_en="Budget",
                                        type="money", position=20))
+        db.session.add(FieldDefinition(entity="asset", code="done_photos", label_zh="完工照片",
+                                       label_en="Completion photos", type="photo", position=10,
+                                       help="技师完工后用手机拍照上传"))
 
         used, plates = set(), set()
         today = date.today()
@@ -158,6 +161,18 @@ def _demo_activity(rng, today) -> None:
         db.session.add(Interaction(customer_id=customer.id, user_id=advisor.id, kind=rng.choice(["call", "visit", "message"]),
                                    body=rng.choice(notes),
                                    occurred_at=datetime.now(timezone.utc) - timedelta(days=rng.randrange(0, 60))))
+    from ..activities.services import create_task
+    from ..notifications.services import notify_user
+
+    manager = db.session.scalar(select(User).where(User.email == "manager@demo.storecrm.cn"))
+    now = datetime.now(timezone.utc)
+    # a reminder that fires a minute after `make run`, so the bell and the scheduler can be seen at work
+    theirs = next(c for c in customers if manager.sees_all_stores or c.store_id in manager.store_ids)
+    create_task(manager, {"title": "回访：确认音响调试效果", "customer_id": theirs.id, "assignee_id": manager.id,
+                          "due_at": now + timedelta(hours=2), "remind_at": now + timedelta(minutes=1)})
+    owner = db.session.scalar(select(User).where(User.email == "owner@demo.storecrm.cn"))
+    notify_user(owner, "欢迎使用 StoreCRM 演示租户", "客户、资产、待办和导入都已备好示例数据；管理菜单里可以设置自定义字段、"
+                "Webhook 和消息模板。", email=False)
     for customer in customers[:12]:
         db.session.add(Task(title=rng.choice(["回访：安装后7天", "跟进报价", "提醒到店保养", "生日关怀电话"]),
                             assignee_id=advisor.id, customer_id=customer.id, created_by_id=advisor.id,
