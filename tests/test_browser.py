@@ -180,8 +180,9 @@ def test_technician_adds_completion_photos_from_a_phone(two_tenants, live_server
     page.wait_for_selector("[data-custom=done_photos] img")
     thumbs = page.locator("[data-custom=done_photos] img")
     assert thumbs.count() == 2
-    assert page.evaluate("Array.from(document.querySelectorAll('[data-custom=done_photos] img'))"
-                         ".every(i => i.complete && i.naturalWidth > 0)")
+    page.locator("[data-custom=done_photos]").scroll_into_view_if_needed()  # thumbnails load lazily
+    page.wait_for_function("Array.from(document.querySelectorAll('[data-custom=done_photos] img'))"
+                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=15000)
     page.screenshot(path=str(SHOTS / "customer-photos-phone-zh_CN.png"), full_page=True)
 
 
