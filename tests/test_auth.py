@@ -88,7 +88,6 @@ def test_password_reset_by_email_works_once(two_tenants, browser, app, caplog):
     mails = [r.getMessage() for r in caplog.records if r.name == "storecrm.mail"]
     assert len(mails) == 1 and "advisor@alpha.test" in mails[0]
     with app.app_context():  # sent through the outbox, and the link (a credential) is not kept there
-        from storecrm.extensions import db
         from storecrm.notifications.models import OutboxMessage
         from storecrm.tenancy.scoping import unscoped
 

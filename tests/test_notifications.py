@@ -1,7 +1,6 @@
 """The transactional outbox, exact-time timers, task reminders and the bell."""
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import text
 
 from tests.test_imports import _run_worker

@@ -42,3 +42,15 @@ def patch_load(schema: Schema, current: dict) -> dict:
         return schema.load({**dumped, **body})
     except ValidationError as err:
         unprocessable(err)
+
+
+def custom_filters(entity: str, user, cf: list[str]) -> tuple:
+    """`cf=code=value` query parameters as ((code, stored value), …); 422 naming any field this user cannot filter on."""
+    from ..fields.engine import definitions, filter_value
+
+    by_code = {d.code: d for d in definitions(entity, user=user)}
+    pairs = [tuple(item.split("=", 1)) for item in cf]
+    unknown = [code for code, _value in pairs if code not in by_code]
+    if unknown:
+        unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
+    return tuple((code, filter_value(by_code[code], value)) for code, value in pairs)

@@ -194,7 +194,9 @@ def list_assets(user, *, type_: str | None = None, customer_id: int | None = Non
             select(Asset.id).where(Asset.name.ilike(pattern)).union(
                 select(CustomerIdentity.asset_id).where(CustomerIdentity.asset_id.is_not(None),
                                                         CustomerIdentity.value.ilike(pattern)))))
+    from ..fields.engine import custom_condition
+
     for code, value in custom:
-        query = query.where(Asset.custom.contains({code: value}) | Asset.custom.contains({code: [value]}))
+        query = query.where(custom_condition(Asset.custom, code, value))
     column, descending = SORTS.get(sort, SORTS["newest"])
     return list(db.session.scalars(page(query, Asset, column, descending, after_id).limit(limit)))

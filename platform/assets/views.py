@@ -148,18 +148,17 @@ def transfer(asset_id):
 @bp.get("/assets/")
 @requires("customers.view")
 def index():
-    from ..fields.engine import FILTERABLE, definitions, filter_value, linked
+    from ..fields.engine import definitions, filters_from_args, linked
 
     args = request.args
     type_ = args.get("type") or None
     after = args.get("after", "")
     defs = definitions("asset", user=current_user)
-    filterable = {d.code: d for d in defs if d.type in FILTERABLE}
-    raw = {k[3:]: args[k] for k in args if k.startswith("cf_") and k[3:] in filterable and args[k]}
+    filterable, raw, custom = filters_from_args(defs, args)
     sort = args.get("sort") if args.get("sort") in services.SORTS else "newest"
     q = (args.get("q") or "").strip()[:60]
     rows = services.list_assets(current_user, type_=type_[:40] if type_ else None, sort=sort, q=q,
-                                custom=tuple((c, filter_value(filterable[c], v)) for c, v in raw.items()),
+                                custom=custom,
                                 after_id=int(after) if after.isdigit() and len(after) < 19 else None)
     list_args = {k: v for k, v in args.items() if k != "after"}
     columns = [d for d in defs if d.type not in ("long_text", "photo", "file")][:3]

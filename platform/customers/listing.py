@@ -21,12 +21,10 @@ class ListView:
 
 
 def from_args(user, args, store_id: int | None) -> ListView:
-    from ..fields.engine import FILTERABLE, definitions, filter_value
+    from ..fields.engine import definitions, filters_from_args
 
     defs = definitions("customer", user=user)
-    filterable = {d.code: d for d in defs if d.type in FILTERABLE}
-    raw = {key[3:]: args[key] for key in args if key.startswith("cf_") and key[3:] in filterable and args[key]}
-    custom = tuple((code, filter_value(filterable[code], value)) for code, value in raw.items())
+    filterable, raw, custom = filters_from_args(defs, args)
     flt = CustomerFilter(
         q=(args.get("q") or "").strip()[:100], store_id=store_id, custom=custom,
         tag=(args.get("tag") or "").strip()[:40] or None,

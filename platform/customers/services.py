@@ -7,7 +7,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import func, select, union
 
 from ..audit.services import changed_only, record, snapshot
 from ..extensions import db
@@ -42,8 +42,10 @@ class CustomerFilter:
     custom: tuple = ()  # ((field code, value), …): exact match; for multi-select, contains the value
 
     def apply(self, query):
+        from ..fields.engine import custom_condition
+
         for code, value in self.custom:
-            query = query.where(Customer.custom.contains({code: value}) | Customer.custom.contains({code: [value]}))
+            query = query.where(custom_condition(Customer.custom, code, value))
         if self.store_id:
             query = query.where(Customer.store_id == self.store_id)
         if self.tag:

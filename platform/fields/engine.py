@@ -9,9 +9,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from ..extensions import db
-from ..tenancy.models import MAX_ID, get_scoped
+from ..tenancy.models import as_id, get_scoped
 from ..validation import Phone
-from .models import CORE_ENTITIES, FILE_TYPES, FieldDefinition
+from .models import FILE_TYPES, FieldDefinition
 
 MAX_FILES = 20
 
@@ -62,14 +62,6 @@ def _ids(value) -> list:
     return [i.strip() if isinstance(i, str) else i for i in items if i not in ("", None)]
 
 
-def _valid_id(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID and not isinstance(value, (bool, float)) else None
-
-
 class FileList(fields.Field):
     """Ids of files uploaded to this tenant (photos: images only)."""
 
@@ -81,7 +73,7 @@ class FileList(fields.Field):
         from ..files.services import files_by_id
 
         raw = _ids(value)
-        ids = [_valid_id(i) for i in raw]
+        ids = [as_id(i) for i in raw]
         if None in ids:
             raise ValidationError(_l("Give the ids of uploaded files."))
         ids = list(dict.fromkeys(ids))
@@ -103,7 +95,7 @@ class Reference(fields.Field):
         self.target = target
 
     def _deserialize(self, value, attr, data, **kwargs):
-        number = _valid_id(value.strip() if isinstance(value, str) else value)
+        number = as_id(value)
         row = _referenced(self.target, number) if number else None
         if row is None:
             raise ValidationError({"ref_customer": _l("No such customer."), "ref_asset": _l("No such asset."),
@@ -224,8 +216,8 @@ def linked(defs: list[FieldDefinition], customs) -> dict:
             if value in (None, "", []):
                 continue
             if d.type in FILE_TYPES and isinstance(value, list):
-                wanted["files"].update(v for v in value if _valid_id(v))
-            elif d.type in wanted and _valid_id(value):
+                wanted["files"].update(v for v in value if as_id(v))
+            elif d.type in wanted and as_id(value):
                 wanted[d.type].add(int(value))
     out: dict[str, dict] = {"files": files_by_id(wanted.pop("files"))}
     for target, ids in wanted.items():
@@ -255,7 +247,7 @@ def filter_value(d: FieldDefinition, raw: str):
     if d.type == "bool":
         return raw.lower() in ("1", "true", "yes", "on", "是")
     if d.type.startswith("ref_"):
-        return _valid_id(raw)
+        return as_id(raw)
     if d.type == "number":
         try:
             return _stored(d, Decimal(raw))
@@ -269,3 +261,17 @@ def filter_value(d: FieldDefinition, raw: str):
         except ValidationError:
             return None
     return raw
+
+
+def filters_from_args(defs: list[FieldDefinition], args) -> tuple[dict, dict, tuple]:
+    """A list page's custom filters from its query string (`cf_<code>=…`):
+    (filterable definitions by code, the text typed per code, ((code, stored value), …) for `custom_condition`)."""
+    filterable = {d.code: d for d in defs if d.type in FILTERABLE}
+    raw = {key[3:]: args[key] for key in args if key.startswith("cf_") and key[3:] in filterable and args[key]}
+    return filterable, raw, tuple((code, filter_value(filterable[code], value)) for code, value in raw.items())
+
+
+def custom_condition(column, code: str, value):
+    """Records whose custom value `code` is `value` (or, for several-choice fields, includes it) — JSONB @>,
+    which the GIN index on (tenant_id, custom) serves."""
+    return column.contains({code: value}) | column.contains({code: [value]})

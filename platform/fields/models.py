@@ -10,7 +10,6 @@ FIELD_TYPES = ("text", "long_text", "number", "money", "date", "datetime", "sele
                "photo", "file", "ref_customer", "ref_asset", "ref_user")
 FILE_TYPES = ("photo", "file")  # values: a list of stored file ids
 REFERENCE_TYPES = ("ref_customer", "ref_asset", "ref_user")  # values: one id of the current tenant
-CORE_ENTITIES = ("customer", "asset")
 
 
 class FieldDefinition(TenantScoped, Timestamped):

@@ -76,15 +76,17 @@ def sniff(filename: str, data: bytes) -> tuple[str, str | None]:
     _refuse(_("Only photos (JPEG, PNG, WebP, GIF), PDF, Office documents and text files can be uploaded."))
 
 
-def _thumbnail(data: bytes) -> bytes:
+def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
+    """(JPEG thumbnail, width, height of the upright image)."""
     with Image.open(io.BytesIO(data)) as image:
         image = ImageOps.exif_transpose(image)  # phones store portrait photos sideways plus an EXIF turn
+        width, height = image.size
         image.thumbnail(THUMBNAIL_SIZE)
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
         out = io.BytesIO()
         image.save(out, "JPEG", quality=80, optimize=True)
-        return out.getvalue()
+        return out.getvalue(), width, height
 
 
 def accept_upload(user, filename: str | None, data: bytes, *, images_only: bool = False,
@@ -106,11 +108,9 @@ def accept_upload(user, filename: str | None, data: bytes, *, images_only: bool 
     row = StoredFile(key=key, filename=name, content_type=content_type, size=len(data),
                      uploaded_by=getattr(user, "id", None))
     if image:
-        with Image.open(io.BytesIO(data)) as probe:
-            oriented = ImageOps.exif_transpose(probe)
-            row.width, row.height = oriented.width, oriented.height
+        thumbnail, row.width, row.height = _thumbnail(data)
         row.thumbnail_key = key + ".thumb.jpg"
-        storage().put(row.thumbnail_key, _thumbnail(data))
+        storage().put(row.thumbnail_key, thumbnail)
     storage().put(key, data)
     db.session.add(row)
     db.session.flush()
@@ -124,7 +124,9 @@ def get_file(file_id) -> StoredFile | None:
 def files_by_id(ids) -> dict[int, StoredFile]:
     from sqlalchemy import select
 
-    wanted = {int(i) for i in ids if isinstance(i, int) or (isinstance(i, str) and i.isdigit())}
+    from ..tenancy.models import as_id
+
+    wanted = {number for number in map(as_id, ids) if number is not None}
     if not wanted:
         return {}
     return {f.id: f for f in db.session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted)))}

@@ -14,21 +14,22 @@ from . import actor
 SESSION_RETENTION = timedelta(days=30)
 
 
+def _for_each_tenant(job) -> None:
+    """Enqueue `job` once per live tenant, each message carrying its tenant."""
+    for tenant in list(db.session.scalars(select(Tenant).where(Tenant.status != "deleted"))):
+        with tenant_context(tenant):
+            job.send()
+
+
 @actor(periodic=cron("17 * * * *"))
 def fan_out_session_purge() -> None:
-    tenant_ids = list(db.session.scalars(select(Tenant.id).where(Tenant.status != "deleted")))
-    for tid in tenant_ids:
-        tenant = db.session.get(Tenant, tid)
-        with tenant_context(tenant):
-            purge_sessions.send()
+    _for_each_tenant(purge_sessions)
 
 
 @actor(periodic=cron("43 3 * * *"))
 def fan_out_file_purge() -> None:
     """Nightly: uploads no record points at (abandoned forms), per tenant."""
-    for tid in list(db.session.scalars(select(Tenant.id).where(Tenant.status != "deleted"))):
-        with tenant_context(db.session.get(Tenant, tid)):
-            purge_files.send()
+    _for_each_tenant(purge_files)
 
 
 @actor

@@ -79,6 +79,17 @@ class Timestamped:
 MAX_ID = 2**63 - 1
 
 
+def as_id(value) -> int | None:
+    """A record id from user input (int or digits), or None if it cannot be one (bools, floats, out of range)."""
+    if isinstance(value, (bool, float)):
+        return None
+    try:
+        number = int(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
 def reserve_ids(model, n: int) -> list[int]:
     """n ids from the table's identity sequence, so bulk rows can be written (and referenced) without
     RETURNING — which would make the driver send one INSERT per row."""
@@ -94,10 +105,7 @@ def get_scoped(model, record_id):
     """The row of `model` with this id in the current tenant, or None (ids of other tenants included)."""
     from .context import require_tenant_id
 
-    try:
-        record_id = int(record_id)
-    except (TypeError, ValueError):
-        return None
-    if not 0 < record_id <= MAX_ID:
+    record_id = as_id(record_id)
+    if record_id is None:
         return None
     return db.session.get(model, (require_tenant_id(), record_id))

@@ -5,7 +5,7 @@ from ...assets import services
 from ...assets.schemas import AssetSchema, TransferSchema
 from ...customers.services import get_customer
 from ..auth import api_user, requires
-from ..common import patch_load, unprocessable
+from ..common import custom_filters, patch_load, unprocessable
 
 blp = Blueprint("api_assets", __name__, url_prefix="/assets", description="Assets customers own")
 
@@ -55,16 +55,9 @@ def _asset(asset_id):
 @requires("customers.view")
 def list_assets(args):
     """Assets of customers you may see, newest first; keyset paging with `after_id`."""
-    from ...fields.engine import definitions, filter_value
-
-    kinds = {d.code: d for d in definitions("asset", user=api_user())}
-    pairs = [tuple(item.split("=", 1)) for item in args["cf"]]
-    unknown = [code for code, _v in pairs if code not in kinds]
-    if unknown:
-        unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
     rows = services.list_assets(api_user(), type_=args["type"], customer_id=args["customer_id"],
                                 after_id=args["after_id"], limit=args["per_page"], sort=args["sort"], q=args["q"],
-                                custom=tuple((code, filter_value(kinds[code], value)) for code, value in pairs))
+                                custom=custom_filters("asset", api_user(), args["cf"]))
     ids = services.identifiers_of([a.id for a in rows])
     from ...fields.engine import definitions
 

@@ -6,7 +6,7 @@ from ...web.forms import flatten_errors
 from ...customers.schemas import CustomerSchema
 
 from ..auth import api_user, requires
-from ..common import patch_load, unprocessable
+from ..common import custom_filters, patch_load, unprocessable
 
 blp = Blueprint("api_customers", __name__, url_prefix="/customers", description="Customers")
 
@@ -63,14 +63,7 @@ def list_customers(args):
     """Sorted by `sort` (newest first by default), keyset-paged: pass the previous page's `next_after_id` as
     `after_id`."""
     user = api_user()
-    from ...fields.engine import definitions, filter_value
-
-    kinds = {d.code: d for d in definitions("customer", user=user)}
-    pairs = [tuple(item.split("=", 1)) for item in args["cf"]]
-    unknown = [code for code, _v in pairs if code not in kinds]
-    if unknown:
-        unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
-    custom = tuple((code, filter_value(kinds[code], value)) for code, value in pairs)
+    custom = custom_filters("customer", user, args["cf"])
     flt = services.CustomerFilter(q=args["q"], store_id=args["store_id"], tag=args["tag"], status=args["status"],
                                   owner_id=args["owner_id"], level=args["level"], custom=custom)
     rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"], sort=args["sort"])
