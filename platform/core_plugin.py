@@ -119,6 +119,9 @@ def customer_created(customer):
     from .notifications.webhooks import emit
 
     emit("customer.created", {"customer_id": customer.id, "name": customer.name, "store_id": customer.store_id})
+    from .rules.engine import on_event
+
+    on_event("customer", customer, "created")
 
 
 @hookimpl
@@ -126,6 +129,9 @@ def customer_changed(customer, changes):
     from .notifications.webhooks import emit
 
     emit("customer.changed", {"customer_id": customer.id, "changed": sorted(changes)})
+    from .rules.engine import on_event
+
+    on_event("customer", customer, "changed", changes)
 
 
 @hookimpl
@@ -140,3 +146,46 @@ def asset_changed(asset, changes):
     from .notifications.webhooks import emit
 
     emit("asset.changed", {"asset_id": asset.id, "customer_id": asset.customer_id, "changed": sorted(changes)})
+    from .rules.engine import on_event
+
+    on_event("asset", asset, "created" if changes.get("id", [1])[0] is None else "changed", changes)
+
+
+@hookimpl
+def register_engine_entities():
+    from .assets.models import Asset
+    from .assets.services import update_asset
+    from .customers.models import Customer
+    from .customers.services import update_customer
+    from .hooks.contrib import EngineEntity
+
+    def change_asset(user, asset, data):
+        from .assets.services import identifiers_of
+        from .audit.services import snapshot
+
+        current = {k: v for k, v in snapshot(asset).items()
+                   if k in ("type", "name", "store_id", "purchased_on", "installed_on", "warranty_until", "notes")}
+        for key in ("purchased_on", "installed_on", "warranty_until"):
+            current[key] = getattr(asset, key)
+        return update_asset(user, asset, {**current, "attributes": asset.attributes,
+                                          "identifiers": identifiers_of([asset.id]).get(asset.id, {}), **data})
+
+    customer_fields = {
+        "name": (_l("Name"), "text"), "level": (_l("Level"), "text"), "tags": (_l("Tags"), "tags"),
+        "status": (_l("Status"), "text"), "store_id": (_l("Store"), "store"), "city": (_l("City"), "text"),
+        "source": (_l("Source"), "text"), "gender": (_l("Gender"), "text"), "birthday": (_l("Birthday"), "date"),
+        "created_at": (_l("Created"), "datetime"),
+    }
+    asset_fields = {
+        "type": (_l("Type"), "text"), "name": (_l("Name"), "text"), "store_id": (_l("Store"), "store"),
+        "purchased_on": (_l("Purchased on"), "date"), "installed_on": (_l("Installed on"), "date"),
+        "warranty_until": (_l("Warranty until"), "date"), "created_at": (_l("Created"), "datetime"),
+    }
+    return [
+        EngineEntity("customer", _l("Customers"), Customer, customer_fields, lambda c: c.name,
+                     lambda c: f"/customers/{c.id}", customer_id=lambda c: c.id,
+                     update=lambda user, c, data: update_customer(user, c, {"store_id": c.store_id, **data})),
+        EngineEntity("asset", _l("Assets"), Asset, asset_fields, lambda a: a.name,
+                     lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
+                     update=change_asset),
+    ]

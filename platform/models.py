@@ -9,9 +9,11 @@ from .users.models import User, UserStore  # noqa: F401
 from .api.idempotency import IdempotencyKey  # noqa: F401
 from .plugin_host.models import TenantPlugin  # noqa: F401
 from .activities.models import Interaction, Task  # noqa: F401
-from .assets.models import Asset, AssetOwnership  # noqa: F401
+from .assets.models import Asset, AssetOwnership, AssetReading  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
 from .fields.models import FieldDefinition  # noqa: F401
 from .files.models import StoredFile  # noqa: F401
 from .notifications.models import (Notification, NotificationTemplate, OutboxMessage, Timer,  # noqa: F401
                                    WebhookEndpoint)
+from .workflow.models import WorkflowDefinition, WorkflowItem, WorkflowStep  # noqa: F401
+from .rules.models import Rule, RuleFiring  # noqa: F401

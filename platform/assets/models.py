@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,3 +49,23 @@ class AssetOwnership(TenantScoped):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class AssetReading(TenantScoped):
+    """An odometer (or hour-meter) reading; `service` marks the reading taken when the asset was serviced.
+
+    Usage rules ("5 months OR 8,000 km since the last service") estimate today's reading from these."""
+
+    __tablename__ = "asset_readings"
+    __table_args__ = (
+        tenant_fk("asset_id", "assets", ondelete="CASCADE"),
+        tenant_fk("created_by_id", "users", ondelete="SET NULL"),
+        Index("ix_asset_readings_tenant_asset", "tenant_id", "asset_id", "read_on"),
+    )
+
+    asset_id: Mapped[int] = mapped_column(BigInteger)
+    read_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[int] = mapped_column(BigInteger)  # km
+    service: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

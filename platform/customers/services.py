@@ -278,6 +278,11 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
 
     for row, _claims_ in made:  # what the core's own customer_created does, without loading objects
         emit("customer.created", {"customer_id": row["id"], "name": row["name"], "store_id": row["store_id"]})
+    from ..rules.engine import on_event, rules_for
+
+    if rules_for("customer"):  # the core's rules too, but only when the tenant has any
+        for customer in db.session.scalars(select(Customer).where(Customer.id.in_([r["id"] for r, _c in made]))):
+            on_event("customer", customer, "created")
     announce = tenant_hook("customer_created")
     if any(impl.plugin_name != CORE for impl in announce.get_hookimpls()):
         # plugins get the customers as objects, like any other new customer

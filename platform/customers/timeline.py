@@ -16,7 +16,7 @@ from ..hooks.contrib import TimelineEntry
 from ..plugin_host.runtime import tenant_hook
 from ..users.models import User
 
-CORE_KINDS = ("interaction", "task", "change")
+CORE_KINDS = ("interaction", "task", "change", "rule")
 
 
 def _interactions(customer, before, limit):
@@ -46,11 +46,25 @@ def _changes(customer, before, limit):
     return [TimelineEntry(e.at, "change", e.action, e.summary, None, e.actor_label) for e in db.session.scalars(query)]
 
 
+def _rule_firings(customer, before, limit):
+    from ..rules.models import Rule, RuleFiring
+
+    query = (select(RuleFiring, Rule.name)
+             .join(Rule, (Rule.tenant_id == RuleFiring.tenant_id) & (Rule.id == RuleFiring.rule_id))
+             .where(RuleFiring.customer_id == customer.id, RuleFiring.status != "skipped")
+             .order_by(RuleFiring.fired_at.desc()).limit(limit))
+    if before is not None:
+        query = query.where(RuleFiring.fired_at < before)
+    return [TimelineEntry(f.fired_at, "rule", name, "; ".join(
+        f"{o['type']}: {o['detail']}" if o["ok"] else f"{o['type']} ✗ {o['detail']}" for o in f.outcome) or None,
+        None, f.status) for f, name in db.session.execute(query)]
+
+
 def timeline(customer, *, kinds: set[str] | None = None, before: datetime | None = None,
              limit: int = 20) -> tuple[list[TimelineEntry], datetime | None]:
     """Entries of the chosen kinds (None: all), newest first; returns (page, cursor for the next page)."""
     entries: list[TimelineEntry] = []
-    sources = {"interaction": _interactions, "task": _tasks, "change": _changes}
+    sources = {"interaction": _interactions, "task": _tasks, "change": _changes, "rule": _rule_firings}
     for kind, source in sources.items():
         if kinds is None or kind in kinds:
             entries += source(customer, before, limit + 1)

@@ -51,3 +51,22 @@ def set_archived(definition: FieldDefinition, archived: bool) -> None:
         forget_definitions()
         record("update", "field", definition.id, definition.code, before={"archived": not archived},
                after={"archived": archived})
+
+
+def ensure_presets(presets) -> list[FieldDefinition]:
+    """Create the preset fields a tenant does not have yet (by entity and code); existing ones are left alone."""
+    from flask_babel import force_locale
+
+    made = []
+    for preset in presets:
+        exists = db.session.scalar(select(FieldDefinition.id).where(FieldDefinition.entity == preset.entity,
+                                                                    FieldDefinition.code == preset.code))
+        if exists:
+            continue
+        with force_locale("zh_CN"):
+            label_zh = str(preset.label)
+        with force_locale("en"):
+            label_en = str(preset.label)
+        made.append(save(None, {"entity": preset.entity, "code": preset.code, "label_zh": label_zh,
+                                "label_en": label_en, "type": preset.type, "options": list(preset.options)}))
+    return made

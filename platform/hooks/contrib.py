@@ -38,25 +38,64 @@ class FieldPreset:
 
 
 @dataclass(frozen=True)
+class EngineEntity:
+    """A record type workflows and automation rules work on (the core declares "customer" and "asset").
+
+    model: the TenantScoped SQLAlchemy class. fields: {attribute: (label, type)} usable in conditions, date
+    triggers and "update field" actions; type is text | number | date | datetime | bool | tags | store. The
+    entity's custom fields (if it is an ExtensibleEntity with a `custom` JSONB column) are added as `custom.<code>`.
+    title(record) -> str; url(record) -> its page's path under the tenant ("/customers/12"); customer_id(record) -> the customer it belongs to (for timelines
+    and customer notifications) or None; store_id(record) -> int or None.
+    update(user, record, data): change fields through the owner's service (validation, audit, events), or None
+    when rules may not change this entity. amount fields (numbers) can drive tiered approvals.
+    workflow: whether workflows may be attached."""
+
+    code: str
+    label: Any
+    model: Any
+    fields: dict
+    title: Callable[[Any], str]
+    url: Callable[[Any], str]
+    customer_id: Callable[[Any], Any] = lambda record: None
+    store_id: Callable[[Any], Any] = lambda record: getattr(record, "store_id", None)
+    update: Callable[..., Any] | None = None
+    workflow: bool = True
+
+
+@dataclass(frozen=True)
 class WorkflowDefinition:
+    """A default state machine offered to tenants, who copy and edit it. `spec` is the JSON documented in
+    docs/workflows.md: {"initial", "states": [{code, label, deadline_hours, escalation, final}],
+    "transitions": [{code, label, from, to, roles, condition, required_fields, require_photo, approval}]}.
+    fields: FieldPreset objects the spec relies on (e.g. an amount field), created on copy if the tenant lacks them."""
+
     code: str
     label: Any
     entity: str
-    states: tuple
-    transitions: tuple  # (from, to, label)
+    spec: dict
+    description: Any = ""
+    fields: tuple = ()
 
 
 @dataclass(frozen=True)
 class RuleTrigger:
+    """An event of a plugin's records rules may start from; the plugin calls
+    `storecrm.rules.engine.on_event(entity, record, code)` when it happens (in the same transaction)."""
+
     code: str
     label: Any
+    entity: str
 
 
 @dataclass(frozen=True)
 class RuleCondition:
+    """A condition leaf `{"plugin": code, "value": …}`: evaluate(record, value) -> bool for events, and
+    compile(model, value) -> a SQLAlchemy boolean over `model` for sweeps (None: the leaf is evaluated in Python)."""
+
     code: str
     label: Any
     evaluate: Callable[..., bool]
+    compile: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,11 @@ def register_field_presets():
 
 
 @hookspec
+def register_engine_entities():
+    """Return `storecrm.hooks.contrib.EngineEntity` objects: record types workflows and automation rules work on."""
+
+
+@hookspec
 def register_workflows():
     """Return `storecrm.hooks.contrib.WorkflowDefinition` objects offered as defaults to tenants."""
 

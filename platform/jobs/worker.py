@@ -6,6 +6,8 @@ from .middleware import bind_app
 from ..imports import jobs as import_jobs  # noqa: F401
 from ..notifications import sweeps, timers  # noqa: F401
 from ..activities import reminders  # noqa: F401
+from ..rules import jobs as rule_jobs  # noqa: F401
+from ..workflow import engine as workflow_engine  # noqa: F401 — the deadline handler
 
 app = create_app()
 bind_app(app)

@@ -88,6 +88,7 @@ def fire(timer_id: int) -> None:
     if timer is None or timer.fired_at is not None or timer.due_at > utcnow():
         return
     from ..activities import reminders  # noqa: F401 — the core's handlers (plugins register theirs on import)
+    from ..workflow import engine  # noqa: F401
 
     run = HANDLERS.get(timer.kind)
     if run is None:

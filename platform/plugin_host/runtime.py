@@ -92,7 +92,7 @@ def mount_plugins(app) -> None:
         host.owners[blp.name] = owner
     for _owner, command in host.collect("register_cli_commands"):
         app.cli.add_command(command)
-    for hook in ("register_asset_types", "register_identity_kinds", "register_field_presets", "register_workflows", "register_rule_triggers",
+    for hook in ("register_asset_types", "register_identity_kinds", "register_field_presets", "register_engine_entities", "register_workflows", "register_rule_triggers",
                  "register_rule_conditions", "register_rule_actions", "register_notification_channels",
                  "register_kpis", "register_dashboard_widgets", "register_customer_panels",
                  "register_import_mappings", "register_periodic_jobs", "register_default_grants"):

@@ -80,6 +80,10 @@ def enable(name: str, _chain: tuple = ()) -> TenantPlugin:
         _grant_defaults(name)
     db.session.flush()
     forget_enabled_cache()
+    if first_time:
+        from ..fields.services import ensure_presets
+
+        ensure_presets(p for owner, p in host().contributions.get("register_field_presets", []) if owner == name)
     host().call_one(name, "plugin_enabled", tenant=_tenant(), first_time=first_time)
     record("enable", "plugin", row.id, name)
     return row
