@@ -189,3 +189,10 @@ def register_engine_entities():
                      lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
                      update=change_asset),
     ]
+
+
+@hookimpl
+def register_workflows():
+    from .workflow.builtins import BUILTINS
+
+    return list(BUILTINS)

@@ -110,25 +110,25 @@ def sees_store(user, store_id) -> bool:
     return user.sees_all_stores or store_id is None or store_id in user.store_ids
 
 
-def start(user, entity: str, record, code: str) -> WorkflowItem:
+def start(user, entity: str, rec, code: str) -> WorkflowItem:
     definition = current_definition(code)
     if definition is None or not definition.active or definition.entity != entity:
         raise WorkflowError({"workflow": [_("Choose one of the listed options.")]})
     running = db.session.scalar(select(WorkflowItem.id).where(
-        WorkflowItem.entity == entity, WorkflowItem.record_id == record.id, WorkflowItem.code == code,
+        WorkflowItem.entity == entity, WorkflowItem.record_id == rec.id, WorkflowItem.code == code,
         WorkflowItem.finished_at.is_(None)))
     if running:
         raise WorkflowError({"workflow": [_("This record is already in this workflow.")]})
     ent = conditions.entity(entity)
-    item = WorkflowItem(definition_id=definition.id, code=code, entity=entity, record_id=record.id,
-                        store_id=ent.store_id(record), title=ent.title(record)[:200], state=definition.spec["initial"],
-                        assignee_id=getattr(record, "owner_id", None) or getattr(user, "id", None))
+    item = WorkflowItem(definition_id=definition.id, code=code, entity=entity, record_id=rec.id,
+                        store_id=ent.store_id(rec), title=ent.title(rec)[:200], state=definition.spec["initial"],
+                        assignee_id=getattr(rec, "owner_id", None) or getattr(user, "id", None))
     db.session.add(item)
     db.session.flush()
     _log(item, "start", user, to_state=item.state)
     _arm_deadline(item, definition.spec)
     record("create", "workflow_item", item.id, f"{definition.name}: {item.title}")
-    _announce(item, record)
+    _announce(item, rec)
     return item
 
 
@@ -244,7 +244,7 @@ def awaiting(user, item: WorkflowItem) -> bool:
         return False
     if pending.get("requested_by") == user.id and not user.role.is_owner:
         return False  # nobody approves their own request (owners excepted: a one-person shop)
-    return _may(user, pending["chain"][pending["step"]])
+    return user.role.code in pending["chain"][pending["step"]]  # strictly the step's roles: no skipping a step
 
 
 def vote(user, item: WorkflowItem, approve: bool, comment: str = "") -> WorkflowItem:
