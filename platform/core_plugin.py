@@ -22,6 +22,8 @@ def register_permissions():
         Permission("fields.manage", _l("Define custom fields"), G_ADMIN),
         Permission("plugins.manage", _l("Switch modules on and off, edit their settings"), G_ADMIN),
         Permission("webhooks.manage", _l("Manage webhooks to other systems"), G_ADMIN),
+        Permission("workflows.manage", _l("Define workflows; send any item back"), G_ADMIN),
+        Permission("rules.manage", _l("Define automation rules"), G_ADMIN),
         Permission("customers.view", _l("View customers"), G_CUSTOMERS),
         Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
@@ -33,7 +35,7 @@ def register_default_grants():
     # owner always holds every permission; these are the starting sets, editable per tenant.
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
-                            "plugins.manage", "fields.manage", "webhooks.manage"]
+                            "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage"]
     return {
         "admin": everything_but_roles + ["roles.manage"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
@@ -49,12 +51,15 @@ def register_nav_items():
         NavItem("customers.index", _l("Customers"), "people", "customers.view", 10),
         NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
+        NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
         NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
         NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
         NavItem("access.roles", _l("Roles"), "shield-lock", "roles.manage", 30, "admin"),
         NavItem("audit.index", _l("Audit log"), "journal-text", "audit.view", 40, "admin"),
         NavItem("fields.index", _l("Custom fields"), "ui-checks", "fields.manage", 42, "admin"),
         NavItem("plugins.index", _l("Modules"), "puzzle", "plugins.manage", 45, "admin"),
+        NavItem("workflow.index", _l("Workflows"), "diagram-3", "workflows.manage", 43, "admin"),
+        NavItem("rules.index", _l("Automation rules"), "lightning-charge", "rules.manage", 44, "admin"),
         NavItem("webhooks.index", _l("Webhooks"), "broadcast", "webhooks.manage", 47, "admin"),
         NavItem("templates.index", _l("Message templates"), "chat-square-text", "tenant.settings", 48, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
@@ -80,9 +85,12 @@ def register_blueprints():
     from .tenancy.views import bp as tenancy_bp
     from .users.views import bp as users_bp
     from .web.views import bp as web_bp
+    from .workflow.views import bp as workflow_bp
+    from .rules.views import bp as rules_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
-            imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp]
+            imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
+            workflow_bp, rules_bp]
 
 
 @hookimpl
@@ -196,3 +204,12 @@ def register_workflows():
     from .workflow.builtins import BUILTINS
 
     return list(BUILTINS)
+
+
+@hookimpl
+def register_customer_panels():
+    from .hooks.contrib import CustomerPanel
+    from .workflow.views import panel_context
+
+    return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
+                          lambda customer: panel_context("customer", customer), None, 20)]

@@ -26,3 +26,12 @@ class AssetSchema(Schema):
 class TransferSchema(Schema):
     customer_id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=2**63 - 1))
     note = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class ReadingSchema(Schema):
+    """An odometer reading: kilometres on a day; `service` when it was taken at a service."""
+
+    id = fields.Integer(dump_only=True)
+    read_on = fields.Date(load_default=None)
+    value = fields.Integer(required=True, strict=False, metadata={"description": "kilometres"})
+    service = fields.Boolean(load_default=False, truthy={True, "on", "1", "true"}, falsy={False, "", "0", "false"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ..audit.services import changed_only, record, snapshot
 from ..customers import identities
@@ -200,3 +200,39 @@ def list_assets(user, *, type_: str | None = None, customer_id: int | None = Non
         query = query.where(custom_condition(Asset.custom, code, value))
     column, descending = SORTS.get(sort, SORTS["newest"])
     return list(db.session.scalars(page(query, Asset, column, descending, after_id).limit(limit)))
+
+
+def readings_of(asset_id: int, limit: int = 20) -> list:
+    from .models import AssetReading
+
+    return list(db.session.scalars(select(AssetReading).where(AssetReading.asset_id == asset_id)
+                                   .order_by(AssetReading.read_on.desc(), AssetReading.id.desc()).limit(limit)))
+
+
+def add_reading(user, asset: Asset, data: dict):
+    """An odometer reading (km); `service` marks the one taken at a service. Readings never go backwards."""
+    from datetime import date
+
+    from .models import AssetReading
+
+    errors = {}
+    read_on, value = data.get("read_on") or date.today(), data.get("value")
+    if read_on > date.today():
+        errors["read_on"] = [_("A reading cannot be in the future.")]
+    if value is None or not 0 <= value <= 10_000_000:
+        errors["value"] = [_("Enter the kilometres shown, 0 to 10,000,000.")]
+    else:
+        earlier = db.session.scalar(select(func.max(AssetReading.value)).where(
+            AssetReading.asset_id == asset.id, AssetReading.read_on <= read_on))
+        later = db.session.scalar(select(func.min(AssetReading.value)).where(
+            AssetReading.asset_id == asset.id, AssetReading.read_on > read_on))
+        if (earlier is not None and value < earlier) or (later is not None and value > later):
+            errors["value"] = [_("Odometers do not go backwards: this does not fit the other readings.")]
+    if errors:
+        raise ValidationError(errors)
+    reading = AssetReading(asset_id=asset.id, read_on=read_on, value=value, service=bool(data.get("service")),
+                           created_by_id=getattr(user, "id", None))
+    db.session.add(reading)
+    db.session.flush()
+    record("create", "asset_reading", reading.id, f"{asset.name}: {value} km", after=snapshot(reading))
+    return reading

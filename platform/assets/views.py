@@ -10,7 +10,7 @@ from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
 from ..web.i18n import current_code
 from . import services
-from .schemas import AssetSchema, TransferSchema
+from .schemas import AssetSchema, ReadingSchema, TransferSchema
 
 bp = Blueprint("assets", __name__)
 KIND_LABELS = {k.code: k.label for k in CORE_KINDS}
@@ -120,7 +120,10 @@ def _render_show(asset, errors=None, status=200):
     kind = types.get(asset.type)
     fields = describe(kind.attributes()) if kind and kind.attributes else []
     custom_defs = definitions("asset", user=current_user)
+    from ..workflow.views import panel_context
+
     return render_template("assets/show.html", asset=asset, kind=kind, attr_fields=fields, custom_defs=custom_defs,
+                           wf=panel_context("asset", asset), readings=services.readings_of(asset.id),
                            linked=linked(custom_defs, [asset.custom]), locale=current_code(),
                            owner=get_customer(current_user, asset.customer_id),
                            identifiers=services.identifiers_of([asset.id])[asset.id], kind_labels=KIND_LABELS,
@@ -167,3 +170,25 @@ def index():
                            column_defs=columns, linked=linked(columns, [a.custom for a in rows]),
                            locale=current_code(), identifiers=services.identifiers_of([a.id for a in rows]),
                            next_after=rows[-1].id if len(rows) == 50 else None)
+
+
+@bp.post("/assets/<int:asset_id>/readings")
+@requires("customers.manage")
+def add_reading(asset_id):
+    from ..extensions import db
+    from ..web.forms import load_form
+
+    asset = services.get_asset(current_user, asset_id)
+    if asset is None:
+        abort(404)
+    data, errors = load_form(ReadingSchema())
+    if data is not None:
+        try:
+            services.add_reading(current_user, asset, data)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+    if errors:
+        db.session.rollback()
+        return _render_show(asset, errors, 422)
+    flash(_("Reading saved."), "success")
+    return redirect(url_for("assets.show", asset_id=asset.id))

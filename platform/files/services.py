@@ -150,6 +150,9 @@ def files_in_use() -> set[int] | None:
                 used.update(int(v) for v in db.session.scalars(
                     select_(values).where(model.custom.has_key(d.code),
                                           func.jsonb_typeof(model.custom[d.code]) == "array")) if v.isdigit())
+    from ..workflow.models import WorkflowStep  # photos taken at a workflow step (e.g. before QC)
+
+    used.update(db.session.scalars(select_(func.unnest(WorkflowStep.files)).where(func.cardinality(WorkflowStep.files) > 0)))
     for entity in host().items("register_extensible_entities", enabled_plugins()):
         if entity.files_in_use is None:
             return None

@@ -60,3 +60,13 @@ def init_filters(app) -> None:
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
     app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")
     app.add_template_filter(lambda users: [(u.id, u.display_name) for u in users], "staff_options")
+    from ..tenancy.models import utcnow
+
+    app.jinja_env.globals["now_utc"] = utcnow  # overdue badges compare deadlines with it
+    app.jinja_env.globals["workflow_action_labels"] = {
+        "start": _l("Started"), "move": _l("Moved"), "reject": _l("Sent back"), "request": _l("Asked for approval"),
+        "approve": _l("Approved"), "decline": _l("Declined"), "escalate": _l("Escalated"), "assign": _l("Assigned")}
+    app.jinja_env.globals["escalation_labels"] = {
+        "remind": _l("Remind the assignee"), "notify_role": _l("Notify a role"), "reassign": _l("Reassign to a role")}
+    app.jinja_env.globals["approval_labels"] = {
+        "single": _l("One approver"), "quorum": _l("N of M approvers"), "tiers": _l("By amount (tiers)")}

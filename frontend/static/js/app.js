@@ -16,3 +16,17 @@ document.addEventListener("change", function (event) {
     el.closest("form").querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) { box.checked = el.checked; });
   }
 });
+// Editors (automation rules): an element with data-show-for="name:v1,v2" shows only while the control called
+// `name` in its data-switch-scope (or the page) holds one of the values.
+function storecrmSwitches() {
+  document.querySelectorAll("[data-show-for]").forEach(function (el) {
+    var spec = el.getAttribute("data-show-for").split(":");
+    var scope = el.closest("[data-switch-scope]") || document;
+    var control = scope.querySelector('[name="' + spec[0] + '"]');
+    if (control) { el.hidden = spec[1].split(",").indexOf(control.value) < 0; }
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("[data-switch]")) { storecrmSwitches(); }
+});
+document.addEventListener("DOMContentLoaded", storecrmSwitches);
