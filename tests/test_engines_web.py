@@ -145,3 +145,50 @@ def test_odometer_readings_are_checked_and_drive_the_service_rule(two_tenants, l
     assert _rows(system_db, "SELECT value, service FROM asset_readings") == [(12000, True)]
     page = manager.get(f"/t/alpha/assets/{car_id}").get_data(as_text=True)
     assert "12,000 km" in page and 'data-panel="workflow.items"' in page
+
+
+def test_the_api_runs_workflows_and_rules_end_to_end(two_tenants, api_token, in_tenant, system_db, app):
+    alpha, beta = two_tenants
+    client = app.test_client()
+    admin, advisor, manager = api_token(alpha, "admin"), api_token(alpha, "advisor"), api_token(alpha, "manager")
+    resp = client.post("/api/v1/workflows", json={"template": "quote_approval"}, headers=admin)
+    assert resp.status_code == 201, resp.get_json()
+    assert client.get("/api/v1/workflows/templates", headers=admin).status_code == 200
+    resp = client.post("/api/v1/workflows", json={"code": "bad", "name": "Bad", "entity": "customer",
+                                                  "spec": {"initial": "x", "states": [], "transitions": []}},
+                       headers=admin)
+    assert resp.status_code == 422 and "states" in str(resp.get_json())
+    resp = client.post("/api/v1/workflow-items", json={"workflow": "quote_approval", "entity": "customer",
+                                                       "record_id": alpha.customers[0]}, headers=advisor)
+    assert resp.status_code == 201, resp.get_json()
+    item = resp.get_json()
+    assert item["state"] == "draft" and [a["code"] for a in item["actions"]] == ["submit"]
+    resp = client.post(f"/api/v1/workflow-items/{item['id']}/transitions",
+                       json={"transition": "submit", "values": {"custom.quote_amount": 8800}}, headers=advisor)
+    assert resp.status_code == 200 and resp.get_json()["pending"]["chain"] == [["manager"]]
+    queue = client.get("/api/v1/workflow-items", headers=manager).get_json()
+    assert [i["id"] for i in queue] == [item["id"]]
+    resp = client.post(f"/api/v1/workflow-items/{item['id']}/votes", json={"approve": False}, headers=manager)
+    assert resp.status_code == 422  # a reason is needed to decline
+    resp = client.post(f"/api/v1/workflow-items/{item['id']}/votes", json={"approve": True}, headers=manager)
+    assert resp.get_json()["state"] == "approved"
+    assert [h["action"] for h in client.get(f"/api/v1/workflow-items/{item['id']}", headers=advisor)
+            .get_json()["history"]] == ["start", "request", "approve", "move"]
+    # another tenant's token sees none of it
+    assert client.get(f"/api/v1/workflow-items/{item['id']}", headers=api_token(beta, "owner")).status_code == 404
+    rule = {"name": "Birthday", "entity": "customer", "enabled": False,
+            "trigger": {"type": "date", "field": "birthday", "annual": True},
+            "actions": [{"type": "notify", "channel": "sms", "to": "customer", "body": "生日快乐 {customer_name}"}]}
+    preview = client.post("/api/v1/rules/preview", json=rule, headers=admin)
+    assert preview.status_code == 200 and preview.get_json()["total"] == 0
+    resp = client.post("/api/v1/rules", json=rule, headers=admin)
+    assert resp.status_code == 201
+    rule_id = resp.get_json()["id"]
+    assert client.get(f"/api/v1/rules/{rule_id}/preview?days=30", headers=admin).status_code == 200
+    assert client.get(f"/api/v1/rules/{rule_id}/firings", headers=admin).get_json() == []
+    bad = client.put(f"/api/v1/rules/{rule_id}", json={**rule, "trigger": {"type": "threshold", "field": "name"}},
+                     headers=admin)
+    assert bad.status_code == 422 and "trigger.field" in str(bad.get_json()), bad.get_json()
+    assert client.get("/api/v1/rules", headers=advisor).status_code == 403
+    assert client.get(f"/api/v1/rules/{rule_id}", headers=api_token(beta, "owner")).status_code == 404
+    assert client.delete(f"/api/v1/rules/{rule_id}", headers=admin).status_code == 204

@@ -42,7 +42,7 @@ def init_api(app) -> None:
 
 def core_blueprints() -> list:
     from .resources import (activities, assets, customers, fields, files, me, message_templates, notifications,
-                            plugins, stores, tokens, users, webhooks)
+                            plugins, rules, stores, tokens, users, webhooks, workflows)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
-                            message_templates, tokens, plugins)]
+                            message_templates, tokens, plugins, workflows, rules)] + [workflows.items_blp]

@@ -2,7 +2,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ...assets import services
-from ...assets.schemas import AssetSchema, TransferSchema
+from ...assets.schemas import AssetSchema, ReadingSchema, TransferSchema
 from ...customers.services import get_customer
 from ..auth import api_user, requires
 from ..common import custom_filters, patch_load, unprocessable
@@ -118,5 +118,26 @@ def transfer_asset(data, asset_id):
         unprocessable(ValidationError({"customer_id": ["No such customer among the ones you may see."]}))
     try:
         return _out(services.transfer(api_user(), asset, new_owner, data.get("note")))
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/<int:asset_id>/readings")
+@blp.response(200, ReadingSchema(many=True))
+@requires("customers.view")
+def list_readings(asset_id):
+    """Odometer readings, newest first (the last 20)."""
+    return services.readings_of(_asset(asset_id).id)
+
+
+@blp.route("/<int:asset_id>/readings", methods=["POST"])
+@blp.arguments(ReadingSchema)
+@blp.response(201, ReadingSchema)
+@requires("customers.manage")
+def add_reading(data, asset_id):
+    """Record the kilometres shown on a day (`service`: taken at a service); readings never go backwards.
+    Service-due rules ("5 months or 8,000 km") estimate from these."""
+    try:
+        return services.add_reading(api_user(), _asset(asset_id), data)
     except ValidationError as err:
         unprocessable(err)
