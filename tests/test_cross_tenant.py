@@ -91,6 +91,34 @@ ID_ROUTES = {
     "api_files.get_file": [("GET", lambda b: {"file_id": b.file_id}, None)],
     "api_files.content": [("GET", lambda b: {"file_id": b.file_id}, None)],
     "api_files.thumbnail": [("GET", lambda b: {"file_id": b.file_id}, None)],
+    "assets.add_reading": [("POST", lambda b: {"asset_id": b.asset_id}, {"value": "100"})],
+    "api_assets.list_readings": [("GET", lambda b: {"asset_id": b.asset_id}, None)],
+    "api_assets.add_reading": [("POST", lambda b: {"asset_id": b.asset_id}, {"value": 100})],
+    "workflow.show": [("GET", lambda b: {"code": b.workflow_code}, None)],
+    "workflow.edit": [("GET", lambda b: {"code": b.workflow_code}, None),
+                      ("POST", lambda b: {"code": b.workflow_code}, {"name": "HACKED", "state_count": "0"})],
+    "workflow.item": [("GET", lambda b: {"item_id": b.item_id}, None)],
+    "workflow.move": [("POST", lambda b: {"item_id": b.item_id}, {"transition": "contact"})],
+    "workflow.reject": [("POST", lambda b: {"item_id": b.item_id}, {"to_state": "new", "reason": "HACKED"})],
+    "workflow.vote": [("POST", lambda b: {"item_id": b.item_id}, {"decision": "approve"})],
+    "workflow.assign": [("POST", lambda b: {"item_id": b.item_id}, {"assignee_id": "1"})],
+    "rules.show": [("GET", lambda b: {"rule_id": b.rule_id}, None)],
+    "rules.edit": [("GET", lambda b: {"rule_id": b.rule_id}, None),
+                   ("POST", lambda b: {"rule_id": b.rule_id}, {"name": "HACKED", "entity": "customer"})],
+    "rules.switch": [("POST", lambda b: {"rule_id": b.rule_id}, {})],
+    "api_workflows.get_definition": [("GET", lambda b: {"code": b.workflow_code}, None)],
+    "api_workflows.put_definition": [("PUT", lambda b: {"code": b.workflow_code},
+                                      {"code": "x", "name": "HACKED", "spec": {}})],
+    "api_workflow_items.get_item": [("GET", lambda b: {"item_id": b.item_id}, None)],
+    "api_workflow_items.move_item": [("POST", lambda b: {"item_id": b.item_id}, {"transition": "contact"})],
+    "api_workflow_items.reject_item": [("POST", lambda b: {"item_id": b.item_id}, {"to_state": "new", "reason": "x"})],
+    "api_workflow_items.vote_item": [("POST", lambda b: {"item_id": b.item_id}, {"approve": True})],
+    "api_rules.get_rule": [("GET", lambda b: {"rule_id": b.rule_id}, None)],
+    "api_rules.put_rule": [("PUT", lambda b: {"rule_id": b.rule_id},
+                            {"name": "HACKED", "entity": "customer", "trigger": {}, "actions": []})],
+    "api_rules.delete_rule": [("DELETE", lambda b: {"rule_id": b.rule_id}, None)],
+    "api_rules.preview_rule": [("GET", lambda b: {"rule_id": b.rule_id}, None)],
+    "api_rules.list_firings": [("GET", lambda b: {"rule_id": b.rule_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -109,6 +137,9 @@ LIST_ROUTES = {
     "notifications.index": {}, "api_notifications.list_notifications": {},
     "webhooks.index": {}, "api_webhooks.list_webhooks": {},
     "templates.index": {}, "api_templates.list_templates": {},
+    "workflow.index": {}, "workflow.queue": {}, "workflow.new": {}, "rules.index": {}, "rules.new": {},
+    "api_workflows.list_definitions": {}, "api_workflows.list_templates": {}, "api_workflow_items.list_items": {},
+    "api_rules.list_rules": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -135,6 +166,18 @@ CREATE_ROUTES = {
     "api_files.upload": {},  # uploads land in the caller's tenant; no reference to anything else
     "webhooks.index": {"url": "https://erp.example.com/hook", "events": "customer.created"},
     "api_webhooks.create_webhook": {"url": "https://erp.example.com/hook"},
+    "workflow.start": lambda b: {"entity": "customer", "record_id": str(b.customers[0]), "workflow": "lead"},
+    "workflow.new": {"name": "Mine", "code": "mine", "state_count": "0", "transition_count": "0"},
+    "rules.new": lambda b: {"name": "x", "entity": "customer", "trigger.type": "event", "trigger.event": "created",
+                            "action_count": "1", "actions.0.type": "webhook", "actions.0.endpoint_id": str(b.webhook_id)},
+    "api_workflow_items.start_item": lambda b: {"workflow": "lead", "entity": "customer", "record_id": b.customers[0]},
+    "api_workflows.create_definition": {"template": "lead"},
+    "api_rules.create_rule": lambda b: {"name": "x", "entity": "customer", "trigger": {"type": "event", "event": "created"},
+                                        "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}]},
+    "api_rules.preview_unsaved": lambda b: {"name": "x", "entity": "customer",
+                                            "trigger": {"type": "event", "event": "created"},
+                                            "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}],
+                                            "conditions": {"segment": b.view_id}},
 }
 
 # routes naming a plugin, not a record: they act on the caller's own tenant only
@@ -157,6 +200,8 @@ SELF_ROUTES = {
     "templates.edit": "names a message code, not a record: edits the caller's own tenant's wording (test_notifications)",
     "api_templates.put_template": "names a message code, not a record: edits the caller's own tenant (test_notifications)",
     "api_notifications.read_all": "marks the caller's own notifications read (test_notifications)",
+    "workflow.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
+    "rules.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
 }
 
 EXEMPT = {
@@ -267,6 +312,17 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             w.asset_id = create_asset(owner, session.get(Customer, (w.id, w.customers[0])),
                                       {"type": "vehicle", "name": f"{w.slug.upper()} car",
                                        "identifiers": {"plate": "沪A1234" + str(w.id % 10)}}).id
+            from storecrm.rules.engine import save as save_rule
+            from storecrm.workflow import engine as workflows
+
+            workflows.copy_template(owner, "lead")
+            own = workflows.save_definition(owner, f"{w.slug}_flow", "customer", f"{w.slug.upper()} flow",
+                                            workflows.current_definition("lead").spec, is_new=True)
+            w.workflow_code = own.code
+            w.item_id = workflows.start(owner, "customer", session.get(Customer, (w.id, w.customers[0])), "lead").id
+            w.rule_id = save_rule(None, {"name": f"{w.slug.upper()} rule", "entity": "customer", "enabled": False,
+                                         "trigger": {"type": "event", "event": "created"},
+                                         "actions": [{"type": "add_tag", "tag": "x"}]}).id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()

@@ -92,7 +92,7 @@ def test_staff_start_move_send_back_and_see_their_queue(two_tenants, login, in_t
     # a customer of the other store is not the advisor's to start
     other = advisor.post("/t/alpha/workflows/start", {"entity": "customer", "record_id": alpha.customers[1],
                                                       "workflow": "lead"})
-    assert other.status_code == 404
+    assert other.status_code == 422
 
 
 def test_admin_copies_previews_edits_and_switches_on_a_rule(two_tenants, login, in_tenant, system_db, app):

@@ -36,8 +36,9 @@ def start():
     entity = request.form.get("entity", "")
     ent = conditions.entities().get(entity)
     rec = _visible_record(ent, request.form.get("record_id")) if ent is not None else None
-    if rec is None:
-        abort(404)
+    if rec is None:  # only a tampered form names a record this user cannot see
+        flash(_("No such record among the ones you may see."), "danger")
+        return render_template("workflow/queue.html", items=[], definitions={}, now=engine.utcnow()), 422
     try:
         item = engine.start(current_user, entity, rec, request.form.get("workflow", ""))
     except ValidationError as err:
