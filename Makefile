@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-var translations compile-translations bench-data bench
+.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench-data: install
 ## run the benchmarks against them; writes bench/results/latest.json and latest.md
 bench: install
 	$(PY) bench/harness.py
+
+## E1: a date rule over 1,000,000 assets (own database in the bench cluster); writes bench/results/engines.json
+bench-rules: install
+	$(PY) bench/rules_bench.py
 
 ## rebuild translations/messages.pot from the sources (developers only; .po files are committed)
 translations: install

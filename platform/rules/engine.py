@@ -251,15 +251,11 @@ def local_today() -> date:
     return datetime.now(zone).date()
 
 
-def sweep(rule: Rule, today: date | None = None) -> int:
-    """Claim every record due for `rule` (set-based) and run its actions; returns how many fired. Work beyond
-    BATCH records is left for the next call (the job re-enqueues itself)."""
-    today = today or local_today()
-    start = today - timedelta(days=CATCH_UP_DAYS)
-    if rule.enabled_at is not None:
-        start = max(start, rule.enabled_at.astimezone(ZoneInfo("UTC")).date())
-    due = due_query(rule, start, today).subquery()
-    claim = (insert(RuleFiring).from_select(
+def claim_statement(rule: Rule, start: date, end: date):
+    """The sweep's one statement: insert a claimed firing for every record due in [start, end] (up to BATCH) and
+    return them; records that fired for that occurrence already are skipped by the unique key."""
+    due = due_query(rule, start, end).subquery()
+    return (insert(RuleFiring).from_select(
         ["tenant_id", "rule_id", "entity", "record_id", "customer_id", "occurrence", "status", "outcome", "fired_at"],
         select(literal(rule.tenant_id), literal(rule.id), literal(rule.entity), due.c.record_id, due.c.customer_id,
                due.c.occurrence, literal("claimed"), literal([], type_=RuleFiring.outcome.type), func.now())
@@ -268,6 +264,16 @@ def sweep(rule: Rule, today: date | None = None) -> int:
         .limit(BATCH))
         .on_conflict_do_nothing(index_elements=["tenant_id", "rule_id", "record_id", "occurrence"])
         .returning(RuleFiring.id, RuleFiring.record_id, RuleFiring.occurrence))
+
+
+def sweep(rule: Rule, today: date | None = None) -> int:
+    """Claim every record due for `rule` (set-based) and run its actions; returns how many fired. Work beyond
+    BATCH records is left for the next call (the job re-enqueues itself)."""
+    today = today or local_today()
+    start = today - timedelta(days=CATCH_UP_DAYS)
+    if rule.enabled_at is not None:
+        start = max(start, rule.enabled_at.astimezone(ZoneInfo("UTC")).date())
+    claim = claim_statement(rule, start, today)
     claimed = db.session.execute(claim).all()
     if not claimed:
         return 0
