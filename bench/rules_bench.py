@@ -74,15 +74,16 @@ def _load(env) -> dict:
                                   'active', '{}', '{}', '{}', %(store)s, %(owner)s, now(), now()
                            FROM generate_series(1, %(n)s) g""", {"t": t["id"], "store": t["store"], "owner": t["owner"],
                                                               "n": n_customers})
+            cur.execute("SELECT min(id) FROM customers")
+            first = cur.fetchone()[0]  # the customers above were numbered consecutively by one statement
             cur.execute("""INSERT INTO assets (tenant_id, id, customer_id, type, name, store_id, installed_on,
                                attributes, custom, created_at, updated_at)
-                           SELECT %(t)s, nextval(pg_get_serial_sequence('assets', 'id')), c.id,
+                           SELECT %(t)s, nextval(pg_get_serial_sequence('assets', 'id')), %(first)s + g %% %(c)s,
                                   CASE WHEN g %% 10 = 0 THEN 'device' ELSE 'vehicle' END, '车辆 ' || g, %(store)s,
                                   current_date - (g %% %(days)s)::int, '{}', '{}', now(), now()
-                           FROM generate_series(1, %(n)s) g
-                           JOIN LATERAL (SELECT id FROM customers WHERE tenant_id = %(t)s
-                                         ORDER BY id OFFSET (g %% %(c)s) LIMIT 1) c ON true""",
-                        {"t": t["id"], "store": t["store"], "n": t["assets"], "days": DAYS, "c": n_customers})
+                           FROM generate_series(1, %(n)s) g""",
+                        {"t": t["id"], "store": t["store"], "n": t["assets"], "days": DAYS, "c": n_customers,
+                         "first": first})
     owner = psycopg2.connect(env["DATABASE_OWNER_URL"].replace("postgresql+psycopg2://", "postgresql://"))
     owner.autocommit = True
     with owner.cursor() as cur:

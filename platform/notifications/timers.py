@@ -70,8 +70,15 @@ def dispatch_due() -> int:
     """Hand each due timer to a job in its tenant; returns how many."""
     claimed = claim_due()
     for tenant_id, slug, timer_id in claimed:
-        with tenant_context(TenantRef(tenant_id, slug)):
-            fire.send(timer_id)
+        try:
+            with tenant_context(TenantRef(tenant_id, slug)):
+                fire.send(timer_id)
+        except Exception:  # the broker is down: give the claim back so the next sweep tries again, not in 5 min
+            log.warning("could not enqueue timer %s of tenant %s; released for the next sweep", timer_id, tenant_id,
+                        exc_info=True)
+            with unscoped(reason="scheduler releases a timer it could not enqueue", routine=True) as system:
+                system.execute(text("UPDATE timers SET claimed_until = NULL WHERE tenant_id = :t AND id = :i"),
+                               {"t": tenant_id, "i": timer_id})
     return len(claimed)
 
 
