@@ -142,6 +142,20 @@ FORM_FIELDS = {
     "/webhooks/": ["url", "description", "events"],
     "/message-templates/task.reminder": ["subject_zh", "subject_en", "body_zh", "body_en"],
     "/notifications/read-all": ["next"],
+    "/workflows/new": ["name", "code", "initial", "state_count", "transition_count", "states.0.code", "states.0.label",
+                       "states.0.deadline_hours", "states.0.escalation.0.action", "states.0.escalation.0.after_hours",
+                       "states.0.escalation.0.role", "transitions.0.code", "transitions.0.from", "transitions.0.to",
+                       "transitions.0.roles", "transitions.0.required_fields", "transitions.0.approval_mode",
+                       "transitions.0.approval_n", "transitions.0.amount_field", "transitions.0.tiers.0.above",
+                       "transitions.0.tiers.0.steps", "transitions.0.condition_json"],
+    "/workflows/start": ["entity", "record_id", "workflow"],
+    "/automation/new": ["name", "entity", "run_hour", "enabled", "trigger.type", "trigger.event", "trigger.field",
+                        "trigger.to", "trigger.offset_days", "trigger.months", "trigger.km", "trigger.value",
+                        "trigger.days", "trigger.kinds", "match", "rows.0.field", "rows.0.op", "rows.0.value",
+                        "conditions_json", "action_count", "actions.0.type", "actions.0.channel", "actions.0.to",
+                        "actions.0.subject", "actions.0.body", "actions.0.title", "actions.0.due_in_days",
+                        "actions.0.field", "actions.0.value", "actions.0.endpoint_id", "actions.0.action",
+                        "actions.0.params"],
 }
 OPTIONAL_ONLY = ("/store", "/language", "/forgot", "/message-templates/task.reminder", "/notifications/read-all")
 
@@ -160,7 +174,8 @@ def test_no_form_input_causes_a_server_error(path, two_tenants, login):
 
 @pytest.mark.parametrize("path", ["/api/v1/stores", "/api/v1/customers", "/api/v1/users", "/api/v1/tokens",
                                   "/api/v1/assets", "/api/v1/tasks", "/api/v1/fields", "/api/v1/webhooks",
-                                  "/api/v1/notifications/read-all"])
+                                  "/api/v1/notifications/read-all", "/api/v1/workflows", "/api/v1/workflow-items",
+                                  "/api/v1/rules", "/api/v1/rules/preview"])
 def test_no_api_input_causes_a_server_error(path, two_tenants, api_token, app):
     alpha, _ = two_tenants
     headers = api_token(alpha, "owner")
@@ -168,7 +183,8 @@ def test_no_api_input_causes_a_server_error(path, two_tenants, api_token, app):
     keys = ["code", "name", "phone", "opens_at", "closes_at", "store_id", "mobile", "email", "birthday", "role_id",
             "store_ids", "display_name", "password", "active", "gender", "customer_id", "type", "custom",
             "identifiers", "title", "due_at", "remind_at", "assignee_id", "url", "events", "entity", "label_zh",
-            "label_en", "options"]
+            "label_en", "options", "trigger", "conditions", "actions", "spec", "template", "workflow", "record_id",
+            "enabled", "run_hour"]
     bodies = [{k: v for k in keys} for v in NASTY + [None, 12, -5, 2**70, [], {}, 1.5, True]]
     bodies += [[], "string", 5, None]
     for body in bodies:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import g
-from sqlalchemy import Date, Integer, String, and_, case, cast, extract, func, literal, or_, select, text
+from sqlalchemy import Date, Integer, String, and_, case, cast, extract, func, literal, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from .. import conditions
@@ -258,7 +258,7 @@ def claim_statement(rule: Rule, start: date, end: date):
     return (insert(RuleFiring).from_select(
         ["tenant_id", "rule_id", "entity", "record_id", "customer_id", "occurrence", "status", "outcome", "fired_at"],
         select(literal(rule.tenant_id), literal(rule.id), literal(rule.entity), due.c.record_id, due.c.customer_id,
-               due.c.occurrence, literal("claimed"), literal([], type_=RuleFiring.outcome.type), func.now())
+               due.c.occurrence, literal("claimed"), literal_column("'[]'::jsonb"), func.now())
         .where(~select(RuleFiring.id).where(RuleFiring.rule_id == rule.id, RuleFiring.record_id == due.c.record_id,
                                             RuleFiring.occurrence == due.c.occurrence).exists())
         .limit(BATCH))
@@ -269,10 +269,13 @@ def claim_statement(rule: Rule, start: date, end: date):
 def sweep(rule: Rule, today: date | None = None) -> int:
     """Claim every record due for `rule` (set-based) and run its actions; returns how many fired. Work beyond
     BATCH records is left for the next call (the job re-enqueues itself)."""
+    from ..tenancy.services import current_tenant_row
+
     today = today or local_today()
     start = today - timedelta(days=CATCH_UP_DAYS)
-    if rule.enabled_at is not None:
-        start = max(start, rule.enabled_at.astimezone(ZoneInfo("UTC")).date())
+    if rule.enabled_at is not None:  # the day it was switched on, in the tenant's calendar
+        zone = ZoneInfo(current_tenant_row().timezone or "Asia/Shanghai")
+        start = max(start, rule.enabled_at.astimezone(zone).date())
     claim = claim_statement(rule, start, today)
     claimed = db.session.execute(claim).all()
     if not claimed:

@@ -72,7 +72,9 @@ def from_form(form) -> tuple[dict, dict]:
             leaves.append(leaf)
         conditions = {("any" if form.get("match") == "any" else "all"): leaves} if leaves else None
     actions = []
-    for i in range(int(form.get("action_count") or 0)):
+    from ..workflow.forms import _count
+
+    for i in range(_count(form.get("action_count"), 10)):
         kind = form.get(f"actions.{i}.type") or ""
         if not kind:
             continue

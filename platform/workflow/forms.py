@@ -26,6 +26,14 @@ def _number(raw):
         return raw
 
 
+def _count(raw, limit: int) -> int:
+    """How many cards the form says it has (a tampered value counts as none)."""
+    try:
+        return max(0, min(int(raw or 0), limit))
+    except (TypeError, ValueError):
+        return 0
+
+
 def to_form(spec: dict | None) -> dict:
     spec = spec or {"initial": "", "states": [], "transitions": []}
     states = [dict(s, escalation=(list(s.get("escalation") or []) + [{}] * ESCALATION_STEPS)[:ESCALATION_STEPS])
@@ -49,7 +57,7 @@ def from_form(form) -> tuple[dict, dict]:
     """(spec, errors found while reading the form itself, e.g. a condition that is not JSON)."""
     errors: dict[str, list] = {}
     states, transitions = [], []
-    for i in range(int(form.get("state_count") or 0)):
+    for i in range(_count(form.get("state_count"), 40)):
         code = (form.get(f"states.{i}.code") or "").strip()
         if not code:
             continue
@@ -62,7 +70,7 @@ def from_form(form) -> tuple[dict, dict]:
         states.append({"code": code, "label": (form.get(f"states.{i}.label") or "").strip() or code,
                        "deadline_hours": _int(form.get(f"states.{i}.deadline_hours")),
                        "final": form.get(f"states.{i}.final") == "on", "escalation": escalation})
-    for i in range(int(form.get("transition_count") or 0)):
+    for i in range(_count(form.get("transition_count"), 70)):
         code = (form.get(f"transitions.{i}.code") or "").strip()
         if not code:
             continue

@@ -73,6 +73,8 @@ def item(item_id, errors=None, status=200):
     ent = conditions.entities().get(item.entity)
     from ..users.services import list_users
 
+    from ..access.services import list_roles
+
     catalog = conditions.field_catalog(item.entity) if ent is not None else {}
     return render_template(
         "workflow/item.html", item=item, definition=definition, rec=rec, ent=ent, catalog=catalog,
@@ -83,7 +85,7 @@ def item(item_id, errors=None, status=200):
         staff=[u for u in list_users(current_user) if u.active] if current_user.has_permission("workflows.manage")
         or item.assignee_id == current_user.id else [],
         pending_transition=specs.transition(definition.spec, item.pending["transition"]) if item.pending else None,
-        errors=errors or {}, now=engine.utcnow()), status
+        role_labels={r.code: r.label for r in list_roles()}, errors=errors or {}, now=engine.utcnow()), status
 
 
 def _after(item_id, fn):
