@@ -206,3 +206,113 @@ def test_staff_see_a_reminder_in_the_bell_and_open_it(two_tenants, live_server, 
     page.click("[data-notification]")
     page.wait_for_url(f"**/customers/{alpha.customers[0]}")
     assert page.locator("[data-testid=unread]").count() == 0
+
+
+def test_install_job_goes_through_qc_on_a_phone(two_tenants, live_server, page, in_tenant, tmp_path):
+    """zh_CN, on a phone: a technician starts the work and hands over to QC with a photo; the manager finds the job
+    in the queue, sends it back with a reason, and later passes it. The diagram marks where the job stands."""
+    from storecrm.assets.models import Asset
+    from storecrm.users.models import User
+    from storecrm.workflow import engine
+    from tests.test_files import _jpeg
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as s:
+        for role in ("technician", "manager", "owner"):
+            s.get(User, (alpha.id, alpha.users[role])).locale = "zh_CN"
+        from flask_babel import force_locale
+
+        with force_locale("zh_CN"):
+            engine.copy_template(s.get(User, (alpha.id, alpha.users["owner"])), "install_qc")
+        car = Asset(customer_id=alpha.customers[0], type="vehicle", name="特斯拉 Model Y 隔音施工", store_id=alpha.stores[0],
+                    attributes={})
+        s.add(car)
+        s.flush()
+        item_id = engine.start(s.get(User, (alpha.id, alpha.users["manager"])), "asset", car, "install_qc").id
+    photo = tmp_path / "door.jpg"
+    photo.write_bytes(_jpeg((1200, 900), (30, 160, 90)))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, alpha.emails["technician"], None)
+    page.goto(f"{live_server}/t/alpha/workflows/queue")
+    page.click(f"[data-item='{item_id}']")
+    page.click("[data-testid=do-begin]")
+    page.wait_for_selector("[data-state=installing]")
+    page.click("[data-testid=do-to_qc]")  # without the photo: refused, nothing moves
+    page.wait_for_selector("text=此步骤需要至少一张照片。")
+    page.set_input_files("[data-testid=photos-to_qc]", [str(photo)])
+    page.click("[data-testid=do-to_qc]")
+    page.wait_for_selector("[data-state=qc]")
+    page.screenshot(path=str(SHOTS / "workflow-item-phone-zh_CN.png"), full_page=True)
+    page.click("[data-testid=user-menu]") if page.locator("[data-testid=user-menu]").count() else None
+    page.context.clear_cookies()
+    _login(page, live_server, alpha.emails["manager"], None)
+    page.goto(f"{live_server}/t/alpha/workflows/queue")
+    assert "特斯拉 Model Y 隔音施工" in page.inner_text("[data-testid=queue]")
+    page.screenshot(path=str(SHOTS / "workflow-queue-phone-zh_CN.png"), full_page=True)
+    page.click(f"[data-item='{item_id}']")
+    page.click("summary:has-text('退回')")
+    page.select_option("select[name=to_state]", "installing")
+    page.fill("[data-testid=reason]", "门板缝隙不均，返工")
+    page.click("[data-testid=send-back]")
+    page.wait_for_selector("[data-state=installing]")
+    assert "门板缝隙不均，返工" in page.inner_text("[data-testid=history]")
+    assert page.locator("[data-testid=history] img").count() == 1  # the technician's photo stays on the history
+
+
+def test_admin_previews_and_switches_on_an_anniversary_rule(two_tenants, live_server, page, in_tenant):
+    from datetime import timedelta
+
+    from storecrm.assets.models import Asset
+    from storecrm.rules.engine import local_today
+    from storecrm.users.models import User
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as s:
+        s.get(User, (alpha.id, alpha.users["admin"])).locale = "zh_CN"
+        s.add(Asset(customer_id=alpha.customers[0], type="vehicle", name="宝马 X5 音响升级", store_id=alpha.stores[0],
+                    attributes={}, installed_on=local_today() - timedelta(days=370)))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    _login(page, live_server, alpha.emails["admin"], None)
+    page.goto(f"{live_server}/t/alpha/automation/")
+    page.screenshot(path=str(SHOTS / "rules-index-zh_CN.png"), full_page=True)
+    page.click("[data-testid=copy-install_anniversary]")
+    page.click("[data-testid=run-preview]")
+    page.wait_for_selector("[data-testid=preview-total]")
+    assert "宝马 X5 音响升级" in page.inner_text("[data-testid=preview]")
+    page.screenshot(path=str(SHOTS / "rule-preview-zh_CN.png"), full_page=True)
+    page.click("text=编辑")
+    # the action cards show only the inputs of their kind
+    assert page.locator("[data-action-card='0'] [name='actions.0.title']").is_visible()
+    assert not page.locator("[data-action-card='0'] [name='actions.0.tag']").is_visible()
+    page.select_option("[name='rows.0.field']", "type")
+    page.fill("[name='rows.0.value']", "vehicle")
+    page.screenshot(path=str(SHOTS / "rule-editor-zh_CN.png"), full_page=True)
+    page.click("[data-testid=save-rule]")
+    page.wait_for_selector("[data-testid=preview-total]")
+    page.click("[data-testid=switch-rule]")
+    assert page.inner_text("[data-testid=rule-state]") == "on" or "启" in page.inner_text("[data-testid=rule-state]")
+
+
+def test_admin_sees_the_workflow_drawn_and_edits_it(two_tenants, live_server, page, in_tenant):
+    from storecrm.users.models import User
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as s:
+        s.get(User, (alpha.id, alpha.users["admin"])).locale = "zh_CN"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    _login(page, live_server, alpha.emails["admin"], None)
+    page.goto(f"{live_server}/t/alpha/workflows/")
+    page.click("[data-testid=copy-quote_approval]")
+    diagram = page.locator("[data-testid=diagram]")
+    diagram.wait_for()
+    assert "报价草稿" in diagram.text_content() and "提交审批" in diagram.text_content()
+    page.screenshot(path=str(SHOTS / "workflow-definition-zh_CN.png"), full_page=True)
+    page.click("[data-testid=edit-workflow]")
+    page.fill("[name='states.1.deadline_hours']", "abc")
+    page.click("[data-testid=save-workflow]")
+    page.wait_for_selector("[data-testid=form-errors]")
+    page.screenshot(path=str(SHOTS / "workflow-editor-error-zh_CN.png"), full_page=False)
+    page.fill("[name='states.1.deadline_hours']", "48")
+    page.click("[data-testid=save-workflow]")
+    page.wait_for_selector("text=v2")

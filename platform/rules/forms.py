@@ -13,11 +13,15 @@ def _flat(tree) -> tuple[str, list] | None:
     """(all|any, leaves) when the tree fits the rows editor, else None."""
     if not tree:
         return "all", []
+    if not isinstance(tree, dict):
+        return None  # whatever was typed into the JSON box goes back there, to be corrected
     if "field" in tree:
         return "all", [tree]
     for group in ("all", "any"):
-        if group in tree and all("field" in n for n in tree[group]) and len(tree[group]) <= CONDITION_ROWS:
-            return group, tree[group]
+        items = tree.get(group)
+        if isinstance(items, list) and len(items) <= CONDITION_ROWS and \
+                all(isinstance(n, dict) and "field" in n for n in items):
+            return group, items
     return None
 
 

@@ -55,8 +55,12 @@ def show(rule_id):
     rule = _rule_or_404(rule_id)
     result = engine.preview(rule) if request.args.get("preview") else None
     ent = conditions.entities().get(rule.entity)
+    from ..access.services import list_roles
+
     return render_template("rules/show.html", rule=rule, result=result, ent=ent, firings=engine.firings(rule.id),
-                           triggers=spec.TRIGGERS, actions=spec.ACTIONS, events=spec.EVENTS)
+                           triggers=spec.TRIGGERS, actions=spec.ACTIONS, events=spec.EVENTS, channels=spec.CHANNELS,
+                           catalog=conditions.field_catalog(rule.entity) if ent else {},
+                           role_labels={r.code: r.label for r in list_roles()})
 
 
 @bp.post("/<int:rule_id>/switch")

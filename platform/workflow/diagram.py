@@ -68,10 +68,11 @@ def render(spec: dict, current: str | None = None) -> Markup:
         if state.get("final"):
             parts.append(f'<rect x="{x + 3}" y="{y + 3}" width="{W - 6}" height="{H - 6}" rx="6" fill="none" '
                          f'stroke="{stroke}" stroke-width="0.8"/>')
-        parts.append(f'<text x="{x + W / 2}" y="{y + 19}" font-size="13" text-anchor="middle" fill="#212529">'
+        label_y = y + 19 if state.get("deadline_hours") else y + H / 2 + 5
+        parts.append(f'<text x="{x + W / 2}" y="{label_y}" font-size="13" text-anchor="middle" fill="#212529">'
                      f'{escape(state["label"])}</text>')
         if state.get("deadline_hours"):
             parts.append(f'<text x="{x + W / 2}" y="{y + 35}" font-size="10" text-anchor="middle" fill="#6c757d">'
-                         f'⏱ {state["deadline_hours"]} h</text>')
+                         f'≤ {state["deadline_hours"]} h</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -72,7 +72,10 @@ def check(entity_code: str, raw: dict) -> dict:
     from .. import conditions
     from ..access.services import list_roles
 
-    spec = SpecSchema().load(raw if isinstance(raw, dict) else {})
+    try:
+        spec = SpecSchema().load(raw if isinstance(raw, dict) else {})
+    except ValidationError as err:
+        raise ValidationError(dotted(err.messages)) from None
     errors: dict[str, list] = {}
     states = [s["code"] for s in spec["states"]]
     roles = {r.code for r in list_roles()}
@@ -120,6 +123,21 @@ def check(entity_code: str, raw: dict) -> dict:
     for t in spec["transitions"]:
         t["from"] = t.pop("from_")
     return spec
+
+
+def dotted(messages, prefix: str = "") -> dict:
+    """marshmallow's nested errors ({"states": {1: {"label": [...]}}}) as {"states.1.label": [...]}, so a form can
+    point at the very input and the API names it."""
+    if not isinstance(messages, dict):
+        return {prefix or "_schema": messages if isinstance(messages, list) else [messages]}
+    out = {}
+    for key, value in messages.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.update(dotted(value, name))
+        else:
+            out[name] = value if isinstance(value, list) else [value]
+    return out
 
 
 def state(spec: dict, code: str) -> dict:

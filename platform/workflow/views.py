@@ -1,5 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
@@ -167,8 +168,11 @@ def show(code):
         abort(404)
     version = request.args.get("version", type=int)
     shown = next((v for v in engine.versions(code) if v.version == version), definition) if version else definition
+    from ..access.services import list_roles
+
     return render_template("workflow/show.html", definition=shown, current=definition, versions=engine.versions(code),
                            diagram=diagram.render(shown.spec), entities=conditions.entities(),
+                           catalog=conditions.field_catalog(shown.entity), role_labels={r.code: r.label for r in list_roles()},
                            labels={s["code"]: s["label"] for s in shown.spec["states"]})
 
 
@@ -185,6 +189,32 @@ def edit(code):
     if definition is None:
         abort(404)
     return _editor(definition)
+
+
+FIELD_NAMES = {"code": _l("Code"), "label": _l("Label"), "deadline_hours": _l("Deadline (hours)"),
+               "escalation": _l("Escalation"), "to": _l("To"), "from": _l("From"), "roles": _l("Who may do it"),
+               "required_fields": _l("Required fields"), "condition": _l("Condition"), "approval": _l("Approval"),
+               "after_hours": _l("Hours after the deadline"), "role": _l("Role"), "tiers": _l("Tiers"),
+               "name": _l("Name"), "initial": _l("First state"), "entity": _l("Record type"), "states": _l("States"),
+               "transitions": _l("Actions")}
+
+
+def error_place(key: str) -> str:
+    """"transitions.2.approval.tiers" as "Action 3 · Approval · Tiers" for the list above the editor."""
+    parts, out = key.split("."), []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part in ("states", "transitions") and i + 1 < len(parts) and parts[i + 1].isdigit():
+            out.append(f"{_('State') if part == 'states' else _('Action')} {int(parts[i + 1]) + 1}")
+            i += 2
+            continue
+        if part.isdigit():
+            out.append(str(int(part) + 1))
+        else:
+            out.append(str(FIELD_NAMES.get(part, part)))
+        i += 1
+    return " · ".join(out)
 
 
 def _editor(definition):
@@ -218,4 +248,5 @@ def _editor(definition):
     return render_template("workflow/edit.html", definition=definition, entity=entity, values=values,
                            form_spec=form_spec, errors=errors, roles=list_roles(),
                            catalog=conditions.field_catalog(entity), entities=conditions.entities(),
-                           escalations=specs.ESCALATIONS, modes=specs.APPROVAL_MODES), (422 if errors else 200)
+                           escalations=specs.ESCALATIONS, modes=specs.APPROVAL_MODES,
+                           error_place=error_place), (422 if errors else 200)
