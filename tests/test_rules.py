@@ -284,3 +284,66 @@ def test_templates_copy_disabled_and_a_rule_runs_through_the_real_worker(two_ten
     _run_worker()
     sent = _rows(system_db, "SELECT channel, recipient, status FROM outbox_messages")
     assert len(sent) == 1 and sent[0][0] == "sms" and sent[0][2] == "sent"
+
+
+def test_a_plugins_trigger_condition_and_action_work_in_rules(two_tenants, in_tenant, app, system_db, enable_plugin):
+    from storecrm import conditions
+    from storecrm.customers.models import Customer
+    from storecrm.extensions import db
+
+    alpha, beta = two_tenants
+    enable_plugin(alpha, "carwash")
+    with in_tenant(alpha):
+        _rule({"name": "Regulars", "entity": "customer", "trigger": {"type": "event", "event": "carwash.washed"},
+               "conditions": {"plugin": "carwash.washes_at_least", "value": 3},
+               "actions": [{"type": "add_tag", "tag": "洗车常客"},
+                           {"type": "plugin", "action": "carwash.free_wash", "params": {"wash_type": "premium"}}]})
+    from storecrm_carwash.services import record_wash
+
+    for _ in range(3):
+        with in_tenant(alpha):
+            record_wash(alpha.customers[0], "basic")
+    assert _rows(system_db, "SELECT tags FROM customers WHERE id = :c", c=alpha.customers[0]) == [(["洗车常客"],)]
+    # the free premium wash the rule gave is itself a wash: the rule saw it, but fires once per transaction
+    assert _rows(system_db, "SELECT wash_type, free FROM carwash_washes WHERE customer_id = :c ORDER BY id",
+                 c=alpha.customers[0])[-1] == ("premium", True)
+    assert _rows(system_db, "SELECT status FROM rule_firings") == [("done",)]
+    with in_tenant(alpha):
+        tree = conditions.check("customer", {"plugin": "carwash.washes_at_least", "value": 3})
+        assert set(db.session.scalars(select(Customer.id).where(conditions.compile("customer", tree)))) == \
+            {alpha.customers[0]}
+    with in_tenant(beta):  # not enabled there: the condition does not exist for beta
+        from marshmallow import ValidationError
+
+        with pytest.raises(ValidationError):
+            conditions.check("customer", {"plugin": "carwash.washes_at_least", "value": 3})
+
+
+def test_delivery_follow_up_template_brings_its_workflow_and_fires_on_delivery(two_tenants, in_tenant, app, system_db):
+    from storecrm.assets.models import Asset
+    from storecrm.files.models import StoredFile
+    from storecrm.rules.engine import copy_template, save
+    from storecrm.users.models import User
+    from storecrm.workflow import engine as workflows
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha) as s:
+        rule = copy_template("delivery_follow_up")
+        assert workflows.current_definition("install_qc") is not None
+        save(rule, {**{k: getattr(rule, k) for k in ("name", "entity", "trigger", "conditions", "actions",
+                                                      "run_hour")}, "enabled": True})
+        manager = s.get(User, (alpha.id, alpha.users["manager"]))
+        car = Asset(customer_id=alpha.customers[0], type="vehicle", name="Model 3", store_id=alpha.stores[0],
+                    attributes={})
+        s.add(car)
+        s.flush()
+        photo = StoredFile(filename="qc.jpg", content_type="image/jpeg", size=1, key="x/qc.jpg", uploaded_by=manager.id)
+        s.add(photo)
+        s.flush()
+        item = workflows.start(manager, "asset", car, "install_qc")
+        workflows.move(manager, item, "begin")
+        workflows.move(manager, item, "to_qc", files=[photo.id])
+        assert _rows(system_db, "SELECT count(*) FROM tasks") == [(0,)]
+        workflows.move(manager, item, "pass")
+    titles = sorted(t for (t,) in _rows(system_db, "SELECT title FROM tasks"))
+    assert titles == ["24-hour follow-up: Model 3", "7-day follow-up: Model 3"]

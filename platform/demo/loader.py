@@ -109,8 +109,49 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
                 if rng.random() < 0.5:
                     _demo_car(customer, plate, rng, today)
         _demo_activity(rng, today)
+        _demo_engines(rng)
         db.session.commit()
     return True
+
+
+def _demo_engines(rng) -> None:
+    """Workflows and rules from the templates: leads in follow-up (one overdue), install jobs at QC, a quote waiting for
+    the manager's approval, and the anniversary and birthday rules switched on."""
+    from flask_babel import force_locale
+
+    from ..assets.models import Asset
+    from ..customers.models import Customer
+    from ..rules import engine as rules
+    from ..users.models import User
+    from ..workflow import engine as workflows
+
+    by_email = {u.email: u for u in db.session.scalars(select(User))}
+    owner, manager = by_email["owner@demo.storecrm.cn"], by_email["manager@demo.storecrm.cn"]
+    advisor, technician = by_email["advisor@demo.storecrm.cn"], by_email["tech@demo.storecrm.cn"]
+    with force_locale("zh_CN"):
+        for code in ("lead", "quote_approval", "install_qc"):
+            workflows.copy_template(owner, code)
+        for code in ("install_anniversary", "birthday", "dormant", "delivery_follow_up"):
+            rule = rules.copy_template(code)
+            if code in ("install_anniversary", "birthday"):
+                rules.save(rule, {**{k: getattr(rule, k) for k in ("name", "entity", "trigger", "conditions",
+                                                                   "actions", "run_hour")}, "enabled": True})
+    xuhui = [c for c in db.session.scalars(select(Customer).order_by(Customer.id.desc()).limit(40))
+             if c.store_id in advisor.store_ids]
+    for n, customer in enumerate(xuhui[:5]):
+        item = workflows.start(advisor, "customer", customer, "lead")
+        if n == 0:  # overdue: entered a day and a half ago; its escalation fires at the scheduler's next minute
+            item.entered_at -= timedelta(hours=36)
+            workflows.arm_deadline(item, workflows.definition_of(item).spec)
+        elif n >= 3:
+            workflows.move(advisor, item, "contact", comment=rng.choice(["约了周六到店试听", "已加微信，发了方案"]))
+    quote_for = xuhui[6]
+    item = workflows.start(advisor, "customer", quote_for, "quote_approval")
+    workflows.move(advisor, item, "submit", values={"custom.quote_amount": "18800"}, comment="全车隔音 + DSP 套餐")
+    cars = list(db.session.scalars(select(Asset).where(Asset.store_id.in_(technician.store_ids)).limit(3)))
+    for car in cars:
+        item = workflows.start(manager, "asset", car, "install_qc")
+        workflows.move(technician, item, "begin")
 
 
 CARS = [("大众", "帕萨特"), ("丰田", "凯美瑞"), ("本田", "雅阁"), ("特斯拉", "Model 3"), ("比亚迪", "汉"), ("宝马", "3系"),

@@ -12,6 +12,16 @@ TEMPLATES = {
                  "conditions": {"field": "status", "op": "eq", "value": "active"},
                  "actions": [{"type": "create_task", "to": "owner", "title": _l("First contact: {name}"), "due_in_days": 1}]},
     },
+    "delivery_follow_up": {
+        "label": _l("Delivery follow-up: call back after 24 hours and after 7 days"),
+        "workflow": "install_qc",  # copied from its template first if the tenant does not have it
+        "rule": {"name": _l("Delivery follow-up"), "entity": "asset",
+                 "trigger": {"type": "event", "event": "state_entered", "workflow": "install_qc", "state": "delivered"},
+                 "actions": [{"type": "create_task", "to": "owner", "title": _l("24-hour follow-up: {name}"),
+                              "due_in_days": 1},
+                             {"type": "create_task", "to": "owner", "title": _l("7-day follow-up: {name}"),
+                              "due_in_days": 7}]},
+    },
     "install_anniversary": {
         "label": _l("Installation anniversary check-up"),
         "rule": {"name": _l("One year since installation"), "entity": "asset",

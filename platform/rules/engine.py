@@ -416,6 +416,11 @@ def copy_template(code: str) -> Rule:
     from ..hooks.contrib import FieldPreset
 
     ensure_presets(FieldPreset(*f) for f in template.get("fields", ()))
+    if template.get("workflow"):
+        from ..workflow import engine as workflows
+
+        if workflows.current_definition(template["workflow"]) is None:
+            workflows.copy_template(None, template["workflow"])
     data = materialise(template["rule"])
     rule = save(None, {**data, "enabled": False})
     rule.template = code

@@ -126,7 +126,7 @@ def start(user, entity: str, rec, code: str) -> WorkflowItem:
     db.session.add(item)
     db.session.flush()
     _log(item, "start", user, to_state=item.state)
-    _arm_deadline(item, definition.spec)
+    arm_deadline(item, definition.spec)
     record("create", "workflow_item", item.id, f"{definition.name}: {item.title}")
     _announce(item, rec)
     return item
@@ -289,7 +289,7 @@ def _enter(item: WorkflowItem, to_state: str, user, *, action: str, transition: 
     item.state, item.entered_at, item.escalation_step = to_state, now, 0
     item.finished_at = now if specs.state(spec, to_state).get("final") else None
     db.session.flush()
-    _arm_deadline(item, spec)
+    arm_deadline(item, spec)
     record("update", "workflow_item", item.id, f"{item.title}: {to_state}")
     _announce(item, rec if rec is not None else record_of(item))
     return item
@@ -304,7 +304,8 @@ def _announce(item: WorkflowItem, rec) -> None:
     on_event(item.entity, rec, "state_entered", {"workflow": [None, item.code], "state": [None, item.state]})
 
 
-def _arm_deadline(item: WorkflowItem, spec: dict) -> None:
+def arm_deadline(item: WorkflowItem, spec: dict) -> None:
+    """Set the item's deadline from its state's `deadline_hours` (counted from `entered_at`) and its timer."""
     key = f"workflow:{item.id}:deadline"
     hours = specs.state(spec, item.state).get("deadline_hours")
     if item.finished_at is not None or not hours:

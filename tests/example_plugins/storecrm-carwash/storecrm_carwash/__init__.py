@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from storecrm.access.registry import Permission
 from storecrm.hooks import hookimpl
-from storecrm.hooks.contrib import CustomerPanel, Kpi, PeriodicJob, RuleAction
+from storecrm.hooks.contrib import CustomerPanel, Kpi, PeriodicJob, RuleAction, RuleCondition, RuleTrigger
 from storecrm.hooks.info import PluginInfo
 from storecrm.web.nav import NavItem
 
@@ -86,6 +86,20 @@ def register_rule_actions():
 
     return [RuleAction("carwash.free_wash", _l("Give a free car wash"), Params,
                        lambda customer, params: services.record_wash(customer.id, params["wash_type"], free=True))]
+
+
+@hookimpl
+def register_rule_triggers():
+    return [RuleTrigger("carwash.washed", _l("A car wash was recorded"), "customer")]
+
+
+@hookimpl
+def register_rule_conditions():
+    from . import services
+
+    return [RuleCondition("carwash.washes_at_least", _l("Washed at least N times"),
+                          lambda customer, value: services.wash_count(customer.id) >= int(value or 0),
+                          lambda model, value: services.wash_count_sql(model) >= int(value or 0))]
 
 
 @hookimpl

@@ -38,7 +38,19 @@ def record_wash(customer_id, wash_type, free=False):
     db.session.add(wash)
     db.session.flush()
     record("create", "carwash", wash.id, f"{customer.name} {kind.name}")
+    from storecrm.rules.engine import on_event
+
+    on_event("customer", customer, "carwash.washed", {"wash_type": [None, wash_type]})
     return wash
+
+
+def wash_count(customer_id) -> int:
+    return db.session.scalar(select(func.count()).select_from(CarWash).where(CarWash.customer_id == customer_id)) or 0
+
+
+def wash_count_sql(model):
+    """The same count as a correlated subquery, so rule sweeps stay one statement."""
+    return select(func.count()).select_from(CarWash).where(CarWash.customer_id == model.id).scalar_subquery()
 
 
 def recent_washes(limit=50):
