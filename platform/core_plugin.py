@@ -167,16 +167,27 @@ def register_engine_entities():
     from .customers.services import update_customer
     from .hooks.contrib import EngineEntity
 
-    def change_asset(user, asset, data):
-        from .assets.services import identifiers_of
-        from .audit.services import snapshot
+    def change_customer(user, customer, data):
+        # rules and workflow steps send raw values: the same schema as the customer form checks them
+        from .customers.schemas import CustomerSchema
 
-        current = {k: v for k, v in snapshot(asset).items()
-                   if k in ("type", "name", "store_id", "purchased_on", "installed_on", "warranty_until", "notes")}
-        for key in ("purchased_on", "installed_on", "warranty_until"):
-            current[key] = getattr(asset, key)
+        plain = {k: v for k, v in data.items() if k != "custom"}
+        checked = CustomerSchema(partial=True).load(plain) if plain else {}
+        if "custom" in data:
+            checked["custom"] = data["custom"]
+        return update_customer(user, customer, {"store_id": customer.store_id, **checked})
+
+    def change_asset(user, asset, data):
+        from .assets.schemas import AssetSchema
+        from .assets.services import identifiers_of
+
+        plain = {k: v for k, v in data.items() if k != "custom"}
+        checked = AssetSchema(partial=True).load(plain) if plain else {}
+        current = {k: getattr(asset, k) for k in ("type", "name", "store_id", "purchased_on", "installed_on",
+                                                    "warranty_until", "notes")}
         return update_asset(user, asset, {**current, "attributes": asset.attributes,
-                                          "identifiers": identifiers_of([asset.id]).get(asset.id, {}), **data})
+                                          "identifiers": identifiers_of([asset.id]).get(asset.id, {}), **checked,
+                                          **({"custom": data["custom"]} if "custom" in data else {})})
 
     customer_fields = {
         "name": (_l("Name"), "text"), "level": (_l("Level"), "text"), "tags": (_l("Tags"), "tags"),
@@ -192,7 +203,7 @@ def register_engine_entities():
     return [
         EngineEntity("customer", _l("Customers"), Customer, customer_fields, lambda c: c.name,
                      lambda c: f"/customers/{c.id}", customer_id=lambda c: c.id,
-                     update=lambda user, c, data: update_customer(user, c, {"store_id": c.store_id, **data})),
+                     update=change_customer),
         EngineEntity("asset", _l("Assets"), Asset, asset_fields, lambda a: a.name,
                      lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
                      update=change_asset),

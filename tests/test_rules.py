@@ -347,3 +347,26 @@ def test_delivery_follow_up_template_brings_its_workflow_and_fires_on_delivery(t
         workflows.move(manager, item, "pass")
     titles = sorted(t for (t,) in _rows(system_db, "SELECT title FROM tasks"))
     assert titles == ["24-hour follow-up: Model 3", "7-day follow-up: Model 3"]
+
+
+def test_set_field_actions_are_checked_like_the_form_and_a_failing_action_stands_alone(two_tenants, in_tenant, app,
+                                                                                      system_db):
+    from storecrm.customers.models import Customer
+    from storecrm.customers.services import update_customer
+    from storecrm.rules.actions import RULE_USER
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        _rule({"name": "Mark lost", "entity": "customer",
+               "trigger": {"type": "event", "event": "field_changed", "field": "city", "to": "火星"},
+               "actions": [{"type": "update_field", "field": "status", "value": "on mars"},
+                           {"type": "update_field", "field": "level", "value": "太空"},
+                           {"type": "add_tag", "tag": "火星"}]})
+    with in_tenant(alpha) as s:
+        c = s.get(Customer, (alpha.id, alpha.customers[0]))
+        update_customer(RULE_USER, c, {"store_id": c.store_id, "city": "火星"})
+    assert _rows(system_db, "SELECT status, level, tags, city FROM customers WHERE id = :c", c=alpha.customers[0]) == \
+        [("active", "太空", ["火星"], "火星")]
+    (outcome,) = _rows(system_db, "SELECT outcome FROM rule_firings")[0]
+    assert [o["ok"] for o in outcome] == [False, True, True] and "status" in outcome[0]["detail"]
+    assert _rows(system_db, "SELECT status FROM rule_firings") == [("failed",)]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from ..web.forms import json_input
+
 CONDITION_ROWS, ACTION_CARDS = 4, 3
 ACTION_KEYS = ("type", "channel", "to", "subject", "body", "title", "due_in_days", "field", "value", "tag", "level",
                "workflow", "endpoint_id", "action")
@@ -55,12 +57,8 @@ def from_form(form) -> tuple[dict, dict]:
     trigger = {k: form.get(f"trigger.{k}") for k in TRIGGER_KEYS if form.get(f"trigger.{k}") not in (None, "")}
     trigger["annual"] = form.get("trigger.annual") == "on"
     trigger["kinds"] = form.getlist("trigger.kinds")
-    raw_json = (form.get("conditions_json") or "").strip()
-    if raw_json:
-        try:
-            conditions = json.loads(raw_json)
-        except ValueError:
-            conditions, errors["conditions"] = None, ["JSON"]
+    if (form.get("conditions_json") or "").strip():
+        conditions = json_input(form, "conditions_json", errors, "conditions")
     else:
         leaves = []
         for i in range(CONDITION_ROWS):
@@ -83,12 +81,9 @@ def from_form(form) -> tuple[dict, dict]:
         if not kind:
             continue
         action = {k: form.get(f"actions.{i}.{k}") for k in ACTION_KEYS if form.get(f"actions.{i}.{k}") not in (None, "")}
-        raw_params = (form.get(f"actions.{i}.params") or "").strip()
-        if raw_params:
-            try:
-                action["params"] = json.loads(raw_params)
-            except ValueError:
-                errors[f"actions.{len(actions)}.params"] = ["JSON"]
+        params = json_input(form, f"actions.{i}.params", errors, f"actions.{len(actions)}.params")
+        if params is not None:
+            action["params"] = params
         actions.append(action)
     data = {"name": form.get("name", ""), "entity": form.get("entity", ""), "enabled": form.get("enabled") == "on",
             "run_hour": form.get("run_hour") or 9, "trigger": trigger, "conditions": conditions, "actions": actions}

@@ -74,3 +74,19 @@ def flash_errors(err) -> None:
     for messages in flatten_errors(err.messages).values():
         for message in messages:
             flash(message, "danger")
+
+
+def json_input(form, name: str, errors: dict, key: str):
+    """The JSON typed into the text input `name` (None when empty); a parse error is added to `errors[key]`."""
+    import json
+
+    from flask_babel import lazy_gettext
+
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as err:
+        errors[key] = [lazy_gettext("Not valid JSON (%(reason)s).", reason=err.msg)]
+        return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from ..web.forms import json_input
+
 EXTRA_STATES, EXTRA_TRANSITIONS, ESCALATION_STEPS, TIERS = 2, 2, 3, 3
 
 
@@ -79,12 +81,8 @@ def from_form(form) -> tuple[dict, dict]:
              "roles": form.getlist(f"transitions.{i}.roles"),
              "required_fields": form.getlist(f"transitions.{i}.required_fields"),
              "require_photo": form.get(f"transitions.{i}.require_photo") == "on", "condition": None, "approval": None}
-        raw_condition = (form.get(f"transitions.{i}.condition_json") or "").strip()
-        if raw_condition:
-            try:
-                t["condition"] = json.loads(raw_condition)
-            except ValueError:
-                errors[f"transitions.{len(transitions)}.condition"] = ["JSON"]
+        t["condition"] = json_input(form, f"transitions.{i}.condition_json", errors,
+                                    f"transitions.{len(transitions)}.condition")
         mode = form.get(f"transitions.{i}.approval_mode") or ""
         if mode:
             tiers = []
