@@ -92,10 +92,16 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     shell.init_app(app)
     shell.init_filters(app)
 
+    from .tenants.views import signup_bp
     from .web.views import public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(signup_bp)
     mount_plugins(app)
+
+    from .tenants.guards import init_app as init_guards
+
+    init_guards(app)
 
     from .web.transactions import init_app as init_transactions
 

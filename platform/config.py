@@ -63,7 +63,19 @@ class Settings:
     api_rate_limit: str
     session_cookie_secure: bool
     proxy_hops: int
+    signup_open: bool = True
+    signup_rate_limit: str = "5 per hour"
+    signup_plan: str | None = None  # the plan new signups get; None: no limits (self-hosted)
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # e.g. a localstripe server in tests
+    grace_days: int = 7
     extra: dict = field(default_factory=dict)
+
+    @property
+    def billing_enabled(self) -> bool:
+        """Stripe billing exists only when keys are configured; without them (self-hosted) there is no billing UI."""
+        return bool(self.stripe_secret_key)
 
     @property
     def is_production(self) -> bool:
@@ -106,4 +118,11 @@ def load_settings(environ=os.environ) -> Settings:
         api_rate_limit=environ.get("API_RATE_LIMIT", "600 per minute"),
         session_cookie_secure=_bool(environ.get("SESSION_COOKIE_SECURE"), env == "production"),
         proxy_hops=int(environ.get("STORECRM_PROXY_HOPS", "0")),
+        signup_open=environ.get("STORECRM_SIGNUP", "open") != "closed",
+        signup_rate_limit=environ.get("SIGNUP_RATE_LIMIT", "5 per hour"),
+        signup_plan=environ.get("STORECRM_SIGNUP_PLAN") or ("free" if environ.get("STRIPE_SECRET_KEY") else None),
+        stripe_secret_key=environ.get("STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=environ.get("STRIPE_API_BASE") or None,
+        grace_days=int(environ.get("BILLING_GRACE_DAYS", "7")),
     )

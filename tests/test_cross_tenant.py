@@ -140,6 +140,7 @@ LIST_ROUTES = {
     "workflow.index": {}, "workflow.queue": {}, "workflow.new": {}, "rules.index": {}, "rules.new": {},
     "api_workflows.list_definitions": {}, "api_workflows.list_templates": {}, "api_workflow_items.list_items": {},
     "api_rules.list_rules": {},
+    "billing.index": {}, "api_account.get_account": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -202,6 +203,7 @@ SELF_ROUTES = {
     "api_notifications.read_all": "marks the caller's own notifications read (test_notifications)",
     "workflow.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
     "rules.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
+    "billing.dismiss_checklist": "hides the caller's own tenant's checklist",
 }
 
 EXEMPT = {
@@ -210,6 +212,11 @@ EXEMPT = {
     "public.healthz": "health check, no tenant data",
     "public.set_language": "stores a language in the browser session",
     "api-docs.openapi_json": "the API description",
+    "signup.form": "public signup: creates a new tenant of its own (test_signup_plans)",
+    "signup.check_slug": "public: says whether a workspace name is free, nothing more",
+    "signup.sent": "public page, no tenant data",
+    "signup.verify": "opens the one tenant a signed link names (test_signup_plans)",
+    "api_signup.create_signup": "public signup through the API: creates a new tenant of its own",
 }
 
 

@@ -44,14 +44,20 @@ def _authenticate():
     return user
 
 
+PUBLIC = ("/api/v1/openapi.json", "/api/v1/signup")  # the only API paths needing no token
+
+
 def init_app(app) -> None:
     @app.before_request
     def _api_user():
-        if not request.path.startswith("/api/v1/") or request.path == "/api/v1/openapi.json":
+        if not request.path.startswith("/api/v1/") or request.path in PUBLIC:
             return
         user = _authenticate()
         if user is None:
             abort(401, description="Send a valid personal API token as 'Authorization: Bearer <token>'.")
+        from ..tenants.guards import check_api_access
+
+        check_api_access(user.tenant_id)
         g.api_user = user
         g.log_user = user.id
         set_actor(Actor(user.id, user.display_name, request.remote_addr, g.get("request_id")))

@@ -191,6 +191,10 @@ def create_customer(user, data: dict) -> Customer:
     """
     _check(user, data)
     matches = identities.owners(_claims(data))
+    if not matches:
+        from ..tenants.entitlements import ensure_room
+
+        ensure_room("customers")
     if matches:
         owners_found = set(matches.values())
         if duplicate_policy() != "merge" or len(owners_found) > 1:
@@ -240,6 +244,10 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
     errors, made = {}, []
     filled = defaults("customer")
     columns = [c.key for c in Customer.__table__.columns]
+    from ..tenants import entitlements
+
+    allowed = entitlements.limit("customers")
+    room = None if allowed is None else max(0, allowed - entitlements.usage("customers"))
     tenant_id, now = require_tenant_id(), utcnow()
     for index, (data, extra) in enumerate(rows):
         try:
@@ -248,6 +256,12 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
         except ValidationError as err:
             errors[index] = err.messages
             continue
+        if room is not None and len(made) >= room:  # the plan's limit: these rows are reported, not created
+            try:
+                entitlements.ensure_room("customers", len(made) + 1)
+            except ValidationError as err:
+                errors[index] = err.messages
+                continue
         data = dict(data)
         consents = SimpleNamespace(consents={})
         _apply_consents(consents, data)  # takes the consent_* inputs out of data

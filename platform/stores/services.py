@@ -34,6 +34,10 @@ def _check_code_free(code: str, store_id: int | None) -> None:
 
 def create_store(data: dict) -> Store:
     _check_code_free(data["code"], None)
+    if data.get("active", True):
+        from ..tenants.entitlements import ensure_room
+
+        ensure_room("stores")
     store = Store(**data)
     db.session.add(store)
     db.session.flush()
@@ -43,6 +47,10 @@ def create_store(data: dict) -> Store:
 
 def update_store(store: Store, data: dict) -> Store:
     _check_code_free(data["code"], store.id)
+    if not store.active and data.get("active", store.active):
+        from ..tenants.entitlements import ensure_room
+
+        ensure_room("stores", field="active")
     before = snapshot(store)
     for key, value in data.items():
         setattr(store, key, value)

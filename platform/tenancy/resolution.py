@@ -48,6 +48,8 @@ def init_app(app) -> None:
         enter_tenant(tenant)
         if tenant.status == "suspended" and request.endpoint not in ("web.suspended", "static"):
             abort(403, description="suspended")
+        if tenant.status == "pending" and request.endpoint != "static":
+            abort(403, description="pending")  # signed up, email not confirmed yet (storecrm.tenants.signup)
 
     @app.url_defaults
     def _push_tenant(endpoint, values):

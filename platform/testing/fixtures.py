@@ -101,8 +101,9 @@ def storecrm_clean_state(request, owner_engine):
         db.session.remove()
         limiter.reset()
     with owner_engine.begin() as conn:
-        names = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        names = [r[0] for r in conn.execute(text(  # plans are reference data a migration seeds: kept
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('alembic_version', 'plans')"))]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
     from storecrm.jobs import broker
 

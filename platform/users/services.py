@@ -80,6 +80,10 @@ def _state(user: User, store_ids: list[int]) -> dict:
 
 def create_user(data: dict, actor: User | None = None) -> User:
     role, stores = _validate(data, None, actor)
+    if data.get("active", True):
+        from ..tenants.entitlements import ensure_room
+
+        ensure_room("seats")
     user = User(display_name=data["display_name"], email=data.get("email"), mobile=data.get("mobile"),
                 role_id=role.id, active=data.get("active", True), locale=data.get("locale"),
                 password_hash=hash_password(data["password"]))
@@ -99,6 +103,10 @@ def update_user(user: User, data: dict, actor: User | None = None) -> User:
             setattr(user, key, data[key])
     user.role_id = role.id
     was_active = user.active
+    if not was_active and data.get("active", True):
+        from ..tenants.entitlements import ensure_room
+
+        ensure_room("seats", field="active")
     user.active = data.get("active", True)
     if data.get("password"):
         user.password_hash = hash_password(data["password"])

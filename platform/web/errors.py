@@ -71,9 +71,11 @@ def init_app(app) -> None:
                 detail = exc.description
             resp = problem(status, detail, errors=errors, extra=extra)
         else:
-            template = "errors/suspended.html" if exc.description == "suspended" else "errors/error.html"
-            resp = app.make_response((render_template(template, status=status, title=title_for(status)),
-                                      status))
+            template = {"suspended": "errors/suspended.html", "pending": "errors/pending.html"}.get(
+                exc.description if isinstance(exc.description, str) else "", "errors/error.html")
+            message = exc.description if getattr(exc, "read_only", False) else None
+            resp = app.make_response((render_template(template, status=status, title=title_for(status),
+                                                      message=message), status))
         if status == 405 and exc.get_response().headers.get("Allow"):
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
         if status == 429 and getattr(exc, "retry_after", None):

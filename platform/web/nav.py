@@ -13,7 +13,9 @@ class NavItem:
     permission: str | None = None
     order: int = 100
     section: str = "main"  # main | admin
+    shown: object = None  # a callable answering whether the item applies now (e.g. only when billing exists)
 
 
 def visible_items(items, user, section):
-    return [i for i in items if i.section == section and (i.permission is None or user.has_permission(i.permission))]
+    return [i for i in items if i.section == section and (i.permission is None or user.has_permission(i.permission))
+            and (i.shown is None or i.shown())]

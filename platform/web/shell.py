@@ -18,13 +18,36 @@ def init_app(app) -> None:
 
         stores = [s for s in stores_visible_to(current_user) if s.active]
         items = nav_items()
+        main, admin = visible_items(items, current_user, "main"), visible_items(items, current_user, "admin")
         return {
-            "shell_nav_main": visible_items(items, current_user, "main"),
-            "shell_nav_admin": visible_items(items, current_user, "admin"),
+            "shell_nav_main": main,
+            "shell_nav_admin": admin,
+            "shell_active": _active(main + admin),
             "shell_stores": stores,
             "shell_store_id": session.get("store_id"),
             "shell_unread": unread_count(current_user),
+            "shell_account": _account(),
         }
+
+
+def _active(items) -> str | None:
+    """The one nav entry to highlight: the page's own, else the first of its blueprint (a workflow item page
+    lights "My queue", not also "Workflows")."""
+    from flask import request
+
+    endpoint = request.endpoint or ""
+    if any(i.endpoint == endpoint for i in items):
+        return endpoint
+    blueprint = endpoint.split(".")[0]
+    return next((i.endpoint for i in items if i.endpoint.split(".")[0] == blueprint), None)
+
+
+def _account():
+    """The tenant's billing state for the banner (past due, read-only), or None."""
+    from ..tenants.entitlements import account
+
+    acct = account()
+    return acct if acct is not None and (acct.read_only or acct.billing_status == "past_due") else None
 
 
 def _iso_datetime(value, format: str = "short") -> str:
@@ -68,5 +91,10 @@ def init_filters(app) -> None:
         "approve": _l("Approved"), "decline": _l("Declined"), "escalate": _l("Escalated"), "assign": _l("Assigned")}
     app.jinja_env.globals["escalation_labels"] = {
         "remind": _l("Remind the assignee"), "notify_role": _l("Notify a role"), "reassign": _l("Reassign to a role")}
+    app.jinja_env.globals["billing_status_labels"] = {
+        "none": _l("no subscription"), "active": _l("paid up"), "past_due": _l("payment overdue"),
+        "canceled": _l("cancelled")}
+    app.jinja_env.globals["resource_labels"] = {
+        "stores": _l("Stores"), "seats": _l("Active staff accounts"), "customers": _l("Customers")}
     app.jinja_env.globals["approval_labels"] = {
         "single": _l("One approver"), "quorum": _l("N of M approvers"), "tiers": _l("By amount (tiers)")}

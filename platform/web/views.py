@@ -60,7 +60,9 @@ def home():
 
     kpis = [(kpi, kpi.compute(current_user)) for kpi in host().items("register_kpis", enabled_plugins())
             if kpi.permission is None or current_user.has_permission(kpi.permission)]
-    return render_template("web/home.html", kpis=kpis)
+    from ..tenants.checklist import steps
+
+    return render_template("web/home.html", kpis=kpis, checklist=steps(current_user))
 
 
 @bp.post("/language")

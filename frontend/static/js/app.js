@@ -30,3 +30,22 @@ document.addEventListener("change", function (event) {
   if (event.target.matches && event.target.matches("[data-switch]")) { storecrmSwitches(); }
 });
 document.addEventListener("DOMContentLoaded", storecrmSwitches);
+// Signup: say whether the workspace address is free while it is typed.
+(function () {
+  var input = document.querySelector("[data-slug-check]");
+  if (!input) { return; }
+  var status = document.querySelector("[data-slug-status]");
+  var timer = null;
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      if (input.value.length < 2) { return; }
+      fetch(input.getAttribute("data-slug-check") + "?slug=" + encodeURIComponent(input.value), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          status.textContent = answer.available ? "✓ " + input.value : answer.reason;
+          status.className = answer.available ? "form-text text-success" : "form-text text-danger";
+        });
+    }, 300);
+  });
+})();

@@ -1,0 +1,55 @@
+"""Platform-level tables of the control plane (not tenant-scoped: operators and billing read across tenants)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..tenancy.models import utcnow
+
+
+class Plan(db.Model):
+    """A plan in data: its limits (None = unlimited) and what it is sold as.
+
+    limits: {"stores": int|None, "seats": int|None, "customers": int|None, "plugins": ["*"] or [names],
+    "api": bool}."""
+
+    __tablename__ = "plans"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(40))
+    limits: Mapped[dict] = mapped_column(JSONB, default=dict)
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0)  # per seat, in `currency`
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    stripe_plan: Mapped[str | None] = mapped_column(String(100))  # the Stripe price/plan id
+    position: Mapped[int] = mapped_column(Integer, default=100)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class TenantAccount(db.Model):
+    """A tenant's plan and billing state (one row per tenant; none on a self-hosted install without plans)."""
+
+    __tablename__ = "tenant_accounts"
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    plan_code: Mapped[str | None] = mapped_column(String(20), ForeignKey("plans.code"))
+    seats: Mapped[int] = mapped_column(Integer, default=1)
+    billing_status: Mapped[str] = mapped_column(String(20), default="none")  # none|active|past_due|canceled
+    grace_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)  # dunning: data kept, nothing writable
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(100))
+    billing_event_at: Mapped[int | None] = mapped_column(BigInteger)  # `created` of the newest Stripe event applied
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the owner's email, at signup
+    checklist_dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

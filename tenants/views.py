@@ -1,0 +1,89 @@
+"""Public signup pages (outside any tenant) and the tenant's billing page."""
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+
+from ..extensions import limiter
+from ..web.forms import flatten_errors, load_form, requires
+from . import entitlements, signup
+from .schemas import SignupSchema
+
+signup_bp = Blueprint("signup", __name__, url_prefix="/signup")
+billing_bp = Blueprint("billing", __name__, url_prefix="/billing")
+
+
+def _signup_limit() -> str:
+    return current_app.config["STORECRM"].signup_rate_limit
+
+
+@signup_bp.before_request
+def _closed():
+    if not signup.signup_open():
+        abort(404)
+
+
+@signup_bp.route("/", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
+def form():
+    from ..tenancy.schemas import TIMEZONES
+
+    values = {"locale": "zh_CN", "timezone": "Asia/Shanghai"}
+    errors = {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k != "password"}
+        data, errors = load_form(SignupSchema())
+        if data is not None and data.get("website"):
+            return redirect(url_for("signup.sent"))  # a bot filled the honeypot: say nothing, make nothing
+        if data is not None:
+            try:
+                signup.sign_up(data)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                return redirect(url_for("signup.sent", email=data["email"]))
+    return render_template("tenants/signup.html", values=values, errors=errors, timezones=TIMEZONES,
+                           base=current_app.config["STORECRM"].base_url), (422 if errors else 200)
+
+
+@signup_bp.get("/slug")
+def check_slug():
+    """The live check next to the workspace-name input."""
+    ok, reason = signup.slug_available(request.args.get("slug", ""))
+    return jsonify({"available": ok, "reason": reason})
+
+
+@signup_bp.get("/sent")
+def sent():
+    return render_template("tenants/signup_sent.html", email=request.args.get("email", "")[:254])
+
+
+@signup_bp.get("/verify/<token>")
+def verify(token):
+    try:
+        tenant = signup.verify(token)
+    except ValidationError as err:
+        return render_template("tenants/signup_sent.html", error=flatten_errors(err.messages)["token"][0]), 400
+    flash(_("Your email is confirmed and your workspace is open. Sign in."), "success")
+    return redirect(url_for("auth.login", tenant=tenant.slug))
+
+
+@billing_bp.get("/")
+@requires("billing.manage")
+def index():
+    acct = entitlements.account()
+    return render_template("tenants/billing.html", account=acct, plan=entitlements.plan(), usage=entitlements.summary(),
+                           billing_enabled=current_app.config["STORECRM"].billing_enabled)
+
+
+@billing_bp.post("/checklist/dismiss")
+@requires("tenant.settings")
+def dismiss_checklist():
+    from ..tenancy.scoping import unscoped
+    from ..tenancy.context import require_tenant_id
+    from .models import TenantAccount
+
+    with unscoped(reason="owner hides the first-run checklist", routine=True) as system:
+        acct = system.get(TenantAccount, require_tenant_id())
+        if acct is not None:
+            acct.checklist_dismissed = True
+    return redirect(url_for("web.home"))
