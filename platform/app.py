@@ -92,11 +92,13 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     shell.init_app(app)
     shell.init_filters(app)
 
-    from .tenants.views import signup_bp
+    from .tenants.views import signup_bp, stripe_bp
     from .web.views import public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(signup_bp)
+    app.register_blueprint(stripe_bp)
+    csrf.exempt(stripe_bp)  # Stripe signs its requests; there is no form and no session
     mount_plugins(app)
 
     from .tenants.guards import init_app as init_guards

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,3 +53,19 @@ class TenantAccount(db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the owner's email, at signup
     checklist_dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BillingEvent(db.Model):
+    """A Stripe event, stored once by its id when its signature checked out; applied by a job."""
+
+    __tablename__ = "billing_events"
+    __table_args__ = (Index("ix_billing_events_unapplied", "created", postgresql_where=text("processed_at IS NULL")),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    created: Mapped[int] = mapped_column(BigInteger)  # Stripe's own timestamp: what "newer" means
+    payload: Mapped[dict] = mapped_column(JSONB)
+    tenant_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"))
+    outcome: Mapped[str | None] = mapped_column(String(60))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -10,6 +10,18 @@ from .schemas import SignupSchema
 
 signup_bp = Blueprint("signup", __name__, url_prefix="/signup")
 billing_bp = Blueprint("billing", __name__, url_prefix="/billing")
+stripe_bp = Blueprint("stripe_webhook", __name__, url_prefix="/billing/stripe")
+
+
+@stripe_bp.post("/webhook")
+def stripe_webhook():
+    """Stripe's events: verified on the raw body, stored once, applied by a job (tenants/billing.py)."""
+    if not current_app.config["STORECRM"].billing_enabled:
+        abort(404)
+    from . import billing
+
+    status, what = billing.receive(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
+    return jsonify({"received": status == 200, "detail": what}), status
 
 
 def _signup_limit() -> str:
@@ -69,10 +81,63 @@ def verify(token):
 
 @billing_bp.get("/")
 @requires("billing.manage")
-def index():
-    acct = entitlements.account()
-    return render_template("tenants/billing.html", account=acct, plan=entitlements.plan(), usage=entitlements.summary(),
-                           billing_enabled=current_app.config["STORECRM"].billing_enabled)
+def index(errors=None, status=200):
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..tenancy.context import require_tenant_id
+    from .models import Plan
+
+    enabled = current_app.config["STORECRM"].billing_enabled
+    invoices, problem = [], None
+    if enabled:
+        from . import billing
+
+        try:
+            invoices = billing.invoices(require_tenant_id())
+        except Exception as err:  # Stripe unreachable: the page still shows plan and usage
+            problem = str(err)[:200]
+    plans = list(db.session.scalars(select(Plan).where(Plan.public.is_(True)).order_by(Plan.position)))
+    return render_template("tenants/billing.html", account=entitlements.account(), plan=entitlements.plan(),
+                           usage=entitlements.summary(), billing_enabled=enabled, plans=plans, invoices=invoices,
+                           problem=problem, errors=errors or {}), status
+
+
+def _billing_action(fn):
+    from flask_login import current_user
+
+    from ..tenancy.context import require_tenant_id
+
+    if not current_app.config["STORECRM"].billing_enabled:
+        abort(404)
+    try:
+        fn(require_tenant_id(), current_user)
+    except ValidationError as err:
+        return index(errors=flatten_errors(err.messages), status=422)
+    flash(_("Sent to Stripe. The page shows the change as soon as Stripe confirms it."), "success")
+    return redirect(url_for("billing.index"))
+
+
+@billing_bp.post("/subscription")
+@requires("billing.manage")
+def change_subscription():
+    from . import billing
+
+    def act(tenant_id, user):
+        try:
+            seats = int(request.form.get("seats", "1"))
+        except ValueError:
+            raise ValidationError({"seats": [_("Enter a whole number.")]})
+        billing.subscribe(tenant_id, request.form.get("plan", ""), seats, email=user.email)
+    return _billing_action(act)
+
+
+@billing_bp.post("/cancel")
+@requires("billing.manage")
+def cancel_subscription():
+    from . import billing
+
+    return _billing_action(lambda tenant_id, user: billing.cancel(tenant_id))
 
 
 @billing_bp.post("/checklist/dismiss")

@@ -204,6 +204,11 @@ SELF_ROUTES = {
     "workflow.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
     "rules.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
     "billing.dismiss_checklist": "hides the caller's own tenant's checklist",
+    "billing.change_subscription": "acts on the caller's own tenant's subscription only (test_billing)",
+    "billing.cancel_subscription": "acts on the caller's own tenant's subscription only (test_billing)",
+    "api_account.change_subscription": "acts on the token's own tenant's subscription only (test_billing)",
+    "api_account.cancel_subscription": "acts on the token's own tenant's subscription only (test_billing)",
+    "api_account.list_invoices": "the token's own tenant's Stripe customer only (test_billing)",
 }
 
 EXEMPT = {
@@ -217,6 +222,7 @@ EXEMPT = {
     "signup.sent": "public page, no tenant data",
     "signup.verify": "opens the one tenant a signed link names (test_signup_plans)",
     "api_signup.create_signup": "public signup through the API: creates a new tenant of its own",
+    "stripe_webhook.stripe_webhook": "Stripe's signed events; the tenant comes from our metadata (test_billing)",
 }
 
 

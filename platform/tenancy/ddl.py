@@ -34,6 +34,7 @@ def grant_sql(app_role: str, system_role: str) -> list[str]:
         # Tenants are platform rows: the app reads them all but creates/deletes none.
         f"REVOKE INSERT, DELETE ON TABLE tenants FROM {app_role}",
         # Plans and billing state are the control plane's: the app reads them (limits), only the system role writes.
-        "DO $$ BEGIN IF to_regclass('public.tenant_accounts') IS NOT NULL THEN "
-        f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON TABLE tenant_accounts, plans FROM {app_role}'; END IF; END $$",
+        "DO $$ BEGIN IF to_regclass('public.billing_events') IS NOT NULL THEN "
+        f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON TABLE tenant_accounts, plans, billing_events FROM {app_role}'; "
+        "END IF; END $$",
     ]

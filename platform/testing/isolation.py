@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-PLATFORM_TABLES = {"tenants", "alembic_version", "plans", "tenant_accounts"}
+PLATFORM_TABLES = {"tenants", "alembic_version", "plans", "tenant_accounts", "billing_events"}
 
 
 def tenant_tables(conn, only: set[str] | None = None) -> list[str]:

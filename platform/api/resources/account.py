@@ -32,6 +32,73 @@ def get_account():
             "usage": entitlements.summary()}
 
 
+class SubscriptionSchema(Schema):
+    plan = fields.String(required=True)
+    seats = fields.Integer(required=True, strict=False)
+
+
+class InvoiceSchema(Schema):
+    id = fields.String()
+    number = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    amount_due = fields.Integer()
+    currency = fields.String(allow_none=True)
+    created = fields.DateTime()
+    url = fields.String(allow_none=True)
+
+
+def _billing_on():
+    from flask_smorest import abort
+
+    if not current_app.config["STORECRM"].billing_enabled:
+        abort(404, message="This installation has no online billing.")
+
+
+@blp.route("/subscription", methods=["POST"])
+@blp.arguments(SubscriptionSchema)
+@blp.response(202, AccountSchema)
+@requires("billing.manage")
+def change_subscription(data):
+    """Start or change the subscription (Stripe prorates); the account changes when Stripe's webhook confirms."""
+    from ...tenancy.context import require_tenant_id
+    from ...tenants import billing
+    from ..auth import api_user
+
+    _billing_on()
+    try:
+        billing.subscribe(require_tenant_id(), data["plan"], data["seats"], email=api_user().email)
+    except ValidationError as err:
+        unprocessable(err)
+    return get_account()
+
+
+@blp.route("/cancel", methods=["POST"])
+@blp.response(202, AccountSchema)
+@requires("billing.manage")
+def cancel_subscription():
+    """Cancel at the end of the paid period."""
+    from ...tenancy.context import require_tenant_id
+    from ...tenants import billing
+
+    _billing_on()
+    try:
+        billing.cancel(require_tenant_id())
+    except ValidationError as err:
+        unprocessable(err)
+    return get_account()
+
+
+@blp.route("/invoices")
+@blp.response(200, InvoiceSchema(many=True))
+@requires("billing.manage")
+def list_invoices():
+    from ...tenancy.context import require_tenant_id
+    from ...tenants import billing
+
+    _billing_on()
+    return billing.invoices(require_tenant_id())
+
+
 def _signup_limit() -> str:
     return current_app.config["STORECRM"].signup_rate_limit
 

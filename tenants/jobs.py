@@ -1,0 +1,17 @@
+"""Every ten minutes: overdue workspaces past their grace period become read-only; stored Stripe events whose job
+was lost are applied."""
+from periodiq import cron
+
+from ..jobs import actor
+
+
+@actor(periodic=cron("*/10 * * * *"), max_retries=0)
+def billing_sweep() -> None:
+    from flask import current_app
+
+    if not current_app.config["STORECRM"].billing_enabled:
+        return
+    from .billing import apply_pending, suspend_overdue
+
+    apply_pending()
+    suspend_overdue()
