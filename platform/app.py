@@ -98,6 +98,9 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(signup_bp)
     app.register_blueprint(stripe_bp)
+    from .tenants.ops_views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
     csrf.exempt(stripe_bp)  # Stripe signs its requests; there is no form and no session
     mount_plugins(app)
 

@@ -17,4 +17,4 @@ from .notifications.models import (Notification, NotificationTemplate, OutboxMes
                                    WebhookEndpoint)
 from .workflow.models import WorkflowDefinition, WorkflowItem, WorkflowStep  # noqa: F401
 from .rules.models import Rule, RuleFiring  # noqa: F401
-from .tenants.models import BillingEvent, Plan, TenantAccount  # noqa: F401
+from .tenants.models import BillingEvent, Operator, OperatorAudit, Plan, TenantAccount, TenantExport  # noqa: F401

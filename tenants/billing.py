@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from ..jobs import actor
 from ..tenancy.models import Tenant, utcnow
 from ..tenancy.scoping import unscoped
-from .models import BillingEvent, Plan, TenantAccount
+from .models import BillingEvent, Plan, TenantAccount, account_row
 
 log = logging.getLogger("storecrm.billing")
 TOLERANCE = 300  # seconds a signature's timestamp may be off (Stripe's own default)
@@ -39,14 +39,7 @@ def client() -> stripe.StripeClient:
 
 
 def _account(system, tenant_id: int, *, lock: bool = False) -> TenantAccount:
-    query = select(TenantAccount).where(TenantAccount.tenant_id == tenant_id)
-    account = system.scalar(query.with_for_update() if lock else query)
-    if account is None:
-        account = TenantAccount(tenant_id=tenant_id, seats=1, billing_status="none", read_only=False,
-                                cancel_at_period_end=False, checklist_dismissed=False)
-        system.add(account)
-        system.flush()
-    return account
+    return account_row(system, tenant_id, lock=lock)
 
 
 # --- the tenant's own calls ---------------------------------------------------------------------------------------

@@ -15,3 +15,11 @@ def billing_sweep() -> None:
 
     apply_pending()
     suspend_overdue()
+
+
+@actor(periodic=cron("20 4 * * *"), max_retries=0)
+def purge_deleted_tenants() -> None:
+    """Nightly: tenants whose deletion waiting period is over are deleted for good."""
+    from .lifecycle import purge_due
+
+    purge_due()

@@ -52,7 +52,22 @@ class TenantAccount(db.Model):
     billing_event_at: Mapped[int | None] = mapped_column(BigInteger)  # `created` of the newest Stripe event applied
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the owner's email, at signup
     checklist_dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
+    deletion_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # purged for good after it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def account_row(system, tenant_id: int, *, lock: bool = False) -> "TenantAccount":
+    """The tenant's account in a system-role session, made (without a plan) if it has none yet."""
+    from sqlalchemy import select
+
+    query = select(TenantAccount).where(TenantAccount.tenant_id == tenant_id)
+    row = system.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        row = TenantAccount(tenant_id=tenant_id, seats=1, billing_status="none", read_only=False,
+                            cancel_at_period_end=False, checklist_dismissed=False)
+        system.add(row)
+        system.flush()
+    return row
 
 
 class BillingEvent(db.Model):
@@ -69,3 +84,44 @@ class BillingEvent(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(60))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Operator(db.Model):
+    """A person running the SaaS (support, finance): not a user of any tenant, signs in at /ops/."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OperatorAudit(db.Model):
+    """Every operator action: who did what to which tenant, when."""
+
+    __tablename__ = "operator_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    operator_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("operators.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    tenant_id: Mapped[int | None] = mapped_column(BigInteger)  # kept after the tenant is deleted
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TenantExport(db.Model):
+    """A complete export of one tenant (XLSX + JSON in a zip), made by a job."""
+
+    __tablename__ = "tenant_exports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"))
+    requested_by: Mapped[str] = mapped_column(String(120))  # "operator:3" or "user:12"
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | done | failed
+    path: Mapped[str | None] = mapped_column(String(300))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

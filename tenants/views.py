@@ -98,9 +98,13 @@ def index(errors=None, status=200):
         except Exception as err:  # Stripe unreachable: the page still shows plan and usage
             problem = str(err)[:200]
     plans = list(db.session.scalars(select(Plan).where(Plan.public.is_(True)).order_by(Plan.position)))
+    from .models import TenantExport
+
+    exports = list(db.session.scalars(select(TenantExport).where(TenantExport.tenant_id == require_tenant_id())
+                                      .order_by(TenantExport.id.desc()).limit(5)))
     return render_template("tenants/billing.html", account=entitlements.account(), plan=entitlements.plan(),
                            usage=entitlements.summary(), billing_enabled=enabled, plans=plans, invoices=invoices,
-                           problem=problem, errors=errors or {}), status
+                           problem=problem, errors=errors or {}, exports=exports), status
 
 
 def _billing_action(fn):
@@ -152,3 +156,34 @@ def dismiss_checklist():
         if acct is not None:
             acct.checklist_dismissed = True
     return redirect(url_for("web.home"))
+
+
+@billing_bp.post("/export")
+@requires("tenant.settings")
+def export():
+    """The owner's own complete export (XLSX + JSON), made in the background."""
+    from flask_login import current_user
+
+    from ..tenancy.context import require_tenant_id
+    from . import lifecycle
+
+    if not current_user.role.is_owner:
+        abort(403)
+    lifecycle.request_export(require_tenant_id(), f"user:{current_user.id}")
+    flash(_("Export started; it appears under Plan and billing when ready."), "success")
+    return redirect(url_for("billing.index"))
+
+
+@billing_bp.get("/exports/<int:export_id>")
+@requires("tenant.settings")
+def download_export(export_id):
+    from flask import send_file
+    from flask_login import current_user
+
+    from ..tenancy.context import require_tenant_id
+    from . import lifecycle
+
+    row = lifecycle.export_of(require_tenant_id(), export_id)
+    if row is None or row.status != "done" or not current_user.role.is_owner:
+        abort(404)
+    return send_file(row.path, as_attachment=True, download_name=f"storecrm-{export_id}.zip")

@@ -204,6 +204,8 @@ SELF_ROUTES = {
     "workflow.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
     "rules.copy": "names a built-in template, not a record: creates in the caller's tenant (test_engines_web)",
     "billing.dismiss_checklist": "hides the caller's own tenant's checklist",
+    "billing.export": "exports the caller's own tenant (owners only; test_operators)",
+    "billing.download_export": "an export of another tenant answers 404 (test_operators)",
     "billing.change_subscription": "acts on the caller's own tenant's subscription only (test_billing)",
     "billing.cancel_subscription": "acts on the caller's own tenant's subscription only (test_billing)",
     "api_account.change_subscription": "acts on the token's own tenant's subscription only (test_billing)",
@@ -223,6 +225,12 @@ EXEMPT = {
     "signup.verify": "opens the one tenant a signed link names (test_signup_plans)",
     "api_signup.create_signup": "public signup through the API: creates a new tenant of its own",
     "stripe_webhook.stripe_webhook": "Stripe's signed events; the tenant comes from our metadata (test_billing)",
+    "ops.login": "operator console: operator accounts, not tenant users (test_operators)",
+    "ops.logout": "operator console",
+    "ops.index": "operator console: lists every tenant to operators only (test_operators)",
+    "ops.audit": "operator console",
+    "ops.act": "operator console: suspend/reactivate/export/delete, operators only (test_operators)",
+    "ops.download": "operator console: exports, operators only (test_operators)",
 }
 
 

@@ -4,8 +4,8 @@
 def register_cli(app) -> None:
     from ..plugin_host.cli import plugins_cli
     from ..plugin_host.migrations import install_upgrade_command
-    from .commands import demo_cli, tenants_cli, tokens_cli, users_cli
+    from .commands import demo_cli, operators_cli, tenants_cli, tokens_cli, users_cli
 
     install_upgrade_command()
-    for group in (tenants_cli, users_cli, tokens_cli, demo_cli, plugins_cli):
+    for group in (tenants_cli, users_cli, tokens_cli, demo_cli, plugins_cli, operators_cli):
         app.cli.add_command(group)

@@ -37,4 +37,8 @@ def grant_sql(app_role: str, system_role: str) -> list[str]:
         "DO $$ BEGIN IF to_regclass('public.billing_events') IS NOT NULL THEN "
         f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON TABLE tenant_accounts, plans, billing_events FROM {app_role}'; "
         "END IF; END $$",
+        # operator accounts (password hashes) and their log are not the app's at all
+        "DO $$ BEGIN IF to_regclass('public.operators') IS NOT NULL THEN "
+        f"EXECUTE 'REVOKE ALL ON TABLE operators, operator_audit FROM {app_role}'; "
+        f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON TABLE tenant_exports FROM {app_role}'; END IF; END $$",
     ]
