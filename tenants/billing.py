@@ -76,6 +76,37 @@ def subscribe(tenant_id: int, plan_code: str, seats: int, email: str | None = No
     return created.id
 
 
+def checkout_url(tenant_id: int, slug: str, plan_code: str, seats: int, email: str | None = None) -> str:
+    """A Stripe Checkout page where the owner enters a card and starts the subscription (production path; the
+    webhook `checkout.session.completed` and the subscription events then set the plan)."""
+    s = client()
+    with unscoped(reason="billing reads the plan for checkout", routine=True) as system:
+        plan = system.get(Plan, plan_code)
+    if plan is None or not plan.stripe_plan or not plan.public:
+        raise ValidationError({"plan": [_("Choose one of the listed options.")]})
+    if not 1 <= seats <= 1000:
+        raise ValidationError({"seats": [_("Choose between 1 and 1,000 seats.")]})
+    customer = ensure_customer(tenant_id, email)
+    back = f"{current_app.config['STORECRM'].base_url}/t/{slug}/billing/"
+    session = s.checkout.Session.create(
+        mode="subscription", customer=customer, client_reference_id=str(tenant_id),
+        line_items=[{"price": plan.stripe_plan, "quantity": seats}],
+        subscription_data={"metadata": {"tenant_id": str(tenant_id)}},
+        success_url=back + "?checkout=done", cancel_url=back + "?checkout=cancelled")
+    return session.url
+
+
+def portal_url(tenant_id: int, slug: str) -> str:
+    """Stripe's customer portal: cards, invoices, receipts."""
+    s = client()
+    with unscoped(reason="billing reads the tenant's Stripe customer", routine=True) as system:
+        customer = _account(system, tenant_id).stripe_customer_id
+    if not customer:
+        raise ValidationError({"_schema": [_("Subscribe first: there is nothing to manage yet.")]})
+    return s.billing_portal.Session.create(
+        customer=customer, return_url=f"{current_app.config['STORECRM'].base_url}/t/{slug}/billing/").url
+
+
 def cancel(tenant_id: int) -> None:
     """Cancel at the end of the paid period (the workspace keeps its plan until then)."""
     s = client()

@@ -187,3 +187,41 @@ def download_export(export_id):
     if row is None or row.status != "done" or not current_user.role.is_owner:
         abort(404)
     return send_file(row.path, as_attachment=True, download_name=f"storecrm-{export_id}.zip")
+
+
+@billing_bp.post("/checkout")
+@requires("billing.manage")
+def checkout():
+    """The first subscription: off to Stripe Checkout to enter a card."""
+    from flask import g
+    from flask_login import current_user
+
+    from . import billing
+
+    if not current_app.config["STORECRM"].billing_enabled:
+        abort(404)
+    try:
+        seats = int(request.form.get("seats", "1"))
+        url = billing.checkout_url(g.tenant.id, g.tenant.slug, request.form.get("plan", ""), seats,
+                                   email=current_user.email)
+    except ValueError:
+        return index(errors={"seats": [_("Enter a whole number.")]}, status=422)
+    except ValidationError as err:
+        return index(errors=flatten_errors(err.messages), status=422)
+    return redirect(url, code=303)
+
+
+@billing_bp.post("/portal")
+@requires("billing.manage")
+def portal():
+    """Cards and receipts, in Stripe's customer portal."""
+    from flask import g
+
+    from . import billing
+
+    if not current_app.config["STORECRM"].billing_enabled:
+        abort(404)
+    try:
+        return redirect(billing.portal_url(g.tenant.id, g.tenant.slug), code=303)
+    except ValidationError as err:
+        return index(errors=flatten_errors(err.messages), status=422)

@@ -211,3 +211,48 @@ def test_a_failed_payment_leads_to_read_only_and_paying_reopens(two_tenants, bil
     _run_worker()
     assert _account(system_db, alpha)[2:5] == ("active", False, False)
     assert owner.post("/t/alpha/customers/new", {"name": "Back", "store_id": str(alpha.stores[0])}).status_code == 302
+
+
+def test_checkout_and_the_customer_portal_send_the_owner_to_stripe(two_tenants, login, app, monkeypatch, system_db):
+    """localstripe has neither Checkout nor the portal: Stripe's client is replaced here and the requests checked."""
+    import stripe
+
+    alpha, _ = two_tenants
+    settings = app.config["STORECRM"]
+    monkeypatch.setattr(settings, "stripe_secret_key", "sk_test_storecrm")
+    monkeypatch.setattr(settings, "stripe_webhook_secret", SECRET)
+    calls = {}
+
+    class Made:
+        def __init__(self, url):
+            self.url, self.id = url, "cus_checkout"
+
+    monkeypatch.setattr(stripe.Customer, "create", lambda **kw: calls.setdefault("customer", kw) and Made("") or Made(""))
+    monkeypatch.setattr(stripe.checkout.Session, "create",
+                        lambda **kw: calls.setdefault("checkout", kw) and Made("https://checkout.stripe.com/c/pay/cs_1"))
+    monkeypatch.setattr(stripe.billing_portal.Session, "create",
+                        lambda **kw: calls.setdefault("portal", kw) and Made("https://billing.stripe.com/p/session/1"))
+    owner = login(alpha, "owner")
+    owner.get("/t/alpha/billing/")
+    assert owner.post("/t/alpha/billing/checkout", {"plan": "free", "seats": "2"}).status_code == 422  # not sold
+    resp = owner.post("/t/alpha/billing/checkout", {"plan": "pro", "seats": "4"})
+    assert resp.status_code == 303 and resp.headers["Location"] == "https://checkout.stripe.com/c/pay/cs_1"
+    checkout = calls["checkout"]
+    assert checkout["client_reference_id"] == str(alpha.id) and checkout["mode"] == "subscription"
+    assert checkout["line_items"] == [{"price": "storecrm-pro", "quantity": 4}]
+    assert checkout["subscription_data"] == {"metadata": {"tenant_id": str(alpha.id)}}
+    assert calls["customer"]["metadata"] == {"tenant_id": str(alpha.id)}
+    assert _rows(system_db, "SELECT stripe_customer_id FROM tenant_accounts WHERE tenant_id = :t", t=alpha.id) == \
+        [("cus_checkout",)]
+    resp = owner.post("/t/alpha/billing/portal")
+    assert resp.status_code == 303 and resp.headers["Location"].startswith("https://billing.stripe.com/")
+    assert calls["portal"]["customer"] == "cus_checkout"
+    # the checkout's completion comes back through the webhook and ties the subscription to the tenant
+    done = _event("evt_checkout", "checkout.session.completed",
+                  {"id": "cs_1", "customer": "cus_checkout", "subscription": "sub_from_checkout",
+                   "client_reference_id": str(alpha.id)})
+    assert _post(app, done).status_code == 200
+    _run_worker()
+    assert _rows(system_db, "SELECT stripe_subscription_id FROM tenant_accounts WHERE tenant_id = :t", t=alpha.id) == \
+        [("sub_from_checkout",)]
+    assert login(alpha, "manager").post("/t/alpha/billing/checkout", {"plan": "pro", "seats": "1"}).status_code == 403

@@ -316,3 +316,45 @@ def test_admin_sees_the_workflow_drawn_and_edits_it(two_tenants, live_server, pa
     page.fill("[name='states.1.deadline_hours']", "48")
     page.click("[data-testid=save-workflow]")
     page.wait_for_selector("text=v2")
+
+
+def test_a_chain_signs_up_in_the_browser_and_lands_in_its_workspace(two_tenants, live_server, page, system_db):
+    """zh_CN, on a phone: the signup form (a taken address is refused live), the mail's link, sign-in, the empty
+    workspace with its first-run checklist."""
+    import re
+
+    from sqlalchemy import text
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/")
+    page.click("[data-testid=language-switch]")
+    page.click("[data-locale=zh_CN]")
+    page.click("[data-testid=signup-link]")
+    page.fill("#f-chain_name", "鸣笛汽车音响")
+    page.fill("#f-slug", "alpha")
+    page.wait_for_selector("[data-slug-status].text-danger")
+    assert "已被使用" in page.inner_text("[data-slug-status]") or page.inner_text("[data-slug-status]")
+    page.fill("#f-slug", "mingdi")
+    page.wait_for_selector("[data-slug-status].text-success")
+    page.fill("#f-admin_name", "陈志远")
+    page.fill("#f-email", "chen@mingdi.cn")
+    page.fill("#f-mobile", "139 1600 0001")
+    page.fill("#f-password", "long-enough-password")
+    page.screenshot(path=str(SHOTS / "signup-phone-zh_CN.png"), full_page=True)
+    page.click("[data-testid=signup-submit]")
+    page.wait_for_selector("[data-testid=signup-sent]")
+    with system_db.connect() as conn:
+        body = conn.execute(text("SELECT body FROM outbox_messages WHERE recipient = 'chen@mingdi.cn'")).scalar()
+    link = re.search(r"/signup/verify/\S+", body).group(0)
+    page.goto(live_server + link)
+    page.fill("#login", "chen@mingdi.cn")
+    page.fill("#password", "long-enough-password")
+    page.click("[data-testid=login-submit]")
+    page.wait_for_selector("[data-testid=checklist]")
+    assert "添加门店" in page.inner_text("[data-testid=checklist]")
+    page.screenshot(path=str(SHOTS / "signup-first-run-zh_CN.png"), full_page=True)
+    page.goto(f"{live_server}/t/mingdi/customers/")
+    assert "ALPHA" not in page.content() and "BETA" not in page.content()
+    page.goto(f"{live_server}/t/alpha/customers/")
+    assert "/t/alpha/login" in page.url  # signed in to mingdi only

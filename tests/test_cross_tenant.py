@@ -208,6 +208,8 @@ SELF_ROUTES = {
     "billing.download_export": "an export of another tenant answers 404 (test_operators)",
     "billing.change_subscription": "acts on the caller's own tenant's subscription only (test_billing)",
     "billing.cancel_subscription": "acts on the caller's own tenant's subscription only (test_billing)",
+    "billing.checkout": "starts Stripe Checkout for the caller's own tenant only (test_billing)",
+    "billing.portal": "opens Stripe's portal for the caller's own tenant's customer only (test_billing)",
     "api_account.change_subscription": "acts on the token's own tenant's subscription only (test_billing)",
     "api_account.cancel_subscription": "acts on the token's own tenant's subscription only (test_billing)",
     "api_account.list_invoices": "the token's own tenant's Stripe customer only (test_billing)",
