@@ -25,6 +25,11 @@ def signup_open() -> bool:
     return current_app.config["STORECRM"].signup_open
 
 
+def rate_limit() -> str:
+    """Signups per client IP (SIGNUP_RATE_LIMIT), for the page and the API alike."""
+    return current_app.config["STORECRM"].signup_rate_limit
+
+
 def slug_available(slug: str) -> tuple[bool, str | None]:
     """(available, reason if not) for the live check on the form."""
     from ..tenancy.services import validate_slug

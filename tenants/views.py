@@ -24,10 +24,6 @@ def stripe_webhook():
     return jsonify({"received": status == 200, "detail": what}), status
 
 
-def _signup_limit() -> str:
-    return current_app.config["STORECRM"].signup_rate_limit
-
-
 @signup_bp.before_request
 def _closed():
     if not signup.signup_open():
@@ -35,7 +31,7 @@ def _closed():
 
 
 @signup_bp.route("/", methods=["GET", "POST"])
-@limiter.limit(_signup_limit, methods=["POST"])
+@limiter.limit(signup.rate_limit, methods=["POST"])
 def form():
     from ..tenancy.schemas import TIMEZONES
 

@@ -227,11 +227,16 @@ def test_checkout_and_the_customer_portal_send_the_owner_to_stripe(two_tenants, 
         def __init__(self, url):
             self.url, self.id = url, "cus_checkout"
 
-    monkeypatch.setattr(stripe.Customer, "create", lambda **kw: calls.setdefault("customer", kw) and Made("") or Made(""))
-    monkeypatch.setattr(stripe.checkout.Session, "create",
-                        lambda **kw: calls.setdefault("checkout", kw) and Made("https://checkout.stripe.com/c/pay/cs_1"))
+    def recorded(key, url):
+        def create(**kwargs):
+            calls[key] = kwargs
+            return Made(url)
+        return create
+
+    monkeypatch.setattr(stripe.Customer, "create", recorded("customer", ""))
+    monkeypatch.setattr(stripe.checkout.Session, "create", recorded("checkout", "https://checkout.stripe.com/c/pay/cs_1"))
     monkeypatch.setattr(stripe.billing_portal.Session, "create",
-                        lambda **kw: calls.setdefault("portal", kw) and Made("https://billing.stripe.com/p/session/1"))
+                        recorded("portal", "https://billing.stripe.com/p/session/1"))
     owner = login(alpha, "owner")
     owner.get("/t/alpha/billing/")
     assert owner.post("/t/alpha/billing/checkout", {"plan": "free", "seats": "2"}).status_code == 422  # not sold

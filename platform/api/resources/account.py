@@ -99,14 +99,10 @@ def list_invoices():
     return billing.invoices(require_tenant_id())
 
 
-def _signup_limit() -> str:
-    return current_app.config["STORECRM"].signup_rate_limit
-
-
 @signup_blp.route("", methods=["POST"])
 @signup_blp.arguments(SignupSchema)
 @signup_blp.response(202, SignupResultSchema)
-@limiter.limit(_signup_limit)
+@limiter.limit(signup.rate_limit)
 def create_signup(data):
     """Creates the workspace (pending) and mails the owner a confirmation link; it opens once confirmed."""
     from flask_smorest import abort
