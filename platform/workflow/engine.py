@@ -258,7 +258,7 @@ def vote(user, item: WorkflowItem, approve: bool, comment: str = "") -> Workflow
     _log(item, "approve" if approve else "decline", user, transition=pending["transition"], comment=comment)
     if not approve:
         item.pending = None
-        _notify(item, pending["requested_by"], _("Declined: %(title)s", title=item.title), comment)
+        _notify(item, pending["requested_by"], lambda: _("Declined: %(title)s", title=item.title), lambda: comment)
         return item
     pending["votes"] = pending["votes"] + [{"user_id": user.id, "step": pending["step"], "at": utcnow().isoformat()}]
     in_step = [v for v in pending["votes"] if v["step"] == pending["step"]]
@@ -339,17 +339,20 @@ def escalate(timer) -> None:
         return
     action = chain[step]
     label = specs.state(spec, item.state)["label"]
-    title = _("Overdue: %(title)s (%(state)s)", title=item.title, state=label)
+
+    def title():
+        return _("Overdue: %(title)s (%(state)s)", title=item.title, state=label)
+
     if action["action"] == "remind":
-        _notify(item, item.assignee_id, title, _("This step was due at the deadline."))
+        _notify(item, item.assignee_id, title, lambda: _("This step was due at the deadline."))
     elif action["action"] == "notify_role":
         for user in _staff_with_role(action["role"], item.store_id):
-            _notify(item, user.id, title, _("Escalated to you as %(role)s.", role=action["role"]))
+            _notify(item, user.id, title, lambda: _("Escalated to you as %(role)s.", role=action["role"]))
     else:
         target = next(iter(_staff_with_role(action["role"], item.store_id)), None)
         if target is not None:
             item.assignee_id = target.id
-            _notify(item, target.id, _("Reassigned to you: %(title)s", title=item.title), title)
+            _notify(item, target.id, lambda: _("Reassigned to you: %(title)s", title=item.title), title)
     item.escalation_step = step + 1
     _log(item, "escalate", None, comment=action["action"] + (f":{action['role']}" if action.get("role") else ""))
     db.session.flush()
@@ -373,19 +376,24 @@ def _staff_with_role(role_code: str, store_id):
     return list(db.session.scalars(query))
 
 
-def _notify(item: WorkflowItem, user_id, title: str, body: str | None = None) -> None:
+def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
+    """Tell one staff member, in their own language: `title` and `body` are callables run under it."""
+    from flask_babel import force_locale
+
     from ..notifications.services import notify_user
+    from ..tenancy.services import current_tenant_row
     from ..users.models import User
 
     user = get_scoped(User, user_id) if user_id else None
     if user is not None and user.active:
-        notify_user(user, title, body, item_url(item))
+        with force_locale(user.locale or current_tenant_row().locale):
+            notify_user(user, title(), body() if body else None, item_url(item))
 
 
 def _notify_approvers(item: WorkflowItem, roles: list[str]) -> None:
     for role in roles:
         for user in _staff_with_role(role, item.store_id):
-            _notify(item, user.id, _("Approval needed: %(title)s", title=item.title))
+            _notify(item, user.id, lambda: _("Approval needed: %(title)s", title=item.title))
 
 
 def item_url(item: WorkflowItem) -> str:
