@@ -177,13 +177,14 @@ def _plugin_conditions() -> dict:
 
 # --- Python evaluation (one record) -----------------------------------------------------------------------------
 
-def _value_of(record, field: str):
+def value_of(record, field: str):
+    """The value of `field` (incl. custom.<code> and customer.<name>) on one record."""
     if field.startswith("customer."):
         from .customers.models import Customer
         from .tenancy.models import get_scoped
 
         owner = record if isinstance(record, Customer) else get_scoped(Customer, getattr(record, "customer_id", None))
-        return None if owner is None else _value_of(owner, field.removeprefix("customer."))
+        return None if owner is None else value_of(owner, field.removeprefix("customer."))
     if field.startswith("custom."):
         return (getattr(record, "custom", None) or {}).get(field.removeprefix("custom."))
     return getattr(record, field, None)
@@ -238,7 +239,7 @@ def evaluate(code: str, tree, record) -> bool:
         if "plugin" in node:
             return bool(_plugin_conditions()[node["plugin"]].evaluate(record, node.get("value")))
         type_ = catalog[node["field"]][1]
-        return _compare(type_, _value_of(record, node["field"]), node["op"], node.get("value"))
+        return _compare(type_, value_of(record, node["field"]), node["op"], node.get("value"))
 
     return walk(tree)
 

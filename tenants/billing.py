@@ -38,16 +38,12 @@ def client() -> stripe.StripeClient:
     return stripe
 
 
-def _account(system, tenant_id: int, *, lock: bool = False) -> TenantAccount:
-    return account_row(system, tenant_id, lock=lock)
-
-
 # --- the tenant's own calls ---------------------------------------------------------------------------------------
 
 def ensure_customer(tenant_id: int, email: str | None) -> str:
     s = client()
     with unscoped(reason="billing creates the tenant's Stripe customer") as system:
-        account = _account(system, tenant_id, lock=True)
+        account = account_row(system, tenant_id, lock=True)
         if account.stripe_customer_id is None:
             customer = s.Customer.create(email=email, metadata={"tenant_id": str(tenant_id)})
             account.stripe_customer_id = customer.id
@@ -59,7 +55,7 @@ def subscribe(tenant_id: int, plan_code: str, seats: int, email: str | None = No
     s = client()
     with unscoped(reason="billing reads the plan and the tenant's subscription") as system:
         plan = system.get(Plan, plan_code)
-        account = _account(system, tenant_id)
+        account = account_row(system, tenant_id)
         subscription_id = account.stripe_subscription_id
     if plan is None or not plan.stripe_plan or not plan.public:
         raise ValidationError({"plan": [_("Choose one of the listed options.")]})
@@ -100,7 +96,7 @@ def portal_url(tenant_id: int, slug: str) -> str:
     """Stripe's customer portal: cards, invoices, receipts."""
     s = client()
     with unscoped(reason="billing reads the tenant's Stripe customer", routine=True) as system:
-        customer = _account(system, tenant_id).stripe_customer_id
+        customer = account_row(system, tenant_id).stripe_customer_id
     if not customer:
         raise ValidationError({"_schema": [_("Subscribe first: there is nothing to manage yet.")]})
     return s.billing_portal.Session.create(
@@ -111,7 +107,7 @@ def cancel(tenant_id: int) -> None:
     """Cancel at the end of the paid period (the workspace keeps its plan until then)."""
     s = client()
     with unscoped(reason="billing reads the tenant's subscription") as system:
-        subscription_id = _account(system, tenant_id).stripe_subscription_id
+        subscription_id = account_row(system, tenant_id).stripe_subscription_id
     if not subscription_id:
         raise ValidationError({"_schema": [_("There is no subscription to cancel.")]})
     s.Subscription.modify(subscription_id, cancel_at_period_end=True)
@@ -120,7 +116,7 @@ def cancel(tenant_id: int) -> None:
 def invoices(tenant_id: int) -> list[dict]:
     s = client()
     with unscoped(reason="billing reads the tenant's Stripe customer", routine=True) as system:
-        customer = _account(system, tenant_id).stripe_customer_id
+        customer = account_row(system, tenant_id).stripe_customer_id
     if not customer:
         return []
     out = []
@@ -189,7 +185,7 @@ def apply(event_id: str) -> str:
         if tenant_id is None or system.get(Tenant, tenant_id) is None:
             event.outcome = "no tenant"
             return event.outcome
-        account = _account(system, tenant_id, lock=True)
+        account = account_row(system, tenant_id, lock=True)
         event.tenant_id = tenant_id
         if event.type == "checkout.session.completed":
             account.stripe_customer_id = account.stripe_customer_id or obj.get("customer")
@@ -243,18 +239,16 @@ def _tell_owner(tenant_id: int, until: datetime) -> None:
     """The owner hears of the failed payment by email (the banner shows it to everyone)."""
     from flask_babel import force_locale, format_datetime
 
-    from ..access.models import Role
     from ..notifications.outbox import send
     from ..tenancy.context import TenantRef, tenant_context
     from ..extensions import db
-    from ..users.models import User
+    from ..users.services import staff_with_role
 
     with unscoped(reason="billing finds the tenant to tell", routine=True) as system:
         tenant = system.get(Tenant, tenant_id)
         slug, locale = tenant.slug, tenant.locale
     with tenant_context(TenantRef(tenant_id, slug)):
-        owners = db.session.scalars(select(User).join(Role, (Role.tenant_id == User.tenant_id) & (Role.id == User.role_id))
-                                    .where(Role.code == "owner", User.active.is_(True), User.email.is_not(None)))
+        owners = [u for u in staff_with_role("owner") if u.email]
         with force_locale(locale):
             for owner in owners:
                 send("email", owner.email, _("Payment failed for your StoreCRM workspace"),

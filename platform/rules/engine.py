@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import g
-from sqlalchemy import Date, Integer, String, and_, case, cast, extract, func, literal, literal_column, or_, select, text
+from sqlalchemy import Date, Integer, String, and_, case, cast, extract, func, literal, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from .. import conditions
@@ -244,11 +244,16 @@ def _usage_due(model, t: dict):
     return candidates[0] if len(candidates) == 1 else func.least(*candidates)
 
 
-def local_today() -> date:
+def tenant_zone() -> ZoneInfo:
+    """The current tenant's time zone, read from its row, so jobs without a request get it right too (the display
+    helper web.i18n.tenant_zone follows the request's tenant): due dates and run hours are in its calendar."""
     from ..tenancy.services import current_tenant_row
 
-    zone = ZoneInfo(current_tenant_row().timezone or "Asia/Shanghai")
-    return datetime.now(zone).date()
+    return ZoneInfo(current_tenant_row().timezone or "Asia/Shanghai")
+
+
+def local_today() -> date:
+    return datetime.now(tenant_zone()).date()
 
 
 def claim_statement(rule: Rule, start: date, end: date):
@@ -269,13 +274,10 @@ def claim_statement(rule: Rule, start: date, end: date):
 def sweep(rule: Rule, today: date | None = None) -> int:
     """Claim every record due for `rule` (set-based) and run its actions; returns how many fired. Work beyond
     BATCH records is left for the next call (the job re-enqueues itself)."""
-    from ..tenancy.services import current_tenant_row
-
     today = today or local_today()
     start = today - timedelta(days=CATCH_UP_DAYS)
     if rule.enabled_at is not None:  # the day it was switched on, in the tenant's calendar
-        zone = ZoneInfo(current_tenant_row().timezone or "Asia/Shanghai")
-        start = max(start, rule.enabled_at.astimezone(zone).date())
+        start = max(start, rule.enabled_at.astimezone(tenant_zone()).date())
     claim = claim_statement(rule, start, today)
     claimed = db.session.execute(claim).all()
     if not claimed:
@@ -295,10 +297,7 @@ def sweep(rule: Rule, today: date | None = None) -> int:
 
 def sweep_tenant(now: datetime | None = None) -> dict[int, int]:
     """Every swept rule of the current tenant whose hour has come (tenant time); {rule id: fired}."""
-    from ..tenancy.services import current_tenant_row
-
-    zone = ZoneInfo(current_tenant_row().timezone or "Asia/Shanghai")
-    local = (now or utcnow()).astimezone(zone)
+    local = (now or utcnow()).astimezone(tenant_zone())
     out = {}
     for rule in db.session.scalars(select(Rule).where(Rule.enabled.is_(True)).order_by(Rule.id)):
         if rule.trigger.get("type") in SWEPT and local.hour >= rule.run_hour:

@@ -68,6 +68,16 @@ def _owner_count() -> int:
         Role, (Role.tenant_id == User.tenant_id) & (Role.id == User.role_id)).where(Role.code == "owner", User.active))
 
 
+def staff_with_role(role_code: str, store_id: int | None = None) -> list[User]:
+    """Active staff holding the role, limited to those working in `store_id` (or seeing every store) when given."""
+    query = (select(User).join(Role, (Role.tenant_id == User.tenant_id) & (Role.id == User.role_id))
+             .where(Role.code == role_code, User.active.is_(True)).order_by(User.id))
+    if store_id is not None:
+        in_store = select(UserStore.user_id).where(UserStore.store_id == store_id)
+        query = query.where((User.id.in_(in_store)) | (Role.data_scope == "all"))
+    return list(db.session.scalars(query))
+
+
 def _set_stores(user: User, stores: list[Store]) -> None:
     db.session.execute(delete(UserStore).where(UserStore.user_id == user.id))
     for store in stores:

@@ -17,6 +17,7 @@ from ..audit.services import record
 from ..extensions import db
 from ..notifications.timers import cancel, handler, schedule
 from ..tenancy.models import get_scoped, utcnow
+from ..users.services import staff_with_role
 from . import spec as specs
 from .models import WorkflowDefinition, WorkflowItem, WorkflowStep
 
@@ -106,6 +107,15 @@ def visible_item(user, item_id) -> WorkflowItem | None:
     return item
 
 
+def visible_record(user, entity: str, record_id):
+    """The live record of `entity` with this id in a store `user` sees, or None (other tenants' ids included)."""
+    ent = conditions.entities().get(entity)
+    rec = get_scoped(ent.model, record_id) if ent is not None else None
+    if rec is None or getattr(rec, "deleted_at", None) is not None or not sees_store(user, ent.store_id(rec)):
+        return None
+    return rec
+
+
 def sees_store(user, store_id) -> bool:
     return user.sees_all_stores or store_id is None or store_id in user.store_ids
 
@@ -191,7 +201,7 @@ def reject(user, item: WorkflowItem, to_state: str, reason: str) -> WorkflowItem
 def rejectable_states(item: WorkflowItem) -> list[str]:
     visited = list(db.session.scalars(select(WorkflowStep.to_state).where(
         WorkflowStep.item_id == item.id, WorkflowStep.to_state.is_not(None)).order_by(WorkflowStep.id)))
-    return specs.earlier_states(definition_of(item).spec, visited, item.state)
+    return specs.earlier_states(visited, item.state)
 
 
 def can_reject(user, item: WorkflowItem) -> bool:
@@ -226,7 +236,7 @@ def _approval_chain(approval: dict, item, rec) -> list[list[str]]:
         return [approval["roles"]]
     from decimal import Decimal, InvalidOperation
 
-    raw = conditions._value_of(rec, approval["amount_field"])
+    raw = conditions.value_of(rec, approval["amount_field"])
     try:
         amount = Decimal(str(raw)) if raw not in (None, "") else Decimal(0)
     except InvalidOperation:
@@ -346,10 +356,10 @@ def escalate(timer) -> None:
     if action["action"] == "remind":
         _notify(item, item.assignee_id, title, lambda: _("This step was due at the deadline."))
     elif action["action"] == "notify_role":
-        for user in _staff_with_role(action["role"], item.store_id):
+        for user in staff_with_role(action["role"], item.store_id):
             _notify(item, user.id, title, lambda: _("Escalated to you as %(role)s.", role=action["role"]))
     else:
-        target = next(iter(_staff_with_role(action["role"], item.store_id)), None)
+        target = next(iter(staff_with_role(action["role"], item.store_id)), None)
         if target is not None:
             item.assignee_id = target.id
             _notify(item, target.id, lambda: _("Reassigned to you: %(title)s", title=item.title), title)
@@ -362,18 +372,6 @@ def escalate(timer) -> None:
         due = item.deadline_at + timedelta(hours=chain[nxt]["after_hours"])
         schedule(f"workflow:{item.id}:deadline:{item.entered_at.timestamp():.0f}:{nxt}", "workflow.deadline", due,
                  {"item_id": item.id, "entered_at": item.entered_at.isoformat(), "step": nxt})
-
-
-def _staff_with_role(role_code: str, store_id):
-    from ..access.models import Role
-    from ..users.models import User, UserStore
-
-    query = (select(User).join(Role, (Role.tenant_id == User.tenant_id) & (Role.id == User.role_id))
-             .where(Role.code == role_code, User.active.is_(True)).order_by(User.id))
-    if store_id is not None:
-        in_store = select(UserStore.user_id).where(UserStore.store_id == store_id)
-        query = query.where((User.id.in_(in_store)) | (Role.data_scope == "all"))
-    return list(db.session.scalars(query))
 
 
 def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
@@ -392,7 +390,7 @@ def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
 
 def _notify_approvers(item: WorkflowItem, roles: list[str]) -> None:
     for role in roles:
-        for user in _staff_with_role(role, item.store_id):
+        for user in staff_with_role(role, item.store_id):
             _notify(item, user.id, lambda: _("Approval needed: %(title)s", title=item.title))
 
 
@@ -469,7 +467,7 @@ def _fill_required(user, item, rec, t: dict, values: dict) -> None:
             ent.update(user, rec, data)
         except ValidationError as err:
             raise WorkflowError({f"values.{k}": v for k, v in err.messages.items()})
-    missing = [f for f in t.get("required_fields") or [] if conditions._value_of(rec, f) in (None, "", [])]
+    missing = [f for f in t.get("required_fields") or [] if conditions.value_of(rec, f) in (None, "", [])]
     if missing:
         catalog = conditions.field_catalog(item.entity)
         raise WorkflowError({f"values.{f}": [_("Required for this step: %(field)s", field=str(catalog[f][0]))]

@@ -148,7 +148,7 @@ def transition(spec: dict, code: str) -> dict | None:
     return next((t for t in spec["transitions"] if t["code"] == code), None)
 
 
-def earlier_states(spec: dict, visited: list[str], current: str) -> list[str]:
+def earlier_states(visited: list[str], current: str) -> list[str]:
     """States this item went through before the current one (where a reject may send it back), in order."""
     seen: list[str] = []
     for code in visited:

@@ -35,8 +35,7 @@ def queue():
 @login_required
 def start():
     entity = request.form.get("entity", "")
-    ent = conditions.entities().get(entity)
-    rec = _visible_record(ent, request.form.get("record_id")) if ent is not None else None
+    rec = engine.visible_record(current_user, entity, request.form.get("record_id"))
     if rec is None:  # only a tampered form names a record this user cannot see
         flash(_("No such record among the ones you may see."), "danger")
         return render_template("workflow/queue.html", items=[], definitions={}, now=engine.utcnow()), 422
@@ -47,15 +46,6 @@ def start():
         return redirect(request.referrer or url_for("workflow.queue"))
     flash(_("Workflow started."), "success")
     return redirect(url_for("workflow.item", item_id=item.id))
-
-
-def _visible_record(ent, record_id):
-    from ..tenancy.models import get_scoped
-
-    rec = get_scoped(ent.model, record_id)
-    if rec is None or getattr(rec, "deleted_at", None) is not None:
-        return None
-    return rec if engine.sees_store(current_user, ent.store_id(rec)) else None
 
 
 def _item_or_404(item_id):

@@ -1,7 +1,6 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
-from ... import conditions
 from ...workflow import engine
 from ..auth import api_user, requires
 from ..common import unprocessable
@@ -199,12 +198,8 @@ def list_items(args):
 @items_blp.response(201, ItemSchema)
 @requires("customers.view")
 def start_item(data):
-    from ...tenancy.models import get_scoped
-
-    ent = conditions.entities().get(data["entity"])
-    rec = get_scoped(ent.model, data["record_id"]) if ent is not None else None
-    if rec is None or getattr(rec, "deleted_at", None) is not None or \
-            not engine.sees_store(api_user(), ent.store_id(rec)):
+    rec = engine.visible_record(api_user(), data["entity"], data["record_id"])
+    if rec is None:
         unprocessable(ValidationError({"record_id": ["No such record among the ones you may see."]}))
     try:
         return _out(engine.start(api_user(), data["entity"], rec, data["workflow"]))
