@@ -2,23 +2,18 @@
 outbox (so retries with backoff, a delivery log and manual replay come with it).
 
 Signature header: `StoreCRM-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`, the
-scheme Stripe uses; receivers should reject a `t` older than five minutes. Endpoints on private, loopback or
-link-local addresses are refused unless STORECRM_WEBHOOKS_ALLOW_PRIVATE=1 (self-hosted installs), so a tenant
-cannot make the server call into its own network."""
+scheme Stripe uses; receivers should reject a `t` older than five minutes. Endpoints must resolve to public
+addresses only, checked when saved and at each delivery, which connects to the very address it checked
+(`safe_http`), so a tenant cannot make the server call into the operator's network."""
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import secrets
-import socket
 import time
-import urllib.error
-import urllib.request
 import uuid
-from urllib.parse import urlsplit
 
 from flask import g
 from flask_babel import gettext as _
@@ -29,6 +24,7 @@ from ..audit.services import record
 from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
+from . import safe_http
 from .models import OutboxMessage, WebhookEndpoint
 
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "asset.changed", "task.created", "ping")
@@ -36,24 +32,24 @@ TIMEOUT = 10
 
 
 def private_allowed() -> bool:
+    """Self-hosted installs (and the tests' local receiver) may send webhooks to private addresses."""
     return os.environ.get("STORECRM_WEBHOOKS_ALLOW_PRIVATE") == "1"
+
+
+def _target(url: str) -> safe_http.Target:
+    return safe_http.resolve(url, allow_private=private_allowed())
 
 
 def check_url(url: str) -> None:
     """http(s) URL to a public address (resolved now, and again at each delivery)."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError({"url": [_("Give a full http:// or https:// address.")]})
-    if private_allowed():
-        return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except (socket.gaierror, UnicodeError):
-        raise ValidationError({"url": [_("This host name does not resolve.")]})
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-            raise ValidationError({"url": [_("Webhooks may only go to public addresses.")]})
+        _target(url)
+    except safe_http.RefusedURL as refused:
+        message = {"credentials": _("Leave the user name and password out of the address."),
+                   "unresolvable": _("This host name does not resolve."),
+                   "not_public": _("Webhooks may only go to public addresses.")}.get(
+            refused.kind, _("Give a full http:// or https:// address."))
+        raise ValidationError({"url": [message]}) from None
 
 
 def create_endpoint(data: dict) -> WebhookEndpoint:
@@ -142,14 +138,6 @@ def get_delivery(endpoint: WebhookEndpoint, delivery_id) -> OutboxMessage | None
     return message
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a 3xx is an answer, not a hop: never follow one to another (perhaps internal) host
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def signature(secret: str, body: bytes, timestamp: int) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={mac}"
@@ -160,16 +148,12 @@ def deliver(message: OutboxMessage) -> None:
     endpoint = get_endpoint(message.payload.get("endpoint_id"))
     if endpoint is None or not endpoint.active:
         raise LookupError("the endpoint was deleted or switched off")
-    check_url(endpoint.url)
+    target = _target(endpoint.url)  # resolved once: the connection goes to the address checked here
     body = json.dumps(message.payload["event"], ensure_ascii=False, separators=(",", ":")).encode()
-    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
+    status = safe_http.post(target, body, {
         "Content-Type": "application/json", "User-Agent": "StoreCRM-Webhooks/1",
         "StoreCRM-Signature": signature(endpoint.secret, body, int(time.time())),
-        "StoreCRM-Event": message.payload["event"]["type"]})
-    try:
-        with _opener.open(request, timeout=TIMEOUT) as response:  # URL checked just above
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        message.payload = {**message.payload, "response_status": exc.code}
-        raise RuntimeError(f"HTTP {exc.code}") from None
+        "StoreCRM-Event": message.payload["event"]["type"]}, timeout=TIMEOUT)
     message.payload = {**message.payload, "response_status": status}
+    if not 200 <= status < 300:  # a 3xx too: redirects are not followed
+        raise RuntimeError(f"HTTP {status}")
