@@ -14,13 +14,14 @@ The same tree is evaluated in Python against one record (events, transitions) an
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import Date, Numeric, String, and_, false, func, not_, or_, select, true
 
 from .extensions import db
+from .validation import finite_number, number_as_json
 
 OPS = {
     "eq": _l("is"), "ne": _l("is not"), "in": _l("is one of"), "not_in": _l("is none of"),
@@ -77,7 +78,7 @@ def _coerce(type_: str, value, field: str):
     """The comparison value in the field's type, or a ValidationError naming the field."""
     try:
         if type_ == "number":
-            return Decimal(str(value))
+            return finite_number(value)
         if type_ == "date":
             return value if isinstance(value, date) else date.fromisoformat(str(value))
         if type_ == "datetime":
@@ -95,7 +96,7 @@ def _coerce(type_: str, value, field: str):
         if isinstance(value, (dict, list)):
             raise ValueError
         return str(value)[:200]
-    except (ValueError, TypeError, InvalidOperation):
+    except (ValueError, TypeError, ValidationError):
         raise ValidationError({"conditions": [_l("%(field)s: %(value)s is not a valid value for this field.",
                                                  field=field, value=str(value)[:40])]})
 
@@ -124,6 +125,9 @@ def check(code: str, tree) -> dict | None:
         leaves[0] += 1
         if leaves[0] > MAX_LEAVES:
             raise ValidationError({"conditions": [_l("Too many conditions (at most %(n)s).", n=MAX_LEAVES)]})
+        wrong = [key for key in ("field", "op", "plugin") if key in node and not isinstance(node[key], str)]
+        if wrong:  # a list or object where a name belongs: refused before it is looked up
+            raise ValidationError({"conditions": [_l("%(key)s: a text value is expected.", key=wrong[0])]})
         if "segment" in node:
             from .customers.models import SavedView
             from .tenancy.models import get_scoped
@@ -163,7 +167,7 @@ def check(code: str, tree) -> dict | None:
 
 def _json(value):
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return number_as_json(value)
     if isinstance(value, date):
         return value.isoformat()
     return value

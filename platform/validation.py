@@ -1,5 +1,7 @@
-"""Shared validators: phone numbers (E.164 via `phonenumbers`), emails, marshmallow fields using them."""
+"""Shared validators: phone numbers (E.164 via `phonenumbers`), emails, bounded numbers, marshmallow fields."""
 from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -44,6 +46,46 @@ def mask_email(email: str | None) -> str:
         return ""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+# Every number a user types is bounded before anything computes with it: `int()` of Decimal("1e1000000") burns
+# half a minute of CPU, and NaN / Infinity / sNaN break comparisons and JSON. 10^15 is beyond any amount, count or
+# reading a store records; 40 characters and 20 decimal places leave room for any real value.
+NUMBER_DIGITS = 15
+MAX_NUMBER_CHARS = 40
+MAX_DECIMAL_PLACES = 20
+
+
+def finite_number(value) -> Decimal:
+    """`value` (text, int, float or Decimal) as a finite, bounded Decimal; ValidationError saying why not."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise ValidationError(_l("Not a valid number."))
+    text = value.strip().replace(",", "") if isinstance(value, str) else str(value)
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValidationError(_l("Not a valid number."))
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_l("Not a valid number."))
+    if not number.is_finite():
+        raise ValidationError(_l("Not a valid number."))
+    if number and number.adjusted() >= NUMBER_DIGITS:  # exponent arithmetic: abs() itself overflows on 1e1000000
+        raise ValidationError(_l("The number is too large."))
+    if number.as_tuple().exponent < -MAX_DECIMAL_PLACES:
+        raise ValidationError(_l("Too many decimal places."))
+    return number
+
+
+def number_as_json(number: Decimal) -> int | float:
+    """A bounded Decimal as a JSON number: integral values stay exact integers."""
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+class BoundedDecimal(fields.Decimal):
+    """A Decimal field that refuses non-finite and out-of-range numbers before they are parsed further."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(finite_number(value), attr, data, **kwargs)
 
 
 class Phone(fields.String):

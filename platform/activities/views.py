@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from ..customers.services import get_customer
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
+from ..web.redirects import safe_next
 from . import services
 from .schemas import InteractionSchema, TaskSchema
 
@@ -73,5 +74,4 @@ def set_status(task_id):
     except ValidationError as err:
         flash_errors(err)
         return redirect(url_for("activities.my_tasks")), 303
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("activities.my_tasks"))
+    return redirect(safe_next(request.form.get("next"), url_for("activities.my_tasks")))

@@ -45,12 +45,24 @@ def patch_load(schema: Schema, current: dict) -> dict:
 
 
 def custom_filters(entity: str, user, cf: list[str]) -> tuple:
-    """`cf=code=value` query parameters as ((code, stored value), …); 422 naming any field this user cannot filter on."""
+    """`cf=code=value` query parameters as ((code, stored value), …); 422 naming any field this user cannot filter
+    on, a parameter without `=` or a number that is not a finite number within bounds."""
+    from flask_babel import gettext as _
+
     from ..fields.engine import definitions, filter_value
+    from ..validation import finite_number
 
     by_code = {d.code: d for d in definitions(entity, user=user)}
     pairs = [tuple(item.split("=", 1)) for item in cf]
+    if any(len(pair) != 2 for pair in pairs):
+        unprocessable(ValidationError({"cf": [_("Write each filter as code=value.")]}))
     unknown = [code for code, _value in pairs if code not in by_code]
     if unknown:
-        unprocessable(ValidationError({"cf": [f"Unknown custom field: {', '.join(unknown)}"]}))
+        unprocessable(ValidationError({"cf": [_("Unknown custom field: %(codes)s", codes=", ".join(unknown)[:200])]}))
+    for code, value in pairs:
+        if by_code[code].type == "number":
+            try:
+                finite_number(value)
+            except ValidationError as err:
+                unprocessable(ValidationError({"cf": [f"{code}: {err.messages[0]}"]}))
     return tuple((code, filter_value(by_code[code], value)) for code, value in pairs)

@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from ..extensions import limiter
 from ..web.forms import flatten_errors
+from ..web.redirects import safe_next
 from . import services
 
 bp = Blueprint("auth", __name__)
@@ -13,12 +14,6 @@ bp = Blueprint("auth", __name__)
 def _login_key() -> str:
     # per workspace and login name, so one shop's busy counter does not lock out another
     return f"login:{g.tenant.id}:{(request.form.get('login') or '').strip().lower()[:100]}"
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith(f"/t/{g.tenant.slug}/") and "//" not in target:
-        return target
-    return None
 
 
 def _failed(response) -> bool:
@@ -50,7 +45,7 @@ def login():
             services.start_session(user, ip=request.remote_addr, user_agent=request.user_agent.string)
             login_user(user)
             session.permanent = True
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            return redirect(safe_next(request.args.get("next"), url_for("web.home"), within=f"/t/{g.tenant.slug}/"))
     return render_template("auth/login.html", error=error, login_name=login_name), (401 if error else 200)
 
 

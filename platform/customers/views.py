@@ -8,6 +8,7 @@ from ..audit.views import ACTION_LABELS
 from ..fields.forms import custom_from_form, form_errors
 from ..stores.services import stores_visible_to
 from ..validation import display_phone
+from ..web.redirects import safe_next
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.i18n import current_code
 from . import identities, merging, services
@@ -93,8 +94,7 @@ def bulk():
 
 
 def _back():
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else url_for("customers.index")
+    return safe_next(request.form.get("next"), url_for("customers.index"))
 
 
 @bp.get("/<int:customer_id>")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..tenancy.models import as_id, get_scoped
-from ..validation import Phone
+from ..validation import BoundedDecimal, Phone, finite_number, number_as_json
 from .models import FILE_TYPES, FieldDefinition
 
 MAX_FILES = 20
@@ -124,9 +124,9 @@ def _field(d: FieldDefinition) -> fields.Field:
     if d.type in ("text", "long_text"):
         return fields.String(validate=validate.Length(max=200 if d.type == "text" else 5000), **common)
     if d.type == "number":
-        return fields.Decimal(as_string=False, allow_nan=False, validate=validate.Range(min=-1e12, max=1e12), **common)
+        return BoundedDecimal(as_string=False, validate=validate.Range(min=-1e12, max=1e12), **common)
     if d.type == "money":
-        return fields.Decimal(places=2, as_string=True, allow_nan=False,
+        return BoundedDecimal(places=2, as_string=True,
                               validate=validate.Range(min=-1e12, max=1e12), **common)
     if d.type == "date":
         return fields.Date(**common)
@@ -172,7 +172,7 @@ def _stored(d: FieldDefinition, value):
     if d.type == "money":
         return str(Decimal(value).quantize(Decimal("0.01")))
     if d.type == "number":
-        return int(value) if value == value.to_integral_value() else float(value)
+        return number_as_json(value)
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value
@@ -250,8 +250,8 @@ def filter_value(d: FieldDefinition, raw: str):
         return as_id(raw)
     if d.type == "number":
         try:
-            return _stored(d, Decimal(raw))
-        except (ArithmeticError, ValueError):
+            return _stored(d, finite_number(raw))
+        except ValidationError:
             return None
     if d.type == "phone":
         from ..validation import normalize_phone

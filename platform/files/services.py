@@ -92,7 +92,9 @@ def _thumbnail(data: bytes) -> tuple[bytes, int, int]:
 def accept_upload(user, filename: str | None, data: bytes, *, images_only: bool = False,
                   field: str = "file") -> StoredFile:
     """Check and keep one upload for the current tenant; ValidationError {field: [reason]} when refused."""
-    name = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "upload"
+    # control characters (a NUL byte is refused by PostgreSQL text) never belong in a name shown and downloaded
+    printable = "".join(ch for ch in (filename or "") if ch.isprintable())
+    name = printable.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "upload"
     try:
         if not data:
             _refuse(_("The file is empty."))

@@ -4,9 +4,10 @@ from __future__ import annotations
 import string
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from .. import conditions
+from ..validation import BoundedDecimal, finite_number, number_as_json
 
 TRIGGERS = {
     "event": _l("When something happens"),
@@ -44,7 +45,7 @@ class _Trigger(Schema):
     annual = fields.Boolean(load_default=False)
     months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=120))
     km = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=100, max=1_000_000))
-    value = fields.Decimal(load_default=None, allow_none=True, as_string=False)
+    value = BoundedDecimal(load_default=None, allow_none=True, as_string=False)
     days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=3650))
     kinds = fields.List(fields.String(validate=validate.OneOf(INTERACTION_KINDS)), load_default=list)
 
@@ -114,6 +115,46 @@ def check_trigger(entity: str, raw) -> dict:
     return out
 
 
+class _ActionShape(Schema):
+    """The JSON types of an action's keys, checked before any of them is looked at (a list where text belongs
+    is a field error, never a crash); what each key may contain is checked by `check_actions`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True)
+    channel = fields.String(load_default=None, allow_none=True)
+    to = fields.String(load_default=None, allow_none=True)
+    subject = fields.String(load_default=None, allow_none=True)
+    body = fields.String(load_default=None, allow_none=True)
+    title = fields.String(load_default=None, allow_none=True)
+    due_in_days = fields.Integer(load_default=0, allow_none=True, validate=validate.Range(min=0, max=365))
+    field = fields.String(load_default=None, allow_none=True)
+    value = fields.Raw(load_default=None, allow_none=True)
+    tag = fields.String(load_default=None, allow_none=True)
+    level = fields.String(load_default=None, allow_none=True)
+    workflow = fields.String(load_default=None, allow_none=True)
+    endpoint_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**31 - 1))
+    action = fields.String(load_default=None, allow_none=True)
+    params = fields.Dict(load_default=None, allow_none=True)
+
+
+def _set_value(raw, type_: str, index: int):
+    """The value a set-field action writes, in JSON the database accepts (bounded numbers, short text)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, (dict, list)):
+        _err(f"actions.{index}.value", _l("Enter a single value."))
+    if type_ == "number" or isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        try:
+            return number_as_json(finite_number(raw))
+        except ValidationError as err:
+            _err(f"actions.{index}.value", err.messages[0])
+    if isinstance(raw, str) and len(raw) > 1000:
+        _err(f"actions.{index}.value", _l("Too long."))
+    return raw
+
+
 def _text(action: dict, key: str, index: int, *, required: bool, limit: int) -> str:
     value = str(action.get(key) or "").strip()
     if required and not value:
@@ -153,7 +194,13 @@ def check_actions(entity: str, raw) -> list[dict]:
     catalog = conditions.field_catalog(entity)
     out = []
     for i, action in enumerate(raw):
-        if not isinstance(action, dict) or action.get("type") not in ACTIONS:
+        if not isinstance(action, dict):
+            _err(f"actions.{i}.type", _l("Choose one of the listed options."))
+        try:
+            action = _ActionShape().load(action)
+        except ValidationError as err:
+            raise ValidationError({f"actions.{i}.{k}": v for k, v in err.messages.items()})
+        if action["type"] not in ACTIONS:
             _err(f"actions.{i}.type", _l("Choose one of the listed options."))
         kind = action["type"]
         item = {"type": kind}
@@ -169,15 +216,12 @@ def check_actions(entity: str, raw) -> list[dict]:
             item.update(title=_text(action, "title", i, required=True, limit=200), **_recipient(action, i, roles))
             if item["to"] == "customer":
                 _err(f"actions.{i}.to", _l("Tasks go to staff: the record's owner or a role."))
-            try:
-                item["due_in_days"] = max(0, min(365, int(action.get("due_in_days") or 0)))
-            except (TypeError, ValueError):
-                _err(f"actions.{i}.due_in_days", _l("Enter a whole number."))
+            item["due_in_days"] = action["due_in_days"] or 0
         elif kind == "update_field":
             field = action.get("field")
             if field not in catalog or field.startswith("customer.") or catalog[field][1] in ("store", "datetime"):
                 _err(f"actions.{i}.field", _l("Choose one of the listed options."))
-            item.update(field=field, value=action.get("value"))
+            item.update(field=field, value=_set_value(action["value"], catalog[field][1], i))
         elif kind in ("add_tag", "remove_tag"):
             if entity != "customer" and "customer_id" not in conditions.entity(entity).model.__table__.c:
                 _err(f"actions.{i}.type", _l("Tags belong to customers."))
@@ -217,8 +261,10 @@ def check(data: dict) -> dict:
     name = str(data.get("name") or "").strip()
     if not name or len(name) > 80:
         errors["name"] = [_l("Give the rule a name (up to 80 characters).")]
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": [_l("Send a JSON object.")]})
     entity = data.get("entity")
-    if entity not in conditions.entities():
+    if not isinstance(entity, str) or entity not in conditions.entities():
         errors["entity"] = [_l("Choose one of the listed options.")]
         raise ValidationError(errors)
     out = {"name": name, "entity": entity, "enabled": bool(data.get("enabled"))}

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from .i18n import LOCALES
+from .redirects import safe_next
 
 bp = Blueprint("web", __name__)
 public_bp = Blueprint("public", __name__)
@@ -49,8 +50,7 @@ def healthz():
 def set_language(code):
     if code in LOCALES:
         session["locale"] = code
-    target = request.args.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(safe_next(request.args.get("next"), "/"))
 
 
 @bp.get("/")
@@ -74,8 +74,7 @@ def language():
     if code in LOCALES:
         set_own_locale(current_user, code)
         session["locale"] = code
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+    return redirect(safe_next(request.form.get("next"), url_for("web.home")))
 
 
 @bp.post("/store")
@@ -87,8 +86,7 @@ def switch_store():
 
     allowed = {s.id for s in stores_visible_to(current_user)}
     session["store_id"] = int(raw) if raw.isdigit() and int(raw) in allowed else None
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("web.home"))
+    return redirect(safe_next(request.form.get("next"), url_for("web.home")))
 
 
 @bp.get("/search")

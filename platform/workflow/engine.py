@@ -18,6 +18,7 @@ from ..extensions import db
 from ..notifications.timers import cancel, handler, schedule
 from ..tenancy.models import get_scoped, utcnow
 from ..users.services import staff_with_role
+from ..validation import finite_number
 from . import spec as specs
 from .models import WorkflowDefinition, WorkflowItem, WorkflowStep
 
@@ -234,12 +235,12 @@ def _approval_chain(approval: dict, item, rec) -> list[list[str]]:
     """The steps of role lists still to approve; [] when nothing is needed (an amount below every tier)."""
     if approval["mode"] in ("single", "quorum"):
         return [approval["roles"]]
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal
 
     raw = conditions.value_of(rec, approval["amount_field"])
     try:
-        amount = Decimal(str(raw)) if raw not in (None, "") else Decimal(0)
-    except InvalidOperation:
+        amount = finite_number(raw) if raw not in (None, "") else Decimal(0)
+    except ValidationError:  # a value stored before numbers were bounded: below every tier
         amount = Decimal(0)
     chosen = [tier for tier in approval["tiers"] if amount > Decimal(str(tier["above"]))]
     return chosen[-1]["steps"] if chosen else []

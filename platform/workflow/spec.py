@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..validation import BoundedDecimal
+
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error=_l("Use 1–40 lowercase letters, digits or _, starting with a letter."))
 ESCALATIONS = ("remind", "notify_role", "reassign")
 APPROVAL_MODES = ("single", "quorum", "tiers")
@@ -29,7 +31,7 @@ class StateSchema(Schema):
 
 
 class TierSchema(Schema):
-    above = fields.Decimal(required=True, as_string=False, validate=validate.Range(min=0))
+    above = BoundedDecimal(required=True, as_string=False, validate=validate.Range(min=0))
     steps = fields.List(fields.List(fields.String(), validate=validate.Length(min=1)), load_default=list,
                         validate=validate.Length(max=5))
 
