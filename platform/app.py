@@ -104,6 +104,9 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     csrf.exempt(stripe_bp)  # Stripe signs its requests; there is no form and no session
     mount_plugins(app)
 
+    from .plugin_host.runtime import check_nav_endpoints
+
+    check_nav_endpoints(app)  # after the control plane's pages too: its nav items point at them
     from .tenants.guards import init_app as init_guards
 
     init_guards(app)

@@ -110,7 +110,6 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
     from datetime import datetime
 
     from ..activities.services import open_tasks_of_customer
-    from ..plugin_host.runtime import enabled_plugins, host
     from ..users.services import list_users
     from .timeline import timeline
 
@@ -126,8 +125,8 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
 
     assets = asset_services.assets_of(customer.id)
 
-    panels = sorted((p for p in host().items("register_customer_panels", enabled_plugins())
-                     if p.permission is None or current_user.has_permission(p.permission)), key=lambda p: p.order)
+    from ..plugin_host.blocks import customer_panels
+
     from ..users.models import User
     from ..tenancy.models import get_scoped as _get
 
@@ -137,7 +136,7 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
     custom_defs = definitions("customer", user=current_user)
     return render_template("customers/show.html", linked=linked(custom_defs, [customer.custom]), customer=customer, owner_name=owner.display_name if owner else None,
                            contact=services.contact_view(current_user, customer),
-                           panels=[(panel, panel.context(customer)) for panel in panels],
+                           panels=customer_panels(current_user, customer),
                            identities=identities.identities_of(customer.id), kinds=identities.kinds(),
                            merges=merging.merges_of(customer.id), identity_errors=identity_errors or {},
                            identity_values=identity_values or {}, timeline=entries, next_before=next_before,

@@ -6,15 +6,29 @@ hidden from tenants that have not enabled it.
 """
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, g, request
 
 from ..access.registry import PermissionRegistry
+from ..hooks import specs
 from ..hooks.manager import CORE, build_plugin_manager
 
 TENANT_PREFIX = "/t/<tenant>"
+log = logging.getLogger("storecrm.plugins")
+# registration hooks `mount_plugins` handles itself (they mount something); every other `register_*` hook of
+# specs.py is collected as it is, so a hook added to the contract is collected without a list to keep in step
+MOUNTED = ("register_permissions", "register_nav_items", "register_blueprints", "register_api_blueprints",
+           "register_cli_commands")
+
+
+def registration_hooks() -> list[str]:
+    """Names of every registration hook in the contract (`storecrm.hooks.specs`)."""
+    return [name for name, fn in vars(specs).items()
+            if name.startswith("register_") and getattr(fn, "storecrm_spec", None) is not None]
 
 
 @dataclass
@@ -24,13 +38,23 @@ class PluginHost:
     permissions: PermissionRegistry = field(default_factory=PermissionRegistry)
     owners: dict = field(default_factory=dict)  # blueprint name -> plugin name
     contributions: dict = field(default_factory=dict)  # hook name -> [(plugin, item)]
+    trace: bool = False  # STORECRM_TRACE_PLUGINS=1: log every implementation called here, with its time
+
+    def _call(self, impl, hook_name: str, kwargs: dict):
+        wanted = {k: v for k, v in kwargs.items() if k in impl.argnames}
+        if not self.trace:
+            return impl.function(**wanted)
+        started = time.perf_counter()
+        try:
+            return impl.function(**wanted)
+        finally:
+            log.info("hook %s -> [%r] in %.2f ms", hook_name, impl.plugin_name, (time.perf_counter() - started) * 1000)
 
     def collect(self, hook_name: str, **kwargs) -> list[tuple[str, object]]:
         """Call a registration hook implementation by implementation; flatten lists; keep owners."""
         out = []
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            wanted = {k: v for k, v in kwargs.items() if k in impl.argnames}
-            result = impl.function(**wanted)
+            result = self._call(impl, hook_name, kwargs)
             for item in (result if isinstance(result, (list, tuple)) else [result] if result is not None else []):
                 out.append((impl.plugin_name, item))
         self.contributions[hook_name] = out
@@ -53,16 +77,16 @@ class PluginHost:
         """Call one plugin's implementation of a hook (lifecycle callbacks), if it has one."""
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             if impl.plugin_name == plugin_name:
-                return impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+                return self._call(impl, hook_name, kwargs)
         return None
 
 
 def load_plugins(app) -> PluginHost:
     """Phase one, before extensions are set up: find and check plugins, add their catalogs."""
+    trace = os.environ.get("STORECRM_TRACE_PLUGINS") == "1"
     pm, infos = build_plugin_manager(load_entry_points=app.config.get("STORECRM_LOAD_PLUGINS", True),
-                                     extra=tuple(app.config.get("STORECRM_EXTRA_PLUGINS", ())),
-                                     trace=os.environ.get("STORECRM_TRACE_PLUGINS") == "1")
-    host = PluginHost(pm=pm, infos=infos)
+                                     extra=tuple(app.config.get("STORECRM_EXTRA_PLUGINS", ())), trace=trace)
+    host = PluginHost(pm=pm, infos=infos, trace=trace)
     app.extensions["storecrm"] = host
     dirs = [app.config["BABEL_TRANSLATION_DIRECTORIES"]] + [i.translations for i in infos.values() if i.translations]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
@@ -92,12 +116,13 @@ def mount_plugins(app) -> None:
         host.owners[blp.name] = owner
     for _owner, command in host.collect("register_cli_commands"):
         app.cli.add_command(command)
-    for hook in ("register_asset_types", "register_identity_kinds", "register_field_presets", "register_engine_entities", "register_workflows", "register_rule_triggers",
-                 "register_rule_conditions", "register_rule_actions", "register_notification_channels",
-                 "register_kpis", "register_dashboard_widgets", "register_customer_panels",
-                 "register_import_mappings", "register_periodic_jobs", "register_default_grants"):
-        host.collect(hook)
+    for hook in registration_hooks():
+        if hook not in MOUNTED:
+            host.collect(hook)
 
+    from .blocks import render_block
+
+    app.jinja_env.globals["render_block"] = render_block
     from .jobs import declare_periodic_actors
 
     declare_periodic_actors(host)
@@ -113,6 +138,18 @@ def mount_plugins(app) -> None:
             return
         if owner not in enabled_plugins():
             abort(404)
+
+
+def check_nav_endpoints(app) -> None:
+    """At start-up, once every page is mounted: a nav item pointing at no page would make every page of every
+    tenant fail to render, so the start stops here and names the plugin instead."""
+    from ..hooks.manager import PluginError
+
+    registered: PluginHost = app.extensions["storecrm"]
+    for owner, item in registered.contributions.get("register_nav_items", []):
+        if item.endpoint not in app.view_functions:
+            raise PluginError(f"plugin {owner}: nav item points at endpoint {item.endpoint!r}, which no page defines "
+                              f"(endpoints are '<blueprint name>.<view function>')")
 
 
 def host(app=None) -> PluginHost:

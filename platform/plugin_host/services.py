@@ -57,15 +57,31 @@ def catalog() -> list[dict]:
     return out
 
 
-def enable(name: str, _chain: tuple = ()) -> TenantPlugin:
-    """Switch a plugin on, first the plugins it requires; seed its defaults the first time only."""
+def _requirements(name: str, chain: tuple = ()) -> list[str]:
+    """`name` and every plugin it needs, requirements first; ValidationError on a cycle."""
+    if name in chain:
+        raise ValidationError({"name": [_("Plugins %(chain)s require each other.", chain=" → ".join(chain + (name,)))]})
+    out: list[str] = []
+    for required in _info(name).requires:
+        out += [n for n in _requirements(required, chain + (name,)) if n not in out]
+    return out + [name]
+
+
+def enable(name: str) -> TenantPlugin:
+    """Switch a plugin on with the plugins it requires, all or none: every one is checked against the plan before
+    anything is written. Seeds a plugin's defaults the first time only."""
+    wanted = _requirements(name)
+    refused = [n for n in wanted if not is_allowed(n)]
+    if refused:
+        raise ValidationError({"name": [_("Your plan does not include %(label)s.",
+                                          label=", ".join(_info(n).label_for(current_code()) for n in refused))]})
+    for required in wanted[:-1]:
+        _switch_on(required)
+    return _switch_on(name)
+
+
+def _switch_on(name: str) -> TenantPlugin:
     info = _info(name)
-    if name in _chain:
-        raise ValidationError({"name": [_("Plugins %(chain)s require each other.", chain=" → ".join(_chain + (name,)))]})
-    if not is_allowed(name):
-        raise ValidationError({"name": [_("Your plan does not include %(label)s.", label=info.label_for(current_code()))]})
-    for required in info.requires:
-        enable(required, _chain + (name,))
     row = _row(name)
     if row is not None and row.enabled:
         return row

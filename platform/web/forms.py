@@ -68,9 +68,13 @@ def requires(permission: str):
 
 
 def flash_errors(err) -> None:
-    """Every message of a ValidationError as a flash message (for action buttons that redirect back)."""
+    """Every message of a ValidationError as a flash message (for action buttons that redirect back); the request
+    is refused, so nothing it wrote is kept."""
     from flask import flash
 
+    from .transactions import refuse
+
+    refuse()
     for messages in flatten_errors(err.messages).values():
         for message in messages:
             flash(message, "danger")

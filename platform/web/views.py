@@ -56,13 +56,12 @@ def set_language(code):
 @bp.get("/")
 @login_required
 def home():
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..plugin_host.blocks import dashboard_widgets, kpis
 
-    kpis = [(kpi, kpi.compute(current_user)) for kpi in host().items("register_kpis", enabled_plugins())
-            if kpi.permission is None or current_user.has_permission(kpi.permission)]
     from ..tenants.checklist import steps
 
-    return render_template("web/home.html", kpis=kpis, checklist=steps(current_user))
+    return render_template("web/home.html", kpis=kpis(current_user), widgets=dashboard_widgets(current_user),
+                           checklist=steps(current_user))
 
 
 @bp.post("/language")
