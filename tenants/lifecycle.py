@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from ..extensions import db
 from ..jobs import actor
+from ..spreadsheets import xlsx_row
 from ..tenancy.models import Tenant, utcnow
 from ..tenancy.scoping import unscoped
 from .models import OperatorAudit, TenantExport, account_row
@@ -135,8 +136,8 @@ def build_export(export_id: int) -> None:
         columns = list(rows[0]) if rows else []
         sheet.append(columns)
         for row in rows:
-            sheet.append([json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                          for v in (row[c] for c in columns)])
+            sheet.append(xlsx_row(sheet, [json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                                          for v in (row[c] for c in columns)]))
     xlsx = io.BytesIO()
     book.save(xlsx)
     folder = _export_dir(tenant_id)

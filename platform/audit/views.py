@@ -20,7 +20,8 @@ ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "login": _l("
                  "password_change": _l("password changed"), "password_reset_requested": _l("reset link requested"),
                  "delete": _l("deleted"), "merge": _l("merged"), "unmerge": _l("merge undone"),
                  "match": _l("matched on import or entry"), "transfer": _l("owner changed"), "enable": _l("switched on"),
-                 "disable": _l("switched off"), "finish": _l("finished")}
+                 "disable": _l("switched off"), "finish": _l("finished"),
+                 "resume": _l("resumed")}
 
 
 def _date(value: str | None):

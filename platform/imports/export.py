@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..customers.models import Customer
 from ..customers.services import contact_view, visible
 from ..extensions import db
+from ..spreadsheets import csv_row, xlsx_row
 from ..stores.models import Store
 
 COLUMNS = ("id", "name", "mobile", "email", "gender", "birthday", "city", "address", "source", "level", "tags",
@@ -66,9 +67,9 @@ def to_xlsx(user, flt) -> bytes:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Customers"))
-    sheet.append(_header(user))
+    sheet.append(xlsx_row(sheet, _header(user)))  # custom field labels are typed by admins
     for row in _rows(user, flt):
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -77,8 +78,8 @@ def to_xlsx(user, flt) -> bytes:
 def to_csv(user, flt) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(_header(user))
-    writer.writerows(_rows(user, flt))
+    writer.writerow(csv_row(_header(user)))
+    writer.writerows(csv_row(row) for row in _rows(user, flt))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -87,10 +88,10 @@ def errors_xlsx(run, errors) -> bytes:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Rows with errors"))
-    sheet.append([_("Row"), *run.headers, _("Errors")])
+    sheet.append(xlsx_row(sheet, [_("Row"), *run.headers, _("Errors")]))
     for e in errors:
         reasons = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in e.messages.items())
-        sheet.append([e.row_number, *e.values, reasons])
+        sheet.append(xlsx_row(sheet, [e.row_number, *e.values, reasons]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

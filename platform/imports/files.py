@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
@@ -11,10 +12,18 @@ from typing import Iterator
 from ..files.storage import storage
 
 MAX_BYTES = 20 * 1024 * 1024
+# What an .xlsx may unpack to. XML packs about tenfold, so 20 MB can hide gigabytes; and openpyxl's read-only
+# mode parses a whole sheet that does not state its size (<dimension>) before giving its first row, inside the
+# upload request. 200 MB holds 200,000 rows of a wide sheet and parses in well under the worker timeout.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 XLSX_MAGIC = b"PK\x03\x04"
 
 
 class UnreadableFile(ValueError):
+    pass
+
+
+class UnpacksTooLarge(UnreadableFile):
     pass
 
 
@@ -87,6 +96,13 @@ def check_upload(filename: str, data: bytes) -> None:
     if data.startswith(XLSX_MAGIC):
         if not lower.endswith(".xlsx"):
             raise UnreadableFile("not an .xlsx name")
+        try:  # the sizes a zip declares bound what zipfile (and so openpyxl) will ever unpack from it
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            raise UnreadableFile(str(exc)) from exc
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise UnpacksTooLarge(unpacked)
         return
     if not lower.endswith((".csv", ".txt")):
         raise UnreadableFile("only .xlsx and .csv")

@@ -1,3 +1,5 @@
+from periodiq import cron
+
 from ..jobs import actor
 
 
@@ -15,3 +17,12 @@ def run_import(run_id: int) -> None:
         db.session.rollback()
         services.fail(run_id, f"{type(exc).__name__}: {exc}")
         raise
+
+
+@actor(periodic=cron("*/5 * * * *"), max_retries=0)
+def requeue_stalled_imports() -> None:
+    """Every 5 minutes: imports whose job stopped renewing its lease (worker killed, message lost) are queued
+    again and go on from their last committed batch."""
+    from . import services
+
+    services.requeue_stalled_runs()

@@ -26,8 +26,11 @@ class ImportRun(TenantScoped):
     mapping: Mapped[dict] = mapped_column(JSONB, default=dict)  # column index (str) -> field
     default_store_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), default="uploaded")  # uploaded|queued|running|done|failed
-    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    total_rows: Mapped[int | None] = mapped_column(Integer)  # counted by the job, not in the upload request
     processed_rows: Mapped[int] = mapped_column(Integer, default=0)  # committed with each batch: resume point
+    # the lease of the job working on the run: renewed with every batch; a stale one is resumed (services.process)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)  # the claim that may write; a newer one fences it off
     created_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)

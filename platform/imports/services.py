@@ -1,13 +1,24 @@
 """Customer import: upload, map columns, preview, then a background job that validates every row and
 upserts by identity (One-ID), batch by batch, so that a restarted worker resumes where it stopped and a
-re-run creates no duplicates."""
+re-run creates no duplicates.
+
+The job holds a lease on its run: `heartbeat_at` is renewed with every batch, and each batch locks the run row
+and checks that `attempt` is still the job's own claim. A run whose lease went stale (its worker died, its queued
+message was lost) is queued again by a periodic sweep or the page's Resume button; the new job claims the next
+attempt, which fences off an old job that was only slow, so no row is applied twice."""
 from __future__ import annotations
 
 import functools
+import itertools
+import logging
+from contextlib import closing
+from datetime import timedelta
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from ..audit.services import Actor, acting_as, record
 from ..customers import identities
@@ -21,27 +32,33 @@ from . import files, mapping
 from .models import ImportRowError, ImportRun, SavedMapping
 
 BATCH = 500  # rows per transaction: the progress bar moves about every second
+LEASE = timedelta(minutes=5)  # a batch takes seconds; this long without one, the job is taken as dead
+PEEK_ROWS = 1000  # the upload request looks this far for a first data row, and counts nothing
+log = logging.getLogger("storecrm.imports")
 GENDERS = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F", "先生": "M", "女士": "F"}
 
 
 def create_run(user, filename: str, data: bytes) -> ImportRun:
+    """Store the file and read its header; the job counts the rows (a big sheet takes longer than a request)."""
     try:
         files.check_upload(filename, data)
         stored = files.store_upload(user.tenant_id, filename, data)
-        iterator = files.rows(files.open_path(stored))
-        headers = next(iterator, None)
-        total = sum(1 for row in iterator if any(row))
+        with closing(files.rows(files.open_path(stored))) as iterator:
+            headers = next(iterator, None)
+            empty = not any(any(row) for row in itertools.islice(iterator, PEEK_ROWS))
+    except files.UnpacksTooLarge:
+        raise ValidationError({"file": [_("This workbook unpacks to more than %(mb)d MB. Save it as a .csv file "
+                                          "or split it into smaller files.", mb=files.MAX_UNPACKED_BYTES >> 20)]})
     except files.UnreadableFile:
         raise ValidationError({"file": [_("Upload an .xlsx workbook or a .csv file of at most 20 MB.")]})
     if not headers or not any(headers):
         raise ValidationError({"file": [_("The first row must hold the column names.")]})
-    if total == 0:
+    if empty:
         raise ValidationError({"file": [_("The file has no rows below the column names.")]})
     saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == "customers",
                                                          SavedMapping.signature == mapping.signature(headers)))
     run = ImportRun(user_id=user.id, filename=(filename or "upload")[:200], stored_as=stored, headers=headers,
-                    mapping=mapping.clean(saved.mapping if saved else mapping.guess(headers), len(headers)),
-                    total_rows=total)
+                    mapping=mapping.clean(saved.mapping if saved else mapping.guess(headers), len(headers)))
     db.session.add(run)
     db.session.flush()
     record("create", "import", run.id, run.filename)
@@ -175,35 +192,120 @@ def start(user, run: ImportRun) -> None:
 
     if run.status != "uploaded" or not run.mapping:
         raise ValidationError({"mapping": [_("Map the columns first.")]})
-    run.status = "queued"
+    run.status, run.heartbeat_at = "queued", utcnow()
     from ..jobs.after_commit import after_commit
 
     after_commit(lambda: run_import.send(run.id))
 
 
+def is_stalled(run: ImportRun) -> bool:
+    """Queued or running, and no batch for longer than the lease: its job is gone."""
+    return run.status in ("queued", "running") and run.heartbeat_at is not None and \
+        run.heartbeat_at < utcnow() - LEASE
+
+
+def resume(run: ImportRun) -> None:
+    """Queue a stalled run again (the Resume button); it goes on from its last committed batch."""
+    from ..jobs.after_commit import after_commit
+    from .jobs import run_import
+
+    if not is_stalled(run):
+        raise ValidationError({"run": [_("This import is still working. It can be resumed once it has made no "
+                                         "progress for a few minutes.")]})
+    run.status, run.heartbeat_at = "queued", utcnow()
+    record("resume", "import", run.id, run.filename)
+    after_commit(lambda: run_import.send(run.id))
+
+
+def requeue_stalled_runs() -> int:
+    """The periodic sweep: queue again every run whose lease went stale, in every tenant; returns how many.
+    Setting `heartbeat_at` now gives the new message a whole lease before the next sweep would look again;
+    rows locked by a batch in progress are skipped (a job holding the lock is alive)."""
+    from ..tenancy.context import TenantRef, tenant_context
+    from ..tenancy.scoping import unscoped
+    from .jobs import run_import
+
+    with unscoped(reason="import sweep queues again the runs whose worker stopped", routine=True) as system:
+        stalled = system.execute(text(
+            "WITH stalled AS (SELECT tenant_id, id FROM import_runs WHERE status IN ('queued', 'running') "
+            "AND heartbeat_at < now() - make_interval(secs => :lease) FOR UPDATE SKIP LOCKED) "
+            "UPDATE import_runs r SET status = 'queued', heartbeat_at = now() FROM stalled s, tenants t "
+            "WHERE r.tenant_id = s.tenant_id AND r.id = s.id AND t.id = r.tenant_id AND t.status <> 'deleted' "
+            "RETURNING r.tenant_id, t.slug, r.id"), {"lease": LEASE.total_seconds()}).all()
+    for tenant_id, slug, run_id in stalled:
+        log.warning("import %s of tenant %s stalled: queued again", run_id, tenant_id)
+        with tenant_context(TenantRef(tenant_id, slug)):
+            run_import.send(run_id)
+    return len(stalled)
+
+
+class LeaseLost(Exception):
+    """A newer job claimed the run (this one was taken for dead): stop without writing."""
+
+
+def _hold_lease(run: ImportRun, attempt: int) -> None:
+    """Lock the run row for this transaction, check the claim is still ours and renew the heartbeat."""
+    db.session.refresh(run, with_for_update=True)
+    if run.attempt != attempt:
+        raise LeaseLost(run.id)
+    run.heartbeat_at = utcnow()
+
+
 def process(run_id: int) -> None:
-    """The job body: batches of rows, each batch one transaction with the resume point in it."""
+    """The job body: claim the run, count its rows, then batches of rows, each batch one transaction with the
+    resume point in it."""
     from ..users.models import User
 
-    run = db.session.get(ImportRun, (_tenant_id(), run_id))
-    if run is None or run.status in ("done", "failed"):
+    run = db.session.get(ImportRun, (_tenant_id(), run_id), with_for_update=True, populate_existing=True)
+    if run is None or run.status not in ("queued", "running"):
         return
     user = db.session.get(User, (run.tenant_id, run.user_id))
-    run.status = "running"
+    # a redelivered message or a resume takes over: the previous claim's next batch finds it stale and stops
+    run.status, run.attempt, run.heartbeat_at = "running", run.attempt + 1, utcnow()
+    attempt = run.attempt
     db.session.commit()
-    stores = _stores_by_key()
-    with acting_as(Actor(user.id, f"{user.display_name} (import #{run.id})")):
-        batch: list = []
-        for number, values in _numbered_rows(run, start=run.processed_rows):
-            batch.append((number, values))
-            if len(batch) >= BATCH:
-                _process_batch(user, run, batch, stores)
-                batch = []
-        if batch:
-            _process_batch(user, run, batch, stores)
-    run.status, run.finished_at = "done", utcnow()
-    record("finish", "import", run.id, f"{run.filename}: +{run.created_count} ~{run.updated_count} !{run.failed_count}")
+    try:
+        if run.total_rows is None and not _count_rows(user, run, attempt):
+            return
+        stores = _stores_by_key()
+        with acting_as(Actor(user.id, f"{user.display_name} (import #{run.id})")):
+            batch: list = []
+            for number, values in _numbered_rows(run, start=run.processed_rows):
+                batch.append((number, values))
+                if len(batch) >= BATCH:
+                    _process_batch(user, run, batch, stores, attempt)
+                    batch = []
+            if batch:
+                _process_batch(user, run, batch, stores, attempt)
+            _hold_lease(run, attempt)
+            run.status, run.finished_at = "done", utcnow()
+            record("finish", "import", run.id,
+                   f"{run.filename}: +{run.created_count} ~{run.updated_count} !{run.failed_count}")
+            db.session.commit()
+    except LeaseLost:
+        db.session.rollback()
+        log.warning("import %s: a newer job took over, this one stops", run_id)
+
+
+def _count_rows(user, run: ImportRun, attempt: int) -> bool:
+    """Count the data rows, reading no further than one past the cap; False (and the run failed, nothing
+    written) when there are none or too many."""
+    from ..tenancy.services import current_tenant_row
+
+    cap = current_app.config["STORECRM"].import_max_rows
+    with closing(_numbered_rows(run)) as rows:
+        total = sum(1 for _row in itertools.islice(rows, cap + 1))
+    _hold_lease(run, attempt)
+    if 0 < total <= cap:
+        run.total_rows = total
+        db.session.commit()
+        return True
+    with force_locale(user.locale or current_tenant_row().locale):
+        run.error = _("The file has more than %(max)d rows. Split it into files of at most %(max)d rows each.",
+                      max=cap) if total else _("The file has no rows below the column names.")
+    run.status, run.finished_at = "failed", utcnow()
     db.session.commit()
+    return False
 
 
 def _tenant_id() -> int:
@@ -212,12 +314,13 @@ def _tenant_id() -> int:
     return require_tenant_id()
 
 
-def _process_batch(user, run: ImportRun, batch: list, stores: dict) -> None:
+def _process_batch(user, run: ImportRun, batch: list, stores: dict, attempt: int) -> None:
     """One transaction: rows whose identities nobody has are created together (one query to check every
     identity of the batch, one INSERT per table); rows that match an existing customer, or another row of the
     same batch, are folded in one by one in their own savepoint, as staff would merge them."""
     from sqlalchemy.exc import IntegrityError
 
+    _hold_lease(run, attempt)  # first: the lock keeps a newer claim from starting until this batch commits
     outcomes: dict[int, object] = {}  # row number -> "created" | "updated" | errors
     parsed = []
     for number, values in batch:

@@ -52,17 +52,34 @@ def show(run_id):
                 return redirect(url_for("imports.show", run_id=run.id))
         except ValidationError as err:
             errors = flatten_errors(err.messages)
+    return _show(run, errors, 422 if errors else 200)
+
+
+def _show(run, errors, status):
     preview = services.preview(current_user, run) if run.status == "uploaded" and run.mapping else []
     return render_template("imports/show.html", run=run, targets=targets(), preview=preview, errors=errors,
-                           stores=stores_visible_to(current_user),
+                           stores=stores_visible_to(current_user), stalled=services.is_stalled(run),
                            row_errors=services.row_errors(run, 50) if run.status in ("done", "running") else [],
-                           default_store=run.default_store_id or session.get("store_id")), (422 if errors else 200)
+                           default_store=run.default_store_id or session.get("store_id")), status
+
+
+@bp.post("/imports/<int:run_id>/resume")
+@requires("customers.manage")
+def resume(run_id):
+    run = _run_or_404(run_id)
+    try:
+        services.resume(run)
+    except ValidationError as err:
+        return _show(run, flatten_errors(err.messages), 409)
+    flash(_("The import goes on from where it stopped."), "info")
+    return redirect(url_for("imports.show", run_id=run.id))
 
 
 @bp.get("/imports/<int:run_id>/progress")
 @requires("customers.manage")
 def progress(run_id):
-    return render_template("imports/_progress.html", run=_run_or_404(run_id))
+    run = _run_or_404(run_id)
+    return render_template("imports/_progress.html", run=run, stalled=services.is_stalled(run))
 
 
 @bp.get("/imports/<int:run_id>/errors.xlsx")
