@@ -1,6 +1,7 @@
 """Shared validators: phone numbers (E.164 via `phonenumbers`), emails, bounded numbers, marshmallow fields."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
@@ -79,6 +80,17 @@ def finite_number(value) -> Decimal:
 def number_as_json(number: Decimal) -> int | float:
     """A bounded Decimal as a JSON number: integral values stay exact integers."""
     return int(number) if number == number.to_integral_value() else float(number)
+
+
+# PostgreSQL takes UTC offsets up to ±15:59; Python parses up to ±23:59 and the database would refuse the rest.
+MAX_UTC_OFFSET = timedelta(hours=16)
+
+
+def storable_offset(value: datetime) -> None:
+    """Validator for date-times: refuses a UTC offset PostgreSQL cannot store (else a 500 at the query)."""
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
+        raise ValidationError(_l("Give a UTC offset between -15:59 and +15:59."))
 
 
 class BoundedDecimal(fields.Decimal):

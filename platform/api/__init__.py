@@ -1,9 +1,31 @@
 """REST API under /api/v1 (flask-smorest): bearer tokens, problem+json errors, OpenAPI."""
 from __future__ import annotations
 
+import http
+
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """An error as storecrm.web.errors renders it for every API path (RFC 9457 problem details)."""
+
+    class Meta:
+        unknown = INCLUDE  # extension members, e.g. `existing_customer_ids` on a One-ID conflict
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "messages by field name, in the user's language"})
 
 
 def _schema_name(schema) -> str:
@@ -15,9 +37,31 @@ def _schema_name(schema) -> str:
     return name
 
 
+def _decimal_as_string(converter, field, **kwargs) -> dict:
+    """`Decimal(as_string=True)` dumps "39.00"; apispec would call it a number."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    return {}
+
+
 class StoreCrmApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
     def _register_error_handlers(self):
         """Errors are rendered by storecrm.web.errors (problem+json under /api/) for the whole app."""
+
+    def _register_responses(self):
+        """The error responses flask-smorest registers (DEFAULT_ERROR, one per status), as the problem documents
+        storecrm.web.errors sends, with their media type: the spec must describe what clients get."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def register_blueprint(self, blp, **options):
         # every API blueprint, core or plugin, gets the per-user rate limit and no CSRF (bearer tokens only)
@@ -38,6 +82,7 @@ def init_api(app) -> None:
         "info": {"description": "StoreCRM REST API. Authenticate with `Authorization: Bearer <personal API token>`."},
     })
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
 
 
 def core_blueprints() -> list:

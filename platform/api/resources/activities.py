@@ -7,6 +7,7 @@ from ...activities import services
 from ...activities.schemas import InteractionSchema, TaskSchema
 from ...customers.services import get_customer
 from ...customers.timeline import timeline
+from ...validation import storable_offset
 from ..auth import api_user, requires
 from ..common import patch_load, unprocessable
 
@@ -38,7 +39,7 @@ def log_interaction(data, customer_id):
 
 class TimelineArgs(Schema):
     kinds = fields.List(fields.String(validate=validate.Length(max=40)), load_default=None)
-    before = fields.AwareDateTime(load_default=None)
+    before = fields.AwareDateTime(load_default=None, validate=storable_offset)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

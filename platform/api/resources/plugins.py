@@ -69,7 +69,12 @@ def disable_plugin(name):
     return _state(_entry(name))
 
 
+# Each module defines its own settings fields, so the document can only promise an object of them.
+SETTINGS = {"type": "object", "description": "the module's settings by field name"}
+
+
 @blp.route("/<name>/settings")
+@blp.alt_response(200, schema=SETTINGS, success=True, description="The settings in force")
 @requires("plugins.manage")
 def get_plugin_settings(name):
     """The module's settings for your workspace (fields are defined by the module)."""
@@ -80,6 +85,8 @@ def get_plugin_settings(name):
 
 
 @blp.route("/<name>/settings", methods=["PUT"])
+@blp.alt_response(200, schema=SETTINGS, success=True, description="The settings as saved")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @requires("plugins.manage")
 def put_plugin_settings(name):
     """Replace the module's settings; invalid fields answer 422 with their messages."""
