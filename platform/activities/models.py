@@ -13,6 +13,8 @@ TASK_STATUSES = ("open", "done", "cancelled")
 
 
 class Interaction(TenantScoped):
+    """A call, visit, message or note with a customer, on their timeline."""
+
     __tablename__ = "interactions"
     __table_args__ = (
         tenant_fk("customer_id", "customers", ondelete="CASCADE"),
@@ -28,6 +30,8 @@ class Interaction(TenantScoped):
 
 
 class Task(TenantScoped, Timestamped):
+    """A to-do for a staff member, optionally about a customer or another record; open or done, with a due time."""
+
     __tablename__ = "tasks"
     __table_args__ = (
         tenant_fk("assignee_id", "users"),

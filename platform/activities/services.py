@@ -22,6 +22,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def log_interaction(user, customer, data: dict) -> Interaction:
+    """Record a call, visit, message or note with `customer` by `user`; it shows on the customer's timeline."""
     item = Interaction(customer_id=customer.id, user_id=user.id if user else None, kind=data["kind"],
                        body=data["body"], occurred_at=_aware(data.get("occurred_at")) or utcnow())
     db.session.add(item)
@@ -50,6 +51,7 @@ def _check_task(user, data: dict) -> None:
 
 
 def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> Task:
+    """Create a task (title, due_at, assignee_id, customer_id …) for staff; `related=(kind, id)` links it to a record. Notifies the assignee through the outbox."""
     _check_task(user, data)
     task = Task(title=data["title"], notes=data.get("notes"), due_at=_aware(data.get("due_at")),
                 remind_at=_aware(data.get("remind_at")),
@@ -79,6 +81,7 @@ def _sync_reminder(task: Task) -> None:
 
 
 def update_task(user, task: Task, data: dict) -> Task:
+    """Change a task (status, due date, assignee …) as `user`; validated and audited."""
     _check_task(user, data)
     before = snapshot(task)
     for key in ("title", "notes", "priority", "assignee_id", "customer_id"):

@@ -67,6 +67,7 @@ def init_app(app) -> None:
 
 
 def api_user():
+    """The staff member whose bearer token authenticated this API request."""
     return g.api_user
 
 
@@ -80,6 +81,7 @@ def api_key() -> str:
 
 
 def requires(permission: str):
+    """Decorator for API views: 403 problem unless the token's user holds `permission`."""
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):

@@ -5,11 +5,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 
 class PageArgs(Schema):
+    """Query arguments `page` (from 1) and `per_page` (1–200, default 50) of list endpoints."""
+
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 def page_schema(item_schema_cls):
+    """A `{items, total, page, per_page}` response schema for lists of `item_schema_cls`."""
     class Page(Schema):
         items = fields.List(fields.Nested(item_schema_cls))
         total = fields.Integer()
@@ -21,10 +24,12 @@ def page_schema(item_schema_cls):
 
 
 def paged(query_items, total: int, args: dict) -> dict:
+    """The body of a page response: the items and the paging numbers from `args` (a loaded PageArgs)."""
     return {"items": query_items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 def unprocessable(err: ValidationError):
+    """Abort with 422 problem+json carrying the ValidationError's field errors."""
     from ..web.forms import flatten_errors
 
     abort(422, messages={"json": flatten_errors(err.messages)})

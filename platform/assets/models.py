@@ -10,6 +10,8 @@ from ..tenancy.models import TenantScoped, Timestamped, tenant_fk, utcnow
 
 
 class Asset(TenantScoped, Timestamped):
+    """Something a customer owns and the chain services (a car, an audio system, a smart device), with identifiers and attributes."""
+
     __tablename__ = "assets"
     __table_args__ = (
         tenant_fk("customer_id", "customers"),

@@ -90,6 +90,7 @@ def _set_identifiers(asset: Asset, customer: Customer, wanted: dict[str, str]) -
 
 
 def create_asset(user, customer: Customer, data: dict) -> Asset:
+    """Create an asset of `customer` from `data` (type, name, identifiers, attributes, custom values); validated, audited, emitted."""
     attributes, wanted, custom = _validate(user, data, None)
     asset = Asset(customer_id=customer.id, type=data["type"], name=data["name"], store_id=data.get("store_id"),
                   purchased_on=data.get("purchased_on"), installed_on=data.get("installed_on"),
@@ -105,6 +106,7 @@ def create_asset(user, customer: Customer, data: dict) -> Asset:
 
 
 def update_asset(user, asset: Asset, data: dict) -> Asset:
+    """Change an asset with `data`; validated, audited, emitted to rules, webhooks and plugins."""
     attributes, wanted, custom = _validate(user, data, asset)
     before = snapshot(asset)
     for key in ("type", "name", "store_id", "purchased_on", "installed_on", "warranty_until", "notes"):
@@ -151,6 +153,7 @@ def get_asset(user, asset_id) -> Asset | None:
 
 
 def assets_of(customer_id: int) -> list[Asset]:
+    """The live assets a customer owns now, newest first."""
     return list(db.session.scalars(select(Asset).where(Asset.customer_id == customer_id, Asset.deleted_at.is_(None))
                                    .order_by(Asset.id)))
 

@@ -71,6 +71,7 @@ def changed_only(before: dict, after: dict) -> tuple[dict, dict]:
 
 def record(action: str, entity_type: str, entity_id: int | None, summary: str = "", *,
            before: dict | None = None, after: dict | None = None) -> AuditEntry:
+    """Write one audit-log entry (who: the current actor; what: action, entity type and id, summary, optional before/after) in the current transaction."""
     actor = current_actor()
     entry = AuditEntry(
         actor_id=actor.id, actor_label=actor.label[:120], action=action, entity_type=entity_type,

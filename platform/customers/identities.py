@@ -23,6 +23,7 @@ def kinds() -> dict[str, IdentityKind]:
 
 
 def normalize(kind: str, raw: str) -> str:
+    """The normal form of identity `kind` = `raw` (E.164 phones, upper-case VINs …); ValidationError {"value": […]} if invalid."""
     known = kinds()
     if kind not in known:
         raise ValidationError({"kind": [_("Choose one of the listed options.")]})
@@ -45,6 +46,7 @@ def owners(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
 
 
 def identities_of(customer_id: int) -> list[CustomerIdentity]:
+    """Every identity (mobile, email, VIN, plate, plugin kinds …) of the customer, by kind."""
     return list(db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
                                    .order_by(CustomerIdentity.kind, CustomerIdentity.id)))
 
@@ -56,6 +58,7 @@ def _claimed_error(kind: str, owner_id: int) -> ValidationError:
 
 
 def add(customer: Customer, kind: str, raw: str, *, primary: bool = False) -> CustomerIdentity:
+    """Attach identity `kind` = `raw` (normalised) to `customer`; ValidationError when it is invalid or belongs to someone else."""
     value = normalize(kind, raw)
     owner = owners([(kind, value)]).get((kind, value))
     if owner == customer.id:

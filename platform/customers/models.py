@@ -11,6 +11,8 @@ from ..tenancy.models import TenantScoped, Timestamped, tenant_fk, utcnow
 
 
 class Customer(TenantScoped, Timestamped):
+    """A person or company the chain serves: the 360° record (One-ID identities, owner, store, level, tags, custom values)."""
+
     __tablename__ = "customers"
     __table_args__ = (
         tenant_fk("store_id", "stores"),

@@ -102,10 +102,12 @@ def _escape(text: str) -> str:
 
 
 def search_customers(user, q: str, limit: int = 20) -> list[Customer]:
+    """Customers `user` may see whose name, phone, plate, VIN or other identity matches `q` (partial), best first."""
     return list_customers(user, CustomerFilter(q=q), limit=limit)
 
 
 def get_customer(user, customer_id) -> Customer | None:
+    """The live customer `customer_id` if `user` may see it (their stores), else None — other tenants' ids included."""
     customer = get_scoped(Customer, customer_id)
     if customer is None or customer.deleted_at is not None:
         return None
@@ -336,6 +338,7 @@ def _fold_into(existing: Customer, data: dict) -> Customer:
 
 
 def update_customer(user, customer: Customer, data: dict) -> Customer:
+    """Change a customer with `data` (validated fields, `custom` values); audited; emits the change to rules, webhooks and plugins."""
     _check(user, data)
     claims = [(k, v) for k, v in _claims(data) if getattr(customer, k) != v]
     taken = {pair: owner for pair, owner in identities.owners(claims).items() if owner != customer.id}

@@ -120,6 +120,7 @@ def accept_upload(user, filename: str | None, data: bytes, *, images_only: bool 
 
 
 def get_file(file_id) -> StoredFile | None:
+    """The stored upload `file_id` of the current tenant, or None."""
     return get_scoped(StoredFile, file_id)
 
 

@@ -10,6 +10,7 @@ _KEY = "storecrm_after_commit"
 
 
 def after_commit(callback) -> None:
+    """Run `callback()` once the current transaction commits (never if it rolls back): for side effects outside the database."""
     db.session().info.setdefault(_KEY, []).append(callback)
 
 

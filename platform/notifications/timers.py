@@ -48,6 +48,7 @@ def schedule(key: str, kind: str, due_at: datetime, payload: dict | None = None)
 
 
 def cancel(key: str) -> None:
+    """Cancel the pending timer with this key (nothing happens if there is none or it fired)."""
     timer = db.session.scalar(select(Timer).where(Timer.key == key, Timer.fired_at.is_(None)))
     if timer is not None:
         db.session.delete(timer)

@@ -33,18 +33,14 @@ def _customer_of(entity: str, record):
 
 
 def _staff(to: str, entity: str, record):
-    from ..users.models import User
-    from ..users.services import staff_with_role
+    from ..users.services import default_assignee, staff_with_role
 
     if to.startswith("role:"):
         return staff_with_role(to[5:], conditions.entity(entity).store_id(record))
     customer = _customer_of(entity, record)
     owner_id = getattr(record, "owner_id", None) or (customer.owner_id if customer is not None else None)
-    owner = get_scoped(User, owner_id) if owner_id else None
-    if owner is not None and owner.active:
-        return [owner]
-    store = conditions.entity(entity).store_id(record)
-    return staff_with_role("manager", store)[:1]  # nobody owns it: the store manager takes it
+    assignee = default_assignee(owner_id, conditions.entity(entity).store_id(record))
+    return [assignee] if assignee is not None else []
 
 
 def run(rule, entity: str, record, occurrence: str) -> list[dict]:

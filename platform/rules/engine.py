@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextvars
 import logging
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import g
 from sqlalchemy import Date, Integer, String, and_, case, cast, extract, func, literal, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from .. import conditions
+from ..calendar import tenant_today, tenant_zone
 from ..extensions import db
 from ..tenancy.models import utcnow
 from . import actions
@@ -244,16 +244,8 @@ def _usage_due(model, t: dict):
     return candidates[0] if len(candidates) == 1 else func.least(*candidates)
 
 
-def tenant_zone() -> ZoneInfo:
-    """The current tenant's time zone, read from its row, so jobs without a request get it right too (the display
-    helper web.i18n.tenant_zone follows the request's tenant): due dates and run hours are in its calendar."""
-    from ..tenancy.services import current_tenant_row
-
-    return ZoneInfo(current_tenant_row().timezone or "Asia/Shanghai")
-
-
 def local_today() -> date:
-    return datetime.now(tenant_zone()).date()
+    return tenant_today()
 
 
 def claim_statement(rule: Rule, start: date, end: date):

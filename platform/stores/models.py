@@ -9,6 +9,8 @@ from ..tenancy.models import TenantScoped, Timestamped
 
 
 class Store(TenantScoped, Timestamped):
+    """One store (门店) of the chain; records that belong to a store carry its id."""
+
     __tablename__ = "stores"
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),

@@ -31,6 +31,7 @@ def current_tenant() -> TenantRef | None:
 
 
 def current_tenant_id() -> int | None:
+    """The id of the tenant this request or job works in, or None outside any tenant."""
     ref = _current.get()
     return ref.id if ref else None
 

@@ -12,6 +12,7 @@ from .context import require_tenant_id
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (how every time is stored)."""
     return datetime.now(timezone.utc)
 
 
@@ -72,6 +73,8 @@ def tenant_fk(column: str, target: str, *, ondelete: str | None = None) -> Forei
 
 
 class Timestamped:
+    """Mixin adding `created_at` and `updated_at` (UTC, set by the database and on update)."""
+
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, sort_order=90)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, sort_order=91)
 

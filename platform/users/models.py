@@ -26,6 +26,8 @@ class UserStore(db.Model):
 
 
 class User(TenantScoped, Timestamped):
+    """A staff member of the tenant: role, stores, language; signs in to the web UI and the API."""
+
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("tenant_id", "email"),

@@ -25,6 +25,7 @@ def list_users(viewer: User | None = None) -> list[User]:
 
 
 def get_user(user_id) -> User | None:
+    """The staff member `user_id` of the current tenant, or None."""
     return get_scoped(User, user_id)
 
 
@@ -76,6 +77,16 @@ def staff_with_role(role_code: str, store_id: int | None = None) -> list[User]:
         in_store = select(UserStore.user_id).where(UserStore.store_id == store_id)
         query = query.where((User.id.in_(in_store)) | (Role.data_scope == "all"))
     return list(db.session.scalars(query))
+
+
+def default_assignee(owner_id: int | None, store_id: int | None) -> User | None:
+    """Who takes work on a record nobody named: its owner while active, else the first manager of its store
+    (or a manager who sees every store); None when the tenant has neither."""
+    owner = get_user(owner_id) if owner_id else None
+    if owner is not None and owner.active:
+        return owner
+    managers = staff_with_role("manager", store_id)
+    return managers[0] if managers else None
 
 
 def _set_stores(user: User, stores: list[Store]) -> None:

@@ -28,6 +28,7 @@ def form_data(schema: Schema) -> dict:
 
 
 def load_form(schema: Schema) -> tuple[dict | None, dict]:
+    """Load the submitted form through `schema`: (data, {}) when valid, (None, {field: [messages]}) when not."""
     try:
         return schema.load(form_data(schema)), {}
     except ValidationError as err:

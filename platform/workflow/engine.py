@@ -87,6 +87,7 @@ def save_definition(user, code: str, entity: str, name: str, raw_spec: dict, *, 
 # --- items ------------------------------------------------------------------------------------------------------
 
 def items_of(entity: str, record_id: int) -> list[WorkflowItem]:
+    """The workflow items running or finished on one record, newest first."""
     return list(db.session.scalars(select(WorkflowItem).where(WorkflowItem.entity == entity,
                                                               WorkflowItem.record_id == record_id)
                                    .order_by(WorkflowItem.finished_at.is_not(None), WorkflowItem.id.desc())))
@@ -122,6 +123,7 @@ def sees_store(user, store_id) -> bool:
 
 
 def start(user, entity: str, rec, code: str) -> WorkflowItem:
+    """Start workflow `code` on record `rec` of `entity` as `user`; WorkflowError (a ValidationError) when it cannot start."""
     definition = current_definition(code)
     if definition is None or not definition.active or definition.entity != entity:
         raise WorkflowError({"workflow": [_("Choose one of the listed options.")]})

@@ -4,11 +4,8 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from storecrm.access.registry import Permission
-from storecrm.hooks import hookimpl
-from storecrm.hooks.contrib import CustomerPanel, Kpi, PeriodicJob, RuleAction, RuleCondition, RuleTrigger
-from storecrm.hooks.info import PluginInfo
-from storecrm.web.nav import NavItem
+from storecrm.sdk import (CustomerPanel, Kpi, NavItem, PeriodicJob, Permission, PluginInfo, RuleAction,
+                          RuleCondition, RuleTrigger, hookimpl)
 
 from . import models  # noqa: E402,F401  (maps the tables when the plugin loads)
 

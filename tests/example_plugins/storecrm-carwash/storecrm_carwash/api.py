@@ -1,8 +1,7 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
-from storecrm.api.auth import requires
-from storecrm.api.common import unprocessable
+from storecrm.sdk import api_requires as requires, unprocessable
 
 from . import services
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, DateTime, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storecrm.tenancy.models import TenantScoped, tenant_fk, utcnow
+from storecrm.sdk import TenantScoped, tenant_fk, utcnow
 
 
 class WashType(TenantScoped):

@@ -5,11 +5,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from storecrm.audit.services import record
-from storecrm.customers.models import Customer
-from storecrm.extensions import db
-from storecrm.plugin_host.services import plugin_settings
-from storecrm.tenancy.models import get_scoped
+from storecrm.sdk import Customer, db, get_scoped, plugin_settings, record_audit as record
 
 from .models import CarWash, WashType
 
@@ -38,7 +34,7 @@ def record_wash(customer_id, wash_type, free=False):
     db.session.add(wash)
     db.session.flush()
     record("create", "carwash", wash.id, f"{customer.name} {kind.name}")
-    from storecrm.rules.engine import on_event
+    from storecrm.sdk import emit_rule_event as on_event
 
     on_event("customer", customer, "carwash.washed", {"wash_type": [None, wash_type]})
     return wash

@@ -2,7 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from storecrm.web.forms import flatten_errors, requires
+from storecrm.sdk import flatten_errors, requires
 
 from . import services
 

@@ -1,3 +1,3 @@
-from storecrm.plugin_host.migrations import run_env
+from storecrm.sdk.migrations import run_env
 
 run_env()

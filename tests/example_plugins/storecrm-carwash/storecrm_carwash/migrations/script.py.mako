@@ -6,7 +6,7 @@ Revises: ${down_revision | comma,n}
 from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}
-from storecrm.tenancy.ddl import enable_rls
+from storecrm.sdk.migrations import enable_rls
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

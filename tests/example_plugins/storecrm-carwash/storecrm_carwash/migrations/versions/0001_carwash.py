@@ -6,7 +6,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from storecrm.tenancy.ddl import enable_rls
+from storecrm.sdk.migrations import enable_rls
 
 revision = "carwash_0001"
 down_revision = None

@@ -1,0 +1,123 @@
+"""`storecrm.sdk` — the one public API for plugins.
+
+A plugin (built-in vertical, third-party package or scaffolded project) imports from here and from nothing else in
+`storecrm` (its tests may also use the pytest plugin `storecrm.testing`); an import-linter contract in StoreCRM's
+suite enforces it. Everything else in `storecrm` is private and may change between releases; what is here keeps its
+name and behaviour, and docs/plugins.md ("The SDK") documents every name with an example.
+
+Services here are the same functions the core's own pages, API and jobs call: they check permissions where they
+take a `user`, validate (raising `marshmallow.ValidationError` with field → messages), write the audit log, emit
+events and run inside the current tenant and the current transaction. None of them commits: the request or job
+around them does.
+"""
+from __future__ import annotations
+
+# --- the contract: plugin metadata, hook marker, the data objects hooks return -----------------------------------
+from ..access.registry import Permission
+from ..customers.identity import IdentityKind
+from ..hooks import hookimpl
+from ..hooks.contrib import (AssetType, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity, FieldPreset,
+                             ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction, RuleCondition,
+                             RuleTrigger, TimelineEntry, WorkflowDefinition)
+from ..hooks.info import PluginInfo
+from ..web.nav import NavItem
+
+# --- data: the session, tenant-scoped models and their rules ------------------------------------------------------
+from ..extensions import db
+from ..tenancy.context import current_tenant_id
+from ..tenancy.models import TenantScoped, Timestamped, as_id, get_scoped, tenant_fk, utcnow
+
+# the core's records a plugin links to (foreign keys through `tenant_fk`, relationships, reading attributes)
+from ..activities.models import Interaction, Task
+from ..assets.models import Asset
+from ..customers.models import Customer
+from ..stores.models import Store
+from ..users.models import User
+
+# --- the tenant's calendar and money ------------------------------------------------------------------------------
+from ..calendar import money, tenant_currency, tenant_now, tenant_today, tenant_zone
+
+# --- customers, identities, assets -------------------------------------------------------------------------------
+from ..customers.identities import add as add_identity
+from ..customers.identities import identities_of
+from ..customers.identities import normalize as normalize_identity
+from ..customers.services import create_customer, get_customer, search_customers, update_customer
+from ..customers.services import visible as visible_customers
+from ..assets.services import assets_of, create_asset, get_asset, update_asset
+from ..fields.engine import definitions as custom_field_definitions
+from ..fields.engine import validate_values as validate_custom_values
+from ..fields.forms import custom_from_form
+
+# --- staff, tasks, interactions -----------------------------------------------------------------------------------
+from ..activities.services import create_task, log_interaction, update_task
+from ..users.services import default_assignee, get_user, staff_with_role
+
+# --- audit, events, workflows, notifications, timers, files, jobs ------------------------------------------------
+from ..audit.services import record as record_audit
+from ..rules.engine import on_event as emit_rule_event
+from ..workflow.engine import items_of as workflow_items_of
+from ..workflow.engine import start as start_workflow
+from ..notifications.outbox import send as send_message
+from ..notifications.services import notify_user
+from ..notifications.templates import render as render_message
+from ..notifications.timers import cancel as cancel_timer
+from ..notifications.timers import handler as timer_handler
+from ..notifications.timers import schedule as schedule_timer
+from ..files.services import accept_upload, get_file
+from ..jobs import actor
+from ..jobs.after_commit import after_commit
+from ..plugin_host.services import plugin_settings
+
+# --- pages and API ------------------------------------------------------------------------------------------------
+from ..api.auth import api_user
+from ..api.auth import requires as api_requires
+from ..api.common import PageArgs, page_schema, paged, patch_load, unprocessable
+from ..keyset import page as keyset_page
+from ..validation import BoundedDecimal, Phone, Trimmed, finite_number, normalize_phone
+from ..web.forms import flash_errors, flatten_errors, load_form, requires
+from ..web.redirects import safe_next
+from ..web.transactions import refuse
+
+__all__ = [
+    # contract
+    "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
+    "FieldPreset", "EngineEntity", "WorkflowDefinition", "RuleTrigger", "RuleCondition", "RuleAction",
+    "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "ImportMapping", "PeriodicJob",
+    "TimelineEntry",
+    # data
+    "db", "TenantScoped", "Timestamped", "tenant_fk", "get_scoped", "as_id", "utcnow", "current_tenant_id",
+    "Customer", "Asset", "Task", "Interaction", "User", "Store",
+    # calendar and money
+    "tenant_zone", "tenant_now", "tenant_today", "tenant_currency", "money",
+    # customers
+    "get_customer", "visible_customers", "search_customers", "create_customer", "update_customer",
+    "find_customer_by_identity", "add_identity", "identities_of", "normalize_identity",
+    "get_asset", "assets_of", "create_asset", "update_asset", "custom_field_definitions", "validate_custom_values",
+    "custom_from_form",
+    # staff and activities
+    "get_user", "staff_with_role", "default_assignee", "create_task", "update_task", "log_interaction",
+    # audit, events, workflows, notifications, timers, files, jobs, settings
+    "record_audit", "emit_rule_event", "start_workflow", "workflow_items_of", "notify_user", "send_message",
+    "render_message", "schedule_timer", "cancel_timer", "timer_handler", "accept_upload", "get_file", "actor",
+    "after_commit", "plugin_settings",
+    # pages and API
+    "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
+    "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
+    "BoundedDecimal", "finite_number", "normalize_phone",
+]
+
+
+def find_customer_by_identity(kind: str, raw: str) -> Customer | None:
+    """The live customer holding identity `kind` = `raw` (mobile, email, vin, plate, wechat or a plugin's kind),
+    normalised first; None when nobody holds it. ValidationError when `raw` is not a valid value of `kind`.
+
+        customer = find_customer_by_identity("mobile", "138 0013 8000")
+    """
+    from ..customers.identities import owners
+
+    value = normalize_identity(kind, raw)
+    customer_id = owners([(kind, value)]).get((kind, value))
+    customer = get_scoped(Customer, customer_id) if customer_id else None
+    if customer is None or customer.deleted_at is not None or customer.merged_into_id is not None:
+        return None
+    return customer
