@@ -167,3 +167,12 @@ def test_next_on_the_site_is_kept(two_tenants, login, app):
     b = login(alpha, "manager")
     resp = b.post("/t/alpha/language", {"locale": "en", "next": "/t/alpha/customers/?q=王"})
     assert urlsplit(resp.headers["Location"]).path == "/t/alpha/customers/"
+
+
+@pytest.mark.parametrize("before", ["2026-01-01T09:00:00+21:32", "2026-01-01T09:00:00-16:00", "9999-12-31T23:59:59-15:00"])
+def test_a_timeline_cursor_with_any_offset_is_no_500(before, two_tenants, login):
+    from urllib.parse import quote
+
+    alpha, _ = two_tenants
+    page = login(alpha, "owner").get(f"/t/alpha/customers/{alpha.customers[0]}?before={quote(before)}")
+    assert page.status_code == 200

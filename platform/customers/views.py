@@ -107,7 +107,7 @@ def show(customer_id):
 
 
 def _show(customer, identity_errors=None, identity_values=None, activity_errors=None):
-    from datetime import datetime
+    from datetime import datetime, timezone
 
     from ..activities.services import open_tasks_of_customer
     from ..users.services import list_users
@@ -118,7 +118,9 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
         before = datetime.fromisoformat(request.args["before"]) if request.args.get("before") else None
         if before is not None and before.tzinfo is None:
             before = None
-    except ValueError:
+        elif before is not None:  # PostgreSQL stores offsets up to ±15:59 only; Python allows ±23:59
+            before = before.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         before = None
     entries, next_before = timeline(customer, kinds=kinds, before=before)
     from ..assets import services as asset_services
