@@ -69,7 +69,8 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
 
     from . import models  # noqa: F401  (maps every model before first use)
     from .logs import init_logging
-    from .web import errors, i18n, security, shell
+    from .shell import context as shell
+    from .web import errors, i18n, security
 
     from .plugin_host.runtime import load_plugins, mount_plugins
 
@@ -93,7 +94,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     shell.init_filters(app)
 
     from .tenants.views import signup_bp, stripe_bp
-    from .web.views import public_bp
+    from .shell.views import public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(signup_bp)

@@ -103,7 +103,7 @@ def register_blueprints():
     from .stores.views import bp as stores_bp
     from .tenancy.views import bp as tenancy_bp
     from .users.views import bp as users_bp
-    from .web.views import bp as web_bp
+    from .shell.views import bp as web_bp
     from .workflow.views import bp as workflow_bp
     from .rules.views import bp as rules_bp
     from .tenants.views import billing_bp

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from ..extensions import db
-from .i18n import LOCALES
-from .redirects import safe_next
+from ..web.i18n import LOCALES
+from ..web.redirects import safe_next
 
 bp = Blueprint("web", __name__)
 public_bp = Blueprint("public", __name__)

@@ -5,7 +5,7 @@ from flask import g, session
 from flask_login import current_user
 
 from ..plugin_host.runtime import nav_items
-from .nav import visible_items
+from ..web.nav import visible_items
 
 
 def init_app(app) -> None:
