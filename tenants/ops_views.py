@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from ..extensions import limiter
 from ..tenancy.models import Tenant
 from ..tenancy.scoping import unscoped
-from . import lifecycle
+from . import lifecycle, operator_sessions
 from .models import Operator, OperatorAudit, TenantExport
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -21,14 +21,7 @@ def _login_limit() -> str:
 
 @bp.before_request
 def _operator_only():
-    g.operator = None
-    operator_id = session.get("operator_id")
-    if operator_id:
-        with unscoped(reason="operator console checks the operator", routine=True) as system:
-            operator = system.get(Operator, operator_id)
-            if operator is not None and operator.active:
-                system.expunge(operator)
-                g.operator = operator
+    g.operator = operator_sessions.operator_for(session.get(operator_sessions.COOKIE_KEY))
     if g.operator is None and request.endpoint not in ("ops.login", "static"):
         return redirect(url_for("ops.login"))
 
@@ -47,10 +40,10 @@ def login():
                                                                                request.form.get("password") or "")
             if ok:
                 lifecycle.audit(system, operator, "login", None)
-                operator_id = operator.id
+                secret = operator_sessions.open_session(system, operator, ip=request.remote_addr)
         if ok:
-            session.clear()
-            session["operator_id"] = operator_id
+            session.clear()  # rotate: nothing from before sign-in survives
+            session[operator_sessions.COOKIE_KEY] = secret
             return redirect(url_for("ops.index"))
         error = _("Wrong email or password.")
     return render_template("ops/login.html", error=error), (401 if error else 200)
@@ -58,7 +51,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.pop("operator_id", None)
+    with unscoped(reason="operator signs out", routine=True) as system:
+        operator_sessions.revoke(system, session.get(operator_sessions.COOKIE_KEY))
+        if g.operator is not None:
+            lifecycle.audit(system, g.operator, "logout", None)
+    session.pop(operator_sessions.COOKIE_KEY, None)  # a staff sign-in in the same browser is not the console's
     return redirect(url_for("ops.login"))
 
 

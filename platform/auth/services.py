@@ -74,10 +74,12 @@ def validate_new_password(password: str) -> None:
 
 
 def change_password(user: User, new_password: str) -> None:
+    """Set a new password (own change or reset link): every browser session and API token of the user ends."""
     validate_new_password(new_password)
     user.password_hash = hash_password(new_password)
     user.auth_epoch += 1
     sessions.revoke_all(user.id)
+    revoke_all_tokens(user)
     record("password_change", "user", user.id, user.display_name)
 
 
@@ -166,6 +168,16 @@ def user_for_token(token_id: int, secret: str, *, with_tenant: bool = False):
 def list_tokens(user: User) -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                                    .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())))
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every live token of `user`. A new password means whoever held the old one (or a stolen session) may
+    have made tokens, and a token outlives any session; integrations then need a new token, made by the owner."""
+    live = list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+    for token in live:
+        token.revoked_at = utcnow()
+        record("revoke", "api_token", token.id, token.name)
+    return len(live)
 
 
 def revoke_token(user: User, token_id: int) -> ApiToken | None:

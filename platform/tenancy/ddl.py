@@ -41,4 +41,7 @@ def grant_sql(app_role: str, system_role: str) -> list[str]:
         "DO $$ BEGIN IF to_regclass('public.operators') IS NOT NULL THEN "
         f"EXECUTE 'REVOKE ALL ON TABLE operators, operator_audit FROM {app_role}'; "
         f"EXECUTE 'REVOKE INSERT, UPDATE, DELETE ON TABLE tenant_exports FROM {app_role}'; END IF; END $$",
+        # nor are the console's sessions
+        "DO $$ BEGIN IF to_regclass('public.operator_sessions') IS NOT NULL THEN "
+        f"EXECUTE 'REVOKE ALL ON TABLE operator_sessions FROM {app_role}'; END IF; END $$",
     ]

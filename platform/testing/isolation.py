@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 PLATFORM_TABLES = {"tenants", "alembic_version", "plans", "tenant_accounts", "billing_events", "operators",
-                   "operator_audit", "tenant_exports"}
+                   "operator_sessions", "operator_audit", "tenant_exports"}
 
 
 def tenant_tables(conn, only: set[str] | None = None) -> list[str]:

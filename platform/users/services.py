@@ -9,6 +9,7 @@ from ..access.models import Role
 from ..audit.services import changed_only, record, snapshot
 from ..auth import sessions
 from ..auth.passwords import MIN_LENGTH, hash_password
+from ..auth.services import revoke_all_tokens
 from ..extensions import db
 from ..stores.models import Store
 from ..tenancy.models import get_scoped
@@ -134,6 +135,8 @@ def update_user(user: User, data: dict, actor: User | None = None) -> User:
         user.auth_epoch += 1
     if data.get("password") or (was_active and not user.active):
         sessions.revoke_all(user.id)
+    if data.get("password"):  # as on the user's own change: tokens made with the old password end too
+        revoke_all_tokens(user)
     _set_stores(user, stores)
     db.session.flush()
     db.session.expire(user, ["role", "stores"])

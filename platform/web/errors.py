@@ -2,20 +2,49 @@
 from __future__ import annotations
 
 import logging
+import time
 
+import psycopg2
 from flask import g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from ..extensions import db
+from ..extensions import db, limiter
 
 log = logging.getLogger("storecrm.errors")
+
+# With the database unreachable (down, restarting, failing over, out of connections) a request cannot be served, but
+# it is not the request's fault nor a bug: 503 with Retry-After tells clients and load balancers to come back.
+DATABASE_RETRY_AFTER = 30
 
 TITLES = {
     400: _l("Bad request"), 401: _l("Not signed in"), 403: _l("Forbidden"), 404: _l("Not found"),
     405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("Upload too large"), 422: _l("Invalid input"),
-    429: _l("Too many requests"), 500: _l("Something went wrong"),
+    429: _l("Too many requests"), 500: _l("Something went wrong"), 503: _l("Service unavailable"),
 }
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` means the database cannot be reached (rather than a bug in the query)."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                        psycopg2.OperationalError, psycopg2.InterfaceError)):
+        return True  # TimeoutError: no connection free in the pool
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def retry_after_seconds(exc: HTTPException) -> int | None:
+    """Seconds until a refused request may be tried again: the breached rate limit's window, or what `exc` says."""
+    if getattr(exc, "retry_after", None):
+        return int(exc.retry_after)
+    if isinstance(exc, RateLimitExceeded) and limiter.current_limit is not None:
+        try:
+            return max(1, int(limiter.current_limit.reset_at - time.time()))
+        except Exception:  # the limiter's Redis went away between the check and now: a whole window is safe
+            log.warning("rate limit window unknown; answering Retry-After of one window", exc_info=True)
+            return int(exc.limit.limit.get_expiry())
+    return None
 
 
 def title_for(status: int) -> str:
@@ -50,6 +79,8 @@ def problem(status: int, detail: str | None = None, *, errors: dict | None = Non
 def init_app(app) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if isinstance(exc, InternalServerError) and database_unavailable(exc.original_exception):
+            return _database_down(exc.original_exception)  # raised past the views, e.g. by the commit
         db.session.rollback()
         status = exc.code or 500
         if wants_problem_json():
@@ -78,12 +109,27 @@ def init_app(app) -> None:
                                                       message=message), status))
         if status == 405 and exc.get_response().headers.get("Allow"):
             resp.headers["Allow"] = exc.get_response().headers["Allow"]
-        if status == 429 and getattr(exc, "retry_after", None):
-            resp.headers["Retry-After"] = str(exc.retry_after)
+        if status in (429, 503) and (retry_after := retry_after_seconds(exc)):
+            resp.headers["Retry-After"] = str(retry_after)
         return resp
+
+    def _database_down(exc: BaseException):
+        log.error("database unavailable, answering 503: %s", exc)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the session is reset either way
+            db.session.close()
+        try:
+            return _http_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
+        except Exception:  # the page itself reached for the database (the signed-in user): answer it bare
+            resp = app.response_class(str(title_for(503)), status=503, mimetype="text/plain")
+            resp.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if database_unavailable(exc):
+            return _database_down(exc)
         log.exception("unhandled error")
         db.session.rollback()
         return _http_error(InternalServerError())

@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields
 from ...auth import services
 from ..auth import api_user
 from ..common import unprocessable
+from ..idempotency import withhold_from_replay
 
 blp = Blueprint("api_tokens", __name__, url_prefix="/tokens", description="Your personal API tokens")
 
@@ -40,6 +41,7 @@ def create_token(data):
         token, plain = services.create_token(api_user(), data["name"])
     except ValidationError as err:
         unprocessable(err)
+    withhold_from_replay("token")
     return {**{name: getattr(token, name) for name in TokenSchema().fields}, "token": plain}
 
 

@@ -6,6 +6,7 @@ from ...notifications.outbox import replay
 from ...notifications.schemas import DeliverySchema, WebhookEndpointSchema
 from ..auth import requires
 from ..common import patch_load, unprocessable
+from ..idempotency import withhold_from_replay
 
 blp = Blueprint("api_webhooks", __name__, url_prefix="/webhooks",
                 description="Outbound webhooks: signed JSON events to your systems, with a delivery log")
@@ -32,6 +33,7 @@ def list_webhooks():
 def create_webhook(data):
     """The answer carries the signing secret; the `StoreCRM-Signature` header of each delivery is
     `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`."""
+    withhold_from_replay("secret")
     try:
         return webhooks.create_endpoint(data)
     except ValidationError as err:
