@@ -66,6 +66,7 @@ ID_ROUTES = {
                      ("POST", lambda b: {"run_id": b.run_id}, {"col_0": "name", "start": "1"})],
     "imports.progress": [("GET", lambda b: {"run_id": b.run_id}, None)],
     "imports.errors_report": [("GET", lambda b: {"run_id": b.run_id}, None)],
+    "imports.resume": [("POST", lambda b: {"run_id": b.run_id}, {})],
     "fields.edit": [("GET", lambda b: {"definition_id": b.field_id}, None),
                     ("POST", lambda b: {"definition_id": b.field_id}, {"label_zh": "HACKED", "label_en": "HACKED",
                                                                       "type": "text"})],
