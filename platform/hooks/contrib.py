@@ -146,9 +146,41 @@ class CustomerPanel:
 
 @dataclass(frozen=True)
 class ImportMapping:
+    """A record type of a plugin that the import wizard brings in from a spreadsheet, offered next to customers
+    under "What are you importing?" to tenants with the plugin on. The core's import engine does the rest: upload,
+    the mapping page, the preview, the background job (batches, lease, resume, row cap) and the error report.
+
+    code: what is imported, unique across plugins, at most 20 characters ("carwash.washes"): it is stored as the
+        kind of each import run.
+    label: the choice in the wizard (lazy string).
+    columns: {header as spreadsheets spell it: field}: headers recognised on upload, compared without case,
+        spaces and punctuation; give the Chinese and the English spellings.
+    fields: {field: label} in the order the mapping page lists them (fields of `columns` missing here are listed
+        by name; `customer_by` kinds get the identity's label).
+    schema: a marshmallow Schema class that loads one row, {field: cell text} with empty cells left out. Its
+        `required=True` fields must be mapped before the import starts; its errors are the row's errors, shown in
+        the user's language (messages through `lazy_gettext`).
+    upsert: upsert(user, data) -> "created" | "updated": write one loaded row through the plugin's service, matching
+        an existing record by its natural key, so that importing a file twice duplicates nothing. Each row runs in
+        its own savepoint: raise marshmallow.ValidationError({field: [message]}) to refuse it, and nothing it wrote
+        is kept. A mapping without `upsert` is not offered.
+    customer_by: identity kinds ("mobile", "vin", "plate", a plugin's kind …) whose same-named fields find the
+        row's customer through One-ID; the loaded data then holds `customer` (a Customer the importing user may
+        see). A row whose identities match nobody, someone the user cannot see, or two people is refused.
+    permission: what the importing user must hold besides `customers.manage` (e.g. "carwash.record")."""
+
     code: str
     label: Any
     columns: dict = field(default_factory=dict)  # header -> field
+    fields: dict = field(default_factory=dict)  # field -> label, in order
+    schema: Any = None
+    upsert: Callable[..., str] | None = None
+    customer_by: tuple = ()
+    permission: str | None = None
+
+    def __post_init__(self):
+        if not self.code or len(self.code) > 20:  # fails the plugin's start, not a tenant's upload
+            raise ValueError(f"ImportMapping code {self.code!r}: 1 to 20 characters")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Which spreadsheet column feeds which customer field: guessed from headers (中文 or English), saved per tenant."""
+"""Which spreadsheet column feeds which field: guessed from headers (中文 or English), saved per tenant and kind.
+
+Targets are {field: (label, recognised headers)}: the customer's below, a plugin record's from its ImportMapping
+(imports.mapped)."""
 from __future__ import annotations
 
 import hashlib
@@ -26,9 +29,10 @@ TARGETS = {
     "serial": (_l("Device serial"), ("序列号", "设备序列号", "serial", "sn")),
 }
 IDENTITY_FIELDS = ("mobile", "email", "plate", "vin", "wechat", "member_no", "serial")
+CUSTOMERS = "customers"  # the kind of a customer import; a plugin record's import has its ImportMapping's code
 
 
-def _norm(header: str) -> str:
+def norm(header: str) -> str:
     return re.sub(r"[\s_:：*（）()]+", " ", header or "").strip().lower()
 
 
@@ -38,16 +42,17 @@ def targets() -> dict:
 
     out = dict(TARGETS)
     for d in (d for d in definitions("customer") if d.type not in ("photo", "file")):  # files cannot come in a cell
-        out[f"custom:{d.code}"] = (f"{d.label_zh} / {d.label_en}", (_norm(d.label_zh), _norm(d.label_en), d.code))
+        out[f"custom:{d.code}"] = (f"{d.label_zh} / {d.label_en}", (norm(d.label_zh), norm(d.label_en), d.code))
     return out
 
 
-def guess(headers: list[str]) -> dict[str, str]:
-    """{column index: field} for the headers we recognise; each field used once."""
+def guess(headers: list[str], known: dict | None = None) -> dict[str, str]:
+    """{column index: field} for the headers we recognise among `known` targets (default: the customer's);
+    each field used once."""
     out, used = {}, set()
-    all_targets = targets()
+    all_targets = targets() if known is None else known
     for index, header in enumerate(headers):
-        key = _norm(header)
+        key = norm(header)
         for field, (_label, synonyms) in all_targets.items():
             if field not in used and key in synonyms:
                 out[str(index)] = field
@@ -57,13 +62,13 @@ def guess(headers: list[str]) -> dict[str, str]:
 
 
 def signature(headers: list[str]) -> str:
-    return hashlib.sha256("\x1f".join(_norm(h) for h in headers).encode()).hexdigest()
+    return hashlib.sha256("\x1f".join(norm(h) for h in headers).encode()).hexdigest()
 
 
-def clean(mapping: dict, column_count: int) -> dict[str, str]:
-    """Keep valid entries: known fields, existing columns, each field once."""
+def clean(mapping: dict, column_count: int, known: dict | None = None) -> dict[str, str]:
+    """Keep valid entries: fields among `known` targets (default: the customer's), existing columns, each once."""
     out, used = {}, set()
-    known = targets()
+    known = targets() if known is None else known
     for column, field in (mapping or {}).items():
         if field in known and str(column).isdigit() and int(column) < column_count and field not in used:
             out[str(int(column))] = field

@@ -1,6 +1,7 @@
-"""Customer import: upload, map columns, preview, then a background job that validates every row and
-upserts by identity (One-ID), batch by batch, so that a restarted worker resumes where it stopped and a
-re-run creates no duplicates.
+"""Imports: upload, map columns, preview, then a background job that validates every row and upserts it, batch
+by batch, so that a restarted worker resumes where it stopped and a re-run creates no duplicates. Customers are
+upserted by identity (One-ID) here; a plugin's records through its ImportMapping (imports.mapped), with the same
+wizard, job, lease and error report.
 
 The job holds a lease on its run: `heartbeat_at` is renewed with every batch, and each batch locks the run row
 and checks that `attempt` is still the job's own claim. A run whose lease went stale (its worker died, its queued
@@ -28,7 +29,7 @@ from ..extensions import db
 from ..stores.models import Store
 from ..tenancy.models import get_scoped, utcnow
 from ..web.forms import flatten_errors
-from . import files, mapping
+from . import files, mapped, mapping
 from .models import ImportRowError, ImportRun, SavedMapping
 
 BATCH = 500  # rows per transaction: the progress bar moves about every second
@@ -38,8 +39,11 @@ log = logging.getLogger("storecrm.imports")
 GENDERS = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F", "先生": "M", "女士": "F"}
 
 
-def create_run(user, filename: str, data: bytes) -> ImportRun:
-    """Store the file and read its header; the job counts the rows (a big sheet takes longer than a request)."""
+def create_run(user, filename: str, data: bytes, kind: str = mapping.CUSTOMERS) -> ImportRun:
+    """Store the file and read its header; the job counts the rows (a big sheet takes longer than a request).
+    `kind`: customers, or the code of an ImportMapping `mapped.offered` to the user."""
+    if kind != mapping.CUSTOMERS and kind not in mapped.offered(user):
+        raise ValidationError({"kind": [_("Choose one of the listed options.")]})
     try:
         files.check_upload(filename, data)
         stored = files.store_upload(user.tenant_id, filename, data)
@@ -55,14 +59,46 @@ def create_run(user, filename: str, data: bytes) -> ImportRun:
         raise ValidationError({"file": [_("The first row must hold the column names.")]})
     if empty:
         raise ValidationError({"file": [_("The file has no rows below the column names.")]})
-    saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == "customers",
+    saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == kind,
                                                          SavedMapping.signature == mapping.signature(headers)))
-    run = ImportRun(user_id=user.id, filename=(filename or "upload")[:200], stored_as=stored, headers=headers,
-                    mapping=mapping.clean(saved.mapping if saved else mapping.guess(headers), len(headers)))
+    known = _targets(user, kind)
+    run = ImportRun(user_id=user.id, kind=kind, filename=(filename or "upload")[:200], stored_as=stored,
+                    headers=headers, mapping=mapping.clean(saved.mapping if saved else mapping.guess(headers, known),
+                                                           len(headers), known))
     db.session.add(run)
     db.session.flush()
     record("create", "import", run.id, run.filename)
     return run
+
+
+def kinds_offered(user) -> dict:
+    """{kind: label} for "What are you importing?": customers first, then the enabled plugins' mappings."""
+    return {mapping.CUSTOMERS: _("Customers"), **{code: m.label for code, m in mapped.offered(user).items()}}
+
+
+def plugin_mapping(user, run: ImportRun):
+    """The ImportMapping of a plugin record import (None for customers); ValidationError when its plugin is off
+    for the tenant now, or the user may no longer import it."""
+    if run.kind == mapping.CUSTOMERS:
+        return None
+    target = mapped.offered(user).get(run.kind)
+    if target is None:
+        raise ValidationError({"kind": [_("What this file imports is not available: its module is switched off "
+                                          "or you may not import it.")]})
+    return target
+
+
+def _targets(user, kind: str) -> dict:
+    return mapping.targets() if kind == mapping.CUSTOMERS else mapped.targets(mapped.offered(user)[kind])
+
+
+def targets_of(user, run: ImportRun) -> dict:
+    """{field: (label, recognised headers)} the mapping page offers for this run's columns ({} when unavailable)."""
+    try:
+        target = plugin_mapping(user, run)
+    except ValidationError:
+        return {}
+    return mapping.targets() if target is None else mapped.targets(target)
 
 
 def get_run(user, run_id) -> ImportRun | None:
@@ -75,6 +111,10 @@ def get_run(user, run_id) -> ImportRun | None:
 def set_mapping(user, run: ImportRun, raw_mapping: dict, default_store_id) -> None:
     if run.status != "uploaded":
         raise ValidationError({"mapping": [_("This import has already started.")]})
+    target = plugin_mapping(user, run)
+    if target is not None:
+        _set_plugin_mapping(run, target, raw_mapping)
+        return
     cleaned = mapping.clean(raw_mapping, len(run.headers))
     errors = {}
     if "name" not in cleaned.values():
@@ -85,13 +125,27 @@ def set_mapping(user, run: ImportRun, raw_mapping: dict, default_store_id) -> No
     if errors:
         raise ValidationError(errors)
     run.mapping, run.default_store_id = cleaned, store.id
+    _remember_mapping(run)
+
+
+def _set_plugin_mapping(run: ImportRun, target, raw_mapping: dict) -> None:
+    """A plugin record has no store of its own here: its columns are all there is to choose."""
+    cleaned = mapping.clean(raw_mapping, len(run.headers), mapped.targets(target))
+    missing = mapped.missing_columns(target, cleaned)
+    if missing:
+        raise ValidationError({"mapping": [_("Choose the columns for: %(fields)s.", fields=", ".join(missing))]})
+    run.mapping = cleaned
+    _remember_mapping(run)
+
+
+def _remember_mapping(run: ImportRun) -> None:
     signature = mapping.signature(run.headers)
-    saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == "customers",
+    saved = db.session.scalar(select(SavedMapping).where(SavedMapping.kind == run.kind,
                                                          SavedMapping.signature == signature))
     if saved is None:
-        db.session.add(SavedMapping(kind="customers", signature=signature, mapping=cleaned))
+        db.session.add(SavedMapping(kind=run.kind, signature=signature, mapping=run.mapping))
     else:
-        saved.mapping = cleaned
+        saved.mapping = run.mapping
 
 
 def _stores_by_key() -> dict[str, int]:
@@ -167,6 +221,10 @@ def _upsert(user, data: dict, found: dict) -> str:
 
 def preview(user, run: ImportRun, limit: int = 10) -> list[tuple[int, list[str], dict]]:
     """The first rows with what would go wrong with each (nothing is written)."""
+    target = plugin_mapping(user, run)
+    if target is not None:
+        rows = list(itertools.islice(_numbered_rows(run), limit))
+        return [(number, values, errors) for number, values, _data, errors in mapped.load_rows(user, run, target, rows)]
     stores, out = _stores_by_key(), []
     for number, values in _numbered_rows(run):
         _data, _found, errors = parse_row(user, run, values, stores)
@@ -267,16 +325,19 @@ def process(run_id: int) -> None:
     try:
         if run.total_rows is None and not _count_rows(user, run, attempt):
             return
-        stores = _stores_by_key()
-        with acting_as(Actor(user.id, f"{user.display_name} (import #{run.id})")):
+        # row errors are stored as text: written in the language of the user who reads the report
+        with force_locale(_locale_of(user)), acting_as(Actor(user.id, f"{user.display_name} (import #{run.id})")):
+            apply = _batch_applier(user, run, attempt)
+            if apply is None:
+                return
             batch: list = []
             for number, values in _numbered_rows(run, start=run.processed_rows):
                 batch.append((number, values))
                 if len(batch) >= BATCH:
-                    _process_batch(user, run, batch, stores, attempt)
+                    apply(batch)
                     batch = []
             if batch:
-                _process_batch(user, run, batch, stores, attempt)
+                apply(batch)
             _hold_lease(run, attempt)
             run.status, run.finished_at = "done", utcnow()
             record("finish", "import", run.id,
@@ -287,11 +348,31 @@ def process(run_id: int) -> None:
         log.warning("import %s: a newer job took over, this one stops", run_id)
 
 
+def _locale_of(user) -> str:
+    from ..tenancy.services import current_tenant_row
+
+    return user.locale or current_tenant_row().locale
+
+
+def _batch_applier(user, run: ImportRun, attempt: int):
+    """The function that applies one batch of this run's rows; None (and the run failed, nothing written) when the
+    plugin record it imports is no longer available to its user."""
+    try:
+        target = plugin_mapping(user, run)
+    except ValidationError as err:
+        _hold_lease(run, attempt)
+        run.status, run.error, run.finished_at = "failed", flatten_errors(err.messages)["kind"][0], utcnow()
+        db.session.commit()
+        return None
+    if target is None:
+        stores = _stores_by_key()
+        return lambda batch: _process_batch(user, run, batch, stores, attempt)
+    return lambda batch: _process_plugin_batch(user, run, target, batch, attempt)
+
+
 def _count_rows(user, run: ImportRun, attempt: int) -> bool:
     """Count the data rows, reading no further than one past the cap; False (and the run failed, nothing
     written) when there are none or too many."""
-    from ..tenancy.services import current_tenant_row
-
     cap = current_app.config["STORECRM"].import_max_rows
     with closing(_numbered_rows(run)) as rows:
         total = sum(1 for _row in itertools.islice(rows, cap + 1))
@@ -300,7 +381,7 @@ def _count_rows(user, run: ImportRun, attempt: int) -> bool:
         run.total_rows = total
         db.session.commit()
         return True
-    with force_locale(user.locale or current_tenant_row().locale):
+    with force_locale(_locale_of(user)):
         run.error = _("The file has more than %(max)d rows. Split it into files of at most %(max)d rows each.",
                       max=cap) if total else _("The file has no rows below the column names.")
     run.status, run.finished_at = "failed", utcnow()
@@ -355,6 +436,17 @@ def _process_batch(user, run: ImportRun, batch: list, stores: dict, attempt: int
                 outcomes[number] = _upsert(user, data, found)
         except ValidationError as err:
             outcomes[number] = flatten_errors(err.messages)
+    _record_outcomes(run, batch, outcomes)
+
+
+def _process_plugin_batch(user, run: ImportRun, target, batch: list, attempt: int) -> None:
+    """One transaction: the plugin's rows, each written by its `upsert` in its own savepoint."""
+    _hold_lease(run, attempt)
+    _record_outcomes(run, batch, mapped.apply_rows(user, run, target, batch))
+
+
+def _record_outcomes(run: ImportRun, batch: list, outcomes: dict) -> None:
+    """Count the batch, keep its row errors and move the resume point, in the batch's transaction."""
     failed = {number: messages for number, messages in outcomes.items() if isinstance(messages, dict)}
     if failed:  # a resumed batch may have reported these rows before the restart
         db.session.execute(delete(ImportRowError).where(ImportRowError.run_id == run.id,

@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
 from . import export, services
-from .mapping import targets
+from .mapping import CUSTOMERS
 
 bp = Blueprint("imports", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -15,18 +15,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @bp.route("/imports/", methods=["GET", "POST"])
 @requires("customers.manage")
 def index():
-    errors = {}
+    errors, kind = {}, request.form.get("kind") or CUSTOMERS
     if request.method == "POST":
         upload = request.files.get("file")
         try:
             run = services.create_run(current_user, upload.filename if upload else "",
-                                      upload.read() if upload else b"")
+                                      upload.read() if upload else b"", kind)
         except ValidationError as err:
             errors = flatten_errors(err.messages)
         else:
             return redirect(url_for("imports.show", run_id=run.id))
-    return render_template("imports/index.html", runs=services.recent_runs(current_user), errors=errors), \
-        (422 if errors else 200)
+    kinds = services.kinds_offered(current_user)
+    return render_template("imports/index.html", runs=services.recent_runs(current_user), errors=errors, kinds=kinds,
+                           kind=kind), (422 if errors else 200)
 
 
 def _run_or_404(run_id):
@@ -56,8 +57,14 @@ def show(run_id):
 
 
 def _show(run, errors, status):
-    preview = services.preview(current_user, run) if run.status == "uploaded" and run.mapping else []
-    return render_template("imports/show.html", run=run, targets=targets(), preview=preview, errors=errors,
+    preview = []
+    if run.status == "uploaded":
+        try:
+            preview = services.preview(current_user, run) if run.mapping else []
+        except ValidationError as err:  # the plugin it imports was switched off meanwhile
+            errors = {**flatten_errors(err.messages), **errors}
+    return render_template("imports/show.html", run=run, targets=services.targets_of(current_user, run),
+                           kinds=services.kinds_offered(current_user), preview=preview, errors=errors,
                            stores=stores_visible_to(current_user), stalled=services.is_stalled(run),
                            row_errors=services.row_errors(run, 50) if run.status in ("done", "running") else [],
                            default_store=run.default_store_id or session.get("store_id")), status

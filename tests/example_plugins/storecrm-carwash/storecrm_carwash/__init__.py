@@ -4,8 +4,8 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from storecrm.sdk import (CustomerPanel, Kpi, NavItem, PeriodicJob, Permission, PluginInfo, RuleAction,
-                          RuleCondition, RuleTrigger, hookimpl)
+from storecrm.sdk import (CustomerPanel, ImportMapping, Kpi, NavItem, PeriodicJob, Permission, PluginInfo,
+                          RuleAction, RuleCondition, RuleTrigger, hookimpl)
 
 from . import models  # noqa: E402,F401  (maps the tables when the plugin loads)
 
@@ -105,6 +105,21 @@ def register_customer_panels():
 
     return [CustomerPanel("carwash.history", _l("Car washes"), "carwash/panel.html",
                           lambda customer: {"washes": services.washes_of(customer.id)}, "carwash.view", 50)]
+
+
+@hookimpl
+def register_import_mappings():
+    from . import services
+
+    return [ImportMapping(
+        "carwash.washes", _l("Car washes"),
+        columns={"手机号": "mobile", "客户手机": "mobile", "洗车类型": "wash_type", "类型": "wash_type",
+                 "wash type": "wash_type", "洗车日期": "washed_on", "日期": "washed_on", "date": "washed_on",
+                 "价格": "price", "金额": "price", "price": "price"},
+        fields={"mobile": _l("Customer mobile"), "wash_type": _l("Wash type"), "washed_on": _l("Wash date"),
+                "price": _l("Price")},
+        schema=services.WashImportRow, upsert=services.import_wash, customer_by=("mobile",),
+        permission="carwash.record")]
 
 
 @hookimpl

@@ -1,11 +1,12 @@
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from marshmallow import ValidationError
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from sqlalchemy import func, or_, select
 
-from storecrm.sdk import Customer, db, get_scoped, plugin_settings, record_audit as record
+from storecrm.sdk import Customer, db, get_scoped, money, plugin_settings, record_audit as record, tenant_zone
 
 from .models import CarWash, WashType
 
@@ -71,3 +72,50 @@ def get_wash(wash_id):
 
 def monthly_summary():
     return washes_this_month()
+
+
+def _wash_type_named(value):
+    """The wash type whose code or name is `value` (spreadsheets say 标准洗车 as often as basic)."""
+    value = (value or "").strip()
+    return db.session.scalar(select(WashType).where(or_(func.lower(WashType.code) == value.lower(),
+                                                        WashType.name == value)))
+
+
+class WashImportRow(Schema):
+    """One spreadsheet row of the car-wash import; the customer is found by the core from the mobile column."""
+
+    wash_type = fields.String(required=True, metadata={"label": _l("Wash type")})
+    washed_on = fields.Date(required=True, metadata={"label": _l("Wash date")})
+    price = fields.Decimal(places=2, validate=validate.Range(min=0, max=10000), metadata={"label": _l("Price")})
+
+    @validates("wash_type")
+    def _known_type(self, value, **_kwargs):
+        if _wash_type_named(value) is None:
+            raise ValidationError(_l("Choose a wash type."))
+
+    @post_load
+    def _type_code(self, data, **_kwargs):
+        data["wash_type"] = _wash_type_named(data["wash_type"]).code
+        return data
+
+
+def import_wash(user, data):
+    """Write one imported wash; its natural key is (customer, day, wash type), so a file imported twice changes
+    prices at most and adds no wash. Historical washes start no rules and earn no loyalty wash."""
+    customer = data["customer"]
+    kind = db.session.scalar(select(WashType).where(WashType.code == data["wash_type"]))
+    washed_at = datetime.combine(data["washed_on"], time(), tzinfo=tenant_zone())  # the day as the chain counts it
+    price = money(data["price"]) if data.get("price") is not None else kind.price
+    wash = db.session.scalar(select(CarWash).where(CarWash.customer_id == customer.id, CarWash.washed_at == washed_at,
+                                                   CarWash.wash_type == kind.code))
+    if wash is not None:
+        before = str(wash.price)
+        wash.price, wash.free = price, price == 0
+        record("update", "carwash", wash.id, f"{customer.name} {kind.name}", before={"price": before},
+               after={"price": str(price)})
+        return "updated"
+    wash = CarWash(customer_id=customer.id, wash_type=kind.code, price=price, free=price == 0, washed_at=washed_at)
+    db.session.add(wash)
+    db.session.flush()
+    record("create", "carwash", wash.id, f"{customer.name} {kind.name}")
+    return "created"
