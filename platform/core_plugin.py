@@ -28,6 +28,8 @@ def register_permissions():
         Permission("customers.view", _l("View customers"), G_CUSTOMERS),
         Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
+        # PIPL erasure cannot be undone: owner and admin only by default (docs/customers.md, "Erasure (PIPL)")
+        Permission("customers.erase", _l("Erase a customer's personal data for good (PIPL)"), G_CUSTOMERS),
     ]
 
 
@@ -38,7 +40,7 @@ def register_default_grants():
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage"]
     return {
-        "admin": everything_but_roles + ["roles.manage"],
+        "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
                     "customers.contact"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact"],

@@ -21,7 +21,7 @@ ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "login": _l("
                  "delete": _l("deleted"), "merge": _l("merged"), "unmerge": _l("merge undone"),
                  "match": _l("matched on import or entry"), "transfer": _l("owner changed"), "enable": _l("switched on"),
                  "disable": _l("switched off"), "finish": _l("finished"),
-                 "resume": _l("resumed")}
+                 "resume": _l("resumed"), "erase": _l("erased (PIPL)")}
 
 
 def _date(value: str | None):

@@ -300,3 +300,43 @@ def _form(customer):
     return render_template("customers/form.html", customer=customer, values=values, errors=errors, linked=shown,
                            custom_defs=custom_defs, locale=current_code(), duplicates=duplicates, stores=stores_visible_to(current_user),
                            staff=[u for u in list_users(current_user) if u.active]), (422 if errors else 200)
+
+
+@bp.route("/<int:customer_id>/erasure", methods=["GET", "POST"])
+@requires("customers.erase")
+def erasure(customer_id):
+    """PIPL erasure: what will happen, the reason, the typed name as confirmation; afterwards, what was done."""
+    from . import erasure as erasing
+
+    customer = services.get_customer(current_user, customer_id)
+    if customer is None:
+        return _erasure_result(customer_id)
+    errors, values = {}, {}
+    if request.method == "POST":
+        values = {"reason": request.form.get("reason", ""), "confirm_name": request.form.get("confirm_name", "")}
+        try:
+            erasing.erase_customer(current_user, customer, values["reason"], values["confirm_name"])
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("The customer's personal data was erased."), "success")
+            return redirect(url_for("customers.erasure", customer_id=customer_id), 303)
+    return render_template("customers/erasure.html", customer=customer, plan=erasing.plan(customer),
+                           reasons=erasing.REASONS, errors=errors, values=values, entry=None), (422 if errors else 200)
+
+
+def _erasure_result(customer_id):
+    """After the erasure, to those who may erase: who, when and why, with the counts (nothing personal is left)."""
+    from ..customers.models import Customer
+    from ..tenancy.models import get_scoped
+    from . import erasure as erasing
+
+    gone = get_scoped(Customer, customer_id)
+    if gone is None or gone.status != erasing.ERASED or \
+            not (current_user.sees_all_stores or gone.store_id in current_user.store_ids):
+        abort(404)
+    entry = erasing.erasure_entry(customer_id)
+    if entry is None:
+        abort(404)
+    return render_template("customers/erasure.html", customer=gone, entry=entry, reasons=erasing.REASONS,
+                           plan=None, errors={}, values={})

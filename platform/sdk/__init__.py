@@ -43,6 +43,7 @@ from ..customers.identities import identities_of
 from ..customers.identities import normalize as normalize_identity
 from ..customers.services import create_customer, get_customer, search_customers, update_customer
 from ..customers.services import visible as visible_customers
+from ..customers.erasure import scrub_audit
 from ..assets.services import assets_of, create_asset, get_asset, update_asset
 from ..fields.engine import definitions as custom_field_definitions
 from ..fields.engine import validate_values as validate_custom_values
@@ -91,7 +92,7 @@ __all__ = [
     "tenant_zone", "tenant_now", "tenant_today", "tenant_currency", "money",
     # customers
     "get_customer", "visible_customers", "search_customers", "create_customer", "update_customer",
-    "find_customer_by_identity", "add_identity", "identities_of", "normalize_identity",
+    "find_customer_by_identity", "add_identity", "identities_of", "normalize_identity", "scrub_audit",
     "get_asset", "assets_of", "create_asset", "update_asset", "custom_field_definitions", "validate_custom_values",
     "custom_from_form",
     # staff and activities

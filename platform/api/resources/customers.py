@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ...customers import identities, merging, services
+from ...customers import erasure, identities, merging, services
 from ...web.forms import flatten_errors
 from ...customers.schemas import CustomerSchema
 
@@ -222,3 +222,35 @@ def list_duplicates():
 
 
 
+
+class ErasureSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(list(erasure.REASONS)),
+                           metadata={"description": "why: " + ", ".join(erasure.REASONS)})
+    confirm_name = fields.String(required=True, validate=validate.Length(max=200),
+                                 metadata={"description": "the customer's name exactly as stored, as confirmation"})
+
+
+class ErasureOutSchema(Schema):
+    customer_id = fields.Integer()
+    reason = fields.String()
+    erased_at = fields.DateTime()
+    merged_ids = fields.List(fields.Integer(), metadata={"description": "records merged into it, erased too"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "how many rows of each kind were deleted or anonymised"})
+
+
+@blp.route("/<int:customer_id>/erasure", methods=["POST"])
+@blp.arguments(ErasureSchema)
+@blp.response(200, ErasureOutSchema)
+@requires(erasure.PERMISSION)
+def erase_customer(data, customer_id):
+    """Erase the customer's personal data for good (PIPL), with the records merged into it. Afterwards the
+    customer answers 404 everywhere. Irreversible: `confirm_name` must repeat the customer's name."""
+    user = api_user()
+    customer = services.get_customer(user, customer_id)
+    if customer is None:
+        abort(404)
+    try:
+        return erasure.erase_customer(user, customer, data["reason"], data["confirm_name"])
+    except ValidationError as err:
+        unprocessable(err)

@@ -135,3 +135,10 @@ def plugin_enabled(tenant, first_time):
 
     if first_time:
         services.seed_wash_types()
+
+
+@hookimpl
+def customer_erasure(customer):
+    from . import services
+
+    services.erase_customer_data(customer.id)

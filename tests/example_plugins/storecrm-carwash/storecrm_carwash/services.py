@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from sqlalchemy import func, or_, select
 
 from storecrm.sdk import Customer, db, get_scoped, money, plugin_settings, record_audit as record, tenant_zone
+from storecrm.sdk import scrub_audit
 
 from .models import CarWash, WashType
 
@@ -119,3 +120,9 @@ def import_wash(user, data):
     db.session.flush()
     record("create", "carwash", wash.id, f"{customer.name} {kind.name}")
     return "created"
+
+
+def erase_customer_data(customer_id):
+    """PIPL erasure of a customer: the washes stay (revenue and loyalty counts, no personal data in them); their
+    audit entries, whose summaries name the customer, keep who and when but lose the text."""
+    scrub_audit("carwash", list(db.session.scalars(select(CarWash.id).where(CarWash.customer_id == customer_id))))
