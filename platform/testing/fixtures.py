@@ -177,16 +177,48 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
     return world
 
 
+def marked_plugins(request, app) -> tuple[str, ...]:
+    """The plugins `@pytest.mark.storecrm_plugins(...)` names for this test; the closest mark wins (a test's over
+    its class's over its module's `pytestmark`), so `storecrm_plugins()` on one test means none. A name that is
+    not installed fails the test at once rather than letting it pass against a tenant without the plugin."""
+    marker = request.node.get_closest_marker("storecrm_plugins")
+    names = tuple(dict.fromkeys(marker.args)) if marker else ()
+    from ..plugin_host.runtime import host
+
+    installed = host(app).infos
+    unknown = [n for n in names if n not in installed]
+    if unknown:
+        pytest.fail(f"storecrm_plugins: {', '.join(unknown)} not installed (installed: "
+                    f"{', '.join(sorted(installed)) or 'none'})", pytrace=False)
+    return names
+
+
+def enable_plugins(app, world: TenantWorld, names) -> None:
+    """Switch plugins on for a test tenant as its admin would (requirements, grants, seeding), committed."""
+    from ..plugin_host.services import enable as enable_service
+
+    for name in names:
+        with _InTenant(app, world):
+            enable_service(name)
+
+
 @pytest.fixture
-def make_tenant(app):
-    def factory(slug: str, **kwargs) -> TenantWorld:
-        return build_tenant(app, slug, **kwargs)
+def make_tenant(app, request):
+    """`make_tenant(slug, customers=3, locale="en", plugins=…)`: one more tenant (see `build_tenant`), with the
+    plugins of the test's `storecrm_plugins` mark switched on unless `plugins=` names others (or none)."""
+    marked = marked_plugins(request, app)
+
+    def factory(slug: str, *, plugins=None, **kwargs) -> TenantWorld:
+        world = build_tenant(app, slug, **kwargs)
+        enable_plugins(app, world, marked if plugins is None else plugins)
+        return world
 
     return factory
 
 
 @pytest.fixture
 def two_tenants(make_tenant):
+    """Tenants alpha and beta, each with the plugins of the test's `storecrm_plugins` mark switched on."""
     return make_tenant("alpha"), make_tenant("beta")
 
 
@@ -292,9 +324,6 @@ def enable_plugin(app):
     """`enable_plugin(world, "name")`: switch a plugin on for a test tenant (as its admin would)."""
 
     def enable(world, name):
-        from ..plugin_host.services import enable as enable_service
-
-        with _InTenant(app, world):
-            enable_service(name)
+        enable_plugins(app, world, (name,))
 
     return enable

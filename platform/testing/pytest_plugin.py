@@ -15,7 +15,8 @@ def pytest_configure(config):
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("ARGON2_TIME_COST", "1")
     os.environ.setdefault("ARGON2_MEMORY_COST", "1024")
-    config.addinivalue_line("markers", "storecrm_plugins(*names): plugins to enable for both test tenants")
+    config.addinivalue_line("markers", "storecrm_plugins(*names): plugins switched on for every tenant the "
+                                       "two_tenants and make_tenant fixtures build in this test (closest mark wins)")
 
 
 from .fixtures import *  # noqa: E402,F401,F403
