@@ -104,6 +104,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     app.register_blueprint(ops_bp)
     csrf.exempt(stripe_bp)  # Stripe signs its requests; there is no form and no session
     mount_plugins(app)
+    _subscribe_to_events(app)
 
     from .plugin_host.runtime import check_nav_endpoints
 
@@ -120,6 +121,17 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _subscribe_to_events(app) -> None:
+    """Who hears `storecrm.events`, in order: webhooks first, so a receiver gets an event before the ones rules and
+    plugins cause while handling it (a rule that sets a field after a customer is created); then plugins; then rules."""
+    from . import events
+    from .notifications import webhooks
+    from .plugin_host import listener as plugins
+    from .rules import engine as rules
+
+    events.init_app(app, (webhooks.listen, plugins.listen, rules.listen))
 
 
 def _limiter_uri(redis_url: str) -> str:

@@ -143,44 +143,6 @@ def register_asset_types():
     return CORE_TYPES
 
 
-# Outbound webhooks for the core's events (docs/notifications.md); only ids and what changed, no contact details.
-@hookimpl
-def customer_created(customer):
-    from .notifications.webhooks import emit
-
-    emit("customer.created", {"customer_id": customer.id, "name": customer.name, "store_id": customer.store_id})
-    from .rules.engine import on_event
-
-    on_event("customer", customer, "created")
-
-
-@hookimpl
-def customer_changed(customer, changes):
-    from .notifications.webhooks import emit
-
-    emit("customer.changed", {"customer_id": customer.id, "changed": sorted(changes)})
-    from .rules.engine import on_event
-
-    on_event("customer", customer, "changed", changes)
-
-
-@hookimpl
-def customer_merged(survivor, merged):
-    from .notifications.webhooks import emit
-
-    emit("customer.merged", {"customer_id": survivor.id, "merged_id": merged.id})
-
-
-@hookimpl
-def asset_changed(asset, changes):
-    from .notifications.webhooks import emit
-
-    emit("asset.changed", {"asset_id": asset.id, "customer_id": asset.customer_id, "changed": sorted(changes)})
-    from .rules.engine import on_event
-
-    on_event("asset", asset, "created" if changes.get("id", [1])[0] is None else "changed", changes)
-
-
 @hookimpl
 def register_engine_entities():
     from .assets.models import Asset

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..audit.services import record, record_changes, snapshot
+from ..events import TaskCreated, emit
 from ..extensions import db
 from ..tenancy.models import get_scoped, utcnow
 from ..web.i18n import tenant_zone
@@ -63,9 +64,7 @@ def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> 
     db.session.flush()
     record("create", "task", task.id, task.title, after=snapshot(task))
     _sync_reminder(task)
-    from ..notifications.webhooks import emit
-
-    emit("task.created", {"task_id": task.id, "customer_id": task.customer_id, "assignee_id": task.assignee_id})
+    emit(TaskCreated(task))
     return task
 
 

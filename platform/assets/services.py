@@ -8,8 +8,9 @@ from sqlalchemy import func, select, update
 from ..audit.services import changed_only, record, snapshot
 from ..customers import identities
 from ..customers.models import Customer, CustomerIdentity
+from ..events import AssetChanged, AssetCreated, emit
 from ..extensions import db
-from ..plugin_host.runtime import enabled_plugins, host, tenant_hook
+from ..plugin_host.runtime import enabled_plugins, host
 from ..stores.models import Store
 from ..tenancy.models import get_scoped, utcnow
 from .models import Asset, AssetOwnership
@@ -101,7 +102,7 @@ def create_asset(user, customer: Customer, data: dict) -> Asset:
     db.session.add(AssetOwnership(asset_id=asset.id, customer_id=customer.id))
     _set_identifiers(asset, customer, wanted)
     record("create", "asset", asset.id, f"{customer.name}: {asset.name}", after=snapshot(asset))
-    tenant_hook("asset_changed")(asset=asset, changes={k: [None, v] for k, v in snapshot(asset).items()})
+    emit(AssetCreated(asset))
     return asset
 
 
@@ -119,7 +120,7 @@ def update_asset(user, asset: Asset, data: dict) -> Asset:
     old, new = changed_only(before, snapshot(asset))
     if new:
         record("update", "asset", asset.id, asset.name, before=old, after=new)
-        tenant_hook("asset_changed")(asset=asset, changes={k: [old.get(k), new[k]] for k in new})
+        emit(AssetChanged(asset, {k: [old.get(k), new[k]] for k in new}))
     return asset
 
 
@@ -138,7 +139,7 @@ def transfer(user, asset: Asset, new_owner: Customer, note: str | None = None) -
     db.session.flush()
     record("transfer", "asset", asset.id, asset.name, before={"customer_id": previous},
            after={"customer_id": new_owner.id, "note": note})
-    tenant_hook("asset_changed")(asset=asset, changes={"customer_id": [previous, new_owner.id]})
+    emit(AssetChanged(asset, {"customer_id": [previous, new_owner.id]}))
     return asset
 
 

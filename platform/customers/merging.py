@@ -6,8 +6,8 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select, update
 
 from ..audit.services import current_actor, record, snapshot
+from ..events import CustomerMerged, CustomerUnmerged, emit
 from ..extensions import db
-from ..plugin_host.runtime import tenant_hook
 from ..tenancy.models import get_scoped, utcnow
 from .models import Customer, CustomerIdentity, CustomerMerge
 
@@ -43,7 +43,7 @@ def merge(survivor: Customer, merged: Customer, choices: dict[str, str]) -> Cust
     db.session.add(row)
     db.session.flush()
     db.session.expire_all()
-    tenant_hook("customer_merged")(survivor=survivor, merged=merged)
+    emit(CustomerMerged(survivor, merged))
     record("merge", "customer", survivor.id, f"{merged.name} (#{merged.id}) → {survivor.name} (#{survivor.id})",
            before=survivor_before, after=snapshot(survivor))
     return row
@@ -74,6 +74,7 @@ def unmerge(merge_row: CustomerMerge) -> Customer:
     merge_row.undone_at = utcnow()
     db.session.flush()
     record("unmerge", "customer", survivor.id, f"{merged.name} (#{merged.id}) ← {survivor.name} (#{survivor.id})")
+    emit(CustomerUnmerged(survivor, merged))
     return merged
 
 

@@ -79,8 +79,8 @@ class WorkflowDefinition:
 
 @dataclass(frozen=True)
 class RuleTrigger:
-    """An event of a plugin's records rules may start from; the plugin calls
-    `storecrm.rules.engine.on_event(entity, record, code)` when it happens (in the same transaction)."""
+    """An event of a plugin's records rules may start from; the plugin emits
+    `RecordEvent(entity, record, code)` (`storecrm.sdk.emit_event`) when it happens, in the same transaction."""
 
     code: str
     label: Any

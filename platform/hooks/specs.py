@@ -147,6 +147,11 @@ def plugin_disabled(tenant):
 
 
 @hookspec
+def storecrm_event(event):
+    """Every event (`storecrm.events`: the core's, and plugins' own), in the transaction of the change. Return nothing."""
+
+
+@hookspec
 def customer_created(customer):
     """After a customer is created (same transaction). Return nothing."""
 
@@ -162,8 +167,18 @@ def customer_merged(survivor, merged):
 
 
 @hookspec
+def customer_unmerged(survivor, restored):
+    """After a merge was undone (same transaction): `restored` lives again. Move back what this plugin moved."""
+
+
+@hookspec
+def asset_created(asset):
+    """After an asset is created (same transaction). Return nothing."""
+
+
+@hookspec
 def asset_changed(asset, changes):
-    """After an asset is created or changed (same transaction); changes is {field: [before, after]}."""
+    """After an asset is changed, not created (same transaction); changes is {field: [before, after]}."""
 
 
 @hookspec

@@ -20,14 +20,17 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from .. import events as ev
 from ..audit.services import record
+from ..customers.models import Customer
 from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
 from . import safe_http
 from .models import OutboxMessage, WebhookEndpoint
 
-EVENTS = ("customer.created", "customer.changed", "customer.merged", "asset.changed", "task.created", "ping")
+EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
+          "asset.changed", "task.created", "ping")
 TIMEOUT = 10
 
 
@@ -124,6 +127,31 @@ def emit(event: str, data: dict) -> int:
     """Queue `event` for every subscribed endpoint, in the current transaction; returns how many."""
     targets = _subscribed(event)
     return _queue(targets, event, data) if targets else 0
+
+
+def listen(event) -> None:
+    """The webhooks' subscriber to `storecrm.events`: the core's events, as documented in docs/notifications.md.
+    Only ids and what changed travel, no contact details."""
+    match event:
+        case ev.CustomerCreated(customer=c):
+            emit("customer.created", {"customer_id": c.id, "name": c.name, "store_id": c.store_id})
+        case ev.CustomersImported(customer_ids=ids) if ids and _subscribed("customer.created"):
+            rows = db.session.execute(select(Customer.id, Customer.name, Customer.store_id)
+                                      .where(Customer.id.in_(ids)).order_by(Customer.id))
+            for customer_id, name, store_id in rows:
+                emit("customer.created", {"customer_id": customer_id, "name": name, "store_id": store_id})
+        case ev.CustomerChanged(customer=c, changes=changes):
+            emit("customer.changed", {"customer_id": c.id, "changed": sorted(changes)})
+        case ev.CustomerMerged(survivor=survivor, merged=merged):
+            emit("customer.merged", {"customer_id": survivor.id, "merged_id": merged.id})
+        case ev.CustomerUnmerged(survivor=survivor, restored=restored):
+            emit("customer.unmerged", {"customer_id": survivor.id, "restored_id": restored.id})
+        case ev.AssetCreated(asset=a):
+            emit("asset.created", {"asset_id": a.id, "customer_id": a.customer_id})
+        case ev.AssetChanged(asset=a, changes=changes):
+            emit("asset.changed", {"asset_id": a.id, "customer_id": a.customer_id, "changed": sorted(changes)})
+        case ev.TaskCreated(task=t):
+            emit("task.created", {"task_id": t.id, "customer_id": t.customer_id, "assignee_id": t.assignee_id})
 
 
 def ping(endpoint: WebhookEndpoint) -> None:

@@ -1,6 +1,7 @@
 """Firing automation rules.
 
-Event and threshold rules run in the transaction of the change that triggered them (services call `on_event`).
+Event and threshold rules run in the transaction of the change that triggered them: `listen` hears the change from
+`storecrm.events` and calls `on_event`.
 Date, usage and inactivity rules are found by an hourly sweep per tenant: one set-based INSERT … SELECT … ON CONFLICT
 DO NOTHING claims every record due, so a date rule over a million assets is one indexed query, and the unique key
 (rule, record, occurrence) makes each firing happen once however often the sweep runs.
@@ -19,7 +20,10 @@ from sqlalchemy import Date, Integer, String, and_, case, cast, extract, func, l
 from sqlalchemy.dialects.postgresql import insert
 
 from .. import conditions
+from .. import events as ev
+from ..audit.services import snapshot
 from ..calendar import tenant_today, tenant_zone
+from ..customers.models import Customer
 from ..extensions import db
 from ..tenancy.models import utcnow
 from . import actions
@@ -92,7 +96,8 @@ def matches(rule: Rule, event: str, changes: dict) -> bool:
 
 def on_event(entity: str, record, event: str, changes: dict | None = None) -> int:
     """Run the tenant's rules listening for `event` on `record` ("created", "changed", "state_entered", or a
-    plugin's RuleTrigger code) in the current transaction; returns how many fired. Plugins call this for theirs."""
+    plugin's RuleTrigger code) in the current transaction; returns how many fired. Called by `listen` only: others
+    emit an event (`storecrm.events`)."""
     changes = changes or {}
     depth = _depth.get()
     if depth >= MAX_DEPTH:
@@ -109,6 +114,29 @@ def on_event(entity: str, record, event: str, changes: dict | None = None) -> in
         if fire(rule, entity, record, occurrence):
             fired += 1
     return fired
+
+
+def listen(event) -> None:
+    """The rules' subscriber to `storecrm.events`: record events (a plugin's trigger code, "created", "changed"),
+    the core's customer and asset events, and workflow states entered. Merges and tasks trigger no rule."""
+    match event:
+        case ev.RecordEvent(entity=entity, record=record, code=code, changes=changes):
+            on_event(entity, record, code, changes)
+        case ev.CustomerCreated(customer=customer):
+            on_event("customer", customer, "created")
+        case ev.CustomersImported(customer_ids=ids) if ids and rules_for("customer"):
+            for customer in db.session.scalars(select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)):
+                on_event("customer", customer, "created")
+        case ev.CustomerChanged(customer=customer, changes=changes):
+            on_event("customer", customer, "changed", changes)
+        case ev.AssetCreated(asset=asset):
+            # every value counts as changed from nothing, so a threshold met on creation fires
+            on_event("asset", asset, "created", {k: [None, v] for k, v in snapshot(asset).items()})
+        case ev.AssetChanged(asset=asset, changes=changes):
+            on_event("asset", asset, "changed", changes)
+        case ev.WorkflowStateEntered(item=item, record=record):
+            on_event(item.entity, record, "state_entered",
+                     {"workflow": [None, item.code], "state": [None, item.state]})
 
 
 def _txid() -> int:

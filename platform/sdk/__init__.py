@@ -55,7 +55,9 @@ from ..users.services import default_assignee, get_user, staff_with_role
 
 # --- audit, events, workflows, notifications, timers, files, jobs ------------------------------------------------
 from ..audit.services import record as record_audit
-from ..rules.engine import on_event as emit_rule_event
+from ..events import (AssetChanged, AssetCreated, CustomerChanged, CustomerCreated, CustomerMerged, CustomerUnmerged,
+                      Event, RecordEvent, TaskCreated, WorkflowStateEntered)
+from ..events import emit as emit_event
 from ..workflow.engine import items_of as workflow_items_of
 from ..workflow.engine import start as start_workflow
 from ..notifications.outbox import send as send_message
@@ -98,7 +100,9 @@ __all__ = [
     # staff and activities
     "get_user", "staff_with_role", "default_assignee", "create_task", "update_task", "log_interaction",
     # audit, events, workflows, notifications, timers, files, jobs, settings
-    "record_audit", "emit_rule_event", "start_workflow", "workflow_items_of", "notify_user", "send_message",
+    "record_audit", "emit_event", "Event", "RecordEvent", "CustomerCreated", "CustomerChanged", "CustomerMerged",
+    "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "emit_rule_event",
+    "start_workflow", "workflow_items_of", "notify_user", "send_message",
     "render_message", "schedule_timer", "cancel_timer", "timer_handler", "accept_upload", "get_file", "actor",
     "after_commit", "plugin_settings",
     # pages and API
@@ -122,3 +126,12 @@ def find_customer_by_identity(kind: str, raw: str) -> Customer | None:
     if customer is None or customer.deleted_at is not None or customer.merged_into_id is not None:
         return None
     return customer
+
+
+def emit_rule_event(entity: str, record, event: str, changes: dict | None = None) -> None:
+    """Shorthand for `emit_event(RecordEvent(entity, record, event, changes or {}))`: tell automation rules (and
+    every other listener) that `event` — "created", "changed" or your `RuleTrigger` code — happened to `record`.
+
+        emit_rule_event("install_job", job, "changed", {"status": ["booked", "done"]})
+    """
+    emit_event(RecordEvent(entity, record, event, changes or {}))

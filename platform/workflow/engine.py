@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from .. import conditions
 from ..audit.services import record
+from ..events import WorkflowStateEntered, emit
 from ..extensions import db
 from ..notifications.timers import cancel, handler, schedule
 from ..tenancy.models import get_scoped, utcnow
@@ -309,12 +310,10 @@ def _enter(item: WorkflowItem, to_state: str, user, *, action: str, transition: 
 
 
 def _announce(item: WorkflowItem, rec) -> None:
-    """Automation rules listening for "state entered" run in this transaction."""
+    """Tell rules (those listening for "state entered" run in this transaction) and plugins."""
     if rec is None:
         return
-    from ..rules.engine import on_event
-
-    on_event(item.entity, rec, "state_entered", {"workflow": [None, item.code], "state": [None, item.state]})
+    emit(WorkflowStateEntered(item, rec))
 
 
 def arm_deadline(item: WorkflowItem, spec: dict) -> None:

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -6,10 +7,16 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 from sqlalchemy import func, or_, select
 
-from storecrm.sdk import Customer, db, get_scoped, money, plugin_settings, record_audit as record, tenant_zone
+from storecrm.sdk import (Customer, RecordEvent, db, emit_event, get_scoped, money, plugin_settings,
+                          record_audit as record, tenant_zone)
 from storecrm.sdk import scrub_audit
 
 from .models import CarWash, WashType
+
+
+@dataclass(frozen=True)
+class CarWashed(RecordEvent):
+    """A wash was recorded for a customer: rules with the trigger `carwash.washed` run, other plugins hear it."""
 
 
 def seed_wash_types():
@@ -36,9 +43,7 @@ def record_wash(customer_id, wash_type, free=False):
     db.session.add(wash)
     db.session.flush()
     record("create", "carwash", wash.id, f"{customer.name} {kind.name}")
-    from storecrm.sdk import emit_rule_event as on_event
-
-    on_event("customer", customer, "carwash.washed", {"wash_type": [None, wash_type]})
+    emit_event(CarWashed("customer", customer, "carwash.washed", {"wash_type": [None, wash_type]}))
     return wash
 
 

@@ -1,0 +1,128 @@
+"""Events: the one way a change tells the rest of StoreCRM (after datasette's `track_event`).
+
+A service that changed something emits one typed event, inside its transaction:
+
+    events.emit(CustomerMerged(survivor, merged))
+
+and every subscriber hears it, in this order: outbound webhooks (an outbox row, sent after commit), plugins enabled
+for the tenant (the generic `storecrm_event` hook and the typed conveniences such as `customer_merged`), and the
+automation rules (`RecordEvent`s and the core events rules react to). They all run in the caller's transaction, so
+a transaction that rolls back has delivered nothing: no webhook leaves, no rule firing or plugin row stays.
+Services never call the rules engine or the webhook sender themselves.
+
+This module is foundation: it knows no subscriber. The application assembly hands them over (`init_app`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import current_app
+
+EXTENSION = "storecrm.events"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event. A plugin subclasses it (or `RecordEvent`, for events rules may react to) for its own."""
+
+
+@dataclass(frozen=True)
+class RecordEvent(Event):
+    """Something happened to a record automation rules may watch: `code` is the rule trigger (a plugin's
+    `RuleTrigger` code, or "created" / "changed"), `entity` the engine entity of `record` ("customer", "asset" or a
+    plugin's), `changes` `{field: [before, after]}`."""
+
+    entity: str
+    record: Any
+    code: str
+    changes: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CustomerCreated(Event):
+    """A customer was created (by hand, the API, a rule, or one by one in an import)."""
+
+    customer: Any
+
+
+@dataclass(frozen=True)
+class CustomersImported(Event):
+    """Customers created together by a bulk import, by id: subscribers load them in one query if they need them,
+    so an import stays set-based. Plugins receive one `CustomerCreated` per customer instead."""
+
+    customer_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CustomerChanged(Event):
+    """A customer's fields changed; `changes` is `{field: [before, after]}`."""
+
+    customer: Any
+    changes: dict
+
+
+@dataclass(frozen=True)
+class CustomerMerged(Event):
+    """Customer `merged` was folded into `survivor` (and is now soft-deleted, pointing at it)."""
+
+    survivor: Any
+    merged: Any
+
+
+@dataclass(frozen=True)
+class CustomerUnmerged(Event):
+    """A merge was undone: `restored` lives again with its identities, `survivor` has its fields back."""
+
+    survivor: Any
+    restored: Any
+
+
+@dataclass(frozen=True)
+class AssetCreated(Event):
+    """An asset was created."""
+
+    asset: Any
+
+
+@dataclass(frozen=True)
+class AssetChanged(Event):
+    """An asset changed (fields, attributes or owner); `changes` is `{field: [before, after]}`. Not on creation."""
+
+    asset: Any
+    changes: dict
+
+
+@dataclass(frozen=True)
+class TaskCreated(Event):
+    """A task was created for staff."""
+
+    task: Any
+
+
+@dataclass(frozen=True)
+class WorkflowStateEntered(Event):
+    """Workflow item `item` entered its current state (`item.code`, `item.state`); `record` is the record it runs on."""
+
+    item: Any
+    record: Any
+
+
+Subscriber = Callable[[Event], None]
+
+
+def init_app(app, subscribers: tuple[Subscriber, ...]) -> None:
+    """Give the application its subscribers, in the order they hear every event."""
+    app.extensions[EXTENSION] = tuple(subscribers)
+
+
+def emit(event: Event) -> None:
+    """Tell every subscriber that `event` happened, now, inside the current tenant and transaction."""
+    if not isinstance(event, Event):
+        raise TypeError(f"emit() takes an Event, not {type(event).__name__}")
+    try:
+        subscribers = current_app.extensions[EXTENSION]
+    except KeyError:
+        raise RuntimeError("events have no subscribers: the application was not built by create_app()") from None
+    for subscriber in subscribers:
+        subscriber(event)
