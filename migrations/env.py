@@ -13,6 +13,7 @@ config = context.config
 
 def _metadata():
     import storecrm.models  # noqa: F401  (imports every model so autogenerate sees them)
+    import storecrm.tenants.models  # noqa: F401  (the control plane's tables are migrated with the core's)
 
     return current_app.extensions["migrate"].db.metadata
 

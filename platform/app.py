@@ -93,25 +93,15 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     shell.init_app(app)
     shell.init_filters(app)
 
-    from .tenants.views import signup_bp, stripe_bp
     from .shell.views import public_bp
 
     app.register_blueprint(public_bp)
-    app.register_blueprint(signup_bp)
-    app.register_blueprint(stripe_bp)
-    from .tenants.ops_views import bp as ops_bp
-
-    app.register_blueprint(ops_bp)
-    csrf.exempt(stripe_bp)  # Stripe signs its requests; there is no form and no session
-    mount_plugins(app)
+    mount_plugins(app)  # the control plane (signup, billing, the operator console) is a system plugin
     _subscribe_to_events(app)
 
     from .plugin_host.runtime import check_nav_endpoints
 
-    check_nav_endpoints(app)  # after the control plane's pages too: its nav items point at them
-    from .tenants.guards import init_app as init_guards
-
-    init_guards(app)
+    check_nav_endpoints(app)
 
     from .web.transactions import init_app as init_transactions
 

@@ -24,7 +24,6 @@ def register_permissions():
         Permission("webhooks.manage", _l("Manage webhooks to other systems"), G_ADMIN),
         Permission("workflows.manage", _l("Define workflows; send any item back"), G_ADMIN),
         Permission("rules.manage", _l("Define automation rules"), G_ADMIN),
-        Permission("billing.manage", _l("See the plan and usage, manage billing"), G_ADMIN),
         Permission("customers.view", _l("View customers"), G_CUSTOMERS),
         Permission("customers.manage", _l("Create and edit customers"), G_CUSTOMERS),
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
@@ -66,25 +65,7 @@ def register_nav_items():
         NavItem("webhooks.index", _l("Webhooks"), "broadcast", "webhooks.manage", 47, "admin"),
         NavItem("templates.index", _l("Message templates"), "chat-square-text", "tenant.settings", 48, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
-        NavItem("billing.index", _l("Plan and billing"), "credit-card", "billing.manage", 55, "admin",
-                shown=_billing_shown),
     ]
-
-
-def _billing_shown() -> bool:
-    """A billing page exists where Stripe is configured, or where an operator gave the tenant a plan with limits."""
-    from flask import current_app
-
-    from .tenants import entitlements
-
-    return current_app.config["STORECRM"].billing_enabled or entitlements.plan() is not None
-
-
-@hookimpl
-def plugin_allowed(tenant, plugin_name):
-    from .tenants.entitlements import plugin_allowed as allowed
-
-    return allowed(plugin_name)
 
 
 @hookimpl
@@ -108,11 +89,10 @@ def register_blueprints():
     from .shell.views import bp as web_bp
     from .workflow.views import bp as workflow_bp
     from .rules.views import bp as rules_bp
-    from .tenants.views import billing_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, billing_bp]
+            workflow_bp, rules_bp]
 
 
 @hookimpl

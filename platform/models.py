@@ -1,4 +1,5 @@
-"""Imports every core model, so metadata is complete for migrations and the schema-rules test."""
+"""Imports every core model, so metadata is complete for migrations and the schema-rules test (the control plane's
+models are imported by its plugin module, which the app loads before anything maps)."""
 from .access.models import Role  # noqa: F401
 from .audit.models import AuditEntry  # noqa: F401
 from .auth.models import ApiToken, UserSession  # noqa: F401
@@ -17,4 +18,3 @@ from .notifications.models import (Notification, NotificationTemplate, OutboxMes
                                    WebhookEndpoint)
 from .workflow.models import WorkflowDefinition, WorkflowItem, WorkflowStep  # noqa: F401
 from .rules.models import Rule, RuleFiring  # noqa: F401
-from .tenants.models import BillingEvent, Operator, OperatorAudit, Plan, TenantAccount, TenantExport  # noqa: F401

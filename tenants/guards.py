@@ -1,7 +1,8 @@
-"""Request guards of the control plane: a read-only (dunning) workspace writes nothing; the plan's API access."""
+"""Request guards of the control plane (through the `request_guard` hook): a read-only (dunning) workspace writes
+nothing; a plan without API access answers 403 to every API call."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 from flask_babel import gettext as _
 from werkzeug.exceptions import Forbidden
 
@@ -13,22 +14,14 @@ ALLOWED = ("auth.", "billing.", "web.language", "static")
 
 
 class ReadOnly(Forbidden):
-    read_only = True
+    read_only = True  # the error page shows the description: the user must learn why and what to do
 
 
-def init_app(app) -> None:
-    @app.before_request
-    def _read_only():
-        tenant = g.get("tenant")
-        if tenant is None or request.method in SAFE:
-            return
-        if any((request.endpoint or "").startswith(prefix) for prefix in ALLOWED):
-            return
-        if entitlements.read_only(tenant.id):
-            raise ReadOnly(description=_("This workspace is read-only until the overdue invoice is paid: your data "
-                                         "is kept and can be viewed. The owner can pay under Plan and billing."))
-
-
-def check_api_access(tenant_id: int) -> None:
-    if not entitlements.api_allowed(tenant_id):
+def guard(tenant, api: bool) -> None:
+    if api and not entitlements.api_allowed(tenant.id):
         raise Forbidden(description=_("Your plan does not include API access. Upgrade under Plan and billing."))
+    if request.method in SAFE or any((request.endpoint or "").startswith(prefix) for prefix in ALLOWED):
+        return
+    if entitlements.read_only(tenant.id):
+        raise ReadOnly(description=_("This workspace is read-only until the overdue invoice is paid: your data "
+                                     "is kept and can be viewed. The owner can pay under Plan and billing."))

@@ -245,6 +245,7 @@ def test_a_failure_anywhere_erases_nothing(two_tenants, in_tenant, system_db, mo
 
 
 def test_the_hook_reaches_only_plugins_enabled_for_the_tenant(two_tenants, in_tenant, enable_plugin, monkeypatch):
+    """The car-wash plugin's customer_erasure runs for the tenant that enabled it, not for the other."""
     import storecrm_carwash.services as carwash
 
     from storecrm.customers.erasure import erase_customer

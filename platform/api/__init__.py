@@ -86,8 +86,8 @@ def init_api(app) -> None:
 
 
 def core_blueprints() -> list:
-    from .resources import (account, activities, assets, customers, fields, files, me, message_templates,
-                            notifications, plugins, rules, stores, tokens, users, webhooks, workflows)
+    from .resources import (activities, assets, customers, fields, files, me, message_templates, notifications,
+                            plugins, rules, stores, tokens, users, webhooks, workflows)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
-                            message_templates, tokens, plugins, workflows, rules, account)] + [workflows.items_blp, account.signup_blp]
+                            message_templates, tokens, plugins, workflows, rules)] + [workflows.items_blp]

@@ -55,9 +55,9 @@ def init_app(app) -> None:
         user = _authenticate()
         if user is None:
             abort(401, description="Send a valid personal API token as 'Authorization: Bearer <token>'.")
-        from ..tenants.guards import check_api_access
+        from ..plugin_host.runtime import tenant_hook
 
-        check_api_access(user.tenant_id)
+        tenant_hook("request_guard")(tenant=g.tenant, api=True)  # e.g. a plan without API access
         g.api_user = user
         g.log_user = user.id
         set_actor(Actor(user.id, user.display_name, request.remote_addr, g.get("request_id")))

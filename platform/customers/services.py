@@ -12,6 +12,7 @@ from sqlalchemy import func, select, union
 from ..audit.services import changed_only, record, snapshot
 from ..events import CustomerChanged, CustomerCreated, CustomersImported, emit
 from ..extensions import db
+from ..quotas import ensure_room, room as quota_room
 from ..stores.models import Store
 from ..tenancy.models import get_scoped
 from ..validation import display_phone, mask_email, mask_phone
@@ -194,8 +195,6 @@ def create_customer(user, data: dict) -> Customer:
     _check(user, data)
     matches = identities.owners(_claims(data))
     if not matches:
-        from ..tenants.entitlements import ensure_room
-
         ensure_room("customers")
     if matches:
         owners_found = set(matches.values())
@@ -247,10 +246,7 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
     errors, made = {}, []
     filled = defaults("customer")
     columns = [c.key for c in Customer.__table__.columns]
-    from ..tenants import entitlements
-
-    allowed = entitlements.limit("customers")
-    room = None if allowed is None else max(0, allowed - entitlements.usage("customers"))
+    room = quota_room("customers")
     tenant_id, now = require_tenant_id(), utcnow()
     for index, (data, extra) in enumerate(rows):
         try:
@@ -261,7 +257,7 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
             continue
         if room is not None and len(made) >= room:  # the plan's limit: these rows are reported, not created
             try:
-                entitlements.ensure_room("customers", len(made) + 1)
+                ensure_room("customers", len(made) + 1)
             except ValidationError as err:
                 errors[index] = err.messages
                 continue

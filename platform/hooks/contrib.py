@@ -126,10 +126,29 @@ class Kpi:
 
 @dataclass(frozen=True)
 class DashboardWidget:
+    """A card on the home page. `template` is rendered with `widget`, `user` and whatever `context(user)` returns;
+    a `context` returning None hides the card for now (a checklist that is done). `position`: "top" (above the
+    KPIs) or "main" (below them); `order` sorts cards within a position."""
+
     code: str
     label: Any
-    template: str  # rendered with `widget` and `user`
+    template: str
     permission: str | None = None
+    context: Callable[..., dict | None] | None = None
+    position: str = "main"
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A line above every page's content for a signed-in user: `level` is info | warning | danger; `message` is
+    text in the user's language (may contain a link as `url` with `link_label`)."""
+
+    code: str
+    level: str
+    message: Any
+    url: str | None = None
+    link_label: Any = None
 
 
 @dataclass(frozen=True)

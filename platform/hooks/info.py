@@ -16,6 +16,8 @@ class PluginInfo:
     settings_schema: a marshmallow Schema class; tenants get a settings page and API for it.
     migrations: folder of the plugin's Alembic migrations (own version table), or None.
     translations: folder with the plugin's Flask-Babel catalogs, or None.
+    system: part of the installation rather than a module (the SaaS control plane): on for every tenant, not
+        listed under Administration → Modules, cannot be switched off.
     """
 
     name: str
@@ -28,6 +30,7 @@ class PluginInfo:
     settings_schema: Any = None
     migrations: str | None = None
     translations: str | None = None
+    system: bool = False
 
     def label_for(self, locale: str) -> str:
         return self.label.get(locale) or self.label.get("en") or self.name

@@ -197,3 +197,33 @@ def customer_erasure(customer):
 @hookspec(firstresult=True)
 def plugin_allowed(tenant, plugin_name):
     """Whether `tenant` may enable `plugin_name` (billing plans answer this). Return True/False, or None for no opinion."""
+
+
+@hookspec
+def check_quota(resource, adding, field):
+    """Before `adding` more of `resource` ("stores", "seats", "customers") are added in the current tenant: raise
+    `marshmallow.ValidationError({field: [message]})` to refuse (a plan's limit). Return nothing."""
+
+
+@hookspec(firstresult=True)
+def quota_room(resource):
+    """How many more of `resource` the current tenant may add (a bulk import stops there); None for no limit."""
+
+
+# --- requests and pages ---------------------------------------------------------------------
+
+
+@hookspec
+def register_public_blueprints():
+    """Return Flask blueprints mounted at the site root, outside every tenant (signup, payment webhooks, a console)."""
+
+
+@hookspec
+def request_guard(tenant, api):
+    """Before each request inside `tenant` (pages; API calls once the token is checked, with `api` True): raise a
+    werkzeug `HTTPException` (e.g. `Forbidden(description=…)`) to refuse it. Return nothing."""
+
+
+@hookspec
+def page_banners(user):
+    """On every signed-in page: return `Banner(code, level, message)` objects shown above the content."""

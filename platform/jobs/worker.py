@@ -7,7 +7,6 @@ from ..imports import jobs as import_jobs  # noqa: F401
 from ..notifications import sweeps, timers  # noqa: F401
 from ..activities import reminders  # noqa: F401
 from ..rules import jobs as rule_jobs  # noqa: F401
-from ..tenants import billing, jobs as tenant_jobs  # noqa: F401 — Stripe events, dunning
 from ..workflow import engine as workflow_engine  # noqa: F401 — the deadline handler
 
 app = create_app()

@@ -4,8 +4,8 @@ failing block cannot take the page down.
 A block's data is computed in the view and its template rendered by `render_block` from inside the page (with the
 page's context, so nothing the page already computed runs twice). Both steps are guarded: an exception becomes a
 small error card and a log line naming the plugin, the kind of block and its code. A plugin's block also runs in a
-savepoint, since a failed SQL statement would otherwise abort the page's whole transaction; the core's own blocks
-skip it (two round trips each on the hottest pages).
+savepoint, since a failed SQL statement would otherwise abort the page's whole transaction; the core's and the system
+plugins' own blocks skip it (two round trips each on the hottest pages).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Block:
 
 def _guarded(owner: str, kind: str, code: str, fn: Callable[[], Any]) -> tuple[Any, bool]:
     try:
-        if owner == CORE:
+        if owner == CORE or getattr(host().infos.get(owner), "system", False):  # the installation's own code
             return fn(), False
         with db.session.begin_nested():
             return fn(), False
@@ -70,10 +70,30 @@ def kpis(user) -> list[Block]:
     return out
 
 
-def dashboard_widgets(user) -> list[Block]:
-    """The widgets of the home dashboard this user may see."""
-    return [Block(widget, owner, "widget", {"widget": widget, "user": user})
-            for owner, widget in _visible("register_dashboard_widgets", user)]
+def dashboard_widgets(user, position: str = "main") -> list[Block]:
+    """The widgets of the home page at `position` ("top" or "main") this user may see, in their order; a widget
+    whose `context(user)` answers None is left out for now."""
+    out = []
+    for owner, widget in sorted(_visible("register_dashboard_widgets", user), key=lambda pair: pair[1].order):
+        if widget.position != position:
+            continue
+        extra, failed = ({}, False) if widget.context is None else _guarded(
+            owner, "widget", widget.code, lambda: widget.context(user))
+        if extra is None and not failed:
+            continue
+        out.append(Block(widget, owner, "widget", {"widget": widget, "user": user, **(extra or {})}, failed=failed))
+    return out
+
+
+def page_banners(user) -> list:
+    """The banners (`Banner`) plugins show above every page for this user; a failing plugin shows none."""
+    from .runtime import tenant_hook
+
+    out = []
+    for owner, impl in [(i.plugin_name, i) for i in tenant_hook("page_banners").get_hookimpls()]:
+        banners, _failed = _guarded(owner, "banner", "page_banners", lambda: impl.function(user=user))
+        out += list(banners or [])
+    return out
 
 
 @pass_context

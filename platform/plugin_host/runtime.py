@@ -22,7 +22,7 @@ log = logging.getLogger("storecrm.plugins")
 # registration hooks `mount_plugins` handles itself (they mount something); every other `register_*` hook of
 # specs.py is collected as it is, so a hook added to the contract is collected without a list to keep in step
 MOUNTED = ("register_permissions", "register_nav_items", "register_blueprints", "register_api_blueprints",
-           "register_cli_commands")
+           "register_public_blueprints", "register_cli_commands")
 
 
 def registration_hooks() -> list[str]:
@@ -110,12 +110,16 @@ def mount_plugins(app) -> None:
     for owner, bp in host.collect("register_blueprints"):
         app.register_blueprint(bp, url_prefix=TENANT_PREFIX + (bp.url_prefix or ""))
         host.owners[bp.name] = owner
+    for _owner, bp in host.collect("register_public_blueprints"):
+        app.register_blueprint(bp)  # outside every tenant: never hidden per tenant
     init_api(app)
     for owner, blp in host.collect("register_api_blueprints"):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
         host.owners[blp.name] = owner
+    from ..cli import add_command
+
     for _owner, command in host.collect("register_cli_commands"):
-        app.cli.add_command(command)
+        add_command(app, command)
     for hook in registration_hooks():
         if hook not in MOUNTED:
             host.collect(hook)
@@ -138,6 +142,13 @@ def mount_plugins(app) -> None:
             return
         if owner not in enabled_plugins():
             abort(404)
+
+    @app.before_request
+    def _request_guards():
+        tenant = g.get("tenant")
+        if tenant is None or request.path.startswith("/api/"):
+            return  # API calls are guarded once their token is checked (api/auth.py)
+        tenant_hook("request_guard")(tenant=tenant, api=False)
 
 
 def check_nav_endpoints(app) -> None:
@@ -167,7 +178,8 @@ def enabled_plugins() -> set[str]:
     if tid not in cache:
         from .services import enabled_names
 
-        cache[tid] = enabled_names() & set(host().infos)
+        infos = host().infos
+        cache[tid] = (enabled_names() & set(infos)) | {name for name, info in infos.items() if info.system}
     return cache[tid]
 
 

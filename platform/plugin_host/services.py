@@ -24,7 +24,7 @@ def _row(name: str) -> TenantPlugin | None:
 
 def _info(name: str):
     info = host().infos.get(name)
-    if info is None:
+    if info is None or info.system:  # a system plugin (the control plane) is part of the install, not a module
         raise LookupError(name)
     return info
 
@@ -47,6 +47,8 @@ def catalog() -> list[dict]:
     infos = host().infos
     out = []
     for name, info in sorted(infos.items()):
+        if info.system:
+            continue
         row = rows.get(name)
         out.append({
             "info": info, "name": name, "enabled": bool(row and row.enabled),

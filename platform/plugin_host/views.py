@@ -31,7 +31,7 @@ def disable(name):
 
 def _switch(name, action, message):
     info = host().infos.get(name)
-    if info is None:
+    if info is None or info.system:
         abort(404)
     try:
         action(name)
@@ -46,7 +46,7 @@ def _switch(name, action, message):
 @requires("plugins.manage")
 def settings(name):
     info = host().infos.get(name)
-    if info is None or info.settings_schema is None:
+    if info is None or info.system or info.settings_schema is None:
         abort(404)
     schema = info.settings_schema()
     values, errors = services.get_settings(name), {}

@@ -16,9 +16,9 @@ from __future__ import annotations
 from ..access.registry import Permission
 from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
-from ..hooks.contrib import (AssetType, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity, FieldPreset,
-                             ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction, RuleCondition,
-                             RuleTrigger, TimelineEntry, WorkflowDefinition)
+from ..hooks.contrib import (AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
+                             FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
+                             RuleCondition, RuleTrigger, TimelineEntry, WorkflowDefinition)
 from ..hooks.info import PluginInfo
 from ..web.nav import NavItem
 
@@ -85,7 +85,7 @@ __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
     "FieldPreset", "EngineEntity", "WorkflowDefinition", "RuleTrigger", "RuleCondition", "RuleAction",
-    "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "ImportMapping", "PeriodicJob",
+    "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "ImportMapping", "PeriodicJob", "Banner",
     "TimelineEntry",
     # data
     "db", "TenantScoped", "Timestamped", "tenant_fk", "get_scoped", "as_id", "utcnow", "current_tenant_id",

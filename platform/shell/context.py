@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g, session
 from flask_login import current_user
 
+from ..plugin_host.blocks import page_banners
 from ..plugin_host.runtime import nav_items
 from ..web.nav import visible_items
 
@@ -26,7 +27,7 @@ def init_app(app) -> None:
             "shell_stores": stores,
             "shell_store_id": session.get("store_id"),
             "shell_unread": unread_count(current_user),
-            "shell_account": _account(),
+            "shell_banners": page_banners(current_user),
         }
 
 
@@ -40,14 +41,6 @@ def _active(items) -> str | None:
         return endpoint
     blueprint = endpoint.split(".")[0]
     return next((i.endpoint for i in items if i.endpoint.split(".")[0] == blueprint), None)
-
-
-def _account():
-    """The tenant's billing state for the banner (past due, read-only), or None."""
-    from ..tenants.entitlements import account
-
-    acct = account()
-    return acct if acct is not None and (acct.read_only or acct.billing_status == "past_due") else None
 
 
 def _iso_datetime(value, format: str = "short") -> str:

@@ -58,10 +58,8 @@ def set_language(code):
 def home():
     from ..plugin_host.blocks import dashboard_widgets, kpis
 
-    from ..tenants.checklist import steps
-
-    return render_template("web/home.html", kpis=kpis(current_user), widgets=dashboard_widgets(current_user),
-                           checklist=steps(current_user))
+    return render_template("web/home.html", kpis=kpis(current_user), top=dashboard_widgets(current_user, "top"),
+                           widgets=dashboard_widgets(current_user))
 
 
 @bp.post("/language")

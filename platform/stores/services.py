@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
+from ..quotas import ensure_room
 from ..tenancy.models import get_scoped
 from .models import Store
 
@@ -35,8 +36,6 @@ def _check_code_free(code: str, store_id: int | None) -> None:
 def create_store(data: dict) -> Store:
     _check_code_free(data["code"], None)
     if data.get("active", True):
-        from ..tenants.entitlements import ensure_room
-
         ensure_room("stores")
     store = Store(**data)
     db.session.add(store)
@@ -48,8 +47,6 @@ def create_store(data: dict) -> Store:
 def update_store(store: Store, data: dict) -> Store:
     _check_code_free(data["code"], store.id)
     if not store.active and data.get("active", store.active):
-        from ..tenants.entitlements import ensure_room
-
         ensure_room("stores", field="active")
     before = snapshot(store)
     for key, value in data.items():

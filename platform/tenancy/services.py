@@ -29,8 +29,7 @@ def validate_slug(slug: str) -> str:
 
 
 def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str = "Asia/Shanghai",
-                  currency: str = "CNY", owner: dict, store: dict | None = None, status: str = "active",
-                  account: dict | None = None) -> Tenant:
+                  currency: str = "CNY", owner: dict, store: dict | None = None, status: str = "active") -> Tenant:
     """Create a tenant with its built-in roles, a first store and its owner account.
 
     The tenant row is a platform row, written by the system role; the rest is written inside
@@ -48,10 +47,6 @@ def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str 
         system.add(tenant)
         system.flush()
         tenant_id = tenant.id
-        if account is not None:  # its plan and billing state (storecrm.tenants)
-            from ..tenants.models import TenantAccount
-
-            system.add(TenantAccount(tenant_id=tenant_id, **account))
     try:
         with tenant_context(tenant):
             roles = seed_builtin_roles()

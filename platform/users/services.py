@@ -11,6 +11,7 @@ from ..auth import sessions
 from ..auth.passwords import MIN_LENGTH, hash_password
 from ..auth.services import revoke_all_tokens
 from ..extensions import db
+from ..quotas import ensure_room
 from ..stores.models import Store
 from ..tenancy.models import get_scoped
 from .models import User, UserStore
@@ -103,8 +104,6 @@ def _state(user: User, store_ids: list[int]) -> dict:
 def create_user(data: dict, actor: User | None = None) -> User:
     role, stores = _validate(data, None, actor)
     if data.get("active", True):
-        from ..tenants.entitlements import ensure_room
-
         ensure_room("seats")
     user = User(display_name=data["display_name"], email=data.get("email"), mobile=data.get("mobile"),
                 role_id=role.id, active=data.get("active", True), locale=data.get("locale"),
@@ -126,8 +125,6 @@ def update_user(user: User, data: dict, actor: User | None = None) -> User:
     user.role_id = role.id
     was_active = user.active
     if not was_active and data.get("active", True):
-        from ..tenants.entitlements import ensure_room
-
         ensure_room("seats", field="active")
     user.active = data.get("active", True)
     if data.get("password"):

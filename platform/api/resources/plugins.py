@@ -30,9 +30,10 @@ def _state(entry):
 
 
 def _entry(name):
-    if name not in host().infos:
+    entry = next((e for e in services.catalog() if e["name"] == name), None)  # system plugins are not listed
+    if entry is None:
         abort(404)
-    return next(e for e in services.catalog() if e["name"] == name)
+    return entry
 
 
 @blp.route("")
@@ -79,7 +80,7 @@ SETTINGS = {"type": "object", "description": "the module's settings by field nam
 def get_plugin_settings(name):
     """The module's settings for your workspace (fields are defined by the module)."""
     info = host().infos.get(name)
-    if info is None or info.settings_schema is None:
+    if info is None or info.system or info.settings_schema is None:
         abort(404)
     return services.get_settings(name)
 
@@ -91,7 +92,7 @@ def get_plugin_settings(name):
 def put_plugin_settings(name):
     """Replace the module's settings; invalid fields answer 422 with their messages."""
     info = host().infos.get(name)
-    if info is None or info.settings_schema is None:
+    if info is None or info.system or info.settings_schema is None:
         abort(404)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

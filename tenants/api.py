@@ -2,11 +2,12 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
-from ...extensions import limiter
-from ...tenants import entitlements, signup
-from ...tenants.schemas import AccountSchema, SignupSchema
-from ..auth import requires
-from ..common import unprocessable
+from ..api.auth import api_user, requires
+from ..api.common import unprocessable
+from ..extensions import limiter
+from ..tenancy.context import require_tenant_id
+from . import billing, entitlements, signup
+from .schemas import AccountSchema, SignupSchema
 
 blp = Blueprint("api_account", __name__, url_prefix="/account", description="The tenant's plan, limits and usage")
 signup_blp = Blueprint("api_signup", __name__, url_prefix="/signup",
@@ -60,9 +61,6 @@ def _billing_on():
 @requires("billing.manage")
 def change_subscription(data):
     """Start or change the subscription (Stripe prorates); the account changes when Stripe's webhook confirms."""
-    from ...tenancy.context import require_tenant_id
-    from ...tenants import billing
-    from ..auth import api_user
 
     _billing_on()
     try:
@@ -77,8 +75,6 @@ def change_subscription(data):
 @requires("billing.manage")
 def cancel_subscription():
     """Cancel at the end of the paid period."""
-    from ...tenancy.context import require_tenant_id
-    from ...tenants import billing
 
     _billing_on()
     try:
@@ -92,8 +88,6 @@ def cancel_subscription():
 @blp.response(200, InvoiceSchema(many=True))
 @requires("billing.manage")
 def list_invoices():
-    from ...tenancy.context import require_tenant_id
-    from ...tenants import billing
 
     _billing_on()
     return billing.invoices(require_tenant_id())

@@ -1,0 +1,41 @@
+"""The control plane's commands: `flask tenants plan SLUG [PLAN]` (joins the core's `flask tenants` group) and
+`flask operators create`."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..auth.passwords import MIN_LENGTH, hash_password
+from ..tenancy.models import Tenant
+from ..tenancy.scoping import unscoped
+from .models import Operator, Plan, account_row
+
+tenants_cli = AppGroup("tenants", help="Create and list tenants.")
+operators_cli = AppGroup("operators", help="Operator accounts of the console at /ops/.")
+
+
+@tenants_cli.command("plan")
+@click.argument("slug")
+@click.argument("plan_code", required=False)
+def set_plan_cmd(slug, plan_code):
+    """Give tenant SLUG the plan PLAN_CODE (free, pro, enterprise…), or no plan (no limits) when omitted."""
+    with unscoped(reason=f"operator sets the plan of {slug}") as system:
+        tenant = system.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None or (plan_code and system.get(Plan, plan_code) is None):
+            raise click.ClickException("no such tenant or plan")
+        account_row(system, tenant.id).plan_code = plan_code
+    click.echo(f"{slug}: plan {plan_code or '(none)'}")
+
+
+@operators_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="Operator")
+@click.password_option()
+def create_operator_cmd(email, name, password):
+    """Create an operator (not a tenant user) who signs in at /ops/."""
+    if len(password) < MIN_LENGTH:
+        raise click.ClickException(f"use at least {MIN_LENGTH} characters")
+    with unscoped(reason="operator account created from the command line") as system:
+        system.add(Operator(email=email.strip().lower(), display_name=name, password_hash=hash_password(password)))
+    click.echo(f"operator {email} created")
