@@ -147,6 +147,12 @@ def plugin_disabled(tenant):
 
 
 @hookspec
+def plugin_upgraded(tenant, from_version, to_version):
+    """Called on this plugin alone, inside a tenant that ran `from_version` of it, once `to_version` is installed
+    (at `flask db upgrade`, or when the tenant switches it back on); new default grants are already applied."""
+
+
+@hookspec
 def storecrm_event(event):
     """Every event (`storecrm.events`: the core's, and plugins' own), in the transaction of the change. Return nothing."""
 

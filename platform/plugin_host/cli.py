@@ -1,4 +1,4 @@
-"""`flask plugins list|enable|disable|new`."""
+"""`flask plugins list|enable|disable|new` and `flask plugins db revision|upgrade|downgrade --plugin NAME`."""
 from __future__ import annotations
 
 import click
@@ -77,12 +77,63 @@ def disable_cmd(slug, name):
 @plugins_cli.command("new")
 @click.argument("name")
 @click.option("--dir", "target", default=".", show_default=True, help="folder to create the package in")
-def new_cmd(name, target):
-    """Scaffold a working plugin package storecrm-NAME (model, migration, page, API, permission, nav, test)."""
+@click.option("--label-zh", "label_zh", help="the plugin's name in Chinese (default: '<Name>模块')")
+def new_cmd(name, target, label_zh):
+    """Scaffold a working plugin package storecrm-NAME (model, migration, page, API, permission, nav, zh_CN
+    catalog, test)."""
     from .scaffold import ScaffoldError, scaffold
 
     try:
-        path = scaffold(name, target)
+        path = scaffold(name, target, label_zh=label_zh)
     except ScaffoldError as err:
         raise click.ClickException(str(err))
     click.echo(f"created {path}\nnext: pip install -e {path} && pytest {path}/tests")
+
+
+@plugins_cli.group("db")
+def db_cli():
+    """Migrations of one plugin (its own folder and version table `alembic_version_<name>`)."""
+
+
+def _migrating(action):
+    """Run a migration command; an unknown plugin or revision is a clear message, not a traceback."""
+    from alembic.util import CommandError
+
+    try:
+        return action()
+    except (LookupError, CommandError) as err:
+        raise click.ClickException(str(err).strip("'\""))
+
+
+@db_cli.command("revision")
+@click.option("--plugin", "name", required=True, help="installed plugin whose history gets the revision")
+@click.option("-m", "--message", required=True, help="what the revision does (also its file name)")
+@click.option("--autogenerate", is_flag=True, help="compare the plugin's models with the database")
+def db_revision_cmd(name, message, autogenerate):
+    """Write a new revision of a plugin, chained to its current head."""
+    from .migrations import make_revision
+
+    path = _migrating(lambda: make_revision(name, message, autogenerate=autogenerate))
+    click.echo(f"created {path}")
+
+
+@db_cli.command("upgrade")
+@click.option("--plugin", "name", required=True)
+@click.argument("revision", default="head")
+def db_upgrade_cmd(name, revision):
+    """Upgrade one plugin's schema (to its head unless REVISION is given)."""
+    from .migrations import upgrade_plugin
+
+    _migrating(lambda: upgrade_plugin(name, revision))
+    click.echo(f"{name} upgraded to {revision}")
+
+
+@db_cli.command("downgrade")
+@click.option("--plugin", "name", required=True)
+@click.argument("revision")
+def db_downgrade_cmd(name, revision):
+    """Downgrade one plugin's schema to REVISION (`base` removes all its tables)."""
+    from .migrations import downgrade_plugin
+
+    _migrating(lambda: downgrade_plugin(name, revision))
+    click.echo(f"{name} downgraded to {revision}")

@@ -5,13 +5,13 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..access.models import Role
 from ..audit.services import record
 from ..extensions import db
 from ..tenancy.models import utcnow
 from ..web.i18n import current_code
+from .lifecycle import bring_up_to_date, default_pairs, grant, start_record
 from .models import TenantPlugin
-from .runtime import default_grants, forget_enabled_cache, host
+from .runtime import forget_enabled_cache, host
 
 
 def enabled_names() -> set[str]:
@@ -95,7 +95,9 @@ def _switch_on(name: str) -> TenantPlugin:
     row.enabled, row.enabled_at = True, now
     if first_time:
         row.first_enabled_at = now
-        _grant_defaults(name)
+        start_record(row, grant(default_pairs(name)))
+    else:  # back on, perhaps after the plugin was upgraded while it was off here
+        bring_up_to_date(row)
     db.session.flush()
     forget_enabled_cache()
     if first_time:
@@ -123,12 +125,6 @@ def disable(name: str) -> TenantPlugin | None:
     host().call_one(name, "plugin_disabled", tenant=_tenant())
     record("disable", "plugin", row.id, name)
     return row
-
-
-def _grant_defaults(name: str) -> None:
-    grants = default_grants(only=name)
-    for role in db.session.scalars(select(Role).where(Role.builtin, Role.code.in_(list(grants)))):
-        role.permissions = sorted(set(role.permissions or []) | set(grants[role.code]))
 
 
 def _default_settings(info) -> dict:

@@ -101,9 +101,10 @@ def storecrm_clean_state(request, owner_engine):
         db.session.remove()
         limiter.reset()
     with owner_engine.begin() as conn:
-        names = [r[0] for r in conn.execute(text(  # plans are reference data a migration seeds: kept
+        names = [r[0] for r in conn.execute(text(  # plans are reference data a migration seeds: kept; and so are
+            # the plugins' version tables, or a later `flask db upgrade` would create their tables a second time
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename NOT IN ('alembic_version', 'plans')"))]
+            "AND tablename NOT IN ('alembic_version', 'plans') AND tablename NOT LIKE 'alembic\\_version\\_%'"))]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
     from storecrm.jobs import broker
 
