@@ -17,8 +17,29 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def source_checkout() -> Path | None:
+    """The repository folder when StoreCRM runs from a source checkout (an editable install), else None."""
+    here = Path(__file__).resolve().parent  # platform/ in a checkout, site-packages/storecrm/ in a wheel install
+    root = here.parent
+    if here.name == "platform" and (root / "setup.cfg").is_file() and (root / "migrations").is_dir():
+        return root
+    return None
+
+
+def default_var_dir(environ=os.environ) -> Path:
+    """Where embedded data lives when STORECRM_VAR_DIR is unset: the checkout's var/ (what `make run` and the
+    tests use), or else the user's data folder ($XDG_DATA_HOME/storecrm, ~/.local/share/storecrm). Never the
+    current folder: a command typed elsewhere must not start a second, empty database there."""
+    root = source_checkout()
+    if root is not None:
+        return root / "var"
+    data_home = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "storecrm"
+
+
 def var_dir(environ=os.environ) -> Path:
-    path = Path(environ.get("STORECRM_VAR_DIR") or Path.cwd() / "var").resolve()
+    """STORECRM_VAR_DIR, else `default_var_dir()`; created if missing."""
+    path = Path(environ.get("STORECRM_VAR_DIR") or default_var_dir(environ)).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
