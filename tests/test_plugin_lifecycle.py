@@ -236,3 +236,22 @@ def test_a_tenant_enabled_before_versions_were_recorded_is_given_nothing_back(tw
         assert seen == []  # no version to upgrade from
     finally:
         installed.remove()
+
+
+def test_a_scaffold_speaks_chinese_and_sends_pip_to_no_index(tmp_path):
+    import tomllib
+
+    from babel.support import Translations
+
+    from storecrm.plugin_host.scaffold import scaffold
+
+    package = scaffold("lc_notes", tmp_path, label_zh="生命周期笔记")
+    source = (package / "storecrm_lc_notes" / "__init__.py").read_text()
+    assert 'label={"zh_CN": "生命周期笔记", "en": "Lc Notes"}' in source
+    assert 'NavItem("lc_notes.index", _l("Lc Notes")' in source
+    catalog = Translations.load(str(package / "storecrm_lc_notes" / "translations"), ["zh_Hans_CN"])
+    assert catalog.gettext("Lc Notes") == "生命周期笔记" and catalog.gettext("View Lc Notes") == "查看生命周期笔记"
+    assert {"babel.cfg", "Makefile"} <= {p.name for p in package.iterdir()}
+    assert "compile-translations:" in (package / "Makefile").read_text()
+    project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.lower().startswith("storecrm")]
