@@ -126,7 +126,7 @@ def make_tenants(env: dict, indexes: list[int]) -> dict[int, dict]:
     from storecrm.tenancy.context import TenantRef, tenant_context
     from storecrm.tenancy.models import Tenant
     from storecrm.tenancy.scoping import unscoped
-    from storecrm.tenancy.services import create_tenant
+    from storecrm.workspace.services import create_tenant
     from storecrm.users.models import User
 
     import logging

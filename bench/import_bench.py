@@ -57,7 +57,7 @@ def ours(data: bytes) -> tuple[dict, float]:
     from storecrm.extensions import db
     from storecrm.imports import services
     from storecrm.tenancy.context import tenant_context
-    from storecrm.tenancy.services import create_tenant
+    from storecrm.workspace.services import create_tenant
     from storecrm.users.models import User
 
     app = create_app()

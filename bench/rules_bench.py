@@ -40,7 +40,7 @@ def _load(env) -> dict:
     from storecrm.tenancy.context import TenantRef, tenant_context
     from storecrm.tenancy.models import Tenant
     from storecrm.tenancy.scoping import unscoped
-    from storecrm.tenancy.services import create_tenant
+    from storecrm.workspace.services import create_tenant
     from storecrm.users.models import User
 
     app = create_app()

@@ -72,10 +72,14 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     from .shell import context as shell
     from .web import errors, i18n, security
 
-    from .plugin_host.runtime import load_plugins, mount_plugins
+    from .shell.plugins import load_plugins, mount_plugins
 
     init_logging(app, settings)
-    load_plugins(app)  # before Babel: plugins bring translation folders
+    from . import core_plugin
+    from .activities import reminders  # noqa: F401  (timer handlers register on import; plugins' with their module)
+    from .workflow import engine  # noqa: F401
+
+    load_plugins(app, core_plugin)  # before Babel: plugins bring translation folders
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resources.files("storecrm.migrations")))
     csrf.init_app(app)
@@ -99,7 +103,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     mount_plugins(app)  # the control plane (signup, billing, the operator console) is a system plugin
     _subscribe_to_events(app)
 
-    from .plugin_host.runtime import check_nav_endpoints
+    from .shell.plugins import check_nav_endpoints
 
     check_nav_endpoints(app)
 
@@ -110,6 +114,9 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    from .jobs.middleware import bind_first
+
+    bind_first(app)
     return app
 
 

@@ -14,7 +14,7 @@ DEFAULT_ZONE = "Asia/Shanghai"
 
 
 def _tenant():
-    from .tenancy.services import current_tenant_row
+    from .tenancy.models import current_tenant_row
 
     return current_tenant_row()
 

@@ -37,7 +37,7 @@ MAX_DEPTH, MAX_LEAVES = 6, 50
 
 def entities() -> dict:
     """code -> EngineEntity for the core and the plugins enabled in the current tenant."""
-    from .plugin_host.runtime import enabled_plugins, host
+    from .hooks.runtime import enabled_plugins, host
 
     return {e.code: e for e in host().items("register_engine_entities", enabled_plugins())}
 
@@ -174,7 +174,7 @@ def _json(value):
 
 
 def _plugin_conditions() -> dict:
-    from .plugin_host.runtime import enabled_plugins, host
+    from .hooks.runtime import enabled_plugins, host
 
     return {c.code: c for c in host().items("register_rule_conditions", enabled_plugins())}
 

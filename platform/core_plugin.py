@@ -1,7 +1,7 @@
 """The core's own contributions, registered through the same hooks plugins use."""
 from flask_babel import lazy_gettext as _l
 
-from .access.registry import Permission
+from .hooks.contrib import Permission
 from .hooks import hookimpl
 from .web.nav import NavItem
 
@@ -84,7 +84,7 @@ def register_blueprints():
     from .customers.views import bp as customers_bp
     from .plugin_host.views import bp as plugins_bp
     from .stores.views import bp as stores_bp
-    from .tenancy.views import bp as tenancy_bp
+    from .workspace.views import bp as tenancy_bp
     from .users.views import bp as users_bp
     from .shell.views import bp as web_bp
     from .workflow.views import bp as workflow_bp

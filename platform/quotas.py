@@ -3,7 +3,7 @@ through the `check_quota` and `quota_room` hooks) may refuse. An installation wi
 has no limits, and the core never needs to know what a plan is."""
 from __future__ import annotations
 
-from .plugin_host.runtime import tenant_hook
+from .hooks.runtime import tenant_hook
 
 RESOURCES = ("stores", "seats", "customers")
 

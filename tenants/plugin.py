@@ -9,7 +9,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..access.registry import Permission
+from ..hooks.contrib import Permission
 from ..hooks import hookimpl
 from ..hooks.contrib import Banner, DashboardWidget
 from ..hooks.info import PluginInfo

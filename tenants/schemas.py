@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..auth.passwords import MIN_LENGTH
-from ..tenancy.schemas import TIMEZONES
+from ..workspace.schemas import TIMEZONES
 from ..validation import LowerEmail, Phone, Trimmed
 
 

@@ -32,7 +32,7 @@ def rate_limit() -> str:
 
 def slug_available(slug: str) -> tuple[bool, str | None]:
     """(available, reason if not) for the live check on the form."""
-    from ..tenancy.services import validate_slug
+    from ..workspace.services import validate_slug
 
     try:
         slug = validate_slug(slug)
@@ -52,7 +52,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def sign_up(data: dict) -> Tenant:
     """Create the workspace (pending), its account on the signup plan, and mail the owner a confirmation link."""
     from ..notifications.outbox import send
-    from ..tenancy.services import create_tenant
+    from ..workspace.services import create_tenant
 
     ok, reason = slug_available(data["slug"])
     if not ok:

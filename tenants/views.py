@@ -33,7 +33,7 @@ def _closed():
 @signup_bp.route("/", methods=["GET", "POST"])
 @limiter.limit(signup.rate_limit, methods=["POST"])
 def form():
-    from ..tenancy.schemas import TIMEZONES
+    from ..workspace.schemas import TIMEZONES
 
     values = {"locale": "zh_CN", "timezone": "Asia/Shanghai"}
     errors = {}

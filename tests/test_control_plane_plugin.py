@@ -15,7 +15,7 @@ from storecrm.hooks.info import PluginInfo
 
 
 def test_the_control_plane_is_a_system_plugin_no_admin_can_switch(two_tenants, login, api_token, app):
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     info = host(app).infos["control_plane"]
     assert info.system
@@ -43,7 +43,7 @@ def test_without_the_control_plane_the_core_is_a_self_hosted_install(storecrm_se
 @pytest.fixture
 def gatekeeper(app):
     """A plugin that implements the control plane's hooks its own way (any plugin may)."""
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     module = types.ModuleType("gatekeeper")
     module.PLUGIN = PluginInfo(name="gatekeeper", label={"en": "Gate"}, version="1", core=">=0")

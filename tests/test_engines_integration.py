@@ -101,7 +101,7 @@ def moving_parts(tmp_path, smtp, app):
 
     def run(seconds: float):
         for _ in range(2):
-            procs.append(subprocess.Popen([sys.executable, "-m", "dramatiq", "storecrm.jobs.worker", "--processes", "1",
+            procs.append(subprocess.Popen([sys.executable, "-m", "dramatiq", "storecrm.worker", "--processes", "1",
                                            "--threads", "2"], env=env, cwd=ROOT,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             procs.append(subprocess.Popen([sys.executable, "-c", SCHEDULER, str(seconds)], env=env, cwd=ROOT,

@@ -18,7 +18,7 @@ def spy(app):
     """A plugin `spy` listening to the generic hook and to the typed ones; it writes an audit entry for every
     event it hears, so what it did can be looked for in the database too."""
     from storecrm.audit.services import record
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
     from storecrm.tenancy.context import current_tenant
 
     heard = []

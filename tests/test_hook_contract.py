@@ -60,7 +60,7 @@ def _tick():
 @contextmanager
 def _installed(app, module, hooks):
     """Install `module` into the running app for one test, as an entry point would at start-up."""
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     registered = host(app)
     registered.pm.register(module, name=module.PLUGIN.name)

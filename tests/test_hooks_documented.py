@@ -44,7 +44,7 @@ def _callers(name: str) -> list[str]:
     hook is called through `tenant_hook("name")`, `subset_hook_caller("name", …)`, `pm.hook.name` or
     `call_one(…, "name")`, or is named in a module that dispatches hooks by name from a table (the event listener's
     `TYPED_HOOKS`)."""
-    from storecrm.plugin_host.runtime import MOUNTED, registration_hooks
+    from storecrm.hooks.runtime import MOUNTED, registration_hooks
 
     sources = {path: text for path, text in _sources("platform", "tenants").items()
                if path != "platform/hooks/specs.py"}
@@ -53,7 +53,7 @@ def _callers(name: str) -> list[str]:
         if name not in registration_hooks():
             return []
         if name in MOUNTED:
-            return ["platform/plugin_host/runtime.py"]
+            return ["platform/shell/plugins.py"]
         return [path for path, text in sources.items()
                 if any(quoted.search(line) and "MOUNTED" not in line for line in text.splitlines())]
     call = re.compile(rf"(?:tenant_hook|subset_hook_caller)\(\s*[\"']{name}[\"']|\.hook\.{name}\b"

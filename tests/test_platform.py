@@ -84,7 +84,7 @@ def test_periodic_session_purge_fans_out_per_tenant(two_tenants, app, system_db,
     from dramatiq import Worker
 
     from storecrm.jobs import broker
-    from storecrm.jobs.housekeeping import fan_out_session_purge
+    from storecrm.housekeeping import fan_out_session_purge
 
     alpha, beta = two_tenants
     login(alpha, "owner")

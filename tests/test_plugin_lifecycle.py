@@ -125,7 +125,7 @@ class _Installed:
     """Install, then upgrade, a plugin in the running app the way a new package version would arrive."""
 
     def __init__(self, app):
-        from storecrm.plugin_host.runtime import host
+        from storecrm.hooks.runtime import host
 
         self.host = host(app)
 

@@ -16,7 +16,7 @@ def _nav(browser, slug):
 
 def test_the_installed_plugin_is_listed_for_every_tenant(two_tenants, login, app):
     alpha, _ = two_tenants
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     assert "carwash" in host(app).infos
     page = login(alpha, "admin").get("/t/alpha/modules/").get_data(as_text=True)
@@ -66,7 +66,7 @@ def test_enabling_seeds_once_and_disabling_keeps_the_data(two_tenants, login, sy
 
 def test_plugin_panel_kpi_and_rule_action_reach_enabled_tenants(two_tenants, login, in_tenant, app):
     alpha, beta = two_tenants
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
     from storecrm.plugin_host.services import enable
 
     with in_tenant(alpha):
@@ -141,7 +141,7 @@ def test_plugin_jobs_run_only_for_tenants_with_the_plugin(two_tenants, in_tenant
 
 
 def test_lifecycle_and_data_hooks_reach_only_enabled_plugins(two_tenants, in_tenant, login, app):
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
     from storecrm.plugin_host.services import disable, enable
 
     seen = []
@@ -174,7 +174,7 @@ def test_lifecycle_and_data_hooks_reach_only_enabled_plugins(two_tenants, in_ten
 def test_dependencies_and_entitlements(two_tenants, in_tenant, app):
     from marshmallow import ValidationError
 
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
     from storecrm.plugin_host.services import disable, enable, enabled_names
 
     extra = types.ModuleType("carwash_plus")
@@ -230,7 +230,9 @@ def test_trace_logs_every_hook_call_with_its_time(caplog, storecrm_services, mon
     from storecrm.hooks.manager import build_plugin_manager
 
     caplog.set_level(logging.INFO, logger="storecrm.plugins")
-    pm, _infos = build_plugin_manager(load_entry_points=False, trace=True)
+    from storecrm import core_plugin
+
+    pm, _infos = build_plugin_manager(core=core_plugin, load_entry_points=False, trace=True)
     pm.hook.register_permissions()
     assert any("hook register_permissions -> ['core'] in" in r.getMessage() for r in caplog.records)
 

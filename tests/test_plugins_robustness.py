@@ -18,7 +18,7 @@ from storecrm.hooks.manager import PluginError
 @contextmanager
 def _plugin(app, module):
     """Install `module` as a plugin into the running app for one test (as an entry point would at start-up)."""
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     registered = host(app)
     registered.pm.register(module, name=module.PLUGIN.name)
@@ -122,7 +122,7 @@ def test_enabling_with_requirements_is_all_or_nothing(two_tenants, login, in_ten
     bundle = _module("bundle", requires=("base_ok", "paid_extra"))
     gate = types.ModuleType("gate")
     gate.plugin_allowed = hookimpl(lambda tenant, plugin_name: False if plugin_name == "paid_extra" else None)
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     registered = host(app)
     registered.pm.register(gate, name="gate")
@@ -172,7 +172,7 @@ def test_a_refusing_handler_that_redirects_keeps_nothing_it_wrote(two_tenants, a
 
 
 def test_every_registration_hook_of_the_contract_is_collected(app):
-    from storecrm.plugin_host.runtime import MOUNTED, host, registration_hooks
+    from storecrm.hooks.runtime import MOUNTED, host, registration_hooks
 
     hooks = registration_hooks()
     assert "register_extensible_entities" in hooks and "register_import_mappings" in hooks
@@ -185,7 +185,7 @@ def test_trace_covers_collected_hooks_and_lifecycle_calls(storecrm_services, mon
     monkeypatch.setenv("STORECRM_TRACE_PLUGINS", "1")
     caplog.set_level(logging.INFO, logger="storecrm.plugins")
     traced = create_app({"STORECRM_LOAD_PLUGINS": False})
-    from storecrm.plugin_host.runtime import host
+    from storecrm.hooks.runtime import host
 
     host(traced).call_one("core", "register_kpis")
     messages = [r.getMessage() for r in caplog.records]

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
-from ..plugin_host.runtime import default_grants, permissions
+from ..hooks.runtime import default_grants, permissions
 from ..tenancy.models import get_scoped
 from .models import SCOPE_ALL, SCOPE_STORES, Role
 

@@ -2,7 +2,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..plugin_host.runtime import permissions
+from ..hooks.runtime import permissions
 from ..web.forms import flatten_errors, load_form, requires
 from . import services
 from .schemas import RoleSchema

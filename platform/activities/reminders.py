@@ -13,7 +13,7 @@ from .models import Task
 
 @handler("task.reminder")
 def remind(timer) -> None:
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
     from ..users.models import User
 
     task = get_scoped(Task, timer.payload.get("task_id"))

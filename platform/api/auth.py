@@ -55,7 +55,7 @@ def init_app(app) -> None:
         user = _authenticate()
         if user is None:
             abort(401, description="Send a valid personal API token as 'Authorization: Bearer <token>'.")
-        from ..plugin_host.runtime import tenant_hook
+        from ..hooks.runtime import tenant_hook
 
         tenant_hook("request_guard")(tenant=g.tenant, api=True)  # e.g. a plan without API access
         g.api_user = user

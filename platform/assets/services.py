@@ -10,7 +10,7 @@ from ..customers import identities
 from ..customers.models import Customer, CustomerIdentity
 from ..events import AssetChanged, AssetCreated, emit
 from ..extensions import db
-from ..plugin_host.runtime import enabled_plugins, host
+from ..hooks.runtime import enabled_plugins, host
 from ..stores.models import Store
 from ..tenancy.models import get_scoped, utcnow
 from .models import Asset, AssetOwnership

@@ -38,7 +38,7 @@ def _tenant(slug: str) -> Tenant:
 @click.option("--locale", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
 def create_tenant_cmd(slug, name, admin_email, admin_password, admin_name, locale):
     """Create a tenant with its built-in roles, a first store and an owner account."""
-    from ..tenancy.services import create_tenant
+    from ..workspace.services import create_tenant
 
     try:
         tenant = create_tenant(slug=slug, name=name, locale=locale,

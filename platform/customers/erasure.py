@@ -22,7 +22,7 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 from ..audit.models import AuditEntry
 from ..audit.services import record
 from ..extensions import db
-from ..plugin_host.runtime import tenant_hook
+from ..hooks.runtime import tenant_hook
 from ..tenancy.models import utcnow
 from ..validation import display_phone
 from .models import Customer, CustomerIdentity, CustomerMerge, SavedView

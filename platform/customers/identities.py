@@ -14,7 +14,7 @@ from .models import Customer, CustomerIdentity
 
 def kinds() -> dict[str, IdentityKind]:
     """Core kinds plus those of the plugins enabled for the current tenant."""
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     out = {k.code: k for k in CORE_KINDS}
     for kind in host().items("register_identity_kinds", enabled_plugins()):

@@ -180,7 +180,7 @@ def _duplicate_error(matches: dict) -> DuplicateCustomer:
 
 
 def duplicate_policy() -> str:
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
 
     return (current_tenant_row().settings or {}).get("duplicate_policy", "propose")
 

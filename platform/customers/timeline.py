@@ -13,7 +13,7 @@ from ..activities.models import Interaction, Task
 from ..audit.models import AuditEntry
 from ..extensions import db
 from ..hooks.contrib import TimelineEntry
-from ..plugin_host.runtime import tenant_hook
+from ..hooks.runtime import tenant_hook
 from ..users.models import User
 
 CORE_KINDS = ("interaction", "task", "change", "rule")

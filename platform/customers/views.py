@@ -127,7 +127,7 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
 
     assets = asset_services.assets_of(customer.id)
 
-    from ..plugin_host.blocks import customer_panels
+    from ..hooks.blocks import customer_panels
 
     from ..users.models import User
     from ..tenancy.models import get_scoped as _get

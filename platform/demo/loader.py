@@ -38,7 +38,7 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
     from ..access.models import Role
     from ..customers.models import Customer
     from ..stores.services import create_store
-    from ..tenancy.services import create_tenant
+    from ..workspace.services import create_tenant
     from ..users.services import create_user
 
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG)):

@@ -18,7 +18,7 @@ MAX_FILES = 20
 
 def entities() -> dict[str, object]:
     """Entity code -> label of every record type that takes custom fields: core ones and enabled plugins'."""
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     out = {"customer": _l("Customers"), "asset": _l("Assets")}
     for entity in host().items("register_extensible_entities", enabled_plugins()):

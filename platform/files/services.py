@@ -143,7 +143,7 @@ def files_in_use() -> set[int] | None:
     from ..customers.models import Customer
     from ..fields.engine import definitions
     from ..fields.models import FILE_TYPES
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     used: set[int] = set()
     for entity, model in (("customer", Customer), ("asset", Asset)):

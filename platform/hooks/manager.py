@@ -78,13 +78,13 @@ def _trace(pm: pluggy.PluginManager) -> None:
     pm.add_hookcall_monitoring(before, after)
 
 
-def build_plugin_manager(*, load_entry_points: bool = True, extra: tuple = (), trace: bool = False):
-    """Return (pluggy manager, {name: PluginInfo}) with the core and every installed plugin registered."""
-    from .. import core_plugin
-
+def build_plugin_manager(*, core=None, load_entry_points: bool = True, extra: tuple = (), trace: bool = False):
+    """Return (pluggy manager, {name: PluginInfo}) with `core` (the core's own implementations, which the app
+    assembly passes in: the contract knows nothing above it) and every installed plugin registered."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(specs)
-    pm.register(core_plugin, name=CORE)
+    if core is not None:
+        pm.register(core, name=CORE)
     version = core_version()
     candidates = (discover() if load_entry_points else []) + [(getattr(m, "PLUGIN").name, m) for m in extra]
     infos: dict[str, PluginInfo] = {}

@@ -21,7 +21,7 @@ from . import mapping
 def offered(user) -> dict:
     """{code: ImportMapping} the wizard offers `user`: those of plugins enabled for the tenant that can write
     (`upsert`), whose permission the user holds."""
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     return {m.code: m for m in host().items("register_import_mappings", enabled_plugins())
             if m.upsert is not None and (m.permission is None or user.has_permission(m.permission))}

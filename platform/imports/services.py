@@ -349,7 +349,7 @@ def process(run_id: int) -> None:
 
 
 def _locale_of(user) -> str:
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
 
     return user.locale or current_tenant_row().locale
 

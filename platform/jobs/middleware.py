@@ -18,12 +18,15 @@ def bind_app(app) -> None:
     _app = app
 
 
-def _get_app():
-    global _app
+def bind_first(app) -> None:
+    """Bind `app` unless one is bound already: the first app a process creates runs its jobs."""
     if _app is None:
-        from ..app import create_app
+        bind_app(app)
 
-        _app = create_app()
+
+def _get_app():
+    if _app is None:  # create_app() binds the first app of a process; the jobs layer knows nothing above it
+        raise RuntimeError("no app bound for jobs: create the app (storecrm.app.create_app) before processing jobs")
     return _app
 
 
@@ -56,7 +59,7 @@ class TenantMiddleware(Middleware):
         _local.tenant_token = set_tenant(TenantRef(tenant.id, tenant.slug))
         plugin = broker.get_actor(message.actor_name).options.get("plugin")
         if plugin:
-            from ..plugin_host.runtime import enabled_plugins
+            from ..hooks.runtime import enabled_plugins
 
             if plugin not in enabled_plugins():
                 from dramatiq.middleware import SkipMessage

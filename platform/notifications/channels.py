@@ -31,7 +31,7 @@ CORE = {"email": NotificationChannel("email", "Email", _email), "sms": Notificat
 
 def channels() -> dict[str, NotificationChannel]:
     """Core channels, overridden or extended by the tenant's enabled plugins."""
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     out = dict(CORE)
     for channel in host().items("register_notification_channels", enabled_plugins()):

@@ -56,7 +56,7 @@ def _kick(message_id: int) -> None:
 
 def _quiet_until(now: datetime) -> datetime | None:
     """End of the tenant's quiet hours if `now` falls inside them (settings.quiet_hours, e.g. "21:00-08:00")."""
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
     from ..web.i18n import tenant_zone
 
     spec = (current_tenant_row().settings or {}).get("quiet_hours") or ""
@@ -83,7 +83,7 @@ def _over_rate(channel: str, now: datetime) -> bool:
     Providers bill per message and throttle senders; a runaway rule must not text a whole customer base at once."""
     from sqlalchemy import func
 
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
 
     limit = int((current_tenant_row().settings or {}).get(f"{channel}_per_minute") or DEFAULT_PER_MINUTE)
     sent = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(

@@ -95,9 +95,6 @@ def fire(timer_id: int) -> None:
     timer = db.session.scalar(select(Timer).where(Timer.id == timer_id).with_for_update(skip_locked=True))
     if timer is None or timer.fired_at is not None or timer.due_at > utcnow():
         return
-    from ..activities import reminders  # noqa: F401 — the core's handlers (plugins register theirs on import)
-    from ..workflow import engine  # noqa: F401
-
     run = HANDLERS.get(timer.kind)
     if run is None:
         log.warning("no handler for timer kind %s (timer %s)", timer.kind, timer.id)

@@ -25,7 +25,7 @@ def _tenant(slug):
 def list_cmd(slug):
     """List installed plugins (with their state for one tenant)."""
     from . import services
-    from .runtime import host
+    from ..hooks.runtime import host
 
     if not slug:
         for name, info in sorted(host().infos.items()):
@@ -38,7 +38,7 @@ def list_cmd(slug):
 
 
 def _switch(slug, name, action):
-    from .runtime import host
+    from ..hooks.runtime import host
 
     if name not in host().infos:
         raise click.ClickException(f"no plugin {name!r} is installed (see `flask plugins list`)")

@@ -14,7 +14,7 @@ log = logging.getLogger("storecrm.plugins")
 
 
 def _job(plugin: str, code: str):
-    from .runtime import host
+    from ..hooks.runtime import host
 
     for owner, job in host().contributions.get("register_periodic_jobs", []):
         if owner == plugin and job.code == code:
@@ -25,7 +25,7 @@ def _job(plugin: str, code: str):
 @actor(actor_name="storecrm_plugin_job")
 def run_plugin_job(plugin: str, code: str) -> None:
     """Runs inside one tenant (the middleware re-entered it); does nothing where the plugin is off."""
-    from .runtime import enabled_plugins
+    from ..hooks.runtime import enabled_plugins
 
     job = _job(plugin, code)
     if job is None or plugin not in enabled_plugins():

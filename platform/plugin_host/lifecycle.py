@@ -23,7 +23,7 @@ from ..extensions import db
 from ..tenancy.context import TenantRef, tenant_context
 from ..tenancy.scoping import unscoped
 from .models import TenantPlugin
-from .runtime import default_grants, host
+from ..hooks.runtime import default_grants, host
 
 log = logging.getLogger("storecrm.plugins")
 
@@ -72,7 +72,7 @@ def lags_behind(name: str, version: str | None, grants_applied: list | None) -> 
 def bring_up_to_date(row: TenantPlugin) -> list[tuple[str, str]]:
     """Inside the row's tenant: give the pairs never given before, then call `plugin_upgraded` if the recorded
     version differs from the installed one. Returns the pairs given now."""
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
 
     installed = host().infos[row.name].version
     wanted = default_pairs(row.name)

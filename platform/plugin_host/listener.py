@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .. import events as ev
 from ..customers.models import Customer
 from ..extensions import db
-from .runtime import tenant_hook
+from ..hooks.runtime import tenant_hook
 
 # event type -> its typed hook; the hook's arguments are the event's fields, by name
 TYPED_HOOKS = {

@@ -38,7 +38,7 @@ def plugin_config(info) -> Config:
 
 def plugin_info(name: str):
     """The PluginInfo of installed plugin `name` that ships migrations; LookupError (with the reason) otherwise."""
-    from .runtime import host
+    from ..hooks.runtime import host
 
     info = host().infos.get(name)
     if info is None:
@@ -92,7 +92,7 @@ def downgrade_plugin(name: str, revision: str) -> None:
 
 
 def upgrade_plugins(revision: str = "heads") -> list[str]:
-    from .runtime import host
+    from ..hooks.runtime import host
 
     done = []
     for name, info in sorted(host().infos.items()):
@@ -180,7 +180,7 @@ def _rls_for_new_tables(context, revision, directives) -> None:
 
 def _plugin_tables(name: str) -> set[str]:
     """Tables whose model lives in the plugin's package (autogenerate must not touch the core's)."""
-    from .runtime import host
+    from ..hooks.runtime import host
 
     module = host().pm.get_plugin(name)
     package = module.__name__.split(".")[0]

@@ -11,7 +11,7 @@ from ..tenancy.models import utcnow
 from ..web.i18n import current_code
 from .lifecycle import bring_up_to_date, default_pairs, grant, start_record
 from .models import TenantPlugin
-from .runtime import forget_enabled_cache, host
+from ..hooks.runtime import forget_enabled_cache, host
 
 
 def enabled_names() -> set[str]:
@@ -30,7 +30,7 @@ def _info(name: str):
 
 
 def _tenant():
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
 
     return current_tenant_row()
 

@@ -6,7 +6,7 @@ from ..web.forms import flash_errors, flatten_errors, requires
 from ..web.i18n import current_code
 from . import services
 from .forms import describe
-from .runtime import host
+from ..hooks.runtime import host
 
 bp = Blueprint("plugins", __name__, url_prefix="/modules")
 

@@ -51,13 +51,13 @@ class _Trigger(Schema):
 
 
 def plugin_triggers() -> dict:
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     return {t.code: t for t in host().items("register_rule_triggers", enabled_plugins())}
 
 
 def plugin_actions() -> dict:
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     return {a.code: a for a in host().items("register_rule_actions", enabled_plugins())}
 

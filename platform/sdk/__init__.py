@@ -13,7 +13,7 @@ around them does.
 from __future__ import annotations
 
 # --- the contract: plugin metadata, hook marker, the data objects hooks return -----------------------------------
-from ..access.registry import Permission
+from ..hooks.contrib import Permission
 from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
 from ..hooks.contrib import (AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,

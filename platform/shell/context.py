@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g, session
 from flask_login import current_user
 
-from ..plugin_host.blocks import page_banners
-from ..plugin_host.runtime import nav_items
+from ..hooks.blocks import page_banners
+from ..hooks.runtime import nav_items
 from ..web.nav import visible_items
 
 

@@ -56,7 +56,7 @@ def set_language(code):
 @bp.get("/")
 @login_required
 def home():
-    from ..plugin_host.blocks import dashboard_widgets, kpis
+    from ..hooks.blocks import dashboard_widgets, kpis
 
     return render_template("web/home.html", kpis=kpis(current_user), top=dashboard_widgets(current_user, "top"),
                            widgets=dashboard_widgets(current_user))

@@ -104,6 +104,11 @@ def reserve_ids(model, n: int) -> list[int]:
                                         "FROM generate_series(1, :n)"), {"table": model.__tablename__, "n": n}))
 
 
+def current_tenant_row() -> Tenant:
+    """The current tenant's row (one primary-key lookup the session caches); fails closed outside a tenant."""
+    return db.session.get(Tenant, require_tenant_id())
+
+
 def get_scoped(model, record_id):
     """The row of `model` with this id in the current tenant, or None (ids of other tenants included)."""
     from .context import require_tenant_id

@@ -138,7 +138,7 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
     from storecrm.access.models import Role
     from storecrm.customers.models import Customer
     from storecrm.stores.services import create_store
-    from storecrm.tenancy.services import create_tenant
+    from storecrm.workspace.services import create_tenant
     from storecrm.users.services import create_user
 
     with app.app_context():
@@ -184,7 +184,7 @@ def marked_plugins(request, app) -> tuple[str, ...]:
     not installed fails the test at once rather than letting it pass against a tenant without the plugin."""
     marker = request.node.get_closest_marker("storecrm_plugins")
     names = tuple(dict.fromkeys(marker.args)) if marker else ()
-    from ..plugin_host.runtime import host
+    from ..hooks.runtime import host
 
     installed = host(app).infos
     unknown = [n for n in names if n not in installed]

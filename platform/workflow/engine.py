@@ -381,7 +381,7 @@ def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
     from flask_babel import force_locale
 
     from ..notifications.services import notify_user
-    from ..tenancy.services import current_tenant_row
+    from ..tenancy.models import current_tenant_row
     from ..users.models import User
 
     user = get_scoped(User, user_id) if user_id else None
@@ -493,7 +493,7 @@ def _checked_files(file_ids: list) -> list[int]:
 
 def templates() -> dict:
     """code -> contrib.WorkflowDefinition offered by the core and the tenant's enabled plugins."""
-    from ..plugin_host.runtime import enabled_plugins, host
+    from ..hooks.runtime import enabled_plugins, host
 
     return {t.code: t for t in host().items("register_workflows", enabled_plugins())}
 

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
 from ...plugin_host import services
-from ...plugin_host.runtime import host
+from ...hooks.runtime import host
 from ...web.i18n import current_code
 from ..auth import requires
 from ..common import unprocessable

@@ -1,4 +1,5 @@
-"""Periodic housekeeping. Periodic jobs fan out: one message per tenant, run inside its scope."""
+"""Periodic housekeeping of the whole app (expired sessions, abandoned uploads). Periodic jobs fan out: one message
+per tenant, run inside its scope."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,10 +7,12 @@ from datetime import timedelta
 from periodiq import cron
 from sqlalchemy import delete, or_, select
 
-from ..extensions import db
-from ..tenancy.context import tenant_context
-from ..tenancy.models import Tenant, utcnow
-from . import actor
+from .auth.models import UserSession
+from .extensions import db
+from .files.services import purge_unreferenced
+from .jobs import actor
+from .tenancy.context import tenant_context
+from .tenancy.models import Tenant, utcnow
 
 SESSION_RETENTION = timedelta(days=30)
 
@@ -34,16 +37,12 @@ def fan_out_file_purge() -> None:
 
 @actor
 def purge_files() -> None:
-    from ..files.services import purge_unreferenced
-
     purge_unreferenced()
 
 
 @actor
 def purge_sessions() -> None:
     """Delete sessions of the job's tenant that were revoked or idle for longer than the retention."""
-    from ..auth.models import UserSession
-
     cutoff = utcnow() - SESSION_RETENTION
     db.session.execute(delete(UserSession).where(
         or_(UserSession.revoked_at < cutoff, UserSession.last_seen_at < cutoff)))

@@ -9,16 +9,14 @@ from sqlalchemy import select
 
 from ..audit.services import changed_only, record
 from ..extensions import db
-from .context import require_tenant_id, tenant_context
-from .models import Tenant
-from .scoping import unscoped
+from ..tenancy.context import tenant_context
+from ..tenancy.models import Tenant, current_tenant_row
+from ..tenancy.scoping import unscoped
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RESERVED = {"api", "admin", "static", "www", "app", "t", "login", "signup", "healthz", "operator"}
 
 
-def current_tenant_row() -> Tenant:
-    return db.session.get(Tenant, require_tenant_id())
 
 
 def validate_slug(slug: str) -> str:

@@ -17,8 +17,8 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from ..extensions import db
-from ..hooks.manager import CORE
-from .runtime import enabled_plugins, host
+from .manager import CORE
+from .runtime import enabled_plugins, host, tenant_hook
 
 log = logging.getLogger("storecrm.plugins")
 
@@ -87,8 +87,6 @@ def dashboard_widgets(user, position: str = "main") -> list[Block]:
 
 def page_banners(user) -> list:
     """The banners (`Banner`) plugins show above every page for this user; a failing plugin shows none."""
-    from .runtime import tenant_hook
-
     out = []
     for owner, impl in [(i.plugin_name, i) for i in tenant_hook("page_banners").get_hookimpls()]:
         banners, _failed = _guarded(owner, "banner", "page_banners", lambda: impl.function(user=user))

@@ -1,23 +1,25 @@
-"""The plugin host of an app: what every installed plugin registered, remembered with its owner.
+"""The plugin runtime of an app: what every installed plugin registered, remembered with its owner, and which
+plugins each tenant has on — the part of the plugin system every layer may use (`host()`, `enabled_plugins()`,
+`tenant_hook()`). Finding, checking and mounting plugins is the shell's job (storecrm.plugin_host).
 
-Registration hooks are called once, implementation by implementation, so that each item is
-known to belong to a plugin; pages, API, nav items, panels and KPIs of a plugin are then
-hidden from tenants that have not enabled it.
+Registration hooks are called once, implementation by implementation, so that each item is known to belong to a
+plugin; pages, API, nav items, panels and KPIs of a plugin are then hidden from tenants that have not enabled it.
 """
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, g, request
+from flask import current_app, g
+from sqlalchemy import text
 
-from ..access.registry import PermissionRegistry
-from ..hooks import specs
-from ..hooks.manager import CORE, build_plugin_manager
+from ..extensions import db
+from ..tenancy.context import current_tenant_id
+from . import specs
+from .contrib import PermissionRegistry
+from .manager import CORE
 
-TENANT_PREFIX = "/t/<tenant>"
 log = logging.getLogger("storecrm.plugins")
 # registration hooks `mount_plugins` handles itself (they mount something); every other `register_*` hook of
 # specs.py is collected as it is, so a hook added to the contract is collected without a list to keep in step
@@ -81,105 +83,23 @@ class PluginHost:
         return None
 
 
-def load_plugins(app) -> PluginHost:
-    """Phase one, before extensions are set up: find and check plugins, add their catalogs."""
-    trace = os.environ.get("STORECRM_TRACE_PLUGINS") == "1"
-    pm, infos = build_plugin_manager(load_entry_points=app.config.get("STORECRM_LOAD_PLUGINS", True),
-                                     extra=tuple(app.config.get("STORECRM_EXTRA_PLUGINS", ())), trace=trace)
-    host = PluginHost(pm=pm, infos=infos, trace=trace)
-    app.extensions["storecrm"] = host
-    dirs = [app.config["BABEL_TRANSLATION_DIRECTORIES"]] + [i.translations for i in infos.values() if i.translations]
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
-    errors = [e for batch in pm.hook.validate_config(config=app.config) for e in (batch or [])]
-    if errors:
-        from ..hooks.manager import PluginError
-
-        raise PluginError("configuration refused: " + "; ".join(errors))
-    return host
-
-
-def mount_plugins(app) -> None:
-    """Phase two: permissions, navigation, pages, API, commands and the rest."""
-    from ..api import api, init_api
-
-    host: PluginHost = app.extensions["storecrm"]
-    for _owner, permission in host.collect("register_permissions"):
-        host.permissions.add(permission)
-    host.collect("register_nav_items")
-    host.contributions["register_nav_items"].sort(key=lambda pair: (pair[1].section, pair[1].order))
-    for owner, bp in host.collect("register_blueprints"):
-        app.register_blueprint(bp, url_prefix=TENANT_PREFIX + (bp.url_prefix or ""))
-        host.owners[bp.name] = owner
-    for _owner, bp in host.collect("register_public_blueprints"):
-        app.register_blueprint(bp)  # outside every tenant: never hidden per tenant
-    init_api(app)
-    for owner, blp in host.collect("register_api_blueprints"):
-        api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
-        host.owners[blp.name] = owner
-    from ..cli import add_command
-
-    for _owner, command in host.collect("register_cli_commands"):
-        add_command(app, command)
-    for hook in registration_hooks():
-        if hook not in MOUNTED:
-            host.collect(hook)
-
-    from .blocks import render_block
-
-    app.jinja_env.globals["render_block"] = render_block
-    from .jobs import declare_periodic_actors
-
-    declare_periodic_actors(host)
-
-    from ..api.auth import init_app as init_api_auth
-
-    init_api_auth(app)
-
-    @app.before_request
-    def _hide_disabled_plugins():
-        owner = host.owners.get(request.blueprint or "")
-        if owner in (None, CORE) or g.get("tenant") is None:
-            return
-        if owner not in enabled_plugins():
-            abort(404)
-
-    @app.before_request
-    def _request_guards():
-        tenant = g.get("tenant")
-        if tenant is None or request.path.startswith("/api/"):
-            return  # API calls are guarded once their token is checked (api/auth.py)
-        tenant_hook("request_guard")(tenant=tenant, api=False)
-
-
-def check_nav_endpoints(app) -> None:
-    """At start-up, once every page is mounted: a nav item pointing at no page would make every page of every
-    tenant fail to render, so the start stops here and names the plugin instead."""
-    from ..hooks.manager import PluginError
-
-    registered: PluginHost = app.extensions["storecrm"]
-    for owner, item in registered.contributions.get("register_nav_items", []):
-        if item.endpoint not in app.view_functions:
-            raise PluginError(f"plugin {owner}: nav item points at endpoint {item.endpoint!r}, which no page defines "
-                              f"(endpoints are '<blueprint name>.<view function>')")
-
-
 def host(app=None) -> PluginHost:
+    """The app's plugin host (what every plugin registered)."""
     return (app or current_app).extensions["storecrm"]
 
 
 def enabled_plugins() -> set[str]:
     """Names of the plugins enabled for the current tenant (one query per request, then cached)."""
-    from ..tenancy.context import current_tenant_id
-
     tid = current_tenant_id()
     if tid is None:
         return set()
     cache = g.setdefault("_storecrm_enabled_plugins", {})
     if tid not in cache:
-        from .services import enabled_names
-
         infos = host().infos
-        cache[tid] = (enabled_names() & set(infos)) | {name for name, info in infos.items() if info.system}
+        # plain SQL: the runtime sits below the plugin host's models; tenant_id here and row-level security both scope it
+        enabled = set(db.session.scalars(text("SELECT name FROM tenant_plugins WHERE tenant_id = :tid AND enabled"),
+                                         {"tid": tid}))
+        cache[tid] = (enabled & set(infos)) | {name for name, info in infos.items() if info.system}
     return cache[tid]
 
 
