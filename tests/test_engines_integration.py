@@ -19,7 +19,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULER = """
 import logging, sys, time
-from storecrm.jobs import worker
+from storecrm import worker
 from storecrm.notifications.sweeps import relay_all_due
 from storecrm.notifications.timers import dispatch_due
 end = time.time() + float(sys.argv[1])

@@ -28,7 +28,7 @@ def list_cmd(slug):
     from ..hooks.runtime import host
 
     if not slug:
-        for name, info in sorted(host().infos.items()):
+        for name, info in sorted((n, i) for n, i in host().infos.items() if not i.system):  # modules only
             click.echo(f"{name}\t{info.version}\t{info.label_for('en')}\trequires: {', '.join(info.requires) or '-'}")
         return
     with tenant_context(_tenant(slug)):
@@ -40,7 +40,7 @@ def list_cmd(slug):
 def _switch(slug, name, action):
     from ..hooks.runtime import host
 
-    if name not in host().infos:
+    if name not in host().infos or host().infos[name].system:
         raise click.ClickException(f"no plugin {name!r} is installed (see `flask plugins list`)")
     with tenant_context(_tenant(slug)):
         try:
