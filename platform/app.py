@@ -121,14 +121,16 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
 
 
 def _subscribe_to_events(app) -> None:
-    """Who hears `storecrm.events`, in order: webhooks first, so a receiver gets an event before the ones rules and
-    plugins cause while handling it (a rule that sets a field after a customer is created); then plugins; then rules."""
+    """Who hears `storecrm.events`, in order: sessions and tokens (a staff member's access ended ends at once); then
+    webhooks, so a receiver gets an event before the ones rules and plugins cause while handling it (a rule that sets a
+    field after a customer is created); then plugins; then rules."""
     from . import events
+    from .auth import services as auth
     from .notifications import webhooks
     from .plugin_host import listener as plugins
     from .rules import engine as rules
 
-    events.init_app(app, (webhooks.listen, plugins.listen, rules.listen))
+    events.init_app(app, (auth.listen, webhooks.listen, plugins.listen, rules.listen))
 
 
 def _limiter_uri(redis_url: str) -> str:

@@ -89,10 +89,11 @@ def register_blueprints():
     from .shell.views import bp as web_bp
     from .workflow.views import bp as workflow_bp
     from .rules.views import bp as rules_bp
+    from .erasure.views import bp as erasure_bp
 
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp]
+            workflow_bp, rules_bp, erasure_bp]
 
 
 @hookimpl

@@ -40,6 +40,15 @@ class RecordEvent(Event):
 
 
 @dataclass(frozen=True)
+class StaffAccessChanged(Event):
+    """A staff member's way in changed: a new password (`password_changed`) or the account switched off. Whoever
+    keeps sessions or tokens ends them (storecrm.auth)."""
+
+    user: Any
+    password_changed: bool = False
+
+
+@dataclass(frozen=True)
 class CustomerCreated(Event):
     """A customer was created (by hand, the API, a rule, or one by one in an import)."""
 

@@ -7,7 +7,7 @@ from .customers.models import Customer, CustomerIdentity, CustomerMerge, SavedVi
 from .stores.models import Store  # noqa: F401
 from .tenancy.models import Tenant  # noqa: F401
 from .users.models import User, UserStore  # noqa: F401
-from .api.idempotency import IdempotencyKey  # noqa: F401
+from .web.idempotency import IdempotencyKey  # noqa: F401
 from .plugin_host.models import TenantPlugin  # noqa: F401
 from .activities.models import Interaction, Task  # noqa: F401
 from .assets.models import Asset, AssetOwnership, AssetReading  # noqa: F401

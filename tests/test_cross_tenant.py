@@ -35,7 +35,7 @@ ID_ROUTES = {
     "customers.merge": [("GET", lambda b: {"customer_id": b.customers[0]}, None),
                         ("POST", lambda b: {"customer_id": b.customers[0]}, {"other_id": "1"})],
     "customers.unmerge": [("POST", lambda b: {"merge_id": b.merge_id}, {})],
-    "customers.erasure": [("GET", lambda b: {"customer_id": b.customers[0]}, None),
+    "erasure.page": [("GET", lambda b: {"customer_id": b.customers[0]}, None),
                           ("POST", lambda b: {"customer_id": b.customers[0]},
                            {"reason": "customer_request", "confirm_name": "BETA-customer-0"})],
     "api_customers.list_identities": [("GET", lambda b: {"customer_id": b.customers[0]}, None)],

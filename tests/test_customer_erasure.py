@@ -225,7 +225,7 @@ def test_erasure_through_the_api(two_tenants, in_tenant, app, api_token, system_
 
 
 def test_a_failure_anywhere_erases_nothing(two_tenants, in_tenant, system_db, monkeypatch):
-    from storecrm.customers import erasure
+    from storecrm.erasure import services as erasure
     from storecrm.customers.models import Customer
     from storecrm.users.models import User
 
@@ -248,7 +248,7 @@ def test_the_hook_reaches_only_plugins_enabled_for_the_tenant(two_tenants, in_te
     """The car-wash plugin's customer_erasure runs for the tenant that enabled it, not for the other."""
     import storecrm_carwash.services as carwash
 
-    from storecrm.customers.erasure import erase_customer
+    from storecrm.erasure.services import erase_customer
     from storecrm.customers.models import Customer
     from storecrm.users.models import User
 

@@ -61,7 +61,7 @@ def init_app(app) -> None:
         g.api_user = user
         g.log_user = user.id
         set_actor(Actor(user.id, user.display_name, request.remote_addr, g.get("request_id")))
-        from .idempotency import claim_or_replay
+        from ..web.idempotency import claim_or_replay
 
         return claim_or_replay(user)
 

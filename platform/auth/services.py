@@ -10,14 +10,15 @@ from sqlalchemy import or_, select
 from dataclasses import replace
 
 from ..audit.services import current_actor, record, set_actor
+from ..events import StaffAccessChanged
 from ..extensions import db
 from ..tenancy.context import require_tenant_id
 from ..tenancy.models import utcnow
 from ..users.models import User
+from ..users.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from ..validation import normalize_phone
 from . import sessions
 from .models import ApiToken
-from .passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from .secrets import digest, matches, new_secret
 
 RESET_MAX_AGE = 60 * 60  # one hour
@@ -188,3 +189,12 @@ def revoke_token(user: User, token_id: int) -> ApiToken | None:
         token.revoked_at = utcnow()
         record("revoke", "api_token", token.id, token.name)
     return token
+
+
+def listen(event) -> None:
+    """The sessions' and tokens' subscriber to `storecrm.events`: a staff member whose password changed or whose
+    account was switched off is signed out everywhere; a new password also ends their API tokens."""
+    if isinstance(event, StaffAccessChanged):
+        sessions.revoke_all(event.user.id)
+        if event.password_changed:
+            revoke_all_tokens(event.user)

@@ -108,7 +108,7 @@ def reset(token):
 def account():
     errors = {}
     if request.method == "POST":
-        from .passwords import verify_password
+        from ..users.passwords import verify_password
 
         if not verify_password(current_user.password_hash, request.form.get("current_password") or ""):
             errors = {"current_password": [_("Wrong password.")]}

@@ -43,7 +43,7 @@ from ..customers.identities import identities_of
 from ..customers.identities import normalize as normalize_identity
 from ..customers.services import create_customer, get_customer, search_customers, update_customer
 from ..customers.services import visible as visible_customers
-from ..customers.erasure import scrub_audit
+from ..erasure.services import scrub_audit
 from ..assets.services import assets_of, create_asset, get_asset, update_asset
 from ..fields.engine import definitions as custom_field_definitions
 from ..fields.engine import validate_values as validate_custom_values

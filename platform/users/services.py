@@ -7,14 +7,13 @@ from sqlalchemy.orm import selectinload
 
 from ..access.models import Role
 from ..audit.services import changed_only, record, snapshot
-from ..auth import sessions
-from ..auth.passwords import MIN_LENGTH, hash_password
-from ..auth.services import revoke_all_tokens
+from ..events import StaffAccessChanged, emit
 from ..extensions import db
 from ..quotas import ensure_room
 from ..stores.models import Store
 from ..tenancy.models import get_scoped
 from .models import User, UserStore
+from .passwords import MIN_LENGTH, hash_password
 
 
 def list_users(viewer: User | None = None) -> list[User]:
@@ -130,10 +129,8 @@ def update_user(user: User, data: dict, actor: User | None = None) -> User:
     if data.get("password"):
         user.password_hash = hash_password(data["password"])
         user.auth_epoch += 1
-    if data.get("password") or (was_active and not user.active):
-        sessions.revoke_all(user.id)
-    if data.get("password"):  # as on the user's own change: tokens made with the old password end too
-        revoke_all_tokens(user)
+    if data.get("password") or (was_active and not user.active):  # sessions end; with a new password, tokens too
+        emit(StaffAccessChanged(user, password_changed=bool(data.get("password"))))
     _set_stores(user, stores)
     db.session.flush()
     db.session.expire(user, ["role", "stores"])

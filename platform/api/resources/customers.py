@@ -1,7 +1,8 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ...customers import erasure, identities, merging, services
+from ...customers import identities, merging, services
+from ...erasure import services as erasure
 from ...web.forms import flatten_errors
 from ...customers.schemas import CustomerSchema
 

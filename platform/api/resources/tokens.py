@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields
 from ...auth import services
 from ..auth import api_user
 from ..common import unprocessable
-from ..idempotency import withhold_from_replay
+from ...web.idempotency import withhold_from_replay
 
 blp = Blueprint("api_tokens", __name__, url_prefix="/tokens", description="Your personal API tokens")
 

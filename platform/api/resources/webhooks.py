@@ -6,7 +6,7 @@ from ...notifications.outbox import replay
 from ...notifications.schemas import DeliverySchema, WebhookEndpointSchema
 from ..auth import requires
 from ..common import patch_load, unprocessable
-from ..idempotency import withhold_from_replay
+from ...web.idempotency import withhold_from_replay
 
 blp = Blueprint("api_webhooks", __name__, url_prefix="/webhooks",
                 description="Outbound webhooks: signed JSON events to your systems, with a delivery log")

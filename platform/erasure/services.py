@@ -19,13 +19,25 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import String, cast, delete, func, or_, select, update
 
+from ..activities.models import Interaction, Task
+from ..assets.models import Asset, AssetOwnership
 from ..audit.models import AuditEntry
 from ..audit.services import record
 from ..extensions import db
+from ..fields.engine import definitions
+from ..fields.models import FILE_TYPES
+from ..files.models import StoredFile
+from ..files.storage import storage
 from ..hooks.runtime import tenant_hook
-from ..tenancy.models import utcnow
+from ..imports.models import ImportRowError
+from ..jobs.after_commit import after_commit
+from ..notifications.models import Notification, OutboxMessage
+from ..rules.models import RuleFiring
+from ..tenancy.models import as_id, utcnow
+from ..web.idempotency import IdempotencyKey
+from ..workflow.models import WorkflowItem, WorkflowStep
 from ..validation import display_phone
-from .models import Customer, CustomerIdentity, CustomerMerge, SavedView
+from ..customers.models import Customer, CustomerIdentity, CustomerMerge, SavedView
 
 PERMISSION = "customers.erase"
 ERASED = "erased"  # the status of an erased customer: deleted_at is set too, so no list, search or page shows it
@@ -82,9 +94,6 @@ def merged_away_ids(customer_id: int) -> list[int]:
 
 def plan(customer: Customer) -> dict[str, int]:
     """What an erasure of `customer` would touch (shown on the confirmation page), as counts."""
-    from ..activities.models import Interaction, Task
-    from ..assets.models import Asset
-
     ids = [customer.id, *merged_away_ids(customer.id)]
 
     def count(model, column):
@@ -219,14 +228,6 @@ def _like(text: str) -> str:
 
 
 def _scrub_core(ids: list[int], needles: _Needles) -> dict[str, int]:
-    from ..activities.models import Interaction, Task
-    from ..api.idempotency import IdempotencyKey
-    from ..assets.models import Asset, AssetOwnership
-    from ..imports.models import ImportRowError
-    from ..notifications.models import Notification, OutboxMessage
-    from ..rules.models import RuleFiring
-    from ..workflow.models import WorkflowItem, WorkflowStep
-
     counts: dict[str, int] = {}
     asset_ids = list(db.session.scalars(select(Asset.id).where(Asset.customer_id.in_(ids))))
     task_ids = list(db.session.scalars(select(Task.id).where(or_(
@@ -319,15 +320,6 @@ def _scrub_core(ids: list[int], needles: _Needles) -> dict[str, int]:
 
 
 def _delete_files(ids, asset_ids, item_ids) -> int:
-    from ..assets.models import Asset
-    from ..fields.engine import definitions
-    from ..fields.models import FILE_TYPES
-    from ..files.models import StoredFile
-    from ..files.storage import storage
-    from ..jobs.after_commit import after_commit
-    from ..tenancy.models import as_id
-    from ..workflow.models import WorkflowStep
-
     file_ids: set[int] = set()
     for entity, model, record_ids in (("customer", Customer, ids), ("asset", Asset, asset_ids)):
         codes = [d.code for d in definitions(entity, include_archived=True) if d.type in FILE_TYPES]
