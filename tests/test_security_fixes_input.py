@@ -26,8 +26,17 @@ def test_a_custom_number_filter_is_bounded_in_api_and_list(raw, two_tenants, log
     resp = app.test_client().get(f"/api/v1/customers?cf=amt={raw}", headers=api_token(alpha, "owner"))
     assert resp.status_code == 422, resp.get_data(as_text=True)[:300]
     assert "amt" in str(resp.get_json()["errors"]["cf"])
-    assert admin.get(f"/t/alpha/customers/?cf_amt={raw}").status_code == 200
+    page = admin.get(f"/t/alpha/customers/?cf_amt={raw}")
+    assert page.status_code == 200
+    assert 'data-testid="filter-error"' in page.get_data(as_text=True)  # said under the box, not a silent 0
     assert admin.get(f"/t/alpha/assets/?cf_amt={raw}").status_code == 200
+
+
+def test_a_bounded_number_filter_shows_no_error(two_tenants, login):
+    alpha, _ = two_tenants
+    admin = login(alpha, "admin")
+    _number_field(admin)
+    assert 'data-testid="filter-error"' not in admin.get("/t/alpha/customers/?cf_amt=12.5").get_data(as_text=True)
 
 
 def test_a_custom_filter_without_a_value_is_a_field_error(two_tenants, api_token, app):

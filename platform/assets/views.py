@@ -151,7 +151,7 @@ def transfer(asset_id):
 @bp.get("/assets/")
 @requires("customers.view")
 def index():
-    from ..fields.engine import definitions, filters_from_args, linked
+    from ..fields.engine import definitions, filter_errors, filters_from_args, linked
 
     args = request.args
     type_ = args.get("type") or None
@@ -167,6 +167,7 @@ def index():
     columns = [d for d in defs if d.type not in ("long_text", "photo", "file")][:3]
     return render_template("assets/index.html", assets=rows, types=services.asset_types(), type_=type_, q=q,
                            sort=sort, filter_defs=list(filterable.values()), active_custom=raw, list_args=list_args,
+                           filter_errors=filter_errors(filterable, raw),
                            column_defs=columns, linked=linked(columns, [a.custom for a in rows]),
                            locale=current_code(), identifiers=services.identifiers_of([a.id for a in rows]),
                            next_after=rows[-1].id if len(rows) == 50 else None)

@@ -25,7 +25,7 @@ TIMELINE_LABELS = {
 @bp.get("/")
 @requires("customers.view")
 def index():
-    from ..fields.engine import linked
+    from ..fields.engine import filter_errors, linked
     from .listing import from_args
 
     after = request.args.get("after", "")
@@ -46,7 +46,8 @@ def index():
                            filter_defs=list(view.filterable.values()), sort=sort,
                            column_defs=[d for d in custom_defs if d.type not in ("long_text", "photo", "file")][:3],
                            linked=linked(custom_defs, [c.custom for c in rows]),
-                           active_custom=view.custom_raw, locale=current_code(),
+                           active_custom=view.custom_raw, filter_errors=filter_errors(view.filterable, view.custom_raw),
+                           locale=current_code(),
                            staff=list_users(current_user), next_after=rows[-1].id if more else None)
 
 

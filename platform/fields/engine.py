@@ -271,6 +271,19 @@ def filters_from_args(defs: list[FieldDefinition], args) -> tuple[dict, dict, tu
     return filterable, raw, tuple((code, filter_value(filterable[code], value)) for code, value in raw.items())
 
 
+def filter_errors(filterable: dict, raw: dict) -> dict[str, str]:
+    """{code: message} for filter values their field can never hold (a number field given NaN or 1e1000000): the
+    list then says so under the box, instead of quietly showing nothing."""
+    errors = {}
+    for code, value in raw.items():
+        if filterable[code].type == "number":
+            try:
+                finite_number(value)
+            except ValidationError as err:
+                errors[code] = str(err.messages[0])
+    return errors
+
+
 def custom_condition(column, code: str, value):
     """Records whose custom value `code` is `value` (or, for several-choice fields, includes it) — JSONB @>,
     which the GIN index on (tenant_id, custom) serves."""
