@@ -102,3 +102,13 @@ def test_every_sdk_name_has_a_docstring_and_is_documented():
         assert name in section, f"storecrm.sdk.{name} is missing from docs/plugins.md"
         if callable(value):
             assert (value.__doc__ or "").strip(), f"storecrm.sdk.{name} has no docstring"
+
+
+def test_every_core_module_has_a_layer():
+    """A new top-level module must be placed in the layers contract (docs/architecture.md says where things go)."""
+    parser = configparser.ConfigParser()
+    parser.read(CONFIG)
+    listed = {m.strip() for m in parser["importlinter:contract:layers"]["layers"].replace(":", " ").split()}
+    core = {f"storecrm.{p.name.removesuffix('.py')}" for p in (ROOT / "platform").iterdir()
+            if p.name != "__pycache__" and (p.suffix == ".py" or p.is_dir())}
+    assert core - listed == set()
