@@ -76,7 +76,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
 
     init_logging(app, settings)
     from . import core_plugin
-    from .activities import reminders  # noqa: F401  (timer handlers register on import; plugins' with their module)
+    from .notifications import reminders  # noqa: F401  (timer handlers register on import; plugins' with their module)
     from .workflow import engine  # noqa: F401
 
     load_plugins(app, core_plugin)  # before Babel: plugins bring translation folders

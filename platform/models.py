@@ -14,7 +14,8 @@ from .assets.models import Asset, AssetOwnership, AssetReading  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
 from .fields.models import FieldDefinition  # noqa: F401
 from .files.models import StoredFile  # noqa: F401
-from .notifications.models import (Notification, NotificationTemplate, OutboxMessage, Timer,  # noqa: F401
+from .notifications.models import (Notification, NotificationTemplate, OutboxMessage,  # noqa: F401
                                    WebhookEndpoint)
 from .workflow.models import WorkflowDefinition, WorkflowItem, WorkflowStep  # noqa: F401
 from .rules.models import Rule, RuleFiring  # noqa: F401
+from .timers import Timer  # noqa: F401

@@ -21,7 +21,7 @@ SCHEDULER = """
 import logging, sys, time
 from storecrm import worker
 from storecrm.notifications.sweeps import relay_all_due
-from storecrm.notifications.timers import dispatch_due
+from storecrm.timers import dispatch_due
 end = time.time() + float(sys.argv[1])
 while time.time() < end:
     with worker.app.app_context():

@@ -102,7 +102,7 @@ def test_quiet_hours_hold_texts_to_customers_and_marketing_needs_consent(two_ten
 
 def test_timers_fire_once_whoever_sweeps(two_tenants, app, system_db, monkeypatch):
     from storecrm.extensions import db
-    from storecrm.notifications import timers
+    from storecrm import timers
     from storecrm.tenancy.context import TenantRef, tenant_context
     from storecrm.tenancy.models import utcnow
 
@@ -128,7 +128,7 @@ def test_timers_fire_once_whoever_sweeps(two_tenants, app, system_db, monkeypatc
 
 
 def test_a_task_reminder_reaches_the_assignee_at_its_time(two_tenants, login, app, system_db, api_token):
-    from storecrm.notifications.timers import dispatch_due
+    from storecrm.timers import dispatch_due
 
     alpha, beta = two_tenants
     b = login(alpha, "advisor")
@@ -206,7 +206,7 @@ def test_a_tenants_sms_budget_per_minute_holds_the_rest(two_tenants, in_tenant, 
 
 def test_a_tenant_rewrites_the_reminder_and_templates_cannot_reach_further(two_tenants, login, app, api_token,
                                                                            system_db):
-    from storecrm.notifications.timers import dispatch_due
+    from storecrm.timers import dispatch_due
 
     alpha, beta = two_tenants
     admin = login(alpha, "admin")

@@ -49,7 +49,7 @@ def test_suspend_reactivate_export_and_delete_for_good(two_tenants, app, browser
     alpha, beta = two_tenants
     with in_tenant(alpha) as s:  # an upload and a timer, which must go too
         from storecrm.files.services import accept_upload
-        from storecrm.notifications.timers import schedule
+        from storecrm.timers import schedule
         from storecrm.users.models import User
         from tests.test_files import _jpeg
 

@@ -36,7 +36,7 @@ def _item(world, item_id):
 
 
 def test_lead_moves_by_role_records_history_and_escalates_at_its_deadline(two_tenants, in_tenant, app, system_db):
-    from storecrm.notifications import timers
+    from storecrm import timers
     from storecrm.workflow import engine
 
     alpha, _ = two_tenants

@@ -70,7 +70,7 @@ def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> 
 
 def _sync_reminder(task: Task) -> None:
     """One timer per task, moved with its reminder time; none once the task is done or cancelled."""
-    from ..notifications.timers import cancel, schedule
+    from ..timers import cancel, schedule
 
     key = f"task:{task.id}:reminder"
     if task.status == "open" and task.remind_at is not None:

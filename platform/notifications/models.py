@@ -50,24 +50,6 @@ class OutboxMessage(TenantScoped):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Timer(TenantScoped):
-    """Something to do at a given time (a reminder, a deadline); `key` makes scheduling idempotent."""
-
-    __tablename__ = "timers"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "key"),
-        Index("ix_timers_tenant_due", "tenant_id", "due_at", postgresql_where=text("fired_at IS NULL")),
-    )
-
-    key: Mapped[str] = mapped_column(String(160))
-    kind: Mapped[str] = mapped_column(String(60))
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    payload: Mapped[dict] = mapped_column(JSONB, default=dict)
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
 class WebhookEndpoint(TenantScoped):
     """An address the tenant's own systems listen on; events are POSTed there, signed with `secret`."""
 

@@ -63,9 +63,9 @@ from ..workflow.engine import start as start_workflow
 from ..notifications.outbox import send as send_message
 from ..notifications.services import notify_user
 from ..notifications.templates import render as render_message
-from ..notifications.timers import cancel as cancel_timer
-from ..notifications.timers import handler as timer_handler
-from ..notifications.timers import schedule as schedule_timer
+from ..timers import cancel as cancel_timer
+from ..timers import handler as timer_handler
+from ..timers import schedule as schedule_timer
 from ..files.services import accept_upload, get_file
 from ..jobs import actor
 from ..jobs.after_commit import after_commit

@@ -1,7 +1,7 @@
 """Running records through workflows: start, move, reject, approvals, deadlines with escalation.
 
 Every change is one WorkflowStep row (who, when, from, to, comment, time spent in the state). A deadline is an
-exact-time timer (notifications/timers.py) keyed by the item, moved whenever the item changes state, so escalation
+exact-time timer (timers.py) keyed by the item, moved whenever the item changes state, so escalation
 fires within a minute of its due time and never for a state the item has already left.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .. import conditions
 from ..audit.services import record
 from ..events import WorkflowStateEntered, emit
 from ..extensions import db
-from ..notifications.timers import cancel, handler, schedule
+from ..timers import cancel, handler, schedule
 from ..tenancy.models import get_scoped, utcnow
 from ..users.services import staff_with_role
 from ..validation import finite_number

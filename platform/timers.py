@@ -10,16 +10,35 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from periodiq import cron
-from sqlalchemy import select, text
+from sqlalchemy import DateTime, Index, String, UniqueConstraint, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..jobs import actor
-from ..tenancy.context import TenantRef, tenant_context
-from ..tenancy.models import utcnow
-from ..tenancy.scoping import unscoped
-from .models import Timer
+from .extensions import db
+from .jobs import actor
+from .tenancy.context import TenantRef, tenant_context
+from .tenancy.models import TenantScoped, utcnow
+from .tenancy.scoping import unscoped
 
 log = logging.getLogger("storecrm.timers")
+
+
+class Timer(TenantScoped):
+    """Something to do at a given time (a reminder, a deadline); `key` makes scheduling idempotent."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key"),
+        Index("ix_timers_tenant_due", "tenant_id", "due_at", postgresql_where=text("fired_at IS NULL")),
+    )
+
+    key: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(60))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict] = mapped_column(JSONB, default=dict)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 LEASE = timedelta(minutes=5)
 HANDLERS: dict[str, Callable[[Timer], None]] = {}
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import force_locale, format_datetime
 
-from ..notifications.services import notify_user
-from ..notifications.timers import handler
+from ..activities.models import Task
 from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped
-from .models import Task
+from ..timers import handler
+from .services import notify_user
 
 
 @handler("task.reminder")
