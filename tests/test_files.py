@@ -252,7 +252,8 @@ def test_uploads_no_record_points_at_are_purged_after_a_while(two_tenants, in_te
 
     from storecrm.customers.models import Customer
     from storecrm.fields.models import FieldDefinition
-    from storecrm.files.services import accept_upload, purge_unreferenced
+    from storecrm.files.services import accept_upload
+    from storecrm.housekeeping import purge_unreferenced
     from storecrm.files.storage import storage
     from storecrm.tenancy.models import utcnow
     from storecrm.users.models import User

@@ -9,7 +9,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from ..extensions import db
+from ..hooks.runtime import enabled_plugins, host
 from ..tenancy.models import as_id, get_scoped
+from ..users.models import User
 from ..validation import BoundedDecimal, Phone, finite_number, number_as_json
 from .models import FILE_TYPES, FieldDefinition
 
@@ -18,8 +20,6 @@ MAX_FILES = 20
 
 def entities() -> dict[str, object]:
     """Entity code -> label of every record type that takes custom fields: core ones and enabled plugins'."""
-    from ..hooks.runtime import enabled_plugins, host
-
     out = {"customer": _l("Customers"), "asset": _l("Assets")}
     for entity in host().items("register_extensible_entities", enabled_plugins()):
         out.setdefault(entity.code, entity.label)
@@ -104,11 +104,12 @@ class Reference(fields.Field):
 
 
 def _model(target: str):
-    from ..assets.models import Asset
-    from ..customers.models import Customer
-    from ..users.models import User
-
-    return {"ref_customer": Customer, "ref_asset": Asset, "ref_user": User}[target]
+    """The model a reference field points at: staff, or the record type registered as an engine entity ("customer",
+    "asset"), so the fields engine needs no import of the modules above it."""
+    if target == "ref_user":
+        return User
+    code = target.removeprefix("ref_")
+    return next(e.model for e in host().items("register_engine_entities") if e.code == code)
 
 
 def _referenced(target: str, number: int):
