@@ -189,3 +189,12 @@ def register_customer_panels():
 
     return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
                           lambda customer: panel_context("customer", customer), None, 20)]
+
+
+@hookimpl
+def customer_timeline(customer, before, limit):
+    """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
+    from .activities import timeline as activities
+    from .rules import timeline as rules
+
+    return activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)

@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 
 from ..customers.identity import CORE_KINDS
 from ..customers.services import get_customer
-from ..plugin_host.forms import describe
+from ..web.schema_forms import describe
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
 from ..web.i18n import current_code

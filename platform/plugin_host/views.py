@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 from ..web.forms import flash_errors, flatten_errors, requires
 from ..web.i18n import current_code
 from . import services
-from .forms import describe
+from ..web.schema_forms import describe
 from ..hooks.runtime import host
 
 bp = Blueprint("plugins", __name__, url_prefix="/modules")

@@ -1,4 +1,4 @@
-"""A form generated from a plugin's settings schema (marshmallow), so plugins need no template."""
+"""A form generated from a marshmallow schema (a plugin's settings, an asset type's attributes): no template needed."""
 from __future__ import annotations
 
 from marshmallow import fields, validate
