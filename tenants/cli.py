@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..auth.passwords import MIN_LENGTH, hash_password
+from ..users.passwords import MIN_LENGTH, hash_password
 from ..tenancy.models import Tenant
 from ..tenancy.scoping import unscoped
 from .models import Operator, Plan, account_row

@@ -29,7 +29,7 @@ def _operator_only():
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
-    from ..auth.passwords import verify_password
+    from ..users.passwords import verify_password
 
     error = None
     if request.method == "POST":

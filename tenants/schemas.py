@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from ..auth.passwords import MIN_LENGTH
+from ..users.passwords import MIN_LENGTH
 from ..workspace.schemas import TIMEZONES
 from ..validation import LowerEmail, Phone, Trimmed
 
