@@ -58,6 +58,7 @@ from ..audit.services import record as record_audit
 from ..events import (AssetChanged, AssetCreated, CustomerChanged, CustomerCreated, CustomerMerged, CustomerUnmerged,
                       Event, RecordEvent, TaskCreated, WorkflowStateEntered)
 from ..events import emit as emit_event
+from ..rules.actions import RULE_USER as AUTOMATION
 from ..workflow.engine import items_of as workflow_items_of
 from ..workflow.engine import start as start_workflow
 from ..notifications.outbox import send as send_message
@@ -89,7 +90,7 @@ __all__ = [
     "TimelineEntry",
     # data
     "db", "TenantScoped", "Timestamped", "tenant_fk", "get_scoped", "as_id", "utcnow", "current_tenant_id",
-    "Customer", "Asset", "Task", "Interaction", "User", "Store",
+    "Customer", "Asset", "Task", "Interaction", "User", "Store", "AUTOMATION",
     # calendar and money
     "tenant_zone", "tenant_now", "tenant_today", "tenant_currency", "money",
     # customers
