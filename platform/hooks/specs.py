@@ -7,7 +7,8 @@ Two kinds of hook:
 - tenant hooks (lifecycle and data events) run inside a tenant's scope and reach only the
   plugins *enabled* for that tenant.
 
-An implementation may accept only the arguments it needs. The core registers its own
+An implementation may accept only the arguments it needs. The data classes named here are imported from
+`storecrm.sdk`, the one module a plugin uses. The core registers its own
 permissions, navigation and pages through these same hooks (`storecrm.core_plugin`).
 docs/plugins.md has the reference; tests/test_hooks_documented.py keeps the two in step.
 """
@@ -26,7 +27,7 @@ def validate_config(config):
 
 @hookspec
 def register_permissions():
-    """Return a list of `storecrm.access.registry.Permission` this plugin defines."""
+    """Return a list of `Permission` (storecrm.sdk) this plugin defines."""
 
 
 @hookspec
@@ -46,81 +47,81 @@ def register_api_blueprints():
 
 @hookspec
 def register_nav_items():
-    """Return `storecrm.web.nav.NavItem` objects; shown to users holding their permission, where the plugin is on."""
+    """Return `NavItem` objects; shown to users holding their permission, where the plugin is on."""
 
 
 @hookspec
 def register_asset_types():
-    """Return `storecrm.hooks.contrib.AssetType` objects (vehicle, audio system, smart device …)."""
+    """Return `AssetType` objects (vehicle, audio system, smart device …)."""
 
 
 @hookspec
 def register_identity_kinds():
-    """Return `storecrm.customers.identity.IdentityKind` objects (code, label, normalize) for One-ID matching."""
+    """Return `IdentityKind` objects (code, label, normalize) for One-ID matching."""
 
 
 @hookspec
 def register_extensible_entities():
-    """Return `storecrm.hooks.contrib.ExtensibleEntity` objects: this plugin's records that take custom fields.
+    """Return `ExtensibleEntity` objects: this plugin's records that take custom fields.
 
     The plugin stores values in a JSONB column of its own table and validates them with
-    `storecrm.fields.engine.validate_values(entity_code, raw, user=…, current=…)`.
+    `storecrm.sdk.validate_custom_values(entity_code, raw, user=…, current=…)`.
     """
 
 
 @hookspec
 def register_field_presets():
-    """Return `storecrm.hooks.contrib.FieldPreset` objects: custom fields seeded when the plugin is enabled."""
+    """Return `FieldPreset` objects: custom fields seeded when the plugin is enabled."""
 
 
 @hookspec
 def register_engine_entities():
-    """Return `storecrm.hooks.contrib.EngineEntity` objects: record types workflows and automation rules work on."""
+    """Return `EngineEntity` objects: record types workflows and automation rules work on."""
 
 
 @hookspec
 def register_workflows():
-    """Return `storecrm.hooks.contrib.WorkflowDefinition` objects offered as defaults to tenants."""
+    """Return `WorkflowDefinition` objects offered as defaults to tenants."""
 
 
 @hookspec
 def register_rule_triggers():
-    """Return `storecrm.hooks.contrib.RuleTrigger` objects the automation rules may start from."""
+    """Return `RuleTrigger` objects the automation rules may start from."""
 
 
 @hookspec
 def register_rule_conditions():
-    """Return `storecrm.hooks.contrib.RuleCondition` objects usable in rule condition trees."""
+    """Return `RuleCondition` objects usable in rule condition trees."""
 
 
 @hookspec
 def register_rule_actions():
-    """Return `storecrm.hooks.contrib.RuleAction` objects (e.g. issue a coupon) that rules may run."""
+    """Return `RuleAction` objects (e.g. issue a coupon) that rules may run."""
 
 
 @hookspec
 def register_notification_channels():
-    """Return `storecrm.hooks.contrib.NotificationChannel` objects (e.g. an SMS provider)."""
+    """Return `NotificationChannel` objects (e.g. an SMS provider)."""
 
 
 @hookspec
 def register_kpis():
-    """Return `storecrm.hooks.contrib.Kpi` objects: a definition and a function computing the value in SQL."""
+    """Return `Kpi` objects: a definition and a function computing the value in SQL."""
 
 
 @hookspec
 def register_dashboard_widgets():
-    """Return `storecrm.hooks.contrib.DashboardWidget` objects shown on the home dashboard."""
+    """Return `DashboardWidget` objects shown on the home dashboard."""
 
 
 @hookspec
 def register_customer_panels():
-    """Return `storecrm.hooks.contrib.CustomerPanel` objects rendered on the customer page."""
+    """Return `CustomerPanel` objects rendered on the customer page."""
 
 
 @hookspec
 def register_import_mappings():
-    """Return `storecrm.hooks.contrib.ImportMapping` objects: column maps for imports of this plugin's data."""
+    """Return `ImportMapping` objects: column maps for imports of this plugin's data."""
 
 
 @hookspec
@@ -130,7 +131,7 @@ def register_cli_commands():
 
 @hookspec
 def register_periodic_jobs():
-    """Return `storecrm.hooks.contrib.PeriodicJob` objects; each runs on its schedule once per tenant with the plugin on."""
+    """Return `PeriodicJob` objects; each runs on its schedule once per tenant with the plugin on."""
 
 
 # --- tenant hooks (only plugins enabled for the current tenant) ----------------------------
@@ -189,7 +190,7 @@ def asset_changed(asset, changes):
 
 @hookspec
 def customer_timeline(customer, before, limit):
-    """For the customer page: return up to `limit` `storecrm.hooks.contrib.TimelineEntry`, newest first, older than `before` (None: now)."""
+    """For the customer page: return up to `limit` `TimelineEntry`, newest first, older than `before` (None: now)."""
 
 
 @hookspec
