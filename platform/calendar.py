@@ -10,12 +10,12 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from .tenancy.models import current_tenant_row
+
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
 def _tenant():
-    from .tenancy.models import current_tenant_row
-
     return current_tenant_row()
 
 

@@ -12,6 +12,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
+from ..embedded import apply_defaults
 from .middleware import AppContextMiddleware, TenantMiddleware
 
 
@@ -21,8 +22,6 @@ def _make_broker():
     else:
         url = os.environ.get("REDIS_URL")
         if not url:
-            from ..embedded import apply_defaults
-
             apply_defaults()
             url = os.environ["REDIS_URL"]
         broker = RedisBroker(url=url)

@@ -5,7 +5,10 @@ import threading
 
 from dramatiq.middleware import Middleware
 
+from ..extensions import db
+from ..hooks.runtime import enabled_plugins
 from ..tenancy.context import TenantRef, current_tenant_id, reset_tenant, set_tenant
+from ..tenancy.resolution import find_tenant
 
 log = logging.getLogger("storecrm.jobs")
 _app = None
@@ -44,8 +47,6 @@ class TenantMiddleware(Middleware):
             message.options.setdefault("tenant_id", tid)
 
     def before_process_message(self, broker, message):
-        from ..tenancy.resolution import find_tenant
-
         tid = message.options.get("tenant_id")
         _local.tenant_token = None
         if tid is None:
@@ -59,8 +60,6 @@ class TenantMiddleware(Middleware):
         _local.tenant_token = set_tenant(TenantRef(tenant.id, tenant.slug))
         plugin = broker.get_actor(message.actor_name).options.get("plugin")
         if plugin:
-            from ..hooks.runtime import enabled_plugins
-
             if plugin not in enabled_plugins():
                 from dramatiq.middleware import SkipMessage
 
@@ -74,8 +73,6 @@ class TenantMiddleware(Middleware):
             _local.tenant_token = None
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        from ..extensions import db
-
         try:
             if exception is None:
                 db.session.commit()
@@ -97,8 +94,6 @@ class AppContextMiddleware(Middleware):
         _local.app_ctx = ctx
 
     def _pop(self):
-        from ..extensions import db
-
         ctx = getattr(_local, "app_ctx", None)
         if ctx is not None:
             db.session.remove()

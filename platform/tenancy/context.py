@@ -10,6 +10,8 @@ import contextvars
 import logging
 from dataclasses import dataclass
 
+from ..extensions import db
+
 log = logging.getLogger("storecrm.tenancy")
 
 
@@ -58,8 +60,6 @@ def tenant_context(tenant):
     The database session is ended at entry and exit because RLS is bound to the transaction:
     a transaction begun for one tenant must never carry on under another.
     """
-    from ..extensions import db
-
     ref = TenantRef(tenant.id, tenant.slug)
     session = db.session
     if session.new or session.dirty or session.deleted:

@@ -111,8 +111,6 @@ def current_tenant_row() -> Tenant:
 
 def get_scoped(model, record_id):
     """The row of `model` with this id in the current tenant, or None (ids of other tenants included)."""
-    from .context import require_tenant_id
-
     record_id = as_id(record_id)
     if record_id is None:
         return None

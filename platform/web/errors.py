@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from ..extensions import db, limiter
+from .forms import flatten_errors
 
 log = logging.getLogger("storecrm.errors")
 
@@ -87,8 +88,6 @@ def init_app(app) -> None:
             errors, extra = None, {}
             data = getattr(exc, "data", None)  # flask-smorest abort(...) / webargs validation errors
             if isinstance(data, dict) and "messages" in data:
-                from .forms import flatten_errors
-
                 errors = {}
                 for location_errors in data["messages"].values():  # json, query, …
                     errors.update(flatten_errors(location_errors))

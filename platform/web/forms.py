@@ -8,6 +8,8 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from marshmallow import Schema, ValidationError, fields
 
+from .transactions import refuse
+
 
 def form_data(schema: Schema) -> dict:
     """request.form as the schema expects it: list fields get every value, others the first."""
@@ -72,8 +74,6 @@ def flash_errors(err) -> None:
     """Every message of a ValidationError as a flash message (for action buttons that redirect back); the request
     is refused, so nothing it wrote is kept."""
     from flask import flash
-
-    from .transactions import refuse
 
     refuse()
     for messages in flatten_errors(err.messages).values():
