@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .embedded import apply_defaults
+from .embedded import apply_defaults, stop_postgres, stop_redis
 
 
 def _flask(*args: str) -> None:
@@ -24,6 +24,8 @@ def run() -> int:
     os.environ.setdefault("STORECRM_BASE_URL", f"http://127.0.0.1:{port}")
     _flask("db", "upgrade")
     _flask("demo", "load")
+    # imported here: demo.loader loads storecrm.jobs, which builds its broker from REDIS_URL at import, so only
+    # after apply_defaults() above has set it (earlier, the import would start a second embedded Redis)
     from .demo.loader import DEMO_PASSWORD, DEMO_USERS
 
     print("\n" + "=" * 64)
@@ -46,8 +48,6 @@ def run() -> int:
     try:
         return honcho.wait()
     finally:
-        from .embedded import stop_postgres, stop_redis
-
         stop_redis()
         pgdata = os.environ.get("STORECRM_EMBEDDED_PGDATA")
         if pgdata:

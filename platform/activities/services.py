@@ -8,9 +8,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..audit.services import record, record_changes, snapshot
+from ..customers.models import Customer
+from ..customers.services import get_customer
 from ..events import TaskCreated, emit
 from ..extensions import db
 from ..tenancy.models import get_scoped, utcnow
+from ..timers import cancel, schedule
+from ..users.models import User
 from ..web.i18n import tenant_zone
 from .models import Interaction, Task
 
@@ -38,9 +42,6 @@ def interactions_of(customer_id: int, limit: int = 50) -> list[Interaction]:
 
 
 def _check_task(user, data: dict) -> None:
-    from ..customers.services import get_customer
-    from ..users.models import User
-
     errors = {}
     assignee = get_scoped(User, data.get("assignee_id")) if data.get("assignee_id") else None
     if data.get("assignee_id") and (assignee is None or not assignee.active):
@@ -70,8 +71,6 @@ def create_task(user, data: dict, *, related: tuple[str, int] | None = None) -> 
 
 def _sync_reminder(task: Task) -> None:
     """One timer per task, moved with its reminder time; none once the task is done or cancelled."""
-    from ..timers import cancel, schedule
-
     key = f"task:{task.id}:reminder"
     if task.status == "open" and task.remind_at is not None:
         schedule(key, "task.reminder", task.remind_at, {"task_id": task.id})
@@ -100,8 +99,6 @@ def update_task(user, task: Task, data: dict) -> Task:
 
 def visible_task(user, task_id) -> Task | None:
     """A task its assignee or creator may see, or anyone who may see its customer."""
-    from ..customers.services import get_customer
-
     task = get_scoped(Task, task_id)
     if task is None:
         return None
@@ -127,8 +124,6 @@ def open_tasks_of_customer(customer_id: int) -> list[Task]:
 
 def customer_names(ids: set[int]) -> dict[int, str]:
     """Names for a list of tasks, in one query."""
-    from ..customers.models import Customer
-
     if not ids:
         return {}
     return dict(db.session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())

@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from ..customers.services import get_customer
+from ..customers.views import _show
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.redirects import safe_next
 from . import services
@@ -20,8 +21,6 @@ def _customer_or_404(customer_id):
 
 
 def _back_to_customer_with_errors(customer, errors, form):
-    from ..customers.views import _show
-
     return _show(customer, activity_errors=(form, errors)), 422
 
 

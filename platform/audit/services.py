@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import inspect
 
 from ..extensions import db
+from ..tenancy.context import require_tenant_id
+from ..tenancy.models import utcnow
 from .models import AuditEntry
 
 
@@ -87,9 +89,6 @@ def record_many(entries: list[tuple]) -> None:
     before, after) each, all by the current actor."""
     from sqlalchemy import insert
 
-    from ..tenancy.context import require_tenant_id
-    from ..tenancy.models import utcnow
-
     if not entries:
         return
     actor, now, tenant_id = current_actor(), utcnow(), require_tenant_id()
@@ -102,9 +101,7 @@ def record_many(entries: list[tuple]) -> None:
 
 def record_changes(entity_type: str, obj, before: dict, summary: str) -> dict:
     """Audit an update of `obj` against the `before` snapshot; only changed fields are kept. Returns the changes."""
-    from ..extensions import db as _db
-
-    _db.session.flush()
+    db.session.flush()
     old, new = changed_only(before, snapshot(obj))
     if new:
         record("update", entity_type, obj.id, summary, before=old, after=new)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..web.forms import requires
+from ..web.i18n import tenant_zone
 from .models import AuditEntry
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -46,7 +47,6 @@ def index():
     if args.get("entity_id", "").isdigit() and len(args["entity_id"]) < 19:
         q = q.where(AuditEntry.entity_id == int(args["entity_id"]))
     start, end = _date(args.get("from")), _date(args.get("to"))
-    from ..web.i18n import tenant_zone
 
     tz = tenant_zone()
     if start:

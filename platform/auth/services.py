@@ -12,8 +12,9 @@ from dataclasses import replace
 from ..audit.services import current_actor, record, set_actor
 from ..events import StaffAccessChanged
 from ..extensions import db
+from ..notifications.outbox import send
 from ..tenancy.context import require_tenant_id
-from ..tenancy.models import utcnow
+from ..tenancy.models import Tenant, utcnow
 from ..users.models import User
 from ..users.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from ..validation import normalize_phone
@@ -111,7 +112,6 @@ def request_password_reset(login: str, reset_url_for) -> None:
     user = find_by_login(login)
     if user is None or not user.active or not user.email:
         return
-    from ..notifications.outbox import send
 
     url = reset_url_for(reset_token_for(user))
     send("email", user.email, _("Reset your StoreCRM password"),
@@ -151,8 +151,6 @@ def user_for_token(token_id: int, secret: str, *, with_tenant: bool = False):
 
     with_tenant: also return the tenant row, read by the same query — the API resolves a request's tenant and
     user in one round trip (the token names its tenant, whose RLS scope the query already runs in)."""
-    from ..tenancy.models import Tenant
-
     query = select(ApiToken, Tenant).join(Tenant, Tenant.id == ApiToken.tenant_id).where(
         ApiToken.id == token_id, ApiToken.revoked_at.is_(None), Tenant.status != "deleted")
     row = db.session.execute(query).first()

@@ -4,6 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
 from ..extensions import limiter
+from ..users.passwords import verify_password
 from ..web.forms import flatten_errors
 from ..web.redirects import safe_next
 from . import services
@@ -108,8 +109,6 @@ def reset(token):
 def account():
     errors = {}
     if request.method == "POST":
-        from ..users.passwords import verify_password
-
         if not verify_password(current_user.password_hash, request.form.get("current_password") or ""):
             errors = {"current_password": [_("Wrong password.")]}
         elif (request.form.get("password") or "") != (request.form.get("password_confirm") or ""):

@@ -9,10 +9,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from ..extensions import db
+from ..files.services import files_by_id
 from ..hooks.runtime import enabled_plugins, host
+from ..tenancy.context import require_tenant_id
 from ..tenancy.models import as_id, get_scoped
 from ..users.models import User
-from ..validation import BoundedDecimal, Phone, finite_number, number_as_json
+from ..validation import BoundedDecimal, Phone, finite_number, normalize_phone, number_as_json
 from .models import FILE_TYPES, FieldDefinition
 
 MAX_FILES = 20
@@ -32,7 +34,6 @@ def definitions(entity: str, *, include_archived: bool = False, user=None) -> li
     from flask import g
 
     cache = g.setdefault("_field_definitions", {})
-    from ..tenancy.context import require_tenant_id
 
     key = (require_tenant_id(), entity, include_archived)
     if key not in cache:
@@ -70,8 +71,6 @@ class FileList(fields.Field):
         self.images_only = images_only
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from ..files.services import files_by_id
-
         raw = _ids(value)
         ids = [as_id(i) for i in raw]
         if None in ids:
@@ -208,8 +207,6 @@ def defaults(entity: str) -> dict:
 def linked(defs: list[FieldDefinition], customs) -> dict:
     """What the values of reference and file fields point at, loaded in one query per kind (for display):
     {"files": {id: StoredFile}, "ref_customer": {id: name}, "ref_asset": {id: name}, "ref_user": {id: name}}."""
-    from ..files.services import files_by_id
-
     wanted: dict[str, set] = {"files": set(), "ref_customer": set(), "ref_asset": set(), "ref_user": set()}
     for custom in customs:
         for d in defs:
@@ -255,8 +252,6 @@ def filter_value(d: FieldDefinition, raw: str):
         except ValidationError:
             return None
     if d.type == "phone":
-        from ..validation import normalize_phone
-
         try:
             return normalize_phone(raw)
         except ValidationError:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import request
 from marshmallow import ValidationError
 
+from ..files.services import accept_upload
 from .models import FILE_TYPES, FieldDefinition
 
 
 def custom_from_form(defs: list[FieldDefinition], user) -> tuple[dict, dict]:
     """(values by field code, errors by input name). Uploads are stored at once, so a form shown again after a
     mistake keeps the photos already taken; a file that is refused is reported against its field."""
-    from ..files.services import accept_upload
-
     values, errors = {}, {}
     for d in defs:
         name = f"cf_{d.code}"

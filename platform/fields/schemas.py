@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..validation import Trimmed
+from .engine import entities
 from .models import FIELD_TYPES
 
 CHOOSE = _l("Choose one of the listed options.")
@@ -40,8 +41,6 @@ class FieldDefinitionSchema(Schema):
 
     @validates_schema(skip_on_field_errors=False)
     def _entity(self, data, **kwargs):
-        from .engine import entities
-
         if "entity" in data and data["entity"] not in entities():
             raise ValidationError(CHOOSE, "entity")
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..extensions import db
 from ..tenancy.context import require_tenant_id
-from ..tenancy.models import get_scoped
+from ..tenancy.models import as_id, get_scoped
 from .models import StoredFile
 from .storage import storage
 
@@ -126,8 +126,6 @@ def get_file(file_id) -> StoredFile | None:
 
 def files_by_id(ids) -> dict[int, StoredFile]:
     from sqlalchemy import select
-
-    from ..tenancy.models import as_id
 
     wanted = {number for number in map(as_id, ids) if number is not None}
     if not wanted:

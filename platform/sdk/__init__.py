@@ -39,7 +39,7 @@ from ..calendar import money, tenant_currency, tenant_now, tenant_today, tenant_
 
 # --- customers, identities, assets -------------------------------------------------------------------------------
 from ..customers.identities import add as add_identity
-from ..customers.identities import identities_of
+from ..customers.identities import identities_of, owners
 from ..customers.identities import normalize as normalize_identity
 from ..customers.services import create_customer, get_customer, search_customers, update_customer
 from ..customers.services import visible as visible_customers
@@ -119,8 +119,6 @@ def find_customer_by_identity(kind: str, raw: str) -> Customer | None:
 
         customer = find_customer_by_identity("mobile", "138 0013 8000")
     """
-    from ..customers.identities import owners
-
     value = normalize_identity(kind, raw)
     customer_id = owners([(kind, value)]).get((kind, value))
     customer = get_scoped(Customer, customer_id) if customer_id else None

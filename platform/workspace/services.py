@@ -7,11 +7,14 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from ..access.services import seed_builtin_roles
 from ..audit.services import changed_only, record
 from ..extensions import db
+from ..stores.services import create_store
 from ..tenancy.context import tenant_context
 from ..tenancy.models import Tenant, current_tenant_row
 from ..tenancy.scoping import unscoped
+from ..users.services import create_user
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 RESERVED = {"api", "admin", "static", "www", "app", "t", "login", "signup", "healthz", "operator"}
@@ -33,10 +36,6 @@ def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str 
     The tenant row is a platform row, written by the system role; the rest is written inside
     the new tenant's scope. If that part fails the tenant row is removed again.
     """
-    from ..access.services import seed_builtin_roles
-    from ..stores.services import create_store
-    from ..users.services import create_user
-
     slug = validate_slug(slug)
     with unscoped(reason=f"operator creates tenant {slug}") as system:
         if system.scalar(select(Tenant.id).where(Tenant.slug == slug)):
