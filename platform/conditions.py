@@ -20,7 +20,12 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import Date, Numeric, String, and_, false, func, not_, or_, select, true
 
+from .customers.listing import from_args
+from .customers.models import Customer, SavedView
 from .extensions import db
+from .fields.engine import definitions
+from .hooks.runtime import enabled_plugins, host
+from .tenancy.models import get_scoped
 from .validation import finite_number, number_as_json
 
 OPS = {
@@ -37,8 +42,6 @@ MAX_DEPTH, MAX_LEAVES = 6, 50
 
 def entities() -> dict:
     """code -> EngineEntity for the core and the plugins enabled in the current tenant."""
-    from .hooks.runtime import enabled_plugins, host
-
     return {e.code: e for e in host().items("register_engine_entities", enabled_plugins())}
 
 
@@ -55,8 +58,6 @@ _CUSTOM_TYPES = {"number": "number", "money": "number", "date": "date", "bool": 
 def field_catalog(code: str) -> dict[str, tuple]:
     """{name: (label, type)}: the entity's own fields, its custom fields as custom.<code>, and for records that
     belong to a customer the customer's fields as customer.<name>."""
-    from .fields.engine import definitions
-
     ent = entity(code)
     out = dict(ent.fields)
     if "custom" in ent.model.__table__.c:
@@ -129,9 +130,6 @@ def check(code: str, tree) -> dict | None:
         if wrong:  # a list or object where a name belongs: refused before it is looked up
             raise ValidationError({"conditions": [_l("%(key)s: a text value is expected.", key=wrong[0])]})
         if "segment" in node:
-            from .customers.models import SavedView
-            from .tenancy.models import get_scoped
-
             view = get_scoped(SavedView, node["segment"])
             if view is None or not view.shared or view.entity != "customers":
                 raise ValidationError({"conditions": [_l("Segment: choose a shared saved customer view.")]})
@@ -174,8 +172,6 @@ def _json(value):
 
 
 def _plugin_conditions() -> dict:
-    from .hooks.runtime import enabled_plugins, host
-
     return {c.code: c for c in host().items("register_rule_conditions", enabled_plugins())}
 
 
@@ -184,9 +180,6 @@ def _plugin_conditions() -> dict:
 def value_of(record, field: str):
     """The value of `field` (incl. custom.<code> and customer.<name>) on one record."""
     if field.startswith("customer."):
-        from .customers.models import Customer
-        from .tenancy.models import get_scoped
-
         owner = record if isinstance(record, Customer) else get_scoped(Customer, getattr(record, "customer_id", None))
         return None if owner is None else value_of(owner, field.removeprefix("customer."))
     if field.startswith("custom."):
@@ -323,8 +316,6 @@ def compile(code: str, tree):
             return condition.compile(model, node.get("value"))
         field, op = node["field"], node["op"]
         if field.startswith("customer.") and code != "customer":
-            from .customers.models import Customer
-
             inner = {"field": field.removeprefix("customer."), "op": op, "value": node.get("value")}
             return model.customer_id.in_(select(Customer.id).where(compile("customer", inner)))
         return _leaf_sql(model, catalog[field][1], field, op, node.get("value"))
@@ -344,10 +335,6 @@ def needs_python(tree) -> bool:
 
 
 def _segment_sql(code: str, model, view_id: int):
-    from .customers.listing import from_args
-    from .customers.models import Customer, SavedView
-    from .tenancy.models import get_scoped
-
     view = get_scoped(SavedView, view_id)
     if view is None:
         return false()

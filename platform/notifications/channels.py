@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from ..hooks.contrib import NotificationChannel
+from ..hooks.runtime import enabled_plugins, host
+from ..mail import deliver
 
 log = logging.getLogger("storecrm.notifications")
 
 
 def _email(message) -> None:
-    from ..mail import deliver
-
     deliver(message.recipient, message.subject, message.body)
 
 
@@ -20,6 +20,7 @@ def _sms_to_log(message) -> None:
 
 
 def _webhook(message) -> None:
+    # imported here: the module-level `deliver` is mail.deliver (for _email); this one is webhooks.deliver
     from .webhooks import deliver
 
     deliver(message)
@@ -31,8 +32,6 @@ CORE = {"email": NotificationChannel("email", "Email", _email), "sms": Notificat
 
 def channels() -> dict[str, NotificationChannel]:
     """Core channels, overridden or extended by the tenant's enabled plugins."""
-    from ..hooks.runtime import enabled_plugins, host
-
     out = dict(CORE)
     for channel in host().items("register_notification_channels", enabled_plugins()):
         out[channel.code] = channel

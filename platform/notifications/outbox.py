@@ -13,7 +13,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..jobs import actor
 from ..jobs.after_commit import after_commit
-from ..tenancy.models import utcnow
+from ..tenancy.models import current_tenant_row, utcnow
+from ..web.i18n import tenant_zone
+from .channels import channels
 from .models import OutboxMessage
 
 log = logging.getLogger("storecrm.notifications")
@@ -56,9 +58,6 @@ def _kick(message_id: int) -> None:
 
 def _quiet_until(now: datetime) -> datetime | None:
     """End of the tenant's quiet hours if `now` falls inside them (settings.quiet_hours, e.g. "21:00-08:00")."""
-    from ..tenancy.models import current_tenant_row
-    from ..web.i18n import tenant_zone
-
     spec = (current_tenant_row().settings or {}).get("quiet_hours") or ""
     try:
         start, end = (time.fromisoformat(part.strip()) for part in spec.split("-"))
@@ -83,8 +82,6 @@ def _over_rate(channel: str, now: datetime) -> bool:
     Providers bill per message and throttle senders; a runaway rule must not text a whole customer base at once."""
     from sqlalchemy import func
 
-    from ..tenancy.models import current_tenant_row
-
     limit = int((current_tenant_row().settings or {}).get(f"{channel}_per_minute") or DEFAULT_PER_MINUTE)
     sent = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.channel == channel, OutboxMessage.status == "sent",
@@ -94,8 +91,6 @@ def _over_rate(channel: str, now: datetime) -> bool:
 
 def attempt(message: OutboxMessage) -> None:
     """Try to deliver one message (its row locked by the caller); record the outcome on it."""
-    from .channels import channels
-
     now = utcnow()
     if message.channel == "sms" and message.payload.get("audience") == "customer":
         later = _quiet_until(now)

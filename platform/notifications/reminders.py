@@ -5,25 +5,23 @@ from flask import current_app
 from flask_babel import force_locale, format_datetime
 
 from ..activities.models import Task
+from ..customers.models import Customer
+from ..notifications.templates import render
 from ..tenancy.context import current_tenant
-from ..tenancy.models import get_scoped
+from ..tenancy.models import current_tenant_row, get_scoped
 from ..timers import handler
+from ..users.models import User
 from .services import notify_user
 
 
 @handler("task.reminder")
 def remind(timer) -> None:
-    from ..tenancy.models import current_tenant_row
-    from ..users.models import User
-
     task = get_scoped(Task, timer.payload.get("task_id"))
     if task is None or task.status != "open":
         return
     assignee = get_scoped(User, task.assignee_id)
     if assignee is None or not assignee.active:
         return
-    from ..customers.models import Customer
-    from ..notifications.templates import render
 
     tenant = current_tenant()
     url = f"{current_app.config['STORECRM'].base_url}/t/{tenant.slug}/tasks/"

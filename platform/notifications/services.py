@@ -4,16 +4,15 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..tenancy.models import utcnow
+from ..tenancy.models import get_scoped, utcnow
 from .models import Notification
+from .outbox import send
 
 
 def notify_user(user, title: str, body: str | None = None, url: str | None = None, *, email: bool = True,
                 dedupe_key: str | None = None) -> Notification:
     """A notification in the bell of `user`, and (if they have an address) an email through the outbox,
     both in the current transaction."""
-    from .outbox import send
-
     item = Notification(user_id=user.id, title=title[:200], body=body, url=url)
     db.session.add(item)
     if email and getattr(user, "email", None):
@@ -39,8 +38,6 @@ def notifications_of(user, *, unread_only: bool = False, before_id: int | None =
 
 
 def get_own(user, notification_id) -> Notification | None:
-    from ..tenancy.models import get_scoped
-
     item = get_scoped(Notification, notification_id)
     return item if item is not None and item.user_id == user.id else None
 

@@ -28,6 +28,7 @@ from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
 from . import safe_http
 from .models import OutboxMessage, WebhookEndpoint
+from .outbox import send
 
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
           "asset.changed", "task.created", "ping")
@@ -112,8 +113,6 @@ def _subscribed(event: str) -> list[WebhookEndpoint]:
 
 
 def _queue(targets: list[tuple[int, str]], event: str, data: dict) -> int:
-    from .outbox import send
-
     event_id = "evt_" + uuid.uuid4().hex
     body = {"id": event_id, "type": event, "created": int(utcnow().timestamp()), "tenant": current_tenant().slug,
             "data": data}
