@@ -5,9 +5,17 @@ from flask.cli import AppGroup
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from ..access.models import Role
+from ..auth.services import create_token
+from ..demo.loader import DEMO_PASSWORD, DEMO_USERS, load_demo
 from ..extensions import db
+from ..stores.models import Store
 from ..tenancy.context import tenant_context
 from ..tenancy.models import Tenant
+from ..users.models import User
+from ..users.schemas import UserSchema
+from ..users.services import create_user
+from ..workspace.services import create_tenant
 
 tenants_cli = AppGroup("tenants", help="Create and list tenants.")
 users_cli = AppGroup("users", help="Manage staff accounts of a tenant.")
@@ -38,8 +46,6 @@ def _tenant(slug: str) -> Tenant:
 @click.option("--locale", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
 def create_tenant_cmd(slug, name, admin_email, admin_password, admin_name, locale):
     """Create a tenant with its built-in roles, a first store and an owner account."""
-    from ..workspace.services import create_tenant
-
     try:
         tenant = create_tenant(slug=slug, name=name, locale=locale,
                                owner={"display_name": admin_name, "email": admin_email.lower(),
@@ -65,11 +71,6 @@ def list_tenants_cmd():
 @click.option("--store", "store_codes", multiple=True, help="store code; repeat for several")
 def create_user_cmd(slug, name, email, mobile, password, role, store_codes):
     """Create a staff account."""
-    from ..access.models import Role
-    from ..stores.models import Store
-    from ..users.schemas import UserSchema
-    from ..users.services import create_user
-
     with tenant_context(_tenant(slug)):
         role_row = db.session.scalar(select(Role).where(Role.code == role))
         if role_row is None:
@@ -91,9 +92,6 @@ def create_user_cmd(slug, name, email, mobile, password, role, store_codes):
 @click.option("--name", default="cli")
 def create_token_cmd(slug, email, name):
     """Create a personal API token for a user and print it (it is shown only once)."""
-    from ..auth.services import create_token
-    from ..users.models import User
-
     with tenant_context(_tenant(slug)):
         user = db.session.scalar(select(User).where(User.email == email.lower()))
         if user is None:
@@ -107,8 +105,6 @@ def create_token_cmd(slug, email, name):
 @click.option("--customers", default=300, show_default=True)
 def demo_load_cmd(customers):
     """Load the demo tenant (slug `demo`) unless it exists; print its logins."""
-    from ..demo.loader import DEMO_PASSWORD, DEMO_USERS, load_demo
-
     created = load_demo(customers=customers)
     click.echo("demo tenant " + ("created" if created else "already present"))
     for email, role in DEMO_USERS:

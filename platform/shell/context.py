@@ -6,6 +6,10 @@ from flask_login import current_user
 
 from ..hooks.blocks import page_banners
 from ..hooks.runtime import nav_items
+from ..notifications.services import unread_count
+from ..stores.services import stores_visible_to
+from ..tenancy.models import utcnow
+from ..validation import display_phone
 from ..web.nav import visible_items
 
 
@@ -14,8 +18,6 @@ def init_app(app) -> None:
     def _shell():
         if g.get("tenant") is None or not current_user.is_authenticated:
             return {}
-        from ..notifications.services import unread_count
-        from ..stores.services import stores_visible_to
 
         stores = [s for s in stores_visible_to(current_user) if s.active]
         items = nav_items()
@@ -68,15 +70,12 @@ def init_filters(app) -> None:
         "photo": _l("Photos"), "file": _l("Files"), "ref_customer": _l("Link to a customer"),
         "ref_asset": _l("Link to an asset"), "ref_user": _l("Link to a staff member")}
 
-    from ..validation import display_phone
-
     app.add_template_filter(display_phone, "phone")
     app.add_template_filter(_iso_datetime, "isodatetime")
     app.add_template_filter(lambda rows: [(r.id, r.label) for r in rows], "role_options")
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
     app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")
     app.add_template_filter(lambda users: [(u.id, u.display_name) for u in users], "staff_options")
-    from ..tenancy.models import utcnow
 
     app.jinja_env.globals["now_utc"] = utcnow  # overdue badges compare deadlines with it
     app.jinja_env.globals["workflow_action_labels"] = {

@@ -8,8 +8,12 @@ import os
 
 from flask import abort, g, request
 
-from ..hooks.manager import CORE, build_plugin_manager
+from ..api import api, init_api
+from ..api.auth import init_app as init_api_auth
+from ..hooks.blocks import render_block
+from ..hooks.manager import CORE, PluginError, build_plugin_manager
 from ..hooks.runtime import MOUNTED, PluginHost, enabled_plugins, registration_hooks, tenant_hook
+from ..plugin_host.jobs import declare_periodic_actors
 
 TENANT_PREFIX = "/t/<tenant>"
 
@@ -26,16 +30,12 @@ def load_plugins(app, core) -> PluginHost:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     errors = [e for batch in pm.hook.validate_config(config=app.config) for e in (batch or [])]
     if errors:
-        from ..hooks.manager import PluginError
-
         raise PluginError("configuration refused: " + "; ".join(errors))
     return host
 
 
 def mount_plugins(app) -> None:
     """Phase two: permissions, navigation, pages, API, commands and the rest."""
-    from ..api import api, init_api
-
     host: PluginHost = app.extensions["storecrm"]
     for _owner, permission in host.collect("register_permissions"):
         host.permissions.add(permission)
@@ -56,14 +56,9 @@ def mount_plugins(app) -> None:
         if hook not in MOUNTED:
             host.collect(hook)
 
-    from ..hooks.blocks import render_block
-
     app.jinja_env.globals["render_block"] = render_block
-    from ..plugin_host.jobs import declare_periodic_actors
 
     declare_periodic_actors(host)
-
-    from ..api.auth import init_app as init_api_auth
 
     init_api_auth(app)
 
@@ -99,8 +94,6 @@ def add_command(app, command) -> None:
 def check_nav_endpoints(app) -> None:
     """At start-up, once every page is mounted: a nav item pointing at no page would make every page of every
     tenant fail to render, so the start stops here and names the plugin instead."""
-    from ..hooks.manager import PluginError
-
     registered: PluginHost = app.extensions["storecrm"]
     for owner, item in registered.contributions.get("register_nav_items", []):
         if item.endpoint not in app.view_functions:

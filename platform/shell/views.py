@@ -7,7 +7,11 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from ..customers.services import search_customers
 from ..extensions import db
+from ..hooks.blocks import dashboard_widgets, kpis
+from ..stores.services import stores_visible_to
+from ..users.services import set_own_locale
 from ..web.i18n import LOCALES
 from ..web.redirects import safe_next
 
@@ -56,8 +60,6 @@ def set_language(code):
 @bp.get("/")
 @login_required
 def home():
-    from ..hooks.blocks import dashboard_widgets, kpis
-
     return render_template("web/home.html", kpis=kpis(current_user), top=dashboard_widgets(current_user, "top"),
                            widgets=dashboard_widgets(current_user))
 
@@ -65,8 +67,6 @@ def home():
 @bp.post("/language")
 @login_required
 def language():
-    from ..users.services import set_own_locale
-
     code = request.form.get("locale", "")
     if code in LOCALES:
         set_own_locale(current_user, code)
@@ -79,7 +79,6 @@ def language():
 def switch_store():
     """The store switcher: narrows lists to one store (or all the user may see)."""
     raw = request.form.get("store_id", "")
-    from ..stores.services import stores_visible_to
 
     allowed = {s.id for s in stores_visible_to(current_user)}
     session["store_id"] = int(raw) if raw.isdigit() and int(raw) in allowed else None
@@ -89,8 +88,6 @@ def switch_store():
 @bp.get("/search")
 @login_required
 def search():
-    from ..customers.services import search_customers
-
     q = (request.args.get("q") or "").strip()[:100]
     results = search_customers(current_user, q) if q else []
     return render_template("web/search.html", q=q, results=results)
