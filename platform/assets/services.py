@@ -8,12 +8,15 @@ from sqlalchemy import func, select, update
 from ..audit.services import changed_only, record, snapshot
 from ..customers import identities
 from ..customers.models import Customer, CustomerIdentity
+from ..customers.services import _escape, get_customer, visible
 from ..events import AssetChanged, AssetCreated, emit
 from ..extensions import db
+from ..fields.engine import custom_condition, defaults, validate_values
 from ..hooks.runtime import enabled_plugins, host
+from ..keyset import page
 from ..stores.models import Store
 from ..tenancy.models import get_scoped, utcnow
-from .models import Asset, AssetOwnership
+from .models import Asset, AssetOwnership, AssetReading
 
 
 def asset_types() -> dict:
@@ -53,7 +56,6 @@ def _validate(user, data: dict, asset: Asset | None) -> tuple[dict, dict[str, st
             normalised[ident_kind] = identities.normalize(ident_kind, raw)
         except ValidationError as err:
             errors[f"identifiers.{ident_kind}"] = err.messages.get("value", err.messages)
-    from ..fields.engine import defaults, validate_values
 
     custom = {}
     try:
@@ -145,8 +147,6 @@ def transfer(user, asset: Asset, new_owner: Customer, note: str | None = None) -
 
 def get_asset(user, asset_id) -> Asset | None:
     """An asset whose owner this user may see."""
-    from ..customers.services import get_customer
-
     asset = get_scoped(Asset, asset_id)
     if asset is None or asset.deleted_at is not None or get_customer(user, asset.customer_id) is None:
         return None
@@ -183,9 +183,6 @@ def list_assets(user, *, type_: str | None = None, customer_id: int | None = Non
                 limit: int = 50, sort: str = "newest", q: str = "", custom: tuple = ()) -> list[Asset]:
     """Assets of customers `user` may see; `q` matches the name or an identifier (plate, VIN, serial),
     `custom` is ((field code, stored value), …) as for customers; keyset-paged in any sort order."""
-    from ..customers.services import _escape, visible
-    from ..keyset import page
-
     owners = visible(user, select(Customer.id))
     query = select(Asset).where(Asset.deleted_at.is_(None), Asset.customer_id.in_(owners))
     if type_:
@@ -198,7 +195,6 @@ def list_assets(user, *, type_: str | None = None, customer_id: int | None = Non
             select(Asset.id).where(Asset.name.ilike(pattern)).union(
                 select(CustomerIdentity.asset_id).where(CustomerIdentity.asset_id.is_not(None),
                                                         CustomerIdentity.value.ilike(pattern)))))
-    from ..fields.engine import custom_condition
 
     for code, value in custom:
         query = query.where(custom_condition(Asset.custom, code, value))
@@ -207,8 +203,6 @@ def list_assets(user, *, type_: str | None = None, customer_id: int | None = Non
 
 
 def readings_of(asset_id: int, limit: int = 20) -> list:
-    from .models import AssetReading
-
     return list(db.session.scalars(select(AssetReading).where(AssetReading.asset_id == asset_id)
                                    .order_by(AssetReading.read_on.desc(), AssetReading.id.desc()).limit(limit)))
 
@@ -216,8 +210,6 @@ def readings_of(asset_id: int, limit: int = 20) -> list:
 def add_reading(user, asset: Asset, data: dict):
     """An odometer reading (km); `service` marks the one taken at a service. Readings never go backwards."""
     from datetime import date
-
-    from .models import AssetReading
 
     errors = {}
     read_on, value = data.get("read_on") or date.today(), data.get("value")

@@ -5,10 +5,15 @@ from marshmallow import ValidationError
 
 from ..customers.identity import CORE_KINDS
 from ..customers.services import get_customer
+from ..extensions import db
+from ..fields.engine import defaults, definitions, filter_errors, filters_from_args, linked
+from ..fields.forms import custom_from_form, form_errors
+from ..users.services import list_users
 from ..web.schema_forms import describe
 from ..stores.services import stores_visible_to
-from ..web.forms import flatten_errors, requires
+from ..web.forms import flatten_errors, load_form, requires
 from ..web.i18n import current_code
+from ..workflow.views import panel_context
 from . import services
 from .schemas import AssetSchema, ReadingSchema, TransferSchema
 
@@ -28,9 +33,6 @@ def _form_payload(asset_type) -> dict:
 
 
 def _render_form(customer, asset, values, errors, status=200):
-    from ..fields.engine import definitions, linked
-    from ..users.services import list_users
-
     types = services.asset_types()
     chosen = types.get(values.get("type")) or next(iter(types.values()))
     fields = describe(chosen.attributes()) if chosen.attributes else []
@@ -44,9 +46,6 @@ def _render_form(customer, asset, values, errors, status=200):
 
 
 def _save(customer, asset):
-    from ..fields.engine import definitions
-    from ..fields.forms import custom_from_form, form_errors
-
     types = services.asset_types()
     custom, upload_errors = custom_from_form(definitions("asset", user=current_user), current_user)
     values = {**request.form, **{f"cf_{k}": v for k, v in custom.items()}}
@@ -82,7 +81,6 @@ def new(customer_id):
         abort(404)
     if request.method == "POST" and request.form.get("save"):
         return _save(customer, None)
-    from ..fields.engine import defaults
 
     values = {"type": request.values.get("type", "vehicle"), "store_id": customer.store_id,
               **{f"cf_{k}": v for k, v in defaults("asset").items()}, **request.form}
@@ -114,13 +112,10 @@ def show(asset_id):
 
 
 def _render_show(asset, errors=None, status=200):
-    from ..fields.engine import definitions, linked
-
     types = services.asset_types()
     kind = types.get(asset.type)
     fields = describe(kind.attributes()) if kind and kind.attributes else []
     custom_defs = definitions("asset", user=current_user)
-    from ..workflow.views import panel_context
 
     return render_template("assets/show.html", asset=asset, kind=kind, attr_fields=fields, custom_defs=custom_defs,
                            wf=panel_context("asset", asset), readings=services.readings_of(asset.id),
@@ -151,8 +146,6 @@ def transfer(asset_id):
 @bp.get("/assets/")
 @requires("customers.view")
 def index():
-    from ..fields.engine import definitions, filter_errors, filters_from_args, linked
-
     args = request.args
     type_ = args.get("type") or None
     after = args.get("after", "")
@@ -176,9 +169,6 @@ def index():
 @bp.post("/assets/<int:asset_id>/readings")
 @requires("customers.manage")
 def add_reading(asset_id):
-    from ..extensions import db
-    from ..web.forms import load_form
-
     asset = services.get_asset(current_user, asset_id)
     if asset is None:
         abort(404)

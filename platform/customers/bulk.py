@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from ..audit.services import record
 from ..extensions import db
 from ..tenancy.models import get_scoped
+from ..users.models import User
 from .models import Customer, SavedView
 from .services import visible
 
@@ -52,8 +53,6 @@ def selected(user, ids: list[str]) -> list[Customer]:
 
 
 def apply(user, action: str, ids: list[str], value: str) -> int:
-    from ..users.models import User
-
     customers = selected(user, ids)
     value = (value or "").strip()
     if action in ("add_tag", "remove_tag"):

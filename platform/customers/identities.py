@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..audit.services import record
 from ..extensions import db
+from ..hooks.runtime import enabled_plugins, host
 from ..tenancy.models import get_scoped
 from .identity import CORE_KINDS, IdentityKind
 from .models import Customer, CustomerIdentity
@@ -14,8 +15,6 @@ from .models import Customer, CustomerIdentity
 
 def kinds() -> dict[str, IdentityKind]:
     """Core kinds plus those of the plugins enabled for the current tenant."""
-    from ..hooks.runtime import enabled_plugins, host
-
     out = {k.code: k for k in CORE_KINDS}
     for kind in host().items("register_identity_kinds", enabled_plugins()):
         out.setdefault(kind.code, kind)

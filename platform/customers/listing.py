@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..fields.engine import definitions, filters_from_args
 from .services import SORTS, CustomerFilter
 
 
@@ -21,8 +22,6 @@ class ListView:
 
 
 def from_args(user, args, store_id: int | None) -> ListView:
-    from ..fields.engine import definitions, filters_from_args
-
     defs = definitions("customer", user=user)
     filterable, raw, custom = filters_from_args(defs, args)
     flt = CustomerFilter(

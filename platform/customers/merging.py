@@ -10,6 +10,7 @@ from ..events import CustomerMerged, CustomerUnmerged, emit
 from ..extensions import db
 from ..tenancy.models import get_scoped, utcnow
 from .models import Customer, CustomerIdentity, CustomerMerge
+from .services import visible
 
 MERGEABLE = ("name", "mobile", "email", "gender", "birthday", "city", "address", "source", "notes", "store_id")
 
@@ -89,8 +90,6 @@ def get_merge(merge_id) -> CustomerMerge | None:
 
 def likely_duplicates(user, limit: int = 50) -> list[list[Customer]]:
     """Groups of live customers with the same name and the same birthday, city or store."""
-    from .services import visible
-
     base = visible(user, select(Customer.id, func.lower(Customer.name).label("n"), Customer.birthday, Customer.city,
                                 Customer.store_id)).subquery()
     from sqlalchemy import and_, or_

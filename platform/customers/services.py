@@ -9,13 +9,18 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select, union
 
-from ..audit.services import changed_only, record, snapshot
+from ..audit.services import _jsonable, changed_only, record, record_many, snapshot
 from ..events import CustomerChanged, CustomerCreated, CustomersImported, emit
 from ..extensions import db
+from ..fields.engine import custom_condition, defaults, validate_values
+from ..keyset import page
 from ..quotas import ensure_room, room as quota_room
 from ..stores.models import Store
-from ..tenancy.models import get_scoped
+from ..tenancy.context import require_tenant_id
+from ..tenancy.models import current_tenant_row, get_scoped, reserve_ids, utcnow
+from ..users.models import User
 from ..validation import display_phone, mask_email, mask_phone
+from ..web.i18n import tenant_zone
 from . import identities
 from .models import Customer, CustomerIdentity
 
@@ -43,8 +48,6 @@ class CustomerFilter:
     custom: tuple = ()  # ((field code, value), …): exact match; for multi-select, contains the value
 
     def apply(self, query):
-        from ..fields.engine import custom_condition
-
         for code, value in self.custom:
             query = query.where(custom_condition(Customer.custom, code, value))
         if self.store_id:
@@ -71,8 +74,6 @@ def list_customers(user, flt: CustomerFilter = CustomerFilter(), *, after_id: in
                    limit: int = PAGE_SIZE, sort: str = "newest") -> list[Customer]:
     """Sorted by `sort` (newest first by default), keyset-paged: `after_id` is the last row of the previous page,
     whose sort key is read back, so a page is one indexed range scan however deep it is."""
-    from ..keyset import page
-
     column, descending = SORTS.get(sort, SORTS["newest"])
     query = page(flt.apply(visible(user, select(Customer))), Customer, column, descending, after_id)
     return list(db.session.scalars(query.limit(limit)))
@@ -134,8 +135,6 @@ class DuplicateCustomer(ValidationError):
 
 def _apply_consents(customer: Customer, data: dict) -> None:
     """Turn the consent_* inputs into the consents record, stamping time and source on change."""
-    from ..tenancy.models import utcnow
-
     source = data.pop("consent_source", None)
     consents = dict(customer.consents or {})
     for channel in ("sms", "wechat"):
@@ -151,8 +150,6 @@ def _apply_consents(customer: Customer, data: dict) -> None:
 def _check(user, data: dict) -> None:
     errors = {}
     if data.get("owner_id"):
-        from ..users.models import User
-
         owner = get_scoped(User, data["owner_id"])
         if owner is None or not owner.active:
             errors["owner_id"] = [_("Choose an active staff member.")]
@@ -180,8 +177,6 @@ def _duplicate_error(matches: dict) -> DuplicateCustomer:
 
 
 def duplicate_policy() -> str:
-    from ..tenancy.models import current_tenant_row
-
     return (current_tenant_row().settings or {}).get("duplicate_policy", "propose")
 
 
@@ -204,7 +199,6 @@ def create_customer(user, data: dict) -> Customer:
         if existing is None:  # belongs to a store this user cannot see: still one person
             raise _duplicate_error(matches)
         return _fold_into(existing, data)
-    from ..fields.engine import defaults, validate_values
 
     custom = validate_values("customer", {**defaults("customer"), **(data.get("custom") or {})}, user=user)
     fields_only = {k: v for k, v in data.items() if not k.startswith("consent_") and k != "custom"}
@@ -232,15 +226,7 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
     meanwhile) raises IntegrityError: run the batch in a savepoint and fall back to one by one."""
     from sqlalchemy import insert
 
-    from ..audit.services import record_many
-    from ..fields.engine import defaults, validate_values
-    from ..tenancy.context import require_tenant_id
-    from ..tenancy.models import reserve_ids, utcnow
-    from .models import CustomerIdentity
-
     from types import SimpleNamespace
-
-    from ..audit.services import _jsonable
 
     stores_held = list(db.session.scalars(select(Store)))  # noqa: F841 — keeps _check's lookups in the identity map
     errors, made = {}, []
@@ -297,8 +283,6 @@ def _fold_into(existing: Customer, data: dict) -> Customer:
             continue
         if key == "custom":
             if value:
-                from ..fields.engine import validate_values
-
                 fill = {k: v for k, v in value.items() if (existing.custom or {}).get(k) in (None, "", [])}
                 existing.custom = {**(existing.custom or {}),
                                    **validate_values("customer", fill, current={}, partial=True)}
@@ -325,7 +309,6 @@ def update_customer(user, customer: Customer, data: dict) -> Customer:
     taken = {pair: owner for pair, owner in identities.owners(claims).items() if owner != customer.id}
     if taken:
         raise _duplicate_error(taken)
-    from ..fields.engine import validate_values
 
     custom = data.pop("custom", None)
     if custom is not None:
@@ -349,8 +332,6 @@ def update_customer(user, customer: Customer, data: dict) -> Customer:
 
 def count_new_this_month(user) -> int:
     from datetime import datetime
-
-    from ..web.i18n import tenant_zone
 
     tz = tenant_zone()
     month_start = datetime.now(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -4,15 +4,29 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from ..activities.services import open_tasks_of_customer
+from ..assets import services as asset_services
 from ..audit.views import ACTION_LABELS
+from ..customers.models import Customer
+from ..fields.engine import definitions, filter_errors, linked
 from ..fields.forms import custom_from_form, form_errors
+from ..hooks.blocks import customer_panels
 from ..stores.services import stores_visible_to
+from ..tenancy.models import get_scoped as _get
+from ..tenancy.models import get_scoped
+from ..users.models import User
+from ..users.services import list_users
 from ..validation import display_phone
 from ..web.redirects import safe_next
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.i18n import current_code
 from . import identities, merging, services
+from .bulk import save_view as save
+from .bulk import delete_view as delete
+from .bulk import apply, views_for
+from .listing import from_args
 from .schemas import CustomerSchema
+from .timeline import timeline
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -25,9 +39,6 @@ TIMELINE_LABELS = {
 @bp.get("/")
 @requires("customers.view")
 def index():
-    from ..fields.engine import filter_errors, linked
-    from .listing import from_args
-
     after = request.args.get("after", "")
     after_id = int(after) if after.isdigit() and len(after) < 19 else None
     view = from_args(current_user, request.args, session.get("store_id"))
@@ -37,9 +48,6 @@ def index():
     total = services.count_customers(current_user, flt)
     contacts = {c.id: services.contact_view(current_user, c) for c in rows}
     more = len(rows) == services.PAGE_SIZE
-    from ..users.services import list_users
-
-    from .bulk import views_for
 
     return render_template("customers/index.html", customers=rows, contacts=contacts, q=q, total=total, flt=flt,
                            saved_views=views_for(current_user), view_errors={},
@@ -56,8 +64,6 @@ def index():
 def save_view():
     from urllib.parse import parse_qsl, urlsplit
 
-    from .bulk import save_view as save
-
     query = dict(parse_qsl(urlsplit(request.form.get("current", "")).query))
     try:
         view = save(current_user, request.form.get("view_name", ""), query, request.form.get("shared") == "1")
@@ -71,8 +77,6 @@ def save_view():
 @bp.post("/views/<int:view_id>/delete")
 @requires("customers.view")
 def delete_view(view_id):
-    from .bulk import delete_view as delete
-
     if not delete(current_user, view_id):
         abort(404)
     flash(_("View deleted."), "info")
@@ -82,8 +86,6 @@ def delete_view(view_id):
 @bp.post("/bulk")
 @requires("customers.manage")
 def bulk():
-    from .bulk import apply
-
     try:
         count = apply(current_user, request.form.get("action", ""), request.form.getlist("ids"),
                       request.form.get("value", ""))
@@ -110,10 +112,6 @@ def show(customer_id):
 def _show(customer, identity_errors=None, identity_values=None, activity_errors=None):
     from datetime import datetime, timezone
 
-    from ..activities.services import open_tasks_of_customer
-    from ..users.services import list_users
-    from .timeline import timeline
-
     kinds = {k for k in request.args.getlist("tl") if k and len(k) <= 40} or None
     try:
         before = datetime.fromisoformat(request.args["before"]) if request.args.get("before") else None
@@ -124,17 +122,10 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
     except (ValueError, OverflowError):
         before = None
     entries, next_before = timeline(customer, kinds=kinds, before=before)
-    from ..assets import services as asset_services
 
     assets = asset_services.assets_of(customer.id)
 
-    from ..hooks.blocks import customer_panels
-
-    from ..users.models import User
-    from ..tenancy.models import get_scoped as _get
-
     owner = _get(User, customer.owner_id) if customer.owner_id else None
-    from ..fields.engine import definitions, linked
 
     custom_defs = definitions("customer", user=current_user)
     return render_template("customers/show.html", linked=linked(custom_defs, [customer.custom]), customer=customer, owner_name=owner.display_name if owner else None,
@@ -154,9 +145,6 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
 
 def _merged_redirect(customer_id):
     """A record merged away sends its old links to the survivor."""
-    from ..customers.models import Customer
-    from ..tenancy.models import get_scoped
-
     gone = get_scoped(Customer, customer_id)
     if gone is not None and gone.merged_into_id and services.get_customer(current_user, gone.merged_into_id):
         flash(_("%(name)s was merged into this customer.", name=gone.name), "info")
@@ -258,8 +246,6 @@ def edit(customer_id):
 
 
 def _form(customer):
-    from ..fields.engine import definitions, linked
-
     custom_defs = definitions("customer", user=current_user)
     schema = CustomerSchema()
     errors, duplicates = {}, []
@@ -293,7 +279,6 @@ def _form(customer):
                 else:
                     flash(_("Customer %(name)s saved.", name=saved.name), "success")
                 return redirect(url_for("customers.show", customer_id=saved.id))
-    from ..users.services import list_users
 
     if isinstance(values.get("tags"), list):
         values["tags"] = ", ".join(values["tags"])

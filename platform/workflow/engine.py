@@ -16,11 +16,18 @@ from .. import conditions
 from ..audit.services import record
 from ..events import WorkflowStateEntered, emit
 from ..extensions import db
+from ..fields.services import ensure_presets
+from ..files.models import StoredFile
+from ..hooks.runtime import enabled_plugins, host
+from ..notifications.services import notify_user
+from ..tenancy.context import current_tenant
 from ..timers import cancel, handler, schedule
-from ..tenancy.models import get_scoped, utcnow
+from ..tenancy.models import as_id, current_tenant_row, get_scoped, utcnow
+from ..users.models import User
 from ..users.services import staff_with_role
 from ..validation import finite_number
 from . import spec as specs
+from .builtins import materialise
 from .models import WorkflowDefinition, WorkflowItem, WorkflowStep
 
 
@@ -219,8 +226,6 @@ def can_reject(user, item: WorkflowItem) -> bool:
 
 
 def assign(user, item: WorkflowItem, assignee_id) -> WorkflowItem:
-    from ..users.models import User
-
     assignee = get_scoped(User, assignee_id)
     if assignee is None or not assignee.active:
         raise WorkflowError({"assignee_id": [_("Choose an active staff member.")]})
@@ -285,7 +290,6 @@ def vote(user, item: WorkflowItem, approve: bool, comment: str = "") -> Workflow
         _notify_approvers(item, pending["chain"][pending["step"]])
         return item
     item.pending = None
-    from ..users.models import User
 
     requester = get_scoped(User, pending["requested_by"])
     return _enter(item, t["to"], requester, action="move", transition=t["code"], comment=pending.get("comment"),
@@ -380,10 +384,6 @@ def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
     """Tell one staff member, in their own language: `title` and `body` are callables run under it."""
     from flask_babel import force_locale
 
-    from ..notifications.services import notify_user
-    from ..tenancy.models import current_tenant_row
-    from ..users.models import User
-
     user = get_scoped(User, user_id) if user_id else None
     if user is not None and user.active:
         with force_locale(user.locale or current_tenant_row().locale):
@@ -399,8 +399,6 @@ def _notify_approvers(item: WorkflowItem, roles: list[str]) -> None:
 def item_url(item: WorkflowItem) -> str:
     from flask import current_app
 
-    from ..tenancy.context import current_tenant
-
     return f"{current_app.config['STORECRM'].base_url}/t/{current_tenant().slug}/workflows/items/{item.id}"
 
 
@@ -415,8 +413,6 @@ def _log(item, action, user, *, transition=None, from_state=None, to_state=None,
 
 
 def history(item: WorkflowItem) -> list[tuple[WorkflowStep, str | None]]:
-    from ..users.models import User
-
     return list(db.session.execute(
         select(WorkflowStep, User.display_name)
         .outerjoin(User, (User.tenant_id == WorkflowStep.tenant_id) & (User.id == WorkflowStep.actor_id))
@@ -477,9 +473,6 @@ def _fill_required(user, item, rec, t: dict, values: dict) -> None:
 
 
 def _checked_files(file_ids: list) -> list[int]:
-    from ..files.models import StoredFile
-    from ..tenancy.models import as_id
-
     out = []
     for raw in file_ids[:10]:
         found = get_scoped(StoredFile, as_id(raw))
@@ -493,16 +486,11 @@ def _checked_files(file_ids: list) -> list[int]:
 
 def templates() -> dict:
     """code -> contrib.WorkflowDefinition offered by the core and the tenant's enabled plugins."""
-    from ..hooks.runtime import enabled_plugins, host
-
     return {t.code: t for t in host().items("register_workflows", enabled_plugins())}
 
 
 def copy_template(user, template_code: str) -> WorkflowDefinition:
     """The tenant's own editable workflow made from a template (its preset fields created if missing)."""
-    from ..fields.services import ensure_presets
-    from .builtins import materialise
-
     template = templates().get(template_code)
     if template is None:
         raise WorkflowError({"template": [_("Choose one of the listed options.")]})

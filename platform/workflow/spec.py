@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from .. import conditions
+from ..access.services import list_roles
 from ..validation import BoundedDecimal
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error=_l("Use 1–40 lowercase letters, digits or _, starting with a letter."))
@@ -71,9 +73,6 @@ class SpecSchema(Schema):
 
 def check(entity_code: str, raw: dict) -> dict:
     """The spec as stored, or ValidationError with messages keyed like `transitions.2.to`."""
-    from .. import conditions
-    from ..access.services import list_roles
-
     try:
         spec = SpecSchema().load(raw if isinstance(raw, dict) else {})
     except ValidationError as err:

@@ -5,6 +5,10 @@ from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from .. import conditions
+from ..access.services import list_roles
+from ..extensions import db
+from ..files.services import accept_upload
+from ..users.services import list_users
 from ..web.forms import flash_errors, flatten_errors, requires
 from . import diagram, engine, forms
 from . import spec as specs
@@ -62,9 +66,6 @@ def item(item_id, errors=None, status=200):
     definition = engine.definition_of(item)
     rec = engine.record_of(item)
     ent = conditions.entities().get(item.entity)
-    from ..users.services import list_users
-
-    from ..access.services import list_roles
 
     catalog = conditions.field_catalog(item.entity) if ent is not None else {}
     return render_template(
@@ -81,8 +82,6 @@ def item(item_id, errors=None, status=200):
 
 def _after(item_id, fn):
     """Run an action on the item; on refusal show the page again with the reasons (422), writing nothing."""
-    from ..extensions import db
-
     try:
         fn(_item_or_404(item_id))
     except ValidationError as err:
@@ -95,8 +94,6 @@ def _after(item_id, fn):
 @login_required
 def move(item_id):
     def act(it):
-        from ..files.services import accept_upload
-
         file_ids = [accept_upload(current_user, f.filename, f.read(), images_only=True, field="files").id
                     for f in request.files.getlist("files") if f and f.filename]
         values = {k.removeprefix("values."): v for k, v in request.form.items() if k.startswith("values.")}
@@ -158,7 +155,6 @@ def show(code):
         abort(404)
     version = request.args.get("version", type=int)
     shown = next((v for v in engine.versions(code) if v.version == version), definition) if version else definition
-    from ..access.services import list_roles
 
     return render_template("workflow/show.html", definition=shown, current=definition, versions=engine.versions(code),
                            diagram=diagram.render(shown.spec), entities=conditions.entities(),
@@ -208,9 +204,6 @@ def error_place(key: str) -> str:
 
 
 def _editor(definition):
-    from ..access.services import list_roles
-    from ..extensions import db
-
     entity = definition.entity if definition else request.values.get("entity", "customer")
     if entity not in conditions.entities():
         entity = "customer"
