@@ -11,8 +11,11 @@ from sqlalchemy import select
 from ..customers.models import Customer
 from ..customers.services import contact_view, visible
 from ..extensions import db
+from ..fields.engine import definitions, export_value
 from ..spreadsheets import csv_row, xlsx_row
 from ..stores.models import Store
+from ..tenancy.context import current_tenant
+from ..web.i18n import current_code
 
 COLUMNS = ("id", "name", "mobile", "email", "gender", "birthday", "city", "address", "source", "level", "tags",
            "status", "store", "created_at")
@@ -23,24 +26,18 @@ def _header(user=None):
               "birthday": _("Birthday"), "city": _("City"), "address": _("Address"), "source": _("Source"),
               "level": _("Level"), "tags": _("Tags"), "status": _("Status"), "store": _("Store"),
               "created_at": _("Created")}
-    from ..web.i18n import current_code
 
     locale = current_code()
     return [labels[c] for c in COLUMNS] + [d.label(locale) for d in (_custom_defs(user) if user else [])]
 
 
 def _custom_defs(user):
-    from ..fields.engine import definitions
-
     return definitions("customer", user=user)
 
 
 def _rows(user, flt, batch: int = 1000):
     stores = {s.id: s.name for s in db.session.scalars(select(Store))}
     from flask import current_app
-
-    from ..fields.engine import export_value
-    from ..tenancy.context import current_tenant
 
     defs = _custom_defs(user)
     base = f"{current_app.config['STORECRM'].base_url}/t/{current_tenant().slug}"

@@ -14,6 +14,7 @@ from ..customers import identities
 from ..customers.models import Customer
 from ..customers.services import visible
 from ..extensions import db
+from ..hooks.runtime import enabled_plugins, host
 from ..web.forms import flatten_errors
 from . import mapping
 
@@ -21,8 +22,6 @@ from . import mapping
 def offered(user) -> dict:
     """{code: ImportMapping} the wizard offers `user`: those of plugins enabled for the tenant that can write
     (`upsert`), whose permission the user holds."""
-    from ..hooks.runtime import enabled_plugins, host
-
     return {m.code: m for m in host().items("register_import_mappings", enabled_plugins())
             if m.upsert is not None and (m.permission is None or user.has_permission(m.permission))}
 

@@ -9,6 +9,8 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
+from ..fields.engine import definitions
+
 TARGETS = {
     "name": (_l("Name"), ("姓名", "客户姓名", "客户名称", "名称", "客户", "name", "customer", "customer name")),
     "mobile": (_l("Mobile"), ("手机", "手机号", "手机号码", "电话", "联系电话", "mobile", "phone", "tel", "cell")),
@@ -38,8 +40,6 @@ def norm(header: str) -> str:
 
 def targets() -> dict:
     """Built-in targets plus the tenant's custom fields ("custom:<code>", recognised by either label)."""
-    from ..fields.engine import definitions
-
     out = dict(TARGETS)
     for d in (d for d in definitions("customer") if d.type not in ("photo", "file")):  # files cannot come in a cell
         out[f"custom:{d.code}"] = (f"{d.label_zh} / {d.label_en}", (norm(d.label_zh), norm(d.label_en), d.code))

@@ -26,8 +26,12 @@ from ..customers import identities
 from ..customers import services as customers
 from ..customers.schemas import CustomerSchema
 from ..extensions import db
+from ..jobs.after_commit import after_commit
 from ..stores.models import Store
-from ..tenancy.models import get_scoped, utcnow
+from ..tenancy.context import TenantRef, require_tenant_id, tenant_context
+from ..tenancy.models import current_tenant_row, get_scoped, utcnow
+from ..tenancy.scoping import unscoped
+from ..users.models import User
 from ..web.forms import flatten_errors
 from . import files, mapped, mapping
 from .models import ImportRowError, ImportRun, SavedMapping
@@ -246,12 +250,12 @@ def _numbered_rows(run: ImportRun, start: int = 0):
 
 
 def start(user, run: ImportRun) -> None:
+    # imported here: a cycle: imports.jobs imports this module at load
     from .jobs import run_import
 
     if run.status != "uploaded" or not run.mapping:
         raise ValidationError({"mapping": [_("Map the columns first.")]})
     run.status, run.heartbeat_at = "queued", utcnow()
-    from ..jobs.after_commit import after_commit
 
     after_commit(lambda: run_import.send(run.id))
 
@@ -264,7 +268,7 @@ def is_stalled(run: ImportRun) -> bool:
 
 def resume(run: ImportRun) -> None:
     """Queue a stalled run again (the Resume button); it goes on from its last committed batch."""
-    from ..jobs.after_commit import after_commit
+    # imported here: a cycle: imports.jobs imports this module at load
     from .jobs import run_import
 
     if not is_stalled(run):
@@ -279,8 +283,7 @@ def requeue_stalled_runs() -> int:
     """The periodic sweep: queue again every run whose lease went stale, in every tenant; returns how many.
     Setting `heartbeat_at` now gives the new message a whole lease before the next sweep would look again;
     rows locked by a batch in progress are skipped (a job holding the lock is alive)."""
-    from ..tenancy.context import TenantRef, tenant_context
-    from ..tenancy.scoping import unscoped
+    # imported here: a cycle: imports.jobs imports this module at load
     from .jobs import run_import
 
     with unscoped(reason="import sweep queues again the runs whose worker stopped", routine=True) as system:
@@ -312,8 +315,6 @@ def _hold_lease(run: ImportRun, attempt: int) -> None:
 def process(run_id: int) -> None:
     """The job body: claim the run, count its rows, then batches of rows, each batch one transaction with the
     resume point in it."""
-    from ..users.models import User
-
     run = db.session.get(ImportRun, (_tenant_id(), run_id), with_for_update=True, populate_existing=True)
     if run is None or run.status not in ("queued", "running"):
         return
@@ -349,8 +350,6 @@ def process(run_id: int) -> None:
 
 
 def _locale_of(user) -> str:
-    from ..tenancy.models import current_tenant_row
-
     return user.locale or current_tenant_row().locale
 
 
@@ -390,8 +389,6 @@ def _count_rows(user, run: ImportRun, attempt: int) -> bool:
 
 
 def _tenant_id() -> int:
-    from ..tenancy.context import require_tenant_id
-
     return require_tenant_id()
 
 

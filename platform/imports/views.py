@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
+from ..customers.listing import from_args
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, requires
 from . import export, services
@@ -102,7 +103,6 @@ def errors_report(run_id):
 def export_customers(fmt):
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    from ..customers.listing import from_args
 
     flt = from_args(current_user, request.args, session.get("store_id")).filter
     if fmt == "xlsx":

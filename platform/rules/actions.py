@@ -10,8 +10,17 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from .. import conditions
+from ..activities.services import create_task
+from ..customers.models import Customer
 from ..extensions import db
+from ..notifications.outbox import send
+from ..notifications.services import notify_user
+from ..notifications.webhooks import _queue, get_endpoint
+from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
+from ..users.services import default_assignee, staff_with_role
+from ..workflow.engine import WorkflowItem, start
+from .spec import plugin_actions
 
 # Rules act with the reach of the tenant itself (every store), as the audit log's actor "rule: <name>".
 RULE_USER = SimpleNamespace(id=None, sees_all_stores=True, store_ids=[], active=True, display_name="rule",
@@ -24,8 +33,6 @@ def _fill(text: str, values: dict) -> str:
 
 
 def _customer_of(entity: str, record):
-    from ..customers.models import Customer
-
     if entity == "customer":
         return record
     customer_id = conditions.entity(entity).customer_id(record)
@@ -33,8 +40,6 @@ def _customer_of(entity: str, record):
 
 
 def _staff(to: str, entity: str, record):
-    from ..users.services import default_assignee, staff_with_role
-
     if to.startswith("role:"):
         return staff_with_role(to[5:], conditions.entity(entity).store_id(record))
     customer = _customer_of(entity, record)
@@ -46,8 +51,6 @@ def _staff(to: str, entity: str, record):
 def run(rule, entity: str, record, occurrence: str) -> list[dict]:
     """Run the rule's actions; returns one {"type", "ok", "detail"} per action."""
     from flask import current_app
-
-    from ..tenancy.context import current_tenant
 
     ent = conditions.entity(entity)
     customer = _customer_of(entity, record)
@@ -72,9 +75,6 @@ def run(rule, entity: str, record, occurrence: str) -> list[dict]:
 
 
 def _notify(rule, entity, record, customer, action, values, occurrence):
-    from ..notifications.outbox import send
-    from ..notifications.services import notify_user
-
     subject, body = _fill(action.get("subject") or "", values), _fill(action["body"], values)
     key = f"rule:{rule.id}:{entity}:{record.id}:{occurrence}"
     if action["to"] == "customer":
@@ -98,8 +98,6 @@ def _notify(rule, entity, record, customer, action, values, occurrence):
 
 
 def _create_task(rule, entity, record, customer, action, values, occurrence):
-    from ..activities.services import create_task
-
     people = _staff(action["to"], entity, record)
     if not people:
         raise ValidationError("no active staff member to assign the task to")
@@ -150,8 +148,6 @@ def _set_level(rule, entity, record, customer, action, values, occurrence):
 
 
 def _start_workflow(rule, entity, record, customer, action, values, occurrence):
-    from ..workflow.engine import WorkflowItem, start
-
     running = db.session.scalar(select(WorkflowItem.id).where(
         WorkflowItem.entity == entity, WorkflowItem.record_id == record.id, WorkflowItem.code == action["workflow"],
         WorkflowItem.finished_at.is_(None)))
@@ -161,8 +157,6 @@ def _start_workflow(rule, entity, record, customer, action, values, occurrence):
 
 
 def _webhook(rule, entity, record, customer, action, values, occurrence):
-    from ..notifications.webhooks import _queue, get_endpoint
-
     endpoint = get_endpoint(action["endpoint_id"])
     if endpoint is None or not endpoint.active:
         raise ValidationError("the webhook endpoint is gone or switched off")
@@ -173,8 +167,6 @@ def _webhook(rule, entity, record, customer, action, values, occurrence):
 
 
 def _plugin(rule, entity, record, customer, action, values, occurrence):
-    from .spec import plugin_actions
-
     found = plugin_actions().get(action["action"])
     if found is None:
         raise ValidationError("the module providing this action is switched off")

@@ -21,14 +21,23 @@ from sqlalchemy.dialects.postgresql import insert
 
 from .. import conditions
 from .. import events as ev
-from ..audit.services import snapshot
+from ..activities.models import Interaction
+from ..assets.models import AssetReading as R
+from ..audit.models import AuditEntry
+from ..audit.services import Actor, acting_as, record, record_changes, snapshot
 from ..calendar import tenant_today, tenant_zone
 from ..customers.models import Customer
 from ..extensions import db
+from ..fields.services import ensure_presets
+from ..hooks.contrib import FieldPreset
+from ..tenancy.context import require_tenant_id
 from ..tenancy.models import utcnow
+from ..workflow import engine as workflows
+from ..workflow.models import WorkflowItem, WorkflowStep
 from . import actions
+from .builtins import TEMPLATES, materialise
 from .models import Rule, RuleFiring
-from .spec import SWEPT
+from .spec import SWEPT, check
 
 log = logging.getLogger("storecrm.rules")
 MAX_DEPTH = 4
@@ -39,8 +48,6 @@ _depth: contextvars.ContextVar[int] = contextvars.ContextVar("storecrm_rule_dept
 
 def rules_for(entity: str) -> list[Rule]:
     """Enabled rules of the entity, read once per request or job (an import fires thousands of events)."""
-    from ..tenancy.context import require_tenant_id
-
     cache = g.setdefault("_storecrm_rules", {})
     key = (require_tenant_id(), entity)
     if key not in cache:
@@ -164,8 +171,6 @@ def fire(rule: Rule, entity: str, record, occurrence: str) -> RuleFiring | None:
 
 
 def _run_claimed(rule, entity, record, firing_id: int, occurrence: str) -> RuleFiring:
-    from ..audit.services import Actor, acting_as
-
     token = _depth.set(_depth.get() + 1)
     try:
         with acting_as(Actor(None, f"rule: {rule.name}"[:80])):
@@ -215,8 +220,6 @@ def due_query(rule: Rule, start: date, end: date):
             due = case(*whens, else_=None)
         occurrence = cast(due, String)
     elif t["type"] == "inactivity":
-        from ..activities.models import Interaction
-
         last = select(func.max(Interaction.occurred_at)).where(Interaction.customer_id == model.id)
         if t.get("kinds"):
             last = last.where(Interaction.kind.in_(t["kinds"]))
@@ -248,8 +251,6 @@ def _md_keys(day: date) -> list[int]:
 def _usage_due(model, t: dict):
     """The day an asset falls due: `months` after its last service, or the day its estimated odometer reaches
     `km` more than at that service (average daily distance from its readings of the last year), whichever first."""
-    from ..assets.models import AssetReading as R
-
     service = select(R.read_on, R.value).where(R.asset_id == model.id, R.service.is_(True)) \
         .order_by(R.read_on.desc(), R.id.desc()).limit(1)
     since_day = func.coalesce(service.with_only_columns(R.read_on).scalar_subquery(), model.installed_on,
@@ -360,9 +361,6 @@ def preview(rule: Rule, *, days: int = 90, today: date | None = None, limit: int
 
 
 def _event_history(rule: Rule, since: date):
-    from ..audit.models import AuditEntry
-    from ..workflow.models import WorkflowItem, WorkflowStep
-
     model, t = conditions.entity(rule.entity).model, rule.trigger
     if t["event"] == "state_entered":
         hits = select(WorkflowItem.record_id, func.max(WorkflowStep.at).label("at")).join(
@@ -390,9 +388,6 @@ def _event_history(rule: Rule, since: date):
 # --- saving -----------------------------------------------------------------------------------------------------
 
 def save(rule: Rule | None, data: dict) -> Rule:
-    from ..audit.services import record, record_changes, snapshot
-    from .spec import check
-
     cleaned = check(data)
     if rule is None:
         rule = Rule(**cleaned)
@@ -426,18 +421,12 @@ def copy_template(code: str) -> Rule:
     """A disabled rule made from a built-in template, to preview and then enable."""
     from marshmallow import ValidationError
 
-    from .builtins import TEMPLATES, materialise
-
     template = TEMPLATES.get(code)
     if template is None:
         raise ValidationError({"template": ["unknown template"]})
-    from ..fields.services import ensure_presets
-    from ..hooks.contrib import FieldPreset
 
     ensure_presets(FieldPreset(*f) for f in template.get("fields", ()))
     if template.get("workflow"):
-        from ..workflow import engine as workflows
-
         if workflows.current_definition(template["workflow"]) is None:
             workflows.copy_template(None, template["workflow"])
     data = materialise(template["rule"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from ..web.forms import json_input
+from ..workflow.forms import _count
 
 CONDITION_ROWS, ACTION_CARDS = 4, 3
 ACTION_KEYS = ("type", "channel", "to", "subject", "body", "title", "due_in_days", "field", "value", "tag", "level",
@@ -74,7 +75,6 @@ def from_form(form) -> tuple[dict, dict]:
             leaves.append(leaf)
         conditions = {("any" if form.get("match") == "any" else "all"): leaves} if leaves else None
     actions = []
-    from ..workflow.forms import _count
 
     for i in range(_count(form.get("action_count"), 10)):
         kind = form.get(f"actions.{i}.type") or ""

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from ..jobs import actor
 from ..tenancy.context import TenantRef, tenant_context
 from ..tenancy.scoping import unscoped
+from .engine import BATCH, sweep_tenant
 from .spec import SWEPT
 
 
@@ -30,7 +31,5 @@ def sweep_all_tenants() -> None:
 @actor(max_retries=3)
 def sweep_rules() -> None:
     """This tenant's due rules; if a rule had more than a batch due, run again for the rest."""
-    from .engine import BATCH, sweep_tenant
-
     if any(count >= BATCH for count in sweep_tenant().values()):
         sweep_rules.send_with_options(delay=1000)

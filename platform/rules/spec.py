@@ -7,7 +7,11 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from .. import conditions
+from ..access.services import list_roles
+from ..hooks.runtime import enabled_plugins, host
+from ..notifications.webhooks import get_endpoint
 from ..validation import BoundedDecimal, finite_number, number_as_json
+from ..workflow.engine import current_definition
 
 TRIGGERS = {
     "event": _l("When something happens"),
@@ -51,14 +55,10 @@ class _Trigger(Schema):
 
 
 def plugin_triggers() -> dict:
-    from ..hooks.runtime import enabled_plugins, host
-
     return {t.code: t for t in host().items("register_rule_triggers", enabled_plugins())}
 
 
 def plugin_actions() -> dict:
-    from ..hooks.runtime import enabled_plugins, host
-
     return {a.code: a for a in host().items("register_rule_actions", enabled_plugins())}
 
 
@@ -82,8 +82,6 @@ def check_trigger(entity: str, raw) -> dict:
             if t["to"] not in (None, ""):
                 out["to"] = conditions.check(entity, {"field": t["field"], "op": "eq", "value": t["to"]})["value"]
         if t["event"] == "state_entered":
-            from ..workflow.engine import current_definition
-
             definition = current_definition(t["workflow"] or "")
             if definition is None or definition.entity != entity:
                 _err("trigger.workflow", _l("Choose one of the listed options."))
@@ -184,8 +182,6 @@ def _recipient(action: dict, index: int, roles: set) -> dict:
 
 
 def check_actions(entity: str, raw) -> list[dict]:
-    from ..access.services import list_roles
-
     if not isinstance(raw, list) or not raw:
         _err("actions", _l("Add at least one action."))
     if len(raw) > 10:
@@ -229,15 +225,11 @@ def check_actions(entity: str, raw) -> list[dict]:
         elif kind == "set_level":
             item["level"] = _text(action, "level", i, required=True, limit=20)
         elif kind == "start_workflow":
-            from ..workflow.engine import current_definition
-
             definition = current_definition(action.get("workflow") or "")
             if definition is None or definition.entity != entity:
                 _err(f"actions.{i}.workflow", _l("Choose one of the listed options."))
             item["workflow"] = definition.code
         elif kind == "webhook":
-            from ..notifications.webhooks import get_endpoint
-
             endpoint = get_endpoint(action.get("endpoint_id"))
             if endpoint is None:
                 _err(f"actions.{i}.endpoint_id", _l("Choose one of the listed options."))

@@ -3,12 +3,16 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from .. import conditions
+from ..access.services import list_roles
+from ..customers.views import TIMELINE_LABELS
 from ..extensions import db
+from ..notifications.webhooks import endpoints
 from ..tenancy.models import get_scoped
 from ..web.forms import flash_errors, flatten_errors, requires
+from ..workflow.engine import current_definitions
 from . import engine, forms, spec
 from .builtins import TEMPLATES
-from .models import Rule
+from .models import Rule, RuleFiring
 
 bp = Blueprint("rules", __name__, url_prefix="/automation")
 
@@ -17,8 +21,6 @@ bp = Blueprint("rules", __name__, url_prefix="/automation")
 @requires("rules.manage")
 def index():
     from sqlalchemy import func, select
-
-    from .models import RuleFiring
 
     rules = list(db.session.scalars(select(Rule).order_by(Rule.enabled.desc(), Rule.name)))
     counts = dict(db.session.execute(select(RuleFiring.rule_id, func.count()).where(RuleFiring.status != "skipped")
@@ -55,7 +57,6 @@ def show(rule_id):
     rule = _rule_or_404(rule_id)
     result = engine.preview(rule) if request.args.get("preview") else None
     ent = conditions.entities().get(rule.entity)
-    from ..access.services import list_roles
 
     return render_template("rules/show.html", rule=rule, result=result, ent=ent, firings=engine.firings(rule.id),
                            triggers=spec.TRIGGERS, actions=spec.ACTIONS, events=spec.EVENTS, channels=spec.CHANNELS,
@@ -91,10 +92,6 @@ def edit(rule_id):
 
 
 def _editor(rule):
-    from ..access.services import list_roles
-    from ..notifications.webhooks import endpoints
-    from ..workflow.engine import current_definitions
-
     source = {k: getattr(rule, k) for k in ("name", "entity", "trigger", "conditions", "actions", "enabled",
                                             "run_hour")} if rule else {"entity": request.args.get("entity", "customer")}
     errors = {}
@@ -110,7 +107,6 @@ def _editor(rule):
             else:
                 flash(_("Rule saved."), "success")
                 return redirect(url_for("rules.show", rule_id=saved.id, preview=1))
-    from ..customers.views import TIMELINE_LABELS
 
     entity = source.get("entity") if source.get("entity") in conditions.entities() else "customer"
     values = forms.to_form({**source, "entity": entity})
