@@ -9,6 +9,9 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 
+from ..extensions import csrf, limiter
+from .auth import api_key, api_limit
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -65,9 +68,6 @@ class StoreCrmApi(Api):
 
     def register_blueprint(self, blp, **options):
         # every API blueprint, core or plugin, gets the per-user rate limit and no CSRF (bearer tokens only)
-        from ..extensions import csrf, limiter
-        from .auth import api_key, api_limit
-
         limiter.limit(api_limit, key_func=api_key)(blp)
         csrf.exempt(blp)
         super().register_blueprint(blp, **options)
@@ -86,6 +86,7 @@ def init_api(app) -> None:
 
 
 def core_blueprints() -> list:
+    # imported here: `fields` here is resources.fields; at module level it is marshmallow's fields
     from .resources import (activities, assets, customers, fields, files, me, message_templates, notifications,
                             plugins, rules, stores, tokens, users, webhooks, workflows)
 

@@ -10,14 +10,15 @@ import functools
 from flask import abort, current_app, g, request
 
 from ..audit.services import Actor, set_actor
+from ..auth.services import parse_token, user_for_token
 from ..extensions import db
+from ..hooks.runtime import tenant_hook
 from ..tenancy.context import TenantRef, reset_tenant, set_tenant
 from ..tenancy.resolution import enter_tenant
+from ..web.idempotency import claim_or_replay
 
 
 def _authenticate():
-    from ..auth.services import parse_token, user_for_token
-
     header = request.headers.get("Authorization", "")
     scheme, _, plain = header.partition(" ")
     parsed = parse_token(plain.strip()) if scheme.lower() == "bearer" else None
@@ -55,13 +56,11 @@ def init_app(app) -> None:
         user = _authenticate()
         if user is None:
             abort(401, description="Send a valid personal API token as 'Authorization: Bearer <token>'.")
-        from ..hooks.runtime import tenant_hook
 
         tenant_hook("request_guard")(tenant=g.tenant, api=True)  # e.g. a plan without API access
         g.api_user = user
         g.log_user = user.id
         set_actor(Actor(user.id, user.display_name, request.remote_addr, g.get("request_id")))
-        from ..web.idempotency import claim_or_replay
 
         return claim_or_replay(user)
 

@@ -3,6 +3,10 @@ from __future__ import annotations
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..fields.engine import definitions, filter_value
+from ..validation import finite_number
+from ..web.forms import flatten_errors
+
 
 class PageArgs(Schema):
     """Query arguments `page` (from 1) and `per_page` (1–200, default 50) of list endpoints."""
@@ -30,8 +34,6 @@ def paged(query_items, total: int, args: dict) -> dict:
 
 def unprocessable(err: ValidationError):
     """Abort with 422 problem+json carrying the ValidationError's field errors."""
-    from ..web.forms import flatten_errors
-
     abort(422, messages={"json": flatten_errors(err.messages)})
 
 
@@ -53,9 +55,6 @@ def custom_filters(entity: str, user, cf: list[str]) -> tuple:
     """`cf=code=value` query parameters as ((code, stored value), …); 422 naming any field this user cannot filter
     on, a parameter without `=` or a number that is not a finite number within bounds."""
     from flask_babel import gettext as _
-
-    from ..fields.engine import definitions, filter_value
-    from ..validation import finite_number
 
     by_code = {d.code: d for d in definitions(entity, user=user)}
     pairs = [tuple(item.split("=", 1)) for item in cf]

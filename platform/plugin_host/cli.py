@@ -6,14 +6,18 @@ from flask.cli import AppGroup
 from marshmallow import ValidationError
 
 from ..extensions import db
+from ..hooks.runtime import host
 from ..tenancy.context import tenant_context
+from ..tenancy.resolution import find_tenant
+from . import services
+from .migrations import downgrade_plugin, make_revision, upgrade_plugin
+from .scaffold import ScaffoldError, scaffold
+from .services import disable, enable
 
 plugins_cli = AppGroup("plugins", help="Installed plugins and their per-tenant state.")
 
 
 def _tenant(slug):
-    from ..tenancy.resolution import find_tenant
-
     tenant = find_tenant(slug)
     if tenant is None:
         raise click.ClickException(f"no tenant with slug {slug!r}")
@@ -24,9 +28,6 @@ def _tenant(slug):
 @click.option("--tenant", "slug", help="show whether each plugin is on for this tenant")
 def list_cmd(slug):
     """List installed plugins (with their state for one tenant)."""
-    from . import services
-    from ..hooks.runtime import host
-
     if not slug:
         for name, info in sorted((n, i) for n, i in host().infos.items() if not i.system):  # modules only
             click.echo(f"{name}\t{info.version}\t{info.label_for('en')}\trequires: {', '.join(info.requires) or '-'}")
@@ -38,8 +39,6 @@ def list_cmd(slug):
 
 
 def _switch(slug, name, action):
-    from ..hooks.runtime import host
-
     if name not in host().infos or host().infos[name].system:
         raise click.ClickException(f"no plugin {name!r} is installed (see `flask plugins list`)")
     with tenant_context(_tenant(slug)):
@@ -57,8 +56,6 @@ def _switch(slug, name, action):
 @click.argument("name")
 def enable_cmd(slug, name):
     """Switch a plugin on for a tenant (and the plugins it requires)."""
-    from .services import enable
-
     _switch(slug, name, enable)
     click.echo(f"{name} is on for {slug}")
 
@@ -68,8 +65,6 @@ def enable_cmd(slug, name):
 @click.argument("name")
 def disable_cmd(slug, name):
     """Switch a plugin off for a tenant; its data is kept."""
-    from .services import disable
-
     _switch(slug, name, disable)
     click.echo(f"{name} is off for {slug}")
 
@@ -81,8 +76,6 @@ def disable_cmd(slug, name):
 def new_cmd(name, target, label_zh):
     """Scaffold a working plugin package storecrm-NAME (model, migration, page, API, permission, nav, zh_CN
     catalog, test)."""
-    from .scaffold import ScaffoldError, scaffold
-
     try:
         path = scaffold(name, target, label_zh=label_zh)
     except ScaffoldError as err:
@@ -111,8 +104,6 @@ def _migrating(action):
 @click.option("--autogenerate", is_flag=True, help="compare the plugin's models with the database")
 def db_revision_cmd(name, message, autogenerate):
     """Write a new revision of a plugin, chained to its current head."""
-    from .migrations import make_revision
-
     path = _migrating(lambda: make_revision(name, message, autogenerate=autogenerate))
     click.echo(f"created {path}")
 
@@ -122,8 +113,6 @@ def db_revision_cmd(name, message, autogenerate):
 @click.argument("revision", default="head")
 def db_upgrade_cmd(name, revision):
     """Upgrade one plugin's schema (to its head unless REVISION is given)."""
-    from .migrations import upgrade_plugin
-
     _migrating(lambda: upgrade_plugin(name, revision))
     click.echo(f"{name} upgraded to {revision}")
 
@@ -133,7 +122,5 @@ def db_upgrade_cmd(name, revision):
 @click.argument("revision")
 def db_downgrade_cmd(name, revision):
     """Downgrade one plugin's schema to REVISION (`base` removes all its tables)."""
-    from .migrations import downgrade_plugin
-
     _migrating(lambda: downgrade_plugin(name, revision))
     click.echo(f"{name} downgraded to {revision}")

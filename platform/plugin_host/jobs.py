@@ -6,16 +6,17 @@ import logging
 from periodiq import cron
 from sqlalchemy import select
 
+from ..hooks.runtime import enabled_plugins, host
 from ..jobs import actor
 from ..tenancy.context import TenantRef, tenant_context
+from ..tenancy.models import Tenant
 from ..tenancy.scoping import unscoped
+from .models import TenantPlugin
 
 log = logging.getLogger("storecrm.plugins")
 
 
 def _job(plugin: str, code: str):
-    from ..hooks.runtime import host
-
     for owner, job in host().contributions.get("register_periodic_jobs", []):
         if owner == plugin and job.code == code:
             return job
@@ -25,8 +26,6 @@ def _job(plugin: str, code: str):
 @actor(actor_name="storecrm_plugin_job")
 def run_plugin_job(plugin: str, code: str) -> None:
     """Runs inside one tenant (the middleware re-entered it); does nothing where the plugin is off."""
-    from ..hooks.runtime import enabled_plugins
-
     job = _job(plugin, code)
     if job is None or plugin not in enabled_plugins():
         return
@@ -34,9 +33,6 @@ def run_plugin_job(plugin: str, code: str) -> None:
 
 
 def fan_out(plugin: str, code: str) -> int:
-    from ..tenancy.models import Tenant
-    from .models import TenantPlugin
-
     with unscoped(reason=f"find tenants with plugin {plugin} on, for its periodic job {code}") as session:
         rows = session.execute(select(Tenant.id, Tenant.slug).join(TenantPlugin, TenantPlugin.tenant_id == Tenant.id)
                                .where(TenantPlugin.name == plugin, TenantPlugin.enabled,

@@ -21,6 +21,7 @@ from ..access.models import Role
 from ..audit.services import record
 from ..extensions import db
 from ..tenancy.context import TenantRef, tenant_context
+from ..tenancy.models import Tenant, current_tenant_row
 from ..tenancy.scoping import unscoped
 from .models import TenantPlugin
 from ..hooks.runtime import default_grants, host
@@ -72,8 +73,6 @@ def lags_behind(name: str, version: str | None, grants_applied: list | None) -> 
 def bring_up_to_date(row: TenantPlugin) -> list[tuple[str, str]]:
     """Inside the row's tenant: give the pairs never given before, then call `plugin_upgraded` if the recorded
     version differs from the installed one. Returns the pairs given now."""
-    from ..tenancy.models import current_tenant_row
-
     installed = host().infos[row.name].version
     wanted = default_pairs(row.name)
     if row.grants_applied is None:  # enabled before grants were recorded: take them as given, add nothing
@@ -97,8 +96,6 @@ def bring_up_to_date(row: TenantPlugin) -> list[tuple[str, str]]:
 def upgrade_tenants() -> int:
     """Bring every tenant's enabled plugins up to the installed versions, tenant by tenant, each in its own
     transaction. Returns how many (tenant, plugin) records changed."""
-    from ..tenancy.models import Tenant
-
     installed = host().infos
     if not installed:
         return 0

@@ -22,7 +22,10 @@ from flask import current_app
 from sqlalchemy import create_engine, text
 
 from ..embedded import APP_ROLE, SYSTEM_ROLE
+from ..extensions import db
+from ..hooks.runtime import host
 from ..tenancy.ddl import grant_sql
+from .lifecycle import upgrade_tenants
 
 
 def version_table(plugin_name: str) -> str:
@@ -38,8 +41,6 @@ def plugin_config(info) -> Config:
 
 def plugin_info(name: str):
     """The PluginInfo of installed plugin `name` that ships migrations; LookupError (with the reason) otherwise."""
-    from ..hooks.runtime import host
-
     info = host().infos.get(name)
     if info is None:
         raise LookupError(f"no plugin {name!r} is installed (see `flask plugins list`)")
@@ -92,8 +93,6 @@ def downgrade_plugin(name: str, revision: str) -> None:
 
 
 def upgrade_plugins(revision: str = "heads") -> list[str]:
-    from ..hooks.runtime import host
-
     done = []
     for name, info in sorted(host().infos.items()):
         if info.migrations:
@@ -106,8 +105,6 @@ def upgrade_all() -> None:
     """The core's migrations, then every installed plugin's, then every tenant's plugin records brought up to
     the installed versions (new default grants, `plugin_upgraded`; see `plugin_host.lifecycle`)."""
     from flask_migrate import upgrade
-
-    from .lifecycle import upgrade_tenants
 
     upgrade(directory=str(resources.files("storecrm.migrations")))
     upgrade_plugins()
@@ -127,8 +124,6 @@ def grant_runtime_privileges(connection) -> None:
 def run_env() -> None:
     """The body of a plugin's migrations/env.py: run as the owner role, own version table, then grants."""
     from alembic import context
-
-    from ..extensions import db
 
     name = context.config.attributes["storecrm_plugin"]
     own = _plugin_tables(name)
@@ -180,11 +175,8 @@ def _rls_for_new_tables(context, revision, directives) -> None:
 
 def _plugin_tables(name: str) -> set[str]:
     """Tables whose model lives in the plugin's package (autogenerate must not touch the core's)."""
-    from ..hooks.runtime import host
-
     module = host().pm.get_plugin(name)
     package = module.__name__.split(".")[0]
-    from ..extensions import db
 
     return {mapper.local_table.name for mapper in db.Model.registry.mappers
             if mapper.class_.__module__.split(".")[0] == package}

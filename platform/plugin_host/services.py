@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from ..audit.services import record
 from ..extensions import db
-from ..tenancy.models import utcnow
+from ..fields.services import ensure_presets
+from ..tenancy.models import current_tenant_row, utcnow
 from ..web.i18n import current_code
 from .lifecycle import bring_up_to_date, default_pairs, grant, start_record
 from .models import TenantPlugin
@@ -30,8 +31,6 @@ def _info(name: str):
 
 
 def _tenant():
-    from ..tenancy.models import current_tenant_row
-
     return current_tenant_row()
 
 
@@ -101,8 +100,6 @@ def _switch_on(name: str) -> TenantPlugin:
     db.session.flush()
     forget_enabled_cache()
     if first_time:
-        from ..fields.services import ensure_presets
-
         ensure_presets(p for owner, p in host().contributions.get("register_field_presets", []) if owner == name)
     host().call_one(name, "plugin_enabled", tenant=_tenant(), first_time=first_time)
     record("enable", "plugin", row.id, name)

@@ -5,11 +5,15 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ...activities import services
 from ...activities.schemas import InteractionSchema, TaskSchema
+from ...assets.services import assets_of
+from ...customers.identities import identities_of
 from ...customers.services import get_customer
 from ...customers.timeline import timeline
+from ...fields.engine import definitions
 from ...validation import storable_offset
 from ..auth import api_user, requires
 from ..common import patch_load, unprocessable
+from .customers import _out
 
 blp = Blueprint("api_activities", __name__, url_prefix="", description="Interactions, tasks and timelines")
 
@@ -101,11 +105,6 @@ class OverviewSchema(Schema):
 def customer_overview(customer_id):
     """The 360° view in one call: profile, identities, assets, open tasks and the 20 latest timeline entries
     (a fixed number of queries, however many assets or events the customer has)."""
-    from ...assets.services import assets_of
-    from ...customers.identities import identities_of
-    from ...fields.engine import definitions
-    from .customers import _out
-
     user = api_user()
     customer = _customer(customer_id)
     identities = identities_of(customer.id) if user.has_permission("customers.contact") else []

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from ...assets import services
 from ...assets.schemas import AssetSchema, ReadingSchema, TransferSchema
 from ...customers.services import get_customer
+from ...fields.engine import definitions
 from ..auth import api_user, requires
 from ..common import custom_filters, patch_load, unprocessable
 
@@ -31,8 +32,6 @@ class AssetListArgs(Schema):
 
 
 def _visible_custom(asset) -> dict:
-    from ...fields.engine import definitions
-
     visible = {d.code for d in definitions("asset", user=api_user())}
     return {k: v for k, v in (asset.custom or {}).items() if k in visible}
 
@@ -59,7 +58,6 @@ def list_assets(args):
                                 after_id=args["after_id"], limit=args["per_page"], sort=args["sort"], q=args["q"],
                                 custom=custom_filters("asset", api_user(), args["cf"]))
     ids = services.identifiers_of([a.id for a in rows])
-    from ...fields.engine import definitions
 
     visible = {d.code for d in definitions("asset", user=api_user())}
     return [{**{k: getattr(a, k) for k in AssetSchema().fields if k not in ("identifiers", "custom")},

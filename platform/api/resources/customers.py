@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ...customers import identities, merging, services
 from ...erasure import services as erasure
+from ...fields.engine import definitions
 from ...web.forms import flatten_errors
 from ...customers.schemas import CustomerSchema
 
@@ -43,8 +44,6 @@ _DUMP = CustomerSchema()  # one instance: building a schema costs more than dump
 
 def _out(customer):
     """The customer as this token's user may see it (contact details masked without permission)."""
-    from ...fields.engine import definitions
-
     data = _DUMP.dump(customer)  # plain values; dumped again by the response schema
     data.update({k: getattr(customer, k) for k in ("birthday", "created_at")})
     visible = {d.code for d in definitions("customer", user=api_user())}

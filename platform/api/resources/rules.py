@@ -1,8 +1,12 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
+from ... import conditions
+from ...audit.services import record
+from ...extensions import db
 from ...rules import engine
 from ...rules.models import Rule
+from ...rules.spec import check
 from ...tenancy.models import get_scoped
 from ..auth import requires
 from ..common import unprocessable
@@ -62,8 +66,6 @@ def _rule(rule_id) -> Rule:
 
 
 def _preview(rule, days):
-    from ... import conditions
-
     ent = conditions.entity(rule.entity)
     result = engine.preview(rule, days=max(1, min(days, 366)))
     return {"total": result["total"], "note": result["note"],
@@ -76,8 +78,6 @@ def _preview(rule, days):
 @requires("rules.manage")
 def list_rules():
     from sqlalchemy import select
-
-    from ...extensions import db
 
     return list(db.session.scalars(select(Rule).order_by(Rule.id)))
 
@@ -100,8 +100,6 @@ def create_rule(data):
 @requires("rules.manage")
 def preview_unsaved(data, args):
     """Dry run of a rule that is not saved: who would fire today and over the last `days` days."""
-    from ...rules.spec import check
-
     try:
         cleaned = check(data)
     except ValidationError as err:
@@ -132,9 +130,6 @@ def put_rule(data, rule_id):
 @blp.response(204)
 @requires("rules.manage")
 def delete_rule(rule_id):
-    from ...audit.services import record
-    from ...extensions import db
-
     rule = _rule(rule_id)
     record("delete", "rule", rule.id, rule.name)
     db.session.delete(rule)

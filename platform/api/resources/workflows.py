@@ -1,7 +1,10 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
+from ...tenancy.models import utcnow
 from ...workflow import engine
+from ...workflow import spec as specs
+from ...workflow.builtins import materialise
 from ..auth import api_user, requires
 from ..common import unprocessable
 
@@ -123,8 +126,6 @@ def create_definition(data):
 @blp.response(200, DefinitionSchema(many=True))
 @requires("workflows.manage")
 def list_templates():
-    from ...workflow.builtins import materialise
-
     return [{"code": t.code, "name": str(t.label), "entity": t.entity, "spec": materialise(t.spec), "active": True}
             for t in engine.templates().values()]
 
@@ -153,9 +154,6 @@ def put_definition(data, code):
 # --- items ------------------------------------------------------------------------------------------------------
 
 def _out(item, *, full=True):
-    from ...workflow import spec as specs
-    from ...tenancy.models import utcnow
-
     definition = engine.definition_of(item)
     out = {"id": item.id, "code": item.code, "version": definition.version, "entity": item.entity,
            "record_id": item.record_id, "title": item.title, "state": item.state,
