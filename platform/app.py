@@ -6,8 +6,15 @@ from importlib import resources
 
 from flask import Flask
 
+from . import events
 from . import config as config_module
+from .auth import sessions
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .logs import init_logging
+from .plugin_host import listener as plugins
+from .tenancy import resolution, scoping  # noqa: F401  (scoping installs the SQLAlchemy events)
+from .web import errors, i18n, security
+from .web.transactions import init_app as init_transactions
 
 
 def _frontend_path(*parts: str) -> str:
@@ -67,16 +74,20 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_hops)
 
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from . import models  # noqa: F401  (maps every model before first use)
-    from .logs import init_logging
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .shell import context as shell
-    from .web import errors, i18n, security
 
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .shell.plugins import load_plugins, mount_plugins
 
     init_logging(app, settings)
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from . import core_plugin
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .notifications import reminders  # noqa: F401  (timer handlers register on import; plugins' with their module)
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .workflow import engine  # noqa: F401
 
     load_plugins(app, core_plugin)  # before Babel: plugins bring translation folders
@@ -87,9 +98,6 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     i18n.init_app(app, babel)
     login_manager.init_app(app)
 
-    from .auth import sessions
-    from .tenancy import resolution, scoping  # noqa: F401  (scoping installs the SQLAlchemy events)
-
     sessions.init_app(app, login_manager)
     resolution.init_app(app)
     security.init_app(app)
@@ -97,23 +105,25 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     shell.init_app(app)
     shell.init_filters(app)
 
+    # imported here: loads users.passwords (argon2 cost read at import) before the pytest plugin's pytest_configure
     from .shell.views import public_bp
 
     app.register_blueprint(public_bp)
     mount_plugins(app)  # the control plane (signup, billing, the operator console) is a system plugin
     _subscribe_to_events(app)
 
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .shell.plugins import check_nav_endpoints
 
     check_nav_endpoints(app)
 
-    from .web.transactions import init_app as init_transactions
-
     init_transactions(app)
 
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .cli import register_cli
 
     register_cli(app)
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .jobs.middleware import bind_first
 
     bind_first(app)
@@ -124,10 +134,11 @@ def _subscribe_to_events(app) -> None:
     """Who hears `storecrm.events`, in order: sessions and tokens (a staff member's access ended ends at once); then
     webhooks, so a receiver gets an event before the ones rules and plugins cause while handling it (a rule that sets a
     field after a customer is created); then plugins; then rules."""
-    from . import events
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .auth import services as auth
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .notifications import webhooks
-    from .plugin_host import listener as plugins
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from .rules import engine as rules
 
     events.init_app(app, (auth.listen, webhooks.listen, plugins.listen, rules.listen))

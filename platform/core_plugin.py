@@ -1,9 +1,42 @@
 """The core's own contributions, registered through the same hooks plugins use."""
 from flask_babel import lazy_gettext as _l
 
-from .hooks.contrib import Permission
+from .access.views import bp as access_bp
+from .activities import timeline as activities
+from .activities.views import bp as activities_bp
+from .api import core_blueprints
+from .assets.models import Asset
+from .assets.schemas import AssetSchema
+from .assets.services import identifiers_of, update_asset
+from .assets.types import CORE_TYPES
+from .assets.views import bp as assets_bp
+from .audit.views import bp as audit_bp
+from .auth.views import bp as auth_bp
+from .customers import services as customers
+from .customers.models import Customer
+from .customers.schemas import CustomerSchema
+from .customers.services import update_customer
+from .customers.views import bp as customers_bp
+from .erasure.views import bp as erasure_bp
+from .fields.views import bp as fields_bp
+from .files.views import bp as files_bp
+from .hooks.contrib import CustomerPanel, EngineEntity, Kpi, Permission
 from .hooks import hookimpl
+from .imports.views import bp as imports_bp
+from .notifications.template_views import bp as templates_bp
+from .notifications.views import bp as notifications_bp
+from .notifications.webhook_views import bp as webhooks_bp
+from .plugin_host.views import bp as plugins_bp
+from .rules import timeline as rules
+from .rules.views import bp as rules_bp
+from .shell.views import bp as web_bp
+from .stores.views import bp as stores_bp
+from .users.views import bp as users_bp
 from .web.nav import NavItem
+from .workflow.builtins import BUILTINS
+from .workflow.views import bp as workflow_bp
+from .workflow.views import panel_context
+from .workspace.views import bp as tenancy_bp
 
 G_ADMIN = _l("Administration")
 G_CUSTOMERS = _l("Customers")
@@ -70,27 +103,6 @@ def register_nav_items():
 
 @hookimpl
 def register_blueprints():
-    from .access.views import bp as access_bp
-    from .activities.views import bp as activities_bp
-    from .assets.views import bp as assets_bp
-    from .fields.views import bp as fields_bp
-    from .files.views import bp as files_bp
-    from .notifications.views import bp as notifications_bp
-    from .notifications.webhook_views import bp as webhooks_bp
-    from .notifications.template_views import bp as templates_bp
-    from .imports.views import bp as imports_bp
-    from .audit.views import bp as audit_bp
-    from .auth.views import bp as auth_bp
-    from .customers.views import bp as customers_bp
-    from .plugin_host.views import bp as plugins_bp
-    from .stores.views import bp as stores_bp
-    from .workspace.views import bp as tenancy_bp
-    from .users.views import bp as users_bp
-    from .shell.views import bp as web_bp
-    from .workflow.views import bp as workflow_bp
-    from .rules.views import bp as rules_bp
-    from .erasure.views import bp as erasure_bp
-
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
             workflow_bp, rules_bp, erasure_bp]
@@ -98,16 +110,11 @@ def register_blueprints():
 
 @hookimpl
 def register_api_blueprints():
-    from .api import core_blueprints
-
     return core_blueprints()
 
 
 @hookimpl
 def register_kpis():
-    from .customers import services as customers
-    from .hooks.contrib import Kpi
-
     return [
         Kpi("customers.total", _l("Customers"), _l("Live customer records you may see."),
             lambda user: customers.count_customers(user), "customers.view"),
@@ -119,22 +126,13 @@ def register_kpis():
 
 @hookimpl
 def register_asset_types():
-    from .assets.types import CORE_TYPES
-
     return CORE_TYPES
 
 
 @hookimpl
 def register_engine_entities():
-    from .assets.models import Asset
-    from .assets.services import update_asset
-    from .customers.models import Customer
-    from .customers.services import update_customer
-    from .hooks.contrib import EngineEntity
-
     def change_customer(user, customer, data):
         # rules and workflow steps send raw values: the same schema as the customer form checks them
-        from .customers.schemas import CustomerSchema
 
         plain = {k: v for k, v in data.items() if k != "custom"}
         checked = CustomerSchema(partial=True).load(plain) if plain else {}
@@ -143,9 +141,6 @@ def register_engine_entities():
         return update_customer(user, customer, {"store_id": customer.store_id, **checked})
 
     def change_asset(user, asset, data):
-        from .assets.schemas import AssetSchema
-        from .assets.services import identifiers_of
-
         plain = {k: v for k, v in data.items() if k != "custom"}
         checked = AssetSchema(partial=True).load(plain) if plain else {}
         current = {k: getattr(asset, k) for k in ("type", "name", "store_id", "purchased_on", "installed_on",
@@ -177,16 +172,11 @@ def register_engine_entities():
 
 @hookimpl
 def register_workflows():
-    from .workflow.builtins import BUILTINS
-
     return list(BUILTINS)
 
 
 @hookimpl
 def register_customer_panels():
-    from .hooks.contrib import CustomerPanel
-    from .workflow.views import panel_context
-
     return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
                           lambda customer: panel_context("customer", customer), None, 20)]
 
@@ -194,7 +184,4 @@ def register_customer_panels():
 @hookimpl
 def customer_timeline(customer, before, limit):
     """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
-    from .activities import timeline as activities
-    from .rules import timeline as rules
-
     return activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)

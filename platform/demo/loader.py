@@ -5,9 +5,25 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import select
 
+from ..access.models import Role
+from ..activities.models import Interaction, Task
+from ..activities.services import create_task
+from ..assets.models import Asset, AssetOwnership
+from ..customers.identities import add as add_identity
+from ..customers.identity import vin_check_digit
+from ..customers.models import Customer, CustomerIdentity
 from ..extensions import db
+from ..fields.models import FieldDefinition
+from ..notifications.services import notify_user
+from ..rules import engine as rules
+from ..stores.models import Store
+from ..stores.services import create_store
 from ..tenancy.context import tenant_context
 from ..tenancy.models import Tenant
+from ..users.models import User
+from ..users.services import create_user
+from ..workflow import engine as workflows
+from ..workspace.services import create_tenant
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-pass-2026"
@@ -35,12 +51,6 @@ NOTES = ["想升级原车音响，预算一万左右", "关注隔音降噪套餐
 
 def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
     """Create the demo tenant once; return False if it already exists (data is reused)."""
-    from ..access.models import Role
-    from ..customers.models import Customer
-    from ..stores.services import create_store
-    from ..workspace.services import create_tenant
-    from ..users.services import create_user
-
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == DEMO_SLUG)):
         db.session.rollback()
         return False
@@ -55,7 +65,6 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
     )
     with tenant_context(tenant):
         roles = {r.code: r for r in db.session.scalars(select(Role))}
-        from ..stores.models import Store
 
         xuhui = db.session.scalar(select(Store).where(Store.code == "XH01"))
         pudong = create_store({"code": "PD02", "name": "上海浦东店", "phone": "+862158761234", "province": "上海",
@@ -65,8 +74,6 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
             stores = [xuhui.id, pudong.id] if role in ("admin",) else [xuhui.id if role != "technician" else pudong.id]
             create_user({"display_name": STAFF_NAMES[role], "email": email, "mobile": f"+861391600000{i}",
                          "password": DEMO_PASSWORD, "role_id": roles[role].id, "store_ids": stores})
-        from ..customers.identities import add as add_identity
-        from ..fields.models import FieldDefinition
 
         db.session.add(FieldDefinition(entity="customer", code="music_style", label_zh="音乐风格", label_en="Music style",
                                        type="select", options=["人声", "流行", "摇滚", "古典", "电子"], position=10))
@@ -119,12 +126,6 @@ def _demo_engines(rng) -> None:
     the manager's approval, and the anniversary and birthday rules switched on."""
     from flask_babel import force_locale
 
-    from ..assets.models import Asset
-    from ..customers.models import Customer
-    from ..rules import engine as rules
-    from ..users.models import User
-    from ..workflow import engine as workflows
-
     by_email = {u.email: u for u in db.session.scalars(select(User))}
     owner, manager = by_email["owner@demo.storecrm.cn"], by_email["manager@demo.storecrm.cn"]
     advisor, technician = by_email["advisor@demo.storecrm.cn"], by_email["tech@demo.storecrm.cn"]
@@ -159,8 +160,6 @@ CARS = [("大众", "帕萨特"), ("丰田", "凯美瑞"), ("本田", "雅阁"), 
 
 
 def _demo_vin(rng) -> str:
-    from ..customers.identity import vin_check_digit
-
     chars = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
     body = "L" + "".join(rng.choice(chars) for _ in range(16))
     return body[:8] + vin_check_digit(body[:8] + "0" + body[9:]) + body[9:]
@@ -168,10 +167,6 @@ def _demo_vin(rng) -> str:
 
 def _demo_car(customer, plate, rng, today) -> None:
     """A car with its plate (already an identity) and VIN, and an audio install some months ago."""
-    from ..assets.models import Asset, AssetOwnership
-    from ..customers.identities import add as add_identity
-    from ..customers.models import CustomerIdentity
-
     brand, model = rng.choice(CARS)
     year = rng.randrange(2015, today.year + 1)
     installed = today - timedelta(days=rng.randrange(10, 900))
@@ -191,10 +186,6 @@ def _demo_activity(rng, today) -> None:
     """Some calls and visits, and open tasks for the advisor (a few of them overdue)."""
     from datetime import datetime, timezone
 
-    from ..activities.models import Interaction, Task
-    from ..customers.models import Customer
-    from ..users.models import User
-
     advisor = db.session.scalar(select(User).where(User.email == "advisor@demo.storecrm.cn"))
     customers = list(db.session.scalars(select(Customer).order_by(Customer.id).limit(60)))
     notes = ["电话回访：音响效果满意", "到店咨询隔音套餐", "微信发送了方案报价", "预约周六上午试听", "询问DSP调音价格"]
@@ -202,8 +193,6 @@ def _demo_activity(rng, today) -> None:
         db.session.add(Interaction(customer_id=customer.id, user_id=advisor.id, kind=rng.choice(["call", "visit", "message"]),
                                    body=rng.choice(notes),
                                    occurred_at=datetime.now(timezone.utc) - timedelta(days=rng.randrange(0, 60))))
-    from ..activities.services import create_task
-    from ..notifications.services import notify_user
 
     manager = db.session.scalar(select(User).where(User.email == "manager@demo.storecrm.cn"))
     now = datetime.now(timezone.utc)

@@ -6,8 +6,20 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import create_engine, text
 
+from storecrm.access.models import Role
+from storecrm.customers.models import Customer
+from storecrm.embedded import apply_defaults, stop_postgres, stop_redis
+from storecrm.stores.models import Store
+from storecrm.stores.services import create_store
+from storecrm.tenancy.context import TenantRef
+from storecrm.tenancy.models import Tenant
+from storecrm.users.models import User
 from ..app import create_app
+from ..customers.identities import add as add_identity
 from ..extensions import db, limiter
+from ..hooks.runtime import host
+from ..plugin_host.migrations import upgrade_all
+from ..plugin_host.services import enable as enable_service
 from ..tenancy.context import tenant_context
 
 PASSWORD = "correct-horse-battery"
@@ -21,8 +33,6 @@ def storecrm_services():
     import os
     from pathlib import Path
 
-    from storecrm.embedded import apply_defaults, stop_postgres
-
     for key in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_SYSTEM_URL"):
         if os.environ.get(key):  # a server given from outside: make sure it is a test database
             _refuse_non_test_database(os.environ[key])
@@ -32,8 +42,6 @@ def storecrm_services():
     if started.get("STORECRM_EMBEDDED_STARTED_BY") == str(os.getpid()):
         stop_postgres(Path(started["STORECRM_EMBEDDED_PGDATA"]))
     if "REDIS_URL" in started:
-        from storecrm.embedded import stop_redis
-
         stop_redis()
 
 
@@ -59,9 +67,8 @@ def app(storecrm_services):
         conn.execute(text("CREATE SCHEMA public"))
     owner.dispose()
     with app.app_context():
-        from ..plugin_host.migrations import upgrade_all
-
         upgrade_all()
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from storecrm.jobs.middleware import bind_app
 
     bind_app(app)
@@ -106,6 +113,7 @@ def storecrm_clean_state(request, owner_engine):
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename NOT IN ('alembic_version', 'plans') AND tablename NOT LIKE 'alembic\\_version\\_%'"))]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from storecrm.jobs import broker
 
     broker.flush_all()
@@ -135,10 +143,9 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
     """A tenant with two stores, one user per role (store staff in the first store) and customers."""
     from sqlalchemy import select
 
-    from storecrm.access.models import Role
-    from storecrm.customers.models import Customer
-    from storecrm.stores.services import create_store
+    # imported here: loads users.passwords (argon2 cost read at import) before the pytest plugin's pytest_configure
     from storecrm.workspace.services import create_tenant
+    # imported here: loads users.passwords (argon2 cost read at import) before the pytest plugin's pytest_configure
     from storecrm.users.services import create_user
 
     with app.app_context():
@@ -150,12 +157,10 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
         with tenant_context(tenant):
             roles = {r.code: r for r in db.session.scalars(select(Role))}
             world.roles = {code: r.id for code, r in roles.items()}
-            from storecrm.stores.models import Store
 
             first = db.session.scalar(select(Store).where(Store.code == "S1"))
             second = create_store({"code": "S2", "name": f"{slug.upper()} Store Two", "active": True})
             world.stores = [first.id, second.id]
-            from storecrm.users.models import User
 
             owner = db.session.scalar(select(User).where(User.email == f"owner@{slug}.test"))
             world.users["owner"], world.emails["owner"] = owner.id, owner.email
@@ -164,7 +169,6 @@ def build_tenant(app, slug: str, *, customers: int = 3, locale: str = "en") -> T
                 user = create_user({"display_name": f"{slug} {code}", "email": email, "password": PASSWORD,
                                     "role_id": roles[code].id, "store_ids": [first.id]})
                 world.users[code], world.emails[code] = user.id, email
-            from ..customers.identities import add as add_identity
 
             for n in range(customers):
                 c = Customer(name=f"{slug.upper()}-customer-{n}", mobile=f"+86138{world.id:02d}{n:06d}"[:14],
@@ -184,7 +188,6 @@ def marked_plugins(request, app) -> tuple[str, ...]:
     not installed fails the test at once rather than letting it pass against a tenant without the plugin."""
     marker = request.node.get_closest_marker("storecrm_plugins")
     names = tuple(dict.fromkeys(marker.args)) if marker else ()
-    from ..hooks.runtime import host
 
     installed = host(app).infos
     unknown = [n for n in names if n not in installed]
@@ -196,8 +199,6 @@ def marked_plugins(request, app) -> tuple[str, ...]:
 
 def enable_plugins(app, world: TenantWorld, names) -> None:
     """Switch plugins on for a test tenant as its admin would (requirements, grants, seeding), committed."""
-    from ..plugin_host.services import enable as enable_service
-
     for name in names:
         with _InTenant(app, world):
             enable_service(name)
@@ -272,12 +273,10 @@ def login(app):
 @pytest.fixture
 def api_token(app):
     def make(world: TenantWorld, role: str = "owner") -> dict:
+        # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
         from storecrm.auth.services import create_token
-        from storecrm.users.models import User
 
         with app.app_context():
-            from storecrm.tenancy.models import Tenant
-
             tenant = db.session.get(Tenant, world.id)
             with tenant_context(tenant):
                 user = db.session.get(User, (world.id, world.users[role]))
@@ -293,8 +292,6 @@ class _InTenant:
         self.app, self.world = app, world
 
     def __enter__(self):
-        from storecrm.tenancy.context import TenantRef
-
         self._app_ctx = self.app.app_context()
         self._app_ctx.push()
         self._tenant_ctx = tenant_context(TenantRef(self.world.id, self.world.slug))
