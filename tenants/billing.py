@@ -15,9 +15,14 @@ from marshmallow import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from ..extensions import db
 from ..jobs import actor
+from ..jobs.after_commit import after_commit
+from ..notifications.outbox import send
+from ..tenancy.context import TenantRef, tenant_context
 from ..tenancy.models import Tenant, utcnow
 from ..tenancy.scoping import unscoped
+from ..users.services import staff_with_role
 from .models import BillingEvent, Plan, TenantAccount, account_row
 
 log = logging.getLogger("storecrm.billing")
@@ -146,7 +151,6 @@ def receive(payload: bytes, signature: str | None) -> tuple[int, str]:
             received_at=utcnow()).on_conflict_do_nothing(index_elements=["id"]).returning(BillingEvent.id)).scalar()
     if stored is None:
         return 200, "duplicate"
-    from ..jobs.after_commit import after_commit
 
     after_commit(lambda: _kick(event["id"]))
     return 200, "stored"
@@ -238,11 +242,6 @@ def _apply_subscription(system, account: TenantAccount, obj: dict, *, deleted: b
 def _tell_owner(tenant_id: int, until: datetime) -> None:
     """The owner hears of the failed payment by email (the banner shows it to everyone)."""
     from flask_babel import force_locale, format_datetime
-
-    from ..notifications.outbox import send
-    from ..tenancy.context import TenantRef, tenant_context
-    from ..extensions import db
-    from ..users.services import staff_with_role
 
     with unscoped(reason="billing finds the tenant to tell", routine=True) as system:
         tenant = system.get(Tenant, tenant_id)

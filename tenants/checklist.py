@@ -4,17 +4,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..customers.models import Customer
 from ..extensions import db
+from ..plugin_host.models import TenantPlugin
+from ..stores.models import Store
+from ..users.models import User
 from . import entitlements
 
 
 def steps(user) -> list[dict] | None:
     """[{code, label, done, endpoint}] for the owner of a workspace made by signup; None when not shown."""
-    from ..customers.models import Customer
-    from ..plugin_host.models import TenantPlugin
-    from ..stores.models import Store
-    from ..users.models import User
-
     acct = entitlements.account()
     if acct is None or acct.verified_at is None or acct.checklist_dismissed or \
             not user.has_permission("tenant.settings"):

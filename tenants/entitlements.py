@@ -10,8 +10,11 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from ..customers.models import Customer
 from ..extensions import db
+from ..stores.models import Store
 from ..tenancy.context import current_tenant_id
+from ..users.models import User
 from .models import Plan, TenantAccount
 
 RESOURCES = ("stores", "seats", "customers")
@@ -49,10 +52,6 @@ def limit(resource: str) -> int | None:
 
 
 def usage(resource: str) -> int:
-    from ..customers.models import Customer
-    from ..stores.models import Store
-    from ..users.models import User
-
     if resource == "stores":
         return db.session.scalar(select(func.count()).select_from(Store).where(Store.active.is_(True))) or 0
     if resource == "seats":

@@ -3,6 +3,8 @@ was lost are applied."""
 from periodiq import cron
 
 from ..jobs import actor
+from .billing import apply_pending, suspend_overdue
+from .lifecycle import purge_due
 
 
 @actor(periodic=cron("*/10 * * * *"), max_retries=0)
@@ -11,7 +13,6 @@ def billing_sweep() -> None:
 
     if not current_app.config["STORECRM"].billing_enabled:
         return
-    from .billing import apply_pending, suspend_overdue
 
     apply_pending()
     suspend_overdue()
@@ -20,6 +21,4 @@ def billing_sweep() -> None:
 @actor(periodic=cron("20 4 * * *"), max_retries=0)
 def purge_deleted_tenants() -> None:
     """Nightly: tenants whose deletion waiting period is over are deleted for good."""
-    from .lifecycle import purge_due
-
     purge_due()

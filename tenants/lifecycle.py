@@ -14,7 +14,9 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from ..extensions import db
+from ..files.storage import storage
 from ..jobs import actor
+from ..jobs.after_commit import after_commit
 from ..spreadsheets import xlsx_row
 from ..tenancy.models import Tenant, utcnow
 from ..tenancy.scoping import unscoped
@@ -58,8 +60,6 @@ def request_deletion(operator, tenant_id: int, wait: timedelta = DELETION_WAIT) 
 def purge_due(now: datetime | None = None) -> list[int]:
     """Delete the tenants whose waiting period is over: every row (the foreign keys cascade from `tenants`), their
     uploads and exports; timers and outbox rows are tenant rows and go with them."""
-    from ..files.storage import storage
-
     with unscoped(reason="lifecycle finds tenants due for deletion", routine=True) as system:
         due = list(system.scalars(text("SELECT tenant_id FROM tenant_accounts WHERE deletion_due_at < :now"),
                                   {"now": now or utcnow()}))
@@ -92,7 +92,6 @@ def request_export(tenant_id: int, requested_by: str, operator=None) -> int:
         export_id = row.id
         if operator is not None:
             audit(system, operator, "export", tenant_id, export_id=export_id)
-    from ..jobs.after_commit import after_commit
 
     after_commit(lambda: build_export.send(export_id))
     return export_id

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from ..extensions import limiter
 from ..tenancy.models import Tenant
 from ..tenancy.scoping import unscoped
+from ..users.passwords import verify_password
 from . import lifecycle, operator_sessions
 from .models import Operator, OperatorAudit, TenantExport
 
@@ -29,8 +30,6 @@ def _operator_only():
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
-    from ..users.passwords import verify_password
-
     error = None
     if request.method == "POST":
         email = (request.form.get("email") or "").strip().lower()

@@ -9,6 +9,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..extensions import csrf
 from ..hooks.contrib import Permission
 from ..hooks import hookimpl
 from ..hooks.contrib import Banner, DashboardWidget
@@ -16,6 +17,12 @@ from ..hooks.info import PluginInfo
 from ..web.nav import NavItem
 from . import billing, jobs, models  # noqa: F401  (maps the tables; declares Stripe and dunning actors)
 from . import entitlements
+from .api import blp, signup_blp
+from .checklist import steps
+from .cli import operators_cli, tenants_cli
+from .guards import guard
+from .ops_views import bp as ops_bp
+from .views import billing_bp, signup_bp, stripe_bp
 
 PLUGIN = PluginInfo(
     name="control_plane", label={"zh_CN": "注册、套餐与计费", "en": "Signup, plans and billing"}, version="1.0",
@@ -30,32 +37,22 @@ def register_permissions():
 
 @hookimpl
 def register_public_blueprints():
-    from ..extensions import csrf
-    from .ops_views import bp as ops_bp
-    from .views import signup_bp, stripe_bp
-
     csrf.exempt(stripe_bp)  # Stripe signs its requests; there is no form and no session
     return [signup_bp, stripe_bp, ops_bp]
 
 
 @hookimpl
 def register_blueprints():
-    from .views import billing_bp
-
     return [billing_bp]
 
 
 @hookimpl
 def register_api_blueprints():
-    from .api import blp, signup_blp
-
     return [blp, signup_blp]
 
 
 @hookimpl
 def register_cli_commands():
-    from .cli import operators_cli, tenants_cli
-
     return [tenants_cli, operators_cli]
 
 
@@ -72,8 +69,6 @@ def register_nav_items():
 
 @hookimpl
 def register_dashboard_widgets():
-    from .checklist import steps
-
     return [DashboardWidget("control_plane.checklist", _l("Get your workspace ready"), "tenants/_checklist.html",
                             context=lambda user: (lambda found: None if found is None else {"steps": found})(
                                 steps(user)), position="top", order=0)]
@@ -97,8 +92,6 @@ def quota_room(resource):
 
 @hookimpl
 def request_guard(tenant, api):
-    from .guards import guard
-
     guard(tenant, api)
 
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from ..users.passwords import MIN_LENGTH
 from ..workspace.schemas import TIMEZONES
 from ..validation import LowerEmail, Phone, Trimmed
+from .signup import slug_available
 
 
 class SignupSchema(Schema):
@@ -19,8 +20,6 @@ class SignupSchema(Schema):
 
     @validates("slug")
     def _slug(self, value, **kwargs):
-        from .signup import slug_available
-
         ok, reason = slug_available(value)
         if not ok:
             raise ValidationError(reason)

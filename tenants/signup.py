@@ -12,9 +12,11 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..extensions import db
+from ..notifications.outbox import send
 from ..tenancy.context import tenant_context
 from ..tenancy.models import Tenant, utcnow
 from ..tenancy.scoping import unscoped
+from ..workspace.services import create_tenant, validate_slug
 from .models import TenantAccount, account_row
 
 VERIFY_MAX_AGE = 3 * 24 * 3600
@@ -32,8 +34,6 @@ def rate_limit() -> str:
 
 def slug_available(slug: str) -> tuple[bool, str | None]:
     """(available, reason if not) for the live check on the form."""
-    from ..workspace.services import validate_slug
-
     try:
         slug = validate_slug(slug)
     except ValidationError as err:
@@ -51,9 +51,6 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def sign_up(data: dict) -> Tenant:
     """Create the workspace (pending), its account on the signup plan, and mail the owner a confirmation link."""
-    from ..notifications.outbox import send
-    from ..workspace.services import create_tenant
-
     ok, reason = slug_available(data["slug"])
     if not ok:
         raise ValidationError({"slug": [reason]})

@@ -3,9 +3,13 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from ..extensions import limiter
+from ..extensions import db, limiter
+from ..tenancy.context import require_tenant_id
+from ..tenancy.scoping import unscoped
 from ..web.forms import flatten_errors, load_form, requires
-from . import entitlements, signup
+from ..workspace.schemas import TIMEZONES
+from . import billing, entitlements, lifecycle, signup
+from .models import Plan, TenantAccount, TenantExport
 from .schemas import SignupSchema
 
 signup_bp = Blueprint("signup", __name__, url_prefix="/signup")
@@ -18,7 +22,6 @@ def stripe_webhook():
     """Stripe's events: verified on the raw body, stored once, applied by a job (tenants/billing.py)."""
     if not current_app.config["STORECRM"].billing_enabled:
         abort(404)
-    from . import billing
 
     status, what = billing.receive(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
     return jsonify({"received": status == 200, "detail": what}), status
@@ -33,8 +36,6 @@ def _closed():
 @signup_bp.route("/", methods=["GET", "POST"])
 @limiter.limit(signup.rate_limit, methods=["POST"])
 def form():
-    from ..workspace.schemas import TIMEZONES
-
     values = {"locale": "zh_CN", "timezone": "Asia/Shanghai"}
     errors = {}
     if request.method == "POST":
@@ -80,21 +81,14 @@ def verify(token):
 def index(errors=None, status=200):
     from sqlalchemy import select
 
-    from ..extensions import db
-    from ..tenancy.context import require_tenant_id
-    from .models import Plan
-
     enabled = current_app.config["STORECRM"].billing_enabled
     invoices, problem = [], None
     if enabled:
-        from . import billing
-
         try:
             invoices = billing.invoices(require_tenant_id())
         except Exception as err:  # Stripe unreachable: the page still shows plan and usage
             problem = str(err)[:200]
     plans = list(db.session.scalars(select(Plan).where(Plan.public.is_(True)).order_by(Plan.position)))
-    from .models import TenantExport
 
     exports = list(db.session.scalars(select(TenantExport).where(TenantExport.tenant_id == require_tenant_id())
                                       .order_by(TenantExport.id.desc()).limit(5)))
@@ -105,8 +99,6 @@ def index(errors=None, status=200):
 
 def _billing_action(fn):
     from flask_login import current_user
-
-    from ..tenancy.context import require_tenant_id
 
     if not current_app.config["STORECRM"].billing_enabled:
         abort(404)
@@ -121,8 +113,6 @@ def _billing_action(fn):
 @billing_bp.post("/subscription")
 @requires("billing.manage")
 def change_subscription():
-    from . import billing
-
     def act(tenant_id, user):
         try:
             seats = int(request.form.get("seats", "1"))
@@ -135,18 +125,12 @@ def change_subscription():
 @billing_bp.post("/cancel")
 @requires("billing.manage")
 def cancel_subscription():
-    from . import billing
-
     return _billing_action(lambda tenant_id, user: billing.cancel(tenant_id))
 
 
 @billing_bp.post("/checklist/dismiss")
 @requires("tenant.settings")
 def dismiss_checklist():
-    from ..tenancy.scoping import unscoped
-    from ..tenancy.context import require_tenant_id
-    from .models import TenantAccount
-
     with unscoped(reason="owner hides the first-run checklist", routine=True) as system:
         acct = system.get(TenantAccount, require_tenant_id())
         if acct is not None:
@@ -159,9 +143,6 @@ def dismiss_checklist():
 def export():
     """The owner's own complete export (XLSX + JSON), made in the background."""
     from flask_login import current_user
-
-    from ..tenancy.context import require_tenant_id
-    from . import lifecycle
 
     if not current_user.role.is_owner:
         abort(403)
@@ -176,9 +157,6 @@ def download_export(export_id):
     from flask import send_file
     from flask_login import current_user
 
-    from ..tenancy.context import require_tenant_id
-    from . import lifecycle
-
     row = lifecycle.export_of(require_tenant_id(), export_id)
     if row is None or row.status != "done" or not current_user.role.is_owner:
         abort(404)
@@ -191,8 +169,6 @@ def checkout():
     """The first subscription: off to Stripe Checkout to enter a card."""
     from flask import g
     from flask_login import current_user
-
-    from . import billing
 
     if not current_app.config["STORECRM"].billing_enabled:
         abort(404)
@@ -212,8 +188,6 @@ def checkout():
 def portal():
     """Cards and receipts, in Stripe's customer portal."""
     from flask import g
-
-    from . import billing
 
     if not current_app.config["STORECRM"].billing_enabled:
         abort(404)
