@@ -24,8 +24,7 @@ def run() -> int:
     os.environ.setdefault("STORECRM_BASE_URL", f"http://127.0.0.1:{port}")
     _flask("db", "upgrade")
     _flask("demo", "load")
-    # imported here: demo.loader loads storecrm.jobs, which builds its broker from REDIS_URL at import, so only
-    # after apply_defaults() above has set it (earlier, the import would start a second embedded Redis)
+    # imported here: after apply_defaults() above: demo.loader loads storecrm.jobs, which reads REDIS_URL at import
     from .demo.loader import DEMO_PASSWORD, DEMO_USERS
 
     print("\n" + "=" * 64)
