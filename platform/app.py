@@ -13,7 +13,7 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .logs import init_logging
 from .plugin_host import listener as plugins
 from .tenancy import resolution, scoping  # noqa: F401  (scoping installs the SQLAlchemy events)
-from .web import errors, i18n, security
+from .web import errors, i18n, json_bodies, security
 from .web.transactions import init_app as init_transactions
 
 
@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
         static_folder=_frontend_path("static"),
         static_url_path="/static",
     )
+    app.request_class = json_bodies.Request  # an undecodable JSON body (too deep, too long a number) is a 400
     app.config.update(
         STORECRM=settings,
         ENV_NAME=settings.env,

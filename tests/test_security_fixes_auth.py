@@ -286,3 +286,22 @@ def test_with_the_database_down_pages_and_api_answer_503(two_tenants, api_token,
     api = client.get("/api/v1/me", headers=headers)
     assert api.status_code == 503 and api.mimetype == "application/problem+json"
     assert api.get_json()["status"] == 503 and int(api.headers["Retry-After"]) > 0
+
+
+def test_the_login_lock_counts_a_mobile_in_any_of_its_forms(two_tenants, browser, app):
+    """Another spelling of the same mobile, from another address, is still the locked account."""
+    settings = app.config["STORECRM"]
+    settings.login_rate_limit = "3 per minute"
+    try:
+        first = browser()
+        first.get("/t/alpha/login")
+        for _ in range(3):
+            first.post("/t/alpha/login", {"login": "13800138000", "password": "bad"},
+                       environ_base={"REMOTE_ADDR": "10.1.1.1"})
+        other = browser()
+        other.get("/t/alpha/login", environ_base={"REMOTE_ADDR": "10.2.2.2"})
+        spelled = other.post("/t/alpha/login", {"login": "+86 138 0013 8000", "password": "bad"},
+                             environ_base={"REMOTE_ADDR": "10.2.2.2"})
+        assert spelled.status_code == 429
+    finally:
+        settings.login_rate_limit = "1000 per minute"

@@ -185,3 +185,18 @@ def test_a_timeline_cursor_with_any_offset_is_no_500(before, two_tenants, login)
     alpha, _ = two_tenants
     page = login(alpha, "owner").get(f"/t/alpha/customers/{alpha.customers[0]}?before={quote(before)}")
     assert page.status_code == 200
+
+
+@pytest.mark.parametrize("body", ["[" * 1500 + "]" * 1500, '{"a": ' + "9" * 5000 + "}", '{"name": 1e999999}'])
+@pytest.mark.parametrize("path", ["/api/v1/signup", "/api/v1/customers", "/api/v1/rules/preview"])
+def test_a_json_body_python_cannot_parse_is_a_bad_request(body, path, two_tenants, api_token, app):
+    alpha, _ = two_tenants
+    resp = app.test_client().post(path, data=body, content_type="application/json", headers=api_token(alpha, "owner"))
+    assert resp.status_code in (400, 422), (resp.status_code, resp.get_data(as_text=True)[:200])
+
+
+def test_a_too_deep_json_body_on_a_patch_is_a_bad_request(two_tenants, api_token, app):
+    alpha, _ = two_tenants
+    resp = app.test_client().patch(f"/api/v1/customers/{alpha.customers[0]}", data="[" * 1500 + "]" * 1500,
+                                   content_type="application/json", headers=api_token(alpha, "owner"))
+    assert resp.status_code in (400, 422), resp.status_code

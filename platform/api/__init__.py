@@ -10,6 +10,7 @@ from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 
 from ..extensions import csrf, limiter
+from ..web import json_bodies  # noqa: F401  (before any resource module: their arguments bind its parser)
 from .auth import api_key, api_limit
 
 PROBLEM_JSON = "application/problem+json"

@@ -64,7 +64,7 @@ def custom_filters(entity: str, user, cf: list[str]) -> tuple:
     if unknown:
         unprocessable(ValidationError({"cf": [_("Unknown custom field: %(codes)s", codes=", ".join(unknown)[:200])]}))
     for code, value in pairs:
-        if by_code[code].type == "number":
+        if by_code[code].type in ("number", "money"):
             try:
                 finite_number(value)
             except ValidationError as err:

@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 
 from ..extensions import limiter
 from ..users.passwords import verify_password
+from ..validation import normalize_phone
 from ..web.forms import flatten_errors
 from ..web.redirects import safe_next
 from . import services
@@ -13,8 +14,15 @@ bp = Blueprint("auth", __name__)
 
 
 def _login_key() -> str:
-    # per workspace and login name, so one shop's busy counter does not lock out another
-    return f"login:{g.tenant.id}:{(request.form.get('login') or '').strip().lower()[:100]}"
+    # per workspace and account, so one shop's busy counter does not lock out another; a mobile is counted in its
+    # E.164 form, or "139 1600 0005" and "+8613916000005" would each get a fresh allowance against the same account
+    login = (request.form.get("login") or "").strip().lower()[:100]
+    if "@" not in login:
+        try:
+            login = normalize_phone(login)
+        except ValidationError:
+            pass
+    return f"login:{g.tenant.id}:{login}"
 
 
 def _failed(response) -> bool:
