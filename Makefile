@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules
+.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules lint-imports
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: install
 ## run the whole test suite
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## the import-linter contracts of .importlinter (the test suite runs them too): storecrm is installed from three
+## folders (platform/, plugins/, tenants/), so they are checked on a folder that joins them, as the wheel does
+lint-imports: install
+	$(PY) -m pytest -q -p no:randomly tests/test_contracts.py
 
 ## generate the benchmark databases (BENCH_SCALE=1: 1,000 tenants, 1,000,000 customers; see bench/README.md)
 bench-data: install
