@@ -112,9 +112,6 @@ def tenant_hook(hook_name: str):
     return host().tenant_hook(hook_name, enabled_plugins())
 
 
-def plugin_manager(app=None):
-    return host(app).pm
-
 
 def permissions(app=None) -> PermissionRegistry:
     return host(app).permissions
