@@ -11,9 +11,9 @@ from ..fields.forms import custom_from_form, form_errors
 from ..users.services import list_users
 from ..web.schema_forms import describe
 from ..stores.services import stores_visible_to
+from ..hooks.blocks import asset_panels
 from ..web.forms import flatten_errors, load_form, requires
 from ..web.i18n import current_code
-from ..workflow.views import panel_context
 from . import services
 from .schemas import AssetSchema, ReadingSchema, TransferSchema
 
@@ -118,7 +118,7 @@ def _render_show(asset, errors=None, status=200):
     custom_defs = definitions("asset", user=current_user)
 
     return render_template("assets/show.html", asset=asset, kind=kind, attr_fields=fields, custom_defs=custom_defs,
-                           wf=panel_context("asset", asset), readings=services.readings_of(asset.id),
+                           panels=asset_panels(current_user, asset), readings=services.readings_of(asset.id),
                            linked=linked(custom_defs, [asset.custom]), locale=current_code(),
                            owner=get_customer(current_user, asset.customer_id),
                            identifiers=services.identifiers_of([asset.id])[asset.id], kind_labels=KIND_LABELS,
