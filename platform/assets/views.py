@@ -29,10 +29,11 @@ def _form_payload(asset_type) -> dict:
     payload["attributes"] = {k[5:]: v for k, v in form.items() if k.startswith("attr_") and v != ""}
     if asset_type is not None:
         payload["identifiers"] = {kind: form.get(f"id_{kind}", "") for kind in asset_type.identity_kinds}
+    payload["move_identifiers"] = form.getlist("move_identifiers")[:10]
     return payload
 
 
-def _render_form(customer, asset, values, errors, status=200):
+def _render_form(customer, asset, values, errors, status=200, moves=None):
     types = services.asset_types()
     chosen = types.get(values.get("type")) or next(iter(types.values()))
     fields = describe(chosen.attributes()) if chosen.attributes else []
@@ -42,7 +43,7 @@ def _render_form(customer, asset, values, errors, status=200):
                            custom_defs=custom_defs, linked=shown, locale=current_code(),
                            staff=[u for u in list_users(current_user) if u.active] if custom_defs else [],
                            types=types, chosen=chosen, attr_fields=fields, kind_labels=KIND_LABELS,
-                           stores=stores_visible_to(current_user)), status
+                           stores=stores_visible_to(current_user), moves=moves or {}), status
 
 
 def _save(customer, asset):
@@ -68,7 +69,8 @@ def _save(customer, asset):
         saved = services.update_asset(current_user, asset, data) if asset else \
             services.create_asset(current_user, customer, data)
     except ValidationError as err:
-        return _render_form(customer, asset, values, form_errors(flatten_errors(err.messages)), 422)
+        return _render_form(customer, asset, values, form_errors(flatten_errors(err.messages)), 422,
+                            moves=getattr(err, "moves", None))
     flash(_("Asset %(name)s saved.", name=saved.name), "success")
     return redirect(url_for("assets.show", asset_id=saved.id))
 
