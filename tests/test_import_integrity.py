@@ -119,11 +119,11 @@ def test_the_preview_says_per_row_what_the_import_will_do_with_the_chosen_store(
     page = b.get(resp.headers["Location"]).get_data(as_text=True)
     outcomes = dict(re.findall(r'data-row="(\d+)" data-outcome="(\w+)"', page))
     assert outcomes == {"2": "conflict", "3": "update", "4": "new", "5": "update", "6": "error"}
-    assert "门店" not in re.search(r'data-row="4".*?</tr>', page, re.S).group(0)  # no store error: the default applies
-    row3 = re.search(r'data-row="3".*?</tr>', page, re.S).group(0)
+    assert "门店" not in re.search(r'data-row="4".*?</li>', page, re.S).group(0)  # no store error: the default applies
+    row3 = re.search(r'data-row="3".*?</li>', page, re.S).group(0)
     assert "邹海燕" in row3 and "手机" in row3  # whom it updates, found by what
-    assert "第 4 行" in re.search(r'data-row="5".*?</tr>', page, re.S).group(0)  # the same person as an earlier row
-    assert "不是有效的日期" in re.search(r'data-row="6".*?</tr>', page, re.S).group(0)
+    assert "第 4 行" in re.search(r'data-row="5".*?</li>', page, re.S).group(0)  # the same person as an earlier row
+    assert "不是有效的日期" in re.search(r'data-row="6".*?</li>', page, re.S).group(0)
     with system_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM customers WHERE name='李雷'")).scalar() == 0  # nothing written
 

@@ -103,5 +103,5 @@ def describe(result: Match, names: dict) -> str:
         kinds = ", ".join(_kind_label(k) for k in result.matched_by)
         if result.customer_id < 0:
             return _("The same person as %(who)s, found by %(kinds)s", who=_who(result.customer_id, names), kinds=kinds)
-        return _("Updates %(who)s, found by %(kinds)s", who=_who(result.customer_id, names), kinds=kinds)
+        return _("%(who)s, found by %(kinds)s", who=_who(result.customer_id, names), kinds=kinds)
     return result.reason or ""
