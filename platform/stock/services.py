@@ -856,3 +856,14 @@ def serials_of(item: CatalogItem, *, location: Location | None = None, states=SE
 def find_serial(serial: str) -> list[Serial]:
     """Every item's unit with this serial number (usually one)."""
     return list(db.session.scalars(select(Serial).where(Serial.serial == (serial or "").strip()).order_by(Serial.id)))
+
+
+def level_title(level: StockLevel) -> str:
+    """"SKU name @ location" of a level, for rules, notifications and the timeline."""
+    item = db.session.get(CatalogItem, (level.tenant_id, level.item_id))
+    location = db.session.get(Location, (level.tenant_id, level.location_id))
+    return f"{item.sku} {item.name} @ {location.name}"
+
+
+def level_store_id(level: StockLevel) -> int:
+    return db.session.get(Location, (level.tenant_id, level.location_id)).store_id
