@@ -250,6 +250,13 @@ def location_for_store(store) -> Location:
     return location
 
 
+def ensure_store_shelves() -> None:
+    """Give every open store of the tenant its shelf location (stock pages call it, so any store can receive)."""
+    have = set(db.session.scalars(select(Location.store_id).where(Location.kind == "store")))
+    for store in db.session.scalars(select(Store).where(Store.active.is_(True), Store.id.not_in(have or {0}))):
+        location_for_store(store)
+
+
 def save_location(user, data: dict, location: Location | None = None) -> Location:
     """Create (or change) a location from {store_id, kind, name, active}; the store must be one `user` may see."""
     errors = {}

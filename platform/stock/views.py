@@ -41,9 +41,7 @@ def qty_filter(number) -> str:
 
 def _locations():
     """Open locations of the user's stores; each store gets its shelf the first time stock pages are used."""
-    for store in stores_visible_to(current_user):
-        if store.active:
-            services.location_for_store(store)
+    services.ensure_store_shelves()
     return services.locations_visible_to(current_user)
 
 
