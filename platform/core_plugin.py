@@ -12,6 +12,7 @@ from .assets.types import CORE_TYPES
 from .assets.views import bp as assets_bp
 from .audit.views import bp as audit_bp
 from .catalog import services as catalog
+from .catalog import transfer as catalog_sheets
 from .catalog.views import bp as catalog_bp
 from .auth.views import bp as auth_bp
 from .customers import services as customers
@@ -22,7 +23,8 @@ from .customers.views import bp as customers_bp
 from .erasure.views import bp as erasure_bp
 from .fields.views import bp as fields_bp
 from .files.views import bp as files_bp
-from .hooks.contrib import CustomerPanel, EngineEntity, ExtensibleEntity, Kpi, Permission, RuleTrigger
+from .hooks.contrib import (CustomerPanel, EngineEntity, ExtensibleEntity, ImportMapping, Kpi, Permission,
+                            RuleTrigger)
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .notifications.template_views import bp as templates_bp
@@ -197,6 +199,14 @@ def register_engine_entities():
 @hookimpl
 def register_extensible_entities():
     return [ExtensibleEntity(catalog.ENTITY, _l("Catalog items"), catalog.files_in_use)]
+
+
+@hookimpl
+def register_import_mappings():
+    # the catalog through the core's import engine: upsert by SKU (docs/commerce.md, "Import and export")
+    return [ImportMapping("catalog.items", _l("Catalog items"), columns=catalog_sheets.COLUMNS,
+                          fields=catalog_sheets.FIELDS, schema=catalog_sheets.CatalogImportRow,
+                          upsert=catalog_sheets.upsert, permission="catalog.manage")]
 
 
 @hookimpl

@@ -166,7 +166,7 @@ LIST_ROUTES = {
     "api_workflows.list_definitions": {}, "api_workflows.list_templates": {}, "api_workflow_items.list_items": {},
     "api_rules.list_rules": {},
     "billing.index": {}, "api_account.get_account": {},
-    "catalog.index": {}, "catalog.categories": {}, "api_catalog.list_items": {}, "api_catalog.list_categories": {},
+    "catalog.index": {}, "catalog.categories": {}, "catalog.export": {"fmt": "csv"}, "api_catalog.list_items": {}, "api_catalog.list_categories": {},
     "stock.levels": {}, "stock.reorder": {}, "stock.movements": {}, "stock.transfers": {}, "stock.counts": {},
     "stock.locations": {}, "stock.receive": {}, "stock.adjust": {}, "stock.new_transfer": {},
     "api_stock.list_locations": {}, "api_stock.list_levels": {}, "api_stock.list_movements": {},

@@ -1,6 +1,6 @@
 """Staff pages of the catalog: the item list with filters, the item form (custom fields too), packages,
 categories. Thin: parse, call catalog.services, render."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,7 +13,7 @@ from ..stores.services import stores_visible_to
 from ..tenancy.models import as_id, get_scoped
 from ..web.forms import flatten_errors, requires
 from ..web.i18n import current_code
-from . import services
+from . import services, transfer
 from .models import ITEM_KINDS, Brand, Category
 from .schemas import CategorySchema, ItemSchema, PackageLineSchema
 
@@ -201,3 +201,16 @@ def edit_category(category_id):
                                errors=flatten_errors(err.messages), values={}, editing=category_id), 422
     flash(_("Category %(name)s saved.", name=category.name), "success")
     return redirect(url_for("catalog.categories"))
+
+
+@bp.get("/catalog/export.<fmt>")
+@requires("catalog.view")
+def export(fmt):
+    """The whole catalog as XLSX (or CSV), with the headers the import reads back (upsert by SKU)."""
+    if fmt == "csv":
+        return Response(transfer.to_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=catalog.csv"})
+    if fmt != "xlsx":
+        abort(404)
+    return Response(transfer.to_xlsx(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     headers={"Content-Disposition": "attachment; filename=catalog.xlsx"})
