@@ -153,3 +153,33 @@ def test_staff_create_an_item_receive_it_and_see_it_on_the_stock_pages(two_tenan
     tech = login(alpha, "technician")
     assert tech.get("/t/alpha/catalog/new").status_code == 403
     assert tech.get("/t/alpha/stock/").status_code == 200
+
+
+def test_catalog_and_stock_pages_run_a_fixed_number_of_queries(two_tenants, login, in_tenant, app):
+    from storecrm.catalog import services as catalog
+    from storecrm.catalog.schemas import ItemSchema
+    from storecrm.stock import services as stock
+    from storecrm.stores.models import Store
+    from tests.test_query_counts import count_queries
+
+    alpha, _ = two_tenants
+    b = login(alpha, "manager")
+    pages = ("/t/alpha/catalog/", "/t/alpha/stock/", "/t/alpha/stock/movements", "/t/alpha/stock/reorder")
+    counts = []
+    for n in (2, 12):
+        with in_tenant(alpha) as session:
+            shelf = stock.location_for_store(session.get(Store, (alpha.id, alpha.stores[0])))
+            for i in range(n - (2 if n == 12 else 0)):
+                item = catalog.create_item(None, ItemSchema().load({"kind": "part", "sku": f"P-{n}-{i}", "name": f"件{i}",
+                                                                    "brand": f"牌{i % 3}"}))
+                stock.receive(item, shelf, 5)
+                stock.set_reorder_level(item, shelf, 10)
+        for path in pages:
+            b.get(path)  # warm caches
+        measured = []
+        for path in pages:
+            with count_queries(app) as statements:
+                assert b.get(path).status_code == 200
+            measured.append(len(statements))
+        counts.append(measured)
+    assert counts[0] == counts[1], dict(zip(pages, zip(*counts)))
