@@ -117,6 +117,16 @@ class WorkflowStateEntered(Event):
     record: Any
 
 
+@dataclass(frozen=True)
+class StockBelowReorderLevel(Event):
+    """Available stock (on hand minus reserved) of `item` at `location` fell to or below the level's reorder
+    level. Once per crossing: it is heard again only after stock rose above the level in between."""
+
+    level: Any
+    item: Any
+    location: Any
+
+
 Subscriber = Callable[[Event], None]
 
 
