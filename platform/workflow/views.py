@@ -1,4 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -176,10 +178,14 @@ def show(code):
     version = request.args.get("version", type=int)
     shown = next((v for v in engine.versions(code) if v.version == version), definition) if version else definition
 
+    catalog = conditions.field_catalog(shown.entity)
     return render_template("workflow/show.html", definition=shown, current=definition, versions=engine.versions(code),
                            diagram=diagram.render(shown.spec), entities=conditions.entities(),
-                           catalog=conditions.field_catalog(shown.entity), role_labels={r.code: r.label for r in list_roles()},
-                           card_fields=cards.card_fields(shown), gaps=staffing.coverage_gaps(definition),
+                           catalog=catalog, role_labels={r.code: r.label for r in list_roles()},
+                           card_fields=format_list([str(catalog.get(f, (f,))[0]) for f in cards.card_fields(shown)],
+                                                   locale=get_locale()) if cards.card_fields(shown) else "",
+                           gaps=[(gap, format_list(list(gap.stores), locale=get_locale()))
+                                 for gap in staffing.coverage_gaps(definition)],
                            labels={s["code"]: s["label"] for s in shown.spec["states"]})
 
 
