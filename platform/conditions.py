@@ -27,6 +27,7 @@ from .fields.engine import definitions
 from .hooks.runtime import enabled_plugins, host
 from .tenancy.models import get_scoped
 from .validation import finite_number, number_as_json
+from .web.i18n import current_code
 
 OPS = {
     "eq": _l("is"), "ne": _l("is not"), "in": _l("is one of"), "not_in": _l("is none of"),
@@ -61,9 +62,7 @@ def field_catalog(code: str) -> dict[str, tuple]:
     ent = entity(code)
     out = dict(ent.fields)
     if "custom" in ent.model.__table__.c:
-        from flask_babel import get_locale
-
-        locale = str(get_locale() or "en")
+        locale = current_code()  # "zh_CN" (Babel's own spelling, zh_Hans_CN, matched no label: English leaked)
         for d in definitions(code):
             out[f"custom.{d.code}"] = (d.label(locale), _CUSTOM_TYPES.get(d.type, "text"))
     if code != "customer" and "customer_id" in ent.model.__table__.c:

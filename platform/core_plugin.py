@@ -190,14 +190,25 @@ def register_engine_entities():
         EngineEntity("customer", _l("Customers"), Customer, customer_fields, lambda c: c.name,
                      lambda c: f"/customers/{c.id}", customer_id=lambda c: c.id,
                      update=change_customer),
-        EngineEntity("asset", _l("Assets"), Asset, asset_fields, lambda a: a.name,
+        EngineEntity("asset", _l("Assets"), Asset, asset_fields, lambda a: asset_titles([a])[a.id],
                      lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
-                     update=change_asset),
+                     update=change_asset, titles=asset_titles),
         # rules on stock levels start from `below_reorder_level` (the StockBelowReorderLevel event)
         EngineEntity("stock_level", _l("Stock levels"), StockLevel, stock_level_fields, stock.level_title,
                      lambda level: f"/stock/?item_id={level.item_id}", store_id=stock.level_store_id,
                      workflow=False),
     ]
+
+
+def asset_titles(assets) -> dict:
+    """An asset as people name it: "Model Y · 沪A12345" (the plate, else the VIN), in one query for many."""
+    identifiers = identifiers_of([a.id for a in assets])
+    out = {}
+    for asset in assets:
+        ids = identifiers.get(asset.id, {})
+        mark = ids.get("plate") or ids.get("vin")
+        out[asset.id] = f"{asset.name} · {mark}" if mark else asset.name
+    return out
 
 
 @hookimpl

@@ -44,7 +44,10 @@ class EngineEntity:
     model: the TenantScoped SQLAlchemy class. fields: {attribute: (label, type)} usable in conditions, date
     triggers and "update field" actions; type is text | number | date | datetime | bool | tags | store. The
     entity's custom fields (if it is an ExtensibleEntity with a `custom` JSONB column) are added as `custom.<code>`.
-    title(record) -> str; url(record) -> its page's path under the tenant ("/customers/12"); customer_id(record) -> the customer it belongs to (for timelines
+    title(record) -> str, what people read instead of an id (a customer's name; an asset's name with its plate or VIN);
+    titles(records) -> {id: title} optionally does the same for many records in one query (lists, previews);
+    view_permission: the permission a person needs to open such a record (with the store scope of store_id), which
+    decides who may be assigned a workflow item of it. url(record) -> its page's path under the tenant ("/customers/12"); customer_id(record) -> the customer it belongs to (for timelines
     and customer notifications) or None; store_id(record) -> int or None.
     update(user, record, data): change fields through the owner's service (validation, audit, events), or None
     when rules may not change this entity. amount fields (numbers) can drive tiered approvals.
@@ -60,6 +63,8 @@ class EngineEntity:
     store_id: Callable[[Any], Any] = lambda record: getattr(record, "store_id", None)
     update: Callable[..., Any] | None = None
     workflow: bool = True
+    titles: Callable[[list], dict] | None = None
+    view_permission: str = "customers.view"
 
 
 @dataclass(frozen=True)

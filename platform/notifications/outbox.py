@@ -36,16 +36,29 @@ def send(channel: str, recipient: str, subject: str = "", body: str = "", *, pay
     message = OutboxMessage(channel=channel, recipient=recipient[:254], subject=subject[:200], body=body,
                             payload={**(payload or {}), "audience": "customer" if customer is not None else "staff"},
                             dedupe_key=dedupe_key)
-    if marketing and channel in MARKETING_CHANNELS:
-        consent = ((getattr(customer, "consents", None) or {}).get(channel) or {})
-        if not consent.get("granted"):
-            message.status, message.last_error = "skipped", "no marketing consent for this channel"
+    if marketing and lacks_consent(channel, customer):
+        message.status, message.last_error = "skipped", "no marketing consent for this channel"
     db.session.add(message)
     db.session.flush()
     if message.status == "pending":
         message_id = message.id
         after_commit(lambda: _kick(message_id))
     return message
+
+
+def lacks_consent(channel: str, customer) -> bool:
+    """Whether marketing to `customer` over `channel` would be skipped for want of their consent (PIPL)."""
+    if channel not in MARKETING_CHANNELS:
+        return False
+    return not ((getattr(customer, "consents", None) or {}).get(channel) or {}).get("granted")
+
+
+def holds_for_quiet_hours(channel: str, audience: str, at: datetime) -> datetime | None:
+    """When a message sent at `at` would really go out if quiet hours hold it (texts to customers at night), else
+    None — what the relay does, asked ahead of time (rule previews)."""
+    if channel != "sms" or audience != "customer":
+        return None
+    return _quiet_until(at)
 
 
 def _kick(message_id: int) -> None:
@@ -93,7 +106,7 @@ def attempt(message: OutboxMessage) -> None:
     """Try to deliver one message (its row locked by the caller); record the outcome on it."""
     now = utcnow()
     if message.channel == "sms" and message.payload.get("audience") == "customer":
-        later = _quiet_until(now)
+        later = holds_for_quiet_hours(message.channel, "customer", now)
         if later is not None:  # no texts to customers at night: wait, without spending an attempt
             message.next_attempt_at = later
             return

@@ -47,6 +47,13 @@ def mark_read(item: Notification) -> None:
         item.read_at = utcnow()
 
 
+def mark_read_for(user, url: str) -> int:
+    """Mark `user`'s unread notifications pointing at `url` read (they acted on the thing itself); how many."""
+    result = db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.url == url,
+                                                           Notification.read_at.is_(None)).values(read_at=utcnow()))
+    return result.rowcount
+
+
 def mark_all_read(user) -> int:
     result = db.session.execute(update(Notification).where(Notification.user_id == user.id,
                                                            Notification.read_at.is_(None)).values(read_at=utcnow()))

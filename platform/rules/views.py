@@ -10,7 +10,7 @@ from ..notifications.webhooks import endpoints
 from ..tenancy.models import get_scoped
 from ..web.forms import flash_errors, flatten_errors, requires
 from ..workflow.engine import current_definitions
-from . import engine, forms, spec
+from . import engine, forms, preview, spec
 from .builtins import TEMPLATES
 from .models import Rule, RuleFiring
 
@@ -55,7 +55,7 @@ def _rule_or_404(rule_id) -> Rule:
 @requires("rules.manage")
 def show(rule_id):
     rule = _rule_or_404(rule_id)
-    result = engine.preview(rule) if request.args.get("preview") else None
+    result = preview.run(rule) if request.args.get("preview") else None
     ent = conditions.entities().get(rule.entity)
 
     return render_template("rules/show.html", rule=rule, result=result, ent=ent, firings=engine.firings(rule.id),

@@ -33,6 +33,7 @@ LEAD = WorkflowDefinition("lead", _l("New lead follow-up"), "customer", {
         _move("win", _l("Deal closed"), ["contacted", "visited"], "won"),
         _move("lose", _l("Lost the lead"), ["new", "contacted", "visited"], "lost"),
     ],
+    "card_fields": ["source", "level", "store_id"],
 }, _l("First contact within 24 hours; overdue leads go to the store manager, then are reassigned."))
 
 QUOTE = WorkflowDefinition("quote_approval", _l("Quote approval by amount"), "customer", {
@@ -46,6 +47,7 @@ QUOTE = WorkflowDefinition("quote_approval", _l("Quote approval by amount"), "cu
                                   {"above": 50000, "steps": [["manager"], ["owner"]]}]}),
         _move("send", _l("Send to the customer"), ["approved"], "sent"),
     ],
+    "card_fields": ["custom.quote_amount", "level", "store_id"],
 }, _l("Up to 5,000 passes directly; above it the store manager approves; above 50,000 the owner too."),
     (FieldPreset("customer", "quote_amount", _l("Quote amount"), "money"),))
 
@@ -61,6 +63,7 @@ INSTALL = WorkflowDefinition("install_qc", _l("Installation with quality check")
         _move("pass", _l("QC passed, deliver"), ["qc"], "delivered", ["manager"]),
         _move("follow_up", _l("Customer called back"), ["delivered"], "followed_up"),
     ],
+    "card_fields": ["customer.name", "type", "store_id"],
 }, _l("QC can send the job back to installing with a reason; delivery starts a follow-up within 7 days."))
 INSTALL.spec["states"][3].update(deadline_hours=24 * 7, escalation=[{"after_hours": 0, "action": "remind"}])
 

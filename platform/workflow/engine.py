@@ -13,19 +13,21 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from .. import conditions
+from ..access.models import Role
 from ..audit.services import record
 from ..events import WorkflowStateEntered, emit
 from ..extensions import db
 from ..fields.services import ensure_presets
 from ..files.models import StoredFile
 from ..hooks.runtime import enabled_plugins, host
-from ..notifications.services import notify_user
+from ..notifications.services import mark_read_for, notify_user
 from ..tenancy.context import current_tenant
 from ..timers import cancel, handler, schedule
 from ..tenancy.models import as_id, current_tenant_row, get_scoped, utcnow
 from ..users.models import User
 from ..users.services import staff_with_role
 from ..validation import finite_number
+from . import cards, staffing
 from . import spec as specs
 from .builtins import materialise
 from .models import WorkflowDefinition, WorkflowItem, WorkflowStep
@@ -110,6 +112,12 @@ def record_of(item: WorkflowItem):
     return None if ent is None else get_scoped(ent.model, item.record_id)
 
 
+def title_of(item: WorkflowItem, rec=None) -> str:
+    """The record's title now (a customer renamed since the item started shows the new name)."""
+    rec = rec if rec is not None else record_of(item)
+    return cards.record_title(item.entity, rec, item.title)
+
+
 def visible_item(user, item_id) -> WorkflowItem | None:
     item = get_scoped(WorkflowItem, item_id)
     if item is None or not sees_store(user, item.store_id):
@@ -142,7 +150,7 @@ def start(user, entity: str, rec, code: str) -> WorkflowItem:
         raise WorkflowError({"workflow": [_("This record is already in this workflow.")]})
     ent = conditions.entity(entity)
     item = WorkflowItem(definition_id=definition.id, code=code, entity=entity, record_id=rec.id,
-                        store_id=ent.store_id(rec), title=ent.title(rec)[:200], state=definition.spec["initial"],
+                        store_id=ent.store_id(rec), title=cards.record_title(entity, rec)[:200], state=definition.spec["initial"],
                         assignee_id=getattr(rec, "owner_id", None) or getattr(user, "id", None))
     db.session.add(item)
     db.session.flush()
@@ -185,34 +193,53 @@ def move(user, item: WorkflowItem, code: str, *, comment: str = "", values: dict
     _fill_required(user, item, rec, t, values or {})
     approval = t.get("approval")
     chain = _approval_chain(approval, item, rec) if approval else []
+    acted_on(user, item)
     if chain:
         item.pending = {"transition": code, "requested_by": user.id, "chain": chain, "step": 0, "votes": [],
                         "n": approval.get("n", 1) if approval["mode"] == "quorum" else 1, "comment": comment,
                         "files": files}
         _log(item, "request", user, transition=code, comment=comment, files=files)
-        _notify_approvers(item, chain[0])
+        _notify_approvers(item, chain[0], rec)
         return item
     return _enter(item, t["to"], user, action="move", transition=code, comment=comment, files=files, rec=rec)
 
 
-def reject(user, item: WorkflowItem, to_state: str, reason: str) -> WorkflowItem:
-    """Send the item back to a state it went through, with a mandatory reason."""
+def acted_on(user, item: WorkflowItem) -> None:
+    """The actor has dealt with the item: its notifications in their bell are read."""
+    if getattr(user, "id", None):
+        mark_read_for(user, item_url(item))
+
+
+def reject(user, item: WorkflowItem, to_state: str | None, reason: str) -> WorkflowItem:
+    """Send the item back to a state it went through, with a mandatory reason; `to_state` None: the state it was
+    in just before this one."""
     if item.finished_at is not None:
         raise WorkflowError({"to_state": [_("This workflow has finished.")]})
     if not can_reject(user, item):
         raise WorkflowError({"to_state": [_("You may not send this back.")]})
     if not (reason or "").strip():
         raise WorkflowError({"reason": [_("Say why it is sent back.")]})
+    if to_state is None:
+        to_state = send_back_default(item)
     if to_state not in rejectable_states(item):
         raise WorkflowError({"to_state": [_("Choose a state this item went through before.")]})
     item.pending = None
+    acted_on(user, item)
     return _enter(item, to_state, user, action="reject", comment=reason.strip())
 
 
-def rejectable_states(item: WorkflowItem) -> list[str]:
-    visited = list(db.session.scalars(select(WorkflowStep.to_state).where(
+def _visited(item: WorkflowItem) -> list[str]:
+    return list(db.session.scalars(select(WorkflowStep.to_state).where(
         WorkflowStep.item_id == item.id, WorkflowStep.to_state.is_not(None)).order_by(WorkflowStep.id)))
-    return specs.earlier_states(visited, item.state)
+
+
+def rejectable_states(item: WorkflowItem) -> list[str]:
+    return specs.earlier_states(_visited(item), item.state)
+
+
+def send_back_default(item: WorkflowItem) -> str | None:
+    """Where "send back" goes unless told otherwise: the state the item came from (history), not the first one."""
+    return specs.previous_state(_visited(item), item.state)
 
 
 def can_reject(user, item: WorkflowItem) -> bool:
@@ -225,12 +252,21 @@ def can_reject(user, item: WorkflowItem) -> bool:
     return any(item.state in t["from"] and _may(user, t["roles"]) for t in spec["transitions"])
 
 
+def assignee_name(item: WorkflowItem) -> str:
+    found = get_scoped(User, item.assignee_id) if item.assignee_id else None
+    return found.display_name if found is not None else ""
+
+
 def assign(user, item: WorkflowItem, assignee_id) -> WorkflowItem:
     assignee = get_scoped(User, assignee_id)
     if assignee is None or not assignee.active:
         raise WorkflowError({"assignee_id": [_("Choose an active staff member.")]})
+    if not staffing.can_open(assignee, item.entity, item.store_id):
+        raise WorkflowError({"assignee_id": [_("%(name)s cannot open this record (permission or store): choose "
+                                               "someone who can.", name=assignee.display_name)]})
     before = item.assignee_id
     item.assignee_id = assignee.id
+    acted_on(user, item)
     _log(item, "assign", user, comment=assignee.display_name)
     record("update", "workflow_item", item.id, item.title, before={"assignee_id": before},
            after={"assignee_id": assignee.id})
@@ -275,9 +311,11 @@ def vote(user, item: WorkflowItem, approve: bool, comment: str = "") -> Workflow
     definition = definition_of(item)
     t = specs.transition(definition.spec, pending["transition"])
     _log(item, "approve" if approve else "decline", user, transition=pending["transition"], comment=comment)
+    acted_on(user, item)
     if not approve:
         item.pending = None
-        _notify(item, pending["requested_by"], lambda: _("Declined: %(title)s", title=item.title), lambda: comment)
+        title = title_of(item)
+        _notify(item, pending["requested_by"], lambda: _("Declined: %(title)s", title=title), lambda: comment)
         return item
     pending["votes"] = pending["votes"] + [{"user_id": user.id, "step": pending["step"], "at": utcnow().isoformat()}]
     in_step = [v for v in pending["votes"] if v["step"] == pending["step"]]
@@ -304,12 +342,14 @@ def _enter(item: WorkflowItem, to_state: str, user, *, action: str, transition: 
     now = utcnow()
     _log(item, action, user, transition=transition, from_state=item.state, to_state=to_state, comment=comment,
          files=list(files), seconds=int((now - item.entered_at).total_seconds()))
+    rec = rec if rec is not None else record_of(item)
+    item.title = title_of(item, rec)[:200]
     item.state, item.entered_at, item.escalation_step = to_state, now, 0
     item.finished_at = now if specs.state(spec, to_state).get("final") else None
     db.session.flush()
     arm_deadline(item, spec)
     record("update", "workflow_item", item.id, f"{item.title}: {to_state}")
-    _announce(item, rec if rec is not None else record_of(item))
+    _announce(item, rec)
     return item
 
 
@@ -355,6 +395,7 @@ def escalate(timer) -> None:
         return
     action = chain[step]
     label = specs.state(spec, item.state)["label"]
+    item.title = title_of(item)[:200]
 
     def title():
         return _("Overdue: %(title)s (%(state)s)", title=item.title, state=label)
@@ -362,10 +403,11 @@ def escalate(timer) -> None:
     if action["action"] == "remind":
         _notify(item, item.assignee_id, title, lambda: _("This step was due at the deadline."))
     elif action["action"] == "notify_role":
-        for user in staff_with_role(action["role"], item.store_id):
-            _notify(item, user.id, title, lambda: _("Escalated to you as %(role)s.", role=action["role"]))
+        role = _role_label(action["role"])
+        for user in staffing.escalation_targets(action["role"], item.store_id):
+            _notify(item, user.id, title, lambda: _("Escalated to you as %(role)s.", role=role()))
     else:
-        target = next(iter(staff_with_role(action["role"], item.store_id)), None)
+        target = next(iter(staffing.escalation_targets(action["role"], item.store_id)), None)
         if target is not None:
             item.assignee_id = target.id
             _notify(item, target.id, lambda: _("Reassigned to you: %(title)s", title=item.title), title)
@@ -380,6 +422,12 @@ def escalate(timer) -> None:
                  {"item_id": item.id, "entered_at": item.entered_at.isoformat(), "step": nxt})
 
 
+def _role_label(code: str):
+    """A callable giving the role's name in the language it is called under (the role code if it is gone)."""
+    role = db.session.scalar(select(Role).where(Role.code == code))
+    return (lambda: str(role.label)) if role is not None else (lambda: code)
+
+
 def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
     """Tell one staff member, in their own language: `title` and `body` are callables run under it."""
     from flask_babel import force_locale
@@ -390,10 +438,15 @@ def _notify(item: WorkflowItem, user_id, title, body=None) -> None:
             notify_user(user, title(), body() if body else None, item_url(item))
 
 
-def _notify_approvers(item: WorkflowItem, roles: list[str]) -> None:
+def _notify_approvers(item: WorkflowItem, roles: list[str], rec=None) -> None:
+    """Ask each approver, with the facts they decide on (amount, customer, store) in the message itself."""
+    rec = rec if rec is not None else record_of(item)
+    title, definition = title_of(item, rec), definition_of(item)
     for role in roles:
-        for user in staff_with_role(role, item.store_id):
-            _notify(item, user.id, lambda: _("Approval needed: %(title)s", title=item.title))
+        # HQ holders of the role may approve too; they are asked when the store has nobody with it
+        for user in staff_with_role(role, item.store_id) or staffing.hq_holders(role):
+            _notify(item, user.id, lambda: _("Approval needed: %(title)s", title=title),
+                    lambda: "\n".join(p for p in (definition.name, cards.facts_text(definition, rec)) if p))
 
 
 def item_url(item: WorkflowItem) -> str:

@@ -52,7 +52,8 @@ def to_form(spec: dict | None) -> dict:
                             "approval_mode": approval.get("mode", ""), "approval_roles": approval.get("roles") or [],
                             "approval_n": approval.get("n", 1), "amount_field": approval.get("amount_field") or "",
                             "tiers": (tiers + [{"above": "", "steps": ""}] * TIERS)[:TIERS]})
-    return {"initial": spec.get("initial", ""), "states": states, "transitions": transitions}
+    return {"initial": spec.get("initial", ""), "states": states, "transitions": transitions,
+            "card_fields": list(spec.get("card_fields") or [])}
 
 
 def from_form(form) -> tuple[dict, dict]:
@@ -99,4 +100,5 @@ def from_form(form) -> tuple[dict, dict]:
                              "amount_field": form.get(f"transitions.{i}.amount_field") or None, "tiers": tiers}
         transitions.append(t)
     initial = form.get("initial") or (states[0]["code"] if states else "")
-    return {"initial": initial, "states": states, "transitions": transitions}, errors
+    return {"initial": initial, "states": states, "transitions": transitions,
+            "card_fields": [f for f in form.getlist("card_fields") if f]}, errors

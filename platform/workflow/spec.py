@@ -69,6 +69,8 @@ class SpecSchema(Schema):
     initial = fields.String(required=True)
     states = fields.List(fields.Nested(StateSchema), required=True, validate=validate.Length(min=2, max=30))
     transitions = fields.List(fields.Nested(TransitionSchema), required=True, validate=validate.Length(min=1, max=60))
+    # what an item's card (queue, item page, notifications) shows besides the record's title; None: the defaults
+    card_fields = fields.List(fields.String(), load_default=None, allow_none=True, validate=validate.Length(max=8))
 
 
 def check(entity_code: str, raw: dict) -> dict:
@@ -119,8 +121,15 @@ def check(entity_code: str, raw: dict) -> dict:
                 approval["tiers"].sort(key=lambda tier: tier["above"])
                 for tier in approval["tiers"]:
                     tier["above"] = float(tier["above"])
+    unknown_card = [f for f in spec.get("card_fields") or [] if f not in catalog]
+    if unknown_card:
+        errors["card_fields"] = [_l("Unknown field: %(field)s", field=", ".join(unknown_card))]
+    elif spec.get("card_fields") is not None:
+        spec["card_fields"] = list(dict.fromkeys(spec["card_fields"]))
     if errors:
         raise ValidationError(errors)
+    if spec.get("card_fields") is None:
+        spec.pop("card_fields", None)
     for t in spec["transitions"]:
         t["from"] = t.pop("from_")
     return spec
@@ -156,3 +165,12 @@ def earlier_states(visited: list[str], current: str) -> list[str]:
         if code != current and code not in seen:
             seen.append(code)
     return seen
+
+
+def previous_state(visited: list[str], current: str) -> str | None:
+    """The state the item was in just before the current one (the natural "send back" target): the last visited
+    state that is not the current one, so a loop installing → QC → installing → QC goes back to installing."""
+    for code in reversed(visited):
+        if code != current:
+            return code
+    return None

@@ -1,4 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -8,9 +10,8 @@ from .. import conditions
 from ..access.services import list_roles
 from ..extensions import db
 from ..files.services import accept_upload
-from ..users.services import list_users
 from ..web.forms import flash_errors, flatten_errors, requires
-from . import diagram, engine, forms
+from . import cards, diagram, engine, forms, staffing
 from . import spec as specs
 
 bp = Blueprint("workflow", __name__, url_prefix="/workflows")
@@ -19,9 +20,11 @@ bp = Blueprint("workflow", __name__, url_prefix="/workflows")
 def panel_context(entity: str, record) -> dict:
     """What the workflow panel on a record's page shows: its items and the workflows it may start."""
     items = engine.items_of(entity, record.id)
-    specs_by_item = {item.id: engine.definition_of(item).spec for item in items}
+    definitions = {item.id: engine.definition_of(item) for item in items}
+    specs_by_item = {item_id: d.spec for item_id, d in definitions.items()}
     running = {item.code for item in items if item.finished_at is None}
-    return {"wf_items": items, "wf_specs": specs_by_item, "wf_entity": entity, "wf_record_id": record.id,
+    return {"wf_items": items, "wf_specs": specs_by_item, "wf_names": {i: d.name for i, d in definitions.items()},
+            "wf_entity": entity, "wf_record_id": record.id,
             "wf_startable": [d for d in engine.current_definitions(entity, active_only=True) if d.code not in running]}
 
 
@@ -32,7 +35,8 @@ def panel_context(entity: str, record) -> dict:
 def queue():
     items = engine.queue(current_user)
     definitions = {i.definition_id: engine.definition_of(i) for i in items}
-    return render_template("workflow/queue.html", items=items, definitions=definitions, now=engine.utcnow())
+    return render_template("workflow/queue.html", items=items, definitions=definitions, now=engine.utcnow(),
+                           cards=cards.cards(items, definitions))
 
 
 @bp.post("/start")
@@ -42,7 +46,7 @@ def start():
     rec = engine.visible_record(current_user, entity, request.form.get("record_id"))
     if rec is None:  # only a tampered form names a record this user cannot see
         flash(_("No such record among the ones you may see."), "danger")
-        return render_template("workflow/queue.html", items=[], definitions={}, now=engine.utcnow()), 422
+        return render_template("workflow/queue.html", items=[], definitions={}, now=engine.utcnow(), cards={}), 422
     try:
         item = engine.start(current_user, entity, rec, request.form.get("workflow", ""))
     except ValidationError as err:
@@ -68,26 +72,42 @@ def item(item_id, errors=None, status=200):
     ent = conditions.entities().get(item.entity)
 
     catalog = conditions.field_catalog(item.entity) if ent is not None else {}
+    rejectable = engine.rejectable_states(item) if engine.can_reject(current_user, item) else []
     return render_template(
         "workflow/item.html", item=item, definition=definition, rec=rec, ent=ent, catalog=catalog,
+        record_title=engine.title_of(item, rec), facts=cards.facts(definition, rec),
+        send_back_default=engine.send_back_default(item) if rejectable else None,
         state=specs.state(definition.spec, item.state), actions=engine.available(current_user, item, rec) if rec else [],
         history=engine.history(item), labels={s["code"]: s["label"] for s in definition.spec["states"]},
-        rejectable=engine.rejectable_states(item) if engine.can_reject(current_user, item) else [],
+        rejectable=rejectable,
         awaiting=engine.awaiting(current_user, item), diagram=diagram.render(definition.spec, item.state),
-        staff=[u for u in list_users(current_user) if u.active] if current_user.has_permission("workflows.manage")
+        staff=staffing.assignable_staff(item) if current_user.has_permission("workflows.manage")
         or item.assignee_id == current_user.id else [],
         pending_transition=specs.transition(definition.spec, item.pending["transition"]) if item.pending else None,
         role_labels={r.code: r.label for r in list_roles()}, errors=errors or {}, now=engine.utcnow()), status
 
 
-def _after(item_id, fn):
-    """Run an action on the item; on refusal show the page again with the reasons (422), writing nothing."""
+def _after(item_id, fn, done):
+    """Run an action on the item; on refusal show the page again with the reasons (422), writing nothing; on
+    success say what happened (`done(item)` gives the message) and show the item."""
     try:
-        fn(_item_or_404(item_id))
+        it = _item_or_404(item_id)
+        fn(it)
     except ValidationError as err:
         db.session.rollback()
         return item(item_id, errors=flatten_errors(err.messages), status=422)
+    flash(done(it), "success")
     return redirect(url_for("workflow.item", item_id=item_id))
+
+
+def _state_label(it) -> str:
+    return str(specs.state(engine.definition_of(it).spec, it.state)["label"])
+
+
+def _moved(it) -> str:
+    if it.pending:
+        return _("Sent for approval.")
+    return _("Done. The item is now at: %(state)s.", state=_state_label(it))
 
 
 @bp.post("/items/<int:item_id>/move")
@@ -99,21 +119,23 @@ def move(item_id):
         values = {k.removeprefix("values."): v for k, v in request.form.items() if k.startswith("values.")}
         engine.move(current_user, it, request.form.get("transition", ""), comment=request.form.get("comment", ""),
                     values=values, files=file_ids)
-    return _after(item_id, act)
+    return _after(item_id, act, _moved)
 
 
 @bp.post("/items/<int:item_id>/reject")
 @login_required
 def reject(item_id):
-    return _after(item_id, lambda it: engine.reject(current_user, it, request.form.get("to_state", ""),
-                                                    request.form.get("reason", "")))
+    return _after(item_id, lambda it: engine.reject(current_user, it, request.form.get("to_state") or None,
+                                                    request.form.get("reason", "")),
+                  lambda it: _("Sent back to: %(state)s.", state=_state_label(it)))
 
 
 @bp.post("/items/<int:item_id>/vote")
 @login_required
 def vote(item_id):
-    return _after(item_id, lambda it: engine.vote(current_user, it, request.form.get("decision") == "approve",
-                                                  request.form.get("comment", "")))
+    approve = request.form.get("decision") == "approve"
+    return _after(item_id, lambda it: engine.vote(current_user, it, approve, request.form.get("comment", "")),
+                  lambda it: _("You approved it.") if approve else _("You declined it."))
 
 
 @bp.post("/items/<int:item_id>/assign")
@@ -123,7 +145,7 @@ def assign(item_id):
         if not (current_user.has_permission("workflows.manage") or it.assignee_id == current_user.id):
             abort(403)
         engine.assign(current_user, it, request.form.get("assignee_id"))
-    return _after(item_id, act)
+    return _after(item_id, act, lambda it: _("Assigned to %(name)s.", name=engine.assignee_name(it)))
 
 
 # --- administration ---------------------------------------------------------------------------------------------
@@ -156,9 +178,14 @@ def show(code):
     version = request.args.get("version", type=int)
     shown = next((v for v in engine.versions(code) if v.version == version), definition) if version else definition
 
+    catalog = conditions.field_catalog(shown.entity)
     return render_template("workflow/show.html", definition=shown, current=definition, versions=engine.versions(code),
                            diagram=diagram.render(shown.spec), entities=conditions.entities(),
-                           catalog=conditions.field_catalog(shown.entity), role_labels={r.code: r.label for r in list_roles()},
+                           catalog=catalog, role_labels={r.code: r.label for r in list_roles()},
+                           card_fields=format_list([str(catalog.get(f, (f,))[0]) for f in cards.card_fields(shown)],
+                                                   locale=get_locale()) if cards.card_fields(shown) else "",
+                           gaps=[(gap, format_list(list(gap.stores), locale=get_locale()))
+                                 for gap in staffing.coverage_gaps(definition)],
                            labels={s["code"]: s["label"] for s in shown.spec["states"]})
 
 
@@ -182,7 +209,7 @@ FIELD_NAMES = {"code": _l("Code"), "label": _l("Label"), "deadline_hours": _l("D
                "required_fields": _l("Required fields"), "condition": _l("Condition"), "approval": _l("Approval"),
                "after_hours": _l("Hours after the deadline"), "role": _l("Role"), "tiers": _l("Tiers"),
                "name": _l("Name"), "initial": _l("First state"), "entity": _l("Record type"), "states": _l("States"),
-               "transitions": _l("Actions")}
+               "transitions": _l("Actions"), "card_fields": _l("Facts on the card")}
 
 
 def error_place(key: str) -> str:
@@ -210,6 +237,8 @@ def _editor(definition):
     values = {"name": definition.name if definition else "", "code": definition.code if definition else "",
               "active": definition.active if definition else True}
     form_spec = forms.to_form(definition.spec if definition else None)
+    form_spec["card_fields"] = cards.card_fields(definition) if definition else \
+        cards.default_card_fields(entity, {"transitions": []})
     errors = {}
     if request.method == "POST":
         values = {"name": request.form.get("name", "").strip(), "code": request.form.get("code", "").strip(),
@@ -228,6 +257,7 @@ def _editor(definition):
                         v=saved.version), "success")
                 return redirect(url_for("workflow.show", code=saved.code))
         form_spec = forms.to_form({**raw, "states": raw["states"], "transitions": raw["transitions"]})
+        form_spec["card_fields"] = raw["card_fields"]
     return render_template("workflow/edit.html", definition=definition, entity=entity, values=values,
                            form_spec=form_spec, errors=errors, roles=list_roles(),
                            catalog=conditions.field_catalog(entity), entities=conditions.entities(),

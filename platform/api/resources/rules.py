@@ -1,10 +1,9 @@
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
-from ... import conditions
 from ...audit.services import record
 from ...extensions import db
-from ...rules import engine
+from ...rules import engine, preview
 from ...rules.models import Rule
 from ...rules.spec import check
 from ...tenancy.models import get_scoped
@@ -41,17 +40,30 @@ class FiringSchema(Schema):
     fired_at = fields.DateTime()
 
 
+class RecipientSchema(Schema):
+    name = fields.String()
+    channel = fields.String()
+    skipped = fields.String(allow_none=True, metadata={"description": "why the message would not be sent "
+                                                                      "(no consent, no address, nobody in the role)"})
+    held = fields.String(allow_none=True, metadata={"description": "quiet hours: when it would really go out"})
+
+
 class PreviewRowSchema(Schema):
     record_id = fields.Integer()
     title = fields.String()
     due = fields.Date(allow_none=True)
     fired = fields.Boolean()
+    recipients = fields.List(fields.Nested(RecipientSchema))
 
 
 class PreviewSchema(Schema):
     total = fields.Integer()
     note = fields.String(allow_none=True)
     rows = fields.List(fields.Nested(PreviewRowSchema))
+    forecast_total = fields.Integer()
+    forecast_note = fields.String(allow_none=True)
+    forecast = fields.List(fields.Nested(PreviewRowSchema), metadata={
+        "description": "date, usage and inactivity rules: the records that will fire in the next 30 days, by day"})
 
 
 class PreviewArgs(Schema):
@@ -66,11 +78,14 @@ def _rule(rule_id) -> Rule:
 
 
 def _preview(rule, days):
-    ent = conditions.entity(rule.entity)
-    result = engine.preview(rule, days=max(1, min(days, 366)))
+    result = preview.run(rule, days=max(1, min(days, 366)))
+    titles = result["titles"]
     return {"total": result["total"], "note": result["note"],
-            "rows": [{"record_id": r.id, "title": ent.title(r), "due": due, "fired": fired}
-                     for r, due, fired in result["rows"]]}
+            "rows": [{"record_id": r.id, "title": titles.get(r.id, ""), "due": due, "fired": fired,
+                      "recipients": people} for r, due, fired, people in result["past"]],
+            "forecast_total": result["forecast_total"], "forecast_note": result["forecast_note"],
+            "forecast": [{"record_id": r.id, "title": titles.get(r.id, ""), "due": due, "fired": False,
+                          "recipients": people} for r, due, people in result["forecast"]]}
 
 
 @blp.route("")

@@ -2,7 +2,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
 from ...tenancy.models import utcnow
-from ...workflow import engine
+from ...workflow import cards, engine
 from ...workflow import spec as specs
 from ...workflow.builtins import materialise
 from ..auth import api_user, requires
@@ -52,7 +52,10 @@ class ItemSchema(Schema):
     version = fields.Integer()
     entity = fields.String()
     record_id = fields.Integer()
-    title = fields.String()
+    title = fields.String(metadata={"description": "the record's title now (a customer's name, an asset's name "
+                                                   "with its plate or VIN)"})
+    card = fields.List(fields.Dict(), metadata={"description": "the facts the definition's card_fields show, "
+                                                                "formatted: [{label, value}]"})
     state = fields.String()
     state_label = fields.String()
     entered_at = fields.DateTime()
@@ -79,7 +82,8 @@ class MoveSchema(Schema):
 
 
 class RejectSchema(Schema):
-    to_state = fields.String(required=True)
+    to_state = fields.String(load_default=None, metadata={"description": "a state the item went through; "
+                                                                         "default: the one it came from"})
     reason = fields.String(required=True)
 
 
@@ -153,10 +157,14 @@ def put_definition(data, code):
 
 # --- items ------------------------------------------------------------------------------------------------------
 
-def _out(item, *, full=True):
+def _out(item, *, full=True, card=None):
     definition = engine.definition_of(item)
+    if card is None:
+        rec = engine.record_of(item)
+        card = {"title": engine.title_of(item, rec), "facts": cards.facts(definition, rec)}
     out = {"id": item.id, "code": item.code, "version": definition.version, "entity": item.entity,
-           "record_id": item.record_id, "title": item.title, "state": item.state,
+           "record_id": item.record_id, "title": card["title"], "state": item.state,
+           "card": [{"label": label, "value": value} for label, value in card["facts"]],
            "state_label": specs.state(definition.spec, item.state)["label"], "entered_at": item.entered_at,
            "deadline_at": item.deadline_at, "assignee_id": item.assignee_id, "pending": item.pending,
            "finished_at": item.finished_at,
@@ -188,7 +196,8 @@ def list_items(args):
                  if engine.sees_store(api_user(), i.store_id)]
     else:
         items = engine.queue(api_user())
-    return [_out(i, full=False) for i in items]
+    found = cards.cards(items, {i.definition_id: engine.definition_of(i) for i in items})
+    return [_out(i, full=False, card=found[i.id]) for i in items]
 
 
 @items_blp.route("", methods=["POST"])
