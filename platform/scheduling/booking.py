@@ -18,7 +18,9 @@ from .. import timers
 from ..assets.models import Asset
 from ..audit.services import record
 from ..calendar import tenant_zone
+from ..customers import identities
 from ..customers.models import Customer
+from ..customers.services import create_customer
 from ..events import emit
 from ..extensions import db
 from ..notifications.outbox import send
@@ -319,3 +321,20 @@ def remind(timer) -> None:
             or appointment.starts_at.isoformat() != timer.payload.get("starts_at")):
         return
     message_customer(appointment, "appointment.reminder", f"{timer.key}:{timer.payload.get('starts_at')}")
+
+
+def customer_for_booking(user, store: Store, name: str, mobile: str) -> Customer:
+    """One-ID: the customer this mobile belongs to, or a new one (name, mobile, store). The caller must not tell
+    a public visitor which of the two happened."""
+    try:
+        value = identities.normalize("mobile", mobile)
+    except ValidationError:
+        raise ValidationError({"mobile": [_("Enter a valid mobile number.")]}) from None
+    owner = identities.owners([("mobile", value)]).get(("mobile", value))
+    if owner is not None:
+        customer = get_scoped(Customer, owner)
+        if customer is not None and customer.deleted_at is None:
+            return customer
+    if not (name or "").strip():
+        raise ValidationError({"name": [_("Enter your name.")]})
+    return create_customer(user, {"name": name.strip()[:80], "mobile": value, "store_id": store.id})
