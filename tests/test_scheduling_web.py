@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import select, text
 
@@ -173,3 +173,39 @@ def test_public_booking_is_rate_limited(two_tenants, in_tenant, browser):
     b.get(url)
     codes = [b.post(url, {"starts_at": "bad", "mobile": "123", "name": ""}).status_code for _ in range(12)]
     assert codes[0] == 422 and codes[-1] == 429
+
+
+def test_day_and_week_pages_do_not_grow_queries_with_appointments(two_tenants, in_tenant, login, app):
+    """A week with 200 appointments renders in the same number of queries as a week with 2 (no N+1)."""
+    from datetime import datetime, timezone
+
+    from tests.test_query_counts import count_queries
+
+    alpha, _beta = two_tenants
+    service_id, tomorrow, _token = _shop(in_tenant, alpha, needs_staff=False)
+    monday = date.fromisoformat(tomorrow) - timedelta(days=date.fromisoformat(tomorrow).weekday())
+
+    def add(n, offset):
+        with in_tenant(alpha) as session:
+            for i in range(n):
+                start = datetime.combine(monday + timedelta(days=i % 7), time(0), tzinfo=timezone.utc) \
+                    + timedelta(minutes=10 * (i // 7) + offset)
+                session.add(Appointment(store_id=alpha.stores[0], customer_id=alpha.customers[i % 3],
+                                        service_type_id=service_id, starts_at=start,
+                                        ends_at=start + timedelta(minutes=5), blocked_until=start + timedelta(minutes=5)))
+
+    b = login(alpha, "owner")
+    add(2, 0)
+    pages = (f"/t/alpha/scheduling/week?date={monday}", f"/t/alpha/scheduling/?date={monday}",
+             f"/t/alpha/scheduling/dispatch?date={monday}")
+    few = {}
+    for path in pages:
+        with count_queries(app) as statements:
+            assert b.get(path).status_code == 200
+        few[path] = len(statements)
+    add(198, 1)
+    for path in pages:
+        with count_queries(app) as statements:
+            resp = b.get(path)
+        assert resp.status_code == 200
+        assert len(statements) <= few[path] + (3 if "dispatch" in path else 0), (path, few[path], len(statements))
