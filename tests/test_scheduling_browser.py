@@ -2,6 +2,7 @@
 arrival -> the technician's day shows it -> done; waiting time recorded."""
 from __future__ import annotations
 
+import re
 
 from sqlalchemy import text
 
@@ -49,6 +50,13 @@ def test_public_booking_to_done_on_a_phone(two_tenants, in_tenant, live_server, 
             customer.fill("#f-name", "王先生")
             customer.screenshot(path=str(SHOTS / "public-booking-zh_CN-375.png"), full_page=True)
             customer.click("[data-testid=public-book]")
+            customer.wait_for_selector("[data-testid=code-form]")
+            with system_db.connect() as conn:  # the log SMS provider: the code is in the outbox
+                body = conn.execute(text("SELECT body FROM outbox_messages WHERE channel = 'sms' "
+                                         "ORDER BY id DESC LIMIT 1")).scalar()
+            customer.fill("#f-code", re.search(r"\d{6}", body).group(0))
+            customer.screenshot(path=str(SHOTS / "public-code-zh_CN-375.png"), full_page=True)
+            customer.click("[data-testid=confirm-code]")
             customer.wait_for_selector("[data-testid=booked]")
             assert "音响安装" in customer.inner_text("[data-testid=public-appointment]")
             customer.screenshot(path=str(SHOTS / "public-booked-zh_CN-375.png"), full_page=True)

@@ -131,8 +131,18 @@ def test_public_booking_journey(two_tenants, in_tenant, browser, system_db):
     with in_tenant(alpha) as session:
         known_mobile = session.execute(text("SELECT mobile FROM customers WHERE id = :i"),
                                        {"i": alpha.customers[0]}).scalar()
-    resp = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}",
-                  {"starts_at": start, "mobile": known_mobile, "name": "Someone else"})
+    asked = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}",
+                   {"starts_at": start, "mobile": known_mobile, "name": "Someone else"})
+    assert asked.status_code == 200 and 'data-testid="code-form"' in asked.get_data(as_text=True)
+    assert "ALPHA-customer-0" not in asked.get_data(as_text=True)
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM appointments")).scalar() == 0  # not before the code
+        code = re.search(r"\d{6}", conn.execute(text(
+            "SELECT body FROM outbox_messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 1")).scalar()).group(0)
+    wrong = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": "000000" if code != "000000"
+                                                                           else "111111"})
+    assert wrong.status_code == 422 and 'data-error-for="code"' in wrong.get_data(as_text=True)
+    resp = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": code})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     manage = b.get(resp.headers["Location"])
     body = manage.get_data(as_text=True)
@@ -141,7 +151,7 @@ def test_public_booking_journey(two_tenants, in_tenant, browser, system_db):
     with system_db.connect() as conn:
         row = conn.execute(text("SELECT customer_id, source FROM appointments")).one()
         assert tuple(row) == (alpha.customers[0], "public")  # One-ID: the known mobile's customer
-        assert conn.execute(text("SELECT count(*) FROM outbox_messages WHERE channel = 'sms'")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM outbox_messages WHERE channel = 'sms'")).scalar() == 2
         assert conn.execute(text("SELECT count(*) FROM timers WHERE kind = 'appointment.reminder'")).scalar() >= 1
     cancel_url = resp.headers["Location"].split("?")[0] + "/cancel"
     assert b.post(cancel_url, {}).status_code == 302
@@ -163,6 +173,25 @@ def test_public_page_refuses_bad_links_honeypot_and_other_tenants_tokens(two_ten
     resp = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}",
                   {"starts_at": "bad", "mobile": "123", "name": ""})
     assert resp.status_code == 422
+
+
+def test_a_code_expires_after_five_wrong_tries(two_tenants, in_tenant, browser, system_db):
+    alpha, _beta = two_tenants
+    service_id, tomorrow, token = _shop(in_tenant, alpha)
+    b = browser()
+    html = b.get(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}").get_data(as_text=True)
+    start = re.findall(r'name="starts_at" id="slot-\d+" value="([^"]+)"', html)[0]
+    assert b.post(f"/t/alpha/book/{token}?service_type_id={service_id}",
+                  {"starts_at": start, "mobile": "13912345678", "name": "王"}).status_code == 200
+    with system_db.connect() as conn:
+        code = re.search(r"\d{6}", conn.execute(text("SELECT body FROM outbox_messages WHERE channel = 'sms'"))
+                         .scalar()).group(0)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        assert b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": wrong}).status_code == 422
+    assert b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": code}).status_code == 422
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM appointments")).scalar() == 0
 
 
 def test_public_booking_is_rate_limited(two_tenants, in_tenant, browser):

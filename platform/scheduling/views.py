@@ -51,6 +51,15 @@ def local_datetime(value: datetime | None) -> str:
     return value.astimezone(request_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+@bp.app_template_filter("local_datetime_iso")
+def local_datetime_iso(value: str | None) -> str:
+    """An ISO time kept as text (a pending public booking) in the request's zone."""
+    try:
+        return local_datetime(datetime.fromisoformat(value or ""))
+    except ValueError:
+        return ""
+
+
 @bp.context_processor
 def _labels():
     return {"weekday_labels": WEEKDAYS, "weekday_options": list(enumerate(WEEKDAYS)), "resource_labels_": RESOURCE_LABELS, "exception_labels": EXCEPTION_LABELS,
