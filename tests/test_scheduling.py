@@ -169,6 +169,11 @@ def test_state_actions_and_waiting_time(two_tenants, in_tenant):
         booking.act(None, appt, "start", now=at(TUESDAY, 9, 5))
         booking.act(None, appt, "complete", now=at(TUESDAY, 10, 20))
         assert appt.status == "done" and appt.waiting_minutes == 90
+        from storecrm.scheduling.timeline import average_wait, no_show_rate
+
+        owner = session.get(User, (alpha.id, alpha.users["owner"]))
+        assert average_wait(owner, walk_in=False) == 90 and average_wait(owner, walk_in=True) is None
+        assert no_show_rate(owner) == "0%"
         with pytest.raises(ValidationError):
             booking.act(None, appt, "cancel")
 
