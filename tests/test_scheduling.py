@@ -242,11 +242,12 @@ def _race(app, world, data, n=50):
     """n bookings of `data` from n threads, each with its own connection; returns (wins, refusals, errors)."""
     results, lock = [], threading.Lock()
     barrier = threading.Barrier(min(n, 10))
+    gate = threading.BoundedSemaphore(10)  # at most 10 at once: the test app's pool holds 15 connections
 
     def one(i):
         outcome = None
         try:
-            with app.app_context(), tenant_context(TenantRef(world.id, world.slug)):
+            with gate, app.app_context(), tenant_context(TenantRef(world.id, world.slug)):
                 try:
                     try:
                         barrier.wait(timeout=5)

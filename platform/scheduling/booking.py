@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import events as ev
 from .. import timers
@@ -35,6 +35,8 @@ from .roster import day_bounds
 from .tokens import manage_token
 
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
+DEADLOCK_RETRIES = 3
 REMINDERS = (("24h", timedelta(hours=24)), ("2h", timedelta(hours=2)))
 
 # action -> (statuses it may start from, status it leads to, event)
@@ -122,28 +124,44 @@ def _candidates(options, staff_id, needs_staff, start):
 
 def _place(appointment: Appointment, staff_ids, units, values: dict) -> bool:
     """Give the appointment `values` and the first (staff, unit) the database accepts; False if every one is taken.
-    A failed attempt's savepoint rollback expires a persistent appointment's changes, so each attempt sets them."""
+    A failed attempt's savepoint rollback expires a persistent appointment's changes, so each attempt sets them.
+    Concurrent inserters checking the same exclusion index can deadlock (40P01): PostgreSQL aborts one statement,
+    the savepoint is rolled back and the same candidate is tried again (the winner has committed or is waited for)."""
     new = appointment not in db.session
     for staff in staff_ids:
         for resource, unit in units:
-            try:
-                # changes are made inside the savepoint: begin_nested() flushes what is pending first, and a
-                # refused UPDATE flushed there would fail the whole transaction instead of this attempt
-                with db.session.begin_nested():
-                    for key, value in values.items():
-                        setattr(appointment, key, value)
-                    appointment.staff_id, appointment.resource_id, appointment.resource_unit = staff, resource, unit
-                    db.session.add(appointment)
-                    db.session.flush()
+            outcome = None
+            for _attempt in range(DEADLOCK_RETRIES):
+                outcome = _attempt_place(appointment, staff, resource, unit, values, new)
+                if outcome != "deadlock":
+                    break
+            if outcome == "placed":
                 return True
-            except IntegrityError as err:
-                if getattr(err.orig, "pgcode", None) != EXCLUSION_VIOLATION:
-                    raise
-                if new and appointment in db.session:
-                    db.session.expunge(appointment)
-                if "staff_no_overlap" in str(err.orig):
-                    break  # this person is taken; other units will not help
+            if outcome == "staff_taken":
+                break  # this person is taken; other units will not help
     return False
+
+
+def _attempt_place(appointment, staff, resource, unit, values, new) -> str:
+    try:
+        # changes are made inside the savepoint: begin_nested() flushes what is pending first, and a refused
+        # UPDATE flushed there would fail the whole transaction instead of this attempt
+        with db.session.begin_nested():
+            for key, value in values.items():
+                setattr(appointment, key, value)
+            appointment.staff_id, appointment.resource_id, appointment.resource_unit = staff, resource, unit
+            db.session.add(appointment)
+            db.session.flush()
+        return "placed"
+    except (IntegrityError, OperationalError) as err:
+        code = getattr(err.orig, "pgcode", None)
+        if code not in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED):
+            raise
+        if new and appointment in db.session:
+            db.session.expunge(appointment)
+        if code == DEADLOCK_DETECTED:
+            return "deadlock"
+        return "staff_taken" if "staff_no_overlap" in str(err.orig) else "unit_taken"
 
 
 def _rules_errors(board: Board, start: datetime, walk_in: bool) -> None:
