@@ -36,6 +36,9 @@ from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
 from .rules import timeline as rules
 from .rules.views import bp as rules_bp
+from .scheduling import timeline as scheduling
+from .scheduling.public import bp as booking_bp
+from .scheduling.views import bp as scheduling_bp
 from .shell.views import bp as web_bp
 from .stock import services as stock
 from .stock.models import StockLevel
@@ -52,6 +55,7 @@ from .workspace.views import bp as tenancy_bp
 G_ADMIN = _l("Administration")
 G_CUSTOMERS = _l("Customers")
 G_STOCK = _l("Catalog and stock")
+G_SCHEDULING = _l("Appointments")
 
 
 @hookimpl
@@ -79,6 +83,9 @@ def register_permissions():
         Permission("stock.view", _l("View stock levels and movements"), G_STOCK),
         Permission("stock.move", _l("Receive, issue and transfer stock"), G_STOCK),
         Permission("stock.manage", _l("Manage locations, adjust stock, post counts, set reorder levels"), G_STOCK),
+        Permission("scheduling.view", _l("See appointments, the calendar and dispatch"), G_SCHEDULING),
+        Permission("scheduling.book", _l("Book, move and progress appointments"), G_SCHEDULING),
+        Permission("scheduling.manage", _l("Set up resources, services and shifts"), G_SCHEDULING),
     ]
 
 
@@ -88,15 +95,18 @@ def register_default_grants():
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
-                            "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage"]
+                            "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
+                            "scheduling.view", "scheduling.book", "scheduling.manage"]
     return {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
-                    "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage"],
+                    "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
+                    "scheduling.view", "scheduling.book", "scheduling.manage"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "catalog.view",
-                    "stock.view", "stock.move"],
+                    "stock.view", "stock.move", "scheduling.view", "scheduling.book"],
         # technicians take parts from their van (备件核销)
-        "technician": ["stores.view", "customers.view", "catalog.view", "stock.view", "stock.move"],
+        "technician": ["stores.view", "customers.view", "catalog.view", "stock.view", "stock.move", "scheduling.view",
+                       "scheduling.book"],
     }
 
 
@@ -105,6 +115,8 @@ def register_nav_items():
     return [
         NavItem("customers.index", _l("Customers"), "people", "customers.view", 10),
         NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
+        NavItem("scheduling.day", _l("Appointments"), "calendar-week", "scheduling.view", 13),
+        NavItem("scheduling.my_day", _l("My day"), "person-workspace", "scheduling.view", 14),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
         NavItem("catalog.index", _l("Catalog"), "tags", "catalog.view", 20),
@@ -127,7 +139,7 @@ def register_nav_items():
 def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp]
+            workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp, scheduling_bp, booking_bp]
 
 
 @hookimpl
@@ -143,7 +155,25 @@ def register_kpis():
         Kpi("customers.new_this_month", _l("New this month"),
             _l("Customers created since the first day of this month (tenant time zone)."),
             lambda user: customers.count_new_this_month(user), "customers.view"),
+        Kpi("scheduling.wait_booked", _l("Waiting time, booked (min)"),
+            _l("Average minutes from arrival to done of appointments completed this month (客户等待时长)."),
+            lambda user: scheduling.average_wait(user, walk_in=False), "scheduling.view"),
+        Kpi("scheduling.wait_walk_in", _l("Waiting time, walk-in (min)"),
+            _l("Average minutes from arrival to done of walk-ins completed this month."),
+            lambda user: scheduling.average_wait(user, walk_in=True), "scheduling.view"),
+        Kpi("scheduling.no_show_rate", _l("No-show rate"),
+            _l("No-shows among this month's booked appointments whose customer came or did not."),
+            lambda user: scheduling.no_show_rate(user), "scheduling.view"),
     ]
+
+
+@hookimpl
+def register_rule_triggers():
+    return [RuleTrigger(code, label, "customer") for code, label in (
+        ("appointment.booked", _l("Appointment booked")), ("appointment.confirmed", _l("Appointment confirmed")),
+        ("appointment.arrived", _l("Customer arrived for an appointment")),
+        ("appointment.completed", _l("Appointment completed")), ("appointment.no_show", _l("Appointment no-show")),
+        ("appointment.cancelled", _l("Appointment cancelled")))]
 
 
 @hookimpl
@@ -266,4 +296,5 @@ def register_asset_panels():
 @hookimpl
 def customer_timeline(customer, before, limit):
     """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
-    return activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
+    return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
+            + scheduling.timeline_entries(customer, before, limit))

@@ -15,7 +15,7 @@ This module is foundation: it knows no subscriber. The application assembly hand
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from flask import current_app
 
@@ -125,6 +125,71 @@ class StockBelowReorderLevel(Event):
     level: Any
     item: Any
     location: Any
+
+
+@dataclass(frozen=True)
+class AppointmentEvent(Event):
+    """Something happened to an appointment (storecrm.scheduling); `code` names it for webhooks and rules
+    ("appointment.booked" …). Subscribers match this base class or one of the subclasses below."""
+
+    appointment: Any
+    code: ClassVar[str] = "appointment.changed"
+
+
+@dataclass(frozen=True)
+class AppointmentBooked(AppointmentEvent):
+    """An appointment was booked (by staff, the public page or the API), or a walk-in was taken in."""
+
+    code: ClassVar[str] = "appointment.booked"
+
+
+@dataclass(frozen=True)
+class AppointmentRescheduled(AppointmentEvent):
+    """An appointment moved to another time, staff member or resource."""
+
+    code: ClassVar[str] = "appointment.rescheduled"
+
+
+@dataclass(frozen=True)
+class AppointmentConfirmed(AppointmentEvent):
+    """The store confirmed an appointment."""
+
+    code: ClassVar[str] = "appointment.confirmed"
+
+
+@dataclass(frozen=True)
+class AppointmentArrived(AppointmentEvent):
+    """The customer arrived (到店); waiting time counts from here."""
+
+    code: ClassVar[str] = "appointment.arrived"
+
+
+@dataclass(frozen=True)
+class AppointmentStarted(AppointmentEvent):
+    """Work on the appointment started (in service)."""
+
+    code: ClassVar[str] = "appointment.started"
+
+
+@dataclass(frozen=True)
+class AppointmentCompleted(AppointmentEvent):
+    """The appointment is done."""
+
+    code: ClassVar[str] = "appointment.completed"
+
+
+@dataclass(frozen=True)
+class AppointmentNoShow(AppointmentEvent):
+    """The customer did not come."""
+
+    code: ClassVar[str] = "appointment.no_show"
+
+
+@dataclass(frozen=True)
+class AppointmentCancelled(AppointmentEvent):
+    """The appointment was cancelled (by staff or by the customer through the manage link)."""
+
+    code: ClassVar[str] = "appointment.cancelled"
 
 
 Subscriber = Callable[[Event], None]

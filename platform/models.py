@@ -22,3 +22,5 @@ from .timers import Timer  # noqa: F401
 from .catalog.models import Brand, CatalogItem, Category, PackageLine, StorePrice  # noqa: F401
 from .stock.models import (Location, Reservation, Serial, StockCount, StockCountLine, StockLevel,  # noqa: F401
                            StockMovement, Transfer, TransferLine)
+from .scheduling.models import (Appointment, Resource, ScheduleException, ServiceType, StaffRegion,  # noqa: F401
+                                StaffSkill, WorkingPattern)

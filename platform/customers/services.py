@@ -154,7 +154,8 @@ def _check(user, data: dict) -> None:
         if owner is None or not owner.active:
             errors["owner_id"] = [_("Choose an active staff member.")]
     store = get_scoped(Store, data.get("store_id"))
-    if store is None or not (user.sees_all_stores or store.id in user.store_ids):
+    # user None: a customer's own request through a public page (scheduling's booking page), for any live store
+    if store is None or not (user is None or user.sees_all_stores or store.id in user.store_ids):
         errors["store_id"] = [_("Choose one of your stores.")]
     if data.get("birthday") and data["birthday"] > date.today():
         errors["birthday"] = [_("A birthday cannot be in the future.")]

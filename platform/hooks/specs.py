@@ -199,6 +199,12 @@ def customer_timeline(customer, before, limit):
 
 
 @hookspec
+def dispatch_signals(job, user_ids):
+    """Dispatch ranking: return `{user_id: (points, reason)}` to add to the candidates `user_ids` for `job` (a dict:
+    store_id, skills, region, at, customer_id, asset_id); the reason is shown to staff in their language."""
+
+
+@hookspec
 def customer_erasure(customer):
     """Before a customer is erased for good (PIPL request): delete or anonymise this plugin's personal data."""
 

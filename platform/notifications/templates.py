@@ -31,6 +31,20 @@ BUILTINS = {b.code: b for b in (
     Builtin("task.reminder", _l("Task reminder (to the assignee)"), ("task_title", "due", "customer_name", "link"),
             "提醒：{task_title}", "Reminder: {task_title}",
             "截止 {due}\n客户：{customer_name}\n{link}", "Due {due}\nCustomer: {customer_name}\n{link}"),
+    Builtin("appointment.booked", _l("Appointment booked (SMS to the customer)"),
+            ("customer_name", "service", "store", "when", "link"),
+            "预约成功", "Appointment booked",
+            "{customer_name}您好，您已预约{store}的{service}，时间 {when}。查看或取消：{link}",
+            "Hello {customer_name}, your {service} at {store} is booked for {when}. Manage or cancel: {link}"),
+    Builtin("appointment.code", _l("Online booking verification code (SMS)"), ("code", "store"),
+            "验证码", "Verification code",
+            "您在{store}的预约验证码：{code}，10分钟内有效。如非本人操作请忽略。",
+            "Your booking code for {store}: {code} (valid 10 minutes). Ignore this if it was not you."),
+    Builtin("appointment.reminder", _l("Appointment reminder (SMS to the customer, 24 h and 2 h before)"),
+            ("customer_name", "service", "store", "when", "link"),
+            "预约提醒", "Appointment reminder",
+            "{customer_name}您好，提醒您 {when} 在{store}的{service}预约。查看或取消：{link}",
+            "Hello {customer_name}, a reminder of your {service} at {store} on {when}. Manage or cancel: {link}"),
 )}
 FIELDS = ("subject_zh", "subject_en", "body_zh", "body_en")
 

@@ -31,7 +31,9 @@ from .models import OutboxMessage, WebhookEndpoint
 from .outbox import send
 
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
-          "asset.changed", "task.created", "ping")
+          "asset.changed", "task.created", "appointment.booked", "appointment.rescheduled", "appointment.confirmed",
+          "appointment.arrived", "appointment.started", "appointment.completed", "appointment.no_show",
+          "appointment.cancelled", "ping")
 TIMEOUT = 10
 
 
@@ -151,6 +153,10 @@ def listen(event) -> None:
             emit("asset.changed", {"asset_id": a.id, "customer_id": a.customer_id, "changed": sorted(changes)})
         case ev.TaskCreated(task=t):
             emit("task.created", {"task_id": t.id, "customer_id": t.customer_id, "assignee_id": t.assignee_id})
+        case ev.AppointmentEvent(appointment=a):
+            emit(event.code, {"appointment_id": a.id, "customer_id": a.customer_id, "store_id": a.store_id,
+                              "service_type_id": a.service_type_id, "staff_id": a.staff_id, "status": a.status,
+                              "starts_at": a.starts_at.isoformat(), "walk_in": a.walk_in})
 
 
 def ping(endpoint: WebhookEndpoint) -> None:

@@ -31,7 +31,7 @@ from ..extensions import db
 from ..fields.services import ensure_presets
 from ..hooks.contrib import FieldPreset
 from ..tenancy.context import require_tenant_id
-from ..tenancy.models import utcnow
+from ..tenancy.models import get_scoped, utcnow
 from ..workflow import engine as workflows
 from ..workflow.models import WorkflowItem, WorkflowStep
 from . import actions
@@ -144,6 +144,11 @@ def listen(event) -> None:
         case ev.StockBelowReorderLevel(level=level):
             on_event("stock_level", level, "below_reorder_level",
                      {"on_hand": [None, level.on_hand], "reserved": [None, level.reserved]})
+        case ev.AppointmentEvent(appointment=appointment):
+            # rules on customers may start from appointment events (triggers registered by the core plugin)
+            customer = get_scoped(Customer, appointment.customer_id)
+            if customer is not None:
+                on_event("customer", customer, event.code)
         case ev.WorkflowStateEntered(item=item, record=record):
             on_event(item.entity, record, "state_entered",
                      {"workflow": [None, item.code], "state": [None, item.state]})
