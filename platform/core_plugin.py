@@ -29,6 +29,10 @@ from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
 from .rules import timeline as rules
 from .rules.views import bp as rules_bp
+from .sales import registration as sales
+from .sales import timeline as sales_timeline
+from .sales.views import bp as sales_bp
+from .sales.views import public_bp as sales_public_bp
 from .shell.views import bp as web_bp
 from .stores.views import bp as stores_bp
 from .users.views import bp as users_bp
@@ -62,7 +66,7 @@ def register_permissions():
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
         # PIPL erasure cannot be undone: owner and admin only by default (docs/customers.md, "Erasure (PIPL)")
         Permission("customers.erase", _l("Erase a customer's personal data for good (PIPL)"), G_CUSTOMERS),
-    ]
+    ] + sales.PERMISSIONS
 
 
 @hookimpl
@@ -71,13 +75,14 @@ def register_default_grants():
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage"]
-    return {
+    grants = {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
                     "customers.contact"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact"],
         "technician": ["stores.view", "customers.view"],
     }
+    return {role: codes + sales.GRANTS.get(role, []) for role, codes in grants.items()}
 
 
 @hookimpl
@@ -98,14 +103,14 @@ def register_nav_items():
         NavItem("webhooks.index", _l("Webhooks"), "broadcast", "webhooks.manage", 47, "admin"),
         NavItem("templates.index", _l("Message templates"), "chat-square-text", "tenant.settings", 48, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
-    ]
+    ] + sales.NAV
 
 
 @hookimpl
 def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, erasure_bp]
+            workflow_bp, rules_bp, erasure_bp, sales_bp, sales_public_bp]
 
 
 @hookimpl
@@ -154,6 +159,10 @@ def register_engine_entities():
         "status": (_l("Status"), "text"), "store_id": (_l("Store"), "store"), "city": (_l("City"), "text"),
         "source": (_l("Source"), "text"), "gender": (_l("Gender"), "text"), "birthday": (_l("Birthday"), "date"),
         "created_at": (_l("Created"), "datetime"),
+        # spend, maintained by storecrm.sales with every payment and refund
+        "lifetime_spend": (_l("Lifetime spend"), "number"), "order_count": (_l("Orders"), "number"),
+        "average_order_value": (_l("Average order value"), "number"),
+        "first_purchase_at": (_l("First purchase"), "datetime"), "last_purchase_at": (_l("Last purchase"), "datetime"),
     }
     asset_fields = {
         "type": (_l("Type"), "text"), "name": (_l("Name"), "text"), "store_id": (_l("Store"), "store"),
@@ -167,21 +176,27 @@ def register_engine_entities():
         EngineEntity("asset", _l("Assets"), Asset, asset_fields, lambda a: a.name,
                      lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
                      update=change_asset),
-    ]
+    ] + sales.ENTITIES
 
 
 @hookimpl
 def register_workflows():
-    return list(BUILTINS)
+    return list(BUILTINS) + [sales.QUOTE_APPROVAL]
+
+
+@hookimpl
+def register_rule_triggers():
+    return sales.RULE_TRIGGERS
 
 
 @hookimpl
 def register_customer_panels():
     return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
-                          lambda customer: panel_context("customer", customer), None, 20)]
+                          lambda customer: panel_context("customer", customer), None, 20)] + sales.PANELS
 
 
 @hookimpl
 def customer_timeline(customer, before, limit):
     """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
-    return activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
+    return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
+            + sales_timeline.timeline_entries(customer, before, limit))

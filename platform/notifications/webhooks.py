@@ -31,7 +31,8 @@ from .models import OutboxMessage, WebhookEndpoint
 from .outbox import send
 
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
-          "asset.changed", "task.created", "ping")
+          "asset.changed", "task.created", "quote.sent", "quote.accepted", "quote.expired", "order.confirmed",
+          "order.paid", "order.refunded", "ping")
 TIMEOUT = 10
 
 
@@ -151,6 +152,22 @@ def listen(event) -> None:
             emit("asset.changed", {"asset_id": a.id, "customer_id": a.customer_id, "changed": sorted(changes)})
         case ev.TaskCreated(task=t):
             emit("task.created", {"task_id": t.id, "customer_id": t.customer_id, "assignee_id": t.assignee_id})
+        case ev.QuoteSent(record=q) | ev.QuoteExpired(record=q):
+            emit(f"quote.{q.state}", _document(q))
+        case ev.QuoteAccepted(record=q, order=o):
+            emit("quote.accepted", {**_document(q), "order_id": o.id if o is not None else None})
+        case ev.OrderConfirmed(record=o):
+            emit("order.confirmed", _document(o))
+        case ev.OrderPaid(record=o, payment=p) | ev.OrderRefunded(record=o, payment=p):
+            emit("order.paid" if p.kind == "payment" else "order.refunded",
+                 {**_document(o), "payment_id": p.id, "method": p.method, "amount": str(p.amount),
+                  "paid_total": str(o.paid_total), "refunded_total": str(o.refunded_total)})
+
+
+def _document(doc) -> dict:
+    """What a sales webhook carries: ids, number, state and total (amounts as decimal strings)."""
+    return {f"{doc.kind}_id": doc.id, "number": doc.number, "customer_id": doc.customer_id, "store_id": doc.store_id,
+            "state": doc.state, "total": str(doc.total), "currency": doc.currency}
 
 
 def ping(endpoint: WebhookEndpoint) -> None:
