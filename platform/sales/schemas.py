@@ -154,7 +154,7 @@ class RefundSchema(PaymentSchema):
                           metadata={"description": "stock coming back with the refund (optional)"})
 
 
-class InvoiceSchema(Schema):
+class OrderInvoiceSchema(Schema):
     invoice_number = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=40))
     invoice_state = fields.String(required=True, validate=validate.OneOf(INVOICE_STATES, error=_l(
         "Choose one of the listed options.")))

@@ -245,7 +245,9 @@ def add_line(user, document: SalesDocument, data: dict, *, _recompute: bool = Tr
     lines, each priced for the document's store) or free text. Returns the lines written."""
     _editable(document)
     count = db.session.scalar(select(func.count()).select_from(SalesLine).where(SalesLine.document_id == document.id))
+    # an optional line counts only once the customer ticks it
     common = dict(discount_pct=data.get("discount_pct") or Decimal(0), optional=bool(data.get("optional")),
+                  selected=not data.get("optional"),
                   advisor_id=_staff(data.get("advisor_id"), "advisor_id"),
                   technician_id=_staff(data.get("technician_id"), "technician_id"),
                   technician_share_pct=data.get("technician_share_pct") or Decimal(0))
@@ -305,6 +307,7 @@ def update_line(user, document: SalesDocument, line: SalesLine, data: dict) -> S
         line.description = data["description"][:300]
     if "optional" in data:
         line.optional = bool(data["optional"])
+        line.selected = not line.optional
     if "advisor_id" in data:
         line.advisor_id = _staff(data["advisor_id"], "advisor_id")
     if "technician_id" in data:
@@ -743,7 +746,7 @@ def _spend(order: Order, net_before: Decimal, net_after: Decimal, at: datetime) 
     """The customer's spend moves with the money, in this transaction, on the locked customer row: lifetime spend
     is net money received; an order counts once some of it is paid and stops counting when fully refunded."""
     customer = db.session.scalar(select(Customer).where(Customer.id == order.customer_id)
-                                 .with_for_update().execution_options(populate_existing=True))
+                                 .with_for_update(of=Customer).execution_options(populate_existing=True))
     old = {"lifetime_spend": customer.lifetime_spend, "order_count": customer.order_count}
     customer.lifetime_spend = customer.lifetime_spend + (net_after - net_before)
     if net_before <= 0 < net_after:

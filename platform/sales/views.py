@@ -23,7 +23,7 @@ from . import services
 from .labels import (APPROVAL_LABELS, INVOICE_LABELS, KIND_LABELS, METHOD_LABELS, ORDER_STATE_LABELS,
                      QUOTE_STATE_LABELS)
 from .models import PAYMENT_METHODS, Order, Quote
-from .schemas import (AcceptSchema, DocumentSchema, HeaderSchema, InvoiceSchema, LineSchema, PaymentSchema,
+from .schemas import (AcceptSchema, DocumentSchema, HeaderSchema, OrderInvoiceSchema, LineSchema, PaymentSchema,
                       RefundSchema)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
@@ -32,11 +32,13 @@ public_bp = Blueprint("sales_public", __name__, url_prefix="/q")
 PAGE = 30
 
 
-@bp.app_context_processor
-def _labels():
-    return {"quote_state_labels": QUOTE_STATE_LABELS, "order_state_labels": ORDER_STATE_LABELS,
-            "payment_method_labels": METHOD_LABELS, "invoice_labels": INVOICE_LABELS,
-            "approval_state_labels": APPROVAL_LABELS, "item_kind_labels": KIND_LABELS}
+@bp.record_once
+def _labels(state):
+    # globals, not a context processor: the customer panel is rendered outside a view's context
+    state.app.jinja_env.globals.update(
+        quote_state_labels=QUOTE_STATE_LABELS, order_state_labels=ORDER_STATE_LABELS,
+        payment_method_labels=METHOD_LABELS, invoice_labels=INVOICE_LABELS, approval_state_labels=APPROVAL_LABELS,
+        item_kind_labels=KIND_LABELS)
 
 
 def _document(document_id, kind: str | None = None):
@@ -341,7 +343,7 @@ def add_refund(order_id):
 @requires("sales.refund")
 def invoice(order_id):
     order = _document(order_id, "order")
-    data, errors = load_form(InvoiceSchema())
+    data, errors = load_form(OrderInvoiceSchema())
     if data is not None:
         try:
             services.set_invoice(current_user, order, data)

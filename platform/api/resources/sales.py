@@ -5,7 +5,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ...sales import services
-from ...sales.schemas import (AcceptSchema, DocumentSchema, FulfilSchema, HeaderSchema, InvoiceSchema, LineSchema,
+from ...sales.schemas import (AcceptSchema, DocumentSchema, FulfilSchema, HeaderSchema, OrderInvoiceSchema, LineSchema,
                               PaymentSchema, RefundSchema)
 from ..auth import api_user, requires
 from ..common import unprocessable
@@ -249,7 +249,7 @@ def record_refund(data, order_id):
 
 
 @orders_blp.route("/<int:order_id>/invoice", methods=["PUT"])
-@orders_blp.arguments(InvoiceSchema)
+@orders_blp.arguments(OrderInvoiceSchema)
 @orders_blp.response(200, DocumentSchema)
 @requires("sales.refund")
 def put_invoice(data, order_id):
