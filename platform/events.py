@@ -175,6 +175,14 @@ class OrderRefunded(RecordEvent):
     record: Any = None
     code: str = "order_refunded"
     payment: Any = None
+@dataclass(frozen=True)
+class StockBelowReorderLevel(Event):
+    """Available stock (on hand minus reserved) of `item` at `location` fell to or below the level's reorder
+    level. Once per crossing: it is heard again only after stock rose above the level in between."""
+
+    level: Any
+    item: Any
+    location: Any
 
 
 Subscriber = Callable[[Event], None]

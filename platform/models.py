@@ -20,3 +20,6 @@ from .notifications.models import (Notification, NotificationTemplate, OutboxMes
 from .workflow.models import WorkflowDefinition, WorkflowItem, WorkflowStep  # noqa: F401
 from .rules.models import Rule, RuleFiring  # noqa: F401
 from .timers import Timer  # noqa: F401
+from .catalog.models import Brand, CatalogItem, Category, PackageLine, StorePrice  # noqa: F401
+from .stock.models import (Location, Reservation, Serial, StockCount, StockCountLine, StockLevel,  # noqa: F401
+                           StockMovement, Transfer, TransferLine)

@@ -1,0 +1,1 @@
+"""Stock: quantities per item and location, an append-only movement ledger, serials, transfers and counts."""
