@@ -82,9 +82,10 @@ def orders():
 
 # --- creating -------------------------------------------------------------------------------------------------
 
-@bp.route("/new/<kind>", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"])
 @requires("sales.manage")
-def new(kind):
+def new():
+    kind = request.values.get("kind")
     if kind not in ("quote", "order"):
         abort(404)
     customer = get_customer(current_user, request.values.get("customer_id"))
