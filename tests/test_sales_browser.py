@@ -22,11 +22,15 @@ def phone():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        staff = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=False)
-        customer = browser.new_context(viewport=PHONE, locale="zh-CN")
-        yield staff.new_page(), customer.new_page()
-        staff.close()
-        customer.close()
+        contexts = []
+
+        def new_phone():
+            contexts.append(browser.new_context(viewport=PHONE, locale="zh-CN"))
+            return contexts[-1].new_page()
+
+        yield new_phone
+        for context in contexts:
+            context.close()
         browser.close()
 
 
@@ -69,7 +73,7 @@ def test_a_package_quote_is_approved_signed_paid_and_fulfilled_on_a_phone(two_te
                                                                           in_tenant, system_db):
     alpha, _ = two_tenants
     _setup(alpha, in_tenant)
-    staff, customer_page = phone
+    staff, manager, customer_page = phone(), phone(), phone()  # each their own phone (and session)
     base = live_server
     SHOTS.mkdir(parents=True, exist_ok=True)
 
@@ -90,13 +94,11 @@ def test_a_package_quote_is_approved_signed_paid_and_fulfilled_on_a_phone(two_te
     quote_url = staff.url
 
     # above 5,000: the store manager approves it in the workflow
-    staff.context.clear_cookies()
-    _login(staff, base, alpha.emails["manager"], None)
-    staff.goto(quote_url)
-    staff.click("[data-testid=approval-link]")
-    staff.click("[data-testid=approve]")
-    staff.context.clear_cookies()
-    _login(staff, base, alpha.emails["advisor"], None)
+    _login(manager, base, alpha.emails["manager"], None)
+    manager.goto(quote_url)
+    manager.click("[data-testid=approval-link]")
+    manager.click("[data-testid=approve]")
+    manager.wait_for_selector("[data-testid=history]")
     staff.goto(quote_url)
     assert staff.inner_text("[data-testid=approval-state]") == "已批准"
     staff.click("[data-testid=send-quote]")

@@ -231,7 +231,7 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
     stores_held = list(db.session.scalars(select(Store)))  # noqa: F841 — keeps _check's lookups in the identity map
     errors, made = {}, []
     filled = defaults("customer")
-    columns = [c.key for c in Customer.__table__.columns]
+    columns = [c.key for c in Customer.__table__.columns if c.computed is None]  # the database fills generated ones
     room = quota_room("customers")
     tenant_id, now = require_tenant_id(), utcnow()
     for index, (data, extra) in enumerate(rows):
@@ -253,7 +253,8 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
         row = {key: data.get(key) for key in columns}
         row.update(tenant_id=tenant_id, custom=custom, created_at=now, updated_at=now, kind=data.get("kind") or "person",
                    status=data.get("status") or "active", tags=data.get("tags") or [], consents=consents.consents,
-                   owner_id=data.get("owner_id") or (user.id if user is not None else None))
+                   owner_id=data.get("owner_id") or (user.id if user is not None else None),
+                   lifetime_spend=0, order_count=0)  # spend starts at nothing; storecrm.sales moves it
         made.append((row, _claims(data) + list(extra.items())))
     if not made:
         return errors

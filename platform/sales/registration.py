@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from ..hooks.contrib import CustomerPanel, EngineEntity, Permission, RuleTrigger, WorkflowDefinition
 from ..web.nav import NavItem
 from . import services
-from .labels import METHOD_LABELS, ORDER_STATE_LABELS
 from .models import Order, Quote
 
 G_SALES = _l("Sales")
@@ -71,8 +70,7 @@ RULE_TRIGGERS = [
 
 
 def _panel_context(customer) -> dict:
-    return {"orders": services.orders_for_customer(customer.id), "quotes": services.quotes_for_customer(customer.id),
-            "spend": services.spend_of(customer), "order_states": ORDER_STATE_LABELS, "methods": METHOD_LABELS}
+    return {"documents": services.documents_for_customer(customer.id), "spend": services.spend_of(customer)}
 
 
 PANELS = [CustomerPanel("sales.orders", _l("Orders and spend"), "sales/_customer_panel.html", _panel_context,

@@ -20,14 +20,22 @@ def _places(limit: int, message):
     return check
 
 
+def _between(low: int, high: int, message, *, above: bool = False):
+    """`low` <= value <= `high` (or `low` < value when `above`), compared as Decimals. A plain function, not
+    validate.Range: apispec would write Range's bounds as strings on these as_string fields (invalid OpenAPI)."""
+    def check(value: Decimal) -> None:
+        if value is not None and (value > high or value < low or (above and value == low)):
+            raise ValidationError(message)
+    return check
+
+
 class Money(BoundedDecimal):
     """An amount in the tenant's currency: 0 or more, at most two decimals ("12.5" and "12.50" are fine)."""
 
     def __init__(self, *, positive: bool = False, **kwargs):
         checks = [_places(2, _l("Use at most two decimals.")),
-                  validate.Range(min=Decimal("0.01") if positive else Decimal(0), max=Decimal("999999999999.99"),
-                                 error=_l("Enter an amount above zero.") if positive else
-                                 _l("Enter an amount of zero or more."))]
+                  _between(0, 999_999_999_999, _l("Enter an amount above zero.") if positive else
+                           _l("Enter an amount of zero or more."), above=positive)]
         super().__init__(as_string=True, validate=checks, **kwargs)
 
 
@@ -35,16 +43,14 @@ class Quantity(BoundedDecimal):
     def __init__(self, **kwargs):
         super().__init__(as_string=True, validate=[
             _places(3, _l("Use at most three decimals.")),
-            validate.Range(min=Decimal("0.001"), max=Decimal("999999"), error=_l("Enter a quantity above zero."))],
-            **kwargs)
+            _between(0, 999_999, _l("Enter a quantity above zero."), above=True)], **kwargs)
 
 
 class Percent(BoundedDecimal):
     def __init__(self, **kwargs):
         super().__init__(as_string=True, validate=[
             _places(2, _l("Use at most two decimals.")),
-            validate.Range(min=Decimal(0), max=Decimal(100), error=_l("Enter a percentage from 0 to 100."))],
-            **kwargs)
+            _between(0, 100, _l("Enter a percentage from 0 to 100."))], **kwargs)
 
 
 class LineSchema(Schema):

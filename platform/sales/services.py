@@ -131,15 +131,10 @@ def list_documents(user, kind: str, *, state: str | None = None, customer_id=Non
     return list(db.session.scalars(page(query, model, column, descending, after_id).limit(limit)))
 
 
-def orders_for_customer(customer_id: int, limit: int = 10) -> list[Order]:
-    """The customer's latest orders (the customer page panel): one query, whatever their number."""
-    return list(db.session.scalars(select(Order).where(Order.customer_id == customer_id)
-                                   .order_by(Order.id.desc()).limit(limit)))
-
-
-def quotes_for_customer(customer_id: int, limit: int = 5) -> list[Quote]:
-    return list(db.session.scalars(select(Quote).where(Quote.customer_id == customer_id)
-                                   .order_by(Quote.id.desc()).limit(limit)))
+def documents_for_customer(customer_id: int, limit: int = 12) -> list[SalesDocument]:
+    """The customer's latest quotes and orders (the customer page panel): one query, whatever their number."""
+    return list(db.session.scalars(select(SalesDocument).where(SalesDocument.customer_id == customer_id)
+                                   .order_by(SalesDocument.id.desc()).limit(limit)))
 
 
 # --- creating and editing documents -------------------------------------------------------------------------------
