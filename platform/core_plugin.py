@@ -11,6 +11,9 @@ from .assets.services import identifiers_of, update_asset
 from .assets.types import CORE_TYPES
 from .assets.views import bp as assets_bp
 from .audit.views import bp as audit_bp
+from .catalog import services as catalog
+from .catalog import transfer as catalog_sheets
+from .catalog.views import bp as catalog_bp
 from .auth.views import bp as auth_bp
 from .customers import services as customers
 from .customers.models import Customer
@@ -20,7 +23,8 @@ from .customers.views import bp as customers_bp
 from .erasure.views import bp as erasure_bp
 from .fields.views import bp as fields_bp
 from .files.views import bp as files_bp
-from .hooks.contrib import CustomerPanel, EngineEntity, Kpi, Permission
+from .hooks.contrib import (CustomerPanel, EngineEntity, ExtensibleEntity, ImportMapping, Kpi, Permission,
+                            RuleTrigger)
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .notifications.template_views import bp as templates_bp
@@ -34,6 +38,9 @@ from .sales import timeline as sales_timeline
 from .sales.views import bp as sales_bp
 from .sales.views import public_bp as sales_public_bp
 from .shell.views import bp as web_bp
+from .stock import services as stock
+from .stock.models import StockLevel
+from .stock.views import bp as stock_bp
 from .stores.views import bp as stores_bp
 from .users.views import bp as users_bp
 from .web.nav import NavItem
@@ -44,6 +51,7 @@ from .workspace.views import bp as tenancy_bp
 
 G_ADMIN = _l("Administration")
 G_CUSTOMERS = _l("Customers")
+G_STOCK = _l("Catalog and stock")
 
 
 @hookimpl
@@ -66,6 +74,11 @@ def register_permissions():
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
         # PIPL erasure cannot be undone: owner and admin only by default (docs/customers.md, "Erasure (PIPL)")
         Permission("customers.erase", _l("Erase a customer's personal data for good (PIPL)"), G_CUSTOMERS),
+        Permission("catalog.view", _l("View the catalog and prices"), G_STOCK),
+        Permission("catalog.manage", _l("Create and edit catalog items, categories and prices"), G_STOCK),
+        Permission("stock.view", _l("View stock levels and movements"), G_STOCK),
+        Permission("stock.move", _l("Receive, issue and transfer stock"), G_STOCK),
+        Permission("stock.manage", _l("Manage locations, adjust stock, post counts, set reorder levels"), G_STOCK),
     ] + sales.PERMISSIONS
 
 
@@ -74,13 +87,16 @@ def register_default_grants():
     # owner always holds every permission; these are the starting sets, editable per tenant.
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
-                            "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage"]
+                            "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
+                            "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage"]
     grants = {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
-                    "customers.contact"],
-        "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact"],
-        "technician": ["stores.view", "customers.view"],
+                    "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage"],
+        "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "catalog.view",
+                    "stock.view", "stock.move"],
+        # technicians take parts from their van (备件核销)
+        "technician": ["stores.view", "customers.view", "catalog.view", "stock.view", "stock.move"],
     }
     return {role: codes + sales.GRANTS.get(role, []) for role, codes in grants.items()}
 
@@ -92,6 +108,8 @@ def register_nav_items():
         NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
+        NavItem("catalog.index", _l("Catalog"), "tags", "catalog.view", 20),
+        NavItem("stock.levels", _l("Stock"), "box-seam", "stock.view", 21),
         NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
         NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
         NavItem("access.roles", _l("Roles"), "shield-lock", "roles.manage", 30, "admin"),
@@ -110,7 +128,7 @@ def register_nav_items():
 def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, erasure_bp, sales_bp, sales_public_bp]
+            workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp, sales_bp, sales_public_bp]
 
 
 @hookimpl
@@ -169,6 +187,10 @@ def register_engine_entities():
         "purchased_on": (_l("Purchased on"), "date"), "installed_on": (_l("Installed on"), "date"),
         "warranty_until": (_l("Warranty until"), "date"), "created_at": (_l("Created"), "datetime"),
     }
+    stock_level_fields = {
+        "on_hand": (_l("On hand"), "number"), "reserved": (_l("Reserved"), "number"),
+        "reorder_level": (_l("Reorder level"), "number"),
+    }
     return [
         EngineEntity("customer", _l("Customers"), Customer, customer_fields, lambda c: c.name,
                      lambda c: f"/customers/{c.id}", customer_id=lambda c: c.id,
@@ -176,17 +198,36 @@ def register_engine_entities():
         EngineEntity("asset", _l("Assets"), Asset, asset_fields, lambda a: a.name,
                      lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
                      update=change_asset),
+        # rules on stock levels start from `below_reorder_level` (the StockBelowReorderLevel event)
+        EngineEntity("stock_level", _l("Stock levels"), StockLevel, stock_level_fields, stock.level_title,
+                     lambda level: f"/stock/?item_id={level.item_id}", store_id=stock.level_store_id,
+                     workflow=False),
     ] + sales.ENTITIES
+
+
+@hookimpl
+def register_extensible_entities():
+    return [ExtensibleEntity(catalog.ENTITY, _l("Catalog items"), catalog.files_in_use)]
+
+
+@hookimpl
+def register_import_mappings():
+    # the catalog through the core's import engine: upsert by SKU (docs/commerce.md, "Import and export")
+    return [ImportMapping("catalog.items", _l("Catalog items"), columns=catalog_sheets.COLUMNS,
+                          fields=catalog_sheets.FIELDS, schema=catalog_sheets.CatalogImportRow,
+                          upsert=catalog_sheets.upsert, permission="catalog.manage")]
+
+
+@hookimpl
+def register_rule_triggers():
+    return [RuleTrigger("below_reorder_level", _l("Stock fell to the reorder level"), "stock_level")] + \
+        sales.RULE_TRIGGERS
 
 
 @hookimpl
 def register_workflows():
     return list(BUILTINS) + [sales.QUOTE_APPROVAL]
 
-
-@hookimpl
-def register_rule_triggers():
-    return sales.RULE_TRIGGERS
 
 
 @hookimpl

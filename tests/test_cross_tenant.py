@@ -165,6 +165,25 @@ ID_ROUTES = {
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
+    "catalog.edit": [("GET", lambda b: {"item_id": b.catalog_item_id}, None),
+                     ("POST", lambda b: {"item_id": b.catalog_item_id}, {"kind": "product", "sku": "HACK", "name": "HACKED"})],
+    "catalog.components": [("GET", lambda b: {"item_id": b.package_id}, None),
+                           ("POST", lambda b: {"item_id": b.package_id}, {"component_id": "1", "quantity": "1"})],
+    "catalog.edit_category": [("POST", lambda b: {"category_id": b.category_id}, {"name": "HACKED"})],
+    "stock.set_reorder": [("POST", lambda b: {"location_id": b.location_id, "item_id": b.catalog_item_id},
+                           {"reorder_level": "99"})],
+    "stock.transfer": [("GET", lambda b: {"transfer_id": b.transfer_id}, None),
+                       ("POST", lambda b: {"transfer_id": b.transfer_id}, {})],
+    "stock.count": [("GET", lambda b: {"count_id": b.count_id}, None),
+                    ("POST", lambda b: {"count_id": b.count_id}, {"post": "1"})],
+    "api_catalog.get_item": [("GET", lambda b: {"item_id": b.catalog_item_id}, None)],
+    "api_catalog.update_item": [("PATCH", lambda b: {"item_id": b.catalog_item_id}, {"name": "HACKED"})],
+    "api_catalog.set_components": [("PUT", lambda b: {"item_id": b.package_id}, {"lines": []})],
+    "api_catalog.set_store_price": [("PUT", lambda b: {"item_id": b.catalog_item_id}, {"store_id": 1, "price": "1.00"})],
+    "api_catalog.update_category": [("PATCH", lambda b: {"category_id": b.category_id}, {"name": "HACKED"})],
+    "api_stock.get_location": [("GET", lambda b: {"location_id": b.location_id}, None)],
+    "api_stock.get_transfer": [("GET", lambda b: {"transfer_id": b.transfer_id}, None)],
+    "api_stock.receive_transfer": [("POST", lambda b: {"transfer_id": b.transfer_id}, {"lines": []})],
 }
 
 # list pages and endpoints: A's rows only
@@ -184,6 +203,10 @@ LIST_ROUTES = {
     "api_workflows.list_definitions": {}, "api_workflows.list_templates": {}, "api_workflow_items.list_items": {},
     "api_rules.list_rules": {},
     "billing.index": {}, "api_account.get_account": {},
+    "catalog.index": {}, "catalog.categories": {}, "catalog.export": {"fmt": "csv"}, "api_catalog.list_items": {}, "api_catalog.list_categories": {},
+    "stock.levels": {}, "stock.reorder": {}, "stock.movements": {}, "stock.transfers": {}, "stock.counts": {},
+    "stock.locations": {}, "stock.receive": {}, "stock.adjust": {}, "stock.new_transfer": {},
+    "api_stock.list_locations": {}, "api_stock.list_levels": {}, "api_stock.list_movements": {},
     "sales.quotes": {}, "sales.orders": {}, "sales.item_search": {"q": "a"}, "api_quotes.list_quotes": {},
     "api_orders.list_orders": {},
 }
@@ -220,6 +243,23 @@ CREATE_ROUTES = {
     "api_workflows.create_definition": {"template": "lead"},
     "api_rules.create_rule": lambda b: {"name": "x", "entity": "customer", "trigger": {"type": "event", "event": "created"},
                                         "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}]},
+    "catalog.new": lambda b: {"kind": "product", "sku": "NEW-1", "name": "X", "category_id": str(b.category_id)},
+    "catalog.categories": lambda b: {"name": "X", "parent_id": str(b.category_id)},
+    "api_catalog.create_item": lambda b: {"kind": "product", "sku": "NEW-1", "name": "X", "category_id": b.category_id},
+    "api_catalog.create_category": lambda b: {"name": "X", "parent_id": b.category_id},
+    "stock.receive": lambda b: {"location_id": str(b.location_id), "sku": "AMP-1", "quantity": "1"},
+    "stock.adjust": lambda b: {"location_id": str(b.location_id), "sku": "AMP-1", "change": "1", "reason": "x"},
+    "stock.new_transfer": lambda b: {"from_location_id": str(b.location_id), "to_location_id": str(b.location_id),
+                                     "sku": "AMP-1", "quantity": "1"},
+    "stock.new_count": lambda b: {"location_id": str(b.location_id)},
+    "stock.locations": lambda b: {"store_id": str(b.stores[0]), "kind": "van", "name": "X"},
+    "api_stock.create_location": lambda b: {"store_id": b.stores[0], "kind": "van", "name": "X"},
+    "api_stock.receive": lambda b: {"item_id": b.catalog_item_id, "location_id": b.location_id, "quantity": "1"},
+    "api_stock.issue": lambda b: {"item_id": b.catalog_item_id, "location_id": b.location_id, "quantity": "1"},
+    "api_stock.adjust": lambda b: {"item_id": b.catalog_item_id, "location_id": b.location_id, "quantity": "1",
+                                   "reason": "x"},
+    "api_stock.send_transfer": lambda b: {"from_location_id": b.location_id, "to_location_id": b.location_id,
+                                          "lines": [{"item_id": b.catalog_item_id, "quantity": "1"}]},
     "sales.new": lambda b: {"kind": "quote", "customer_id": str(b.customers[0])},
     "api_quotes.create_quote": lambda b: {"customer_id": b.customers[0]},
     "api_orders.create_order": lambda b: {"customer_id": b.customers[0]},
@@ -360,6 +400,25 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             from tests.test_files import _jpeg
 
             w.file_id = accept_upload(owner, f"{w.slug}.jpg", _jpeg()).id
+
+            from storecrm.catalog import services as catalog
+            from storecrm.catalog.schemas import CategorySchema, ItemSchema
+            from storecrm.stock import services as stock
+            from storecrm.stores.models import Store
+
+            w.category_id = catalog.create_category(CategorySchema().load({"name": f"{w.slug.upper()} amps"})).id
+            item = catalog.create_item(owner, ItemSchema().load({"kind": "product", "sku": "AMP-1",
+                                                                 "name": f"{w.slug.upper()} amplifier"}))
+            package = catalog.create_item(owner, ItemSchema().load({"kind": "package", "sku": "PKG-1",
+                                                                    "name": f"{w.slug.upper()} package"}))
+            catalog.set_package_lines(package, [{"component_id": item.id, "quantity": 2}])
+            w.catalog_item_id, w.package_id = item.id, package.id
+            shelf = stock.location_for_store(session.get(Store, (w.id, w.stores[0])))
+            other = stock.location_for_store(session.get(Store, (w.id, w.stores[1])))
+            w.location_id = shelf.id
+            stock.receive(item, shelf, 5, unit_cost="10")
+            w.transfer_id = stock.send_transfer(shelf, other, [{"item_id": item.id, "quantity": 1}]).id
+            w.count_id = stock.start_count(shelf).id
             from storecrm.notifications.services import notify_user
 
             w.notification_id = notify_user(owner, f"{w.slug.upper()} reminder", email=False).id

@@ -27,7 +27,7 @@ def _places(n: int):
     return check
 
 
-class ItemSchema(Schema):
+class CatalogItemSchema(Schema):
     id = fields.Integer(dump_only=True)
     kind = fields.String(required=True, validate=validate.OneOf(ITEM_KINDS, error=_l("Choose one of the listed options.")))
     sku = Trimmed(required=True, validate=[validate.Length(max=64, error=_l("At most {max} characters.")),
@@ -42,7 +42,7 @@ class ItemSchema(Schema):
     cost = BoundedDecimal(as_string=True, load_default=Decimal("0"), validate=[
         validate.Range(min=Decimal("0"), error=NOT_NEGATIVE), _places(4)])
     tax_rate = BoundedDecimal(as_string=True, load_default=Decimal("0"), validate=[
-        validate.Range(min=Decimal("0"), max=Decimal("1"), error=_l("Give a rate between 0 and 1 (0.13 = 13 %%).")),
+        validate.Range(min=Decimal("0"), max=Decimal("1"), error=_l("Give a rate between 0 and 1 (0.13 = 13 %).")),
         _places(4)])
     serial_tracked = fields.Boolean(load_default=False)
     description = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
@@ -62,3 +62,6 @@ class PackageLineSchema(Schema):
     component_id = fields.Integer(required=True, strict=True)
     quantity = BoundedDecimal(as_string=True, required=True, validate=[
         validate.Range(min=Decimal("0"), min_inclusive=False, error=_l("Give a quantity above 0.")), _places(3)])
+
+
+ItemSchema = CatalogItemSchema  # the short name the catalog's own code uses

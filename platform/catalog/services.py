@@ -10,7 +10,8 @@ from sqlalchemy import delete, func, or_, select, text
 from ..audit.services import record, record_changes, snapshot
 from ..customers.services import _escape
 from ..extensions import db
-from ..fields.engine import defaults, validate_values
+from ..fields.engine import defaults, definitions, validate_values
+from ..fields.models import FILE_TYPES
 from ..keyset import page
 from ..stores.models import Store
 from ..tenancy.models import as_id, get_scoped
@@ -278,3 +279,15 @@ def update_category(category: Category, data: dict) -> Category:
     db.session.flush()
     record_changes("catalog_category", category, before, category.name)
     return category
+
+
+def files_in_use() -> set[int]:
+    """Ids of uploads the items' photo and file fields point at (so the upload sweeper keeps them)."""
+    used: set[int] = set()
+    for d in definitions(ENTITY, include_archived=True):
+        if d.type in FILE_TYPES:
+            values = func.jsonb_array_elements_text(CatalogItem.custom[d.code])
+            used.update(int(v) for v in db.session.scalars(
+                select(values).where(CatalogItem.custom.has_key(d.code),
+                                     func.jsonb_typeof(CatalogItem.custom[d.code]) == "array")) if v.isdigit())
+    return used

@@ -141,6 +141,9 @@ def listen(event) -> None:
             on_event("asset", asset, "created", {k: [None, v] for k, v in snapshot(asset).items()})
         case ev.AssetChanged(asset=asset, changes=changes):
             on_event("asset", asset, "changed", changes)
+        case ev.StockBelowReorderLevel(level=level):
+            on_event("stock_level", level, "below_reorder_level",
+                     {"on_hand": [None, level.on_hand], "reserved": [None, level.reserved]})
         case ev.WorkflowStateEntered(item=item, record=record):
             on_event(item.entity, record, "state_entered",
                      {"workflow": [None, item.code], "state": [None, item.state]})

@@ -49,6 +49,22 @@ from ..fields.engine import definitions as custom_field_definitions
 from ..fields.engine import validate_values as validate_custom_values
 from ..fields.forms import custom_from_form
 
+# --- catalog and stock (docs/commerce.md) ------------------------------------------------------------------------
+from ..catalog.models import CatalogItem
+from ..catalog.services import expand_package, price_for
+from ..catalog.services import get_item as get_catalog_item
+from ..catalog.services import item_by_sku as find_item_by_sku
+from ..events import StockBelowReorderLevel
+from ..stock.models import Location as StockLocation
+from ..stock.services import InsufficientStock
+from ..stock.services import available as stock_available
+from ..stock.services import issue as issue_stock
+from ..stock.services import location_for_store as stock_location_for_store
+from ..stock.services import receive as receive_stock
+from ..stock.services import release as release_stock
+from ..stock.services import reserve as reserve_stock
+from ..stock.services import return_to_stock
+
 # --- staff, tasks, interactions -----------------------------------------------------------------------------------
 from ..activities.services import create_task, log_interaction, update_task
 from ..users.services import default_assignee, get_user, staff_with_role
@@ -106,6 +122,10 @@ __all__ = [
     "find_customer_by_identity", "add_identity", "identities_of", "normalize_identity", "scrub_audit",
     "get_asset", "assets_of", "create_asset", "update_asset", "custom_field_definitions", "validate_custom_values",
     "custom_from_form",
+    # catalog and stock
+    "CatalogItem", "StockLocation", "get_catalog_item", "find_item_by_sku", "price_for", "expand_package",
+    "stock_location_for_store", "stock_available", "receive_stock", "issue_stock", "reserve_stock", "release_stock",
+    "return_to_stock", "InsufficientStock", "StockBelowReorderLevel",
     # staff and activities
     "get_user", "staff_with_role", "default_assignee", "create_task", "update_task", "log_interaction",
     # audit, events, workflows, notifications, timers, files, jobs, settings

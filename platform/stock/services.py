@@ -250,6 +250,13 @@ def location_for_store(store) -> Location:
     return location
 
 
+def ensure_store_shelves() -> None:
+    """Give every open store of the tenant its shelf location (stock pages call it, so any store can receive)."""
+    have = set(db.session.scalars(select(Location.store_id).where(Location.kind == "store")))
+    for store in db.session.scalars(select(Store).where(Store.active.is_(True), Store.id.not_in(have or {0}))):
+        location_for_store(store)
+
+
 def save_location(user, data: dict, location: Location | None = None) -> Location:
     """Create (or change) a location from {store_id, kind, name, active}; the store must be one `user` may see."""
     errors = {}
@@ -856,3 +863,14 @@ def serials_of(item: CatalogItem, *, location: Location | None = None, states=SE
 def find_serial(serial: str) -> list[Serial]:
     """Every item's unit with this serial number (usually one)."""
     return list(db.session.scalars(select(Serial).where(Serial.serial == (serial or "").strip()).order_by(Serial.id)))
+
+
+def level_title(level: StockLevel) -> str:
+    """"SKU name @ location" of a level, for rules, notifications and the timeline."""
+    item = db.session.get(CatalogItem, (level.tenant_id, level.item_id))
+    location = db.session.get(Location, (level.tenant_id, level.location_id))
+    return f"{item.sku} {item.name} @ {location.name}"
+
+
+def level_store_id(level: StockLevel) -> int:
+    return db.session.get(Location, (level.tenant_id, level.location_id)).store_id
