@@ -13,7 +13,7 @@ from storecrm.catalog.schemas import ItemSchema
 from storecrm.customers.models import Customer
 from storecrm.extensions import db
 from storecrm.sales import services as sales
-from storecrm.sales.models import Order, Quote
+from storecrm.sales.models import Order
 from storecrm.stock import services as stock
 from storecrm.stores.models import Store
 from storecrm.users.models import User
@@ -395,3 +395,44 @@ def test_customer_page_shows_spend_and_orders_with_a_constant_query_count(two_te
         html = b.get(path).get_data(as_text=True)
     assert len(many) == len(few), (len(few), len(many))
     assert "¥1,300.00" in html
+
+
+def test_spend_filters_sorts_and_exports_customers(two_tenants, in_tenant, login, api_token, app):
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        owner = _user(alpha)
+        for n, amount in ((1, "800"), (2, "120")):
+            order = sales.create_order(owner, {"customer_id": alpha.customers[n], "lines": [
+                {"description": "保养", "quantity": "1", "unit_price": amount}]})
+            sales.record_payment(owner, order, {"method": "cash", "amount": Decimal(amount)})
+    client, headers = app.test_client(), api_token(alpha, "owner")
+    body = client.get("/api/v1/customers?min_spend=500", headers=headers).get_json()
+    assert [c["name"] for c in body["items"]] == ["ALPHA-customer-1"] and body["items"][0]["lifetime_spend"] == "800.00"
+    ranked = client.get("/api/v1/customers?sort=spend", headers=headers).get_json()["items"]
+    assert [c["name"] for c in ranked][:2] == ["ALPHA-customer-1", "ALPHA-customer-2"]
+    b = login(alpha, "owner")
+    page = b.get("/t/alpha/customers/?min_spend=100&sort=spend").get_data(as_text=True)
+    assert "ALPHA-customer-1" in page and "ALPHA-customer-2" in page and "ALPHA-customer-0" not in page
+    export = b.get("/t/alpha/customers/export.csv?min_spend=500").get_data(as_text=True)
+    assert "800.00" in export and "ALPHA-customer-2" not in export
+
+
+def test_a_line_credits_an_advisor_and_a_technician_with_a_share(two_tenants, login, in_tenant, system_db):
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        order = sales.create_order(_user(alpha), {"customer_id": alpha.customers[0], "lines": [
+            {"description": "音响改装", "quantity": "1", "unit_price": "1000"}]})
+        order_id, line_id = order.id, sales.lines_of(order)[0].id
+    b = login(alpha, "advisor")
+    b.get(f"/t/alpha/sales/orders/{order_id}")
+    bad = b.post(f"/t/alpha/sales/documents/{order_id}/lines/{line_id}",
+                 {"advisor_id": str(alpha.users["advisor"]), "technician_id": str(alpha.users["technician"]),
+                  "technician_share_pct": "130"}, headers={"HX-Request": "true"})
+    assert f'data-error-for="line-{line_id}-technician_share_pct"' in bad.get_data(as_text=True)
+    ok = b.post(f"/t/alpha/sales/documents/{order_id}/lines/{line_id}",
+                {"advisor_id": str(alpha.users["advisor"]), "technician_id": str(alpha.users["technician"]),
+                 "technician_share_pct": "40", "quantity": "2"}, headers={"HX-Request": "true"})
+    assert 'data-testid="line-credit"' in ok.get_data(as_text=True)
+    with system_db.connect() as conn:
+        row = conn.execute(text("SELECT advisor_id, technician_id, technician_share_pct, amount FROM sales_lines")).one()
+    assert row == (alpha.users["advisor"], alpha.users["technician"], Decimal("40.00"), Decimal("2000.00"))

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
+from sqlalchemy import select
 
 from ..catalog import services as catalog
 from ..customers.models import Customer
@@ -15,14 +16,14 @@ from ..customers.services import get_customer
 from ..extensions import db, limiter
 from ..stock import services as stock
 from ..stores.services import stores_visible_to
-from ..tenancy.models import as_id, get_scoped
 from ..users.services import list_users
+from ..tenancy.models import as_id
 from ..web.forms import flatten_errors, form_data, load_form, requires
 from ..web.transactions import refuse
 from . import services
 from .labels import (APPROVAL_LABELS, INVOICE_LABELS, KIND_LABELS, METHOD_LABELS, ORDER_STATE_LABELS,
                      QUOTE_STATE_LABELS)
-from .models import PAYMENT_METHODS, Order, Quote
+from .models import PAYMENT_METHODS
 from .schemas import (AcceptSchema, DocumentSchema, HeaderSchema, OrderInvoiceSchema, LineSchema, PaymentSchema,
                       RefundSchema)
 
@@ -62,8 +63,8 @@ def _list(kind: str):
         state = None
     rows = services.list_documents(current_user, kind, state=state, after_id=as_id(request.args.get("after")),
                                    q=request.args.get("q", "")[:30], limit=PAGE)
-    names = dict(db.session.query(Customer.id, Customer.name).filter(
-        Customer.id.in_({d.customer_id for d in rows}))) if rows else {}
+    names = dict(db.session.execute(select(Customer.id, Customer.name).where(
+        Customer.id.in_({d.customer_id for d in rows}))).all()) if rows else {}
     return render_template("sales/list.html", kind=kind, rows=rows, names=names, state=state, labels=labels,
                            more=len(rows) == PAGE, q=request.args.get("q", ""))
 
@@ -117,7 +118,8 @@ def _page_context(document, errors=None) -> dict:
     lines = services.lines_of(document)
     customer = db.session.get(Customer, (document.tenant_id, document.customer_id))
     ctx = {"doc": document, "lines": lines, "customer": customer, "errors": errors or {},
-           "editable": document.state == "draft" and current_user.has_permission("sales.manage")}
+           "editable": document.state == "draft" and current_user.has_permission("sales.manage"),
+           "staff": {u.id: u.display_name for u in list_users(current_user) if u.active}}
     if document.kind == "quote":
         ctx["approval"] = services.approval_state(document)
         ctx["approval_item"] = services.approval_item(document)
@@ -215,9 +217,9 @@ def update_header(document_id):
 def item_search():
     """Catalog items matching `q` (htmx: the picker under the item search box)."""
     q = request.args.get("q", "").strip()[:60]
-    items = catalog.list_items(q=q, limit=12) if q else []
-    return render_template("sales/_item_options.html", items=items,
-                           document_id=as_id(request.args.get("document_id")))
+    document = services.get_document(current_user, request.args.get("document_id"))
+    items = catalog.list_items(q=q, limit=12) if q and document is not None else []
+    return render_template("sales/_item_options.html", items=items, document_id=getattr(document, "id", None))
 
 
 # --- quote actions --------------------------------------------------------------------------------------------
