@@ -80,6 +80,8 @@ class LineSchema(Schema):
 
     @validates_schema
     def _item_or_text(self, data, **kwargs):
+        if kwargs.get("partial") or self.partial:  # changing a line that exists: it has its item or text
+            return
         if not data.get("item_id") and not data.get("description"):
             raise ValidationError(_l("Choose an item or describe the line."), "description")
         if not data.get("item_id") and data.get("unit_price") is None:
