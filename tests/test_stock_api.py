@@ -144,7 +144,7 @@ def test_staff_create_an_item_receive_it_and_see_it_on_the_stock_pages(two_tenan
                                              "unit_cost": "1450"})
     assert done.status_code == 302
     levels = b.get("/t/alpha/stock/").get_data(as_text=True)
-    assert "功放 DSP-8" in levels and "1450.00" in levels
+    assert "功放 DSP-8" in levels and "1,450.00" in levels
     assert "功放 DSP-8" in b.get("/t/alpha/stock/movements").get_data(as_text=True)
     for url in ("/t/alpha/stock/reorder", "/t/alpha/stock/transfers/", "/t/alpha/stock/transfers/new",
                 "/t/alpha/stock/counts/", "/t/alpha/stock/locations", "/t/alpha/stock/adjust",

@@ -16,7 +16,7 @@ NOT_NEGATIVE = _l("Cannot be negative.")
 def money(**kwargs):
     """A price: 0 or more, at most two decimal places (the tenant currency's smallest unit)."""
     return BoundedDecimal(places=None, as_string=True, validate=[
-        validate.Range(min=Decimal("0"), max=Decimal("999999999999.99"), error=NOT_NEGATIVE),
+        validate.Range(min=0, max=10**12, error=NOT_NEGATIVE),
         _places(2)], **kwargs)
 
 
@@ -40,9 +40,9 @@ class CatalogItemSchema(Schema):
     unit = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=20))
     list_price = money(load_default=Decimal("0"))
     cost = BoundedDecimal(as_string=True, load_default=Decimal("0"), validate=[
-        validate.Range(min=Decimal("0"), error=NOT_NEGATIVE), _places(4)])
+        validate.Range(min=0, error=NOT_NEGATIVE), _places(4)])
     tax_rate = BoundedDecimal(as_string=True, load_default=Decimal("0"), validate=[
-        validate.Range(min=Decimal("0"), max=Decimal("1"), error=_l("Give a rate between 0 and 1 (0.13 = 13 %).")),
+        validate.Range(min=0, max=1, error=_l("Give a rate between 0 and 1 (0.13 = 13 %).")),
         _places(4)])
     serial_tracked = fields.Boolean(load_default=False)
     description = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
@@ -61,7 +61,7 @@ class CategorySchema(Schema):
 class PackageLineSchema(Schema):
     component_id = fields.Integer(required=True, strict=True)
     quantity = BoundedDecimal(as_string=True, required=True, validate=[
-        validate.Range(min=Decimal("0"), min_inclusive=False, error=_l("Give a quantity above 0.")), _places(3)])
+        validate.Range(min=0, min_inclusive=False, error=_l("Give a quantity above 0.")), _places(3)])
 
 
 ItemSchema = CatalogItemSchema  # the short name the catalog's own code uses

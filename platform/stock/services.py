@@ -358,7 +358,8 @@ def issue(item: CatalogItem, location: Location, quantity, *, serials=(), refere
         raise ValidationError({"customer_id": [_("Choose one of the listed options.")]})
     names = _serial_names(item, serials, quantity)
     picked = _serials_available(item, location, names, ref) if names else []
-    held = _consume_reservations(item, location, ref, quantity) if ref else Decimal("0")
+    holding = _reservations_held(item, location, ref) if ref else []
+    held = min(quantity, sum((r.quantity for r in holding), Decimal("0")))
     allow = negative_allowed()
     condition = None if allow else (StockLevel.on_hand - StockLevel.reserved >= quantity - held)
     values = {"on_hand": StockLevel.on_hand - quantity, "reserved": StockLevel.reserved - held}
@@ -370,6 +371,7 @@ def issue(item: CatalogItem, location: Location, quantity, *, serials=(), refere
         raise _short(item, location, quantity)
     cost = row.avg_cost
     if held:
+        _use_reservations(holding, held)
         _move(item, location, "release", -held, ref=ref, reason=_("Issued"), staff=staff)
     movements = _moves(item, location, "issue", -quantity, cost, ref, reason, picked, customer, staff)
     for s in picked:
@@ -417,23 +419,25 @@ class _Anyone:
     role = None
 
 
-def _consume_reservations(item, location, ref: Ref, quantity: Decimal) -> Decimal:
-    """Use up to `quantity` of what `ref` holds of this item here; returns how much of the reservation was used."""
-    held = list(db.session.scalars(select(Reservation).where(
+def _reservations_held(item, location, ref: Ref) -> list[Reservation]:
+    """What `ref` holds of this item here, locked (nothing changes until the level update has succeeded)."""
+    return list(db.session.scalars(select(Reservation).where(
         Reservation.reference_type == ref.type, Reservation.reference_id == ref.id, Reservation.item_id == item.id,
         Reservation.location_id == location.id, Reservation.state == "active").order_by(Reservation.id)
         .with_for_update()))
-    left, used = quantity, Decimal("0")
-    for r in held:
+
+
+def _use_reservations(holding: list[Reservation], quantity: Decimal) -> None:
+    """Take `quantity` off the reservations, oldest first; a reservation used up is "consumed"."""
+    left = quantity
+    for r in holding:
         take = min(left, r.quantity)
         r.quantity -= take
         if r.quantity == 0:
             r.state = "consumed"
         left -= take
-        used += take
         if not left:
             break
-    return used
 
 
 def return_to_stock(item: CatalogItem, location: Location, quantity, *, serials=(), reference=None, unit_cost=None,

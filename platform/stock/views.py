@@ -1,12 +1,14 @@
 """Staff pages of stock: levels per location, the reorder list, the ledger, receiving, transfers, counts and
 locations. Thin: parse, call stock.services, render."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from ..calendar import money, tenant_currency
 from ..catalog.models import CatalogItem
 from ..catalog.services import get_item, item_by_sku, list_items
 from ..extensions import db
@@ -37,6 +39,16 @@ def _fmt(number) -> str:
 def qty_filter(number) -> str:
     """A quantity without trailing zeros: 2, 1.5, 0.125."""
     return _fmt(number)
+
+
+@bp.app_template_filter("price")
+def price_filter(amount) -> str:
+    """An amount in the tenant's currency and the reader's locale (¥4,999.00), two places even for costs."""
+    if amount is None:
+        return ""
+    if "_storecrm_currency" not in g:
+        g._storecrm_currency = tenant_currency()
+    return format_currency(money(amount), g._storecrm_currency)
 
 
 def _locations():
