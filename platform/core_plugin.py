@@ -39,6 +39,10 @@ from .rules.views import bp as rules_bp
 from .scheduling import timeline as scheduling
 from .scheduling.public import bp as booking_bp
 from .scheduling.views import bp as scheduling_bp
+from .sales import registration as sales
+from .sales import timeline as sales_timeline
+from .sales.views import bp as sales_bp
+from .sales.views import public_bp as sales_public_bp
 from .shell.views import bp as web_bp
 from .stock import services as stock
 from .stock.models import StockLevel
@@ -86,7 +90,7 @@ def register_permissions():
         Permission("scheduling.view", _l("See appointments, the calendar and dispatch"), G_SCHEDULING),
         Permission("scheduling.book", _l("Book, move and progress appointments"), G_SCHEDULING),
         Permission("scheduling.manage", _l("Set up resources, services and shifts"), G_SCHEDULING),
-    ]
+    ] + sales.PERMISSIONS
 
 
 @hookimpl
@@ -97,7 +101,7 @@ def register_default_grants():
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
                             "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
                             "scheduling.view", "scheduling.book", "scheduling.manage"]
-    return {
+    grants = {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
                     "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
@@ -108,6 +112,7 @@ def register_default_grants():
         "technician": ["stores.view", "customers.view", "catalog.view", "stock.view", "stock.move", "scheduling.view",
                        "scheduling.book"],
     }
+    return {role: codes + sales.GRANTS.get(role, []) for role, codes in grants.items()}
 
 
 @hookimpl
@@ -132,14 +137,15 @@ def register_nav_items():
         NavItem("webhooks.index", _l("Webhooks"), "broadcast", "webhooks.manage", 47, "admin"),
         NavItem("templates.index", _l("Message templates"), "chat-square-text", "tenant.settings", 48, "admin"),
         NavItem("tenancy.settings", _l("Settings"), "gear", "tenant.settings", 50, "admin"),
-    ]
+    ] + sales.NAV
 
 
 @hookimpl
 def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp, scheduling_bp, booking_bp]
+            workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp, scheduling_bp, booking_bp, sales_bp,
+            sales_public_bp]
 
 
 @hookimpl
@@ -206,6 +212,10 @@ def register_engine_entities():
         "status": (_l("Status"), "text"), "store_id": (_l("Store"), "store"), "city": (_l("City"), "text"),
         "source": (_l("Source"), "text"), "gender": (_l("Gender"), "text"), "birthday": (_l("Birthday"), "date"),
         "created_at": (_l("Created"), "datetime"),
+        # spend, maintained by storecrm.sales with every payment and refund
+        "lifetime_spend": (_l("Lifetime spend"), "number"), "order_count": (_l("Orders"), "number"),
+        "average_order_value": (_l("Average order value"), "number"),
+        "first_purchase_at": (_l("First purchase"), "datetime"), "last_purchase_at": (_l("Last purchase"), "datetime"),
     }
     asset_fields = {
         "type": (_l("Type"), "text"), "name": (_l("Name"), "text"), "store_id": (_l("Store"), "store"),
@@ -227,7 +237,7 @@ def register_engine_entities():
         EngineEntity("stock_level", _l("Stock levels"), StockLevel, stock_level_fields, stock.level_title,
                      lambda level: f"/stock/?item_id={level.item_id}", store_id=stock.level_store_id,
                      workflow=False),
-    ]
+    ] + sales.ENTITIES
 
 
 def asset_titles(assets) -> dict:
@@ -256,12 +266,14 @@ def register_import_mappings():
 
 @hookimpl
 def register_rule_triggers():
-    return [RuleTrigger("below_reorder_level", _l("Stock fell to the reorder level"), "stock_level")]
+    return [RuleTrigger("below_reorder_level", _l("Stock fell to the reorder level"), "stock_level")] + \
+        sales.RULE_TRIGGERS
 
 
 @hookimpl
 def register_workflows():
-    return list(BUILTINS)
+    return list(BUILTINS) + [sales.QUOTE_APPROVAL]
+
 
 
 def _assets_panel(customer) -> dict:
@@ -284,7 +296,7 @@ def register_customer_panels():
                       None, 20, position="summary", framed=False),
         CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
                       lambda customer: panel_context("customer", customer), None, 20),
-    ]
+    ] + sales.PANELS
 
 
 @hookimpl
@@ -297,4 +309,5 @@ def register_asset_panels():
 def customer_timeline(customer, before, limit):
     """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
     return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
-            + scheduling.timeline_entries(customer, before, limit))
+            + scheduling.timeline_entries(customer, before, limit)
+            + sales_timeline.timeline_entries(customer, before, limit))

@@ -117,6 +117,64 @@ class WorkflowStateEntered(Event):
     record: Any
 
 
+# --- sales (storecrm.sales): record events rules may start from, on the engine entities "quote" and "order" ---------
+
+@dataclass(frozen=True)
+class QuoteSent(RecordEvent):
+    """A quote was sent to its customer: its share link works from now on."""
+
+    entity: str = "quote"
+    record: Any = None
+    code: str = "quote_sent"
+
+
+@dataclass(frozen=True)
+class QuoteAccepted(RecordEvent):
+    """The customer accepted a quote (name and signature on the share link, or staff recorded it); `order` is the
+    order it became."""
+
+    entity: str = "quote"
+    record: Any = None
+    code: str = "quote_accepted"
+    order: Any = None
+
+
+@dataclass(frozen=True)
+class QuoteExpired(RecordEvent):
+    """A sent quote passed its valid-until date without an answer."""
+
+    entity: str = "quote"
+    record: Any = None
+    code: str = "quote_expired"
+
+
+@dataclass(frozen=True)
+class OrderConfirmed(RecordEvent):
+    """An order was confirmed (stock reserved for its item lines)."""
+
+    entity: str = "order"
+    record: Any = None
+    code: str = "order_confirmed"
+
+
+@dataclass(frozen=True)
+class OrderPaid(RecordEvent):
+    """A payment was recorded on an order; `payment` is it (the order may still have a balance due)."""
+
+    entity: str = "order"
+    record: Any = None
+    code: str = "order_paid"
+    payment: Any = None
+
+
+@dataclass(frozen=True)
+class OrderRefunded(RecordEvent):
+    """A refund was recorded on an order; `payment` is the refund row (kind "refund")."""
+
+    entity: str = "order"
+    record: Any = None
+    code: str = "order_refunded"
+    payment: Any = None
 @dataclass(frozen=True)
 class StockBelowReorderLevel(Event):
     """Available stock (on hand minus reserved) of `item` at `location` fell to or below the level's reorder

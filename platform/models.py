@@ -11,6 +11,7 @@ from .web.idempotency import IdempotencyKey  # noqa: F401
 from .plugin_host.models import TenantPlugin  # noqa: F401
 from .activities.models import Interaction, Task  # noqa: F401
 from .assets.models import Asset, AssetOwnership, AssetReading  # noqa: F401
+from .sales.models import Payment, QuoteRevision, SalesDocument, SalesLine  # noqa: F401
 from .imports.models import ImportRowError, ImportRun, SavedMapping  # noqa: F401
 from .fields.models import FieldDefinition  # noqa: F401
 from .files.models import StoredFile  # noqa: F401

@@ -161,6 +161,43 @@ ID_ROUTES = {
     **{f"api_appointments.{action}_appointment": [("POST", lambda b: {"appointment_id": b.appointment_id}, {})]
        for action in ("confirm", "arrive", "start", "complete", "no_show", "cancel")},
     "api_dispatch.recommendations": [("GET", lambda b: {"store_id": b.stores[0]}, None)],
+    # sales (quotes, orders, payments, the customer's share link)
+    "sales.quote": [("GET", lambda b: {"quote_id": b.quote_id}, None)],
+    "sales.order": [("GET", lambda b: {"order_id": b.order_id}, None)],
+    "sales.add_line": [("POST", lambda b: {"document_id": b.order_id},
+                        {"description": "HACKED", "quantity": "1", "unit_price": "1"})],
+    "sales.update_line": [("POST", lambda b: {"document_id": b.order_id, "line_id": b.order_line_id},
+                           {"quantity": "9"})],
+    "sales.update_header": [("POST", lambda b: {"document_id": b.order_id}, {"header_discount_pct": "50"})],
+    "sales.quote_action": [("POST", lambda b: {"quote_id": b.quote_id}, {"action": "revise"})],
+    "sales.revision": [("GET", lambda b: {"quote_id": b.quote_id, "revision": 1}, None)],
+    "sales.print_document": [("GET", lambda b: {"document_id": b.order_id}, None)],
+    "sales.order_action": [("POST", lambda b: {"order_id": b.order_id}, {"action": "confirm"})],
+    "sales.add_payment": [("POST", lambda b: {"order_id": b.order_id}, {"method": "cash", "amount": "1"})],
+    "sales.add_refund": [("POST", lambda b: {"order_id": b.order_id}, {"method": "cash", "amount": "1", "note": "x"})],
+    "sales.invoice": [("POST", lambda b: {"order_id": b.order_id}, {"invoice_state": "issued", "invoice_number": "X"})],
+    "sales_public.share": [("GET", lambda b: {"token": b.share_token}, None),
+                           ("POST", lambda b: {"token": b.share_token}, {"name": "HACKED", "decision": "decline"})],
+    "api_quotes.get_quote": [("GET", lambda b: {"quote_id": b.quote_id}, None)],
+    "api_quotes.update_quote": [("PATCH", lambda b: {"quote_id": b.quote_id}, {"notes": "HACKED"})],
+    "api_quotes.add_quote_line": [("POST", lambda b: {"quote_id": b.quote_id},
+                                   {"description": "HACKED", "quantity": "1", "unit_price": "1"})],
+    "api_quotes.submit_quote": [("POST", lambda b: {"quote_id": b.quote_id}, None)],
+    "api_quotes.send_quote": [("POST", lambda b: {"quote_id": b.quote_id}, None)],
+    "api_quotes.revise_quote": [("POST", lambda b: {"quote_id": b.quote_id}, None)],
+    "api_quotes.accept_quote": [("POST", lambda b: {"quote_id": b.quote_id}, {"name": "HACKED"})],
+    "api_orders.get_order": [("GET", lambda b: {"order_id": b.order_id}, None)],
+    "api_orders.add_order_line": [("POST", lambda b: {"order_id": b.order_id},
+                                   {"description": "HACKED", "quantity": "1", "unit_price": "1"})],
+    "api_orders.confirm_order": [("POST", lambda b: {"order_id": b.order_id}, {})],
+    "api_orders.fulfil_order": [("POST", lambda b: {"order_id": b.order_id}, {})],
+    "api_orders.cancel_order": [("POST", lambda b: {"order_id": b.order_id}, {})],
+    "api_orders.list_payments": [("GET", lambda b: {"order_id": b.order_id}, None)],
+    "api_orders.record_payment": [("POST", lambda b: {"order_id": b.order_id}, {"method": "cash", "amount": "1"})],
+    "api_orders.record_refund": [("POST", lambda b: {"order_id": b.order_id},
+                                  {"method": "cash", "amount": "1", "note": "x"})],
+    "api_orders.put_invoice": [("PUT", lambda b: {"order_id": b.order_id},
+                                {"invoice_state": "issued", "invoice_number": "X"})],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -209,6 +246,8 @@ LIST_ROUTES = {
     "scheduling.day": {}, "scheduling.week": {}, "scheduling.my_day": {}, "scheduling.dispatch": {},
     "scheduling.slots": {}, "scheduling.resources": {}, "scheduling.patterns": {},
     "api_resources.list_resources": {}, "api_service_types.list_service_types": {},
+    "sales.quotes": {}, "sales.orders": {}, "sales.item_search": {"q": "a"}, "api_quotes.list_quotes": {},
+    "api_orders.list_orders": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -274,6 +313,9 @@ CREATE_ROUTES = {
     "api_appointments.create_appointment": lambda b: {"store_id": b.stores[0], "service_type_id": b.service_type_id,
                                                       "customer_id": b.customers[0],
                                                       "starts_at": "2030-01-01T10:00:00+08:00"},
+    "sales.new": lambda b: {"kind": "quote", "customer_id": str(b.customers[0])},
+    "api_quotes.create_quote": lambda b: {"customer_id": b.customers[0]},
+    "api_orders.create_order": lambda b: {"customer_id": b.customers[0]},
     "api_rules.preview_unsaved": lambda b: {"name": "x", "entity": "customer",
                                             "trigger": {"type": "event", "event": "created"},
                                             "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}],
@@ -489,6 +531,22 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             w.rule_id = save_rule(None, {"name": f"{w.slug.upper()} rule", "entity": "customer", "enabled": False,
                                          "trigger": {"type": "event", "event": "created"},
                                          "actions": [{"type": "add_tag", "tag": "x"}]}).id
+            from decimal import Decimal
+
+            from storecrm.sales import services as sales
+
+            order = sales.create_order(owner, {"customer_id": w.customers[0], "store_id": w.stores[0],
+                                               "notes": f"{w.slug.upper()} order", "lines": [
+                                                   {"description": f"{w.slug.upper()} labour", "quantity": Decimal(1),
+                                                    "unit_price": Decimal("100")}]})
+            sales.record_payment(owner, order, {"method": "cash", "amount": Decimal("10")})
+            quote = sales.create_quote(owner, {"customer_id": w.customers[0], "store_id": w.stores[0], "lines": [
+                {"description": f"{w.slug.upper()} package", "quantity": Decimal(1), "unit_price": Decimal("100")}]})
+            sales.send_quote(owner, quote)
+            sales.revise_quote(owner, quote)
+            sales.send_quote(owner, quote)
+            w.order_id, w.quote_id, w.share_token = order.id, quote.id, quote.share_token
+            w.order_line_id = sales.lines_of(order)[0].id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()

@@ -10,14 +10,25 @@ from ..validation import BoundedDecimal, Trimmed
 from .models import ITEM_KINDS
 
 SKU_RE = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
-NOT_NEGATIVE = _l("Cannot be negative.")
+# within the NUMERIC columns, with room for sums: a bigger number is a field error, not a database error
+MAX_PRICE = 999_999_999
+MAX_QUANTITY = 1_000_000_000
 
 
 def money(**kwargs):
     """A price: 0 or more, at most two decimal places (the tenant currency's smallest unit)."""
     return BoundedDecimal(places=None, as_string=True, validate=[
-        validate.Range(min=0, max=10**12, error=NOT_NEGATIVE),
+        _between(0, MAX_PRICE, _l("Give an amount from 0 to {max}.")),
         _places(2)], **kwargs)
+
+
+def _between(low, high, message, *, low_inclusive: bool = True):
+    """A range check apispec does not turn into `minimum`/`maximum` (it would write them as strings for Decimal
+    fields dumped as text, which OpenAPI refuses)."""
+    def check(value: Decimal):
+        if (value < low if low_inclusive else value <= low) or (high is not None and value > high):
+            raise ValidationError(str(message).format(min=low, max=high))
+    return check
 
 
 def _places(n: int):
@@ -40,9 +51,9 @@ class CatalogItemSchema(Schema):
     unit = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=20))
     list_price = money(load_default=Decimal("0"))
     cost = BoundedDecimal(as_string=True, load_default=Decimal("0"), validate=[
-        validate.Range(min=0, error=NOT_NEGATIVE), _places(4)])
+        _between(0, MAX_PRICE, _l("Give an amount from 0 to {max}.")), _places(4)])
     tax_rate = BoundedDecimal(as_string=True, load_default=Decimal("0"), validate=[
-        validate.Range(min=0, max=1, error=_l("Give a rate between 0 and 1 (0.13 = 13 %).")),
+        _between(0, 1, _l("Give a rate between 0 and 1 (0.13 = 13 %).")),
         _places(4)])
     serial_tracked = fields.Boolean(load_default=False)
     description = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
@@ -61,7 +72,8 @@ class CategorySchema(Schema):
 class PackageLineSchema(Schema):
     component_id = fields.Integer(required=True, strict=True)
     quantity = BoundedDecimal(as_string=True, required=True, validate=[
-        validate.Range(min=0, min_inclusive=False, error=_l("Give a quantity above 0.")), _places(3)])
+        _between(0, None, _l("Give a quantity above 0."), low_inclusive=False),
+        _between(0, MAX_QUANTITY, _l("At most {max}.")), _places(3)])
 
 
 ItemSchema = CatalogItemSchema  # the short name the catalog's own code uses

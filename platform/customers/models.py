@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, Boolean, Computed, Date, DateTime, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +23,7 @@ class Customer(TenantScoped, Timestamped):
         Index("ix_customers_tenant_store", "tenant_id", "store_id", "id"),
         Index("ix_customers_tenant_name", "tenant_id", "name"),
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
+        Index("ix_customers_tenant_spend", "tenant_id", "lifetime_spend"),
         # search by any part of a name or phone, filters on tags and custom values: GIN indexes led by tenant_id
         # (btree_gin), trigram operators from pg_trgm for infix LIKE/ILIKE
         Index("ix_customers_tenant_search", "tenant_id", "name", "mobile", postgresql_using="gin",
@@ -51,6 +54,14 @@ class Customer(TenantScoped, Timestamped):
     owner_id: Mapped[int | None] = mapped_column(BigInteger)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     merged_into_id: Mapped[int | None] = mapped_column(BigInteger)  # set when merged away (soft-deleted)
+    # spend (消费): maintained by storecrm.sales in the transaction of each payment and refund, never typed
+    # (docs/commerce.md, "Customer spend"); columns here so conditions, lists, filters and exports use them as is
+    lifetime_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"), server_default="0")
+    order_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_purchase_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_purchase_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    average_order_value: Mapped[Decimal | None] = mapped_column(
+        Numeric(14, 2), Computed("CASE WHEN order_count > 0 THEN round(lifetime_spend / order_count, 2) END"))
 
     store: Mapped[Store] = relationship(
         lazy="joined", primaryjoin="and_(Customer.tenant_id == Store.tenant_id, Customer.store_id == Store.id)",

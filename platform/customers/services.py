@@ -1,6 +1,8 @@
 """Customer records: store-scoped reads, masked contact details, audited writes."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +48,7 @@ class CustomerFilter:
     owner_id: int | None = None
     level: str | None = None
     custom: tuple = ()  # ((field code, value), …): exact match; for multi-select, contains the value
+    min_spend: Decimal | None = None  # lifetime spend at least this (kept by storecrm.sales)
 
     def apply(self, query):
         for code, value in self.custom:
@@ -60,6 +63,8 @@ class CustomerFilter:
             query = query.where(Customer.owner_id == self.owner_id)
         if self.level:
             query = query.where(Customer.level == self.level)
+        if self.min_spend is not None:
+            query = query.where(Customer.lifetime_spend >= self.min_spend)
         if self.q:
             query = query.where(_match(self.q))
         return query
@@ -67,7 +72,8 @@ class CustomerFilter:
 
 # sort code -> (column, descending); ties are broken by id in the same direction
 SORTS = {"newest": (Customer.id, True), "oldest": (Customer.id, False), "name": (Customer.name, False),
-         "name_desc": (Customer.name, True), "birthday": (Customer.birthday, False)}
+         "name_desc": (Customer.name, True), "birthday": (Customer.birthday, False),
+         "spend": (Customer.lifetime_spend, True)}
 
 
 def list_customers(user, flt: CustomerFilter = CustomerFilter(), *, after_id: int | None = None,
@@ -232,7 +238,7 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
     stores_held = list(db.session.scalars(select(Store)))  # noqa: F841 — keeps _check's lookups in the identity map
     errors, made = {}, []
     filled = defaults("customer")
-    columns = [c.key for c in Customer.__table__.columns]
+    columns = [c.key for c in Customer.__table__.columns if c.computed is None]  # the database fills generated ones
     room = quota_room("customers")
     tenant_id, now = require_tenant_id(), utcnow()
     for index, (data, extra) in enumerate(rows):
@@ -254,7 +260,8 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
         row = {key: data.get(key) for key in columns}
         row.update(tenant_id=tenant_id, custom=custom, created_at=now, updated_at=now, kind=data.get("kind") or "person",
                    status=data.get("status") or "active", tags=data.get("tags") or [], consents=consents.consents,
-                   owner_id=data.get("owner_id") or (user.id if user is not None else None))
+                   owner_id=data.get("owner_id") or (user.id if user is not None else None),
+                   lifetime_spend=0, order_count=0)  # spend starts at nothing; storecrm.sales moves it
         made.append((row, _claims(data) + list(extra.items())))
     if not made:
         return errors

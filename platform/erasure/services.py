@@ -21,6 +21,7 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 
 from ..activities.models import Interaction, Task
 from ..assets.models import Asset, AssetOwnership
+from ..sales.models import Payment, SalesDocument
 from ..audit.models import AuditEntry
 from ..audit.services import record
 from ..extensions import db
@@ -254,6 +255,12 @@ def _scrub_core(ids: list[int], needles: _Needles) -> dict[str, int]:
     db.session.execute(update(AssetOwnership).where(or_(AssetOwnership.customer_id.in_(ids),
                                                         AssetOwnership.asset_id.in_(asset_ids or [-1])))
                        .values(note=None))
+
+    # quotes and orders: kept (the books must balance), without the name, the drawn signature and free text
+    counts["sales_documents"] = db.session.execute(
+        update(SalesDocument).where(SalesDocument.customer_id.in_(ids))
+        .values(accepted_name=None, signature=None, notes=None, closed_reason=None)).rowcount
+    db.session.execute(update(Payment).where(Payment.customer_id.in_(ids)).values(note=None))
 
     # interactions and tasks: kept for staff workload and counts, their text removed
     db.session.execute(update(Interaction).where(Interaction.id.in_(interaction_ids or [-1])).values(body=MASK))

@@ -18,14 +18,15 @@ from ..tenancy.context import current_tenant
 from ..web.i18n import current_code
 
 COLUMNS = ("id", "name", "mobile", "email", "gender", "birthday", "city", "address", "source", "level", "tags",
-           "status", "store", "created_at")
+           "status", "store", "created_at", "lifetime_spend", "order_count", "last_purchase_at")
 
 
 def _header(user=None):
     labels = {"id": "ID", "name": _("Name"), "mobile": _("Mobile"), "email": _("Email"), "gender": _("Gender"),
               "birthday": _("Birthday"), "city": _("City"), "address": _("Address"), "source": _("Source"),
               "level": _("Level"), "tags": _("Tags"), "status": _("Status"), "store": _("Store"),
-              "created_at": _("Created")}
+              "created_at": _("Created"), "lifetime_spend": _("Lifetime spend"), "order_count": _("Orders paid"),
+              "last_purchase_at": _("Last purchase")}
 
     locale = current_code()
     return [labels[c] for c in COLUMNS] + [d.label(locale) for d in (_custom_defs(user) if user else [])]
@@ -54,7 +55,8 @@ def _rows(user, flt, batch: int = 1000):
             yield [c.id, c.name, contact["mobile"], contact["email"], c.gender or "",
                    c.birthday.isoformat() if c.birthday else "", c.city or "", c.address or "", c.source or "",
                    c.level or "", ", ".join(c.tags or []), c.status, stores.get(c.store_id, ""),
-                   c.created_at.strftime("%Y-%m-%d %H:%M"),
+                   c.created_at.strftime("%Y-%m-%d %H:%M"), str(c.lifetime_spend), c.order_count,
+                   c.last_purchase_at.strftime("%Y-%m-%d %H:%M") if c.last_purchase_at else "",
                    *[export_value(d, (c.custom or {}).get(d.code), base) for d in defs]]
         last_id = chunk[-1].id
 

@@ -33,7 +33,8 @@ from .outbox import send
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
           "asset.changed", "task.created", "appointment.booked", "appointment.rescheduled", "appointment.confirmed",
           "appointment.arrived", "appointment.started", "appointment.completed", "appointment.no_show",
-          "appointment.cancelled", "ping")
+          "appointment.cancelled", "quote.sent", "quote.accepted", "quote.expired", "order.confirmed",
+          "order.paid", "order.refunded", "ping")
 TIMEOUT = 10
 
 
@@ -157,6 +158,22 @@ def listen(event) -> None:
             emit(event.code, {"appointment_id": a.id, "customer_id": a.customer_id, "store_id": a.store_id,
                               "service_type_id": a.service_type_id, "staff_id": a.staff_id, "status": a.status,
                               "starts_at": a.starts_at.isoformat(), "walk_in": a.walk_in})
+        case ev.QuoteSent(record=q) | ev.QuoteExpired(record=q):
+            emit(f"quote.{q.state}", _document(q))
+        case ev.QuoteAccepted(record=q, order=o):
+            emit("quote.accepted", {**_document(q), "order_id": o.id if o is not None else None})
+        case ev.OrderConfirmed(record=o):
+            emit("order.confirmed", _document(o))
+        case ev.OrderPaid(record=o, payment=p) | ev.OrderRefunded(record=o, payment=p):
+            emit("order.paid" if p.kind == "payment" else "order.refunded",
+                 {**_document(o), "payment_id": p.id, "method": p.method, "amount": str(p.amount),
+                  "paid_total": str(o.paid_total), "refunded_total": str(o.refunded_total)})
+
+
+def _document(doc) -> dict:
+    """What a sales webhook carries: ids, number, state and total (amounts as decimal strings)."""
+    return {f"{doc.kind}_id": doc.id, "number": doc.number, "customer_id": doc.customer_id, "store_id": doc.store_id,
+            "state": doc.state, "total": str(doc.total), "currency": doc.currency}
 
 
 def ping(endpoint: WebhookEndpoint) -> None:

@@ -40,9 +40,9 @@ TEMPLATES = {
     },
     "vip_upgrade": {
         "label": _l("VIP upgrade when lifetime spend crosses 20,000"),
-        "fields": [("customer", "lifetime_spend", _l("Lifetime spend"), "money")],
+        # lifetime_spend is the customer's real figure, kept by storecrm.sales with every payment and refund
         "rule": {"name": _l("VIP upgrade"), "entity": "customer",
-                 "trigger": {"type": "threshold", "field": "custom.lifetime_spend", "value": 20000},
+                 "trigger": {"type": "threshold", "field": "lifetime_spend", "value": 20000},
                  "actions": [{"type": "set_level", "level": "VIP"}, {"type": "add_tag", "tag": "VIP"},
                              {"type": "notify", "channel": "in_app", "to": "owner", "subject": _l("New VIP: {name}"),
                               "body": _l("{name} crossed 20,000 in lifetime spend.")}]},

@@ -101,6 +101,14 @@ from ..jobs import actor
 from ..jobs.after_commit import after_commit
 from ..plugin_host.services import plugin_settings
 
+# --- sales: quotes and orders for a plugin's records (install jobs, repair orders, work orders) --------------------
+from ..events import OrderConfirmed, OrderPaid, OrderRefunded, QuoteAccepted, QuoteExpired, QuoteSent
+from ..sales import services as _sales
+from ..sales.schemas import DocumentSchema as _DocumentSchema
+from ..sales.services import add_line as add_document_line
+from ..sales.services import confirm_order, fulfil_order
+from ..sales.services import documents_from as sales_documents_of
+
 # --- pages and API ------------------------------------------------------------------------------------------------
 from ..api.auth import api_user
 from ..api.auth import requires as api_requires
@@ -144,6 +152,10 @@ __all__ = [
     "start_workflow", "workflow_items_of", "notify_user", "send_message",
     "render_message", "schedule_timer", "cancel_timer", "timer_handler", "accept_upload", "get_file", "actor",
     "after_commit", "plugin_settings",
+    # sales
+    "create_sales_document", "add_document_line", "document_totals", "confirm_order", "fulfil_order",
+    "sales_documents_of", "QuoteSent", "QuoteAccepted", "QuoteExpired", "OrderConfirmed", "OrderPaid",
+    "OrderRefunded",
     # pages and API
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
@@ -172,3 +184,34 @@ def emit_rule_event(entity: str, record, event: str, changes: dict | None = None
         emit_rule_event("install_job", job, "changed", {"status": ["booked", "done"]})
     """
     emit_event(RecordEvent(entity, record, event, changes or {}))
+
+
+def create_sales_document(user, kind: str, *, customer_id: int, source: tuple[str, int] | None = None,
+                          store_id: int | None = None, asset_id: int | None = None, lines=(), **header):
+    """A draft quote (`kind="quote"`) or order (`kind="order"`) for a customer, linked to your record by `source`
+    = (record type, id). `lines` are dicts as `add_document_line` takes them; the customer must be one `user` may
+    see (pass `AUTOMATION` from jobs). ValidationError with field errors when something is wrong; nothing written.
+
+        order = create_sales_document(user, "order", customer_id=job.customer_id, source=("install_job", job.id),
+                                      lines=[{"item_id": package_id, "quantity": 1},
+                                             {"description": "工时费", "quantity": 2, "unit_price": "150.00"}])
+    """
+    if kind not in ("quote", "order"):
+        raise ValueError("kind is 'quote' or 'order'")
+    source_type, source_id = source if source else (None, None)
+    data = _DocumentSchema().load({"customer_id": customer_id, "store_id": store_id, "asset_id": asset_id,
+                                   "source_type": source_type, "source_id": source_id, "lines": list(lines),
+                                   **header})
+    actor = None if user is AUTOMATION else user
+    return (_sales.create_quote if kind == "quote" else _sales.create_order)(actor, data)
+
+
+def document_totals(document) -> dict:
+    """The figures of a quote or order as Decimals: subtotal, discount_total, tax_total, total, paid (net of
+    refunds) and balance_due (the rule: docs/commerce.md, "Totals").
+
+        document_totals(order)["balance_due"]   # Decimal('1280.00')
+    """
+    return {"subtotal": document.subtotal, "discount_total": document.discount_total,
+            "tax_total": document.tax_total, "total": document.total, "paid": document.net_paid,
+            "balance_due": document.balance_due}

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from ..assets import services as assets
 from ..audit.services import record
 from ..catalog.models import CatalogItem
+from ..catalog.schemas import MAX_PRICE, MAX_QUANTITY
 from ..customers.models import Customer
 from ..customers.services import _escape
 from ..events import StockBelowReorderLevel, emit
@@ -76,6 +77,8 @@ def quantity_of(value, field: str = "quantity", *, whole: bool = False, allow_ze
         raise ValidationError({field: err.messages})
     if number.as_tuple().exponent < -QUANTITY_PLACES:
         raise ValidationError({field: [_("At most %(n)s decimal places.", n=QUANTITY_PLACES)]})
+    if abs(number) > MAX_QUANTITY:
+        raise ValidationError({field: [_("At most %(n)s.", n=MAX_QUANTITY)]})
     if whole and number != number.to_integral_value():
         raise ValidationError({field: [_("Serial-numbered items are counted in whole units.")]})
     if not signed and (number < 0 or (number == 0 and not allow_zero)):
@@ -93,6 +96,8 @@ def cost_of(value, field: str = "unit_cost") -> Decimal:
         raise ValidationError({field: err.messages})
     if number < 0:
         raise ValidationError({field: [_("Cannot be negative.")]})
+    if number > MAX_PRICE:
+        raise ValidationError({field: [_("At most %(n)s.", n=MAX_PRICE)]})
     if number.as_tuple().exponent < -4:
         raise ValidationError({field: [_("At most %(n)s decimal places.", n=4)]})
     return number

@@ -49,7 +49,14 @@ def flatten_errors(messages) -> dict:
     out = {}
     for key, value in messages.items():
         if isinstance(value, dict):
-            value = [v for vs in value.values() for v in (vs if isinstance(vs, list) else [vs])]
+            # a list of nested objects ({"lines": {0: {"quantity": [...]}}}) names each place: "lines.0.quantity"
+            for index, inner in value.items():
+                if isinstance(inner, dict):
+                    out.update({f"{key}.{index}.{k}": v for k, v in flatten_errors(inner).items()})
+            value = [v for vs in value.values() if not isinstance(vs, dict)
+                     for v in (vs if isinstance(vs, list) else [vs])]
+            if not value:
+                continue
         out[key] = [_text(v) for v in (value if isinstance(value, list) else [value])]
     return out
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from ...customers import identities, merging, services
 from ...erasure import services as erasure
 from ...fields.engine import definitions
+from ...validation import BoundedDecimal
 from ...web.forms import flatten_errors
 from ...customers.schemas import CustomerSchema
 
@@ -15,6 +16,12 @@ blp = Blueprint("api_customers", __name__, url_prefix="/customers", description=
 
 class CustomerOutSchema(CustomerSchema):
     masked = fields.Boolean()
+    # spend, kept by storecrm.sales with every payment and refund (docs/commerce.md, "Customer spend")
+    lifetime_spend = fields.Decimal(as_string=True, dump_only=True)
+    order_count = fields.Integer(dump_only=True)
+    average_order_value = fields.Decimal(as_string=True, dump_only=True, allow_none=True)
+    first_purchase_at = fields.DateTime(dump_only=True, allow_none=True)
+    last_purchase_at = fields.DateTime(dump_only=True, allow_none=True)
     matched_existing = fields.Boolean(metadata={"description": "true when One-ID matched an existing customer"})
 
 
@@ -25,6 +32,8 @@ class CustomerListArgs(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["active", "inactive", "lost"]))
     owner_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
     level = fields.String(load_default=None, validate=validate.Length(max=20))
+    min_spend = BoundedDecimal(load_default=None, as_string=True, metadata={
+        "description": "lifetime spend at least this (a decimal string)"})
     cf = fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}=.{1,60}$")), load_default=list,
                      metadata={"description": "custom field filters as code=value (repeatable)"})
     sort = fields.String(load_default="newest", validate=validate.OneOf(list(services.SORTS)),
@@ -45,7 +54,8 @@ _DUMP = CustomerSchema()  # one instance: building a schema costs more than dump
 def _out(customer):
     """The customer as this token's user may see it (contact details masked without permission)."""
     data = _DUMP.dump(customer)  # plain values; dumped again by the response schema
-    data.update({k: getattr(customer, k) for k in ("birthday", "created_at")})
+    data.update({k: getattr(customer, k) for k in ("birthday", "created_at", "lifetime_spend", "order_count",
+                                                   "average_order_value", "first_purchase_at", "last_purchase_at")})
     visible = {d.code for d in definitions("customer", user=api_user())}
     data["custom"] = {k: v for k, v in (customer.custom or {}).items() if k in visible}
     contact = services.contact_view(api_user(), customer)
@@ -65,7 +75,8 @@ def list_customers(args):
     user = api_user()
     custom = custom_filters("customer", user, args["cf"])
     flt = services.CustomerFilter(q=args["q"], store_id=args["store_id"], tag=args["tag"], status=args["status"],
-                                  owner_id=args["owner_id"], level=args["level"], custom=custom)
+                                  owner_id=args["owner_id"], level=args["level"], custom=custom,
+                                  min_spend=args["min_spend"] if (args["min_spend"] or 0) >= 0 else None)
     rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"], sort=args["sort"])
     total = services.count_customers(user, flt)
     more = len(rows) == args["per_page"]
