@@ -20,17 +20,25 @@ from .customers.views import bp as customers_bp
 from .erasure.views import bp as erasure_bp
 from .fields.views import bp as fields_bp
 from .files.views import bp as files_bp
-from .hooks.contrib import CustomerPanel, EngineEntity, Kpi, Permission
+from .hooks.contrib import CustomerPanel, DashboardWidget, EngineEntity, Kpi, Permission, RuleAction, RuleTrigger
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
+from .reports import core_kpis
+from .reports.views import bp as reports_bp
+from .reports.widgets import my_day
 from .rules import timeline as rules
 from .rules.views import bp as rules_bp
 from .shell.views import bp as web_bp
 from .stores.views import bp as stores_bp
+from .surveys import kpis as survey_kpis
+from .surveys import services as surveys
+from .surveys.schemas import SendSurveyParams
+from .surveys.views import bp as surveys_bp
+from .surveys.views import public_bp as survey_page_bp
 from .users.views import bp as users_bp
 from .web.nav import NavItem
 from .workflow.builtins import BUILTINS
@@ -40,6 +48,7 @@ from .workspace.views import bp as tenancy_bp
 
 G_ADMIN = _l("Administration")
 G_CUSTOMERS = _l("Customers")
+G_REPORTS = _l("Reports and surveys")
 
 
 @hookimpl
@@ -62,6 +71,10 @@ def register_permissions():
         Permission("customers.contact", _l("See customers' full phone and email"), G_CUSTOMERS),
         # PIPL erasure cannot be undone: owner and admin only by default (docs/customers.md, "Erasure (PIPL)")
         Permission("customers.erase", _l("Erase a customer's personal data for good (PIPL)"), G_CUSTOMERS),
+        Permission("reports.view", _l("View KPIs, dashboards and their records"), G_REPORTS),
+        Permission("reports.manage", _l("Compose dashboards, set KPI alerts"), G_REPORTS),
+        Permission("surveys.view", _l("View satisfaction surveys and answers"), G_REPORTS),
+        Permission("surveys.manage", _l("Define and send satisfaction surveys"), G_REPORTS),
     ]
 
 
@@ -70,12 +83,13 @@ def register_default_grants():
     # owner always holds every permission; these are the starting sets, editable per tenant.
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
-                            "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage"]
+                            "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
+                            "reports.view", "reports.manage", "surveys.view", "surveys.manage"]
     return {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
-                    "customers.contact"],
-        "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact"],
+                    "customers.contact", "reports.view", "surveys.view"],
+        "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "reports.view"],
         "technician": ["stores.view", "customers.view"],
     }
 
@@ -87,6 +101,8 @@ def register_nav_items():
         NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
+        NavItem("reports.index", _l("Reports"), "graph-up", "reports.view", 18),
+        NavItem("surveys.index", _l("Surveys"), "emoji-smile", "surveys.view", 19),
         NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
         NavItem("users.index", _l("Staff"), "person-badge", "users.view", 20, "admin"),
         NavItem("access.roles", _l("Roles"), "shield-lock", "roles.manage", 30, "admin"),
@@ -105,7 +121,7 @@ def register_nav_items():
 def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, erasure_bp]
+            workflow_bp, rules_bp, erasure_bp, reports_bp, surveys_bp, survey_page_bp]
 
 
 @hookimpl
@@ -118,10 +134,23 @@ def register_kpis():
     return [
         Kpi("customers.total", _l("Customers"), _l("Live customer records you may see."),
             lambda user: customers.count_customers(user), "customers.view"),
-        Kpi("customers.new_this_month", _l("New this month"),
-            _l("Customers created since the first day of this month (tenant time zone)."),
-            lambda user: customers.count_new_this_month(user), "customers.view"),
-    ]
+    ] + core_kpis.kpis() + survey_kpis.kpis()
+
+
+@hookimpl
+def register_dashboard_widgets():
+    return [DashboardWidget("core.my_day", _l("My day"), "reports/_my_day.html", None, my_day, "top", 10)]
+
+
+@hookimpl
+def register_rule_actions():
+    return [RuleAction("surveys.send", _l("Send a satisfaction survey"), SendSurveyParams, surveys.send_from_rule)]
+
+
+@hookimpl
+def register_rule_triggers():
+    return [RuleTrigger("survey_answered", _l("A satisfaction survey was answered"), "customer"),
+            RuleTrigger("survey_low_score", _l("A satisfaction survey got a low score"), "customer")]
 
 
 @hookimpl
@@ -178,7 +207,9 @@ def register_workflows():
 @hookimpl
 def register_customer_panels():
     return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
-                          lambda customer: panel_context("customer", customer), None, 20)]
+                          lambda customer: panel_context("customer", customer), None, 20),
+            CustomerPanel("surveys.results", _l("Satisfaction surveys"), "surveys/_panel.html",
+                          surveys.panel_context, "surveys.view", 30)]
 
 
 @hookimpl

@@ -19,3 +19,5 @@ from .notifications.models import (Notification, NotificationTemplate, OutboxMes
 from .workflow.models import WorkflowDefinition, WorkflowItem, WorkflowStep  # noqa: F401
 from .rules.models import Rule, RuleFiring  # noqa: F401
 from .timers import Timer  # noqa: F401
+from .reports.models import Dashboard, KpiThreshold  # noqa: F401
+from .surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse  # noqa: F401

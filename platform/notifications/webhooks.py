@@ -31,7 +31,7 @@ from .models import OutboxMessage, WebhookEndpoint
 from .outbox import send
 
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
-          "asset.changed", "task.created", "ping")
+          "asset.changed", "task.created", "survey.answered", "survey.low_score", "kpi.threshold_crossed", "ping")
 TIMEOUT = 10
 
 
@@ -151,6 +151,15 @@ def listen(event) -> None:
             emit("asset.changed", {"asset_id": a.id, "customer_id": a.customer_id, "changed": sorted(changes)})
         case ev.TaskCreated(task=t):
             emit("task.created", {"task_id": t.id, "customer_id": t.customer_id, "assignee_id": t.assignee_id})
+        case ev.SurveyAnswered(response=r, low=low):
+            data = {"response_id": r.id, "survey_id": r.survey_id, "customer_id": r.customer_id,
+                    "store_id": r.store_id, "score": r.score, "low": low, "task_id": r.escalation_task_id}
+            emit("survey.answered", data)
+            if low:
+                emit("survey.low_score", data)
+        case ev.KpiThresholdCrossed(threshold=t, value=value):
+            emit("kpi.threshold_crossed", {"threshold_id": t.id, "kpi": t.kpi_code, "direction": t.direction,
+                                           "threshold": str(t.value), "value": str(value), "store_id": t.store_id})
 
 
 def ping(endpoint: WebhookEndpoint) -> None:
