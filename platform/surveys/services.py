@@ -73,6 +73,11 @@ def get_survey(survey_id) -> Survey | None:
     return get_scoped(Survey, survey_id)
 
 
+def _tidy(questions: list[dict]) -> list[dict]:
+    return [{"code": q["code"], "label_zh": q.get("label_zh") or "", "label_en": q.get("label_en") or ""}
+            for q in questions]
+
+
 def _check(data: dict, kind: str) -> None:
     questions = data.get("questions") or []
     errors = {}
@@ -93,7 +98,7 @@ def create_survey(data: dict) -> Survey:
     """A new survey from checked data (schemas.SurveySchema): name, kind, questions, thresholds, message."""
     kind = data["kind"]
     _check(data, kind)
-    survey = Survey(name=data["name"], kind=kind, questions=data["questions"],
+    survey = Survey(name=data["name"], kind=kind, questions=_tidy(data["questions"]),
                     low_score=data.get("low_score") if data.get("low_score") is not None else DEFAULT_LOW[kind],
                     escalation_hours=data.get("escalation_hours") or 24, expires_days=data.get("expires_days") or 14,
                     throttle_days=data.get("throttle_days") if data.get("throttle_days") is not None else 30,
@@ -115,8 +120,8 @@ def update_survey(survey: Survey, data: dict) -> Survey:
     if "kind" in data and data["kind"] != survey.kind:
         raise ValidationError({"kind": [_("A survey's kind cannot change; create a new survey.")]})
     _check({"questions": data.get("questions", survey.questions), "low_score": data.get("low_score")}, survey.kind)
-    if "questions" in data and data["questions"] != survey.questions:
-        survey.questions = data["questions"]
+    if "questions" in data and _tidy(data["questions"]) != survey.questions:
+        survey.questions = _tidy(data["questions"])
         survey.version += 1
     for key in ("name", "low_score", "escalation_hours", "expires_days", "throttle_days", "message", "ask_comment",
                 "active"):

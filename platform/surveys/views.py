@@ -1,7 +1,8 @@
 """Survey pages: staff define surveys and read answers; customers answer on a tokenized public page."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -110,6 +111,12 @@ def answer(token):
     invitation = services.invitation_for_token(token)
     if invitation is None:
         abort(404)
+    # customers read Chinese unless they switched the page's language themselves, whatever the staff's default
+    with force_locale(session.get("locale") or "zh_CN"):
+        return _answer_page(invitation)
+
+
+def _answer_page(invitation):
     survey = services.get_survey(invitation.survey_id)
     locale = current_code()
     if not services.is_open(invitation):
