@@ -89,7 +89,8 @@ def init_api(app) -> None:
 def core_blueprints() -> list:
     # imported here: `fields` here is resources.fields; at module level it is marshmallow's fields
     from .resources import (activities, assets, customers, fields, files, me, message_templates, notifications,
-                            plugins, rules, stores, tokens, users, webhooks, workflows)
+                            plugins, reports, rules, stores, surveys, tokens, users, webhooks, workflows)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
-                            message_templates, tokens, plugins, workflows, rules)] + [workflows.items_blp]
+                            message_templates, tokens, plugins, workflows, rules, surveys)] + \
+        [workflows.items_blp, reports.kpis_blp, reports.dashboards_blp, reports.alerts_blp, surveys.responses_blp]

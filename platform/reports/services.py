@@ -21,6 +21,7 @@ from ..notifications.services import notify_user
 from ..rules.actions import RULE_USER
 from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
+from ..stores.services import get_store
 from ..users.models import User
 from ..users.services import staff_with_role
 from . import engine
@@ -193,8 +194,15 @@ def get_threshold(threshold_id) -> KpiThreshold | None:
 
 
 def save_threshold(user, threshold: KpiThreshold | None, data: dict) -> KpiThreshold:
+    errors = {}
     if engine.get_kpi(user, data.get("kpi_code", threshold.kpi_code if threshold else "")) is None:
-        raise ValidationError({"kpi_code": [_("Choose one of the listed options.")]})
+        errors["kpi_code"] = [_("Choose one of the listed options.")]
+    if data.get("store_id") is not None and get_store(user, data["store_id"]) is None:
+        errors["store_id"] = [_("Choose one of the listed options.")]
+    if data.get("role_id") is not None and get_scoped(Role, data["role_id"]) is None:
+        errors["role_id"] = [_("Choose one of the listed options.")]
+    if errors:
+        raise ValidationError(errors)
     if threshold is None:
         threshold = KpiThreshold()
         db.session.add(threshold)
