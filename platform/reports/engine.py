@@ -23,12 +23,11 @@ from typing import Any
 from sqlalchemy import Numeric, and_, case, cast, func, select, true
 from sqlalchemy.dialects.postgresql import array
 
-from ..calendar import tenant_zone
 from ..extensions import db
 from ..hooks.manager import CORE
 from ..hooks.runtime import enabled_plugins, host
 from ..tenancy.models import utcnow
-from .periods import Period
+from .periods import Period, report_zone
 
 log = logging.getLogger("storecrm.reports")
 
@@ -229,7 +228,7 @@ def series(kpi, scope: KpiScope) -> list[tuple[date, Any, int]]:
         raise ValueError("time_column")
     grain = scope.period.grain
     rows = _rows(kpi, scope)
-    local = func.timezone(str(tenant_zone()), rows.c[kpi.time_column])
+    local = func.timezone(str(report_zone()), rows.c[kpi.time_column])
     bucket = cast(func.date_trunc(grain, local), db.Date).label("bucket")
     found = {b: _typed(kpi, (v, n)) for b, v, n in db.session.execute(
         select(bucket, measure(kpi, rows), func.count()).group_by(bucket))}

@@ -9,10 +9,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from ..calendar import tenant_today, tenant_zone
+from zoneinfo import ZoneInfo
+
+from flask import g, has_app_context
+
+from ..calendar import tenant_zone
+from ..tenancy.context import current_tenant_id
 
 KINDS = ("day", "week", "month", "custom")
 MAX_CUSTOM_DAYS = 731
+
+
+def report_zone() -> ZoneInfo:
+    """The tenant's zone, looked up once per request or job: a page of KPIs asks for it dozens of times, and the
+    session does not keep the tenant's row alive between the asks."""
+    if not has_app_context():
+        return tenant_zone()
+    key = (current_tenant_id(), "zone")
+    cache = g.setdefault("_storecrm_report_zone", {})
+    if key not in cache:
+        cache[key] = tenant_zone()
+    return cache[key]
+
+
+def report_today() -> date:
+    return datetime.now(report_zone()).date()
 
 
 @dataclass(frozen=True)
@@ -25,7 +46,7 @@ class Period:
 
     def bounds(self) -> tuple[datetime, datetime]:
         """[start, end) in UTC: local midnight of `first`, local midnight after `last`."""
-        zone = tenant_zone()
+        zone = report_zone()
         start = datetime.combine(self.first, time(), zone)
         end = datetime.combine(self.last + timedelta(days=1), time(), zone)
         return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
@@ -52,7 +73,7 @@ def period_of(kind: str = "month", anchor: date | None = None, first: date | Non
               last: date | None = None) -> Period:
     """The period of `kind` containing `anchor` (default: today in the tenant's zone); "custom" takes first..last.
     ValueError for an unknown kind, a reversed range or one longer than two years."""
-    anchor = anchor or tenant_today()
+    anchor = anchor or report_today()
     if kind == "day":
         return Period("day", anchor, anchor)
     if kind == "week":

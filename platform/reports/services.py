@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 
 from ..access.models import Role
 from ..audit.services import record as record_audit
-from ..calendar import tenant_zone
 from ..events import KpiThresholdCrossed, emit
 from ..extensions import db
 from ..hooks.runtime import enabled_plugins, host
@@ -26,7 +25,7 @@ from ..users.models import User
 from ..users.services import staff_with_role
 from . import engine
 from .models import CHARTS, Dashboard, KpiThreshold
-from .periods import period_of
+from .periods import period_of, report_zone
 
 CHART_LABELS = {"number": _l("Number"), "line": _l("Line chart"), "bar": _l("Bar chart"), "pie": _l("Pie chart"),
                 "table": _l("Records")}
@@ -131,7 +130,7 @@ def default_items(user) -> list[dict]:
 
 def _cell(value):
     if isinstance(value, datetime):
-        return value.astimezone(tenant_zone()).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(report_zone()).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, Decimal):

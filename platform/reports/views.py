@@ -11,12 +11,11 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from ..access.services import list_roles
-from ..calendar import tenant_zone
 from ..hooks.blocks import dashboard_widgets
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, load_form, requires
 from . import engine, services
-from .periods import KINDS
+from .periods import KINDS, report_zone
 from .schemas import DashboardSchema, KpiArgs, ThresholdSchema, period_from
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -43,7 +42,7 @@ def kpi_value(kpi, value) -> str:
 def kpi_cell(row, column):
     value = row[f"{column}_name"] if f"{column}_name" in row else row.get(column)
     if isinstance(value, datetime):
-        return value.astimezone(tenant_zone()).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(report_zone()).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if column == "status":

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import and_, select
 
 from ..activities.models import Task
-from ..calendar import tenant_today, tenant_zone
+from .periods import report_today, report_zone
 from ..customers.models import Customer
 from ..extensions import db
 from ..tenancy.models import utcnow
@@ -17,7 +17,7 @@ LIMIT = 8
 def my_day(user) -> dict:
     """Open tasks of `user` due before tomorrow (local midnight), soonest first, with their customer's name; and how
     many of them are overdue."""
-    tomorrow = datetime.combine(tenant_today() + timedelta(days=1), time(), tenant_zone()).astimezone(timezone.utc)
+    tomorrow = datetime.combine(report_today() + timedelta(days=1), time(), report_zone()).astimezone(timezone.utc)
     rows = db.session.execute(
         select(Task, Customer.name)
         .outerjoin(Customer, and_(Customer.tenant_id == Task.tenant_id, Customer.id == Task.customer_id))

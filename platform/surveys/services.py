@@ -19,7 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 
 from ..activities.services import create_task
 from ..audit.services import record as record_audit
@@ -308,12 +308,19 @@ def store_name(store_id: int) -> str | None:
 
 
 def panel_context(customer) -> dict:
-    """The customer page's survey box: their last responses with answers, and how many invitations are pending."""
-    latest = responses(customer_id=customer.id, limit=5)
-    pending = db.session.scalar(select(func.count()).select_from(SurveyInvitation).where(
-        SurveyInvitation.customer_id == customer.id, SurveyInvitation.answered_at.is_(None),
-        SurveyInvitation.expires_at > utcnow()))
-    names = dict(db.session.execute(select(Survey.id, Survey.name).where(
-        Survey.id.in_({r.survey_id for r in latest} or {-1}))).all())
-    return {"responses": latest, "answers": answers_of([r.id for r in latest]), "pending": pending,
-            "survey_names": names}
+    """The customer page's survey box in one query: their last five answers with the survey's name and the scores
+    given, and how many invitations still wait for an answer (a row even when there are no answers)."""
+    scores = (select(func.coalesce(func.json_agg(func.json_build_object("label", SurveyAnswer.label, "score",
+                                                                        SurveyAnswer.score)), func.json_build_array()))
+              .where(SurveyAnswer.response_id == SurveyResponse.id).correlate(SurveyResponse).scalar_subquery())
+    latest = (select(SurveyResponse.id, SurveyResponse.score, SurveyResponse.low, SurveyResponse.comment,
+                     SurveyResponse.submitted_at, Survey.name.label("survey_name"), scores.label("given"))
+              .join(Survey, (Survey.tenant_id == SurveyResponse.tenant_id) & (Survey.id == SurveyResponse.survey_id))
+              .where(SurveyResponse.customer_id == customer.id).order_by(SurveyResponse.id.desc()).limit(5)
+              .lateral("latest"))
+    pending = (select(func.count().label("pending")).select_from(SurveyInvitation)
+               .where(SurveyInvitation.customer_id == customer.id, SurveyInvitation.answered_at.is_(None),
+                      SurveyInvitation.expires_at > utcnow()).subquery("waiting"))
+    rows = db.session.execute(select(pending.c.pending, latest).select_from(pending).outerjoin(latest, true())
+                              .order_by(latest.c.id.desc())).all()
+    return {"responses": [r for r in rows if r.id is not None], "pending": rows[0].pending if rows else 0}
