@@ -56,7 +56,7 @@ from ..users.services import default_assignee, get_user, staff_with_role
 # --- audit, events, workflows, notifications, timers, files, jobs ------------------------------------------------
 from ..audit.services import record as record_audit
 from ..events import (AssetChanged, AssetCreated, CustomerChanged, CustomerCreated, CustomerMerged, CustomerUnmerged,
-                      Event, RecordEvent, TaskCreated, WorkflowStateEntered)
+                      Event, KpiThresholdCrossed, RecordEvent, SurveyAnswered, TaskCreated, WorkflowStateEntered)
 from ..events import emit as emit_event
 from ..rules.actions import RULE_USER as AUTOMATION
 from ..workflow.engine import items_of as workflow_items_of
@@ -71,6 +71,10 @@ from ..files.services import accept_upload, get_file
 from ..jobs import actor
 from ..jobs.after_commit import after_commit
 from ..plugin_host.services import plugin_settings
+
+# --- reports: the scope a KPI's query is limited to, periods in the tenant's calendar ----------------------------
+from ..reports.engine import KpiScope
+from ..reports.periods import Period, period_of
 
 # --- pages and API ------------------------------------------------------------------------------------------------
 from ..api.auth import api_user
@@ -102,10 +106,13 @@ __all__ = [
     "get_user", "staff_with_role", "default_assignee", "create_task", "update_task", "log_interaction",
     # audit, events, workflows, notifications, timers, files, jobs, settings
     "record_audit", "emit_event", "Event", "RecordEvent", "CustomerCreated", "CustomerChanged", "CustomerMerged",
-    "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "emit_rule_event",
+    "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "SurveyAnswered",
+    "KpiThresholdCrossed", "emit_rule_event",
     "start_workflow", "workflow_items_of", "notify_user", "send_message",
     "render_message", "schedule_timer", "cancel_timer", "timer_handler", "accept_upload", "get_file", "actor",
     "after_commit", "plugin_settings",
+    # reports
+    "KpiScope", "Period", "period_of",
     # pages and API
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
