@@ -27,7 +27,7 @@ from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
-from .reports import core_kpis
+from .reports import core_kpis, rfm
 from .reports.views import bp as reports_bp
 from .reports.widgets import my_day
 from .rules import timeline as rules
@@ -134,7 +134,7 @@ def register_kpis():
     return [
         Kpi("customers.total", _l("Customers"), _l("Live customer records you may see."),
             lambda user: customers.count_customers(user), "customers.view"),
-    ] + core_kpis.kpis() + survey_kpis.kpis()
+    ] + core_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
 
 
 @hookimpl

@@ -121,8 +121,9 @@ def get_kpi(user, code: str):
 
 
 def _trusted(kpi) -> bool:
-    owner = host().owner_of("register_kpis", kpi)
-    return owner == CORE or getattr(host().infos.get(owner), "system", False)
+    """Registered by the core or a system plugin (a KPI built on the fly, unregistered, runs guarded too)."""
+    owner = next((o for o, k in host().contributions.get("register_kpis", []) if k is kpi), None)
+    return owner == CORE or (owner is not None and getattr(host().infos.get(owner), "system", False))
 
 
 # --- SQL ----------------------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def _chart(kpi, scope, chart: str) -> dict | None:
     """ECharts options (data only; the static script draws them) for a KPI's line, bar or pie chart."""
     if chart == "line" and kpi.time_column:
         points = engine.series(kpi, scope)
-        return {"type": "line", "labels": [d.isoformat() for d, _v, _n in points],
+        fmt = "%Y-%m" if scope.period.grain == "month" else "%m-%d"
+        return {"type": "line", "labels": [d.strftime(fmt) for d, _v, _n in points],
                 "values": [float(v) if v is not None else None for _d, v, _n in points], "name": str(kpi.label)}
     if chart in ("bar", "pie") and kpi.group_by:
         column = request.args.get("by") if request.args.get("by") in kpi.group_by else next(iter(kpi.group_by))
