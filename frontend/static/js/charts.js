@@ -13,7 +13,7 @@
     }
     base.xAxis = {type: "category", data: spec.labels, axisLabel: {hideOverlap: true}};
     base.yAxis = {type: "value", minInterval: 1};
-    base.series = [{type: spec.type, name: spec.name, data: spec.values, smooth: false, symbolSize: 4,
+    base.series = [{type: spec.type, name: spec.name, data: spec.values, smooth: false, showSymbol: true, symbolSize: 5,
                     connectNulls: true, barMaxWidth: 36}];
     return base;
   }
