@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..tenancy.models import TenantScoped, Timestamped, tenant_fk
 
-CHARTS = ("number", "line", "bar", "pie", "table")
+CHARTS = ("number", "line", "bar", "pie")
 
 
 class Dashboard(TenantScoped, Timestamped):

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..validation import Trimmed
+from ..validation import BoundedDecimal, Trimmed
 from .models import CHARTS
 from .periods import KINDS, period_of
 
@@ -35,7 +35,7 @@ class RecordArgs(KpiArgs):
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
 
-class ItemSchema(Schema):
+class DashboardItemSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("kpi", "widget"), error=ONE_OF))
     code = fields.String(required=True, validate=validate.Length(max=80))
     chart = fields.String(load_default="number", validate=validate.OneOf(CHARTS, error=ONE_OF))
@@ -45,15 +45,15 @@ class DashboardSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = Trimmed(required=True, validate=validate.Length(min=1, max=80))
     role_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**62))
-    items = fields.List(fields.Nested(ItemSchema), load_default=list)
+    items = fields.List(fields.Nested(DashboardItemSchema), load_default=list)
 
 
-class ThresholdSchema(Schema):
+class KpiThresholdSchema(Schema):
     id = fields.Integer(dump_only=True)
     kpi_code = fields.String(required=True, validate=validate.Length(max=80))
     period = fields.String(load_default="month", validate=validate.OneOf(("day", "week", "month"), error=ONE_OF))
     direction = fields.String(load_default="below", validate=validate.OneOf(("above", "below"), error=ONE_OF))
-    value = fields.Decimal(required=True, places=2, validate=validate.Range(-10**11, 10**11), as_string=True)
+    value = BoundedDecimal(required=True, as_string=False)  # bounded in services.save_threshold
     store_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**62))
     role_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**62))
     active = fields.Boolean(load_default=True)

@@ -20,6 +20,7 @@ from ..notifications.services import notify_user
 from ..rules.actions import RULE_USER
 from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
+from ..spreadsheets import csv_row, xlsx_row
 from ..stores.services import get_store
 from ..users.models import User
 from ..users.services import staff_with_role
@@ -27,8 +28,7 @@ from . import engine
 from .models import CHARTS, Dashboard, KpiThreshold
 from .periods import period_of, report_zone
 
-CHART_LABELS = {"number": _l("Number"), "line": _l("Line chart"), "bar": _l("Bar chart"), "pie": _l("Pie chart"),
-                "table": _l("Records")}
+CHART_LABELS = {"number": _l("Number"), "line": _l("Line chart"), "bar": _l("Bar chart"), "pie": _l("Pie chart")}
 DIRECTIONS = {"above": _l("goes above"), "below": _l("goes below")}
 EXPORT_LIMIT = 100_000
 
@@ -155,7 +155,7 @@ def export_csv(kpi, scope) -> bytes:
     writer = csv.writer(out)
     writer.writerow(header)
     for row in body:
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow(csv_row(row))
     return ("\ufeff" + out.getvalue()).encode()  # the BOM makes Excel read UTF-8 Chinese
 
 
@@ -168,17 +168,10 @@ def export_xlsx(kpi, scope) -> bytes:
     sheet = book.create_sheet(str(kpi.label)[:31])
     sheet.append(header)
     for row in body:
-        sheet.append([_safe(v) for v in row])
+        sheet.append(xlsx_row(sheet, row))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _safe(value):
-    """A spreadsheet must not run what a customer typed: text starting like a formula gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # --- threshold alerts ----------------------------------------------------------------------------------------------
@@ -198,6 +191,8 @@ def save_threshold(user, threshold: KpiThreshold | None, data: dict) -> KpiThres
         errors["kpi_code"] = [_("Choose one of the listed options.")]
     if data.get("store_id") is not None and get_store(user, data["store_id"]) is None:
         errors["store_id"] = [_("Choose one of the listed options.")]
+    if "value" in data and not -10**11 < data["value"] < 10**11:
+        errors["value"] = [_("Too large.")]
     if data.get("role_id") is not None and get_scoped(Role, data["role_id"]) is None:
         errors["role_id"] = [_("Choose one of the listed options.")]
     if errors:

@@ -16,7 +16,7 @@ from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, load_form, requires
 from . import engine, services
 from .periods import KINDS, report_zone
-from .schemas import DashboardSchema, KpiArgs, ThresholdSchema, period_from
+from .schemas import DashboardSchema, KpiArgs, KpiThresholdSchema, period_from
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -258,7 +258,7 @@ def delete_dashboard(dashboard_id):
 def alerts():
     errors, values = {}, {}
     if request.method == "POST":
-        data, errors = load_form(ThresholdSchema())
+        data, errors = load_form(KpiThresholdSchema())
         values = dict(request.form)
         if data is not None:
             try:

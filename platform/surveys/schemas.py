@@ -53,13 +53,13 @@ class AnswerSchema(Schema):
             raise ValidationError(_l("Too many answers."), "scores")
 
 
-class AnswerOutSchema(Schema):
+class SurveyAnswerOutSchema(Schema):
     question = fields.String()
     label = fields.String()
     score = fields.Integer()
 
 
-class ResponseSchema(Schema):
+class SurveyResponseSchema(Schema):
     id = fields.Integer()
     survey_id = fields.Integer()
     kind = fields.String()
@@ -71,10 +71,10 @@ class ResponseSchema(Schema):
     comment = fields.String(allow_none=True)
     submitted_at = fields.DateTime()
     escalation_task_id = fields.Integer(allow_none=True)
-    answers = fields.List(fields.Nested(AnswerOutSchema))
+    answers = fields.List(fields.Nested(SurveyAnswerOutSchema))
 
 
-class InvitationSchema(Schema):
+class SurveyInvitationSchema(Schema):
     id = fields.Integer()
     survey_id = fields.Integer()
     customer_id = fields.Integer()

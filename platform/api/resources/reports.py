@@ -8,7 +8,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
 from ...reports import engine, services
-from ...reports.schemas import DashboardSchema, KpiArgs, RecordArgs, ThresholdSchema, period_from
+from ...reports.schemas import DashboardSchema, KpiArgs, RecordArgs, KpiThresholdSchema, period_from
 from ..auth import api_user, requires
 from ..common import unprocessable
 
@@ -35,7 +35,7 @@ class KpiListSchema(Schema):
     items = fields.List(fields.Nested(KpiSchema))
 
 
-class ValueSchema(Schema):
+class KpiValueSchema(Schema):
     code = fields.String()
     period = fields.Dict()
     previous_period = fields.Dict()
@@ -45,7 +45,7 @@ class ValueSchema(Schema):
     previous_count = fields.Integer()
 
 
-class RecordsSchema(Schema):
+class KpiRecordsSchema(Schema):
     code = fields.String()
     count = fields.Integer()
     items = fields.List(fields.Dict())
@@ -94,7 +94,7 @@ def list_kpis():
 
 @kpis_blp.route("/<code>/value")
 @kpis_blp.arguments(KpiArgs, location="query")
-@kpis_blp.response(200, ValueSchema)
+@kpis_blp.response(200, KpiValueSchema)
 @requires("reports.view")
 def kpi_value(args, code):
     """The KPI over a period (day, week, month or custom dates, tenant time zone) and the period before."""
@@ -108,7 +108,7 @@ def kpi_value(args, code):
 
 @kpis_blp.route("/<code>/records")
 @kpis_blp.arguments(RecordArgs, location="query")
-@kpis_blp.response(200, RecordsSchema)
+@kpis_blp.response(200, KpiRecordsSchema)
 @requires("reports.view")
 def kpi_records(args, code):
     """The records the KPI counted (the same query as its value), by id; page with `after` = `next_after`."""
@@ -148,7 +148,7 @@ def list_dashboards():
 @dashboards_blp.response(201, DashboardSchema)
 @requires("reports.manage")
 def create_dashboard(data):
-    """A dashboard of KPIs (`{"kind": "kpi", "code", "chart": number|line|bar|pie|table}`) and widgets
+    """A dashboard of KPIs (`{"kind": "kpi", "code", "chart": number|line|bar|pie}`) and widgets
     (`{"kind": "widget", "code"}`), in order; `role_id` makes it the home page of that role."""
     try:
         return services.save_dashboard(api_user(), None, data)
@@ -186,20 +186,20 @@ def delete_dashboard(dashboard_id):
 # --- threshold alerts ----------------------------------------------------------------------------------------------
 
 
-class ThresholdListSchema(Schema):
-    items = fields.List(fields.Nested(ThresholdSchema))
+class KpiThresholdListSchema(Schema):
+    items = fields.List(fields.Nested(KpiThresholdSchema))
 
 
 @alerts_blp.route("")
-@alerts_blp.response(200, ThresholdListSchema)
+@alerts_blp.response(200, KpiThresholdListSchema)
 @requires("reports.manage")
 def list_alerts():
     return {"items": services.thresholds()}
 
 
 @alerts_blp.route("", methods=["POST"])
-@alerts_blp.arguments(ThresholdSchema)
-@alerts_blp.response(201, ThresholdSchema)
+@alerts_blp.arguments(KpiThresholdSchema)
+@alerts_blp.response(201, KpiThresholdSchema)
 @requires("reports.manage")
 def create_alert(data):
     """Notify (in-app and email, through the outbox) once each time the KPI crosses `value`; checked hourly."""

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ...customers.services import get_customer
 from ...surveys import services
-from ...surveys.schemas import InvitationSchema, ResponseSchema, SendSurveySchema, SurveySchema
+from ...surveys.schemas import SurveyInvitationSchema, SurveyResponseSchema, SendSurveySchema, SurveySchema
 from ..auth import api_user, requires
 from ..common import patch_load, unprocessable
 
@@ -19,7 +19,7 @@ class SurveyListSchema(Schema):
     items = fields.List(fields.Nested(SurveySchema))
 
 
-class ResponseArgs(Schema):
+class SurveyResponseArgs(Schema):
     survey_id = fields.Integer(load_default=None, validate=validate.Range(1, 2**62))
     customer_id = fields.Integer(load_default=None, validate=validate.Range(1, 2**62))
     after = fields.Integer(load_default=None, validate=validate.Range(1, 2**62),
@@ -27,8 +27,8 @@ class ResponseArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
-class ResponsePageSchema(Schema):
-    items = fields.List(fields.Nested(ResponseSchema))
+class SurveyResponsePageSchema(Schema):
+    items = fields.List(fields.Nested(SurveyResponseSchema))
     next_after = fields.Integer(allow_none=True)
 
 
@@ -80,7 +80,7 @@ def update_survey(data, survey_id):
 
 @blp.route("/send", methods=["POST"])
 @blp.arguments(SendSurveySchema)
-@blp.response(201, InvitationSchema)
+@blp.response(201, SurveyInvitationSchema)
 @blp.alt_response(200, description="not sent: the customer was asked within the survey's throttle_days")
 @requires("surveys.manage")
 def send_survey(data):
@@ -100,13 +100,13 @@ def send_survey(data):
 
 def _dump(found):
     answers = services.answers_of([r.id for r in found])
-    names = [n for n in ResponseSchema().fields if n != "answers"]
+    names = [n for n in SurveyResponseSchema().fields if n != "answers"]
     return [{**{n: getattr(r, n) for n in names}, "answers": answers[r.id]} for r in found]
 
 
 @responses_blp.route("")
-@responses_blp.arguments(ResponseArgs, location="query")
-@responses_blp.response(200, ResponsePageSchema)
+@responses_blp.arguments(SurveyResponseArgs, location="query")
+@responses_blp.response(200, SurveyResponsePageSchema)
 @requires("surveys.view")
 def list_responses(args):
     """Answers newest first, of the stores the token's user sees; page with `after` = `next_after`."""
@@ -118,7 +118,7 @@ def list_responses(args):
 
 
 @responses_blp.route("/<int:response_id>")
-@responses_blp.response(200, ResponseSchema)
+@responses_blp.response(200, SurveyResponseSchema)
 @requires("surveys.view")
 def get_response(response_id):
     response = services.get_response(api_user(), response_id)
