@@ -26,14 +26,17 @@ from .customers.views import bp as customers_bp
 from .erasure.views import bp as erasure_bp
 from .fields.views import bp as fields_bp
 from .files.views import bp as files_bp
-from .hooks.contrib import (AssetPanel, CustomerPanel, EngineEntity, ExtensibleEntity, ImportMapping, Kpi, Permission,
-                            RuleTrigger)
+from .hooks.contrib import (AssetPanel, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity, ImportMapping,
+                            Kpi, Permission, RuleAction, RuleTrigger)
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
+from .reports import core_kpis, rfm
+from .reports.views import bp as reports_bp
+from .reports.widgets import my_day
 from .rules import timeline as rules
 from .rules.views import bp as rules_bp
 from .scheduling import timeline as scheduling
@@ -48,6 +51,11 @@ from .stock import services as stock
 from .stock.models import StockLevel
 from .stock.views import bp as stock_bp
 from .stores.views import bp as stores_bp
+from .surveys import kpis as survey_kpis
+from .surveys import services as surveys
+from .surveys.schemas import SendSurveyParams
+from .surveys.views import bp as surveys_bp
+from .surveys.views import public_bp as survey_page_bp
 from .users.services import list_users
 from .users.views import bp as users_bp
 from .web.nav import NavItem
@@ -60,6 +68,7 @@ G_ADMIN = _l("Administration")
 G_CUSTOMERS = _l("Customers")
 G_STOCK = _l("Catalog and stock")
 G_SCHEDULING = _l("Appointments")
+G_REPORTS = _l("Reports and surveys")
 
 
 @hookimpl
@@ -90,6 +99,10 @@ def register_permissions():
         Permission("scheduling.view", _l("See appointments, the calendar and dispatch"), G_SCHEDULING),
         Permission("scheduling.book", _l("Book, move and progress appointments"), G_SCHEDULING),
         Permission("scheduling.manage", _l("Set up resources, services and shifts"), G_SCHEDULING),
+        Permission("reports.view", _l("View KPIs, dashboards and their records"), G_REPORTS),
+        Permission("reports.manage", _l("Compose dashboards, set KPI alerts"), G_REPORTS),
+        Permission("surveys.view", _l("View satisfaction surveys and answers"), G_REPORTS),
+        Permission("surveys.manage", _l("Define and send satisfaction surveys"), G_REPORTS),
     ] + sales.PERMISSIONS
 
 
@@ -100,14 +113,15 @@ def register_default_grants():
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
                             "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
-                            "scheduling.view", "scheduling.book", "scheduling.manage"]
+                            "scheduling.view", "scheduling.book", "scheduling.manage",
+                            "reports.view", "reports.manage", "surveys.view", "surveys.manage"]
     grants = {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
                     "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
-                    "scheduling.view", "scheduling.book", "scheduling.manage"],
+                    "scheduling.view", "scheduling.book", "scheduling.manage", "reports.view", "surveys.view"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "catalog.view",
-                    "stock.view", "stock.move", "scheduling.view", "scheduling.book"],
+                    "stock.view", "stock.move", "scheduling.view", "scheduling.book", "reports.view"],
         # technicians take parts from their van (备件核销)
         "technician": ["stores.view", "customers.view", "catalog.view", "stock.view", "stock.move", "scheduling.view",
                        "scheduling.book"],
@@ -124,6 +138,8 @@ def register_nav_items():
         NavItem("scheduling.my_day", _l("My day"), "person-workspace", "scheduling.view", 14),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
+        NavItem("reports.index", _l("Reports"), "graph-up", "reports.view", 18),
+        NavItem("surveys.index", _l("Surveys"), "emoji-smile", "surveys.view", 19),
         NavItem("catalog.index", _l("Catalog"), "tags", "catalog.view", 20),
         NavItem("stock.levels", _l("Stock"), "box-seam", "stock.view", 21),
         NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
@@ -145,7 +161,7 @@ def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
             workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp, scheduling_bp, booking_bp, sales_bp,
-            sales_public_bp]
+            sales_public_bp, reports_bp, surveys_bp, survey_page_bp]
 
 
 @hookimpl
@@ -158,9 +174,6 @@ def register_kpis():
     return [
         Kpi("customers.total", _l("Customers"), _l("Live customer records you may see."),
             lambda user: customers.count_customers(user), "customers.view"),
-        Kpi("customers.new_this_month", _l("New this month"),
-            _l("Customers created since the first day of this month (tenant time zone)."),
-            lambda user: customers.count_new_this_month(user), "customers.view"),
         Kpi("scheduling.wait_booked", _l("Waiting time, booked (min)"),
             _l("Average minutes from arrival to done of appointments completed this month (客户等待时长)."),
             lambda user: scheduling.average_wait(user, walk_in=False), "scheduling.view"),
@@ -170,16 +183,17 @@ def register_kpis():
         Kpi("scheduling.no_show_rate", _l("No-show rate"),
             _l("No-shows among this month's booked appointments whose customer came or did not."),
             lambda user: scheduling.no_show_rate(user), "scheduling.view"),
-    ]
+    ] + core_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
 
 
 @hookimpl
-def register_rule_triggers():
-    return [RuleTrigger(code, label, "customer") for code, label in (
-        ("appointment.booked", _l("Appointment booked")), ("appointment.confirmed", _l("Appointment confirmed")),
-        ("appointment.arrived", _l("Customer arrived for an appointment")),
-        ("appointment.completed", _l("Appointment completed")), ("appointment.no_show", _l("Appointment no-show")),
-        ("appointment.cancelled", _l("Appointment cancelled")))]
+def register_dashboard_widgets():
+    return [DashboardWidget("core.my_day", _l("My day"), "reports/_my_day.html", None, my_day, "top", 10)]
+
+
+@hookimpl
+def register_rule_actions():
+    return [RuleAction("surveys.send", _l("Send a satisfaction survey"), SendSurveyParams, surveys.send_from_rule)]
 
 
 @hookimpl
@@ -266,8 +280,15 @@ def register_import_mappings():
 
 @hookimpl
 def register_rule_triggers():
+    appointments = [RuleTrigger(code, label, "customer") for code, label in (
+        ("appointment.booked", _l("Appointment booked")), ("appointment.confirmed", _l("Appointment confirmed")),
+        ("appointment.arrived", _l("Customer arrived for an appointment")),
+        ("appointment.completed", _l("Appointment completed")), ("appointment.no_show", _l("Appointment no-show")),
+        ("appointment.cancelled", _l("Appointment cancelled")))]
+    surveys_ = [RuleTrigger("survey_answered", _l("A satisfaction survey was answered"), "customer"),
+                RuleTrigger("survey_low_score", _l("A satisfaction survey got a low score"), "customer")]
     return [RuleTrigger("below_reorder_level", _l("Stock fell to the reorder level"), "stock_level")] + \
-        sales.RULE_TRIGGERS
+        sales.RULE_TRIGGERS + appointments + surveys_
 
 
 @hookimpl
@@ -296,6 +317,8 @@ def register_customer_panels():
                       None, 20, position="summary", framed=False),
         CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
                       lambda customer: panel_context("customer", customer), None, 20),
+        CustomerPanel("surveys.results", _l("Satisfaction surveys"), "surveys/_panel.html",
+                      surveys.panel_context, "surveys.view", 30),
     ] + sales.PANELS
 
 

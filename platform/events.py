@@ -250,6 +250,25 @@ class AppointmentCancelled(AppointmentEvent):
     code: ClassVar[str] = "appointment.cancelled"
 
 
+@dataclass(frozen=True)
+class SurveyAnswered(Event):
+    """A customer answered a satisfaction survey (`response`: its score, comment, store); `low` when the score is at
+    or below the survey's threshold (a follow-up task for the manager was created: `response.escalation_task_id`)."""
+
+    response: Any
+    customer: Any
+    low: bool = False
+
+
+@dataclass(frozen=True)
+class KpiThresholdCrossed(Event):
+    """A KPI crossed a threshold a tenant admin set (`threshold`: its KPI code, direction, value); `value` is the
+    KPI's value that crossed it. Heard once per crossing."""
+
+    threshold: Any
+    value: Any
+
+
 Subscriber = Callable[[Event], None]
 
 

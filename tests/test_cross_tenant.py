@@ -6,7 +6,7 @@ route cannot ship without saying how it keeps tenants apart.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from storecrm.testing.isolation import tenant_tables
 
@@ -198,6 +198,26 @@ ID_ROUTES = {
                                   {"method": "cash", "amount": "1", "note": "x"})],
     "api_orders.put_invoice": [("PUT", lambda b: {"order_id": b.order_id},
                                 {"invoice_state": "issued", "invoice_number": "X"})],
+    "reports.dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None)],
+    "reports.edit_dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None),
+                               ("POST", lambda b: {"dashboard_id": b.dashboard_id}, {"name": "HACKED"})],
+    "reports.compose": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None),
+                        ("POST", lambda b: {"dashboard_id": b.dashboard_id}, {"action": "remove", "index": "0"})],
+    "reports.delete_dashboard": [("POST", lambda b: {"dashboard_id": b.dashboard_id}, {})],
+    "reports.delete_alert": [("POST", lambda b: {"threshold_id": b.threshold_id}, {})],
+    "surveys.show": [("GET", lambda b: {"survey_id": b.survey_id}, None)],
+    "surveys.edit": [("GET", lambda b: {"survey_id": b.survey_id}, None),
+                     ("POST", lambda b: {"survey_id": b.survey_id}, {"name": "HACKED", "q0.code": "x",
+                                                                     "q0.label_zh": "x"})],
+    "surveys.send": [("POST", lambda b: {"survey_id": b.survey_id}, {"customer_id": "1"})],
+    "api_dashboards.get_dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None)],
+    "api_dashboards.put_dashboard": [("PUT", lambda b: {"dashboard_id": b.dashboard_id},
+                                      {"name": "HACKED", "items": []})],
+    "api_dashboards.delete_dashboard": [("DELETE", lambda b: {"dashboard_id": b.dashboard_id}, None)],
+    "api_kpi_alerts.delete_alert": [("DELETE", lambda b: {"threshold_id": b.threshold_id}, None)],
+    "api_surveys.get_survey": [("GET", lambda b: {"survey_id": b.survey_id}, None)],
+    "api_surveys.update_survey": [("PATCH", lambda b: {"survey_id": b.survey_id}, {"name": "HACKED"})],
+    "api_survey_responses.get_response": [("GET", lambda b: {"response_id": b.response_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -248,6 +268,11 @@ LIST_ROUTES = {
     "api_resources.list_resources": {}, "api_service_types.list_service_types": {},
     "sales.quotes": {}, "sales.orders": {}, "sales.item_search": {"q": "a"}, "api_quotes.list_quotes": {},
     "api_orders.list_orders": {},
+    "reports.index": {}, "reports.kpi": {"code": "customers.new"}, "reports.alerts": {},
+    "reports.export": {"code": "customers.new", "fmt": "csv"}, "surveys.index": {},
+    "api_kpis.list_kpis": {}, "api_kpis.kpi_value": {"code": "customers.new"},
+    "api_kpis.kpi_records": {"code": "customers.new"}, "api_dashboards.list_dashboards": {},
+    "api_kpi_alerts.list_alerts": {}, "api_surveys.list_surveys": {}, "api_survey_responses.list_responses": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -316,6 +341,13 @@ CREATE_ROUTES = {
     "sales.new": lambda b: {"kind": "quote", "customer_id": str(b.customers[0])},
     "api_quotes.create_quote": lambda b: {"customer_id": b.customers[0]},
     "api_orders.create_order": lambda b: {"customer_id": b.customers[0]},
+    "reports.new_dashboard": lambda b: {"name": "x", "role_id": str(b.roles["manager"])},
+    "reports.alerts": lambda b: {"kpi_code": "tasks.overdue", "value": "1", "store_id": str(b.stores[0]),
+                                 "active": "1"},
+    "api_dashboards.create_dashboard": lambda b: {"name": "x", "role_id": b.roles["manager"]},
+    "api_kpi_alerts.create_alert": lambda b: {"kpi_code": "tasks.overdue", "value": "1", "store_id": b.stores[0]},
+    "api_surveys.create_survey": {"name": "x", "kind": "nps", "questions": [{"code": "q", "label_zh": "问"}]},
+    "api_surveys.send_survey": lambda b: {"survey_id": b.survey_id, "customer_id": b.customers[0]},
     "api_rules.preview_unsaved": lambda b: {"name": "x", "entity": "customer",
                                             "trigger": {"type": "event", "event": "created"},
                                             "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}],
@@ -359,6 +391,9 @@ SELF_ROUTES = {
                     "(test_scheduling_web)",
     "booking.manage": "public manage page: signed link with the tenant id; another tenant's is 404 (test_scheduling_web)",
     "booking.cancel": "public cancel: signed link with the tenant id; another tenant's is 404 (test_scheduling_web)",
+    "surveys.from_template": "names a built-in template, not a record: creates in the caller's tenant (test_surveys)",
+    "survey_page.answer": "public survey page: a token answers only inside its own tenant's URL; another tenant's "
+                          "token is a 404 (test_surveys)",
 }
 
 EXEMPT = {
@@ -528,6 +563,21 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             w.appointment_id = scheduling.book(None, {
                 "store_id": w.stores[0], "service_type_id": service.id, "customer_id": w.customers[0],
                 "starts_at": datetime(2029, 1, 2, 2, 0, tzinfo=timezone.utc)}).id  # a Tuesday, 10:00 Shanghai
+            from storecrm.reports import services as reports
+            from storecrm.surveys import services as surveys
+
+            board = reports.save_dashboard(owner, None, {"name": f"{w.slug.upper()} board", "items": [
+                {"kind": "kpi", "code": "customers.new", "chart": "line"}]})
+            w.dashboard_id = board.id
+            w.threshold_id = reports.save_threshold(owner, None, {"kpi_code": "tasks.overdue", "value": 1}).id
+            survey = surveys.create_survey({"name": f"{w.slug.upper()} survey", "kind": "nps", "questions": [
+                {"code": "q", "label_zh": f"{w.slug.upper()} question"}]})
+            w.survey_id = survey.id
+            invitation = surveys.send_survey(survey, session.get(Customer, (w.id, w.customers[1])))
+            sms = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"survey:{invitation.id}"))
+            w.survey_token = sms.body.rsplit("/", 1)[-1]
+            w.response_id = surveys.answer(surveys.send_survey(
+                survey, session.get(Customer, (w.id, w.customers[0]))), {"q": 9}, f"{w.slug.upper()} comment").id
             w.rule_id = save_rule(None, {"name": f"{w.slug.upper()} rule", "entity": "customer", "enabled": False,
                                          "trigger": {"type": "event", "event": "created"},
                                          "actions": [{"type": "add_tag", "tag": "x"}]}).id

@@ -89,9 +89,10 @@ def init_api(app) -> None:
 def core_blueprints() -> list:
     # imported here: `fields` here is resources.fields; at module level it is marshmallow's fields
     from .resources import (activities, assets, catalog, customers, fields, files, me, message_templates,
-                            notifications, plugins, rules, sales, scheduling, stock, stores, tokens, users, webhooks,
-                            workflows)
+                            notifications, plugins, reports, rules, sales, scheduling, stock, stores, surveys, tokens,
+                            users, webhooks, workflows)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
-                            message_templates, tokens, plugins, workflows, rules, catalog, stock)] + [
-        workflows.items_blp, sales.quotes_blp, sales.orders_blp] + scheduling.BLUEPRINTS
+                            message_templates, tokens, plugins, workflows, rules, catalog, stock, surveys)] + [
+        workflows.items_blp, sales.quotes_blp, sales.orders_blp, reports.kpis_blp, reports.dashboards_blp,
+        reports.alerts_blp, surveys.responses_blp] + scheduling.BLUEPRINTS

@@ -71,9 +71,12 @@ def asset_panels(user, asset) -> list[Block]:
 
 
 def kpis(user) -> list[Block]:
-    """The KPIs of the home page this user may see, each computed or failed."""
+    """The KPIs of the home page this user may see that compute their value themselves (`compute(user)`), each
+    computed or failed. KPIs with a query definition (`records`) are the reports engine's (storecrm.reports)."""
     out = []
     for owner, kpi in _visible("register_kpis", user):
+        if kpi.compute is None:
+            continue
         value, failed = _guarded(owner, "KPI", kpi.code, lambda: kpi.compute(user))
         out.append(Block(kpi, owner, "KPI", value=value, failed=failed))
     return out

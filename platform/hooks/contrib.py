@@ -120,13 +120,52 @@ class NotificationChannel:
 
 @dataclass(frozen=True)
 class Kpi:
-    """A number with a written definition; `compute(user)` runs inside the tenant and returns it."""
+    """A number with a written definition, computed inside the tenant.
+
+    Two ways to compute it. The old one, still honoured: `compute(user)` returns the value (a card on the home page,
+    no period, no drill-down). The reports engine's way (docs/reports.md): `records(scope)` returns ONE SQLAlchemy
+    `Select` of the records the KPI counts, one row per record, limited to `scope` (a `storecrm.sdk.KpiScope`: its
+    period bounds `scope.start`/`scope.end` in UTC, `scope.stores(column)` for the viewer's stores and the store
+    filter, `scope.staff_id`, `scope.channel`). The engine aggregates that same statement in SQL for the value (so
+    the number and the drill-down list can never disagree), runs it again over the previous period for the
+    comparison, groups it for charts, and pages it for the drill-down and the CSV/XLSX export.
+
+    records(scope): rows must have an `id` column; the columns named in `columns` are shown in the drill-down.
+    measure: how the rows become the value — "count" | "rate:<boolean column>" (percent of rows where true) |
+        "avg:<column>" | "sum:<column>" (money: a NUMERIC column) | "nps:<0-10 column>" (% 9–10 minus % 0–6).
+    unit: "" (a count) | "%" | "score" | "money".
+    filters: which filters apply: any of "store", "staff", "channel".
+    channels: {channel code: label} offered for the channel filter.
+    columns: {column: label} of the drill-down table and the export, in order.
+    time_column: the column dating each row ("at"), for trend charts; None for a snapshot (dormant, overdue).
+    group_by: {column: label} the value may be broken down by (bar and pie charts), e.g. {"store_id": "Store"}.
+    higher_is_better: colours the comparison with the previous period.
+    roles: built-in role codes whose home workbench shows this KPI by default; () means every role that may see it.
+    link: link(row) -> the path of a drill-down row's page under the tenant ("/customers/12"), or None."""
 
     code: str
     label: Any
     definition: Any
-    compute: Callable[..., Any]
+    compute: Callable[..., Any] | None = None
     permission: str | None = None
+    records: Callable[..., Any] | None = None
+    measure: str = "count"
+    unit: str = ""
+    filters: tuple = ()
+    channels: dict = field(default_factory=dict)
+    columns: dict = field(default_factory=dict)
+    time_column: str | None = "at"
+    group_by: dict = field(default_factory=dict)
+    higher_is_better: bool = True
+    roles: tuple = ()
+    link: Callable[..., Any] | None = None
+
+    def __post_init__(self):
+        if self.compute is None and self.records is None:
+            raise ValueError(f"Kpi {self.code!r}: give compute(user) or records(scope)")
+        kind = self.measure.split(":", 1)[0]
+        if kind not in ("count", "rate", "avg", "sum", "nps") or (kind != "count") != (":" in self.measure):
+            raise ValueError(f"Kpi {self.code!r}: unknown measure {self.measure!r}")
 
 
 @dataclass(frozen=True)

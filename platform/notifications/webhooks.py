@@ -34,7 +34,8 @@ EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.u
           "asset.changed", "task.created", "appointment.booked", "appointment.rescheduled", "appointment.confirmed",
           "appointment.arrived", "appointment.started", "appointment.completed", "appointment.no_show",
           "appointment.cancelled", "quote.sent", "quote.accepted", "quote.expired", "order.confirmed",
-          "order.paid", "order.refunded", "ping")
+          "order.paid", "order.refunded", "survey.answered",
+          "survey.low_score", "kpi.threshold_crossed", "ping")
 TIMEOUT = 10
 
 
@@ -169,6 +170,15 @@ def listen(event) -> None:
                  {**_document(o), "payment_id": p.id, "method": p.method, "amount": str(p.amount),
                   "paid_total": str(o.paid_total), "refunded_total": str(o.refunded_total)})
 
+        case ev.SurveyAnswered(response=r, low=low):
+            data = {"response_id": r.id, "survey_id": r.survey_id, "customer_id": r.customer_id,
+                    "store_id": r.store_id, "score": r.score, "low": low, "task_id": r.escalation_task_id}
+            emit("survey.answered", data)
+            if low:
+                emit("survey.low_score", data)
+        case ev.KpiThresholdCrossed(threshold=t, value=value):
+            emit("kpi.threshold_crossed", {"threshold_id": t.id, "kpi": t.kpi_code, "direction": t.direction,
+                                           "threshold": str(t.value), "value": str(value), "store_id": t.store_id})
 
 def _document(doc) -> dict:
     """What a sales webhook carries: ids, number, state and total (amounts as decimal strings)."""

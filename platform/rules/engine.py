@@ -125,7 +125,8 @@ def on_event(entity: str, record, event: str, changes: dict | None = None) -> in
 
 def listen(event) -> None:
     """The rules' subscriber to `storecrm.events`: record events (a plugin's trigger code, "created", "changed"),
-    the core's customer and asset events, and workflow states entered. Merges and tasks trigger no rule."""
+    the core's customer and asset events, workflow states entered and survey answers ("survey_answered",
+    "survey_low_score" on the customer). Merges and tasks trigger no rule."""
     match event:
         case ev.RecordEvent(entity=entity, record=record, code=code, changes=changes):
             on_event(entity, record, code, changes)
@@ -152,6 +153,9 @@ def listen(event) -> None:
         case ev.WorkflowStateEntered(item=item, record=record):
             on_event(item.entity, record, "state_entered",
                      {"workflow": [None, item.code], "state": [None, item.state]})
+        case ev.SurveyAnswered(customer=customer, low=low):
+            on_event("customer", customer, "survey_low_score" if low else "survey_answered",
+                     {"survey_score": [None, event.response.score]})
 
 
 def _txid() -> int:

@@ -84,8 +84,8 @@ from ..scheduling.roster import on_shift, staff_on_shift
 from ..audit.services import record as record_audit
 from ..events import (AppointmentArrived, AppointmentBooked, AppointmentCancelled, AppointmentCompleted,
                       AppointmentEvent, AppointmentNoShow, AssetChanged, AssetCreated, CustomerChanged,
-                      CustomerCreated, CustomerMerged, CustomerUnmerged, Event, RecordEvent, TaskCreated,
-                      WorkflowStateEntered)
+                      CustomerCreated, CustomerMerged, CustomerUnmerged, Event, KpiThresholdCrossed, RecordEvent,
+                      SurveyAnswered, TaskCreated, WorkflowStateEntered)
 from ..events import emit as emit_event
 from ..rules.actions import RULE_USER as AUTOMATION
 from ..workflow.engine import items_of as workflow_items_of
@@ -108,6 +108,9 @@ from ..sales.schemas import DocumentSchema as _DocumentSchema
 from ..sales.services import add_line as add_document_line
 from ..sales.services import confirm_order, fulfil_order
 from ..sales.services import documents_from as sales_documents_of
+# --- reports: the scope a KPI's query is limited to, periods in the tenant's calendar ----------------------------
+from ..reports.engine import KpiScope
+from ..reports.periods import Period, period_of
 
 # --- pages and API ------------------------------------------------------------------------------------------------
 from ..api.auth import api_user
@@ -148,7 +151,8 @@ __all__ = [
     "AppointmentCancelled",
     # audit, events, workflows, notifications, timers, files, jobs, settings
     "record_audit", "emit_event", "Event", "RecordEvent", "CustomerCreated", "CustomerChanged", "CustomerMerged",
-    "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "emit_rule_event",
+    "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "SurveyAnswered",
+    "KpiThresholdCrossed", "emit_rule_event",
     "start_workflow", "workflow_items_of", "notify_user", "send_message",
     "render_message", "schedule_timer", "cancel_timer", "timer_handler", "accept_upload", "get_file", "actor",
     "after_commit", "plugin_settings",
@@ -156,6 +160,8 @@ __all__ = [
     "create_sales_document", "add_document_line", "document_totals", "confirm_order", "fulfil_order",
     "sales_documents_of", "QuoteSent", "QuoteAccepted", "QuoteExpired", "OrderConfirmed", "OrderPaid",
     "OrderRefunded",
+    # reports
+    "KpiScope", "Period", "period_of",
     # pages and API
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",

@@ -10,6 +10,9 @@ from sqlalchemy import text
 from ..customers.services import search_customers
 from ..extensions import db
 from ..hooks.blocks import dashboard_widgets, kpis
+from ..reports import engine as reports
+from ..reports import services as report_services
+from ..reports.periods import period_of
 from ..stores.services import stores_visible_to
 from ..users.services import set_own_locale
 from ..web.i18n import LOCALES
@@ -61,7 +64,23 @@ def set_language(code):
 @login_required
 def home():
     return render_template("web/home.html", kpis=kpis(current_user), top=dashboard_widgets(current_user, "top"),
-                           widgets=dashboard_widgets(current_user))
+                           widgets=dashboard_widgets(current_user), workbench=_workbench())
+
+
+def _workbench() -> dict:
+    """The role's KPIs this month against last month (one statement for all of them), from the dashboard an admin
+    set for the role, else each KPI's default roles; limited to the stores the user sees (and the store switcher)."""
+    board = report_services.home_dashboard(current_user) if current_user.has_permission("reports.view") else None
+    items = board.items if board is not None else \
+        report_services.default_items(current_user) if current_user.has_permission("reports.view") else []
+    wanted = {i["code"] for i in items if i["kind"] == "kpi"}
+    chosen = [k for k in reports.kpis_for(current_user, engine_only=True) if k.code in wanted]
+    store_id = session.get("store_id")
+    scope = reports.scope_for(current_user, period_of("month"),
+                              store_id=store_id if store_id in (current_user.store_ids or []) or
+                              current_user.sees_all_stores else None)
+    return {"results": list(reports.evaluate(chosen, scope).values()) if chosen else [], "board": board,
+            "scope": scope}
 
 
 @bp.post("/language")

@@ -1,0 +1,32 @@
+/* Draws every [data-chart] element with Apache ECharts (vendored). Data comes in the attribute as JSON, so the page
+   needs no inline script (CSP script-src 'self'). {type: line|bar|pie, labels: [...], values: [...], name} */
+(function () {
+  "use strict";
+  function options(spec) {
+    var base = {tooltip: {trigger: spec.type === "pie" ? "item" : "axis", confine: true}, animation: false,
+                grid: {left: 8, right: 12, top: 16, bottom: 8, containLabel: true}};
+    if (spec.type === "pie") {
+      base.series = [{type: "pie", name: spec.name, radius: ["35%", "70%"],
+                      data: spec.labels.map(function (l, i) { return {name: l, value: spec.values[i]}; }),
+                      label: {show: true, overflow: "truncate", width: 80}}];
+      return base;
+    }
+    base.xAxis = {type: "category", data: spec.labels, axisLabel: {hideOverlap: true}};
+    base.yAxis = {type: "value", minInterval: 1};
+    base.series = [{type: spec.type, name: spec.name, data: spec.values, smooth: false, showSymbol: true, symbolSize: 5,
+                    connectNulls: true, barMaxWidth: 36}];
+    return base;
+  }
+  function draw(root) {
+    if (!window.echarts) { return; }
+    (root || document).querySelectorAll("[data-chart]").forEach(function (el) {
+      if (el.dataset.drawn) { return; }
+      var chart = window.echarts.init(el, null, {renderer: "canvas"});
+      chart.setOption(options(JSON.parse(el.dataset.chart)));
+      el.dataset.drawn = "1";
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
+})();

@@ -1,0 +1,219 @@
+"""KPIs (definitions, values with the previous period, drill-down records) and dashboards."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields
+
+from ...reports import engine, services
+from ...reports.schemas import DashboardSchema, KpiArgs, RecordArgs, KpiThresholdSchema, period_from
+from ..auth import api_user, requires
+from ..common import unprocessable
+
+kpis_blp = Blueprint("api_kpis", __name__, url_prefix="/kpis", description="KPI library (指标库)")
+dashboards_blp = Blueprint("api_dashboards", __name__, url_prefix="/dashboards", description="Dashboards (看板)")
+alerts_blp = Blueprint("api_kpi_alerts", __name__, url_prefix="/kpi-alerts", description="KPI threshold alerts")
+
+
+class KpiSchema(Schema):
+    code = fields.String()
+    label = fields.String()
+    definition = fields.String()
+    unit = fields.String()
+    measure = fields.String()
+    filters = fields.List(fields.String())
+    channels = fields.Dict(keys=fields.String(), values=fields.String())
+    columns = fields.Dict(keys=fields.String(), values=fields.String())
+    group_by = fields.Dict(keys=fields.String(), values=fields.String())
+    trend = fields.Boolean(attribute="time_column", metadata={"description": "has a time series"})
+    higher_is_better = fields.Boolean()
+
+
+class KpiListSchema(Schema):
+    items = fields.List(fields.Nested(KpiSchema))
+
+
+class KpiValueSchema(Schema):
+    code = fields.String()
+    period = fields.Dict()
+    previous_period = fields.Dict()
+    value = fields.Raw(metadata={"description": "integer for counts, decimal string otherwise, null when nothing"})
+    count = fields.Integer(metadata={"description": "records counted (== the number of drill-down records)"})
+    previous = fields.Raw()
+    previous_count = fields.Integer()
+
+
+class KpiRecordsSchema(Schema):
+    code = fields.String()
+    count = fields.Integer()
+    items = fields.List(fields.Dict())
+    next_after = fields.Integer(allow_none=True)
+
+
+def _kpi(code):
+    kpi = engine.get_kpi(api_user(), code)
+    if kpi is None:
+        abort(404)
+    return kpi
+
+
+def _scope(args):
+    try:
+        return engine.scope_for(api_user(), period_from(args), store_id=args.get("store_id"),
+                                staff_id=args.get("staff_id"), channel=args.get("channel"))
+    except ValueError:
+        unprocessable(ValidationError({"store_id": ["Not one of your stores."]}))
+
+
+def _json(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _dump_kpi(kpi) -> dict:
+    return {"code": kpi.code, "label": str(kpi.label), "definition": str(kpi.definition), "unit": kpi.unit,
+            "measure": kpi.measure, "filters": list(kpi.filters),
+            "channels": {k: str(v) for k, v in kpi.channels.items()},
+            "columns": {k: str(v) for k, v in kpi.columns.items()},
+            "group_by": {k: str(v) for k, v in kpi.group_by.items()}, "time_column": bool(kpi.time_column),
+            "higher_is_better": kpi.higher_is_better}
+
+
+@kpis_blp.route("")
+@kpis_blp.response(200, KpiListSchema)
+@requires("reports.view")
+def list_kpis():
+    """Every KPI the token's user may see, with its written definition and the filters it takes."""
+    return {"items": [_dump_kpi(k) for k in engine.kpis_for(api_user(), engine_only=True)]}
+
+
+@kpis_blp.route("/<code>/value")
+@kpis_blp.arguments(KpiArgs, location="query")
+@kpis_blp.response(200, KpiValueSchema)
+@requires("reports.view")
+def kpi_value(args, code):
+    """The KPI over a period (day, week, month or custom dates, tenant time zone) and the period before."""
+    kpi = _kpi(code)
+    scope = _scope(args)
+    result = engine.evaluate([kpi], scope)[kpi.code]
+    return {"code": kpi.code, "period": scope.period.as_args(), "previous_period": scope.period.previous().as_args(),
+            "value": _json(result.value), "count": result.n, "previous": _json(result.previous),
+            "previous_count": result.previous_n}
+
+
+@kpis_blp.route("/<code>/records")
+@kpis_blp.arguments(RecordArgs, location="query")
+@kpis_blp.response(200, KpiRecordsSchema)
+@requires("reports.view")
+def kpi_records(args, code):
+    """The records the KPI counted (the same query as its value), by id; page with `after` = `next_after`."""
+    kpi = _kpi(code)
+    scope = _scope(args)
+    rows = engine.records(kpi, scope, limit=args["per_page"] + 1, after_id=args.get("after"))
+    more = len(rows) > args["per_page"]
+    rows = rows[:args["per_page"]]
+    count = engine.evaluate([kpi], scope, compare=False)[kpi.code].n
+    return {"code": kpi.code, "count": count, "items": [{k: _json(v) for k, v in r.items()} for r in rows],
+            "next_after": rows[-1]["id"] if more else None}
+
+
+# --- dashboards ----------------------------------------------------------------------------------------------------
+
+
+class DashboardListSchema(Schema):
+    items = fields.List(fields.Nested(DashboardSchema))
+
+
+def _dashboard(dashboard_id):
+    board = services.get_dashboard(dashboard_id)
+    if board is None:
+        abort(404)
+    return board
+
+
+@dashboards_blp.route("")
+@dashboards_blp.response(200, DashboardListSchema)
+@requires("reports.view")
+def list_dashboards():
+    return {"items": services.dashboards()}
+
+
+@dashboards_blp.route("", methods=["POST"])
+@dashboards_blp.arguments(DashboardSchema)
+@dashboards_blp.response(201, DashboardSchema)
+@requires("reports.manage")
+def create_dashboard(data):
+    """A dashboard of KPIs (`{"kind": "kpi", "code", "chart": number|line|bar|pie}`) and widgets
+    (`{"kind": "widget", "code"}`), in order; `role_id` makes it the home page of that role."""
+    try:
+        return services.save_dashboard(api_user(), None, data)
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@dashboards_blp.route("/<int:dashboard_id>")
+@dashboards_blp.response(200, DashboardSchema)
+@requires("reports.view")
+def get_dashboard(dashboard_id):
+    return _dashboard(dashboard_id)
+
+
+@dashboards_blp.route("/<int:dashboard_id>", methods=["PUT"])
+@dashboards_blp.arguments(DashboardSchema)
+@dashboards_blp.response(200, DashboardSchema)
+@requires("reports.manage")
+def put_dashboard(data, dashboard_id):
+    """Replace name, role and items (add, remove and reorder by sending the new list)."""
+    board = _dashboard(dashboard_id)
+    try:
+        return services.save_dashboard(api_user(), board, data)
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@dashboards_blp.route("/<int:dashboard_id>", methods=["DELETE"])
+@dashboards_blp.response(204)
+@requires("reports.manage")
+def delete_dashboard(dashboard_id):
+    services.delete_dashboard(_dashboard(dashboard_id))
+
+
+# --- threshold alerts ----------------------------------------------------------------------------------------------
+
+
+class KpiThresholdListSchema(Schema):
+    items = fields.List(fields.Nested(KpiThresholdSchema))
+
+
+@alerts_blp.route("")
+@alerts_blp.response(200, KpiThresholdListSchema)
+@requires("reports.manage")
+def list_alerts():
+    return {"items": services.thresholds()}
+
+
+@alerts_blp.route("", methods=["POST"])
+@alerts_blp.arguments(KpiThresholdSchema)
+@alerts_blp.response(201, KpiThresholdSchema)
+@requires("reports.manage")
+def create_alert(data):
+    """Notify (in-app and email, through the outbox) once each time the KPI crosses `value`; checked hourly."""
+    try:
+        return services.save_threshold(api_user(), None, data)
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@alerts_blp.route("/<int:threshold_id>", methods=["DELETE"])
+@alerts_blp.response(204)
+@requires("reports.manage")
+def delete_alert(threshold_id):
+    threshold = services.get_threshold(threshold_id)
+    if threshold is None:
+        abort(404)
+    services.delete_threshold(threshold)

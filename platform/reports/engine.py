@@ -1,0 +1,262 @@
+"""The KPI engine: one query definition per KPI, aggregated, compared, grouped and listed in SQL.
+
+A KPI (`storecrm.sdk.Kpi`) gives `records(scope)`: ONE SELECT of the records it counts, one row per record, already
+limited to the viewer's stores, the period and the filters. Everything else is derived from that statement:
+
+- the value: `SELECT <measure> FROM (records) r` — count, rate, average, sum or NPS, computed by PostgreSQL;
+- the comparison: the same over `period.previous()`;
+- charts: `GROUP BY` a column of the rows, or the day/week/month of their `at` column in the tenant's zone;
+- the drill-down and the CSV/XLSX export: `SELECT * FROM (records) r ORDER BY id` paged.
+
+So the number on a card and the list behind it cannot disagree: they are the same SQL. No row is loaded into Python
+to compute a value. The values of many KPIs (both periods) go to the database as one statement, so a page of cards
+costs one round trip; a plugin's KPI runs alone in a savepoint, so its bug costs its card only.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, and_, case, cast, func, select, true
+from sqlalchemy.dialects.postgresql import array
+
+from ..extensions import db
+from ..hooks.manager import CORE
+from ..hooks.runtime import enabled_plugins, host
+from ..tenancy.models import utcnow
+from .periods import Period, report_zone
+
+log = logging.getLogger("storecrm.reports")
+
+FILTERS = ("store", "staff", "channel")
+
+
+@dataclass(frozen=True)
+class KpiScope:
+    """What a KPI's `records(scope)` must limit its rows to: the viewer's stores (`stores(column)`), the period
+    (`start` <= time < `end`, UTC; `as_of` for snapshots: the end, or now if the period is still running) and the
+    filters the KPI declares (`store_id`, `staff_id`, `channel`: None when not filtered)."""
+
+    user: Any
+    period: Period
+    start: datetime
+    end: datetime
+    store_id: int | None = None
+    staff_id: int | None = None
+    channel: str | None = None
+
+    @property
+    def as_of(self) -> datetime:
+        return min(self.end, utcnow())
+
+    def stores(self, column):
+        """A condition on a store id column: the viewer's stores (all for HQ roles) and the store filter."""
+        clauses = []
+        if not self.user.sees_all_stores:
+            clauses.append(column.in_(self.user.store_ids or [-1]))
+        if self.store_id is not None:
+            clauses.append(column == self.store_id)
+        return and_(*clauses) if clauses else true()
+
+    def previous(self) -> "KpiScope":
+        before = self.period.previous()
+        start, end = before.bounds()
+        return replace(self, period=before, start=start, end=end)
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """A KPI's value over a period (`n`: how many records it counted), and the same for the period before."""
+
+    kpi: Any
+    value: Any
+    n: int
+    previous: Any = None
+    previous_n: int = 0
+    failed: bool = False
+
+    @property
+    def delta(self):
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def better(self) -> bool | None:
+        """Whether the change since the previous period is good news (None: no change or nothing to compare)."""
+        if not self.delta:
+            return None
+        return (self.delta > 0) == self.kpi.higher_is_better
+
+
+def scope_for(user, period: Period, *, store_id=None, staff_id=None, channel=None) -> KpiScope:
+    """A scope for `user`; ValueError when the store filter names a store the user may not see."""
+    if store_id is not None and not user.sees_all_stores and store_id not in (user.store_ids or []):
+        raise ValueError("store")
+    start, end = period.bounds()
+    return KpiScope(user, period, start, end, store_id, staff_id, channel or None)
+
+
+# --- the registry -------------------------------------------------------------------------------------------------
+
+
+def registered() -> list[tuple[str, Any]]:
+    """(owner, Kpi) of every KPI of the core and the plugins enabled for the current tenant."""
+    registry = host()
+    return [(registry.owner_of("register_kpis", k), k) for k in registry.items("register_kpis", enabled_plugins())]
+
+
+def kpis_for(user, *, engine_only: bool = False) -> list:
+    """The KPIs `user` may see (permission), in registration order; `engine_only`: those with a query definition."""
+    return [k for _owner, k in registered()
+            if (k.permission is None or user.has_permission(k.permission)) and (k.records or not engine_only)]
+
+
+def get_kpi(user, code: str):
+    """The KPI `code` if `user` may see it and it has a query definition, else None."""
+    return next((k for k in kpis_for(user, engine_only=True) if k.code == code), None)
+
+
+def _trusted(kpi) -> bool:
+    """Registered by the core or a system plugin (a KPI built on the fly, unregistered, runs guarded too)."""
+    owner = next((o for o, k in host().contributions.get("register_kpis", []) if k is kpi), None)
+    return owner == CORE or (owner is not None and getattr(host().infos.get(owner), "system", False))
+
+
+# --- SQL ----------------------------------------------------------------------------------------------------------
+
+
+def _rows(kpi, scope: KpiScope):
+    return kpi.records(scope).subquery("r")
+
+
+def measure(kpi, rows):
+    """The SQL expression of the KPI's value over the subquery `rows`."""
+    kind, _, column = kpi.measure.partition(":")
+    n = func.count()
+    if kind == "count":
+        return n
+    col = rows.c[column]
+    if kind == "rate":
+        return func.round(cast(func.count().filter(col.is_(True)), Numeric) * 100 / func.nullif(n, 0), 1)
+    if kind == "avg":
+        return func.round(func.avg(cast(col, Numeric)), 2)
+    if kind == "sum":
+        return func.coalesce(func.sum(col), 0)
+    promoters = func.count().filter(col >= 9)
+    detractors = func.count().filter(col <= 6)
+    return func.round(cast(promoters - detractors, Numeric) * 100 / func.nullif(n, 0), 1)
+
+
+def _value_and_n(kpi, scope: KpiScope):
+    rows = _rows(kpi, scope)
+    return select(array([cast(measure(kpi, rows), Numeric), cast(func.count(), Numeric)])).select_from(rows) \
+        .scalar_subquery()
+
+
+def _typed(kpi, pair) -> tuple[Any, int]:
+    value, n = pair if pair is not None else (None, 0)
+    n = int(n or 0)
+    if kpi.measure == "count":
+        return n, n
+    return (Decimal(value) if value is not None else None), n
+
+
+def evaluate(kpis: list, scope: KpiScope, *, compare: bool = True) -> dict[str, KpiResult]:
+    """{code: KpiResult} for `kpis` over `scope` (and the previous period when `compare`): the core's KPIs in one
+    statement, each plugin KPI in its own savepoint (a failure marks its result `failed`)."""
+    out: dict[str, KpiResult] = {}
+    trusted = [k for k in kpis if _trusted(k)]
+    if trusted:
+        columns = []
+        for kpi in trusted:
+            columns.append(_value_and_n(kpi, scope))
+            if compare:
+                columns.append(_value_and_n(kpi, scope.previous()))
+        row = db.session.execute(select(*columns)).one()
+        step = 2 if compare else 1
+        for i, kpi in enumerate(trusted):
+            value, n = _typed(kpi, row[i * step])
+            previous, previous_n = _typed(kpi, row[i * step + 1]) if compare else (None, 0)
+            out[kpi.code] = KpiResult(kpi, value, n, previous, previous_n)
+    for kpi in kpis:
+        if kpi.code in out:
+            continue
+        try:
+            with db.session.begin_nested():
+                cols = [_value_and_n(kpi, scope)] + ([_value_and_n(kpi, scope.previous())] if compare else [])
+                row = db.session.execute(select(*cols)).one()
+            value, n = _typed(kpi, row[0])
+            previous, previous_n = _typed(kpi, row[1]) if compare else (None, 0)
+            out[kpi.code] = KpiResult(kpi, value, n, previous, previous_n)
+        except Exception:  # a plugin's query may fail in any way: its card shows the error, the page stands
+            log.exception("KPI %s failed", kpi.code)
+            out[kpi.code] = KpiResult(kpi, None, 0, failed=True)
+    return out
+
+
+def records(kpi, scope: KpiScope, *, limit: int | None = 50, after_id: int | None = None) -> list:
+    """The records the KPI counts over `scope`, by id (keyset: those after `after_id`); `limit=None` for all."""
+    rows = _rows(kpi, scope)
+    query = select(rows).order_by(rows.c.id)
+    if after_id is not None:
+        query = query.where(rows.c.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.execute(query).mappings())
+
+
+def breakdown(kpi, scope: KpiScope, column: str) -> list[tuple[Any, Any, Any, int]]:
+    """[(key, label, value, n)] of the KPI grouped by `column` (one of `kpi.group_by`), biggest value first. A
+    `<column>_name` column of the rows, when there is one, is the label."""
+    if column not in kpi.group_by:
+        raise ValueError("group_by")
+    rows = _rows(kpi, scope)
+    key = rows.c[column]
+    label = rows.c[f"{column}_name"] if f"{column}_name" in rows.c else key
+    value = measure(kpi, rows)
+    query = select(key, func.min(label), value, func.count()).group_by(key).order_by(value.desc().nulls_last(), key)
+    return [(k, lab, _typed(kpi, (v, n))[0], n) for k, lab, v, n in db.session.execute(query)]
+
+
+def series(kpi, scope: KpiScope) -> list[tuple[date, Any, int]]:
+    """[(first day of bucket, value, n)] over the period by day, week or month of the rows' time column, in the
+    tenant's zone; buckets without records are there with value 0 (count) or None."""
+    if kpi.time_column is None:
+        raise ValueError("time_column")
+    grain = scope.period.grain
+    rows = _rows(kpi, scope)
+    local = func.timezone(str(report_zone()), rows.c[kpi.time_column])
+    bucket = cast(func.date_trunc(grain, local), db.Date).label("bucket")
+    found = {b: _typed(kpi, (v, n)) for b, v, n in db.session.execute(
+        select(bucket, measure(kpi, rows), func.count()).group_by(bucket))}
+    out, day = [], _bucket_start(scope.period.first, grain)
+    while day <= scope.period.last:
+        value, n = found.get(day, (0 if kpi.measure == "count" else None, 0))
+        out.append((day, value, n))
+        day = _next_bucket(day, grain)
+    return out
+
+
+def _bucket_start(day: date, grain: str) -> date:
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_bucket(day: date, grain: str) -> date:
+    if grain == "day":
+        return day + timedelta(days=1)
+    if grain == "week":
+        return day + timedelta(days=7)
+    return (day + timedelta(days=32)).replace(day=1)
+
+
+def case_bool(condition):
+    """A boolean column for `rate:` measures that is never NULL."""
+    return case((condition, True), else_=False)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Numeric, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..tenancy.models import TenantScoped, Timestamped, tenant_fk
+
+CHARTS = ("number", "line", "bar", "pie")
+
+
+class Dashboard(TenantScoped, Timestamped):
+    """A tenant's board of KPIs and plugin widgets. `role_id`: the role whose members get it on their home page
+    (None: shared, opened from the dashboards list). `items`: [{"kind": "kpi" | "widget", "code", "chart"}], in order."""
+
+    __tablename__ = "dashboards"
+    __table_args__ = (
+        tenant_fk("role_id", "roles", ondelete="SET NULL"),
+        tenant_fk("created_by_id", "users", ondelete="SET NULL"),
+        Index("ix_dashboards_tenant_role", "tenant_id", "role_id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(80))
+    role_id: Mapped[int | None] = mapped_column(BigInteger)
+    items: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class KpiThreshold(TenantScoped, Timestamped):
+    """"Tell the managers when <KPI> this <period> goes above/below <value>". `crossed` remembers the side the value
+    was on at the last check, so each crossing notifies once; going back resets it."""
+
+    __tablename__ = "kpi_thresholds"
+    __table_args__ = (
+        tenant_fk("store_id", "stores", ondelete="CASCADE"),
+        tenant_fk("role_id", "roles", ondelete="SET NULL"),
+        Index("ix_kpi_thresholds_tenant_active", "tenant_id", "active"),
+    )
+
+    kpi_code: Mapped[str] = mapped_column(String(80))
+    period: Mapped[str] = mapped_column(String(8), default="month")
+    direction: Mapped[str] = mapped_column(String(6), default="below")  # above | below
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    role_id: Mapped[int | None] = mapped_column(BigInteger)  # who is told (None: the owners and admins)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    crossed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    last_value: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    crossed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

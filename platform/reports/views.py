@@ -1,0 +1,286 @@
+"""Report pages: the KPI library, a KPI with its chart and drill-down, exports, dashboards, threshold alerts."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from ..access.services import list_roles
+from ..hooks.blocks import dashboard_widgets
+from ..stores.services import stores_visible_to
+from ..web.forms import flatten_errors, load_form, requires
+from . import engine, services
+from .periods import KINDS, report_zone
+from .schemas import DashboardSchema, KpiArgs, KpiThresholdSchema, period_from
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+def period_labels() -> dict:
+    return {"day": _("Day"), "week": _("Week"), "month": _("Month"), "custom": _("Custom dates")}
+
+
+@bp.app_template_global()
+def kpi_value(kpi, value) -> str:
+    """A KPI's value as staff read it: 12 · 85.3% · 4.25 · ¥1,200.00 · – when there is nothing to measure."""
+    if value is None:
+        return "–"
+    if kpi.unit == "%":
+        return f"{format_decimal(value, format='#,##0.#')}%"
+    if kpi.unit == "money":
+        return format_decimal(value, format="#,##0.00")
+    if kpi.unit == "score" or kpi.measure.startswith("nps"):
+        return format_decimal(value, format="#,##0.##")
+    return format_decimal(value, format="#,##0")
+
+
+@bp.app_template_global()
+def kpi_cell(row, column):
+    value = row[f"{column}_name"] if f"{column}_name" in row else row.get(column)
+    if isinstance(value, datetime):
+        return value.astimezone(report_zone()).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if column == "status":
+        return {"open": _("Open"), "done": _("Done"), "cancelled": _("Cancelled")}.get(value, value)
+    if column == "channel":
+        return {"sms": _("SMS"), "email": _("Email")}.get(value, value)
+    return "" if value is None else value
+
+
+def _args(schema=KpiArgs):
+    """Loaded query-string filters, or (None, errors)."""
+    try:
+        return schema().load({k: v for k, v in request.args.items() if k in schema().fields and v != ""}), {}
+    except ValidationError as err:
+        return None, flatten_errors(err.messages)
+
+
+def _scope(args):
+    try:
+        return engine.scope_for(current_user, period_from(args), store_id=args.get("store_id"),
+                                staff_id=args.get("staff_id"), channel=args.get("channel"))
+    except ValueError:
+        return None
+
+
+def _filters_context(args, errors):
+    return {"args": args or {}, "errors": errors, "periods": period_labels(), "kinds": KINDS,
+            "stores": stores_visible_to(current_user)}
+
+
+@bp.get("/")
+@requires("reports.view")
+def index():
+    args, errors = _args()
+    scope = _scope(args) if args else None
+    if scope is None:
+        args, scope = KpiArgs().load({}), engine.scope_for(current_user, period_from(KpiArgs().load({})))
+        errors = errors or {"store_id": [_("Choose one of the listed options.")]}
+    kpis = engine.kpis_for(current_user, engine_only=True)
+    results = engine.evaluate(kpis, scope)
+    return render_template("reports/index.html", results=results, kpis=kpis, scope=scope,
+                           dashboards=services.dashboards(), **_filters_context(args, errors)), 422 if errors else 200
+
+
+def _chart(kpi, scope, chart: str) -> dict | None:
+    """ECharts options (data only; the static script draws them) for a KPI's line, bar or pie chart."""
+    if chart == "line" and kpi.time_column:
+        points = engine.series(kpi, scope)
+        fmt = "%Y-%m" if scope.period.grain == "month" else "%m-%d"
+        return {"type": "line", "labels": [d.strftime(fmt) for d, _v, _n in points],
+                "values": [float(v) if v is not None else None for _d, v, _n in points], "name": str(kpi.label)}
+    if chart in ("bar", "pie") and kpi.group_by:
+        column = request.args.get("by") if request.args.get("by") in kpi.group_by else next(iter(kpi.group_by))
+        groups = engine.breakdown(kpi, scope, column)
+        return {"type": chart, "labels": [str(label if label is not None else "–") for _k, label, _v, _n in groups],
+                "values": [float(v) if v is not None else None for _k, _l, v, _n in groups], "name": str(kpi.label)}
+    return None
+
+
+@bp.get("/kpis/<code>")
+@requires("reports.view")
+def kpi(code):
+    kpi = engine.get_kpi(current_user, code)
+    if kpi is None:
+        abort(404)
+    args, errors = _args()
+    scope = _scope(args) if args else None
+    if scope is None:
+        args = KpiArgs().load({})
+        scope = engine.scope_for(current_user, period_from(args))
+        errors = errors or {"store_id": [_("Choose one of the listed options.")]}
+    after = request.args.get("after", type=int)
+    result = engine.evaluate([kpi], scope)[kpi.code]
+    rows = engine.records(kpi, scope, limit=51, after_id=after)
+    chart = _chart(kpi, scope, "line" if kpi.time_column else "bar")
+    return render_template("reports/kpi.html", kpi=kpi, result=result, rows=rows[:50], more=len(rows) > 50,
+                           chart=json.dumps(chart) if chart else None, scope=scope,
+                           **_filters_context(args, errors)), 422 if errors else 200
+
+
+@bp.get("/kpis/<code>/export.<fmt>")
+@requires("reports.view")
+def export(code, fmt):
+    kpi = engine.get_kpi(current_user, code)
+    if kpi is None or fmt not in ("csv", "xlsx"):
+        abort(404)
+    args, errors = _args()
+    scope = _scope(args) if args else None
+    if scope is None:
+        abort(422)
+    name = f"{kpi.code}-{scope.period.first.isoformat()}-{scope.period.last.isoformat()}"
+    if fmt == "csv":
+        return Response(services.export_csv(kpi, scope), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(services.export_xlsx(kpi, scope),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+# --- dashboards ----------------------------------------------------------------------------------------------------
+
+
+def dashboard_blocks(dashboard_items, scope) -> list[dict]:
+    """What a dashboard shows: each KPI item with its result (all values in one statement) and its chart data, each
+    widget with its block."""
+    kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
+    wanted = [kpis[i["code"]] for i in dashboard_items if i["kind"] == "kpi" and i["code"] in kpis]
+    results = engine.evaluate(wanted, scope) if wanted else {}
+    widgets = {b.item.code: b for position in ("top", "main") for b in dashboard_widgets(current_user, position)}
+    out = []
+    for item in dashboard_items:
+        if item["kind"] == "kpi" and item["code"] in results:
+            kpi = kpis[item["code"]]
+            chart = _chart(kpi, scope, item.get("chart", "number"))
+            out.append({"item": item, "kpi": kpi, "result": results[kpi.code],
+                        "chart": json.dumps(chart) if chart else None})
+        elif item["kind"] == "widget" and item["code"] in widgets:
+            out.append({"item": item, "block": widgets[item["code"]]})
+    return out
+
+
+@bp.get("/dashboards/<int:dashboard_id>")
+@requires("reports.view")
+def dashboard(dashboard_id):
+    board = services.get_dashboard(dashboard_id)
+    if board is None:
+        abort(404)
+    args, errors = _args()
+    scope = _scope(args) if args else None
+    if scope is None:
+        args = KpiArgs().load({})
+        scope = engine.scope_for(current_user, period_from(args))
+        errors = errors or {"store_id": [_("Choose one of the listed options.")]}
+    return render_template("reports/dashboard.html", board=board, blocks=dashboard_blocks(board.items, scope),
+                           scope=scope, **_filters_context(args, errors)), 422 if errors else 200
+
+
+@bp.route("/dashboards/new", methods=["GET", "POST"])
+@requires("reports.manage")
+def new_dashboard():
+    return _dashboard_form(None)
+
+
+@bp.route("/dashboards/<int:dashboard_id>/edit", methods=["GET", "POST"])
+@requires("reports.manage")
+def edit_dashboard(dashboard_id):
+    board = services.get_dashboard(dashboard_id)
+    if board is None:
+        abort(404)
+    return _dashboard_form(board)
+
+
+def _dashboard_form(board):
+    errors, values = {}, {"name": board.name, "role_id": board.role_id} if board else {}
+    if request.method == "POST":
+        form = {"name": request.form.get("name", ""), "role_id": request.form.get("role_id") or None}
+        values = form
+        try:
+            data = DashboardSchema(only=("name", "role_id")).load(form)
+            saved = services.save_dashboard(current_user, board, data if board else
+                                            {**data, "items": services.default_items(current_user)})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("Dashboard %(name)s saved.", name=saved.name), "success")
+            return redirect(url_for("reports.compose", dashboard_id=saved.id))
+    return render_template("reports/dashboard_form.html", board=board, values=values, errors=errors,
+                           roles=list_roles()), 422 if errors else 200
+
+
+@bp.route("/dashboards/<int:dashboard_id>/compose", methods=["GET", "POST"])
+@requires("reports.manage")
+def compose(dashboard_id):
+    board = services.get_dashboard(dashboard_id)
+    if board is None:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        index = request.form.get("index", type=int)
+        item = None
+        if action == "add":
+            kind, _sep, code = request.form.get("code", "").partition(":")
+            item = {"kind": kind, "code": code, "chart": request.form.get("chart") or "number"}
+        try:
+            services.edit_items(current_user, board, action, index, item)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            return redirect(url_for("reports.compose", dashboard_id=board.id))
+    kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
+    widgets = services.widgets_available()
+    return render_template("reports/compose.html", board=board, kpis=kpis, widgets=widgets, errors=errors,
+                           charts=services.CHART_LABELS), 422 if errors else 200
+
+
+@bp.post("/dashboards/<int:dashboard_id>/delete")
+@requires("reports.manage")
+def delete_dashboard(dashboard_id):
+    board = services.get_dashboard(dashboard_id)
+    if board is None:
+        abort(404)
+    services.delete_dashboard(board)
+    flash(_("Dashboard deleted."), "success")
+    return redirect(url_for("reports.index"))
+
+
+# --- threshold alerts ----------------------------------------------------------------------------------------------
+
+
+@bp.route("/alerts", methods=["GET", "POST"])
+@requires("reports.manage")
+def alerts():
+    errors, values = {}, {}
+    if request.method == "POST":
+        data, errors = load_form(KpiThresholdSchema())
+        values = dict(request.form)
+        if data is not None:
+            try:
+                services.save_threshold(current_user, None, data)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                flash(_("Alert saved."), "success")
+                return redirect(url_for("reports.alerts"))
+    kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
+    return render_template("reports/alerts.html", thresholds=services.thresholds(), kpis=kpis, errors=errors,
+                           values=values, roles=list_roles(), stores=stores_visible_to(current_user),
+                           directions=services.DIRECTIONS, periods=period_labels()), 422 if errors else 200
+
+
+@bp.post("/alerts/<int:threshold_id>/delete")
+@requires("reports.manage")
+def delete_alert(threshold_id):
+    threshold = services.get_threshold(threshold_id)
+    if threshold is None:
+        abort(404)
+    services.delete_threshold(threshold)
+    flash(_("Alert deleted."), "success")
+    return redirect(url_for("reports.alerts"))
+

@@ -1,0 +1,95 @@
+"""The surveys' KPIs: CSAT by dimension, NPS, response rate (registered by core_plugin.py through `register_kpis`)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+
+from ..customers.models import Customer
+from ..hooks.contrib import Kpi
+from ..stores.models import Store
+from .models import SurveyAnswer, SurveyInvitation, SurveyResponse
+
+CHANNELS = {"sms": _l("SMS"), "email": _l("Email")}
+BY_STORE = {"store_id": _l("Store")}
+
+
+def _with_store(query, model):
+    return query.add_columns(Store.name.label("store_id_name")).outerjoin(
+        Store, and_(Store.tenant_id == model.tenant_id, Store.id == model.store_id))
+
+
+def _responses(scope, kind):
+    query = (select(SurveyResponse.id.label("id"), Customer.name.label("customer"),
+                    SurveyResponse.store_id.label("store_id"), SurveyResponse.score.label("score"),
+                    SurveyResponse.submitted_at.label("at"))
+             .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
+                                  Customer.id == SurveyResponse.customer_id))
+             .where(SurveyResponse.kind == kind, SurveyResponse.submitted_at >= scope.start,
+                    SurveyResponse.submitted_at < scope.end, scope.stores(SurveyResponse.store_id)))
+    if scope.staff_id is not None:
+        query = query.where(SurveyResponse.staff_id == scope.staff_id)
+    return _with_store(query, SurveyResponse)
+
+
+def csat_answers(scope):
+    """Every CSAT score given in the period, one row per dimension answered."""
+    query = (select(SurveyAnswer.id.label("id"), Customer.name.label("customer"),
+                    SurveyResponse.store_id.label("store_id"), SurveyAnswer.question.label("dimension"),
+                    SurveyAnswer.label.label("dimension_name"), SurveyAnswer.score.label("score"),
+                    SurveyResponse.submitted_at.label("at"))
+             .join(SurveyResponse, and_(SurveyResponse.tenant_id == SurveyAnswer.tenant_id,
+                                        SurveyResponse.id == SurveyAnswer.response_id))
+             .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
+                                  Customer.id == SurveyResponse.customer_id))
+             .where(SurveyResponse.kind == "csat", SurveyResponse.submitted_at >= scope.start,
+                    SurveyResponse.submitted_at < scope.end, scope.stores(SurveyResponse.store_id)))
+    if scope.staff_id is not None:
+        query = query.where(SurveyResponse.staff_id == scope.staff_id)
+    return _with_store(query, SurveyResponse)
+
+
+def nps_responses(scope):
+    return _responses(scope, "nps")
+
+
+def invitations(scope):
+    """Invitations sent in the period; `answered`: answered (at any time since)."""
+    query = (select(SurveyInvitation.id.label("id"), Customer.name.label("customer"),
+                    SurveyInvitation.store_id.label("store_id"), SurveyInvitation.channel.label("channel"),
+                    SurveyInvitation.sent_at.label("at"),
+                    SurveyInvitation.answered_at.is_not(None).label("answered"))
+             .join(Customer, and_(Customer.tenant_id == SurveyInvitation.tenant_id,
+                                  Customer.id == SurveyInvitation.customer_id))
+             .where(SurveyInvitation.sent_at >= scope.start, SurveyInvitation.sent_at < scope.end,
+                    scope.stores(SurveyInvitation.store_id)))
+    if scope.staff_id is not None:
+        query = query.where(SurveyInvitation.staff_id == scope.staff_id)
+    if scope.channel is not None:
+        query = query.where(SurveyInvitation.channel == scope.channel)
+    return _with_store(query, SurveyInvitation)
+
+
+RESPONSE_COLUMNS = {"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"), "score": _l("Score"),
+                    "at": _l("Answered")}
+
+
+def kpis() -> list[Kpi]:
+    return [
+        Kpi("surveys.csat", _l("Satisfaction (CSAT)"),
+            _l("Average of the 1–5 scores customers gave in the period, over every dimension answered; broken "
+               "down by dimension and store. Staff: who served the customer."),
+            permission="surveys.view", records=csat_answers, measure="avg:score", unit="score",
+            filters=("store", "staff"), columns={**RESPONSE_COLUMNS, "dimension_name": _l("Dimension")},
+            group_by={"dimension": _l("Dimension"), **BY_STORE}),
+        Kpi("surveys.nps", _l("Net Promoter Score"),
+            _l("Of the NPS answers (0–10) in the period: the percentage of promoters (9–10) minus the percentage of "
+               "detractors (0–6), from −100 to 100."),
+            permission="surveys.view", records=nps_responses, measure="nps:score", filters=("store", "staff"),
+            columns=RESPONSE_COLUMNS, group_by=BY_STORE),
+        Kpi("surveys.response_rate", _l("Survey response rate"),
+            _l("Of the survey invitations sent in the period, the share answered. Channel: SMS or email."),
+            permission="surveys.view", records=invitations, measure="rate:answered", unit="%",
+            filters=("store", "staff", "channel"), channels=CHANNELS,
+            columns={"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"), "channel": _l("Channel"),
+                     "at": _l("Sent"), "answered": _l("Answered")}, group_by=BY_STORE),
+    ]

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..tenancy.models import TenantScoped, Timestamped, tenant_fk, utcnow
+
+KINDS = ("csat", "nps")
+SCALE = {"csat": (1, 5), "nps": (0, 10)}
+
+
+class Survey(TenantScoped, Timestamped):
+    """A satisfaction survey the tenant sends: CSAT (1–5 per dimension) or NPS (0–10, one question).
+
+    questions: [{"code", "label_zh", "label_en"}] — the CSAT dimensions, or NPS's one question. A score at or
+    below `low_score` escalates: a task for the store's manager due `escalation_hours` later. `version` grows with
+    every edit of the questions; an invitation keeps the version it was sent with. `throttle_days`: a customer gets
+    at most one invitation of this survey in that many days, however many jobs they had."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_tenant_active", "tenant_id", "active"),)
+
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(4))
+    questions: Mapped[list] = mapped_column(JSONB, default=list)
+    low_score: Mapped[int] = mapped_column(SmallInteger)
+    escalation_hours: Mapped[int] = mapped_column(Integer, default=24)
+    expires_days: Mapped[int] = mapped_column(Integer, default=14)
+    throttle_days: Mapped[int] = mapped_column(Integer, default=30)
+    message: Mapped[str | None] = mapped_column(String(300))  # the SMS, with {link}
+    ask_comment: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SurveyInvitation(TenantScoped):
+    """One survey sent to one customer, about one record (a task, an asset, an order …), answerable once through
+    the link holding its token (only the token's SHA-256 is stored)."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (
+        tenant_fk("survey_id", "surveys", ondelete="CASCADE"),
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        tenant_fk("store_id", "stores"),
+        tenant_fk("staff_id", "users", ondelete="SET NULL"),
+        UniqueConstraint("tenant_id", "token_hash"),
+        Index("ix_survey_invitations_tenant_survey_sent", "tenant_id", "survey_id", "sent_at"),
+        Index("ix_survey_invitations_tenant_customer", "tenant_id", "customer_id", "sent_at"),
+    )
+
+    survey_id: Mapped[int] = mapped_column(BigInteger)
+    survey_version: Mapped[int] = mapped_column(Integer, default=1)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    related_type: Mapped[str | None] = mapped_column(String(40))
+    related_id: Mapped[int | None] = mapped_column(BigInteger)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SurveyResponse(TenantScoped):
+    """The one answer to an invitation (the unique key makes a second one impossible, even in a race).
+    `score`: the NPS score, or the lowest CSAT score; `low`: at or below the survey's threshold."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        tenant_fk("invitation_id", "survey_invitations", ondelete="CASCADE"),
+        tenant_fk("survey_id", "surveys", ondelete="CASCADE"),
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        tenant_fk("store_id", "stores"),
+        tenant_fk("staff_id", "users", ondelete="SET NULL"),
+        tenant_fk("escalation_task_id", "tasks", ondelete="SET NULL"),
+        UniqueConstraint("tenant_id", "invitation_id"),
+        Index("ix_survey_responses_tenant_survey_at", "tenant_id", "survey_id", "submitted_at"),
+        Index("ix_survey_responses_tenant_customer", "tenant_id", "customer_id", "submitted_at"),
+        Index("ix_survey_responses_tenant_kind_at", "tenant_id", "kind", "submitted_at"),
+    )
+
+    invitation_id: Mapped[int] = mapped_column(BigInteger)
+    survey_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(4))
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    low: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    escalation_task_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SurveyAnswer(TenantScoped):
+    """One score of a response: a CSAT dimension (or NPS's question), with its label as the customer saw it."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        tenant_fk("response_id", "survey_responses", ondelete="CASCADE"),
+        Index("ix_survey_answers_tenant_response", "tenant_id", "response_id"),
+    )
+
+    response_id: Mapped[int] = mapped_column(BigInteger)
+    question: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(120))
+    score: Mapped[int] = mapped_column(SmallInteger)

@@ -1,0 +1,83 @@
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..validation import Trimmed
+from .models import KINDS
+
+CODE_RE = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class QuestionSchema(Schema):
+    code = Trimmed(required=True, validate=validate.Regexp(CODE_RE, error=_l(
+        "Lower-case letters, digits and _, starting with a letter.")))
+    label_zh = Trimmed(required=True, validate=validate.Length(min=1, max=120))
+    label_en = Trimmed(load_default="", validate=validate.Length(max=120))
+
+
+class SurveySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=80))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS, error=_l("Choose one of the listed options.")))
+    questions = fields.List(fields.Nested(QuestionSchema), required=True, validate=validate.Length(min=1, max=12))
+    low_score = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 10))
+    escalation_hours = fields.Integer(load_default=24, validate=validate.Range(1, 24 * 14))
+    expires_days = fields.Integer(load_default=14, validate=validate.Range(1, 90))
+    throttle_days = fields.Integer(load_default=30, validate=validate.Range(0, 365))
+    message = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    ask_comment = fields.Boolean(load_default=True)
+    active = fields.Boolean(load_default=True)
+    version = fields.Integer(dump_only=True)
+
+
+class SendSurveyParams(Schema):
+    """Parameters of the "send survey" rule action."""
+
+    survey_id = fields.Integer(required=True, strict=False, validate=validate.Range(1, 2**62))
+
+
+class SendSurveySchema(Schema):
+    survey_id = fields.Integer(required=True, validate=validate.Range(1, 2**62))
+    customer_id = fields.Integer(required=True, validate=validate.Range(1, 2**62))
+
+
+class AnswerSchema(Schema):
+    """A public answer: {question code: score} and an optional comment."""
+
+    scores = fields.Dict(keys=fields.String(validate=validate.Length(max=40)),
+                         values=fields.Integer(validate=validate.Range(0, 10)), required=True)
+    comment = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _size(self, data, **kwargs):
+        if len(data.get("scores") or {}) > 12:
+            raise ValidationError(_l("Too many answers."), "scores")
+
+
+class SurveyAnswerOutSchema(Schema):
+    question = fields.String()
+    label = fields.String()
+    score = fields.Integer()
+
+
+class SurveyResponseSchema(Schema):
+    id = fields.Integer()
+    survey_id = fields.Integer()
+    kind = fields.String()
+    customer_id = fields.Integer()
+    store_id = fields.Integer(allow_none=True)
+    staff_id = fields.Integer(allow_none=True)
+    score = fields.Integer()
+    low = fields.Boolean()
+    comment = fields.String(allow_none=True)
+    submitted_at = fields.DateTime()
+    escalation_task_id = fields.Integer(allow_none=True)
+    answers = fields.List(fields.Nested(SurveyAnswerOutSchema))
+
+
+class SurveyInvitationSchema(Schema):
+    id = fields.Integer()
+    survey_id = fields.Integer()
+    customer_id = fields.Integer()
+    channel = fields.String()
+    sent_at = fields.DateTime()
+    expires_at = fields.DateTime()

@@ -1,0 +1,326 @@
+"""Satisfaction surveys: definitions, sending (through the outbox), the one answer per link, low-score escalation.
+
+Sending: `send_survey` (called by the "send survey" rule action, the API, or staff) writes an invitation holding the
+SHA-256 of a random token and queues the SMS (or email) with the link in the same transaction. Answering:
+`answer` claims the invitation with a conditional UPDATE (answered_at IS NULL), so of two submissions racing on one
+link exactly one wins, and the unique key on responses backs that up. A score at or below the survey's threshold
+creates ONE task for the store's manager with a deadline and emits `SurveyAnswered(low=True)`, which rules,
+webhooks and plugins hear (storecrm.events).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from types import SimpleNamespace
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy import func, select, true, update
+
+from ..activities.services import create_task
+from ..audit.services import record as record_audit
+from ..customers.models import Customer
+from ..events import SurveyAnswered, emit
+from ..extensions import db
+from ..notifications.outbox import send
+from ..stores.models import Store
+from ..tenancy.context import current_tenant
+from ..tenancy.models import current_tenant_row, get_scoped, utcnow
+from ..users.services import default_assignee, staff_with_role
+from .models import SCALE, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+
+# Escalation tasks are created by the system, like a rule's (audit actor "survey").
+SURVEY_USER = SimpleNamespace(id=None, sees_all_stores=True, store_ids=[], active=True, display_name="survey",
+                              role=SimpleNamespace(is_owner=True, code="owner"), has_permission=lambda code: True)
+
+DEFAULT_LOW = {"csat": 2, "nps": 6}
+KIND_LABELS = {"csat": _l("Satisfaction (CSAT, 1–5 per dimension)"), "nps": _l("Net Promoter Score (NPS, 0–10)")}
+
+TEMPLATES = {
+    "csat": {"name": _l("Service satisfaction"), "kind": "csat", "questions": [
+        {"code": "advisor", "label_zh": "服务顾问的态度与专业", "label_en": "Your service advisor"},
+        {"code": "quality", "label_zh": "施工/维修质量", "label_en": "Quality of the work"},
+        {"code": "timeliness", "label_zh": "按时交付", "label_en": "Done on time"},
+        {"code": "facility", "label_zh": "门店环境与设施", "label_en": "The store and its facilities"}]},
+    "nps": {"name": _l("Would you recommend us?"), "kind": "nps", "questions": [
+        {"code": "recommend", "label_zh": "您有多大可能把我们推荐给朋友或同事?",
+         "label_en": "How likely are you to recommend us to a friend or colleague?"}]},
+}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def question_label(question: dict, locale: str | None) -> str:
+    zh, en = question.get("label_zh") or "", question.get("label_en") or ""
+    return (zh or en) if (locale or "zh").startswith("zh") else (en or zh)
+
+
+# --- definitions ---------------------------------------------------------------------------------------------------
+
+
+def surveys(*, active_only: bool = False) -> list[Survey]:
+    query = select(Survey).order_by(Survey.active.desc(), Survey.id)
+    return list(db.session.scalars(query.where(Survey.active.is_(True)) if active_only else query))
+
+
+def get_survey(survey_id) -> Survey | None:
+    return get_scoped(Survey, survey_id)
+
+
+def _tidy(questions: list[dict]) -> list[dict]:
+    return [{"code": q["code"], "label_zh": q.get("label_zh") or "", "label_en": q.get("label_en") or ""}
+            for q in questions]
+
+
+def _check(data: dict, kind: str) -> None:
+    questions = data.get("questions") or []
+    errors = {}
+    if not questions:
+        errors["questions"] = [_("Add at least one question.")]
+    elif kind == "nps" and len(questions) != 1:
+        errors["questions"] = [_("An NPS survey asks exactly one question.")]
+    elif len({q["code"] for q in questions}) != len(questions):
+        errors["questions"] = [_("Two questions have the same code.")]
+    low, high = SCALE[kind]
+    if "low_score" in data and data["low_score"] is not None and not low <= data["low_score"] < high:
+        errors["low_score"] = [_("Between %(low)s and %(high)s.", low=low, high=high - 1)]
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_survey(data: dict) -> Survey:
+    """A new survey from checked data (schemas.SurveySchema): name, kind, questions, thresholds, message."""
+    kind = data["kind"]
+    _check(data, kind)
+    survey = Survey(name=data["name"], kind=kind, questions=_tidy(data["questions"]),
+                    low_score=data.get("low_score") if data.get("low_score") is not None else DEFAULT_LOW[kind],
+                    escalation_hours=data.get("escalation_hours") or 24, expires_days=data.get("expires_days") or 14,
+                    throttle_days=data.get("throttle_days") if data.get("throttle_days") is not None else 30,
+                    message=data.get("message") or None, ask_comment=data.get("ask_comment", True),
+                    active=data.get("active", True))
+    db.session.add(survey)
+    db.session.flush()
+    record_audit("create", "survey", survey.id, survey.name)
+    return survey
+
+
+def create_from_template(code: str) -> Survey:
+    template = TEMPLATES[code]
+    return create_survey({**template, "name": str(template["name"])})
+
+
+def update_survey(survey: Survey, data: dict) -> Survey:
+    """Change a survey; new questions make a new version (answers keep the labels they were given with)."""
+    if "kind" in data and data["kind"] != survey.kind:
+        raise ValidationError({"kind": [_("A survey's kind cannot change; create a new survey.")]})
+    _check({"questions": data.get("questions", survey.questions), "low_score": data.get("low_score")}, survey.kind)
+    if "questions" in data and _tidy(data["questions"]) != survey.questions:
+        survey.questions = _tidy(data["questions"])
+        survey.version += 1
+    for key in ("name", "low_score", "escalation_hours", "expires_days", "throttle_days", "message", "ask_comment",
+                "active"):
+        if key in data and data[key] is not None:
+            setattr(survey, key, data[key])
+    db.session.flush()
+    record_audit("update", "survey", survey.id, survey.name)
+    return survey
+
+
+# --- sending -------------------------------------------------------------------------------------------------------
+
+
+def survey_link(token: str) -> str:
+    base = current_app.config["STORECRM"].base_url
+    return f"{base}/t/{current_tenant().slug}/survey/{token}"
+
+
+def send_survey(survey: Survey, customer: Customer, *, related: tuple[str, int] | None = None,
+                staff_id: int | None = None, store_id: int | None = None) -> SurveyInvitation | None:
+    """Invite `customer` to answer `survey` about `related` (kind, id): an invitation and its SMS (or email) in the
+    outbox, in the current transaction. None when the customer had this survey within its `throttle_days` or was
+    already asked about the same record. ValidationError when the survey is off or the customer has no mobile and
+    no email."""
+    if not survey.active:
+        raise ValidationError({"survey_id": [_("This survey is switched off.")]})
+    if customer.deleted_at is not None:
+        raise ValidationError({"customer_id": [_("This customer was deleted.")]})
+    if not customer.mobile and not customer.email:
+        raise ValidationError({"customer_id": [_("The customer has no mobile number or email.")]})
+    now = utcnow()
+    asked = select(SurveyInvitation.id).where(SurveyInvitation.survey_id == survey.id,
+                                              SurveyInvitation.customer_id == customer.id)
+    if related is not None and db.session.scalar(asked.where(SurveyInvitation.related_type == related[0],
+                                                             SurveyInvitation.related_id == related[1])):
+        return None
+    if survey.throttle_days and db.session.scalar(asked.where(
+            SurveyInvitation.sent_at > now - timedelta(days=survey.throttle_days))):
+        return None
+    token = secrets.token_urlsafe(24)
+    channel = "sms" if customer.mobile else "email"
+    invitation = SurveyInvitation(survey_id=survey.id, survey_version=survey.version, customer_id=customer.id,
+                                  store_id=store_id or customer.store_id, staff_id=staff_id or customer.owner_id,
+                                  related_type=related[0] if related else None,
+                                  related_id=related[1] if related else None, token_hash=_hash(token),
+                                  channel=channel, sent_at=now, expires_at=now + timedelta(days=survey.expires_days))
+    db.session.add(invitation)
+    db.session.flush()
+    link = survey_link(token)
+    with force_locale(current_tenant_row().locale or "zh_CN"):
+        store = customer.store.name if customer.store is not None else ""
+        body = (survey.message or _("%(store)s: how did we do? Tell us in one minute: {link}", store=store))
+        body = body.replace("{link}", link) if "{link}" in body else f"{body} {link}"
+        subject = _("How did we do?")
+    # a survey about a service the customer just received is a service message, not marketing (no consent gate)
+    send(channel, customer.mobile if channel == "sms" else customer.email, subject, body, customer=customer,
+         dedupe_key=f"survey:{invitation.id}")
+    return invitation
+
+
+def send_from_rule(record, params: dict):
+    """The "send survey" rule action: the record's customer gets the survey (throttled like any sending)."""
+    survey = get_survey(params["survey_id"])
+    if survey is None:
+        raise ValidationError({"survey_id": [_("No such survey.")]})
+    customer = record if isinstance(record, Customer) else \
+        get_scoped(Customer, getattr(record, "customer_id", None)) if getattr(record, "customer_id", None) else None
+    if customer is None:
+        raise ValidationError({"customer_id": [_("This record has no customer to ask.")]})
+    related = None if isinstance(record, Customer) else (getattr(record, "__tablename__", "record")[:40], record.id)
+    invitation = send_survey(survey, customer, related=related, store_id=getattr(record, "store_id", None))
+    return f"invitation {invitation.id}" if invitation is not None else "throttled"
+
+
+# --- answering -----------------------------------------------------------------------------------------------------
+
+
+def invitation_for_token(token: str) -> SurveyInvitation | None:
+    """The invitation of a link's token in the current tenant, or None (unknown token)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.token_hash == _hash(token)))
+
+
+def is_open(invitation: SurveyInvitation) -> bool:
+    return invitation.answered_at is None and invitation.expires_at > utcnow()
+
+
+def answer(invitation: SurveyInvitation, scores: dict[str, int], comment: str | None) -> SurveyResponse | None:
+    """Store the customer's answer; None when the link was answered already or expired (nothing is written).
+    ValidationError when a question has no score or one out of range."""
+    survey = get_survey(invitation.survey_id)
+    low, high = SCALE[survey.kind]
+    errors = {}
+    for q in survey.questions:
+        value = scores.get(q["code"])
+        if value is None or not low <= value <= high:
+            errors[q["code"]] = [_("Choose a score from %(low)s to %(high)s.", low=low, high=high)]
+    if errors:
+        raise ValidationError(errors)
+    now = utcnow()
+    claimed = db.session.execute(
+        update(SurveyInvitation).where(SurveyInvitation.id == invitation.id, SurveyInvitation.answered_at.is_(None),
+                                       SurveyInvitation.expires_at > now)
+        .values(answered_at=now).execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        return None
+    invitation.answered_at = now
+    score = min(scores[q["code"]] for q in survey.questions)
+    response = SurveyResponse(invitation_id=invitation.id, survey_id=survey.id, kind=survey.kind,
+                              customer_id=invitation.customer_id, store_id=invitation.store_id,
+                              staff_id=invitation.staff_id, score=score, low=score <= survey.low_score,
+                              comment=(comment or "").strip()[:2000] or None, submitted_at=now)
+    db.session.add(response)
+    db.session.flush()
+    locale_labels = {q["code"]: question_label(q, current_tenant_row().locale) for q in survey.questions}
+    for q in survey.questions:
+        db.session.add(SurveyAnswer(response_id=response.id, question=q["code"],
+                                    label=locale_labels[q["code"]][:120], score=scores[q["code"]]))
+    db.session.flush()
+    customer = get_scoped(Customer, invitation.customer_id)
+    if response.low:
+        response.escalation_task_id = _escalate(survey, response, customer).id
+    emit(SurveyAnswered(response, customer, response.low))
+    return response
+
+
+def _escalate(survey: Survey, response: SurveyResponse, customer: Customer):
+    """The follow-up of a low score: a task for the store's manager (else the customer's owner), due in the survey's
+    escalation hours."""
+    managers = staff_with_role("manager", response.store_id)
+    assignee = managers[0] if managers else default_assignee(customer.owner_id, response.store_id)
+    if assignee is None:
+        owners = staff_with_role("owner")
+        assignee = owners[0] if owners else None
+    if assignee is None:
+        raise ValidationError({"assignee_id": ["no active staff member to assign the complaint to"]})
+    with force_locale(current_tenant_row().locale or "zh_CN"):
+        title = _("Low survey score (%(score)s) from %(name)s: call back", score=response.score, name=customer.name)
+        notes = "\n".join(filter(None, [survey.name, response.comment]))
+    return create_task(SURVEY_USER, {"title": title[:200], "notes": notes, "assignee_id": assignee.id,
+                                     "customer_id": customer.id, "priority": "high",
+                                     "due_at": utcnow() + timedelta(hours=survey.escalation_hours)},
+                       related=("survey_response", response.id))
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+
+def responses(*, survey_id: int | None = None, customer_id: int | None = None, user=None,
+              after_id: int | None = None, limit: int = 50) -> list[SurveyResponse]:
+    """Responses newest first (keyset on id), limited to the stores `user` sees."""
+    query = select(SurveyResponse).order_by(SurveyResponse.id.desc()).limit(limit)
+    if survey_id is not None:
+        query = query.where(SurveyResponse.survey_id == survey_id)
+    if customer_id is not None:
+        query = query.where(SurveyResponse.customer_id == customer_id)
+    if user is not None and not user.sees_all_stores:
+        query = query.where(SurveyResponse.store_id.in_(user.store_ids or [-1]))
+    if after_id is not None:
+        query = query.where(SurveyResponse.id < after_id)
+    return list(db.session.scalars(query))
+
+
+def get_response(user, response_id) -> SurveyResponse | None:
+    response = get_scoped(SurveyResponse, response_id)
+    if response is None or not (user.sees_all_stores or response.store_id in (user.store_ids or [])):
+        return None
+    return response
+
+
+def answers_of(response_ids: list[int]) -> dict[int, list[SurveyAnswer]]:
+    out: dict[int, list[SurveyAnswer]] = {i: [] for i in response_ids}
+    if response_ids:
+        for a in db.session.scalars(select(SurveyAnswer).where(SurveyAnswer.response_id.in_(response_ids))
+                                    .order_by(SurveyAnswer.id)):
+            out[a.response_id].append(a)
+    return out
+
+
+def store_name(store_id: int) -> str | None:
+    """The store's name for the public page (the only thing of the tenant it shows besides the questions)."""
+    return db.session.scalar(select(Store.name).where(Store.id == store_id))
+
+
+def panel_context(customer) -> dict:
+    """The customer page's survey box in one query: their last five answers with the survey's name and the scores
+    given, and how many invitations still wait for an answer (a row even when there are no answers)."""
+    scores = (select(func.coalesce(func.json_agg(func.json_build_object("label", SurveyAnswer.label, "score",
+                                                                        SurveyAnswer.score)), func.json_build_array()))
+              .where(SurveyAnswer.response_id == SurveyResponse.id).correlate(SurveyResponse).scalar_subquery())
+    latest = (select(SurveyResponse.id, SurveyResponse.score, SurveyResponse.low, SurveyResponse.comment,
+                     SurveyResponse.submitted_at, Survey.name.label("survey_name"), scores.label("given"))
+              .join(Survey, (Survey.tenant_id == SurveyResponse.tenant_id) & (Survey.id == SurveyResponse.survey_id))
+              .where(SurveyResponse.customer_id == customer.id).order_by(SurveyResponse.id.desc()).limit(5)
+              .lateral("latest"))
+    pending = (select(func.count().label("pending")).select_from(SurveyInvitation)
+               .where(SurveyInvitation.customer_id == customer.id, SurveyInvitation.answered_at.is_(None),
+                      SurveyInvitation.expires_at > utcnow()).subquery("waiting"))
+    rows = db.session.execute(select(pending.c.pending, latest).select_from(pending).outerjoin(latest, true())
+                              .order_by(latest.c.id.desc())).all()
+    return {"responses": [r for r in rows if r.id is not None], "pending": rows[0].pending if rows else 0}
