@@ -21,3 +21,5 @@ from .rules.models import Rule, RuleFiring  # noqa: F401
 from .timers import Timer  # noqa: F401
 from .scheduling.models import (Appointment, Resource, ScheduleException, ServiceType, StaffRegion,  # noqa: F401
                                 StaffSkill, WorkingPattern)
+from .leads.models import (Lead, LeadAssignmentRule, LeadCampaign, LeadChannel, LeadDelivery,  # noqa: F401
+                           LeadHistory)
