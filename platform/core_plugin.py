@@ -23,6 +23,10 @@ from .files.views import bp as files_bp
 from .hooks.contrib import CustomerPanel, EngineEntity, Kpi, Permission, RuleTrigger
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
+from .leads import services as leads
+from .leads import timeline as lead_timeline
+from .leads.public import bp as lead_public_bp
+from .leads.views import bp as leads_bp
 from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
@@ -44,6 +48,7 @@ from .workspace.views import bp as tenancy_bp
 G_ADMIN = _l("Administration")
 G_CUSTOMERS = _l("Customers")
 G_SCHEDULING = _l("Appointments")
+G_LEADS = _l("Leads")
 
 
 @hookimpl
@@ -69,6 +74,9 @@ def register_permissions():
         Permission("scheduling.view", _l("See appointments, the calendar and dispatch"), G_SCHEDULING),
         Permission("scheduling.book", _l("Book, move and progress appointments"), G_SCHEDULING),
         Permission("scheduling.manage", _l("Set up resources, services and shifts"), G_SCHEDULING),
+        Permission("leads.view", _l("See leads, the pipeline and the funnel"), G_LEADS),
+        Permission("leads.work", _l("Capture leads, follow up, change their status, convert, hand over"), G_LEADS),
+        Permission("leads.setup", _l("Set up lead channels, campaigns and assignment rules"), G_LEADS),
     ]
 
 
@@ -78,13 +86,15 @@ def register_default_grants():
     everything_but_roles = ["tenant.settings", "stores.view", "stores.manage", "users.view", "users.manage",
                             "audit.view", "customers.view", "customers.manage", "customers.contact",
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
-                            "scheduling.view", "scheduling.book", "scheduling.manage"]
+                            "scheduling.view", "scheduling.book", "scheduling.manage",
+                            "leads.view", "leads.work", "leads.setup"]
     return {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
-                    "customers.contact", "scheduling.view", "scheduling.book", "scheduling.manage"],
+                    "customers.contact", "scheduling.view", "scheduling.book", "scheduling.manage",
+                    "leads.view", "leads.work", "leads.setup"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "scheduling.view",
-                    "scheduling.book"],
+                    "scheduling.book", "leads.view", "leads.work"],
         "technician": ["stores.view", "customers.view", "scheduling.view", "scheduling.book"],
     }
 
@@ -96,6 +106,7 @@ def register_nav_items():
         NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
         NavItem("scheduling.day", _l("Appointments"), "calendar-week", "scheduling.view", 13),
         NavItem("scheduling.my_day", _l("My day"), "person-workspace", "scheduling.view", 14),
+        NavItem("leads.mine", _l("Leads"), "funnel", "leads.view", 11),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
         NavItem("stores.index", _l("Stores"), "shop", "stores.view", 10, "admin"),
@@ -116,7 +127,7 @@ def register_nav_items():
 def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
-            workflow_bp, rules_bp, erasure_bp, scheduling_bp, booking_bp]
+            workflow_bp, rules_bp, erasure_bp, scheduling_bp, booking_bp, leads_bp, lead_public_bp]
 
 
 @hookimpl
@@ -141,6 +152,15 @@ def register_kpis():
         Kpi("scheduling.no_show_rate", _l("No-show rate"),
             _l("No-shows among this month's booked appointments whose customer came or did not."),
             lambda user: scheduling.no_show_rate(user), "scheduling.view"),
+        Kpi("leads.new_this_month", _l("New leads this month"),
+            _l("Leads captured since the first day of this month (tenant time zone); repeat enquiries not counted."),
+            lambda user: lead_timeline.new_this_month(user), "leads.view"),
+        Kpi("leads.conversion_this_month", _l("Lead conversion"),
+            _l("Won among the leads captured this month."),
+            lambda user: lead_timeline.conversion_this_month(user), "leads.view"),
+        Kpi("leads.first_contact_minutes", _l("First contact (min)"),
+            _l("Average minutes from capture to first contact of this month's contacted leads."),
+            lambda user: lead_timeline.average_first_contact(user), "leads.view"),
     ]
 
 
@@ -150,7 +170,11 @@ def register_rule_triggers():
         ("appointment.booked", _l("Appointment booked")), ("appointment.confirmed", _l("Appointment confirmed")),
         ("appointment.arrived", _l("Customer arrived for an appointment")),
         ("appointment.completed", _l("Appointment completed")), ("appointment.no_show", _l("Appointment no-show")),
-        ("appointment.cancelled", _l("Appointment cancelled")))]
+        ("appointment.cancelled", _l("Appointment cancelled")),
+        ("lead.captured", _l("Lead captured (existing customer)")),
+        ("lead.enquiry_repeated", _l("Lead enquired again")), ("lead.assigned", _l("Lead assigned")),
+        ("lead.contacted", _l("Lead contacted")), ("lead.converted", _l("Lead converted")),
+        ("lead.lost", _l("Lead lost")), ("lead.first_contact_overdue", _l("Lead first contact overdue")))]
 
 
 @hookimpl
@@ -207,11 +231,13 @@ def register_workflows():
 @hookimpl
 def register_customer_panels():
     return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
-                          lambda customer: panel_context("customer", customer), None, 20)]
+                          lambda customer: panel_context("customer", customer), None, 20),
+            CustomerPanel("leads", _l("Leads"), "leads/_panel.html", leads.customer_panel, "leads.view", 25)]
 
 
 @hookimpl
 def customer_timeline(customer, before, limit):
     """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
     return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
-            + scheduling.timeline_entries(customer, before, limit))
+            + scheduling.timeline_entries(customer, before, limit)
+            + lead_timeline.timeline_entries(customer, before, limit))

@@ -88,9 +88,9 @@ def init_api(app) -> None:
 
 def core_blueprints() -> list:
     # imported here: `fields` here is resources.fields; at module level it is marshmallow's fields
-    from .resources import (activities, assets, customers, fields, files, me, message_templates, notifications,
-                            plugins, rules, scheduling, stores, tokens, users, webhooks, workflows)
+    from .resources import (activities, assets, customers, fields, files, leads, me, message_templates,
+                            notifications, plugins, rules, scheduling, stores, tokens, users, webhooks, workflows)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
                             message_templates, tokens, plugins, workflows, rules)] + [workflows.items_blp] + \
-        scheduling.BLUEPRINTS
+        scheduling.BLUEPRINTS + leads.BLUEPRINTS

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..validation import BoundedDecimal, Phone, Trimmed
 from .models import CHANNEL_KINDS, LOST_REASONS, STATUSES, STRATEGIES
@@ -13,11 +13,22 @@ FOLLOW_UP_METHODS = ("call", "wechat", "visit", "sms", "note")
 CHOICE = _l("Choose one of the listed options.")
 
 
+class Mobile(Phone):
+    """A mobile number, required: loads to E.164; empty is "enter a valid mobile number", not a silent None."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or not str(value).strip():
+            raise ValidationError(_l("Enter a valid mobile number."))
+        if len(str(value)) > 40:
+            raise ValidationError(_l("Not a valid phone number."))
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class CaptureSchema(Schema):
     """One enquiry: who (name, mobile), what they want (interest), where from (store, campaign), consent."""
 
     name = Trimmed(required=True, validate=validate.Length(max=80))
-    mobile = Phone(required=True, validate=validate.Length(max=20))
+    mobile = Mobile(required=True)
     interest = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=120))
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     store_id = Id(load_default=None, allow_none=True)
@@ -73,25 +84,25 @@ class LeadHistorySchema(Schema):
     at = fields.DateTime()
 
 
-class AssignSchema(Schema):
+class LeadAssignSchema(Schema):
     owner_id = Id(required=True)
 
 
-class StatusSchema(Schema):
+class LeadStatusSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(("contact", "qualify", "lose"), error=CHOICE))
     lost_reason = fields.String(load_default=None, allow_none=True,
                                 validate=validate.OneOf(LOST_REASONS, error=CHOICE))
     note = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=300))
 
 
-class FollowUpSchema(Schema):
+class LeadFollowUpSchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_METHODS, error=CHOICE))
     summary = Trimmed(required=True, validate=validate.Length(max=1000))
     next_step = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
     due_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None)
 
 
-class ChannelSchema(Schema):
+class LeadChannelSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = Trimmed(required=True, validate=validate.Length(max=80))
     kind = fields.String(load_default="web_form", validate=validate.OneOf(CHANNEL_KINDS, error=CHOICE))
@@ -102,11 +113,11 @@ class ChannelSchema(Schema):
     active = fields.Boolean(load_default=True)
 
 
-class ChannelCreatedSchema(ChannelSchema):
+class LeadChannelCreatedSchema(LeadChannelSchema):
     secret = fields.String(dump_only=True, metadata={"description": "the webhook signing secret, shown once"})
 
 
-class CampaignSchema(Schema):
+class LeadCampaignSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = Trimmed(required=True, validate=validate.Length(max=120))
     channel_id = Id(load_default=None, allow_none=True)
@@ -116,7 +127,7 @@ class CampaignSchema(Schema):
     active = fields.Boolean(load_default=True)
 
 
-class RuleSchema(Schema):
+class LeadRuleSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = Trimmed(required=True, validate=validate.Length(max=80))
     position = fields.Integer(load_default=100, validate=validate.Range(min=0, max=10000))

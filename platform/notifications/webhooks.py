@@ -33,7 +33,9 @@ from .outbox import send
 EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.unmerged", "asset.created",
           "asset.changed", "task.created", "appointment.booked", "appointment.rescheduled", "appointment.confirmed",
           "appointment.arrived", "appointment.started", "appointment.completed", "appointment.no_show",
-          "appointment.cancelled", "ping")
+          "appointment.cancelled", "ping",
+          "lead.captured", "lead.enquiry_repeated", "lead.assigned", "lead.contacted", "lead.qualified",
+          "lead.converted", "lead.lost", "lead.first_contact_overdue")
 TIMEOUT = 10
 
 
@@ -157,6 +159,10 @@ def listen(event) -> None:
             emit(event.code, {"appointment_id": a.id, "customer_id": a.customer_id, "store_id": a.store_id,
                               "service_type_id": a.service_type_id, "staff_id": a.staff_id, "status": a.status,
                               "starts_at": a.starts_at.isoformat(), "walk_in": a.walk_in})
+        case ev.LeadEvent(lead=lead):  # no mobile or name: ids and state only
+            emit(event.code, {"lead_id": lead.id, "channel_id": lead.channel_id, "campaign_id": lead.campaign_id,
+                              "store_id": lead.store_id, "owner_id": lead.owner_id, "customer_id": lead.customer_id,
+                              "status": lead.status, "enquiries": lead.enquiries})
 
 
 def ping(endpoint: WebhookEndpoint) -> None:
