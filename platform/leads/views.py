@@ -269,16 +269,18 @@ def channel_qr(channel_id):
 @requires("leads.setup")
 def campaigns():
     data, errors = load_form(LeadCampaignSchema())
-    if data is None:
-        flash_errors(ValidationError(errors))
-    else:
+    if data is not None:
         try:
             setup.save_campaign(None, data)
         except ValidationError as err:
-            flash_errors(err)
+            errors = {k: list(v) for k, v in err.messages.items()}
         else:
             flash(_("Saved."), "success")
-    return redirect(url_for("leads.channels"))
+            return redirect(url_for("leads.channels"))
+    refuse()
+    return render_template("leads/channels.html", channels=setup.list_channels(), campaigns=setup.list_campaigns(),
+                           values={}, errors={}, campaign_values=request.form.to_dict(), campaign_errors=errors,
+                           kinds=[(k, label(KIND_LABELS, k)) for k in CHANNEL_KINDS]), 422
 
 
 # assignment rules
