@@ -125,6 +125,42 @@ ID_ROUTES = {
     "api_rules.delete_rule": [("DELETE", lambda b: {"rule_id": b.rule_id}, None)],
     "api_rules.preview_rule": [("GET", lambda b: {"rule_id": b.rule_id}, None)],
     "api_rules.list_firings": [("GET", lambda b: {"rule_id": b.rule_id}, None)],
+    "scheduling.appointment": [("GET", lambda b: {"appointment_id": b.appointment_id}, None)],
+    "scheduling.act": [("POST", lambda b: {"appointment_id": b.appointment_id, "action": "cancel"}, {})],
+    "scheduling.move": [("POST", lambda b: {"appointment_id": b.appointment_id},
+                         {"starts_at": "2030-01-01T10:00:00+08:00"})],
+    "scheduling.edit_resource": [("GET", lambda b: {"resource_id": b.resource_id}, None),
+                                 ("POST", lambda b: {"resource_id": b.resource_id},
+                                  {"store_id": "1", "name": "HACKED", "kind": "bay", "capacity": "1"})],
+    "scheduling.services": [("GET", lambda b: {"service_id": b.service_type_id}, None),
+                            ("POST", lambda b: {"service_id": b.service_type_id},
+                             {"name": "HACKED", "duration_minutes": "30"})],
+    "scheduling.delete_pattern": [("POST", lambda b: {"pattern_id": b.pattern_id}, {})],
+    "scheduling.delete_exception": [("POST", lambda b: {"exception_id": b.exception_id}, {})],
+    "scheduling.staff_profile": [("GET", lambda b: {"user_id": b.users["technician"]}, None),
+                                 ("POST", lambda b: {"user_id": b.users["technician"]}, {"skills": "HACKED:1"})],
+    "api_resources.get_resource": [("GET", lambda b: {"resource_id": b.resource_id}, None)],
+    "api_resources.update_resource": [("PATCH", lambda b: {"resource_id": b.resource_id}, {"name": "HACKED"})],
+    "api_service_types.get_service_type": [("GET", lambda b: {"service_id": b.service_type_id}, None)],
+    "api_service_types.update_service_type": [("PATCH", lambda b: {"service_id": b.service_type_id},
+                                               {"name": "HACKED"})],
+    "api_staff_schedules.list_patterns": [("GET", lambda b: {"store_id": b.stores[0]}, None)],
+    "api_staff_schedules.delete_pattern": [("DELETE", lambda b: {"pattern_id": b.pattern_id}, None)],
+    "api_staff_schedules.list_exceptions": [("GET", lambda b: {"store_id": b.stores[0]}, None)],
+    "api_staff_schedules.delete_exception": [("DELETE", lambda b: {"exception_id": b.exception_id}, None)],
+    "api_staff_schedules.get_staff_profile": [("GET", lambda b: {"user_id": b.users["technician"]}, None)],
+    "api_staff_schedules.put_staff_profile": [("PUT", lambda b: {"user_id": b.users["technician"]},
+                                               {"skills": {"HACKED": 1}})],
+    "api_staff_schedules.on_shift": [("GET", lambda b: {"store_id": b.stores[0]}, None)],
+    "api_availability.availability": [("GET", lambda b: {"store_id": b.stores[0], "service_type_id":
+                                                         b.service_type_id, "date": "2030-01-01"}, None)],
+    "api_appointments.list_appointments": [("GET", lambda b: {"store_id": b.stores[0], "date": "2030-01-01"}, None)],
+    "api_appointments.get_appointment": [("GET", lambda b: {"appointment_id": b.appointment_id}, None)],
+    "api_appointments.reschedule_appointment": [("POST", lambda b: {"appointment_id": b.appointment_id},
+                                                 {"starts_at": "2030-01-01T10:00:00+08:00"})],
+    **{f"api_appointments.{action}_appointment": [("POST", lambda b: {"appointment_id": b.appointment_id}, {})]
+       for action in ("confirm", "arrive", "start", "complete", "no_show", "cancel")},
+    "api_dispatch.recommendations": [("GET", lambda b: {"store_id": b.stores[0]}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -147,6 +183,9 @@ LIST_ROUTES = {
     "api_workflows.list_definitions": {}, "api_workflows.list_templates": {}, "api_workflow_items.list_items": {},
     "api_rules.list_rules": {},
     "billing.index": {}, "api_account.get_account": {},
+    "scheduling.day": {}, "scheduling.week": {}, "scheduling.my_day": {}, "scheduling.dispatch": {},
+    "scheduling.slots": {}, "scheduling.resources": {}, "scheduling.patterns": {},
+    "api_resources.list_resources": {}, "api_service_types.list_service_types": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -181,6 +220,20 @@ CREATE_ROUTES = {
     "api_workflows.create_definition": {"template": "lead"},
     "api_rules.create_rule": lambda b: {"name": "x", "entity": "customer", "trigger": {"type": "event", "event": "created"},
                                         "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}]},
+    "scheduling.book": lambda b: {"store_id": str(b.stores[0]), "service_type_id": str(b.service_type_id),
+                                  "customer_id": str(b.customers[0]), "starts_at": "2030-01-01T10:00:00+08:00"},
+    "scheduling.resources": lambda b: {"store_id": str(b.stores[0]), "name": "X", "kind": "bay", "capacity": "1"},
+    "scheduling.patterns": lambda b: {"store_id": str(b.stores[0]), "user_id": str(b.users["technician"]),
+                                      "weekday": "1", "starts_at": "09:00", "ends_at": "12:00"},
+    "api_resources.create_resource": lambda b: {"store_id": b.stores[0], "name": "X", "kind": "bay"},
+    "api_staff_schedules.create_pattern": lambda b: {"store_id": b.stores[0], "user_id": b.users["technician"],
+                                                     "weekday": 1, "starts_at": "09:00", "ends_at": "12:00"},
+    "api_staff_schedules.create_exception": lambda b: {"kind": "leave", "user_id": b.users["technician"],
+                                                       "starts_at": "2030-01-01T09:00:00+08:00",
+                                                       "ends_at": "2030-01-01T12:00:00+08:00"},
+    "api_appointments.create_appointment": lambda b: {"store_id": b.stores[0], "service_type_id": b.service_type_id,
+                                                      "customer_id": b.customers[0],
+                                                      "starts_at": "2030-01-01T10:00:00+08:00"},
     "api_rules.preview_unsaved": lambda b: {"name": "x", "entity": "customer",
                                             "trigger": {"type": "event", "event": "created"},
                                             "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}],
@@ -219,6 +272,11 @@ SELF_ROUTES = {
     "api_account.change_subscription": "acts on the token's own tenant's subscription only (test_billing)",
     "api_account.cancel_subscription": "acts on the token's own tenant's subscription only (test_billing)",
     "api_account.list_invoices": "the token's own tenant's Stripe customer only (test_billing)",
+    "api_service_types.create_service_type": "creates a service in the token's own tenant; it references nothing",
+    "booking.page": "public booking page: its signed link carries the tenant id; another tenant's link is 404 "
+                    "(test_scheduling_web)",
+    "booking.manage": "public manage page: signed link with the tenant id; another tenant's is 404 (test_scheduling_web)",
+    "booking.cancel": "public cancel: signed link with the tenant id; another tenant's is 404 (test_scheduling_web)",
 }
 
 EXEMPT = {
@@ -404,6 +462,26 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
                                             workflows.current_definition("lead").spec, is_new=True)
             w.workflow_code = own.code
             w.item_id = workflows.start(owner, "customer", session.get(Customer, (w.id, w.customers[0])), "lead").id
+            from datetime import datetime, time as clock, timezone
+
+            from storecrm.scheduling import booking as scheduling
+            from storecrm.scheduling.models import (Resource, ScheduleException, ServiceType, StaffSkill,
+                                                    WorkingPattern)
+
+            tech = w.users["technician"]
+            pattern = WorkingPattern(user_id=tech, store_id=w.stores[0], weekday=1, starts_at=clock(9),
+                                     ends_at=clock(18))
+            resource = Resource(store_id=w.stores[0], name=f"{w.slug.upper()} bay", kind="bay", capacity=1)
+            service = ServiceType(name=f"{w.slug.upper()} install", duration_minutes=60, required_skills={},
+                                  resource_kind="bay", max_days_ahead=3650, min_notice_minutes=0)
+            leave = ScheduleException(kind="leave", user_id=tech, starts_at=datetime(2031, 1, 1, tzinfo=timezone.utc),
+                                      ends_at=datetime(2031, 1, 2, tzinfo=timezone.utc), note=f"{w.slug.upper()}")
+            session.add_all([pattern, resource, service, leave, StaffSkill(user_id=tech, skill="install", level=2)])
+            session.flush()
+            w.pattern_id, w.resource_id, w.service_type_id, w.exception_id = pattern.id, resource.id, service.id, leave.id
+            w.appointment_id = scheduling.book(None, {
+                "store_id": w.stores[0], "service_type_id": service.id, "customer_id": w.customers[0],
+                "starts_at": datetime(2029, 1, 2, 2, 0, tzinfo=timezone.utc)}).id  # a Tuesday, 10:00 Shanghai
             w.rule_id = save_rule(None, {"name": f"{w.slug.upper()} rule", "entity": "customer", "enabled": False,
                                          "trigger": {"type": "event", "event": "created"},
                                          "actions": [{"type": "add_tag", "tag": "x"}]}).id

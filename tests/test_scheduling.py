@@ -294,3 +294,41 @@ def test_parallel_bookings_of_one_technician(two_tenants, in_tenant, app):
     results = _race(app, alpha, {"store_id": store_id, "service_type_id": service_id, "starts_at": at(TUESDAY, 9)},
                     n=20)
     assert results.count("won") == 1 and results.count("taken") == 19, results
+
+
+def test_dispatch_ranks_by_skill_region_shift_load_and_history_with_reasons(two_tenants, in_tenant, app):
+    """A plugin adds its own signal through `dispatch_signals` (registered without being a tenant's plugin: the
+    core and unlisted implementations always answer)."""
+    import types
+
+    from storecrm.hooks import hookimpl
+    from storecrm.hooks.runtime import host
+    from storecrm.scheduling.dispatch import rank_technicians
+    from storecrm.scheduling.models import StaffRegion
+
+    alpha, _beta = two_tenants
+    spy = types.ModuleType("dispatch_spy")
+    spy.dispatch_signals = hookimpl(lambda job, user_ids: {alpha.users["manager"]: (1, "likes Tuesdays")})
+    host(app).pm.register(spy, name="dispatch_spy")
+    try:
+        with in_tenant(alpha) as session:
+            store_id, tech, _bay, service_id = setup_shop(session, alpha)
+            session.add(StaffRegion(user_id=tech, region="浦东新区"))
+            manager = alpha.users["manager"]
+            session.add(StaffSkill(user_id=manager, skill="install", level=5))
+            session.flush()
+            store = session.get(Store, (alpha.id, store_id))
+            ranked = rank_technicians(store, skills={"install": 3}, region="浦东新区", at=at(TUESDAY, 10))
+            by_id = {r.user_id: r for r in ranked}
+            assert ranked[0].user_id == tech  # on shift and in the region beat a higher level off shift
+            assert by_id[tech].on_shift and not by_id[manager].on_shift
+            assert any("浦东新区" in reason for reason in by_id[tech].reasons)
+            assert "likes Tuesdays" in by_id[manager].reasons
+            advisor = by_id[alpha.users["advisor"]]
+            assert advisor.score < 0 and any("install" in reason for reason in advisor.reasons)  # lacks the skill
+            booking.book(None, {"store_id": store_id, "service_type_id": service_id,
+                                "customer_id": alpha.customers[0], "starts_at": at(TUESDAY, 9)}, now=NOW)
+            loaded = {r.user_id: r for r in rank_technicians(store, skills={"install": 3}, at=at(TUESDAY, 10))}
+            assert loaded[tech].load == 1
+    finally:
+        host(app).pm.unregister(name="dispatch_spy")

@@ -53,10 +53,23 @@ from ..fields.forms import custom_from_form
 from ..activities.services import create_task, log_interaction, update_task
 from ..users.services import default_assignee, get_user, staff_with_role
 
+# --- scheduling: shifts, free slots, booking, dispatch --------------------------------------------------------------
+from ..scheduling.availability import Slot
+from ..scheduling.availability import availability as free_slots
+from ..scheduling.booking import SlotTaken
+from ..scheduling.booking import act as appointment_action
+from ..scheduling.booking import book as book_appointment
+from ..scheduling.booking import reschedule as reschedule_appointment
+from ..scheduling.dispatch import Recommendation, rank_technicians
+from ..scheduling.models import Appointment, Resource, ServiceType
+from ..scheduling.roster import on_shift, staff_on_shift
+
 # --- audit, events, workflows, notifications, timers, files, jobs ------------------------------------------------
 from ..audit.services import record as record_audit
-from ..events import (AssetChanged, AssetCreated, CustomerChanged, CustomerCreated, CustomerMerged, CustomerUnmerged,
-                      Event, RecordEvent, TaskCreated, WorkflowStateEntered)
+from ..events import (AppointmentArrived, AppointmentBooked, AppointmentCancelled, AppointmentCompleted,
+                      AppointmentEvent, AppointmentNoShow, AssetChanged, AssetCreated, CustomerChanged,
+                      CustomerCreated, CustomerMerged, CustomerUnmerged, Event, RecordEvent, TaskCreated,
+                      WorkflowStateEntered)
 from ..events import emit as emit_event
 from ..rules.actions import RULE_USER as AUTOMATION
 from ..workflow.engine import items_of as workflow_items_of
@@ -100,6 +113,11 @@ __all__ = [
     "custom_from_form",
     # staff and activities
     "get_user", "staff_with_role", "default_assignee", "create_task", "update_task", "log_interaction",
+    # scheduling
+    "free_slots", "Slot", "book_appointment", "reschedule_appointment", "appointment_action", "SlotTaken",
+    "on_shift", "staff_on_shift", "rank_technicians", "Recommendation", "Appointment", "ServiceType", "Resource",
+    "AppointmentEvent", "AppointmentBooked", "AppointmentArrived", "AppointmentCompleted", "AppointmentNoShow",
+    "AppointmentCancelled",
     # audit, events, workflows, notifications, timers, files, jobs, settings
     "record_audit", "emit_event", "Event", "RecordEvent", "CustomerCreated", "CustomerChanged", "CustomerMerged",
     "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "emit_rule_event",

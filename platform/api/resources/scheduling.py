@@ -62,9 +62,10 @@ class AppointmentListArgs(StoreArgs):
 
 
 def _store(store_id):
+    """The store a query names: one the token's user may see, else 404 (ids of other tenants do not exist)."""
     store = get_store(api_user(), store_id)
     if store is None:
-        unprocessable(ValidationError({"store_id": [_("Choose one of your stores.")]}))
+        abort(404)
     return store
 
 
