@@ -13,6 +13,12 @@ FOLLOW_UP_METHODS = ("call", "wechat", "visit", "sms", "note")
 CHOICE = _l("Choose one of the listed options.")
 
 
+def money_range(value) -> None:
+    """0 to one billion (a function, not validate.Range: apispec would print the bounds as strings)."""
+    if not 0 <= value <= 10**9:
+        raise ValidationError(_l("Enter an amount from 0 to 1,000,000,000."))
+
+
 class Mobile(Phone):
     """A mobile number, required: loads to E.164; empty is "enter a valid mobile number", not a silent None."""
 
@@ -106,8 +112,7 @@ class LeadChannelSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = Trimmed(required=True, validate=validate.Length(max=80))
     kind = fields.String(load_default="web_form", validate=validate.OneOf(CHANNEL_KINDS, error=CHOICE))
-    cost_per_month = BoundedDecimal(load_default=0, places=2, as_string=True,
-                                    validate=validate.Range(min=0, max=10**9))
+    cost_per_month = BoundedDecimal(load_default=0, places=2, as_string=True, validate=money_range)
     first_contact_minutes = fields.Integer(load_default=24 * 60, validate=validate.Range(min=1, max=20160))
     store_id = Id(load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
@@ -123,7 +128,7 @@ class LeadCampaignSchema(Schema):
     channel_id = Id(load_default=None, allow_none=True)
     starts_on = fields.Date(load_default=None, allow_none=True)
     ends_on = fields.Date(load_default=None, allow_none=True)
-    cost = BoundedDecimal(load_default=0, places=2, as_string=True, validate=validate.Range(min=0, max=10**9))
+    cost = BoundedDecimal(load_default=0, places=2, as_string=True, validate=money_range)
     active = fields.Boolean(load_default=True)
 
 
