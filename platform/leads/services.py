@@ -83,6 +83,8 @@ def visible(user, query):
 
 
 def get_lead(user, lead_id) -> Lead | None:
+    """The lead with this id if `user` may see it (HQ roles: all; others: their own and their stores'); `user` None:
+    any lead of the tenant. None otherwise, like an id that does not exist."""
     lead = get_scoped(Lead, lead_id)
     if lead is None:
         return None
