@@ -1,13 +1,16 @@
 """The core's own contributions, registered through the same hooks plugins use."""
+from flask import g
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from .access.views import bp as access_bp
 from .activities import timeline as activities
+from .activities.services import open_tasks_of_customer
 from .activities.views import bp as activities_bp
 from .api import core_blueprints
 from .assets.models import Asset
 from .assets.schemas import AssetSchema
-from .assets.services import identifiers_of, update_asset
+from .assets.services import asset_types, assets_of, identifiers_of, update_asset
 from .assets.types import CORE_TYPES
 from .assets.views import bp as assets_bp
 from .audit.views import bp as audit_bp
@@ -20,7 +23,7 @@ from .customers.views import bp as customers_bp
 from .erasure.views import bp as erasure_bp
 from .fields.views import bp as fields_bp
 from .files.views import bp as files_bp
-from .hooks.contrib import CustomerPanel, EngineEntity, Kpi, Permission, RuleTrigger
+from .hooks.contrib import AssetPanel, CustomerPanel, EngineEntity, Kpi, Permission, RuleTrigger
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .leads import services as leads
@@ -38,6 +41,7 @@ from .scheduling.public import bp as booking_bp
 from .scheduling.views import bp as scheduling_bp
 from .shell.views import bp as web_bp
 from .stores.views import bp as stores_bp
+from .users.services import list_users
 from .users.views import bp as users_bp
 from .web.nav import NavItem
 from .workflow.builtins import BUILTINS
@@ -228,11 +232,34 @@ def register_workflows():
     return list(BUILTINS)
 
 
+def _assets_panel(customer) -> dict:
+    owned = assets_of(customer.id)
+    return {"assets": owned, "asset_identifiers": identifiers_of([a.id for a in owned]), "asset_types": asset_types()}
+
+
+def _activities_panel(customer) -> dict:
+    form, errors = g.get("activity_errors") or (None, {})  # set when a task or interaction was refused
+    return {"open_tasks": open_tasks_of_customer(customer.id), "form": form, "errors": errors,
+            "staff": [u for u in list_users(current_user) if u.active]}
+
+
 @hookimpl
 def register_customer_panels():
-    return [CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
-                          lambda customer: panel_context("customer", customer), None, 20),
-            CustomerPanel("leads", _l("Leads"), "leads/_panel.html", leads.customer_panel, "leads.view", 25)]
+    return [
+        CustomerPanel("assets.list", _l("Assets"), "assets/_customer_panel.html", _assets_panel, None, 10,
+                      position="summary", framed=False),
+        CustomerPanel("activities.open", _l("Open tasks"), "activities/_customer_panel.html", _activities_panel,
+                      None, 20, position="summary", framed=False),
+        CustomerPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
+                      lambda customer: panel_context("customer", customer), None, 20),
+        CustomerPanel("leads", _l("Leads"), "leads/_panel.html", leads.customer_panel, "leads.view", 25),
+    ]
+
+
+@hookimpl
+def register_asset_panels():
+    return [AssetPanel("workflow.items", _l("Workflows"), "workflow/_panel.html",
+                       lambda asset: panel_context("asset", asset), None, 20)]
 
 
 @hookimpl

@@ -1,7 +1,8 @@
 """Shared validators: phone numbers (E.164 via `phonenumbers`), emails, bounded numbers, marshmallow fields."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
@@ -98,6 +99,56 @@ class BoundedDecimal(fields.Decimal):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(finite_number(value), attr, data, **kwargs)
+
+
+# year, month, day as people in China write them: 1985-03-12, 1985/5/3, 1985.3.12, 1979年11月30日, 1985 3 12; a time
+# after the date (a spreadsheet's "1985/5/3 0:00:00") is ignored
+_YMD = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*|\s+)(\d{1,2})\s*(?:[-/.月]\s*|\s+)(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
+_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")  # 19850312
+# Excel and LibreOffice count days from 1899-12-30; a date cell that lost its format arrives as such a number.
+# 1..73050 covers 1900-01-01 to 2099-12-31 and nothing that looks like another kind of number in a date column
+_SHEET_EPOCH = date(1899, 12, 30)
+_SERIAL = re.compile(r"^\s*(\d{1,5})(?:\.0+)?\s*$")
+
+
+def parse_date(value) -> date:
+    """A calendar date from what staff type or spreadsheets hold: ISO dates, the Chinese forms (1985/5/3,
+    1985.3.12, 1985-3-12, 1979年11月30日), 19850312, or a spreadsheet day number (31120 = 1985-03-14).
+    Day-first and month-first forms (03/12/1985) are refused rather than guessed: they are ambiguous."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(_l("Not a valid date."))
+    text = value.strip().replace("／", "/").replace("－", "-").replace("．", ".")
+    if text.isascii() is False:  # full-width digits typed with a Chinese input method
+        text = text.translate({0xFF10 + i: 0x30 + i for i in range(10)})
+    found = _YMD.match(text) or _COMPACT.match(text)
+    if found:
+        try:
+            return date(*map(int, found.groups()))
+        except ValueError:
+            raise ValidationError(_l("Not a valid date."))
+    serial = _SERIAL.match(text)
+    if serial and 1 <= int(serial.group(1)) <= 73050:
+        return _SHEET_EPOCH + timedelta(days=int(serial.group(1)))
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(_l("Not a valid date."))
+
+
+class LenientDate(fields.Date):
+    """A date field that also reads the ways dates are written in China and stored in spreadsheets
+    (`parse_date`); it dumps ISO dates like any date field."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if self.allow_none:
+                return None
+            raise ValidationError(_l("This field is required."))
+        return parse_date(value)
 
 
 class Phone(fields.String):

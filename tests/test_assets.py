@@ -82,3 +82,49 @@ def test_assets_through_the_api(two_tenants, api_token, app):
     assert moved.status_code == 200 and moved.get_json()["customer_id"] == alpha.customers[0]
     listed = client.get(f"/api/v1/assets?type=device&customer_id={alpha.customers[0]}", headers=headers).get_json()
     assert [a["name"] for a in listed] == ["客厅音箱"]
+
+
+def test_a_plate_typed_on_a_new_car_moves_from_the_old_one_only_when_confirmed(two_tenants, login, system_db):
+    """The BYD 汉 lost 沪G84804 when it was typed on a new Model Y: now the form asks first, naming the car it
+    leaves, and the move is audited."""
+    alpha, _ = two_tenants
+    b = login(alpha, "advisor")
+    customer = alpha.customers[0]
+    han = _new_vehicle(b, alpha, customer, name="比亚迪 汉", id_vin="", id_plate="沪G84804")
+    assert han.status_code == 302
+    url = f"/t/alpha/customers/{customer}/assets/new"
+    model_y = {"type": "vehicle", "name": "特斯拉 Model Y", "id_plate": "沪G84804", "save": "1"}
+    asked = b.post(url, model_y)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert "比亚迪 汉" in page and 'data-testid="move-plate"' in page
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM assets WHERE name='特斯拉 Model Y'")).scalar() == 0
+        owner_of_plate = conn.execute(text("SELECT a.name FROM customer_identities i JOIN assets a ON "
+                                           "a.tenant_id=i.tenant_id AND a.id=i.asset_id WHERE i.value='沪G84804'")).scalar()
+    assert owner_of_plate == "比亚迪 汉"
+    moved = b.post(url, {**model_y, "move_identifiers": "plate"})
+    assert moved.status_code == 302, moved.get_data(as_text=True)[-1500:]
+    with system_db.connect() as conn:
+        owner_of_plate = conn.execute(text("SELECT a.name FROM customer_identities i JOIN assets a ON "
+                                           "a.tenant_id=i.tenant_id AND a.id=i.asset_id WHERE i.value='沪G84804'")).scalar()
+        audit = conn.execute(text("SELECT summary, before, after FROM audit_log WHERE action='move' "
+                                  "AND entity_type='identity'")).one()
+    assert owner_of_plate == "特斯拉 Model Y"
+    assert "比亚迪 汉 → 特斯拉 Model Y" in audit.summary and audit.before["asset"] == "比亚迪 汉"
+
+
+def test_the_api_moves_an_identifier_between_a_customers_assets_only_when_asked(two_tenants, api_token, app):
+    alpha, _ = two_tenants
+    client, headers = app.test_client(), api_token(alpha, "owner")
+    first = client.post("/api/v1/assets", json={"customer_id": alpha.customers[1], "type": "device", "name": "旧网关",
+                                                "identifiers": {"serial": "SN-9"}}, headers=headers).get_json()
+    refused = client.post("/api/v1/assets", json={"customer_id": alpha.customers[1], "type": "device",
+                                                  "name": "新网关", "identifiers": {"serial": "SN-9"}}, headers=headers)
+    assert refused.status_code == 422
+    assert "旧网关" in str(refused.get_json())
+    taken = client.post("/api/v1/assets", json={"customer_id": alpha.customers[1], "type": "device", "name": "新网关",
+                                                "identifiers": {"serial": "SN-9"}, "move_identifiers": ["serial"]},
+                        headers=headers)
+    assert taken.status_code == 201 and taken.get_json()["identifiers"] == {"serial": "SN-9"}
+    assert client.get(f"/api/v1/assets/{first['id']}", headers=headers).get_json()["identifiers"] == {}

@@ -15,7 +15,7 @@ def test_profile_fields_tags_and_consent_are_kept(two_tenants, login, system_db)
         row = conn.execute(text("SELECT id, kind, tags, consents, owner_id FROM customers WHERE name='上海申通物流'")).one()
     assert row.kind == "company" and row.tags == ["车队客户", "大客户"] and row.owner_id == alpha.users["advisor"]
     assert row.consents["sms"]["granted"] is True and row.consents["sms"]["source"] == "门店纸质同意书"
-    assert "wechat" in row.consents and row.consents["wechat"]["granted"] is False
+    assert "wechat" not in row.consents  # nobody asked about WeChat: no decision is recorded in anyone's name
     page = b.get(f"/t/alpha/customers/{row.id}").get_data(as_text=True)
     assert "周经理" in page and "车队客户" in page and "门店纸质同意书" in page
     # withdrawing consent is recorded with a new time

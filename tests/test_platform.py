@@ -209,3 +209,14 @@ def test_the_suite_refuses_to_wipe_a_database_not_meant_for_tests():
     _refuse_non_test_database("postgresql://u@/storecrm_test?host=/tmp")
     with pytest.raises(pytest.UsageError):
         _refuse_non_test_database("postgresql://u@db.example/storecrm")
+
+
+def test_amounts_are_written_in_the_tenant_currency_rounded_like_a_till(two_tenants, in_tenant, app):
+    from decimal import Decimal
+
+    alpha, _ = two_tenants
+    with app.test_request_context("/"), in_tenant(alpha):
+        currency = app.jinja_env.filters["currency"]
+        assert currency(Decimal("1280")) == "¥1,280.00"
+        assert currency("12.345") == "¥12.35"  # half up, not banker's rounding
+        assert currency(None) == ""

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 
 from storecrm.hooks import hookimpl
-from storecrm.hooks.contrib import CustomerPanel, DashboardWidget, Kpi
+from storecrm.hooks.contrib import AssetPanel, CustomerPanel, DashboardWidget, Kpi
 from storecrm.hooks.info import PluginInfo
 from storecrm.hooks.manager import PluginError
 
@@ -24,7 +24,7 @@ def _plugin(app, module):
     registered.pm.register(module, name=module.PLUGIN.name)
     registered.infos[module.PLUGIN.name] = module.PLUGIN
     saved = {hook: list(items) for hook, items in registered.contributions.items()}
-    for hook in ("register_customer_panels", "register_kpis", "register_dashboard_widgets"):
+    for hook in ("register_customer_panels", "register_asset_panels", "register_kpis", "register_dashboard_widgets"):
         registered.collect(hook)
     try:
         yield registered
@@ -113,6 +113,56 @@ def test_a_dashboard_widget_is_rendered_on_the_home_page(two_tenants, login, in_
     finally:
         app.jinja_env.loader = original
     assert 'data-widget="widgety.hello"' in html and "<b data-hello>alpha owner</b>" in html
+
+
+def test_asset_panels_and_summary_panels_are_drawn_where_their_plugin_says(two_tenants, login, in_tenant, app):
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from storecrm.assets.services import create_asset
+    from storecrm.customers.models import Customer
+    from storecrm.extensions import db
+    from storecrm.plugin_host.services import enable
+    from storecrm.users.models import User
+
+    alpha, beta = two_tenants
+    panels = _module(
+        "panelled",
+        register_asset_panels=lambda: [
+            AssetPanel("panelled.parts", _l("Components"), "panelled/parts.html", lambda asset: {"n": len(asset.name)}),
+            AssetPanel("panelled.broken", _l("Broken"), "panelled/parts.html", _boom)],
+        register_customer_panels=lambda: [
+            CustomerPanel("panelled.car", _l("Car"), "panelled/car.html", position="summary", framed=False)])
+    original = app.jinja_env.loader
+    app.jinja_env.loader = ChoiceLoader([DictLoader({
+        "panelled/parts.html": "<i data-parts>{{ asset.name }}:{{ ctx.n }}</i>",
+        "panelled/car.html": '<section data-own-card>{{ customer.name }}</section>'}), original])
+    try:
+        with _plugin(app, panels):
+            with in_tenant(alpha):
+                enable("panelled")
+                owner = db.session.get(User, (alpha.id, alpha.users["owner"]))
+                asset_id = create_asset(owner, db.session.get(Customer, (alpha.id, alpha.customers[0])),
+                                        {"type": "vehicle", "name": "Model Y"}).id
+                db.session.commit()
+            browser = login(alpha, "owner")
+            page = browser.get(f"/t/alpha/assets/{asset_id}")
+            html = page.get_data(as_text=True)
+            assert page.status_code == 200
+            assert "<i data-parts>Model Y:7</i>" in html  # rendered with its context, in a card headed by its label
+            assert 'data-panel="panelled.parts"' in html and "Components" in html
+            assert 'data-testid="block-error" data-plugin="panelled"' in html  # the raising one
+            assert html.index('data-panel="workflow.items"') < html.index('data-panel="panelled.parts"')  # by order
+            customer = browser.get(f"/t/alpha/customers/{alpha.customers[0]}").get_data(as_text=True)
+            # a summary panel sits above the timeline, unframed: its template draws its own card
+            assert customer.index("<section data-own-card>") < customer.index('data-testid="timeline"')
+            assert 'data-panel="panelled.car"><section' in customer.replace("\n", "")
+            # the core's own panels: assets and open tasks in the summary, workflows below the timeline
+            assert (customer.index('data-testid="assets"') < customer.index('data-testid="open-tasks"')
+                    < customer.index('data-testid="timeline"') < customer.index('data-panel="workflow.items"'))
+            other = login(beta, "owner").get(f"/t/beta/customers/{beta.customers[0]}").get_data(as_text=True)
+            assert "data-own-card" not in other
+    finally:
+        app.jinja_env.loader = original
 
 
 def test_enabling_with_requirements_is_all_or_nothing(two_tenants, login, in_tenant, app, system_db):

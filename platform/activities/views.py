@@ -1,10 +1,9 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
 from ..customers.services import get_customer
-from ..customers.views import _show
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.redirects import safe_next
 from . import services
@@ -21,7 +20,10 @@ def _customer_or_404(customer_id):
 
 
 def _back_to_customer_with_errors(customer, errors, form):
-    return _show(customer, activity_errors=(form, errors)), 422
+    """The customer page again, its task or interaction form showing `errors`. The page is the customers module's
+    view, reached through the app's view table: activities sit above customers and never import their views."""
+    g.activity_errors = (form, errors)
+    return current_app.view_functions["customers.show"](customer_id=customer.id), 422
 
 
 @bp.post("/customers/<int:customer_id>/interactions")

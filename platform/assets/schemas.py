@@ -20,6 +20,10 @@ class AssetSchema(Schema):
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     custom = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
                          metadata={"description": "custom field values by field code"})
+    move_identifiers = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list, load_only=True,
+                                   validate=validate.Length(max=10), metadata={
+        "description": "identity kinds (e.g. [\"plate\"]) whose value may be moved here from another asset of the "
+                       "same customer; without it such a move is refused with the asset it would leave"})
     created_at = fields.DateTime(dump_only=True)
 
 

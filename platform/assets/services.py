@@ -76,14 +76,40 @@ def validate(user, data: dict) -> None:
     _validate(user, data, None)
 
 
-def _set_identifiers(asset: Asset, customer: Customer, wanted: dict[str, str]) -> None:
+class IdentifierOnAnotherAsset(ValidationError):
+    """An identifier typed on an asset is already on another asset of the same customer (沪G84804 on the BYD 汉,
+    now typed on a new Model Y). It moves only when the caller says so (`move_identifiers`); `moves` is
+    {kind: (value, the asset it would leave)} for the form to ask."""
+
+    def __init__(self, messages: dict, moves: dict):
+        super().__init__(messages)
+        self.moves = moves
+
+
+def _set_identifiers(asset: Asset, customer: Customer, wanted: dict[str, str], move=()) -> None:
     current = {i.kind: i for i in db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.asset_id == asset.id))}
+    elsewhere = {(i.kind, i.value): i for i in identities.identities_of(customer.id)
+                 if i.asset_id is not None and i.asset_id != asset.id and wanted.get(i.kind) == i.value}
+    unconfirmed = {kind: (value, db.session.get(Asset, (asset.tenant_id, elsewhere[(kind, value)].asset_id)))
+                   for kind, value in wanted.items() if (kind, value) in elsewhere and kind not in move}
+    if unconfirmed:
+        raise IdentifierOnAnotherAsset({f"identifiers.{kind}": [_(
+            "%(value)s is on %(asset)s, another asset of this customer. Confirm to move it here; %(asset)s will be "
+            "left without it.", value=value, asset=other.name)] for kind, (value, other) in unconfirmed.items()},
+            unconfirmed)
     for kind, identity in current.items():
         if wanted.get(kind) != identity.value:
             db.session.delete(identity)
     db.session.flush()
     for kind, value in wanted.items():
         if kind in current and current[kind].value == value:
+            continue
+        moving = elsewhere.get((kind, value))
+        if moving is not None:
+            left = db.session.get(Asset, (asset.tenant_id, moving.asset_id))
+            moving.asset_id = asset.id
+            record("move", "identity", moving.id, f"{customer.name}: {kind} {value}: {left.name} → {asset.name}",
+                   before={"asset_id": left.id, "asset": left.name}, after={"asset_id": asset.id, "asset": asset.name})
             continue
         try:
             identity = identities.add(customer, kind, value)
@@ -102,7 +128,7 @@ def create_asset(user, customer: Customer, data: dict) -> Asset:
     db.session.add(asset)
     db.session.flush()
     db.session.add(AssetOwnership(asset_id=asset.id, customer_id=customer.id))
-    _set_identifiers(asset, customer, wanted)
+    _set_identifiers(asset, customer, wanted, data.get("move_identifiers") or ())
     record("create", "asset", asset.id, f"{customer.name}: {asset.name}", after=snapshot(asset))
     emit(AssetCreated(asset))
     return asset
@@ -117,7 +143,7 @@ def update_asset(user, asset: Asset, data: dict) -> Asset:
     asset.attributes = attributes
     asset.custom = custom
     owner = db.session.get(Customer, (asset.tenant_id, asset.customer_id))
-    _set_identifiers(asset, owner, wanted)
+    _set_identifiers(asset, owner, wanted, data.get("move_identifiers") or ())
     db.session.flush()
     old, new = changed_only(before, snapshot(asset))
     if new:

@@ -11,9 +11,9 @@ from ..fields.forms import custom_from_form, form_errors
 from ..users.services import list_users
 from ..web.schema_forms import describe
 from ..stores.services import stores_visible_to
+from ..hooks.blocks import asset_panels
 from ..web.forms import flatten_errors, load_form, requires
 from ..web.i18n import current_code
-from ..workflow.views import panel_context
 from . import services
 from .schemas import AssetSchema, ReadingSchema, TransferSchema
 
@@ -29,10 +29,11 @@ def _form_payload(asset_type) -> dict:
     payload["attributes"] = {k[5:]: v for k, v in form.items() if k.startswith("attr_") and v != ""}
     if asset_type is not None:
         payload["identifiers"] = {kind: form.get(f"id_{kind}", "") for kind in asset_type.identity_kinds}
+    payload["move_identifiers"] = form.getlist("move_identifiers")[:10]
     return payload
 
 
-def _render_form(customer, asset, values, errors, status=200):
+def _render_form(customer, asset, values, errors, status=200, moves=None):
     types = services.asset_types()
     chosen = types.get(values.get("type")) or next(iter(types.values()))
     fields = describe(chosen.attributes()) if chosen.attributes else []
@@ -42,7 +43,7 @@ def _render_form(customer, asset, values, errors, status=200):
                            custom_defs=custom_defs, linked=shown, locale=current_code(),
                            staff=[u for u in list_users(current_user) if u.active] if custom_defs else [],
                            types=types, chosen=chosen, attr_fields=fields, kind_labels=KIND_LABELS,
-                           stores=stores_visible_to(current_user)), status
+                           stores=stores_visible_to(current_user), moves=moves or {}), status
 
 
 def _save(customer, asset):
@@ -68,7 +69,8 @@ def _save(customer, asset):
         saved = services.update_asset(current_user, asset, data) if asset else \
             services.create_asset(current_user, customer, data)
     except ValidationError as err:
-        return _render_form(customer, asset, values, form_errors(flatten_errors(err.messages)), 422)
+        return _render_form(customer, asset, values, form_errors(flatten_errors(err.messages)), 422,
+                            moves=getattr(err, "moves", None))
     flash(_("Asset %(name)s saved.", name=saved.name), "success")
     return redirect(url_for("assets.show", asset_id=saved.id))
 
@@ -118,7 +120,7 @@ def _render_show(asset, errors=None, status=200):
     custom_defs = definitions("asset", user=current_user)
 
     return render_template("assets/show.html", asset=asset, kind=kind, attr_fields=fields, custom_defs=custom_defs,
-                           wf=panel_context("asset", asset), readings=services.readings_of(asset.id),
+                           panels=asset_panels(current_user, asset), readings=services.readings_of(asset.id),
                            linked=linked(custom_defs, [asset.custom]), locale=current_code(),
                            owner=get_customer(current_user, asset.customer_id),
                            identifiers=services.identifiers_of([asset.id])[asset.id], kind_labels=KIND_LABELS,

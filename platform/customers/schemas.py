@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, post_dump
 
-from ..validation import LowerEmail, Phone, Trimmed
+from ..validation import LenientDate, LowerEmail, Phone, Trimmed
 
 
 class Tags(fields.Field):
@@ -49,7 +49,7 @@ class CustomerSchema(Schema):
     email = LowerEmail(load_default=None, allow_none=True)
     gender = fields.String(load_default=None, allow_none=True,
                            validate=validate.OneOf(["M", "F"], error=_l("Choose one of the listed options.")))
-    birthday = fields.Date(load_default=None, allow_none=True)
+    birthday = LenientDate(load_default=None, allow_none=True)
     city = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=40))
     address = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=300))
     source = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=40))

@@ -142,7 +142,7 @@ def _apply_consents(customer: Customer, data: dict) -> None:
         if granted is None:
             continue
         current = (consents.get(channel) or {}).get("granted", False)
-        if granted != current or channel not in consents:
+        if granted != current:  # an unticked box on a customer never asked is no decision: nothing to record
             consents[channel] = {"granted": granted, "at": utcnow().isoformat(), "source": source or "staff"}
     customer.consents = consents
 

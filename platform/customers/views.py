@@ -4,8 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..activities.services import open_tasks_of_customer
-from ..assets import services as asset_services
 from ..audit.views import ACTION_LABELS
 from ..customers.models import Customer
 from ..fields.engine import definitions, filter_errors, linked
@@ -109,7 +107,7 @@ def show(customer_id):
     return _show(customer)
 
 
-def _show(customer, identity_errors=None, identity_values=None, activity_errors=None):
+def _show(customer, identity_errors=None, identity_values=None):
     from datetime import datetime, timezone
 
     kinds = {k for k in request.args.getlist("tl") if k and len(k) <= 40} or None
@@ -123,8 +121,6 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
         before = None
     entries, next_before = timeline(customer, kinds=kinds, before=before)
 
-    assets = asset_services.assets_of(customer.id)
-
     owner = _get(User, customer.owner_id) if customer.owner_id else None
 
     custom_defs = definitions("customer", user=current_user)
@@ -134,13 +130,8 @@ def _show(customer, identity_errors=None, identity_values=None, activity_errors=
                            identities=identities.identities_of(customer.id), kinds=identities.kinds(),
                            merges=merging.merges_of(customer.id), identity_errors=identity_errors or {},
                            identity_values=identity_values or {}, timeline=entries, next_before=next_before,
-                           tl_kinds=kinds or set(), open_tasks=open_tasks_of_customer(customer.id),
-                           staff=[u for u in list_users(current_user) if u.active],
-                           activity_form=(activity_errors or (None, {}))[0],
-                           activity_errors=(activity_errors or (None, {}))[1], timeline_labels=TIMELINE_LABELS,
-                           action_labels=ACTION_LABELS, custom_defs=custom_defs, locale=current_code(),
-                           assets=assets, asset_identifiers=asset_services.identifiers_of([a.id for a in assets]),
-                           asset_types=asset_services.asset_types())
+                           tl_kinds=kinds or set(), timeline_labels=TIMELINE_LABELS,
+                           action_labels=ACTION_LABELS, custom_defs=custom_defs, locale=current_code())
 
 
 def _merged_redirect(customer_id):

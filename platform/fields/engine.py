@@ -14,7 +14,7 @@ from ..hooks.runtime import enabled_plugins, host
 from ..tenancy.context import require_tenant_id
 from ..tenancy.models import as_id, get_scoped
 from ..users.models import User
-from ..validation import BoundedDecimal, Phone, finite_number, normalize_phone, number_as_json
+from ..validation import BoundedDecimal, LenientDate, Phone, finite_number, normalize_phone, number_as_json
 from .models import FILE_TYPES, FieldDefinition
 
 MAX_FILES = 20
@@ -129,7 +129,7 @@ def _field(d: FieldDefinition) -> fields.Field:
         return BoundedDecimal(places=2, as_string=True,
                               validate=validate.Range(min=-1e12, max=1e12), **common)
     if d.type == "date":
-        return fields.Date(**common)
+        return LenientDate(**common)
     if d.type == "datetime":
         return fields.AwareDateTime(default_timezone=None, **common)
     if d.type == "select":

@@ -61,6 +61,15 @@ def customer_panels(user, customer) -> list[Block]:
     return out
 
 
+def asset_panels(user, asset) -> list[Block]:
+    """The panels of an asset's page this user may see, in their order, with their context computed."""
+    out = []
+    for owner, panel in sorted(_visible("register_asset_panels", user), key=lambda pair: pair[1].order):
+        ctx, failed = _guarded(owner, "panel", panel.code, lambda: panel.context(asset))
+        out.append(Block(panel, owner, "panel", {"asset": asset, "panel": panel, "ctx": ctx}, failed=failed))
+    return out
+
+
 def kpis(user) -> list[Block]:
     """The KPIs of the home page this user may see, each computed or failed."""
     out = []

@@ -153,12 +153,34 @@ class Banner:
 
 @dataclass(frozen=True)
 class CustomerPanel:
-    """A box on the customer page: `template` is rendered with `customer` and whatever `context(customer)` returns."""
+    """A box on the customer page: `template` is rendered with `customer` and `ctx`, whatever `context(customer)`
+    returns.
+
+    position: "main" (below the timeline) or "summary" (right below the profile, before the timeline: for what
+        staff look at first, such as the customer's cars or open tasks).
+    framed: True puts the template in a card headed by `label`; False lets the template draw its own card(s), for a
+        panel with buttons in its header or several columns.
+    """
 
     code: str
     label: Any
     template: str
     context: Callable[..., dict] = lambda customer: {}
+    permission: str | None = None
+    order: int = 100
+    position: str = "main"
+    framed: bool = True
+
+
+@dataclass(frozen=True)
+class AssetPanel:
+    """A box on an asset's page (a car, a device): `template` is rendered in a card headed by `label`, with `asset`
+    and `ctx`, whatever `context(asset)` returns. Panels of all plugins are ordered by `order`."""
+
+    code: str
+    label: Any
+    template: str
+    context: Callable[..., dict] = lambda asset: {}
     permission: str | None = None
     order: int = 100
 

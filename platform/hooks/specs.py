@@ -120,6 +120,11 @@ def register_customer_panels():
 
 
 @hookspec
+def register_asset_panels():
+    """Return `AssetPanel` objects rendered on an asset's page."""
+
+
+@hookspec
 def register_import_mappings():
     """Return `ImportMapping` objects: column maps for imports of this plugin's data."""
 

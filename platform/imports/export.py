@@ -80,14 +80,19 @@ def to_csv(user, flt) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def errors_xlsx(run, errors) -> bytes:
+def errors_xlsx(run, errors, targets: dict) -> bytes:
+    """The rows that were not imported, as they were in the file, with why (fields by their labels, in the
+    user's language) — fix them there and import this file again."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Rows with errors"))
-    sheet.append(xlsx_row(sheet, [_("Row"), *run.headers, _("Errors")]))
+    sheet = book.create_sheet(_("Rows not imported"))
+    sheet.append(xlsx_row(sheet, [_("Row"), *run.headers, _("Why")]))
     for e in errors:
-        reasons = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in e.messages.items())
+        reasons = "; ".join((" ".join(msgs) if field == "_schema" else f"{targets.get(field, (field,))[0]}: {' '.join(msgs)}")
+                            for field, msgs in e.messages.items())
+        if e.kind == "conflict":
+            reasons = f"{_('Conflict')}: {reasons}"
         sheet.append(xlsx_row(sheet, [e.row_number, *e.values, reasons]))
     out = io.BytesIO()
     book.save(out)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +34,11 @@ class ImportRun(TenantScoped):
     created_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    conflict_count: Mapped[int] = mapped_column(Integer, default=0)  # rows that would fold one person into another
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)  # left out by choice (preview, update_existing)
+    # what staff chose on the preview: update customers the file finds (or leave them), rows to leave out
+    update_existing: Mapped[bool] = mapped_column(Boolean, default=True)
+    skip_rows: Mapped[list] = mapped_column(JSONB, default=list)
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -50,6 +55,7 @@ class ImportRowError(TenantScoped):
     row_number: Mapped[int] = mapped_column(Integer)  # as the spreadsheet numbers it (header = 1)
     values: Mapped[list] = mapped_column(JSONB, default=list)
     messages: Mapped[dict] = mapped_column(JSONB, default=dict)  # field -> [reasons]
+    kind: Mapped[str] = mapped_column(String(10), default="error")  # error | conflict (matching.match)
 
 
 class SavedMapping(TenantScoped):

@@ -13,6 +13,7 @@ import functools
 import itertools
 import logging
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -24,6 +25,7 @@ from sqlalchemy import delete, func, select, text
 from ..audit.services import Actor, acting_as, record
 from ..customers import identities
 from ..customers import services as customers
+from ..customers.models import Customer
 from ..customers.schemas import CustomerSchema
 from ..extensions import db
 from ..jobs.after_commit import after_commit
@@ -33,7 +35,7 @@ from ..tenancy.models import current_tenant_row, get_scoped, utcnow
 from ..tenancy.scoping import unscoped
 from ..users.models import User
 from ..web.forms import flatten_errors
-from . import files, mapped, mapping
+from . import files, mapped, mapping, matching
 from .models import ImportRowError, ImportRun, SavedMapping
 
 BATCH = 500  # rows per transaction: the progress bar moves about every second
@@ -112,7 +114,10 @@ def get_run(user, run_id) -> ImportRun | None:
     return run
 
 
-def set_mapping(user, run: ImportRun, raw_mapping: dict, default_store_id) -> None:
+def set_mapping(user, run: ImportRun, raw_mapping: dict, default_store_id, update_existing: bool = True,
+                skip_rows=()) -> None:
+    """The column mapping and the choices of the preview: the store for rows without one, whether customers the
+    file finds are updated or left as they are, and which row numbers to leave out."""
     if run.status != "uploaded":
         raise ValidationError({"mapping": [_("This import has already started.")]})
     target = plugin_mapping(user, run)
@@ -129,6 +134,7 @@ def set_mapping(user, run: ImportRun, raw_mapping: dict, default_store_id) -> No
     if errors:
         raise ValidationError(errors)
     run.mapping, run.default_store_id = cleaned, store.id
+    run.update_existing, run.skip_rows = bool(update_existing), sorted({int(n) for n in skip_rows})[:10000]
     _remember_mapping(run)
 
 
@@ -166,8 +172,12 @@ def _customer_schema() -> CustomerSchema:
     return CustomerSchema()
 
 
-def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[dict, dict, dict]:
-    """(customer data, {identity kind: normal form}, errors) for one spreadsheet row."""
+def parse_row(user, run: ImportRun, values: list[str], stores: dict,
+              default_store_id: int | None = None) -> tuple[dict, dict, dict]:
+    """(customer data, {identity kind: normal form}, errors) for one spreadsheet row; errors are keyed by the
+    mapping's field names (store, not store_id), so the pages can label them. `default_store_id`: the store for
+    rows without one when the run has none yet (the preview, before the mapping is saved)."""
+    default_store_id = run.default_store_id or default_store_id
     record_ = {field: (values[int(col)] if int(col) < len(values) else "") for col, field in run.mapping.items()}
     errors: dict[str, list] = {}
     schema = _customer_schema()
@@ -178,9 +188,9 @@ def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[di
     if store_key:
         if store_key not in stores:
             errors["store"] = [_("No store with this code or name.")]
-        raw["store_id"] = stores.get(store_key, run.default_store_id)
+        raw["store_id"] = stores.get(store_key, default_store_id)
     else:
-        raw["store_id"] = run.default_store_id
+        raw["store_id"] = default_store_id
     raw.setdefault("name", "")
     custom = {k[7:]: v for k, v in record_.items() if k.startswith("custom:") and v != ""}
     if custom:
@@ -189,7 +199,11 @@ def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[di
     try:
         data = schema.load(raw)
     except ValidationError as err:
-        errors.update(flatten_errors(err.messages))
+        flat = flatten_errors(err.messages)
+        if "store_id" in flat:
+            flat["store"] = errors.get("store") or [_("Choose the store for rows without one.")]
+            del flat["store_id"]
+        errors.update(flat)
     found = {}
     for kind in mapping.IDENTITY_FIELDS:
         value = record_.get(kind, "")
@@ -202,20 +216,27 @@ def parse_row(user, run: ImportRun, values: list[str], stores: dict) -> tuple[di
     return data, found, errors
 
 
-def _upsert(user, data: dict, found: dict) -> str:
-    """Create, or fold into the one customer the identities point at; 'created' or 'updated'."""
+def _names(user, customer_ids) -> dict[int, str]:
+    """{id: name} of the given customers that `user` may see (one query)."""
+    ids = [i for i in set(customer_ids) if i > 0]
+    if not ids:
+        return {}
+    return dict(db.session.execute(customers.visible(user, select(Customer.id, Customer.name)
+                                                      .where(Customer.id.in_(ids)))).all())
+
+
+def _upsert(user, run: ImportRun, data: dict, found: dict) -> str:
+    """Create, or fold into the one customer the identities point at: 'created', 'updated' or 'skipped'
+    (existing customers are left alone on this run); a conflict (matching.match) raises Conflict."""
     owners = identities.owners(list(found.items()))
-    distinct = set(owners.values())
-    if len(distinct) > 1:
-        raise ValidationError({"_schema": [_("The identities belong to different customers: %(ids)s",
-                                             ids=", ".join(f"#{i}" for i in sorted(distinct)))]})
+    result = matching.match(data.get("name"), found, owners, _names(user, owners.values()))
+    if result.outcome == matching.CONFLICT:
+        raise Conflict(result.reason)
     extra = {k: v for k, v in found.items() if k not in ("mobile", "email")}
-    if distinct:
-        existing = customers.get_customer(user, distinct.pop())
-        if existing is None:
-            raise ValidationError({"_schema": [_("This person is a customer of a store you cannot see.")]})
-        customers._fold_into(existing, data)
-        target, outcome = existing, "updated"
+    if result.outcome == matching.UPDATE:
+        if not run.update_existing:
+            return "skipped"
+        target, outcome = customers._fold_into(customers.get_customer(user, result.customer_id), data), "updated"
     else:
         target, outcome = customers.create_customer(user, data), "created"
     for kind, value in extra.items():
@@ -223,19 +244,50 @@ def _upsert(user, data: dict, found: dict) -> str:
     return outcome
 
 
-def preview(user, run: ImportRun, limit: int = 10) -> list[tuple[int, list[str], dict]]:
-    """The first rows with what would go wrong with each (nothing is written)."""
+class Conflict(Exception):
+    """A row that would fold one person into another: reported, never written."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def preview(user, run: ImportRun, limit: int = 20, default_store_id: int | None = None) -> list[PreviewRow]:
+    """The first rows, each with what the import would do with it — a new customer, an update of whom (found by
+    what), a conflict or the row's errors — judged exactly as the job will judge it, earlier rows of the file
+    included; nothing is written."""
     target = plugin_mapping(user, run)
     if target is not None:
         rows = list(itertools.islice(_numbered_rows(run), limit))
-        return [(number, values, errors) for number, values, _data, errors in mapped.load_rows(user, run, target, rows)]
-    stores, out = _stores_by_key(), []
-    for number, values in _numbered_rows(run):
-        _data, _found, errors = parse_row(user, run, values, stores)
-        out.append((number, values, errors))
-        if len(out) >= limit:
-            break
+        return [PreviewRow(number, values, errors, None, "")
+                for number, values, _data, errors in mapped.load_rows(user, run, target, rows)]
+    stores = _stores_by_key()
+    parsed = [(number, values, *parse_row(user, run, values, stores, default_store_id))
+              for number, values in itertools.islice(_numbered_rows(run), limit)]
+    owners = identities.owners([pair for *_x, found, errors in parsed if not errors for pair in found.items()])
+    names = _names(user, owners.values())
+    out = []
+    for number, values, data, found, errors in parsed:
+        if errors:
+            out.append(PreviewRow(number, values, errors, None, ""))
+            continue
+        result = matching.match(data.get("name"), found, owners, names)
+        if result.outcome == matching.NEW:  # later rows with these details are this person, as in the job
+            names[-number] = data.get("name")
+            owners.update({pair: -number for pair in found.items()})
+        out.append(PreviewRow(number, values, {}, result.outcome, matching.describe(result, names)))
     return out
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """A row of the preview: `outcome` new | update | conflict (None with errors), `summary` says it in words."""
+
+    number: int
+    values: list
+    errors: dict
+    outcome: str | None
+    summary: str
 
 
 def _numbered_rows(run: ImportRun, start: int = 0):
@@ -342,7 +394,8 @@ def process(run_id: int) -> None:
             _hold_lease(run, attempt)
             run.status, run.finished_at = "done", utcnow()
             record("finish", "import", run.id,
-                   f"{run.filename}: +{run.created_count} ~{run.updated_count} !{run.failed_count}")
+                   f"{run.filename}: +{run.created_count} ~{run.updated_count} !{run.failed_count} "
+                   f"conflicts {run.conflict_count} skipped {run.skipped_count}")
             db.session.commit()
     except LeaseLost:
         db.session.rollback()
@@ -401,7 +454,11 @@ def _process_batch(user, run: ImportRun, batch: list, stores: dict, attempt: int
     _hold_lease(run, attempt)  # first: the lock keeps a newer claim from starting until this batch commits
     outcomes: dict[int, object] = {}  # row number -> "created" | "updated" | errors
     parsed = []
+    skip = set(run.skip_rows or ())
     for number, values in batch:
+        if number in skip:  # left out on the preview
+            outcomes[number] = "skipped"
+            continue
         data, found, errors = parse_row(user, run, values, stores)
         if errors:
             outcomes[number] = errors
@@ -430,9 +487,11 @@ def _process_batch(user, run: ImportRun, batch: list, stores: dict, attempt: int
     for number, data, found in one_by_one:
         try:
             with db.session.begin_nested():
-                outcomes[number] = _upsert(user, data, found)
+                outcomes[number] = _upsert(user, run, data, found)
         except ValidationError as err:
             outcomes[number] = flatten_errors(err.messages)
+        except Conflict as conflict:
+            outcomes[number] = Conflict(conflict.reason)
     _record_outcomes(run, batch, outcomes)
 
 
@@ -445,14 +504,19 @@ def _process_plugin_batch(user, run: ImportRun, target, batch: list, attempt: in
 def _record_outcomes(run: ImportRun, batch: list, outcomes: dict) -> None:
     """Count the batch, keep its row errors and move the resume point, in the batch's transaction."""
     failed = {number: messages for number, messages in outcomes.items() if isinstance(messages, dict)}
-    if failed:  # a resumed batch may have reported these rows before the restart
+    conflicts = {number: {"_schema": [o.reason]} for number, o in outcomes.items() if isinstance(o, Conflict)}
+    if failed or conflicts:  # a resumed batch may have reported these rows before the restart
         db.session.execute(delete(ImportRowError).where(ImportRowError.run_id == run.id,
-                                                        ImportRowError.row_number.in_(list(failed))))
-        db.session.add_all([ImportRowError(run_id=run.id, row_number=number, values=values, messages=failed[number])
-                            for number, values in batch if number in failed])
+                                                        ImportRowError.row_number.in_([*failed, *conflicts])))
+        db.session.add_all([ImportRowError(run_id=run.id, row_number=number, values=values,
+                                           messages=failed.get(number) or conflicts[number],
+                                           kind="conflict" if number in conflicts else "error")
+                            for number, values in batch if number in failed or number in conflicts])
     run.failed_count += len(failed)
+    run.conflict_count += len(conflicts)
     run.created_count += sum(1 for o in outcomes.values() if o == "created")
     run.updated_count += sum(1 for o in outcomes.values() if o == "updated")
+    run.skipped_count += sum(1 for o in outcomes.values() if o == "skipped")
     run.processed_rows += len(batch)
     db.session.commit()
 

@@ -46,8 +46,11 @@ def show(run_id):
     if request.method == "POST" and run.status == "uploaded":
         raw = {k[4:]: v for k, v in request.form.items() if k.startswith("col_") and v}
         store = request.form.get("default_store_id", "")
+        keep = set(request.form.getlist("keep"))  # rows of the preview left ticked; an unticked box sends nothing
+        skip = [n for n in request.form.getlist("shown")[:1000] if n.isdigit() and len(n) < 10 and n not in keep]
         try:
-            services.set_mapping(current_user, run, raw, int(store) if store.isdigit() and len(store) < 19 else None)
+            services.set_mapping(current_user, run, raw, int(store) if store.isdigit() and len(store) < 19 else None,
+                                 update_existing=request.form.get("update_existing", "1") == "1", skip_rows=skip)
             if request.form.get("start"):
                 services.start(current_user, run)
                 flash(_("The import is running. You can leave this page."), "info")
@@ -59,16 +62,23 @@ def show(run_id):
 
 def _show(run, errors, status):
     preview = []
+    default_store = run.default_store_id or session.get("store_id") or _first_store()
     if run.status == "uploaded":
         try:
-            preview = services.preview(current_user, run) if run.mapping else []
+            preview = services.preview(current_user, run, default_store_id=default_store) if run.mapping else []
         except ValidationError as err:  # the plugin it imports was switched off meanwhile
             errors = {**flatten_errors(err.messages), **errors}
     return render_template("imports/show.html", run=run, targets=services.targets_of(current_user, run),
                            kinds=services.kinds_offered(current_user), preview=preview, errors=errors,
                            stores=stores_visible_to(current_user), stalled=services.is_stalled(run),
                            row_errors=services.row_errors(run, 50) if run.status in ("done", "running") else [],
-                           default_store=run.default_store_id or session.get("store_id")), status
+                           default_store=default_store), status
+
+
+def _first_store():
+    """The store the form's select shows first: the preview assumes what the form would send."""
+    stores = stores_visible_to(current_user)
+    return stores[0].id if stores else None
 
 
 @bp.post("/imports/<int:run_id>/resume")
@@ -94,7 +104,7 @@ def progress(run_id):
 @requires("customers.manage")
 def errors_report(run_id):
     run = _run_or_404(run_id)
-    data = export.errors_xlsx(run, services.row_errors(run))
+    data = export.errors_xlsx(run, services.row_errors(run), services.targets_of(current_user, run))
     return Response(data, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename=import-{run.id}-errors.xlsx"})
 
 

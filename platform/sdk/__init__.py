@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..hooks.contrib import Permission
 from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
-from ..hooks.contrib import (AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
+from ..hooks.contrib import (AssetPanel, AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
                              FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
                              RuleCondition, RuleTrigger, TimelineEntry, WorkflowDefinition)
 from ..hooks.info import PluginInfo
@@ -109,7 +109,7 @@ __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
     "FieldPreset", "EngineEntity", "WorkflowDefinition", "RuleTrigger", "RuleCondition", "RuleAction",
-    "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "ImportMapping", "PeriodicJob", "Banner",
+    "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "AssetPanel", "ImportMapping", "PeriodicJob", "Banner",
     "TimelineEntry",
     # data
     "db", "TenantScoped", "Timestamped", "tenant_fk", "get_scoped", "as_id", "utcnow", "current_tenant_id",

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from flask import g, session
+from flask_babel import format_currency
 from flask_login import current_user
 
+from ..calendar import money, tenant_currency
 from ..hooks.blocks import page_banners
 from ..hooks.runtime import nav_items
 from ..notifications.services import unread_count
@@ -57,6 +59,13 @@ def _iso_datetime(value, format: str = "short") -> str:
         return value or ""
 
 
+def _currency(value) -> str:
+    """An amount in the tenant's currency, written the user's way (¥1,280.00; "" for no amount)."""
+    if value is None or value == "":
+        return ""
+    return format_currency(money(value), tenant_currency())
+
+
 def init_filters(app) -> None:
     from flask_babel import lazy_gettext as _l
 
@@ -71,6 +80,7 @@ def init_filters(app) -> None:
         "ref_asset": _l("Link to an asset"), "ref_user": _l("Link to a staff member")}
 
     app.add_template_filter(display_phone, "phone")
+    app.add_template_filter(_currency, "currency")
     app.add_template_filter(_iso_datetime, "isodatetime")
     app.add_template_filter(lambda rows: [(r.id, r.label) for r in rows], "role_options")
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")

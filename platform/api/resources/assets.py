@@ -37,7 +37,7 @@ def _visible_custom(asset) -> dict:
 
 
 def _out(asset):
-    return {**{k: getattr(asset, k) for k in AssetSchema().fields if k not in ("identifiers", "custom")},
+    return {**{k: getattr(asset, k) for k in AssetSchema().dump_fields if k not in ("identifiers", "custom")},
             "identifiers": services.identifiers_of([asset.id])[asset.id], "custom": _visible_custom(asset)}
 
 
@@ -60,7 +60,7 @@ def list_assets(args):
     ids = services.identifiers_of([a.id for a in rows])
 
     visible = {d.code for d in definitions("asset", user=api_user())}
-    return [{**{k: getattr(a, k) for k in AssetSchema().fields if k not in ("identifiers", "custom")},
+    return [{**{k: getattr(a, k) for k in AssetSchema().dump_fields if k not in ("identifiers", "custom")},
              "identifiers": ids[a.id], "custom": {k: v for k, v in (a.custom or {}).items() if k in visible}}
             for a in rows]
 
