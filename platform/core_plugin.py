@@ -28,6 +28,7 @@ from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .leads import services as leads
 from .leads import timeline as lead_timeline
+from .leads.importing import MAPPING as LEAD_IMPORT
 from .leads.public import bp as lead_public_bp
 from .leads.views import bp as leads_bp
 from .notifications.template_views import bp as templates_bp
@@ -225,6 +226,11 @@ def register_engine_entities():
                      lambda a: f"/assets/{a.id}", customer_id=lambda a: a.customer_id,
                      update=change_asset),
     ]
+
+
+@hookimpl
+def register_import_mappings():
+    return [LEAD_IMPORT]
 
 
 @hookimpl

@@ -165,3 +165,38 @@ def test_staff_pages_render_for_owner_and_advisor(two_tenants, in_tenant, login,
     assert advisor.get("/t/alpha/leads/channels").status_code == 403
     panel = owner.get(f"/t/alpha/customers/{alpha.customers[0]}")
     assert panel.status_code == 200 and 'data-testid="leads-panel"' in panel.get_data(as_text=True)
+
+
+def test_show_sign_up_sheet_imports_through_the_wizard(two_tenants, in_tenant, login, system_db):
+    import io
+
+    from openpyxl import Workbook
+
+    from tests.test_import_mappings import _guessed
+    from tests.test_imports import _run_worker
+
+    alpha, _beta = two_tenants
+    _channel(in_tenant, alpha, name="上海车展")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机号", "渠道", "意向车型"])
+    for row in (["王先生", "139 0000 7001", "上海车展", "Model Y"], ["李女士", "13900007002", "上海车展", "Model 3"],
+                ["王先生", "13900007001", "上海车展", "Model Y 试驾"],      # the same person again: one lead
+                ["赵先生", "13900007003", "广州车展", "X5"],                # no such channel
+                ["钱先生", "12345", "上海车展", "X3"]):                     # not a mobile
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    owner = login(alpha, "owner")
+    resp = owner.client.post("/t/alpha/imports/", data={"csrf_token": owner.token, "kind": "leads",
+                                                        "file": (io.BytesIO(data.getvalue()), "车展登记.xlsx")},
+                             content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-1500:]
+    page = owner.get(resp.headers["Location"]).get_data(as_text=True)
+    assert _guessed(page) == {"col_0": "name", "col_1": "mobile", "col_2": "channel", "col_3": "interest"}
+    started = owner.post(resp.headers["Location"], {**_guessed(page), "start": "1"})
+    assert started.status_code == 302, started.get_data(as_text=True)[-1500:]
+    _run_worker()
+    assert _rows(system_db, "SELECT mobile, enquiries, source FROM leads ORDER BY mobile") == \
+        [("+8613900007001", 2, "import"), ("+8613900007002", 1, "import")]
+    assert _rows(system_db, "SELECT count(*) FROM import_row_errors") == [(2,)]

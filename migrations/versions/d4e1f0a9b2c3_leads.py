@@ -1,7 +1,7 @@
 """leads: channels, campaigns, assignment rules, leads (one open lead per mobile), lead events, webhook deliveries
 
 Revision ID: d4e1f0a9b2c3
-Revises: a7e5c0d3f914
+Revises: a7e5c0d3f914, a7e1c0f3d5b2
 Create Date: 2026-12-03 07:20:00.000000
 """
 from alembic import op
@@ -10,7 +10,8 @@ from sqlalchemy.dialects import postgresql
 from storecrm.tenancy.ddl import enable_rls
 
 revision = 'd4e1f0a9b2c3'
-down_revision = 'a7e5c0d3f914'
+# after merging main: also the merge point of main's import-conflicts head and the scheduling branch's head
+down_revision = ('a7e5c0d3f914', 'a7e1c0f3d5b2')
 branch_labels = None
 depends_on = None
 
