@@ -200,3 +200,32 @@ def test_show_sign_up_sheet_imports_through_the_wizard(two_tenants, in_tenant, l
     assert _rows(system_db, "SELECT mobile, enquiries, source FROM leads ORDER BY mobile") == \
         [("+8613900007001", 2, "import"), ("+8613900007002", 1, "import")]
     assert _rows(system_db, "SELECT count(*) FROM import_row_errors") == [(2,)]
+
+
+def test_lead_pages_run_a_fixed_number_of_queries(two_tenants, in_tenant, login, app):
+    from storecrm.leads import services
+    from storecrm.leads.models import LeadChannel
+    from tests.test_query_counts import count_queries
+
+    alpha, _beta = two_tenants
+    channel_id, _token, _secret = _channel(in_tenant, alpha)
+
+    def add(n, start):
+        with in_tenant(alpha) as session:
+            channel = session.get(LeadChannel, (alpha.id, channel_id))
+            for i in range(n):
+                lead, _created = services.capture(channel, {"name": f"L{start + i}", "mobile": f"+86139000{start + i:05d}"})
+                lead.owner_id = alpha.users["owner"]
+
+    owner = login(alpha, "owner")
+    add(2, 0)
+    counts = {}
+    for path in ("/t/alpha/leads/mine", "/t/alpha/leads/", "/t/alpha/leads/board"):
+        with count_queries(app) as few:
+            assert owner.get(path).status_code == 200
+        counts[path] = len(few)
+    add(8, 100)
+    for path, before in counts.items():
+        with count_queries(app) as many:
+            assert owner.get(path).status_code == 200
+        assert len(many) == before, (path, before, len(many))

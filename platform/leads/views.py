@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import segno
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from ..calendar import tenant_currency, tenant_today
+from ..calendar import tenant_currency, tenant_today, tenant_zone
 from ..extensions import db
 from ..stores.services import stores_visible_to
 from ..tenancy.models import as_id, get_scoped
@@ -37,6 +37,16 @@ STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest 
 GROUP_LABELS = {"channel": _l("Channel"), "campaign": _l("Campaign"), "owner": _l("Staff member")}
 HOW_LABELS = {"rule": _l("by rule"), "default": _l("to staff on shift"), "fallback": _l("to the rule's fallback"),
               "manager": _l("to the store manager"), "manual": _l("by hand")}
+
+
+@bp.app_template_filter("lead_datetime")
+def lead_datetime(value) -> str:
+    """A UTC time in the tenant's zone, "2026-12-03 16:02"; the zone is read once per request (lists show many)."""
+    if value is None:
+        return ""
+    if "_lead_zone" not in g:
+        g._lead_zone = tenant_zone()
+    return value.astimezone(g._lead_zone).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_template_filter("lead_money")
