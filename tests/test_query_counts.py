@@ -63,7 +63,8 @@ def test_page_query_count_does_not_grow_with_rows(path, grow, two_tenants, login
     with count_queries(app) as many:
         assert b.get(path).status_code == 200
     assert len(many) == len(few), (len(few), len(many))
-    assert len(few) <= 14, few  # session, tenant, plugins, stores, fields, views, staff, rows, count …
+    # session, tenant, plugins, stores, fields, views, staff, rows, count …; the home page's scheduling KPIs: + 2
+    assert len(few) <= (16 if path == "/t/alpha/" else 14), few
 
 
 def _add_customers_more(in_tenant, world):
@@ -123,7 +124,8 @@ def test_customer_360_page_query_count_does_not_grow_with_history(two_tenants, l
     with count_queries(app) as many:
         assert b.get(path).status_code == 200
     assert len(many) == len(few), (len(few), len(many))
-    assert len(few) <= 22, few  # 20 before workflows and rules: + rule firings on the timeline, + workflow panel
+    assert len(few) <= 23, few  # 20 before workflows and rules: + rule firings on the timeline, + workflow panel,
+    # + appointments on the timeline
 
 
 def _grow_assets(in_tenant, world, n):

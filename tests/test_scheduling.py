@@ -169,6 +169,11 @@ def test_state_actions_and_waiting_time(two_tenants, in_tenant):
         booking.act(None, appt, "start", now=at(TUESDAY, 9, 5))
         booking.act(None, appt, "complete", now=at(TUESDAY, 10, 20))
         assert appt.status == "done" and appt.waiting_minutes == 90
+        from storecrm.scheduling.timeline import average_wait, no_show_rate
+
+        owner = session.get(User, (alpha.id, alpha.users["owner"]))
+        assert average_wait(owner, walk_in=False) == 90 and average_wait(owner, walk_in=True) is None
+        assert no_show_rate(owner) == "0%"
         with pytest.raises(ValidationError):
             booking.act(None, appt, "cancel")
 
@@ -332,3 +337,30 @@ def test_dispatch_ranks_by_skill_region_shift_load_and_history_with_reasons(two_
             assert loaded[tech].load == 1
     finally:
         host(app).pm.unregister(name="dispatch_spy")
+
+
+def test_a_move_that_loses_one_candidate_takes_the_next(two_tenants, in_tenant, monkeypatch, system_db):
+    """Availability read a moment ago may be stale: the first candidate is refused by the database, the next one
+    is tried with the new time (the refused savepoint must not undo the move's values)."""
+    alpha, _beta = two_tenants
+    with in_tenant(alpha) as session:
+        store_id, tech, _bay, service_id = setup_shop(session, alpha, capacity=3)
+        other = alpha.users["advisor"]
+        for wd in range(7):
+            session.add(WorkingPattern(user_id=other, store_id=store_id, weekday=wd, starts_at=time(9),
+                                       ends_at=time(12)))
+        session.add(StaffSkill(user_id=other, skill="install", level=3))
+        session.flush()
+        data = {"store_id": store_id, "service_type_id": service_id, "customer_id": alpha.customers[0]}
+        booking.book(None, {**data, "starts_at": at(TUESDAY, 11), "staff_id": tech}, now=NOW)
+        moving = booking.book(None, {**data, "starts_at": at(TUESDAY, 9), "staff_id": other}, now=NOW)
+        real = booking._candidates
+        monkeypatch.setattr(booking, "_candidates", lambda options, staff_id, needs_staff, start: (
+            [tech, other], real(options, staff_id, needs_staff, start)[1]))
+        booking.reschedule(None, moving, {"starts_at": at(TUESDAY, 11)}, now=NOW)
+        assert (moving.starts_at, moving.staff_id) == (at(TUESDAY, 11), other)
+        moving_id = moving.id
+    with system_db.connect() as conn:
+        row = conn.execute(text("SELECT starts_at, staff_id FROM appointments WHERE id = :i AND tenant_id = :t"),
+                           {"i": moving_id, "t": alpha.id}).one()
+    assert tuple(row) == (at(TUESDAY, 11), other)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import select, text
 
@@ -131,8 +131,18 @@ def test_public_booking_journey(two_tenants, in_tenant, browser, system_db):
     with in_tenant(alpha) as session:
         known_mobile = session.execute(text("SELECT mobile FROM customers WHERE id = :i"),
                                        {"i": alpha.customers[0]}).scalar()
-    resp = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}",
-                  {"starts_at": start, "mobile": known_mobile, "name": "Someone else"})
+    asked = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}",
+                   {"starts_at": start, "mobile": known_mobile, "name": "Someone else"})
+    assert asked.status_code == 200 and 'data-testid="code-form"' in asked.get_data(as_text=True)
+    assert "ALPHA-customer-0" not in asked.get_data(as_text=True)
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM appointments")).scalar() == 0  # not before the code
+        code = re.search(r"\d{6}", conn.execute(text(
+            "SELECT body FROM outbox_messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 1")).scalar()).group(0)
+    wrong = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": "000000" if code != "000000"
+                                                                           else "111111"})
+    assert wrong.status_code == 422 and 'data-error-for="code"' in wrong.get_data(as_text=True)
+    resp = b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": code})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     manage = b.get(resp.headers["Location"])
     body = manage.get_data(as_text=True)
@@ -141,7 +151,7 @@ def test_public_booking_journey(two_tenants, in_tenant, browser, system_db):
     with system_db.connect() as conn:
         row = conn.execute(text("SELECT customer_id, source FROM appointments")).one()
         assert tuple(row) == (alpha.customers[0], "public")  # One-ID: the known mobile's customer
-        assert conn.execute(text("SELECT count(*) FROM outbox_messages WHERE channel = 'sms'")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM outbox_messages WHERE channel = 'sms'")).scalar() == 2
         assert conn.execute(text("SELECT count(*) FROM timers WHERE kind = 'appointment.reminder'")).scalar() >= 1
     cancel_url = resp.headers["Location"].split("?")[0] + "/cancel"
     assert b.post(cancel_url, {}).status_code == 302
@@ -165,6 +175,25 @@ def test_public_page_refuses_bad_links_honeypot_and_other_tenants_tokens(two_ten
     assert resp.status_code == 422
 
 
+def test_a_code_expires_after_five_wrong_tries(two_tenants, in_tenant, browser, system_db):
+    alpha, _beta = two_tenants
+    service_id, tomorrow, token = _shop(in_tenant, alpha)
+    b = browser()
+    html = b.get(f"/t/alpha/book/{token}?service_type_id={service_id}&date={tomorrow}").get_data(as_text=True)
+    start = re.findall(r'name="starts_at" id="slot-\d+" value="([^"]+)"', html)[0]
+    assert b.post(f"/t/alpha/book/{token}?service_type_id={service_id}",
+                  {"starts_at": start, "mobile": "13912345678", "name": "王"}).status_code == 200
+    with system_db.connect() as conn:
+        code = re.search(r"\d{6}", conn.execute(text("SELECT body FROM outbox_messages WHERE channel = 'sms'"))
+                         .scalar()).group(0)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        assert b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": wrong}).status_code == 422
+    assert b.post(f"/t/alpha/book/{token}?service_type_id={service_id}", {"code": code}).status_code == 422
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM appointments")).scalar() == 0
+
+
 def test_public_booking_is_rate_limited(two_tenants, in_tenant, browser):
     alpha, _beta = two_tenants
     service_id, tomorrow, token = _shop(in_tenant, alpha)
@@ -173,3 +202,39 @@ def test_public_booking_is_rate_limited(two_tenants, in_tenant, browser):
     b.get(url)
     codes = [b.post(url, {"starts_at": "bad", "mobile": "123", "name": ""}).status_code for _ in range(12)]
     assert codes[0] == 422 and codes[-1] == 429
+
+
+def test_day_and_week_pages_do_not_grow_queries_with_appointments(two_tenants, in_tenant, login, app):
+    """A week with 200 appointments renders in the same number of queries as a week with 2 (no N+1)."""
+    from datetime import datetime, timezone
+
+    from tests.test_query_counts import count_queries
+
+    alpha, _beta = two_tenants
+    service_id, tomorrow, _token = _shop(in_tenant, alpha, needs_staff=False)
+    monday = date.fromisoformat(tomorrow) - timedelta(days=date.fromisoformat(tomorrow).weekday())
+
+    def add(n, offset):
+        with in_tenant(alpha) as session:
+            for i in range(n):
+                start = datetime.combine(monday + timedelta(days=i % 7), time(0), tzinfo=timezone.utc) \
+                    + timedelta(minutes=10 * (i // 7) + offset)
+                session.add(Appointment(store_id=alpha.stores[0], customer_id=alpha.customers[i % 3],
+                                        service_type_id=service_id, starts_at=start,
+                                        ends_at=start + timedelta(minutes=5), blocked_until=start + timedelta(minutes=5)))
+
+    b = login(alpha, "owner")
+    add(2, 0)
+    pages = (f"/t/alpha/scheduling/week?date={monday}", f"/t/alpha/scheduling/?date={monday}",
+             f"/t/alpha/scheduling/dispatch?date={monday}")
+    few = {}
+    for path in pages:
+        with count_queries(app) as statements:
+            assert b.get(path).status_code == 200
+        few[path] = len(statements)
+    add(198, 1)
+    for path in pages:
+        with count_queries(app) as statements:
+            resp = b.get(path)
+        assert resp.status_code == 200
+        assert len(statements) <= few[path] + (3 if "dispatch" in path else 0), (path, few[path], len(statements))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..access.models import Role
@@ -15,7 +16,11 @@ from ..customers.models import Customer, CustomerIdentity
 from ..extensions import db
 from ..fields.models import FieldDefinition
 from ..notifications.services import notify_user
+from ..calendar import tenant_today, tenant_zone
 from ..rules import engine as rules
+from ..scheduling.booking import book as book_appointment
+from ..scheduling.models import Resource, ServiceType, WorkingPattern
+from ..scheduling.setup import set_staff_profile
 from ..stores.models import Store
 from ..stores.services import create_store
 from ..tenancy.context import tenant_context
@@ -117,6 +122,7 @@ def load_demo(customers: int = 300, seed: int = 20261122) -> bool:
                     _demo_car(customer, plate, rng, today)
         _demo_activity(rng, today)
         _demo_engines(rng)
+        _demo_scheduling(rng)
         db.session.commit()
     return True
 
@@ -153,6 +159,40 @@ def _demo_engines(rng) -> None:
     for car in cars:
         item = workflows.start(manager, "asset", car, "install_qc")
         workflows.move(technician, item, "begin")
+
+
+def _demo_scheduling(rng) -> None:
+    """The Pudong store's bays, three bookable services, the technician's week, and appointments today and tomorrow."""
+    pudong = db.session.scalar(select(Store).where(Store.code == "PD02"))
+    technician = db.session.scalar(select(User).where(User.email == "tech@demo.storecrm.cn"))
+    for weekday in range(6):
+        db.session.add(WorkingPattern(user_id=technician.id, store_id=pudong.id, weekday=weekday,
+                                      starts_at=time(9, 30), ends_at=time(18, 30)))
+    set_staff_profile(technician, {"skills": {"安装": 4, "调音": 3}, "regions": ["浦东新区"]})
+    for name in ("工位 1", "工位 2"):
+        db.session.add(Resource(store_id=pudong.id, name=name, kind="bay", capacity=1))
+    db.session.add(Resource(store_id=pudong.id, name="举升机", kind="lift", capacity=1))
+    services = [ServiceType(name="音响升级安装", duration_minutes=120, buffer_minutes=15, required_skills={"安装": 3},
+                            resource_kind="bay"),
+                ServiceType(name="全车隔音", duration_minutes=240, buffer_minutes=30, required_skills={"安装": 2},
+                            resource_kind="bay"),
+                ServiceType(name="DSP 调音", duration_minutes=60, buffer_minutes=0, required_skills={"调音": 3})]
+    db.session.add_all(services)
+    db.session.flush()
+    customers = list(db.session.scalars(select(Customer.id).where(Customer.store_id == pudong.id).limit(8)))
+    if not customers:
+        return
+    today = tenant_today()
+    midnight = datetime.combine(today, time(0), tzinfo=tenant_zone())
+    for n, (day, hour, service) in enumerate([(0, 10, 0), (0, 14, 2), (1, 9.5, 1), (1, 15, 2), (2, 10, 0)]):
+        start = datetime.combine(today + timedelta(days=day), time(int(hour), int(hour % 1 * 60)),
+                                 tzinfo=tenant_zone())
+        try:
+            book_appointment(None, {"store_id": pudong.id, "service_type_id": services[service].id,
+                                    "customer_id": customers[n % len(customers)], "starts_at": start},
+                             now=midnight)
+        except ValidationError:  # Sunday, or the technician's day is full: the demo simply has one less
+            continue
 
 
 CARS = [("大众", "帕萨特"), ("丰田", "凯美瑞"), ("本田", "雅阁"), ("特斯拉", "Model 3"), ("比亚迪", "汉"), ("宝马", "3系"),

@@ -120,20 +120,26 @@ def _candidates(options, staff_id, needs_staff, start):
     return (staff if needs_staff else [None]), (units or [(None, None)])
 
 
-def _place(appointment: Appointment, staff_ids, units) -> bool:
-    """Give the appointment the first (staff, unit) the database accepts; False if every one is taken."""
+def _place(appointment: Appointment, staff_ids, units, values: dict) -> bool:
+    """Give the appointment `values` and the first (staff, unit) the database accepts; False if every one is taken.
+    A failed attempt's savepoint rollback expires a persistent appointment's changes, so each attempt sets them."""
+    new = appointment not in db.session
     for staff in staff_ids:
         for resource, unit in units:
-            appointment.staff_id, appointment.resource_id, appointment.resource_unit = staff, resource, unit
             try:
+                # changes are made inside the savepoint: begin_nested() flushes what is pending first, and a
+                # refused UPDATE flushed there would fail the whole transaction instead of this attempt
                 with db.session.begin_nested():
+                    for key, value in values.items():
+                        setattr(appointment, key, value)
+                    appointment.staff_id, appointment.resource_id, appointment.resource_unit = staff, resource, unit
                     db.session.add(appointment)
                     db.session.flush()
                 return True
             except IntegrityError as err:
                 if getattr(err.orig, "pgcode", None) != EXCLUSION_VIOLATION:
                     raise
-                if appointment in db.session:
+                if new and appointment in db.session:
                     db.session.expunge(appointment)
                 if "staff_no_overlap" in str(err.orig):
                     break  # this person is taken; other units will not help
@@ -176,7 +182,7 @@ def book(user, data: dict, *, source: str = "staff", now: datetime | None = None
             status="arrived" if walk_in else "booked", source=source, walk_in=walk_in,
             arrived_at=now if walk_in else None, notes=data.get("notes"), answers=data.get("answers") or {},
             created_by_id=user.id if user is not None else None)
-        if not _place(appointment, staff_ids, units):
+        if not _place(appointment, staff_ids, units, {}):
             appointment = None
     if appointment is None:
         raise SlotTaken(next_slots(store, service, start, now=now))
@@ -207,14 +213,10 @@ def reschedule(user, appointment: Appointment, data: dict, *, now: datetime | No
     if options is not None:
         staff_ids, units = _candidates(options, data.get("staff_id"), service.needs_staff, start)
         end = start + timedelta(minutes=service.duration_minutes)
-        before = (appointment.starts_at, appointment.staff_id, appointment.resource_id, appointment.resource_unit)
-        appointment.starts_at, appointment.ends_at = start, end
-        appointment.blocked_until = end + timedelta(minutes=service.buffer_minutes)
-        placed = _place(appointment, staff_ids, units)
+        placed = _place(appointment, staff_ids, units, {
+            "starts_at": start, "ends_at": end, "blocked_until": end + timedelta(minutes=service.buffer_minutes)})
         if not placed:
-            db.session.refresh(appointment)
-            (appointment.starts_at, appointment.staff_id, appointment.resource_id,
-             appointment.resource_unit) = before
+            db.session.refresh(appointment)  # back to what the database holds
     if not placed:
         raise SlotTaken(next_slots(store, service, start, now=now))
     record("update", "appointment", appointment.id, f"→ {start.isoformat()}")

@@ -42,35 +42,62 @@ def rank_technicians(store, *, skills: dict | None = None, region: str | None = 
                      customer_id: int | None = None, asset_id: int | None = None) -> list[Recommendation]:
     """The staff of `store` (members of it, or with shifts there), best first, for a job needing `skills`
     ({skill: minimum level}) in `region` at `at` (default now) for this customer/asset. A fixed number of queries."""
-    at, skills = at or utcnow(), skills or {}
+    return rank_for_jobs(store, [{"skills": skills, "region": region, "at": at, "customer_id": customer_id,
+                                  "asset_id": asset_id}])[0]
+
+
+def rank_for_jobs(store, jobs: list[dict]) -> list[list[Recommendation]]:
+    """`rank_technicians` for many jobs of one store at once (the dispatch board): the same queries for 1 or 200."""
+    jobs = [{**job, "at": job.get("at") or utcnow(), "skills": job.get("skills") or {}} for job in jobs]
+    if not jobs:
+        return []
     members = select(UserStore.user_id).where(UserStore.store_id == store.id)
     shifts = select(WorkingPattern.user_id).where(WorkingPattern.store_id == store.id)
     users = list(db.session.execute(select(User.id, User.display_name).where(
         User.active.is_(True), or_(User.id.in_(members), User.id.in_(shifts))).order_by(User.display_name)))
     if not users:
-        return []
+        return [[] for _job in jobs]
     ids = [u for u, _n in users]
     held: dict[int, dict[str, int]] = {}
     for user_id, skill, level in db.session.execute(select(StaffSkill.user_id, StaffSkill.skill, StaffSkill.level)
                                                     .where(StaffSkill.user_id.in_(ids))):
         held.setdefault(user_id, {})[skill] = level
     regions: dict[int, set[str]] = {}
-    if region:
+    if any(job.get("region") for job in jobs):
         for user_id, name in db.session.execute(select(StaffRegion.user_id, StaffRegion.region)
                                                 .where(StaffRegion.user_id.in_(ids))):
             regions.setdefault(user_id, set()).add(name)
-    day = at.astimezone(tenant_zone()).date()
-    working = Roster(day, day, user_ids=ids).working_at(at)
-    lo, hi = day_bounds(day, tenant_zone())
-    loads = dict(db.session.execute(select(Appointment.staff_id, func.count()).where(
-        Appointment.staff_id.in_(ids), Appointment.starts_at >= lo, Appointment.starts_at < hi,
-        Appointment.status.notin_(("cancelled", "no_show"))).group_by(Appointment.staff_id)).all())
-    visits: dict[int, int] = {}
-    if customer_id or asset_id:
-        served = Appointment.customer_id == customer_id if customer_id else Appointment.asset_id == asset_id
-        visits = dict(db.session.execute(select(Appointment.staff_id, func.count()).where(
-            Appointment.staff_id.in_(ids), Appointment.status == "done", served).group_by(Appointment.staff_id)).all())
+    zone = tenant_zone()
+    days = sorted({job["at"].astimezone(zone).date() for job in jobs})
+    roster = Roster(days[0], days[-1], user_ids=ids)
+    lo, hi = day_bounds(days[0], zone)[0], day_bounds(days[-1], zone)[1]
+    loads: dict[tuple[int, object], int] = {}
+    for staff_id, starts_at in db.session.execute(select(Appointment.staff_id, Appointment.starts_at).where(
+            Appointment.staff_id.in_(ids), Appointment.starts_at >= lo, Appointment.starts_at < hi,
+            Appointment.status.notin_(("cancelled", "no_show")))):
+        key = (staff_id, starts_at.astimezone(zone).date())
+        loads[key] = loads.get(key, 0) + 1
+    visits: dict[tuple[str, int, int], int] = {}
+    customer_ids = {job["customer_id"] for job in jobs if job.get("customer_id")}
+    asset_ids = {job["asset_id"] for job in jobs if job.get("asset_id") and not job.get("customer_id")}
+    if customer_ids or asset_ids:
+        done = select(Appointment.staff_id, Appointment.customer_id, Appointment.asset_id, func.count()).where(
+            Appointment.staff_id.in_(ids), Appointment.status == "done",
+            or_(Appointment.customer_id.in_(customer_ids or [0]), Appointment.asset_id.in_(asset_ids or [0]))
+        ).group_by(Appointment.staff_id, Appointment.customer_id, Appointment.asset_id)
+        for staff_id, customer, asset, count in db.session.execute(done):
+            visits[("customer", customer, staff_id)] = visits.get(("customer", customer, staff_id), 0) + count
+            if asset is not None:
+                visits[("asset", asset, staff_id)] = visits.get(("asset", asset, staff_id), 0) + count
+    hook = tenant_hook("dispatch_signals")
+    return [_rank(job, users, held, regions, roster, loads, visits, zone, hook, store) for job in jobs]
 
+
+def _rank(job, users, held, regions, roster, loads, visits, zone, hook, store) -> list[Recommendation]:
+    at, skills, region = job["at"], job["skills"], job.get("region")
+    working, day = roster.working_at(at), at.astimezone(zone).date()
+    history = ("customer", job["customer_id"]) if job.get("customer_id") else (
+        ("asset", job["asset_id"]) if job.get("asset_id") else None)
     ranked = []
     for user_id, name in users:
         rec = Recommendation(user_id, name)
@@ -89,15 +116,15 @@ def rank_technicians(store, *, skills: dict | None = None, region: str | None = 
                 rec.add(0, _("Does not cover %(region)s", region=region))
         rec.on_shift = user_id in working
         rec.add(ON_SHIFT if rec.on_shift else OFF_SHIFT, _("On shift") if rec.on_shift else _("Not on shift"))
-        rec.load = loads.get(user_id, 0)
+        rec.load = loads.get((user_id, day), 0)
         rec.add(PER_JOB * rec.load, _("%(count)d jobs that day", count=rec.load))
-        if visits.get(user_id):
-            rec.add(PER_VISIT * min(visits[user_id], 5), _("Served this customer %(count)d times before",
-                                                           count=visits[user_id]))
+        served = visits.get((*history, user_id), 0) if history else 0
+        if served:
+            rec.add(PER_VISIT * min(served, 5), _("Served this customer %(count)d times before", count=served))
         ranked.append(rec)
-    job = {"store_id": store.id, "skills": skills, "region": region, "at": at, "customer_id": customer_id,
-           "asset_id": asset_id}
-    for extra in tenant_hook("dispatch_signals")(job=job, user_ids=ids):
+    signal_job = {"store_id": store.id, "skills": skills, "region": region, "at": at,
+                  "customer_id": job.get("customer_id"), "asset_id": job.get("asset_id")}
+    for extra in hook(job=signal_job, user_ids=[u for u, _n in users]):
         for user_id, (points, reason) in (extra or {}).items():
             for rec in ranked:
                 if rec.user_id == user_id:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..calendar import tenant_today, tenant_zone
+from ..calendar import tenant_zone
 from ..extensions import db
 from ..hooks.contrib import TimelineEntry
 from .booking import status_label
@@ -25,32 +26,36 @@ def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
             for a, name in db.session.execute(query)]
 
 
-def _month_start() -> datetime:
-    return datetime.combine(tenant_today().replace(day=1), time(0), tzinfo=tenant_zone())
-
-
-def _visible(query, user):
+def month_figures(user) -> dict:
+    """This month's waiting times (booked, walk-in; minutes) and no-show rate, in one query, once per request."""
+    cache = g.setdefault("_scheduling_kpis", {}) if has_request_context() else {}
+    if user.id in cache:
+        return cache[user.id]
+    zone = tenant_zone()
+    month_start = datetime.combine(datetime.now(zone).date().replace(day=1), time(0), tzinfo=zone)
+    wait = func.extract("epoch", Appointment.completed_at - Appointment.arrived_at) / 60
+    finished = (Appointment.status == "done") & Appointment.arrived_at.is_not(None) & (
+        Appointment.completed_at >= month_start)
+    booked_this_month = Appointment.walk_in.is_(False) & (Appointment.starts_at >= month_start)
+    query = select(func.avg(wait).filter(finished & Appointment.walk_in.is_(False)),
+                   func.avg(wait).filter(finished & Appointment.walk_in.is_(True)),
+                   func.count().filter(booked_this_month & (Appointment.status == "no_show")),
+                   func.count().filter(booked_this_month & Appointment.status.in_(
+                       ("done", "no_show", "arrived", "in_service"))))
     if not user.sees_all_stores:
         query = query.where(Appointment.store_id.in_(user.store_ids))
-    return query
+    booked, walk_in, no_show, due = db.session.execute(query).one()
+    cache[user.id] = {"wait_booked": None if booked is None else round(float(booked)),
+                      "wait_walk_in": None if walk_in is None else round(float(walk_in)),
+                      "no_show_rate": "—" if not due else f"{100 * no_show / due:.0f}%"}
+    return cache[user.id]
 
 
 def average_wait(user, walk_in: bool) -> int | None:
     """Average minutes from arrival to done this month (tenant zone), for appointments or walk-ins."""
-    minutes = func.avg(func.extract("epoch", Appointment.completed_at - Appointment.arrived_at) / 60)
-    value = db.session.scalar(_visible(select(minutes).where(
-        Appointment.status == "done", Appointment.walk_in.is_(walk_in), Appointment.arrived_at.is_not(None),
-        Appointment.completed_at >= _month_start()), user))
-    return None if value is None else round(float(value))
+    return month_figures(user)["wait_walk_in" if walk_in else "wait_booked"]
 
 
 def no_show_rate(user) -> str:
-    """No-shows among this month's booked appointments whose time has come (done, no-show), as a percentage."""
-    row = db.session.execute(_visible(select(
-        func.count().filter(Appointment.status == "no_show"),
-        func.count().filter(Appointment.status.in_(("done", "no_show", "arrived", "in_service"))))
-        .where(Appointment.walk_in.is_(False), Appointment.starts_at >= _month_start()), user)).one()
-    no_show, due = row
-    return "—" if not due else f"{100 * no_show / due:.0f}%"
-
-
+    """No-shows among this month's booked appointments whose time has come (came or did not), as a percentage."""
+    return month_figures(user)["no_show_rate"]

@@ -20,10 +20,11 @@ from ..stores.services import get_store, stores_visible_to
 from ..tenancy.models import as_id, get_scoped, utcnow
 from ..users.models import User
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
+from ..web.i18n import tenant_zone as request_zone
 from ..web.transactions import refuse
 from . import booking, setup
 from .availability import availability
-from .dispatch import rank_technicians
+from .dispatch import rank_for_jobs, rank_technicians
 from .models import EXCEPTION_KINDS, RESOURCE_KINDS, Appointment, Resource, ServiceType
 from .roster import Roster, day_bounds
 from .schemas import (ResourceSchema, ScheduleExceptionSchema, ServiceTypeSchema, StaffProfileSchema,
@@ -41,12 +42,22 @@ SOURCE_LABELS = {"staff": _l("Staff"), "public": _l("Online booking"), "api": _l
 
 @bp.app_template_filter("local_time")
 def local_time(value: datetime | None) -> str:
-    return value.astimezone(tenant_zone()).strftime("%H:%M") if value else ""
+    # the request's zone (Babel's, from the tenant in g): no query per call, unlike storecrm.calendar's
+    return value.astimezone(request_zone()).strftime("%H:%M") if value else ""
 
 
 @bp.app_template_filter("local_datetime")
 def local_datetime(value: datetime | None) -> str:
-    return value.astimezone(tenant_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
+    return value.astimezone(request_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.app_template_filter("local_datetime_iso")
+def local_datetime_iso(value: str | None) -> str:
+    """An ISO time kept as text (a pending public booking) in the request's zone."""
+    try:
+        return local_datetime(datetime.fromisoformat(value or ""))
+    except ValueError:
+        return ""
 
 
 @bp.context_processor
@@ -285,8 +296,9 @@ def dispatch():
                     if a.status in ("booked", "confirmed", "arrived")]
     names = _names(appointments)
     services = {s.id: s for s in setup.list_service_types()}
-    ranked = {a.id: rank_technicians(store, skills=services[a.service_type_id].required_skills, at=a.starts_at,
-                                     customer_id=a.customer_id)[:3] for a in appointments}
+    ranked = dict(zip([a.id for a in appointments], [r[:3] for r in rank_for_jobs(store, [
+        {"skills": services[a.service_type_id].required_skills, "at": a.starts_at, "customer_id": a.customer_id}
+        for a in appointments])]))
     return render_template("scheduling/dispatch.html", store=store, stores=stores, day=the_day,
                            appointments=appointments, names=names, ranked=ranked)
 
