@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -33,19 +34,27 @@ def _month_start() -> datetime:
     return datetime.combine(tenant_today().replace(day=1), time(0), tzinfo=tenant_zone())
 
 
+def _this_month(user) -> tuple[int, int, float | None]:
+    """(leads captured, won, average minutes to first contact) this month: one query per request for all three
+    KPIs (the home page shows them together)."""
+    cache = g.setdefault("_lead_kpis", {})
+    if user.id not in cache:
+        minutes = func.avg(func.extract("epoch", Lead.first_contacted_at - Lead.created_at) / 60)
+        cache[user.id] = tuple(db.session.execute(visible(user, select(
+            func.count(), func.count().filter(Lead.status == "won"), minutes)
+            .select_from(Lead).where(Lead.created_at >= _month_start()))).one())
+    return cache[user.id]
+
+
 def new_this_month(user) -> int:
-    return db.session.scalar(visible(user, select(func.count()).select_from(Lead)
-                                     .where(Lead.created_at >= _month_start()))) or 0
+    return _this_month(user)[0] or 0
 
 
 def conversion_this_month(user) -> str:
-    won, total = db.session.execute(visible(user, select(func.count().filter(Lead.status == "won"), func.count())
-                                            .select_from(Lead).where(Lead.created_at >= _month_start()))).one()
+    total, won, _avg = _this_month(user)
     return "—" if not total else f"{100 * won / total:.0f}%"
 
 
 def average_first_contact(user) -> int | None:
-    minutes = func.avg(func.extract("epoch", Lead.first_contacted_at - Lead.created_at) / 60)
-    value = db.session.scalar(visible(user, select(minutes).where(Lead.created_at >= _month_start(),
-                                                                   Lead.first_contacted_at.is_not(None))))
+    value = _this_month(user)[2]
     return None if value is None else round(float(value))
