@@ -30,6 +30,11 @@ from .hooks.contrib import (AssetPanel, CustomerPanel, DashboardWidget, EngineEn
                             Kpi, Permission, RuleAction, RuleTrigger)
 from .hooks import hookimpl
 from .imports.views import bp as imports_bp
+from .leads import services as leads
+from .leads import timeline as lead_timeline
+from .leads.importing import MAPPING as LEAD_IMPORT
+from .leads.public import bp as lead_public_bp
+from .leads.views import bp as leads_bp
 from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
@@ -69,6 +74,7 @@ G_CUSTOMERS = _l("Customers")
 G_STOCK = _l("Catalog and stock")
 G_SCHEDULING = _l("Appointments")
 G_REPORTS = _l("Reports and surveys")
+G_LEADS = _l("Leads")
 
 
 @hookimpl
@@ -103,6 +109,9 @@ def register_permissions():
         Permission("reports.manage", _l("Compose dashboards, set KPI alerts"), G_REPORTS),
         Permission("surveys.view", _l("View satisfaction surveys and answers"), G_REPORTS),
         Permission("surveys.manage", _l("Define and send satisfaction surveys"), G_REPORTS),
+        Permission("leads.view", _l("See leads, the pipeline and the funnel"), G_LEADS),
+        Permission("leads.work", _l("Capture leads, follow up, change their status, convert, hand over"), G_LEADS),
+        Permission("leads.setup", _l("Set up lead channels, campaigns and assignment rules"), G_LEADS),
     ] + sales.PERMISSIONS
 
 
@@ -114,14 +123,17 @@ def register_default_grants():
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
                             "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
                             "scheduling.view", "scheduling.book", "scheduling.manage",
-                            "reports.view", "reports.manage", "surveys.view", "surveys.manage"]
+                            "reports.view", "reports.manage", "surveys.view", "surveys.manage",
+                            "leads.view", "leads.work", "leads.setup"]
     grants = {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
                     "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
-                    "scheduling.view", "scheduling.book", "scheduling.manage", "reports.view", "surveys.view"],
+                    "scheduling.view", "scheduling.book", "scheduling.manage", "reports.view", "surveys.view",
+                    "leads.view", "leads.work", "leads.setup"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "catalog.view",
-                    "stock.view", "stock.move", "scheduling.view", "scheduling.book", "reports.view"],
+                    "stock.view", "stock.move", "scheduling.view", "scheduling.book", "reports.view",
+                    "leads.view", "leads.work"],
         # technicians take parts from their van (备件核销)
         "technician": ["stores.view", "customers.view", "catalog.view", "stock.view", "stock.move", "scheduling.view",
                        "scheduling.book"],
@@ -136,6 +148,7 @@ def register_nav_items():
         NavItem("assets.index", _l("Assets"), "car-front", "customers.view", 12),
         NavItem("scheduling.day", _l("Appointments"), "calendar-week", "scheduling.view", 13),
         NavItem("scheduling.my_day", _l("My day"), "person-workspace", "scheduling.view", 14),
+        NavItem("leads.mine", _l("Leads"), "funnel", "leads.view", 11),
         NavItem("activities.my_tasks", _l("My tasks"), "check2-square", None, 15),
         NavItem("workflow.queue", _l("My queue"), "kanban", None, 16),
         NavItem("reports.index", _l("Reports"), "graph-up", "reports.view", 18),
@@ -161,7 +174,8 @@ def register_blueprints():
     return [web_bp, auth_bp, stores_bp, users_bp, access_bp, audit_bp, customers_bp, activities_bp, assets_bp,
             imports_bp, fields_bp, files_bp, notifications_bp, webhooks_bp, templates_bp, tenancy_bp, plugins_bp,
             workflow_bp, rules_bp, erasure_bp, catalog_bp, stock_bp, scheduling_bp, booking_bp, sales_bp,
-            sales_public_bp, reports_bp, surveys_bp, survey_page_bp]
+            sales_public_bp, reports_bp, surveys_bp, survey_page_bp,
+            leads_bp, lead_public_bp]
 
 
 @hookimpl
@@ -183,6 +197,15 @@ def register_kpis():
         Kpi("scheduling.no_show_rate", _l("No-show rate"),
             _l("No-shows among this month's booked appointments whose customer came or did not."),
             lambda user: scheduling.no_show_rate(user), "scheduling.view"),
+        Kpi("leads.new_this_month", _l("New leads this month"),
+            _l("Leads captured since the first day of this month (tenant time zone); repeat enquiries not counted."),
+            lambda user: lead_timeline.new_this_month(user), "leads.view"),
+        Kpi("leads.conversion_this_month", _l("Lead conversion"),
+            _l("Won among the leads captured this month."),
+            lambda user: lead_timeline.conversion_this_month(user), "leads.view"),
+        Kpi("leads.first_contact_minutes", _l("First contact (min)"),
+            _l("Average minutes from capture to first contact of this month's contacted leads."),
+            lambda user: lead_timeline.average_first_contact(user), "leads.view"),
     ] + core_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
 
 
@@ -275,7 +298,7 @@ def register_import_mappings():
     # the catalog through the core's import engine: upsert by SKU (docs/commerce.md, "Import and export")
     return [ImportMapping("catalog.items", _l("Catalog items"), columns=catalog_sheets.COLUMNS,
                           fields=catalog_sheets.FIELDS, schema=catalog_sheets.CatalogImportRow,
-                          upsert=catalog_sheets.upsert, permission="catalog.manage")]
+                          upsert=catalog_sheets.upsert, permission="catalog.manage"), LEAD_IMPORT]
 
 
 @hookimpl
@@ -284,7 +307,11 @@ def register_rule_triggers():
         ("appointment.booked", _l("Appointment booked")), ("appointment.confirmed", _l("Appointment confirmed")),
         ("appointment.arrived", _l("Customer arrived for an appointment")),
         ("appointment.completed", _l("Appointment completed")), ("appointment.no_show", _l("Appointment no-show")),
-        ("appointment.cancelled", _l("Appointment cancelled")))]
+        ("appointment.cancelled", _l("Appointment cancelled")),
+        ("lead.captured", _l("Lead captured (existing customer)")),
+        ("lead.enquiry_repeated", _l("Lead enquired again")), ("lead.assigned", _l("Lead assigned")),
+        ("lead.contacted", _l("Lead contacted")), ("lead.converted", _l("Lead converted")),
+        ("lead.lost", _l("Lead lost")), ("lead.first_contact_overdue", _l("Lead first contact overdue")))]
     surveys_ = [RuleTrigger("survey_answered", _l("A satisfaction survey was answered"), "customer"),
                 RuleTrigger("survey_low_score", _l("A satisfaction survey got a low score"), "customer")]
     return [RuleTrigger("below_reorder_level", _l("Stock fell to the reorder level"), "stock_level")] + \
@@ -319,6 +346,7 @@ def register_customer_panels():
                       lambda customer: panel_context("customer", customer), None, 20),
         CustomerPanel("surveys.results", _l("Satisfaction surveys"), "surveys/_panel.html",
                       surveys.panel_context, "surveys.view", 30),
+        CustomerPanel("leads", _l("Leads"), "leads/_panel.html", leads.customer_panel, "leads.view", 25),
     ] + sales.PANELS
 
 
@@ -333,4 +361,5 @@ def customer_timeline(customer, before, limit):
     """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
     return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
             + scheduling.timeline_entries(customer, before, limit)
-            + sales_timeline.timeline_entries(customer, before, limit))
+            + sales_timeline.timeline_entries(customer, before, limit)
+            + lead_timeline.timeline_entries(customer, before, limit))

@@ -269,6 +269,72 @@ class KpiThresholdCrossed(Event):
     value: Any
 
 
+@dataclass(frozen=True)
+class LeadEvent(Event):
+    """Something happened to a lead (storecrm.leads); `code` names it for webhooks, rules and plugins
+    ("lead.captured" …). Subscribers match this base class or one of the subclasses below."""
+
+    lead: Any
+    code: ClassVar[str] = "lead.changed"
+
+
+@dataclass(frozen=True)
+class LeadCaptured(LeadEvent):
+    """A new lead came in (public form, API, signed webhook, import or staff). A repeat enquiry of an open lead is
+    `LeadEnquiryRepeated` instead."""
+
+    code: ClassVar[str] = "lead.captured"
+
+
+@dataclass(frozen=True)
+class LeadEnquiryRepeated(LeadEvent):
+    """The mobile of an open lead asked again: the enquiry was added to the lead's history (One-ID)."""
+
+    code: ClassVar[str] = "lead.enquiry_repeated"
+
+
+@dataclass(frozen=True)
+class LeadAssigned(LeadEvent):
+    """The lead got an owner (by an assignment rule, the fallback or by hand)."""
+
+    code: ClassVar[str] = "lead.assigned"
+
+
+@dataclass(frozen=True)
+class LeadContacted(LeadEvent):
+    """The first contact with the lead was made (its first-contact clock stopped)."""
+
+    code: ClassVar[str] = "lead.contacted"
+
+
+@dataclass(frozen=True)
+class LeadQualified(LeadEvent):
+    """The lead was qualified (a real buyer)."""
+
+    code: ClassVar[str] = "lead.qualified"
+
+
+@dataclass(frozen=True)
+class LeadConverted(LeadEvent):
+    """The lead was won and converted into (or linked to) a customer (`lead.customer_id`)."""
+
+    code: ClassVar[str] = "lead.converted"
+
+
+@dataclass(frozen=True)
+class LeadLost(LeadEvent):
+    """The lead was lost (`lead.lost_reason`)."""
+
+    code: ClassVar[str] = "lead.lost"
+
+
+@dataclass(frozen=True)
+class LeadFirstContactOverdue(LeadEvent):
+    """Nobody contacted the lead before its first-contact deadline: it was escalated."""
+
+    code: ClassVar[str] = "lead.first_contact_overdue"
+
+
 Subscriber = Callable[[Event], None]
 
 

@@ -27,3 +27,5 @@ from .scheduling.models import (Appointment, Resource, ScheduleException, Servic
                                 StaffSkill, WorkingPattern)
 from .reports.models import Dashboard, KpiThreshold  # noqa: F401
 from .surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse  # noqa: F401
+from .leads.models import (Lead, LeadAssignmentRule, LeadCampaign, LeadChannel, LeadDelivery,  # noqa: F401
+                           LeadHistory)

@@ -416,6 +416,61 @@ EXEMPT = {
     "ops.download": "operator console: exports, operators only (test_operators)",
 }
 
+# leads (storecrm.leads): B's leads, channels, campaigns and rules through A's pages and token
+ID_ROUTES.update({
+    "leads.show": [("GET", lambda b: {"lead_id": b.lead_id}, None)],
+    "leads.act": [("POST", lambda b: {"lead_id": b.lead_id}, {"action": "contact"})],
+    "leads.follow_up": [("POST", lambda b: {"lead_id": b.lead_id}, {"method": "call", "summary": "HACKED"})],
+    "leads.assign": [("POST", lambda b: {"lead_id": b.lead_id}, {"owner_id": "1"})],
+    "leads.convert": [("POST", lambda b: {"lead_id": b.lead_id}, {})],
+    "leads.channel": [("GET", lambda b: {"channel_id": b.lead_channel_id}, None),
+                      ("POST", lambda b: {"channel_id": b.lead_channel_id}, {"name": "HACKED", "active": "1"})],
+    "leads.channel_secret": [("POST", lambda b: {"channel_id": b.lead_channel_id}, {})],
+    "leads.channel_qr": [("GET", lambda b: {"channel_id": b.lead_channel_id}, None)],
+    "leads.rule": [("GET", lambda b: {"rule_id": b.lead_rule_id}, None),
+                   ("POST", lambda b: {"rule_id": b.lead_rule_id}, {"name": "HACKED", "active": "1"})],
+    "leads.delete_rule": [("POST", lambda b: {"rule_id": b.lead_rule_id}, {})],
+    "api_leads.get_lead": [("GET", lambda b: {"lead_id": b.lead_id}, None)],
+    "api_leads.update_lead": [("PATCH", lambda b: {"lead_id": b.lead_id}, {"name": "HACKED"})],
+    "api_leads.assign_lead": [("POST", lambda b: {"lead_id": b.lead_id}, {"owner_id": 1})],
+    "api_leads.change_status": [("POST", lambda b: {"lead_id": b.lead_id}, {"action": "contact"})],
+    "api_leads.convert_lead": [("POST", lambda b: {"lead_id": b.lead_id}, None)],
+    "api_leads.add_follow_up": [("POST", lambda b: {"lead_id": b.lead_id}, {"method": "call", "summary": "HACKED"})],
+    "api_leads.lead_history": [("GET", lambda b: {"lead_id": b.lead_id}, None)],
+    "api_lead_channels.get_channel": [("GET", lambda b: {"channel_id": b.lead_channel_id}, None)],
+    "api_lead_channels.update_channel": [("PATCH", lambda b: {"channel_id": b.lead_channel_id}, {"name": "HACKED"})],
+    "api_lead_channels.regenerate_channel_secret": [("POST", lambda b: {"channel_id": b.lead_channel_id}, None)],
+    "api_lead_campaigns.get_campaign": [("GET", lambda b: {"campaign_id": b.lead_campaign_id}, None)],
+    "api_lead_campaigns.update_campaign": [("PATCH", lambda b: {"campaign_id": b.lead_campaign_id},
+                                            {"name": "HACKED"})],
+    "api_lead_rules.get_rule": [("GET", lambda b: {"rule_id": b.lead_rule_id}, None)],
+    "api_lead_rules.update_rule": [("PATCH", lambda b: {"rule_id": b.lead_rule_id}, {"name": "HACKED"})],
+    "api_lead_rules.delete_rule": [("DELETE", lambda b: {"rule_id": b.lead_rule_id}, None)],
+})
+LIST_ROUTES.update({
+    "leads.mine": {}, "leads.index": {}, "leads.board": {}, "leads.channels": {}, "leads.rules": {},
+    "leads.funnel_page": {}, "api_leads.list_leads": {}, "api_lead_channels.list_channels": {},
+    "api_lead_campaigns.list_campaigns": {}, "api_lead_rules.list_rules": {},
+    "api_leads.lead_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
+})
+CREATE_ROUTES.update({
+    "leads.new": lambda b: {"channel_id": str(b.lead_channel_id), "name": "X", "mobile": "13900009999"},
+    "leads.channels": lambda b: {"name": "X", "store_id": str(b.stores[0]), "active": "1"},
+    "leads.campaigns": lambda b: {"name": "X", "channel_id": str(b.lead_channel_id)},
+    "leads.rules": lambda b: {"name": "X", "channel_id": str(b.lead_channel_id), "active": "1"},
+    "api_leads.create_lead": lambda b: {"channel_id": b.lead_channel_id, "name": "X", "mobile": "13900009999"},
+    "api_lead_channels.create_channel": lambda b: {"name": "X", "store_id": b.stores[0]},
+    "api_lead_campaigns.create_campaign": lambda b: {"name": "X", "channel_id": b.lead_channel_id},
+    "api_lead_rules.create_rule": lambda b: {"name": "X", "fallback_user_id": b.users["advisor"]},
+})
+EXEMPT.update({
+    "lead_public.form": "public lead form: its signed token names the tenant; another tenant's answers 404 "
+                        "(test_leads_web)",
+    "lead_public.thanks": "public thank-you page of a signed form link; another tenant's answers 404",
+    "lead_public.inbound_webhook": "signed by the channel's secret; another tenant's channel id answers 404 "
+                                   "(test_leads_web)",
+})
+
 
 def all_covered():
     return set(ID_ROUTES) | set(LIST_ROUTES) | set(CREATE_ROUTES) | set(SELF_ROUTES) | set(EXEMPT) | \
@@ -597,6 +652,17 @@ def world(two_tenants, api_token, app, system_db, in_tenant):
             sales.send_quote(owner, quote)
             w.order_id, w.quote_id, w.share_token = order.id, quote.id, quote.share_token
             w.order_line_id = sales.lines_of(order)[0].id
+            from storecrm.leads import services as lead_services
+            from storecrm.leads import setup as lead_setup
+
+            channel = lead_setup.save_channel(None, {"name": f"{w.slug.upper()} channel", "store_id": w.stores[0]})
+            w.lead_channel_id = channel.id
+            w.lead_campaign_id = lead_setup.save_campaign(None, {"name": f"{w.slug.upper()} campaign",
+                                                                  "channel_id": channel.id}).id
+            w.lead_rule_id = lead_setup.save_rule(None, {"name": f"{w.slug.upper()} lead rule",
+                                                         "store_id": w.stores[0]}).id
+            w.lead_id = lead_services.capture(channel, {"name": f"{w.slug.upper()} lead",
+                                                        "mobile": "+8613911112222"})[0].id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()

@@ -88,11 +88,11 @@ def init_api(app) -> None:
 
 def core_blueprints() -> list:
     # imported here: `fields` here is resources.fields; at module level it is marshmallow's fields
-    from .resources import (activities, assets, catalog, customers, fields, files, me, message_templates,
+    from .resources import (activities, assets, catalog, customers, fields, files, leads, me, message_templates,
                             notifications, plugins, reports, rules, sales, scheduling, stock, stores, surveys, tokens,
                             users, webhooks, workflows)
 
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
                             message_templates, tokens, plugins, workflows, rules, catalog, stock, surveys)] + [
         workflows.items_blp, sales.quotes_blp, sales.orders_blp, reports.kpis_blp, reports.dashboards_blp,
-        reports.alerts_blp, surveys.responses_blp] + scheduling.BLUEPRINTS
+        reports.alerts_blp, surveys.responses_blp] + scheduling.BLUEPRINTS + leads.BLUEPRINTS

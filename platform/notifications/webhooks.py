@@ -35,7 +35,9 @@ EVENTS = ("customer.created", "customer.changed", "customer.merged", "customer.u
           "appointment.arrived", "appointment.started", "appointment.completed", "appointment.no_show",
           "appointment.cancelled", "quote.sent", "quote.accepted", "quote.expired", "order.confirmed",
           "order.paid", "order.refunded", "survey.answered",
-          "survey.low_score", "kpi.threshold_crossed", "ping")
+          "survey.low_score", "kpi.threshold_crossed", "ping",
+          "lead.captured", "lead.enquiry_repeated", "lead.assigned", "lead.contacted", "lead.qualified",
+          "lead.converted", "lead.lost", "lead.first_contact_overdue")
 TIMEOUT = 10
 
 
@@ -179,6 +181,12 @@ def listen(event) -> None:
         case ev.KpiThresholdCrossed(threshold=t, value=value):
             emit("kpi.threshold_crossed", {"threshold_id": t.id, "kpi": t.kpi_code, "direction": t.direction,
                                            "threshold": str(t.value), "value": str(value), "store_id": t.store_id})
+        case ev.LeadEvent(lead=lead):  # no mobile or name: ids and state only
+            emit(event.code, {"lead_id": lead.id, "channel_id": lead.channel_id, "campaign_id": lead.campaign_id,
+                              "store_id": lead.store_id, "owner_id": lead.owner_id, "customer_id": lead.customer_id,
+                              "status": lead.status, "enquiries": lead.enquiries})
+
+
 
 def _document(doc) -> dict:
     """What a sales webhook carries: ids, number, state and total (amounts as decimal strings)."""

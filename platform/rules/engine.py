@@ -150,6 +150,11 @@ def listen(event) -> None:
             customer = get_scoped(Customer, appointment.customer_id)
             if customer is not None:
                 on_event("customer", customer, event.code)
+        case ev.LeadEvent(lead=lead) if lead.customer_id:
+            # rules on customers may start from lead events of their leads (triggers registered by the core plugin)
+            customer = get_scoped(Customer, lead.customer_id)
+            if customer is not None:
+                on_event("customer", customer, event.code)
         case ev.WorkflowStateEntered(item=item, record=record):
             on_event(item.entity, record, "state_entered",
                      {"workflow": [None, item.code], "state": [None, item.state]})

@@ -69,6 +69,16 @@ from ..stock.services import return_to_stock
 from ..activities.services import create_task, log_interaction, update_task
 from ..users.services import default_assignee, get_user, staff_with_role
 
+# --- leads: capture with One-ID dedupe, lead events -----------------------------------------------------------------
+from ..events import (LeadAssigned, LeadCaptured, LeadContacted, LeadConverted, LeadEnquiryRepeated, LeadEvent,
+                      LeadFirstContactOverdue, LeadLost, LeadQualified)
+from ..leads.models import Lead, LeadChannel
+from ..leads.schemas import CaptureSchema as _CaptureSchema
+from ..leads.services import capture as _capture
+from ..leads.services import get_lead
+from flask_babel import gettext as _gettext
+from marshmallow import ValidationError as _ValidationError
+
 # --- scheduling: shifts, free slots, booking, dispatch --------------------------------------------------------------
 from ..scheduling.availability import Slot
 from ..scheduling.availability import availability as free_slots
@@ -149,6 +159,9 @@ __all__ = [
     "on_shift", "staff_on_shift", "rank_technicians", "Recommendation", "Appointment", "ServiceType", "Resource",
     "AppointmentEvent", "AppointmentBooked", "AppointmentArrived", "AppointmentCompleted", "AppointmentNoShow",
     "AppointmentCancelled",
+    # leads
+    "capture_lead", "get_lead", "Lead", "LeadChannel", "LeadEvent", "LeadCaptured", "LeadEnquiryRepeated",
+    "LeadAssigned", "LeadContacted", "LeadQualified", "LeadConverted", "LeadLost", "LeadFirstContactOverdue",
     # audit, events, workflows, notifications, timers, files, jobs, settings
     "record_audit", "emit_event", "Event", "RecordEvent", "CustomerCreated", "CustomerChanged", "CustomerMerged",
     "CustomerUnmerged", "AssetCreated", "AssetChanged", "TaskCreated", "WorkflowStateEntered", "SurveyAnswered",
@@ -221,3 +234,18 @@ def document_totals(document) -> dict:
     return {"subtotal": document.subtotal, "discount_total": document.discount_total,
             "tax_total": document.tax_total, "total": document.total, "paid": document.net_paid,
             "balance_due": document.balance_due}
+
+
+def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=None) -> tuple[Lead, bool]:
+    """Capture an enquiry into lead channel `channel_id` (name, mobile in any spelling, optional interest, notes,
+    store_id, campaign_id, consent), validated like the public form; returns (lead, created). One-ID: a mobile with an
+    open lead adds the enquiry to that lead's history and re-notifies its owner (`created` False). ValidationError
+    with field messages on bad input or an unknown / switched-off channel.
+
+        lead, created = capture_lead(channel_id, {"name": "王先生", "mobile": "139 0000 1111",
+                                                  "interest": "DSP 升级", "consent": True}, source="api")
+    """
+    channel = get_scoped(LeadChannel, channel_id)
+    if channel is None:
+        raise _ValidationError({"channel_id": [_gettext("Choose one of the listed options.")]})
+    return _capture(channel, _CaptureSchema().load(data), source=source, user=user)

@@ -28,9 +28,12 @@ def init_app(app) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
+        if getattr(response, "embeddable", False):  # a public page made to sit in other sites' iframes (lead forms)
+            h.setdefault("Content-Security-Policy", CSP.replace("frame-ancestors 'none'", "frame-ancestors *"))
+        else:
+            h.setdefault("Content-Security-Policy", CSP)
+            h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
         if secure:

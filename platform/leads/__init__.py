@@ -1,0 +1,1 @@
+"""Leads and pipeline (线索): capture, One-ID dedupe, assignment to staff on shift, first-contact SLA, funnel."""

@@ -1,0 +1,440 @@
+"""Leads: capture with One-ID dedupe, assignment, the first-contact SLA, status actions, follow-ups, conversion.
+
+Every function runs in the caller's tenant and transaction and commits nothing; pages, the API, the public form,
+the signed webhook, the import and plugins (storecrm.sdk) all call these."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import events as ev
+from .. import timers
+from ..activities.services import create_task
+from ..audit.services import record
+from ..customers import identities
+from ..customers.models import Customer
+from ..customers.services import create_customer, get_customer
+from ..events import emit
+from ..extensions import db
+from ..keyset import page as keyset_page
+from ..notifications.services import notify_user
+from ..stores.models import Store
+from ..stores.services import stores_visible_to
+from ..tenancy.context import current_tenant
+from ..tenancy.models import current_tenant_row, get_scoped, utcnow
+from ..users.models import User
+from ..users.services import staff_with_role
+from . import assignment
+from .models import (DEFAULT_FIRST_CONTACT_MINUTES, LOST_REASONS, OPEN, Lead, LeadCampaign, LeadChannel,
+                     LeadHistory)
+
+UNIQUE_VIOLATION = "23505"
+OPEN_MOBILE_INDEX = "uq_leads_open_mobile"
+SLA_TIMER = "lead.first_contact"
+
+STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "qualified": _l("Qualified"), "won": _l("Won"),
+                 "lost": _l("Lost")}
+LOST_REASON_LABELS = {"price": _l("Price"), "competitor": _l("Chose a competitor"),
+                      "no_response": _l("No response"), "not_interested": _l("Not interested any more"),
+                      "bought_elsewhere": _l("Bought elsewhere"), "invalid": _l("Invalid lead"),
+                      "other": _l("Other reason")}
+SOURCE_LABELS = {"form": _l("Public form"), "api": _l("API"), "webhook": _l("Platform webhook"),
+                 "import": _l("Import"), "staff": _l("Entered by staff")}
+METHOD_LABELS = {"call": _l("Phone call"), "wechat": _l("WeChat"), "visit": _l("Store visit"), "sms": _l("SMS"),
+                 "note": _l("Note")}
+HISTORY_LABELS = {"captured": _l("Lead captured"), "enquiry": _l("Repeat enquiry"), "assigned": _l("Assigned"),
+                  "status": _l("Status changed"), "follow_up": _l("Follow-up"),
+                  "escalated": _l("First contact overdue: escalated"), "converted": _l("Converted to a customer"),
+                  "note": _l("Note")}
+ACTION_LABELS = {"contact": _l("Mark contacted"), "qualify": _l("Qualify"), "lose": _l("Mark lost")}
+# action -> (statuses it may start from, status it leads to, event)
+TRANSITIONS = {
+    "contact": (("new",), "contacted", ev.LeadContacted),
+    "qualify": (("new", "contacted"), "qualified", ev.LeadQualified),
+    "lose": (OPEN, "lost", ev.LeadLost),
+}
+
+
+def label(mapping: dict, code: str | None) -> str:
+    """The translated label of a code; never the raw code (an unknown one shows as a dash)."""
+    return str(mapping[code]) if code in mapping else "—"
+
+
+def new_secret() -> str:
+    return "lcsec_" + secrets.token_urlsafe(32)
+
+
+# reading
+
+
+def visible(user, query):
+    """Leads `user` may see: everything for HQ roles; else their own and their stores' leads."""
+    if user is None or user.sees_all_stores:
+        return query
+    return query.where(or_(Lead.owner_id == user.id, Lead.store_id.in_(user.store_ids)))
+
+
+def get_lead(user, lead_id) -> Lead | None:
+    """The lead with this id if `user` may see it (HQ roles: all; others: their own and their stores'); `user` None:
+    any lead of the tenant. None otherwise, like an id that does not exist."""
+    lead = get_scoped(Lead, lead_id)
+    if lead is None:
+        return None
+    if user is None or user.sees_all_stores or lead.owner_id == user.id or lead.store_id in user.store_ids:
+        return lead
+    return None
+
+
+def list_leads(user, *, status=None, channel_id=None, campaign_id=None, owner_id=None, store_id=None, q=None,
+               overdue=False, after_id=None, limit=50) -> list[Lead]:
+    """Newest first, paged by keyset (`after_id` = the last id of the previous page)."""
+    query = visible(user, select(Lead))
+    for column, value in ((Lead.status, status), (Lead.channel_id, channel_id), (Lead.campaign_id, campaign_id),
+                          (Lead.owner_id, owner_id), (Lead.store_id, store_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Lead.name.ilike(pattern), Lead.mobile.like(pattern), Lead.interest.ilike(pattern)))
+    if overdue:
+        query = query.where(_overdue_clause(utcnow()))
+    return list(db.session.scalars(keyset_page(query, Lead, Lead.id, True, after_id).limit(limit)))
+
+
+def _overdue_clause(now: datetime):
+    return and_(Lead.status.in_(OPEN), Lead.first_contacted_at.is_(None), Lead.first_contact_deadline < now)
+
+
+def my_leads(user, *, limit: int = 200) -> list[Lead]:
+    """The user's open leads: overdue first contacts on top, then by first-contact deadline, then newest."""
+    now = utcnow()
+    overdue = case((_overdue_clause(now), 0), else_=1)
+    return list(db.session.scalars(select(Lead).where(Lead.owner_id == user.id, Lead.status.in_(OPEN))
+                                   .order_by(overdue, Lead.first_contact_deadline.asc().nulls_last(), Lead.id.desc())
+                                   .limit(limit)))
+
+
+def history_of(lead: Lead) -> list[LeadHistory]:
+    return list(db.session.scalars(select(LeadHistory).where(LeadHistory.lead_id == lead.id)
+                                   .order_by(LeadHistory.at.desc(), LeadHistory.id.desc())))
+
+
+def leads_of_customer(customer_id: int) -> list[Lead]:
+    return list(db.session.scalars(select(Lead).where(Lead.customer_id == customer_id).order_by(Lead.id.desc())))
+
+
+def _history(lead: Lead, kind: str, user=None, body: str | None = None, at: datetime | None = None,
+             **data) -> LeadHistory:
+    entry = LeadHistory(lead_id=lead.id, kind=kind, user_id=user.id if user is not None else None, body=body,
+                        data=data, at=at or utcnow())
+    db.session.add(entry)
+    return entry
+
+
+def lead_url(lead: Lead) -> str:
+    return f"{current_app.config['STORECRM'].base_url}/t/{current_tenant().slug}/leads/{lead.id}"
+
+
+def _notify(person: User | None, title, lead: Lead, key: str) -> None:
+    """A bell notification (and an email through the outbox) in the person's language; no mobile in it."""
+    if person is None or not person.active:
+        return
+    with force_locale(person.locale or current_tenant_row().locale or "zh_CN"):
+        text = str(title) % {"name": lead.name}
+        body = " · ".join(p for p in (lead.interest, label(STATUS_LABELS, lead.status)) if p)
+    notify_user(person, text, body, lead_url(lead), dedupe_key=key)
+
+
+# capture
+
+
+def _check_refs(channel: LeadChannel, data: dict) -> tuple[Store | None, LeadCampaign | None]:
+    errors = {}
+    store = None
+    if data.get("store_id") is not None:
+        store = get_scoped(Store, data["store_id"])
+        if store is None or not store.active:
+            errors["store_id"] = [_("Choose an active store.")]
+    elif channel.store_id:
+        store = get_scoped(Store, channel.store_id)
+    campaign = None
+    if data.get("campaign_id") is not None:
+        campaign = get_scoped(LeadCampaign, data["campaign_id"])
+        if campaign is None or (campaign.channel_id and campaign.channel_id != channel.id):
+            errors["campaign_id"] = [_("Choose a campaign of this channel.")]
+    if not data.get("mobile"):
+        errors["mobile"] = [_("Enter a valid mobile number.")]
+    if errors:
+        raise ValidationError(errors)
+    return store, campaign
+
+
+def _open_lead_for(mobile: str) -> Lead | None:
+    return db.session.scalar(select(Lead).where(Lead.mobile == mobile, Lead.status.in_(OPEN))
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _customer_for(mobile: str) -> int | None:
+    owner = identities.owners([("mobile", mobile)]).get(("mobile", mobile))
+    customer = get_scoped(Customer, owner) if owner else None
+    if customer is None or customer.deleted_at is not None or customer.merged_into_id is not None:
+        return None
+    return customer.id
+
+
+def capture(channel: LeadChannel, data: dict, *, source: str = "staff", user=None,
+            now: datetime | None = None) -> tuple[Lead, bool]:
+    """Take an enquiry (CaptureSchema data: name, mobile in E.164, interest, notes, store_id, campaign_id, consent)
+    from `channel`. Returns (lead, created). One-ID: when the mobile has an open lead, the enquiry is appended to
+    its history, its owner is told again and `created` is False; the database's unique index decides under
+    concurrency. A mobile of an existing customer links the lead to them."""
+    if not channel.active:
+        raise ValidationError({"channel_id": [_("This channel is switched off.")]})
+    store, campaign = _check_refs(channel, data)
+    now = now or utcnow()
+    mobile = data["mobile"]
+    existing = _open_lead_for(mobile)
+    if existing is not None:
+        return _repeat(existing, channel, campaign, data, source, user, now), False
+    lead = Lead(name=data["name"], mobile=mobile, channel_id=channel.id,
+                campaign_id=campaign.id if campaign else None, store_id=store.id if store else None,
+                interest=data.get("interest"), notes=data.get("notes"), source=source, status="new",
+                consent_at=now if data.get("consent") else None, enquiries=1, last_enquiry_at=now,
+                customer_id=_customer_for(mobile), created_at=now, updated_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(lead)
+            db.session.flush()
+    except IntegrityError as err:
+        if getattr(err.orig, "pgcode", None) != UNIQUE_VIOLATION or OPEN_MOBILE_INDEX not in str(err.orig):
+            raise
+        if lead in db.session:
+            db.session.expunge(lead)
+        existing = _open_lead_for(mobile)  # the other transaction committed it: now visible
+        if existing is None:  # it was closed in between; a fresh lead is right, and the index judges again
+            return capture(channel, data, source=source, user=user, now=now)
+        return _repeat(existing, channel, campaign, data, source, user, now), False
+    _history(lead, "captured", user, data.get("notes"), at=now, channel_id=channel.id, source=source,
+             interest=data.get("interest"), campaign_id=lead.campaign_id)
+    record("create", "lead", lead.id, lead.name)
+    emit(ev.LeadCaptured(lead))
+    owner, rule, how = assignment.choose(lead, now)
+    minutes = (rule.first_contact_minutes if rule and rule.first_contact_minutes else None) \
+        or channel.first_contact_minutes or DEFAULT_FIRST_CONTACT_MINUTES
+    lead.rule_id = rule.id if rule else None
+    lead.first_contact_deadline = now + timedelta(minutes=minutes)
+    timers.schedule(_sla_key(lead), SLA_TIMER, lead.first_contact_deadline, {"lead_id": lead.id})
+    if owner is not None:
+        _give(lead, owner, None, now, how=how)
+    db.session.flush()
+    return lead, True
+
+
+def _repeat(lead: Lead, channel: LeadChannel, campaign, data: dict, source: str, user, now: datetime) -> Lead:
+    lead.enquiries += 1
+    lead.last_enquiry_at = now
+    if lead.customer_id is None:
+        lead.customer_id = _customer_for(lead.mobile)
+    if data.get("consent") and lead.consent_at is None:
+        lead.consent_at = now
+    _history(lead, "enquiry", user, data.get("notes"), at=now, channel_id=channel.id, source=source,
+             interest=data.get("interest"), campaign_id=campaign.id if campaign else None, name=data.get("name"))
+    db.session.flush()
+    if lead.owner_id:
+        _notify(get_scoped(User, lead.owner_id), _l("Repeat enquiry: %(name)s"), lead,
+                f"lead:{lead.id}:enquiry:{lead.enquiries}")
+    emit(ev.LeadEnquiryRepeated(lead))
+    return lead
+
+
+def _give(lead: Lead, owner: User, user, now: datetime, *, how: str) -> None:
+    lead.owner_id, lead.assigned_at = owner.id, now
+    if lead.store_id is None and not owner.sees_all_stores and owner.store_ids:
+        lead.store_id = owner.store_ids[0]
+    _history(lead, "assigned", user, at=now, owner_id=owner.id, how=how)
+    db.session.flush()
+    _notify(owner, _l("New lead: %(name)s"), lead, f"lead:{lead.id}:assigned:{owner.id}:{now.isoformat()}")
+    emit(ev.LeadAssigned(lead))
+
+
+def create_lead(user, data: dict, *, source: str = "staff") -> tuple[Lead, bool]:
+    """Staff or API: capture into channel `data["channel_id"]` as `user`."""
+    channel = get_scoped(LeadChannel, data.get("channel_id"))
+    if channel is None:
+        raise ValidationError({"channel_id": [_("Choose one of the listed options.")]})
+    if data.get("store_id") is not None and user is not None and not user.sees_all_stores \
+            and data["store_id"] not in user.store_ids:
+        raise ValidationError({"store_id": [_("Choose one of your stores.")]})
+    return capture(channel, data, source=source, user=user)
+
+
+def update_lead(user, lead: Lead, data: dict) -> Lead:
+    channel = get_scoped(LeadChannel, lead.channel_id)
+    if "store_id" in data or "campaign_id" in data:
+        _check_refs(channel, {"mobile": lead.mobile, **{k: data.get(k) for k in ("store_id", "campaign_id")}})
+    for key in ("name", "interest", "notes", "store_id", "campaign_id"):
+        if key in data and (data[key] is not None or key != "name"):
+            setattr(lead, key, data[key])
+    record("update", "lead", lead.id, lead.name)
+    db.session.flush()
+    return lead
+
+
+def assign(user, lead: Lead, owner_id) -> Lead:
+    """Hand the lead to another active staff member by hand."""
+    owner = get_scoped(User, owner_id)
+    if owner is None or not owner.active:
+        raise ValidationError({"owner_id": [_("Choose an active staff member.")]})
+    if not lead.is_open:
+        raise ValidationError({"status": [_("Only open leads can be handed over.")]})
+    _give(lead, owner, user, utcnow(), how="manual")
+    record("update", "lead", lead.id, f"{lead.name} → {owner.display_name}")
+    return lead
+
+
+# status, follow-ups, conversion
+
+
+def act(user, lead: Lead, action: str, *, reason: str | None = None, note: str | None = None,
+        now: datetime | None = None) -> Lead:
+    """contact, qualify or lose (with a reason from LOST_REASONS); refuses what the status does not allow."""
+    if action not in TRANSITIONS:
+        raise ValidationError({"action": [_("Choose one of the listed options.")]})
+    allowed, target, event = TRANSITIONS[action]
+    if lead.status not in allowed:
+        raise ValidationError({"status": [_("This cannot be done to a lead that is %(status)s.",
+                                            status=label(STATUS_LABELS, lead.status))]})
+    if action == "lose" and reason not in LOST_REASONS:
+        raise ValidationError({"lost_reason": [_("Say why the lead was lost.")]})
+    now = now or utcnow()
+    before = lead.status
+    lead.status = target
+    if lead.first_contacted_at is None and action in ("contact", "qualify"):
+        lead.first_contacted_at = now
+        timers.cancel(_sla_key(lead))
+        if action == "qualify":
+            emit(ev.LeadContacted(lead))
+    if action == "qualify":
+        lead.qualified_at = now
+    if action == "lose":
+        lead.lost_reason, lead.lost_note, lead.closed_at = reason, (note or None), now
+        timers.cancel(_sla_key(lead))
+    _history(lead, "status", user, note, at=now, **{"from": before, "to": target})
+    record("update", "lead", lead.id, f"{before} → {target}")
+    db.session.flush()
+    emit(event(lead))
+    return lead
+
+
+CONTACT_METHODS = ("call", "wechat", "visit", "sms")
+
+
+def follow_up(user, lead: Lead, data: dict, *, now: datetime | None = None) -> LeadHistory:
+    """A follow-up (跟进记录): method, summary, optional next step with a due time (a task with a reminder for the
+    lead's owner). A call, WeChat, visit or SMS on a new lead is its first contact."""
+    now = now or utcnow()
+    entry = _history(lead, "follow_up", user, data["summary"], at=now, method=data["method"],
+                     next_step=data.get("next_step"),
+                     due_at=data["due_at"].isoformat() if data.get("due_at") else None)
+    db.session.flush()
+    if data.get("next_step"):
+        if data.get("due_at") is None:
+            raise ValidationError({"due_at": [_("Give the next step a due time.")]})
+        task = create_task(user, {"title": data["next_step"], "due_at": data["due_at"], "remind_at": data["due_at"],
+                                  "assignee_id": lead.owner_id or user.id, "customer_id": lead.customer_id,
+                                  "notes": data["summary"]}, related=("lead", lead.id))
+        entry.data = {**entry.data, "task_id": task.id}
+    if data["method"] in CONTACT_METHODS and lead.status == "new":
+        act(user, lead, "contact", now=now)
+    return entry
+
+
+def _store_for_customer(user, lead: Lead) -> int | None:
+    if lead.store_id:
+        return lead.store_id
+    channel = get_scoped(LeadChannel, lead.channel_id)
+    if channel is not None and channel.store_id:
+        return channel.store_id
+    stores = stores_visible_to(user)
+    return stores[0].id if stores else None
+
+
+def convert(user, lead: Lead, *, now: datetime | None = None) -> Customer:
+    """Win the lead: link it to its customer (One-ID by mobile) or create one, and close it as won.
+
+    TODO(sales): when storecrm.sales (quotes) is on main, offer a draft quote for `lead.interest` here, through
+    its service, and record it in the lead's history (docs/leads.md, "Conversion")."""
+    if not lead.is_open:
+        raise ValidationError({"status": [_("This cannot be done to a lead that is %(status)s.",
+                                            status=label(STATUS_LABELS, lead.status))]})
+    now = now or utcnow()
+    customer = get_scoped(Customer, lead.customer_id or _customer_for(lead.mobile))
+    if customer is None or customer.deleted_at is not None:
+        customer = create_customer(user, {"name": lead.name, "mobile": lead.mobile,
+                                          "store_id": _store_for_customer(user, lead),
+                                          "owner_id": lead.owner_id, "source": "lead"})
+    before = lead.status
+    lead.customer_id = customer.id
+    lead.status, lead.closed_at = "won", now
+    if lead.first_contacted_at is None:
+        lead.first_contacted_at = now
+    timers.cancel(_sla_key(lead))
+    _history(lead, "converted", user, at=now, customer_id=customer.id, **{"from": before, "to": "won"})
+    record("update", "lead", lead.id, f"{before} → won (customer #{customer.id})")
+    db.session.flush()
+    emit(ev.LeadConverted(lead))
+    return customer
+
+
+# first-contact SLA
+
+
+def _sla_key(lead: Lead) -> str:
+    return f"lead:{lead.id}:first_contact"
+
+
+@timers.handler(SLA_TIMER)
+def escalate(timer) -> None:
+    """Nobody contacted the lead in time: tell its owner and the store's managers (bell + email through the outbox),
+    note it in the history and emit `LeadFirstContactOverdue` (rules and webhooks take it from there)."""
+    lead = get_scoped(Lead, timer.payload.get("lead_id"))
+    if lead is None or not lead.is_open or lead.first_contacted_at is not None or lead.escalated_at is not None:
+        return
+    now = utcnow()
+    lead.escalated_at = now
+    _history(lead, "escalated", None, at=now, deadline=lead.first_contact_deadline.isoformat()
+             if lead.first_contact_deadline else None, owner_id=lead.owner_id)
+    people = [get_scoped(User, lead.owner_id)] if lead.owner_id else []
+    people += staff_with_role("manager", lead.store_id) if lead.store_id else staff_with_role("manager")
+    told = set()
+    for person in people:
+        if person is not None and person.id not in told:
+            told.add(person.id)
+            _notify(person, _l("First contact overdue: %(name)s"), lead, f"{timer.key}:{person.id}")
+    db.session.flush()
+    emit(ev.LeadFirstContactOverdue(lead))
+
+
+def customer_panel(customer) -> dict:
+    """The customer page's "Leads" box: their leads, newest first."""
+    return {"leads": leads_of_customer(customer.id), "lead_status_label": lambda s: label(STATUS_LABELS, s)}
+
+
+def visible_customer(user, customer_id):
+    return get_customer(user, customer_id)
+
+
+def count_open(user) -> int:
+    return db.session.scalar(visible(user, select(func.count()).select_from(Lead).where(Lead.status.in_(OPEN))))
+
+
+def count_overdue(user) -> int:
+    return db.session.scalar(visible(user, select(func.count()).select_from(Lead).where(_overdue_clause(utcnow()))))

@@ -1,0 +1,375 @@
+"""Staff pages of leads: my leads (overdue first contacts on top, tap to call), the list, a lead with its history,
+follow-ups and status actions, the pipeline board by status, channels (link, iframe snippet, QR code, secret shown
+once), campaigns, assignment rules and the funnel. Thin: parse, call the services, render."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import segno
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from ..calendar import tenant_currency, tenant_today, tenant_zone
+from ..extensions import db
+from ..stores.services import stores_visible_to
+from ..tenancy.models import as_id, get_scoped
+from ..users.models import User
+from ..web.forms import flash_errors, load_form, requires
+from ..web.transactions import refuse
+from . import services, setup
+from .funnel import GROUPS, funnel, totals
+from .models import CHANNEL_KINDS, LOST_REASONS, OPEN, STATUSES, Lead, LeadAssignmentRule, LeadChannel
+from .schemas import LeadCampaignSchema, LeadChannelSchema, LeadFollowUpSchema, LeadCreateSchema, LeadRuleSchema
+from .services import (ACTION_LABELS, HISTORY_LABELS, LOST_REASON_LABELS, METHOD_LABELS, SOURCE_LABELS,
+                       STATUS_LABELS, label)
+from .tokens import form_token
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+KIND_LABELS = {"web_form": _l("Web form"), "platform": _l("Auto platform"), "show": _l("Auto show / event"),
+               "phone": _l("Phone"), "walk_in": _l("Walk-in"), "import": _l("Import"), "api": _l("API"),
+               "other": _l("Other")}
+STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest open leads")}
+GROUP_LABELS = {"channel": _l("Channel"), "campaign": _l("Campaign"), "owner": _l("Staff member")}
+HOW_LABELS = {"rule": _l("by rule"), "default": _l("to staff on shift"), "fallback": _l("to the rule's fallback"),
+              "manager": _l("to the store manager"), "manual": _l("by hand")}
+
+
+@bp.app_template_filter("lead_datetime")
+def lead_datetime(value) -> str:
+    """A UTC time in the tenant's zone, "2026-12-03 16:02"; the zone is read once per request (lists show many)."""
+    if value is None:
+        return ""
+    if "_lead_zone" not in g:
+        g._lead_zone = tenant_zone()
+    return value.astimezone(g._lead_zone).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("lead_money")
+def lead_money(value) -> str:
+    """An amount in the tenant's currency, e.g. "3,000.00 CNY"; a dash for none."""
+    return "—" if value is None else f"{value:,.2f} {tenant_currency()}"
+
+
+@bp.context_processor
+def _labels():
+    return {"status_label": lambda s: label(STATUS_LABELS, s), "lost_label": lambda s: label(LOST_REASON_LABELS, s),
+            "source_label": lambda s: label(SOURCE_LABELS, s), "method_label": lambda s: label(METHOD_LABELS, s),
+            "history_label": lambda s: label(HISTORY_LABELS, s), "kind_label": lambda s: label(KIND_LABELS, s),
+            "strategy_label": lambda s: label(STRATEGY_LABELS, s), "how_label": lambda s: label(HOW_LABELS, s),
+            "statuses": STATUSES, "open_statuses": OPEN}
+
+
+def _names() -> dict:
+    return {"channels": {c.id: c for c in setup.list_channels()},
+            "staff": dict(db.session.execute(select(User.id, User.display_name)).all())}
+
+
+def _lead(lead_id) -> Lead:
+    lead = services.get_lead(current_user, lead_id)
+    if lead is None:
+        abort(404)
+    return lead
+
+
+@bp.get("/mine")
+@requires("leads.view")
+def mine():
+    return render_template("leads/mine.html", leads=services.my_leads(current_user), **_names())
+
+
+@bp.get("/")
+@requires("leads.view")
+def index():
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    channel_id = as_id(request.args.get("channel_id"))
+    q = (request.args.get("q") or "").strip()[:80] or None
+    per_page = 50
+    leads = services.list_leads(current_user, status=status, channel_id=channel_id, q=q,
+                                overdue=request.args.get("overdue") == "1",
+                                after_id=as_id(request.args.get("after_id")), limit=per_page)
+    next_after = leads[-1].id if len(leads) == per_page else None
+    return render_template("leads/index.html", leads=leads, status=status, channel_id=channel_id, q=q or "",
+                           next_after=next_after, **_names())
+
+
+@bp.get("/board")
+@requires("leads.view")
+def board():
+    """The pipeline: open leads by status, and this month's won and lost (a list per status; no drag and drop)."""
+    columns = {s: services.list_leads(current_user, status=s, limit=100) for s in STATUSES}
+    return render_template("leads/board.html", columns=columns, **_names())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("leads.work")
+def new():
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        data, errors = load_form(LeadCreateSchema())
+        if data is not None:
+            try:
+                lead, created = services.create_lead(current_user, data, source="staff")
+            except ValidationError as err:
+                errors = {k: list(v) for k, v in err.messages.items()}
+            else:
+                if not created:
+                    flash(_("This mobile already has an open lead; the enquiry was added to it."), "info")
+                return redirect(url_for("leads.show", lead_id=lead.id))
+        refuse()
+    return render_template("leads/new.html", values=values, errors=errors, stores=stores_visible_to(current_user),
+                           channels=setup.list_channels(active_only=True), campaigns=setup.list_campaigns()), \
+        422 if errors else 200
+
+
+@bp.get("/<int:lead_id>")
+@requires("leads.view")
+def show(lead_id):
+    lead = _lead(lead_id)
+    staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name)))
+    return render_template("leads/show.html", lead=lead, history=services.history_of(lead), staff_list=staff,
+                           actions=[(a, str(ACTION_LABELS[a])) for a, (allowed, _t, _e) in services.TRANSITIONS.items()
+                                    if lead.status in allowed and a != "lose"],
+                           lost_reasons=[(r, label(LOST_REASON_LABELS, r)) for r in LOST_REASONS],
+                           methods=[(m, label(METHOD_LABELS, m)) for m in METHOD_LABELS],
+                           channel=get_scoped(LeadChannel, lead.channel_id),
+                           campaign=get_scoped(services.LeadCampaign, lead.campaign_id) if lead.campaign_id else None,
+                           **_names())
+
+
+@bp.post("/<int:lead_id>/status")
+@requires("leads.work")
+def act(lead_id):
+    lead = _lead(lead_id)
+    try:
+        services.act(current_user, lead, request.form.get("action", ""), reason=request.form.get("lost_reason"),
+                     note=(request.form.get("note") or "").strip()[:300] or None)
+    except ValidationError as err:
+        flash_errors(err)
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/follow-up")
+@requires("leads.work")
+def follow_up(lead_id):
+    lead = _lead(lead_id)
+    data, errors = load_form(LeadFollowUpSchema())
+    if data is None:
+        flash_errors(ValidationError(errors))
+    else:
+        try:
+            services.follow_up(current_user, lead, data)
+        except ValidationError as err:
+            flash_errors(err)
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/assign")
+@requires("leads.work")
+def assign(lead_id):
+    lead = _lead(lead_id)
+    try:
+        services.assign(current_user, lead, request.form.get("owner_id"))
+    except ValidationError as err:
+        flash_errors(err)
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/convert")
+@requires("leads.work")
+def convert(lead_id):
+    lead = _lead(lead_id)
+    try:
+        customer = services.convert(current_user, lead)
+    except ValidationError as err:
+        flash_errors(err)
+        return redirect(url_for("leads.show", lead_id=lead.id))
+    flash(_("Converted: the lead is now customer %(name)s.", name=customer.name), "success")
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+# channels and campaigns
+
+
+def _channel_page(channel: LeadChannel | None, values: dict, errors: dict, new_secret: str | None = None,
+                  status: int = 200):
+    link = snippet = qr = None
+    if channel is not None and channel.id:
+        link = url_for("lead_public.form", token=form_token(channel.id), _external=True)
+        snippet = (f'<iframe src="{link}" width="100%" height="640" style="border:0;max-width:480px" '
+                   f'title="{channel.name}" loading="lazy"></iframe>')
+        qr = segno.make(link, error="m").svg_inline(scale=4, dark="#212529")
+        inbound_url = url_for("lead_public.inbound_webhook", channel_id=channel.id, _external=True)
+    else:
+        inbound_url = None
+    return render_template("leads/channel.html", channel=channel, values=values, errors=errors, link=link,
+                           snippet=snippet, qr=qr, inbound_url=inbound_url, new_secret=new_secret,
+                           stores=stores_visible_to(current_user),
+                           kinds=[(k, label(KIND_LABELS, k)) for k in CHANNEL_KINDS]), status
+
+
+@bp.route("/channels", methods=["GET", "POST"])
+@requires("leads.setup")
+def channels():
+    if request.method == "POST":
+        data, errors = load_form(LeadChannelSchema())
+        if data is not None:
+            try:
+                channel = setup.save_channel(None, data)
+            except ValidationError as err:
+                errors = {k: list(v) for k, v in err.messages.items()}
+            else:
+                return _channel_page(channel, LeadChannelSchema().dump(channel), {}, new_secret=channel.secret)
+        refuse()
+        return _channel_page(None, request.form.to_dict(), errors, status=422)
+    return render_template("leads/channels.html", channels=setup.list_channels(), campaigns=setup.list_campaigns(),
+                           values={}, errors={}, kinds=[(k, label(KIND_LABELS, k)) for k in CHANNEL_KINDS])
+
+
+def _get_channel(channel_id) -> LeadChannel:
+    channel = get_scoped(LeadChannel, channel_id)
+    if channel is None:
+        abort(404)
+    return channel
+
+
+@bp.route("/channels/<int:channel_id>", methods=["GET", "POST"])
+@requires("leads.setup")
+def channel(channel_id):
+    channel = _get_channel(channel_id)
+    if request.method == "POST":
+        data, errors = load_form(LeadChannelSchema())
+        if data is not None:
+            try:
+                setup.save_channel(channel, data)
+            except ValidationError as err:
+                errors = {k: list(v) for k, v in err.messages.items()}
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("leads.channel", channel_id=channel.id))
+        refuse()
+        return _channel_page(channel, request.form.to_dict(), errors, status=422)
+    return _channel_page(channel, LeadChannelSchema().dump(channel), {})
+
+
+@bp.post("/channels/<int:channel_id>/secret")
+@requires("leads.setup")
+def channel_secret(channel_id):
+    channel = _get_channel(channel_id)
+    secret = setup.regenerate_secret(channel)
+    return _channel_page(channel, LeadChannelSchema().dump(channel), {}, new_secret=secret)
+
+
+@bp.get("/channels/<int:channel_id>/qr.svg")
+@requires("leads.setup")
+def channel_qr(channel_id):
+    """The form link as an SVG QR code to print on posters and show stands."""
+    channel = _get_channel(channel_id)
+    link = url_for("lead_public.form", token=form_token(channel.id), _external=True)
+    svg = segno.make(link, error="m").svg_inline(scale=10)
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="lead-form-{channel.id}.svg"'})
+
+
+@bp.post("/campaigns")
+@requires("leads.setup")
+def campaigns():
+    data, errors = load_form(LeadCampaignSchema())
+    if data is not None:
+        try:
+            setup.save_campaign(None, data)
+        except ValidationError as err:
+            errors = {k: list(v) for k, v in err.messages.items()}
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("leads.channels"))
+    refuse()
+    return render_template("leads/channels.html", channels=setup.list_channels(), campaigns=setup.list_campaigns(),
+                           values={}, errors={}, campaign_values=request.form.to_dict(), campaign_errors=errors,
+                           kinds=[(k, label(KIND_LABELS, k)) for k in CHANNEL_KINDS]), 422
+
+
+# assignment rules
+
+
+def _rule_page(rule, values, errors, status=200):
+    staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name)))
+    return render_template("leads/rules.html", rules=setup.list_rules(), rule=rule, values=values, errors=errors,
+                           staff=staff, stores=stores_visible_to(current_user), channels=setup.list_channels(),
+                           strategies=[(s, label(STRATEGY_LABELS, s)) for s in STRATEGY_LABELS],
+                           staff_names={u.id: u.display_name for u in staff}), status
+
+
+def _save_rule(rule):
+    data, errors = load_form(LeadRuleSchema())
+    if data is not None:
+        try:
+            setup.save_rule(rule, data)
+        except ValidationError as err:
+            errors = {k: list(v) for k, v in err.messages.items()}
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("leads.rules"))
+    refuse()
+    values = request.form.to_dict()
+    values["staff_ids"] = request.form.getlist("staff_ids")
+    return _rule_page(rule, values, errors, 422)
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@requires("leads.setup")
+def rules():
+    if request.method == "POST":
+        return _save_rule(None)
+    return _rule_page(None, {"position": 100, "strategy": "round_robin", "active": True, "staff_ids": []}, {})
+
+
+@bp.route("/rules/<int:rule_id>", methods=["GET", "POST"])
+@requires("leads.setup")
+def rule(rule_id):
+    rule = get_scoped(LeadAssignmentRule, rule_id)
+    if rule is None:
+        abort(404)
+    if request.method == "POST":
+        return _save_rule(rule)
+    values = LeadRuleSchema().dump(rule)
+    return _rule_page(rule, values, {})
+
+
+@bp.post("/rules/<int:rule_id>/delete")
+@requires("leads.setup")
+def delete_rule(rule_id):
+    rule = get_scoped(LeadAssignmentRule, rule_id)
+    if rule is None:
+        abort(404)
+    setup.delete_rule(rule)
+    flash(_("Deleted."), "success")
+    return redirect(url_for("leads.rules"))
+
+
+# funnel
+
+
+def _day(name: str, default: date) -> date:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return default
+
+
+@bp.get("/funnel")
+@requires("leads.view")
+def funnel_page():
+    today = tenant_today()
+    start, end = _day("start", today.replace(day=1)), _day("end", today)
+    if end < start or (end - start).days > 366:
+        start, end = today.replace(day=1), today
+    by = request.args.get("by") if request.args.get("by") in GROUPS else "channel"
+    rows = funnel(current_user, start, end, by)
+    return render_template("leads/funnel.html", rows=rows, total=totals(rows), start=start, end=end, by=by,
+                           groups=[(g, label(GROUP_LABELS, g)) for g in GROUPS],
+                           previous=(start - timedelta(days=1)).replace(day=1))

@@ -1,0 +1,82 @@
+"""A show visitor's lead on a phone, in zh_CN: the QR code's form → the advisor on shift sees it in My leads (overdue
+first contact on top, tap to call) → logs a call → converts it. Screenshots at 375 px under $STORECRM_SHOTS."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import CHROMIUM, live_server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                                reason="Debian chromium is not installed (.ci/run installs it)")
+SHOTS = Path(os.environ.get("STORECRM_SHOTS", "/tmp/storecrm-shots"))
+
+
+@pytest.fixture
+def phone():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN", is_mobile=True,
+                                      has_touch=True, device_scale_factor=2)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, live_server, phone):  # noqa: F811
+    from storecrm.leads import setup
+    from storecrm.leads.tokens import form_token
+    from storecrm.scheduling.models import WorkingPattern
+    from storecrm.testing.fixtures import PASSWORD
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    with in_tenant(alpha) as session:
+        for wd in range(7):
+            session.add(WorkingPattern(user_id=alpha.users["advisor"], store_id=alpha.stores[0], weekday=wd,
+                                       starts_at=time(0), ends_at=time(23, 59, 59)))
+        channel = setup.save_channel(None, {"name": "上海车展", "kind": "show", "cost_per_month": Decimal("5000"),
+                                            "first_contact_minutes": 5, "store_id": alpha.stores[0]})
+        token = form_token(channel.id)
+    base = live_server
+    phone.goto(f"{base}/t/alpha/lead/form/{token}")
+    phone.click("[data-testid=lead-submit]")  # empty: the errors come back in Chinese
+    phone.wait_for_selector("[data-testid=form-errors]")
+    assert "手机" in phone.inner_text("[data-testid=lead-form]")
+    phone.fill("#f-mobile", "139 1234 5678")
+    phone.fill("#f-name", "王先生")
+    phone.fill("#f-interest", "Model Y 长续航版，想周末试驾")
+    phone.check("#f-consent")
+    phone.screenshot(path=str(SHOTS / "lead-public-form-zh.png"), full_page=True)
+    phone.click("[data-testid=lead-submit]")
+    phone.wait_for_selector("[data-testid=lead-thanks]")
+    assert "谢谢" in phone.inner_text("[data-testid=lead-thanks]")
+
+    phone.goto(f"{base}/t/alpha/login")
+    phone.fill("#login", alpha.emails["advisor"])
+    phone.fill("#password", PASSWORD)
+    phone.click("[data-testid=login-submit]")
+    phone.goto(f"{base}/t/alpha/leads/mine")
+    card = phone.locator("[data-testid=my-leads] .card").first
+    card.wait_for()
+    assert "王先生" in card.inner_text() and "请在" in card.inner_text()
+    assert phone.get_attribute("[data-testid=my-leads] a[href^='tel:']", "href") == "tel:+8613912345678"
+    phone.screenshot(path=str(SHOTS / "lead-my-leads-zh.png"), full_page=True)
+    card.locator("a.fw-semibold").click()
+    phone.wait_for_selector("[data-testid=follow-up-form]")
+    phone.fill("textarea[name=summary]", "已电话联系，约周六到店试驾")
+    phone.click("[data-testid=follow-up-form] button[type=submit]")
+    phone.wait_for_selector("[data-testid=lead-status] >> text=已联系")
+    phone.click("[data-testid=convert]")
+    phone.wait_for_selector("[data-testid=customer-link]")
+    assert "成交" in phone.inner_text("[data-testid=lead-status]")
+    phone.screenshot(path=str(SHOTS / "lead-page-zh.png"), full_page=True)
