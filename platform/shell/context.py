@@ -24,9 +24,11 @@ def init_app(app) -> None:
         stores = [s for s in stores_visible_to(current_user) if s.active]
         items = nav_items()
         main, admin = visible_items(items, current_user, "main"), visible_items(items, current_user, "admin")
+        account = visible_items(items, current_user, "account")
         return {
             "shell_nav_main": main,
             "shell_nav_admin": admin,
+            "shell_nav_account": account,
             "shell_active": _active(main + admin),
             "shell_stores": stores,
             "shell_store_id": session.get("store_id"),
