@@ -13,7 +13,7 @@ from .assets.schemas import AssetSchema
 from .assets.services import asset_types, assets_of, identifiers_of, update_asset
 from .assets.types import CORE_TYPES
 from .assets.views import bp as assets_bp
-from .audit.views import bp as audit_bp
+from .shell.audit_page import bp as audit_bp
 from .auth.views import bp as auth_bp
 from .customers import services as customers
 from .customers.models import Customer

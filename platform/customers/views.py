@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..audit.views import ACTION_LABELS
+from ..audit.labels import ACTION_LABELS
 from ..customers.models import Customer
 from ..fields.engine import definitions, filter_errors, linked
 from ..fields.forms import custom_from_form, form_errors

@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from .. import conditions
+from ..access.services import role_label
 from ..audit.services import record
 from ..events import WorkflowStateEntered, emit
 from ..extensions import db
@@ -363,7 +364,7 @@ def escalate(timer) -> None:
         _notify(item, item.assignee_id, title, lambda: _("This step was due at the deadline."))
     elif action["action"] == "notify_role":
         for user in staff_with_role(action["role"], item.store_id):
-            _notify(item, user.id, title, lambda: _("Escalated to you as %(role)s.", role=action["role"]))
+            _notify(item, user.id, title, lambda: _("Escalated to you as %(role)s.", role=role_label(action["role"])))
     else:
         target = next(iter(staff_with_role(action["role"], item.store_id)), None)
         if target is not None:

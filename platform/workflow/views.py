@@ -19,9 +19,11 @@ bp = Blueprint("workflow", __name__, url_prefix="/workflows")
 def panel_context(entity: str, record) -> dict:
     """What the workflow panel on a record's page shows: its items and the workflows it may start."""
     items = engine.items_of(entity, record.id)
-    specs_by_item = {item.id: engine.definition_of(item).spec for item in items}
+    definitions = {item.id: engine.definition_of(item) for item in items}
+    specs_by_item = {item_id: d.spec for item_id, d in definitions.items()}
     running = {item.code for item in items if item.finished_at is None}
-    return {"wf_items": items, "wf_specs": specs_by_item, "wf_entity": entity, "wf_record_id": record.id,
+    return {"wf_items": items, "wf_specs": specs_by_item, "wf_names": {i: d.name for i, d in definitions.items()},
+            "wf_entity": entity, "wf_record_id": record.id,
             "wf_startable": [d for d in engine.current_definitions(entity, active_only=True) if d.code not in running]}
 
 
