@@ -48,6 +48,7 @@ OPAQUE_KEYS = {"spec", "trigger", "conditions", "actions", "query", "payload", "
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 MISSING = object()
+WORKFLOW_VERSION = re.compile(r" v(\d{1,9})$")
 
 
 @dataclass
@@ -256,6 +257,8 @@ class Presenter:
             info = host().infos.get(name)
             if info is not None:
                 title = info.label_for(self.locale) + title[len(name):]
+        elif e.entity_type == "workflow" and (version := WORKFLOW_VERSION.search(title)):  # "新线索跟进 v2"
+            title = f"{title[:version.start()]} · {_('version %(n)d', n=int(version.group(1)))}"
         elif e.entity_type == "identity":
             who, sep, kind = title.rpartition(": ")
             if sep and kind in self.identity_kinds:  # "王芳: mobile"
