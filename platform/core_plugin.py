@@ -13,7 +13,6 @@ from .assets.schemas import AssetSchema
 from .assets.services import asset_types, assets_of, identifiers_of, update_asset
 from .assets.types import CORE_TYPES
 from .assets.views import bp as assets_bp
-from .audit.views import bp as audit_bp
 from .catalog import services as catalog
 from .catalog import transfer as catalog_sheets
 from .catalog.views import bp as catalog_bp
@@ -51,6 +50,7 @@ from .sales import registration as sales
 from .sales import timeline as sales_timeline
 from .sales.views import bp as sales_bp
 from .sales.views import public_bp as sales_public_bp
+from .shell.audit_page import bp as audit_bp
 from .shell.views import bp as web_bp
 from .stock import services as stock
 from .stock.models import StockLevel

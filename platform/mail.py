@@ -14,13 +14,15 @@ from flask import current_app
 log = logging.getLogger("storecrm.mail")
 
 
-def deliver(to: str, subject: str, body: str) -> None:
+def deliver(to: str, subject: str, body: str, html: str | None = None) -> None:
     settings = current_app.config["STORECRM"]
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
     msg["Subject"] = subject
     msg.set_content(body)
+    if html:
+        msg.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
     if not settings.smtp_host:
         log.info("mail (no SMTP_HOST, logged instead) to=%s subject=%s\n%s", to, subject, body)
         return

@@ -63,7 +63,10 @@ def _billing_shown() -> bool:
 
 @hookimpl
 def register_nav_items():
+    # in the sidebar's administration and in the user menu, which is where an owner on a phone looks for billing
     return [NavItem("billing.index", _l("Plan and billing"), "credit-card", "billing.manage", 55, "admin",
+                    shown=_billing_shown),
+            NavItem("billing.index", _l("Plan and billing"), "credit-card", "billing.manage", 10, "account",
                     shown=_billing_shown)]
 
 

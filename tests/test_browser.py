@@ -315,7 +315,7 @@ def test_admin_sees_the_workflow_drawn_and_edits_it(two_tenants, live_server, pa
     page.screenshot(path=str(SHOTS / "workflow-editor-error-zh_CN.png"), full_page=False)
     page.fill("[name='states.1.deadline_hours']", "48")
     page.click("[data-testid=save-workflow]")
-    page.wait_for_selector("text=v2")
+    page.wait_for_selector("text=第 2 版")  # versions are written out in the reader's language
 
 
 def test_a_chain_signs_up_in_the_browser_and_lands_in_its_workspace(two_tenants, live_server, page, system_db):

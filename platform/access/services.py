@@ -8,7 +8,7 @@ from ..audit.services import record, record_changes, snapshot
 from ..extensions import db
 from ..hooks.runtime import default_grants, permissions
 from ..tenancy.models import get_scoped
-from .models import SCOPE_ALL, SCOPE_STORES, Role
+from .models import BUILTIN_LABELS, SCOPE_ALL, SCOPE_STORES, Role
 
 BUILTIN_ROLES = [
     # code, data scope
@@ -37,6 +37,12 @@ def seed_builtin_roles() -> dict[str, Role]:
 def list_roles() -> list[Role]:
     order = {code: i for i, (code, _s) in enumerate(BUILTIN_ROLES)}
     return sorted(db.session.scalars(select(Role)), key=lambda r: (order.get(r.code, 99), r.label))
+
+
+def role_label(code: str) -> str:
+    """A role named by its code (as workflow specs name them), in the reader's language: 店长, not "manager"."""
+    role = db.session.scalar(select(Role).where(Role.code == code))
+    return role.label if role is not None else str(BUILTIN_LABELS.get(code, code))
 
 
 def get_role(role_id) -> Role | None:

@@ -48,9 +48,12 @@ def login():
             error = _("Wrong login or password.")
         else:
             locale = session.get("locale")
+            first_time = user.last_login_at is None  # the owner just after signup, a new colleague
             session.clear()  # rotate: nothing from before sign-in survives
             if locale:
                 session["locale"] = locale
+            if first_time:
+                session["first_session"] = True  # the home page says welcome, not welcome back
             services.start_session(user, ip=request.remote_addr, user_agent=request.user_agent.string)
             login_user(user)
             session.permanent = True

@@ -54,7 +54,8 @@ class CustomerSchema(Schema):
     address = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=300))
     source = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=40))
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=5000))
-    store_id = fields.Integer(required=True, strict=False)
+    store_id = fields.Integer(required=True, strict=False, error_messages={
+        "required": _l("Choose a store."), "null": _l("Choose a store."), "invalid": _l("Choose a store.")})
     custom = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
                          metadata={"description": "custom field values by field code"})
     created_at = fields.DateTime(dump_only=True)

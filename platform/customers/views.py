@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..audit.views import ACTION_LABELS
+from ..audit.labels import ACTION_LABELS
 from ..customers.models import Customer
 from ..fields.engine import definitions, filter_errors, linked
 from ..fields.forms import custom_from_form, form_errors
@@ -236,11 +236,26 @@ def edit(customer_id):
     return _form(customer)
 
 
+FIRST_FIELDS = ("name", "mobile", "store_id", "owner_id")  # shown before the "more details" fold
+
+
+def new_customer_defaults(stores) -> dict:
+    """A new customer belongs to the store being worked in (the switcher's, or the user's only store) and is
+    looked after by whoever enters them."""
+    store_id = session.get("store_id")
+    if store_id is None:
+        active = [s.id for s in stores if s.active]
+        own = current_user.store_ids if not current_user.sees_all_stores else []
+        store_id = own[0] if len(own) == 1 else (active[0] if len(active) == 1 else None)
+    return {"store_id": store_id, "owner_id": current_user.id}
+
+
 def _form(customer):
     custom_defs = definitions("customer", user=current_user)
     schema = CustomerSchema()
     errors, duplicates = {}, []
-    values = schema.dump(customer) if customer else {"store_id": session.get("store_id")}
+    stores = stores_visible_to(current_user)
+    values = schema.dump(customer) if customer else new_customer_defaults(stores)
     if customer:
         values["mobile"] = display_phone(customer.mobile)
         values.update({f"cf_{k}": v for k, v in (customer.custom or {}).items()})
@@ -274,6 +289,10 @@ def _form(customer):
     if isinstance(values.get("tags"), list):
         values["tags"] = ", ".join(values["tags"])
     shown = linked(custom_defs, [{d.code: values.get(f"cf_{d.code}") for d in custom_defs}])
+    # the fold stays open when editing, when a folded field has a mistake, or when a custom field must be filled
+    open_fold = bool(customer) or any(k not in FIRST_FIELDS for k in errors) or any(
+        getattr(d, "required", False) for d in custom_defs)
     return render_template("customers/form.html", customer=customer, values=values, errors=errors, linked=shown,
-                           custom_defs=custom_defs, locale=current_code(), duplicates=duplicates, stores=stores_visible_to(current_user),
+                           open_fold=open_fold,
+                           custom_defs=custom_defs, locale=current_code(), duplicates=duplicates, stores=stores,
                            staff=[u for u in list_users(current_user) if u.active]), (422 if errors else 200)

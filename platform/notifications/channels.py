@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from markupsafe import escape
+
 from ..hooks.contrib import NotificationChannel
 from ..hooks.runtime import enabled_plugins, host
 from ..mail import deliver
@@ -12,7 +14,15 @@ log = logging.getLogger("storecrm.notifications")
 
 
 def _email(message) -> None:
-    deliver(message.recipient, message.subject, message.body)
+    payload = message.payload or {}
+    html = None
+    if payload.get("link"):  # a notification pointing at a page: the HTML part shows the link as a link
+        text = message.body or ""
+        label = payload.get("link_label") or payload["link"]
+        prose = text.rsplit("\n\n", 1)[0] if text.endswith(payload["link"]) else text
+        html = (f'<div style="white-space:pre-line">{escape(prose)}</div>'
+                f'<p><a href="{escape(payload["link"])}">{escape(label)}</a></p>')
+    deliver(message.recipient, message.subject, message.body, html=html)
 
 
 def _sms_to_log(message) -> None:

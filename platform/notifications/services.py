@@ -1,6 +1,7 @@
 """In-app notifications and the public helper modules and plugins use to notify staff."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from ..extensions import db
@@ -16,8 +17,10 @@ def notify_user(user, title: str, body: str | None = None, url: str | None = Non
     item = Notification(user_id=user.id, title=title[:200], body=body, url=url)
     db.session.add(item)
     if email and getattr(user, "email", None):
-        send("email", user.email, title, "\n\n".join(p for p in (body, url) if p),
-             dedupe_key=f"{dedupe_key}:email" if dedupe_key else None)
+        # the link goes out as a link (the HTML part), labelled in the text part rather than a bare address
+        link = {"link": url, "link_label": _("Open in StoreCRM")} if url else {}
+        send("email", user.email, title, "\n\n".join(p for p in (body, url and f"{link['link_label']}: {url}") if p),
+             payload=link, dedupe_key=f"{dedupe_key}:email" if dedupe_key else None)
     db.session.flush()
     return item
 

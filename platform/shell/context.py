@@ -12,7 +12,9 @@ from ..notifications.services import unread_count
 from ..stores.services import stores_visible_to
 from ..tenancy.models import utcnow
 from ..validation import display_phone
+from ..web.i18n import zone_name, zone_options
 from ..web.nav import visible_items
+from ..workspace.schemas import TIMEZONES
 
 
 def init_app(app) -> None:
@@ -24,9 +26,11 @@ def init_app(app) -> None:
         stores = [s for s in stores_visible_to(current_user) if s.active]
         items = nav_items()
         main, admin = visible_items(items, current_user, "main"), visible_items(items, current_user, "admin")
+        account = visible_items(items, current_user, "account")
         return {
             "shell_nav_main": main,
             "shell_nav_admin": admin,
+            "shell_nav_account": account,
             "shell_active": _active(main + admin),
             "shell_stores": stores,
             "shell_store_id": session.get("store_id"),
@@ -59,11 +63,38 @@ def _iso_datetime(value, format: str = "short") -> str:
         return value or ""
 
 
+def _iso_date(value, format: str = "medium") -> str:
+    """A date kept as ISO text in JSON (a custom date field) written the user's way (2026年3月12日)."""
+    from datetime import date
+
+    from flask_babel import format_date
+
+    try:
+        return format_date(date.fromisoformat(value), format)
+    except (TypeError, ValueError):
+        return value or ""
+
+
+def _tel_uri(value) -> str:
+    """The number for a tel: link: E.164 as stored (+8613800138000), or its digits when it is not."""
+    text = str(value or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return ("+" + digits) if text.startswith("+") else digits
+
+
 def _currency(value) -> str:
     """An amount in the tenant's currency, written the user's way (¥1,280.00; "" for no amount)."""
     if value is None or value == "":
         return ""
     return format_currency(money(value), tenant_currency())
+
+
+def _timezone_options(current: str | None = None) -> list[tuple[str, str]]:
+    """(zone, localized name) for a time-zone select, common zones first; the current one kept if unlisted."""
+    options = [(zone, name) for zone, name, _common in zone_options(TIMEZONES)]
+    if current and current in TIMEZONES and all(zone != current for zone, _name in options):
+        options.insert(0, (current, zone_name(current)))
+    return options
 
 
 def init_filters(app) -> None:
@@ -79,9 +110,12 @@ def init_filters(app) -> None:
         "photo": _l("Photos"), "file": _l("Files"), "ref_customer": _l("Link to a customer"),
         "ref_asset": _l("Link to an asset"), "ref_user": _l("Link to a staff member")}
 
+    app.jinja_env.globals["timezone_options"] = _timezone_options
     app.add_template_filter(display_phone, "phone")
+    app.add_template_filter(_tel_uri, "tel_uri")
     app.add_template_filter(_currency, "currency")
     app.add_template_filter(_iso_datetime, "isodatetime")
+    app.add_template_filter(_iso_date, "isodate")
     app.add_template_filter(lambda rows: [(r.id, r.label) for r in rows], "role_options")
     app.add_template_filter(lambda rows: [(r.id, r.name) for r in rows], "options")
     app.add_template_filter(lambda values: [(v, v) for v in values], "zip_self")

@@ -9,7 +9,8 @@ class UserSchema(Schema):
     display_name = Trimmed(required=True, validate=validate.Length(max=80, error=_l("At most {max} characters.")))
     email = LowerEmail(load_default=None, allow_none=True)
     mobile = Phone(load_default=None, allow_none=True)
-    role_id = fields.Integer(required=True, strict=False)
+    role_id = fields.Integer(required=True, strict=False, error_messages={
+        "required": _l("Choose a role."), "null": _l("Choose a role."), "invalid": _l("Choose a role.")})
     store_ids = fields.List(fields.Integer(), load_default=list)
     active = fields.Boolean(load_default=True)
     locale = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["zh_CN", "en"]))

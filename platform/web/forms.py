@@ -24,7 +24,13 @@ def form_data(schema: Schema) -> dict:
             data[key] = [v for v in request.form.getlist(key) if v != ""]
         elif key in request.form:
             value = request.form.get(key)
-            # a browser sends "" for an untouched select, date or number input: that means "no value"
+            # a browser sends "" for an untouched select, date or number input: that means "no value" — None where
+            # the field allows it, else missing, so that a required select says "choose one" and not "not a valid
+            # integer"
+            if value.strip() == "" and not isinstance(field, fields.String):
+                if field.allow_none:
+                    data[key] = None
+                continue
             data[key] = None if value.strip() == "" and field.allow_none else value
     return data
 

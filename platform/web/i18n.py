@@ -5,6 +5,8 @@ tenant's default, else the browser's Accept-Language, else zh_CN.
 """
 from __future__ import annotations
 
+import functools
+
 from flask import g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -73,3 +75,61 @@ def init_app(app, babel) -> None:
     @app.context_processor
     def _locale_ctx():
         return {"current_locale": current_code(), "locale_names": LOCALE_NAMES}
+
+
+# the zones chains in our markets use, offered first in every time-zone select
+COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Macau", "Asia/Singapore", "Asia/Tokyo",
+                "Asia/Seoul", "Asia/Kuala_Lumpur", "Asia/Bangkok", "Asia/Jakarta", "Asia/Manila", "Asia/Dubai",
+                "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Los_Angeles",
+                "Australia/Sydney", "UTC")
+# legacy aliases and system entries of the tz database that no one picks from a list
+_NOT_LISTED = ("Etc/", "posix/", "right/", "SystemV/", "US/", "Brazil/", "Canada/", "Chile/", "Mexico/")
+
+
+def zone_name(zone: str, locale: str | None = None) -> str:
+    """A time zone as people read it, in the user's language: "中国（上海）时间 · UTC+08:00"."""
+    return _zone_name(zone, locale or str(_babel_locale()))
+
+
+def _babel_locale():
+    from flask_babel import get_locale
+
+    return get_locale() or "zh_CN"
+
+
+def _offset_minutes(zone: str) -> int:
+    from datetime import datetime, timezone as dt_timezone
+    from zoneinfo import ZoneInfo
+
+    return int(datetime.now(dt_timezone.utc).astimezone(ZoneInfo(zone)).utcoffset().total_seconds() // 60)
+
+
+def _utc_offset(zone: str) -> str:
+    minutes = _offset_minutes(zone)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone_name(zone: str, locale: str) -> str:
+    from babel.dates import get_timezone_location
+
+    if zone == "UTC":
+        return "UTC"
+    try:
+        return f"{get_timezone_location(zone, locale=locale)} · {_utc_offset(zone)}"
+    except (LookupError, ValueError):
+        return zone
+
+
+def zone_options(zones, locale: str | None = None) -> list[tuple[str, str, bool]]:
+    """(zone, name, common) for a time-zone select: the common zones first, then the rest by offset and name."""
+    return _zone_options(tuple(sorted(zones)), locale or str(_babel_locale()))
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_options(zones: tuple, locale: str) -> list[tuple[str, str, bool]]:
+    listed = [z for z in zones if "/" in z and not z.startswith(_NOT_LISTED)]
+    common = [(z, _zone_name(z, locale), True) for z in COMMON_ZONES if z in zones]
+    rest = sorted((z for z in listed if z not in COMMON_ZONES), key=lambda z: (_offset_minutes(z), _zone_name(z, locale)))
+    return common + [(z, _zone_name(z, locale), False) for z in rest]

@@ -12,7 +12,7 @@ class NavItem:
     icon: str = "circle"  # a bootstrap-icons name
     permission: str | None = None
     order: int = 100
-    section: str = "main"  # main | admin
+    section: str = "main"  # main | admin | account (the user menu at the top right, reachable on phones)
     shown: object = None  # a callable answering whether the item applies now (e.g. only when billing exists)
 
 

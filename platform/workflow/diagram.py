@@ -2,6 +2,7 @@
 transitions as arrows. No script and no inline styles, so it renders under our CSP and on any phone."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 W, H, GAP_X, GAP_Y, PAD = 150, 44, 70, 26, 16
@@ -72,7 +73,8 @@ def render(spec: dict, current: str | None = None) -> Markup:
         parts.append(f'<text x="{x + W / 2}" y="{label_y}" font-size="13" text-anchor="middle" fill="#212529">'
                      f'{escape(state["label"])}</text>')
         if state.get("deadline_hours"):
+            within = _("within %(hours)s h", hours=state["deadline_hours"])
             parts.append(f'<text x="{x + W / 2}" y="{y + 35}" font-size="10" text-anchor="middle" fill="#6c757d">'
-                         f'≤ {state["deadline_hours"]} h</text>')
+                         f'{escape(within)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -37,7 +37,8 @@ def create_tenant(*, slug: str, name: str, locale: str = "zh_CN", timezone: str 
     the new tenant's scope. If that part fails the tenant row is removed again.
     """
     slug = validate_slug(slug)
-    with unscoped(reason=f"operator creates tenant {slug}") as system:
+    # routine: every signup, the demo loader and operators create tenants; a warning would cry wolf
+    with unscoped(reason=f"create tenant {slug}", routine=True) as system:
         if system.scalar(select(Tenant.id).where(Tenant.slug == slug)):
             raise ValidationError({"slug": [_("This workspace name is taken.")]})
         tenant = Tenant(slug=slug, name=name, locale=locale, timezone=timezone, currency=currency, status=status)

@@ -3,6 +3,15 @@ document.addEventListener("change", function (event) {
   var el = event.target;
   if (el.matches && el.matches("[data-autosubmit]")) { el.form.submit(); }
 });
+// Phone numbers (macros/phone.html): the copy button puts the number on the clipboard and shows a tick.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-copy-text]");
+  if (!button || !navigator.clipboard) { return; }
+  navigator.clipboard.writeText(button.getAttribute("data-copy-text")).then(function () {
+    var icon = button.querySelector("i");
+    if (icon) { icon.className = "bi bi-check2"; setTimeout(function () { icon.className = "bi bi-copy"; }, 1500); }
+  });
+});
 document.addEventListener("click", function (event) {
   var el = event.target.closest && event.target.closest("[data-copy]");
   if (el && navigator.clipboard) {
