@@ -85,3 +85,19 @@ def test_the_customer_list_counts_and_exports_through_the_read_session(two_tenan
     resp = b.get("/t/alpha/customers/export.csv")
     assert resp.status_code == 200, resp.status_code
     assert any("FROM customers" in s for s in statements), statements
+
+
+def test_a_replica_lost_since_the_last_check_falls_back_at_once(two_tenants, app_ctx, replica_url, caplog):
+    alpha, _ = two_tenants
+    replica_url("postgresql+psycopg2://storecrm_app@/storecrm?host=/nonexistent-replica-socket")
+    from storecrm.tenancy.reads import replica_engine
+
+    engine = replica_engine()
+    app_ctx.extensions["storecrm_read_lag_checked"][:] = [__import__("time").monotonic(), True]  # "was fine"
+    caplog.set_level(logging.WARNING, logger="storecrm.tenancy")
+    with tenant_context(_tenant(alpha)):
+        with read_session() as reads:
+            assert reads.get_bind() is db.engine and engine is not db.engine
+            assert reads.scalar(select(func.count()).select_from(Customer)) == len(alpha.customers)
+    assert "read replica lost" in caplog.text
+    assert app_ctx.extensions["storecrm_read_lag_checked"][1] is False

@@ -81,10 +81,29 @@ def read_bind():
     return db.engine
 
 
+def _mark_unusable() -> None:
+    checked = current_app.extensions.get("storecrm_read_lag_checked")
+    if checked is not None:
+        checked[:] = [time.monotonic(), False]
+
+
 @contextlib.contextmanager
 def read_session():
-    """A tenant-scoped, READ ONLY session on the replica (or the primary); closed (rolled back) at the end."""
-    session = Session(bind=read_bind(), info={READ_ONLY: True}, expire_on_commit=False, autoflush=False)
+    """A tenant-scoped, READ ONLY session on the replica (or the primary); closed (rolled back) at the end.
+
+    The transaction is begun here: a replica that went away since the last check fails now, before any caller's
+    query, and the read goes to the primary instead (one warning, then the replica is left alone until the next
+    check). A replica lost in the middle of a read fails that read like the primary would (503)."""
+    bind = read_bind()
+    session = Session(bind=bind, info={READ_ONLY: True}, expire_on_commit=False, autoflush=False)
+    if bind is not db.engine:
+        try:
+            session.connection()  # begins: set_config of tenant and read-only, on the replica
+        except sa_exc.DBAPIError as exc:
+            log.warning("read replica lost, reading from the primary: %s", exc.__class__.__name__)
+            session.close()
+            _mark_unusable()
+            session = Session(bind=db.engine, info={READ_ONLY: True}, expire_on_commit=False, autoflush=False)
     try:
         yield session
     finally:

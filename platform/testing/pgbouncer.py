@@ -78,6 +78,12 @@ max_client_conn = {self.max_client_conn}
 ; nothing may survive a transaction: the reset query would only run in session mode anyway
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
+; a server connection idle for 2 s is checked before a client gets it: after PostgreSQL restarts, dead connections
+; are dropped here instead of failing a request each
+server_check_delay = 2
+server_check_query = select 1
+; after PostgreSQL comes back, log in again within a second (default 15 s of refusals)
+server_login_retry = 1
 logfile = {self.workdir / 'pgbouncer.log'}
 pidfile = {self.workdir / 'pgbouncer.pid'}
 """)
