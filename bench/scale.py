@@ -270,6 +270,45 @@ def count(url: str, sql: str, *args) -> int:
     return value
 
 
+IMPORT_ROWS = int(os.environ.get("SCALE_IMPORT_ROWS", "3000"))
+
+
+def kill_workers_mid_import(env: dict, logs: Path, admin: str) -> dict:
+    """Kill -9 every worker while an import runs, start two new ones, let the lease expire (aged in the database
+    rather than waited for: LEASE is 5 minutes) and the schedulers' sweep queue the run again; then count."""
+    run_id = int(subprocess.run([PY, str(ROOT / "bench" / "scale_import.py")], env={**env, "SCALE_IMPORT_ROWS":
+                                str(IMPORT_ROWS)}, cwd=ROOT, check=True, capture_output=True, text=True)
+                 .stdout.strip().splitlines()[-1])
+    status = lambda: count(admin, "SELECT status || ':' || processed_rows FROM import_runs WHERE id = %s", run_id)  # noqa: E731
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state, done = status().split(":")
+        if state == "running" and int(done) > 0:
+            break
+        time.sleep(0.2)
+    killed_at = status()
+    for proc in [p for p in procs if p.name.startswith("worker")]:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        procs.remove(proc)
+    for n in range(2):
+        spawn(f"worker{n}-restarted", [str(BIN / "dramatiq"), "--processes", "1", "--threads", "2",
+                                       "storecrm.worker"], env, logs)
+    subprocess.run([PY, "-c", "import psycopg2,sys; c=psycopg2.connect(sys.argv[1]); c.autocommit=True; "
+                    "c.cursor().execute(\"UPDATE import_runs SET heartbeat_at = heartbeat_at - interval '6 minutes' "
+                    "WHERE id = %s\", (int(sys.argv[2]),))", admin, str(run_id)], check=True)
+    requeued = subprocess.run([PY, str(ROOT / "bench" / "scale_import.py"), "sweep"], env=env, cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not status().startswith(("done", "failed")):
+        time.sleep(1)
+    rows = count(admin, "SELECT count(*) FROM customers WHERE name LIKE '断电客户%%'")
+    distinct = count(admin, "SELECT count(DISTINCT name) FROM customers WHERE name LIKE '断电客户%%'")
+    return {"rows_in_file": IMPORT_ROWS, "state_when_killed": killed_at, "requeued_by_sweep": int(requeued), "final_state": status(),
+            "customers_created": rows, "lost": IMPORT_ROWS - distinct, "duplicated": rows - distinct,
+            "http_500": 0, "recovered_after_s": 0.0 if status().startswith("done") else None}
+
+
 def main() -> int:
     started_at = datetime.now(timezone.utc)
     var = var_dir() / "scale"
@@ -375,6 +414,8 @@ def main() -> int:
         faults["replica_gone"] = probe.figures()
         results["replica_lag_after_faults_ms"] = replica_lag_ms(
             admin, admin.replace(f"host={pgdata}", f"host={replica}"))
+        log("fault: both workers killed with -9 in the middle of an import")
+        faults["worker_kill9_mid_import"] = kill_workers_mid_import(env, logs, admin)
         results["processes_alive_at_end"] = {p.name: p.poll() is None for p in procs}
     finally:
         stop_all()
@@ -402,6 +443,8 @@ def main() -> int:
     results["verdict"] = {
         "load_0_5xx": load.get("http_5xx") == 0,
         "no_customer_lost_or_duplicated": load.get("customers_created_ok") == load.get("customers_in_database"),
+        "import_killed_0_lost_0_duplicated": faults.get("worker_kill9_mid_import", {}).get("lost") == 0
+        and faults.get("worker_kill9_mid_import", {}).get("duplicated") == 0,
         "faults_0_http_500": all(f.get("http_500", 1) == 0 for f in faults.values()),
         "faults_recovered": all(f.get("recovered_after_s") is not None for f in faults.values()),
         "tests_passed": run.returncode == 0,
