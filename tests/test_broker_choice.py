@@ -5,11 +5,15 @@ import socket
 import threading
 import uuid
 
+import dramatiq
 import pytest
 from dramatiq import Worker
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import func, select
 
+from storecrm.customers.models import Customer
+from storecrm.extensions import db
 from storecrm.jobs import broker_for
 from storecrm.jobs.middleware import AppContextMiddleware, TenantMiddleware
 from storecrm.tenancy.context import current_tenant_id, tenant_context
@@ -44,15 +48,9 @@ def test_a_job_enqueued_in_a_tenant_runs_in_that_tenant_on_rabbitmq(two_tenants,
     seen, done = [], threading.Event()
 
     def record(label):
-        from storecrm.customers.models import Customer
-        from storecrm.extensions import db
-        from sqlalchemy import func, select
-
         seen.append((label, current_tenant_id(), db.session.scalar(select(func.count()).select_from(Customer))))
         if len(seen) == 2:
             done.set()
-
-    import dramatiq
 
     job = dramatiq.actor(record, broker=broker, queue_name=queue, actor_name=f"record_{queue}", max_retries=0)
     broker.declare_queue(queue)
