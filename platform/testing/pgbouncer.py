@@ -98,11 +98,15 @@ pidfile = {self.workdir / 'pgbouncer.pid'}
         ini = self.write_config()
         user = self._run_as()
         args = [pgbouncer_binary(), *(["-u", user] if user else []), str(ini)]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr into a file, never a pipe nobody reads: pgbouncer logs every connection there too, and would block
+        # (and with it every client) once a pipe's buffer filled up
+        stderr = self.workdir / "stderr.log"
+        with open(stderr, "ab") as err:
+            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"pgbouncer exited: {self.process.stderr.read().decode(errors='replace')}")
+                raise RuntimeError(f"pgbouncer exited: {stderr.read_text(errors='replace')[-2000:]}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return self
