@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules lint-imports
+.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules lint-imports scale-test
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench: install
 ## E1: a date rule over 1,000,000 assets (own database in the bench cluster); writes bench/results/engines.json
 bench-rules: install
 	$(PY) bench/rules_bench.py
+
+## scale-out on one machine: pgbouncer (apt-installed when missing), a streaming replica, RabbitMQ when running,
+## 2 web + 2 workers + 2 schedulers, locust load and faults; writes bench/results/scale.json (SCALE_USERS, SCALE_SECONDS)
+scale-test: install
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) bench/scale.py
 
 ## rebuild translations/messages.pot from the sources (developers only; .po files are committed)
 translations: install

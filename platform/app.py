@@ -40,6 +40,8 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         DATABASE_OWNER_URL=settings.database_owner_url,
         DATABASE_SYSTEM_URL=settings.database_system_url,
+        READ_DATABASE_URL=settings.read_database_url,  # storecrm.tenancy.reads; unset: reads go to the primary
+        READ_MAX_LAG_SECONDS=settings.read_max_lag_seconds,
         REDIS_URL=settings.redis_url,
         SESSION_COOKIE_NAME="storecrm_session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -92,6 +92,9 @@ class Settings:
     stripe_api_base: str | None = None  # e.g. a localstripe server in tests
     grace_days: int = 7
     import_max_rows: int = 200_000  # rows one import file may hold (checked by the job)
+    read_database_url: str | None = None  # a streaming replica for heavy reads (storecrm.tenancy.reads)
+    read_max_lag_seconds: float = 30.0  # a replica further behind is not read from
+    broker_url: str | None = None  # amqp://… (RabbitMQ) or redis://… / unix://…; unset: REDIS_URL
     extra: dict = field(default_factory=dict)
 
     @property
@@ -148,4 +151,7 @@ def load_settings(environ=os.environ) -> Settings:
         stripe_api_base=environ.get("STRIPE_API_BASE") or None,
         grace_days=int(environ.get("BILLING_GRACE_DAYS", "7")),
         import_max_rows=int(environ.get("IMPORT_MAX_ROWS", "200000")),
+        read_database_url=sqlalchemy_url(environ.get("READ_DATABASE_URL") or None),
+        read_max_lag_seconds=float(environ.get("READ_MAX_LAG_SECONDS", "30")),
+        broker_url=environ.get("BROKER_URL") or None,
     )

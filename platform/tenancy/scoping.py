@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, with_loader_criteria
 from .context import TenantContextMissing, current_tenant_id
 from .models import TenantScoped
 
+READ_ONLY = "storecrm_read_only"  # session.info flag of storecrm.tenancy.reads.read_session
+
 log = logging.getLogger("storecrm.tenancy")
 
 UNSCOPED = "storecrm_unscoped"
@@ -47,9 +49,11 @@ def _set_local_tenant(session, transaction, connection) -> None:
     if session.info.get(UNSCOPED):
         return
     tid = current_tenant_id()
-    connection.exec_driver_sql(
-        "SELECT set_config('app.tenant_id', %(tid)s, true)", {"tid": "" if tid is None else str(tid)}
-    )
+    # transaction-local (`true`): nothing is left on the connection for the next transaction, which under
+    # pgbouncer's transaction pooling may be another tenant's request (docs/deployment.md, "Connection pooling")
+    statement = ("SELECT set_config('app.tenant_id', %(tid)s, true), set_config('transaction_read_only', 'on', true)"
+                 if session.info.get(READ_ONLY) else "SELECT set_config('app.tenant_id', %(tid)s, true)")
+    connection.exec_driver_sql(statement, {"tid": "" if tid is None else str(tid)})
 
 
 @event.listens_for(Session, "before_flush")

@@ -126,3 +126,74 @@ def assert_plugin_isolated(app, plugin: str, alpha, beta, *, login, api_token, s
             if ids:
                 assert resp.status_code == 404, (method, url, resp.status_code)
     assert _snapshot(system_db, beta.id) == before, "tenant B's rows changed"
+
+
+# Citus (docs/deployment.md, "Citus"): platform tables every node must join against are reference tables (a copy on
+# every node); the control plane's own tables stay on the coordinator (Citus local tables).
+CITUS_REFERENCE_TABLES = {"tenants", "plans"}
+CITUS_COORDINATOR_TABLES = PLATFORM_TABLES - CITUS_REFERENCE_TABLES - {"alembic_version"}
+
+
+def _foreign_keys(conn):
+    return conn.execute(text(
+        "SELECT c.conrelid::regclass::text, c.conname, c.confrelid::regclass::text, "
+        " array(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, o) "
+        "       JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), "
+        " array(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(n, o) "
+        "       JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o) "
+        "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+        "WHERE c.contype = 'f' AND n.nspname = 'public'")).all()
+
+
+def citus_layout(conn) -> dict:
+    """How each table would be placed by Citus, and every reason it could not be, as
+    {"distributed": [...], "reference": [...], "coordinator": [...], "problems": [...]}.
+
+    Distributed tables (every tenant table, by tenant_id, all colocated) need what the schema rules already demand
+    (primary key, unique constraints and foreign keys between them include tenant_id at the same position on both
+    sides), plus: no foreign key from a distributed table to a coordinator-only table, none from a reference or
+    coordinator table to a distributed one, and a reference table may reference only reference tables."""
+    distributed = tenant_tables(conn)
+    present = {r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))}
+    reference = sorted(CITUS_REFERENCE_TABLES & present)
+    coordinator = sorted(CITUS_COORDINATOR_TABLES & present)
+    kind = {**{t: "distributed" for t in distributed}, **{t: "reference" for t in reference},
+            **{t: "coordinator" for t in coordinator}}
+    problems = list(schema_violations(conn))
+    for table in distributed:
+        columns = {r[0] for r in conn.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = :t"),
+            {"t": table})}
+        if "tenant_id" not in columns:
+            problems.append(f"{table}: no tenant_id to distribute by")
+    for table, name, remote, local_cols, remote_cols in _foreign_keys(conn):
+        table, remote = table.strip('"'), remote.strip('"')
+        if table.startswith("alembic_version"):
+            continue
+        source, target = kind.get(table, "unknown"), kind.get(remote, "unknown")
+        if source == "distributed" and target == "distributed":
+            pos = [i for i, c in enumerate(local_cols) if c == "tenant_id"]
+            if not pos or remote_cols[pos[0]] != "tenant_id":
+                problems.append(f"{table}.{name}: tenant_id does not meet tenant_id in {remote}: a cross-tenant key")
+        elif source == "distributed" and target == "coordinator":
+            problems.append(f"{table}.{name}: a distributed table references coordinator-only {remote}")
+        elif source in ("reference", "coordinator") and target == "distributed":
+            problems.append(f"{table}.{name}: {source} table references distributed {remote}")
+        elif source == "reference" and target != "reference":
+            problems.append(f"{table}.{name}: reference table references {target} {remote}")
+        elif "unknown" in (source, target):
+            problems.append(f"{table}.{name}: {table} or {remote} is in no Citus list")
+    return {"distributed": distributed, "reference": reference, "coordinator": coordinator, "problems": problems}
+
+
+def citus_statements(layout: dict) -> list[str]:
+    """The Citus schema commands for `layout` (run on the coordinator after `CREATE EXTENSION citus`, before data is
+    loaded): reference tables first, then every tenant table distributed by tenant_id, colocated with `tenants`'s
+    first child so that a tenant's rows of every table live on the same node and join locally."""
+    first = "stores" if "stores" in layout["distributed"] else layout["distributed"][0]
+    statements = [f"SELECT create_reference_table('{t}');" for t in layout["reference"]]
+    statements.append(f"SELECT create_distributed_table('{first}', 'tenant_id');")
+    statements += [f"SELECT create_distributed_table('{t}', 'tenant_id', colocate_with => '{first}');"
+                   for t in layout["distributed"] if t != first]
+    statements += [f"SELECT citus_add_local_table_to_metadata('{t}');" for t in layout["coordinator"]]
+    return statements

@@ -121,7 +121,13 @@ def init_app(app) -> None:
         try:
             return _http_error(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
         except Exception:  # the page itself reached for the database (the signed-in user): answer it bare
-            resp = app.response_class(str(title_for(503)), status=503, mimetype="text/plain")
+            try:
+                db.session.close()  # the failed transaction must not be reached for again by the answer below
+            except Exception:  # the connection is already gone: nothing to close
+                log.debug("session close after a lost connection failed", exc_info=True)
+            # no translation lookup here: choosing the locale reads the signed-in user, i.e. the database
+            resp = app.response_class("Service unavailable / 服务暂时不可用", status=503,
+                                      mimetype="text/plain")
             resp.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
             return resp
 
