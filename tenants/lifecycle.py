@@ -124,6 +124,9 @@ EXPORT_LEFT_OUT: dict[str, str | tuple[str, ...]] = {
     "users": ("password_hash", "auth_epoch"),
     "webhook_endpoints": ("secret",),  # signs deliveries; the admin sees it on the webhook's page
     "audit_log": ("ip",),
+    "lead_channels": ("secret",),  # signs the channel's inbound webhook; regenerated after a restore
+    "sales_documents": ("share_token",),  # the customer's link to a quote: a new one is made when resent
+    "survey_invitations": ("token_hash",),  # digests of survey links already sent
 }
 # Secret-looking (table, column) names that hold no secret and are exported on purpose.
 EXPORT_KEPT_ON_PURPOSE: set[tuple[str, str]] = set()

@@ -110,7 +110,8 @@ def _rows():
     brands = dict(db.session.execute(select(Brand.id, Brand.name)).all())
     categories = dict(db.session.execute(select(Category.id, Category.name)).all())
     words = {"product": "产品", "service": "服务", "part": "配件", "package": "套餐"}
-    for item in db.session.scalars(select(CatalogItem).order_by(CatalogItem.sku)).yield_per(1000):
+    # all at once, not yield_per: a server-side cursor does not survive transaction pooling (docs/deployment.md)
+    for item in db.session.scalars(select(CatalogItem).order_by(CatalogItem.sku)).all():
         yield [item.sku, item.name, words[item.kind], brands.get(item.brand_id, ""),
                categories.get(item.category_id, ""), item.unit or "", format(item.list_price, "f"),
                format(item.cost.normalize(), "f"), format(item.tax_rate.normalize(), "f"),

@@ -22,7 +22,7 @@ bp = Blueprint("stock", __name__)
 PAGE = 50
 LOCATION_KIND_LABELS = {"store": _l("Store shelf"), "warehouse": _l("Warehouse"), "van": _l("Service van")}
 MOVEMENT_LABELS = {"receive": _l("Received"), "issue": _l("Issued"), "transfer_out": _l("Sent"),
-                   "transfer_in": _l("Arrived"), "adjust": _l("Adjusted"), "reserve": _l("Reserved"),
+                   "transfer_in": _l("Transfer received"), "adjust": _l("Adjusted"), "reserve": _l("Reserved"),
                    "release": _l("Released"), "return": _l("Returned")}
 TRANSFER_STATES = {"in_transit": _l("In transit"), "received": _l("Received")}
 COUNT_STATES = {"open": _l("Open"), "posted": _l("Posted"), "cancelled": _l("Cancelled")}
