@@ -63,4 +63,13 @@ VALUE_LABELS = {
                          "merge": _l("Add the new details to the existing customer")},
     "priority": {"low": _l("low"), "normal": _l("normal"), "high": _l("high")},
     "entity": {"customer": _l("Customer"), "asset": _l("Asset"), "task": _l("Task")},
+    "state": {"draft": _l("Draft"), "sent": _l("Sent"), "accepted": _l("Accepted"), "declined": _l("Declined"),
+              "expired": _l("Expired"), "confirmed": _l("Confirmed"), "fulfilled": _l("Fulfilled"),
+              "closed": _l("Closed"), "cancelled": _l("Cancelled")},
+    "method": {"cash": _l("Cash"), "wechat_pay": _l("WeChat Pay"), "alipay": _l("Alipay"),
+               "bank_card": _l("Bank card"), "transfer": _l("Bank transfer"), "stored_value": _l("Stored value")},
 }
+# kinds of the commerce records, shown by label wherever a "kind" value is one of them
+VALUE_LABELS["kind"].update({"quote": _l("Quote"), "order": _l("Order"), "payment": _l("Payment"),
+                             "refund": _l("Refund"), "product": _l("Product"), "service": _l("Service (labour)"),
+                             "part": _l("Part"), "package": _l("Package")})

@@ -31,6 +31,7 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 TIMELINE_LABELS = {
     "interaction:call": _l("Call"), "interaction:visit": _l("Visit"), "interaction:message": _l("Message"),
     "interaction:note": _l("Note"), "task": _l("Task"), "change": _l("Change"), "rule": _l("Automation"),
+    "appointment": _l("Appointment"), "sales": _l("Sales"), "lead": _l("Lead"), "survey": _l("Survey"),
 }
 
 
