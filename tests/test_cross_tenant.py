@@ -752,8 +752,8 @@ def test_a_session_of_tenant_a_is_not_valid_on_tenant_b(world, login, app):
     alpha, beta, _, _ = world
     browser = login(alpha, "owner")
     for endpoint in sorted(set(LIST_ROUTES) | set(ID_ROUTES) | {"auth.account"}):
-        if endpoint.startswith("api_"):
-            continue
+        if endpoint.startswith("api_") or endpoint.startswith("sales_public."):
+            continue  # the API takes tokens, not sessions; a quote's share link is public to whoever holds it
         if endpoint in ID_ROUTES and ID_ROUTES[endpoint][0][0] != "GET":
             method, params, body = ID_ROUTES[endpoint][0]
             resp = browser.post(_url(app, endpoint, beta.slug, params(beta)), body or {})
