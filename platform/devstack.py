@@ -90,7 +90,13 @@ def _run_stack(stop: Stop) -> int:
 
     print("\n" + "=" * 64)
     print(f"StoreCRM is starting at  http://127.0.0.1:{port}/t/demo/login")
-    print("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    from .app import create_app
+    from .demo.verticals import registered
+
+    with create_app().app_context():
+        for _plugin, demo in registered():
+            print(f"  {demo.name}:  http://127.0.0.1:{port}/t/{demo.slug}/login")
+    print("Demo logins, the same in every demo tenant (password for all: %s):" % DEMO_PASSWORD)
     for email, role in DEMO_USERS:
         print(f"  {role:<11} {email}")
     print("=" * 64 + "\n", flush=True)

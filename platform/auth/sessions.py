@@ -12,7 +12,7 @@ import datetime as dt
 from flask import g, request
 from sqlalchemy import select, update
 
-from ..audit.services import Actor, set_actor
+from ..audit.services import SYSTEM, Actor, set_actor
 from ..extensions import db
 from ..tenancy.context import current_tenant_id
 from ..tenancy.models import utcnow
@@ -88,3 +88,9 @@ def init_app(app, login_manager) -> None:
             set_actor(Actor(current_user.id, current_user.display_name, request.remote_addr, g.get("request_id")))
         else:
             set_actor(Actor(None, "anonymous", request.remote_addr, g.get("request_id")))
+
+    @app.teardown_request
+    def _actor_back_to_system(exc=None):
+        # a thread that serves a request may next run other work (a test, an inline job): it must not act as the
+        # last request's user
+        set_actor(SYSTEM)

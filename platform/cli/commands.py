@@ -104,8 +104,12 @@ def create_token_cmd(slug, email, name):
 @demo_cli.command("load")
 @click.option("--customers", default=300, show_default=True)
 def demo_load_cmd(customers):
-    """Load the demo tenant (slug `demo`) unless it exists; print its logins."""
+    """Load the demo tenant (slug `demo`) and the plugins' demo tenants unless they exist; print the logins."""
     created = load_demo(customers=customers)
     click.echo("demo tenant " + ("created" if created else "already present"))
+    from ..demo.verticals import load_vertical_demos  # after load_demo: each loader commits on its own
+
+    for slug, made in load_vertical_demos():
+        click.echo(f"demo tenant {slug} " + ("created" if made else "already present"))
     for email, role in DEMO_USERS:
         click.echo(f"  {role:<11} {email} / {DEMO_PASSWORD}")

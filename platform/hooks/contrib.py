@@ -278,6 +278,36 @@ class PeriodicJob:
 
 
 @dataclass(frozen=True)
+class DemoTenant:
+    """A demo tenant that `make run` (`flask demo load`) creates once, with this plugin on.
+
+    The core creates the tenant (`slug`, `name`, zh_CN, Asia/Shanghai), its `stores` (dicts as the store form takes:
+    code, name, phone, province, city, address, opens_at, closes_at; the first is the owner's), one user per built-in
+    role with the demo logins (`owner@demo.storecrm.cn` … `tech@demo.storecrm.cn`, password `demo-pass-2026`; staff
+    in the first store, the technician in the last), enables the plugin (its first-time seeding runs), then calls
+    `load(ctx)` inside the tenant with a `DemoContext`. Everything is one transaction: a failing loader leaves no
+    half-filled tenant behind (the tenant row is removed again)."""
+
+    slug: str
+    name: str
+    stores: tuple
+    load: Callable[[Any], Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    """What a `DemoTenant.load` gets: the tenant, its stores (in the order given), its users by role code
+    (owner, admin, manager, advisor, technician), a seeded `random.Random` and the tenant's today."""
+
+    tenant: Any
+    stores: list
+    users: dict
+    rng: Any
+    today: Any
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     """One line of a customer's timeline. `kind` groups entries for filtering (plugins: their name)."""
 

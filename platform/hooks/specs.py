@@ -135,6 +135,12 @@ def register_cli_commands():
 
 
 @hookspec
+def register_demo_tenants():
+    """Return `DemoTenant` objects: demo tenants with this plugin on that `flask demo load` (and so `make run`)
+    creates once each, next to the core's `demo` tenant."""
+
+
+@hookspec
 def register_periodic_jobs():
     """Return `PeriodicJob` objects; each runs on its schedule once per tenant with the plugin on."""
 

@@ -17,7 +17,7 @@ from ..hooks.contrib import Permission
 from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
 from ..hooks.contrib import (AssetPanel, AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
-                             FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
+                             DemoContext, DemoTenant, FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
                              RuleCondition, RuleTrigger, TimelineEntry, WorkflowDefinition)
 from ..hooks.info import PluginInfo
 from ..web.nav import NavItem
@@ -137,6 +137,7 @@ __all__ = [
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
     "FieldPreset", "EngineEntity", "WorkflowDefinition", "RuleTrigger", "RuleCondition", "RuleAction",
     "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "AssetPanel", "ImportMapping", "PeriodicJob", "Banner",
+    "DemoTenant", "DemoContext",
     "TimelineEntry",
     # data
     "db", "TenantScoped", "Timestamped", "tenant_fk", "get_scoped", "as_id", "utcnow", "current_tenant_id",

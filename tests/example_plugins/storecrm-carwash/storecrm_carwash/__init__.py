@@ -4,7 +4,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from storecrm.sdk import (CustomerPanel, ImportMapping, Kpi, NavItem, PeriodicJob, Permission, PluginInfo,
+from storecrm.sdk import (CustomerPanel, DemoTenant, ImportMapping, Kpi, NavItem, PeriodicJob, Permission, PluginInfo,
                           RuleAction, RuleCondition, RuleTrigger, hookimpl)
 
 from . import models  # noqa: E402,F401  (maps the tables when the plugin loads)
@@ -127,6 +127,14 @@ def register_periodic_jobs():
     from . import services
 
     return [PeriodicJob("monthly_summary", "0 3 1 * *", services.monthly_summary)]
+
+
+@hookimpl
+def register_demo_tenants():
+    from . import services
+
+    return [DemoTenant(slug="carwash-demo", name="亮晶晶洗车", load=services.load_demo,
+                       stores=({"code": "JA01", "name": "静安店", "city": "上海"},))]
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from storecrm.sdk import (Customer, RecordEvent, db, emit_event, get_scoped, money, plugin_settings,
                           record_audit as record, tenant_zone)
-from storecrm.sdk import scrub_audit
+from storecrm.sdk import create_customer, scrub_audit
 
 from .models import CarWash, WashType
 
@@ -131,3 +131,12 @@ def erase_customer_data(customer_id):
     """PIPL erasure of a customer: the washes stay (revenue and loyalty counts, no personal data in them); their
     audit entries, whose summaries name the customer, keep who and when but lose the text."""
     scrub_audit("carwash", list(db.session.scalars(select(CarWash.id).where(CarWash.customer_id == customer_id))))
+
+
+def load_demo(ctx):
+    """The demo tenant's data: a few regulars, each with washes (`register_demo_tenants`)."""
+    for n in range(3):
+        customer = create_customer(ctx.users["advisor"], {"name": f"洗车会员{n + 1}", "mobile": f"1390000{n:04d}",
+                                                          "store_id": ctx.stores[0].id})
+        for _ in range(ctx.rng.randrange(1, 4)):
+            record_wash(customer.id, ctx.rng.choice(["basic", "premium"]))
