@@ -56,7 +56,7 @@ def package_lines(package: CatalogItem) -> list[tuple[PackageLine, CatalogItem]]
     return list(db.session.execute(
         select(PackageLine, CatalogItem)
         .join(CatalogItem, (CatalogItem.tenant_id == PackageLine.tenant_id) & (CatalogItem.id == PackageLine.component_id))
-        .where(PackageLine.package_id == package.id).order_by(PackageLine.position, PackageLine.id)).tuples())
+        .where(PackageLine.package_id == package.id).order_by(PackageLine.position, PackageLine.id)))
 
 
 def expand_package(item: CatalogItem, quantity: Decimal = Decimal("1")) -> list[tuple[CatalogItem, Decimal]]:

@@ -650,7 +650,7 @@ def transfer_lines(transfer: Transfer) -> list[tuple[TransferLine, CatalogItem]]
     return list(db.session.execute(
         select(TransferLine, CatalogItem).join(CatalogItem, (CatalogItem.tenant_id == TransferLine.tenant_id)
                                                & (CatalogItem.id == TransferLine.item_id))
-        .where(TransferLine.transfer_id == transfer.id).order_by(TransferLine.id)).tuples())
+        .where(TransferLine.transfer_id == transfer.id).order_by(TransferLine.id)))
 
 
 def receive_transfer(transfer: Transfer, received: dict | None = None, *, serials: dict | None = None,
@@ -727,7 +727,7 @@ def count_lines(count: StockCount) -> list[tuple[StockCountLine, CatalogItem]]:
     return list(db.session.execute(
         select(StockCountLine, CatalogItem).join(CatalogItem, (CatalogItem.tenant_id == StockCountLine.tenant_id)
                                                  & (CatalogItem.id == StockCountLine.item_id))
-        .where(StockCountLine.count_id == count.id).order_by(CatalogItem.name, StockCountLine.id)).tuples())
+        .where(StockCountLine.count_id == count.id).order_by(CatalogItem.name, StockCountLine.id)))
 
 
 def record_counts(count: StockCount, counted: dict) -> None:
@@ -838,7 +838,7 @@ def list_levels(user, *, location_id=None, item_id=None, below_reorder: bool = F
     if q.strip():
         pattern = f"%{_escape(q.strip())}%"
         query = query.where(or_(CatalogItem.sku.ilike(pattern), CatalogItem.name.ilike(pattern)))
-    return list(db.session.execute(page(query, StockLevel, StockLevel.id, False, after_id).limit(limit)).tuples())
+    return list(db.session.execute(page(query, StockLevel, StockLevel.id, False, after_id).limit(limit)))
 
 
 def list_movements(user, *, location_id=None, item_id=None, kind: str | None = None, reference=None,
