@@ -38,7 +38,7 @@ from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
-from .reports import core_kpis, rfm
+from .reports import core_kpis, rfm, sales_kpis
 from .reports.views import bp as reports_bp
 from .reports.widgets import my_day
 from .rules import timeline as rules
@@ -206,7 +206,7 @@ def register_kpis():
         Kpi("leads.first_contact_minutes", _l("First contact (min)"),
             _l("Average minutes from capture to first contact of this month's contacted leads."),
             lambda user: lead_timeline.average_first_contact(user), "leads.view"),
-    ] + core_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
+    ] + core_kpis.kpis() + sales_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
 
 
 @hookimpl
