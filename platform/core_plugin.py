@@ -58,6 +58,7 @@ from .stock.views import bp as stock_bp
 from .stores.views import bp as stores_bp
 from .surveys import kpis as survey_kpis
 from .surveys import services as surveys
+from .surveys import timeline as survey_timeline
 from .surveys.schemas import SendSurveyParams
 from .surveys.views import bp as surveys_bp
 from .surveys.views import public_bp as survey_page_bp
@@ -363,4 +364,5 @@ def customer_timeline(customer, before, limit):
     return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
             + scheduling.timeline_entries(customer, before, limit)
             + sales_timeline.timeline_entries(customer, before, limit)
-            + lead_timeline.timeline_entries(customer, before, limit))
+            + lead_timeline.timeline_entries(customer, before, limit)
+            + survey_timeline.timeline_entries(customer, before, limit))
