@@ -176,7 +176,8 @@ ENTITIES: dict[str, Entity] = {e.code: e for e in (
         "last_purchase_at": F(_l("Last purchase"), "datetime")},
         ("name", "store", "order_count", "lifetime_spend")),
     Entity("orders", _l("Orders"), "sales.view", _orders, {
-        "id": F(_l("ID"), "number"), "number": F(_l("Order")), "state": F(_l("Status"), "choice", ORDER_STATE_LABELS),
+        "id": F(_l("ID"), "number"), "number": F(_l("Order no.")),
+        "state": F(_l("Status"), "choice", ORDER_STATE_LABELS),
         "customer": F(_l("Customer")), "store": F(_l("Store")), "staff": F(_l("Staff")),
         "total": F(_l("Total"), "money"), "paid_total": F(_l("Paid"), "money"),
         "refunded_total": F(_l("Refunded"), "money"),

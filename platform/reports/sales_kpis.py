@@ -127,9 +127,9 @@ def lifetime_value(scope):
     return _customer_rows(buyers).add_columns(paid.label("lifetime_spend"))
 
 
-MONEY_COLUMNS = {"id": _l("ID"), "number": _l("Order"), "customer": _l("Customer"), "store_id": _l("Store"),
+MONEY_COLUMNS = {"id": _l("ID"), "number": _l("Order no."), "customer": _l("Customer"), "store_id": _l("Store"),
                  "kind": _l("Type"), "method": _l("Method"), "amount": _l("Amount"), "at": _l("Date")}
-ORDER_COLUMNS = {"id": _l("ID"), "number": _l("Order"), "customer": _l("Customer"), "store_id": _l("Store"),
+ORDER_COLUMNS = {"id": _l("ID"), "number": _l("Order no."), "customer": _l("Customer"), "store_id": _l("Store"),
                  "total": _l("Total"), "net_paid": _l("Paid"), "at": _l("First payment")}
 BUYER_COLUMNS = {"id": _l("ID"), "name": _l("Name"), "store_id": _l("Store"), "orders": _l("Orders"),
                  "at": _l("Last order")}
