@@ -31,7 +31,7 @@ from sqlalchemy import and_, case, literal, or_, select
 from ..customers.models import Customer
 from ..hooks.contrib import Kpi
 from ..stores.models import Store
-from ..tenancy.models import current_tenant_row
+from .periods import report_settings
 
 SEGMENTS = {"high_value": _l("High value"), "potential": _l("Potential"), "at_risk": _l("At risk"),
             "win_back": _l("Need win-back"), "lost": _l("Lost")}
@@ -58,8 +58,8 @@ def available() -> bool:
 
 
 def thresholds() -> dict:
-    """The tenant's thresholds, defaults filled in."""
-    own = (current_tenant_row().settings or {}).get("rfm") or {}
+    """The tenant's thresholds, defaults filled in (its settings read once per request with its zone)."""
+    own = report_settings().get("rfm") or {}
     merged = {**DEFAULTS, **{k: v for k, v in own.items() if k in DEFAULTS}}
     return {**{k: int(merged[k]) for k in ("recent_days", "lapsed_days", "lost_days", "frequent")},
             "big_spend": Decimal(str(merged["big_spend"]))}

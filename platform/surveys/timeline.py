@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Text, and_, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ..extensions import db
 from ..hooks.contrib import TimelineEntry
@@ -10,39 +11,37 @@ from .models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 
 
 def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
-    """Up to `limit` survey entries about the customer older than `before` (three indexed queries)."""
-    sent_q = (select(SurveyInvitation, Survey.name).join(Survey, (Survey.tenant_id == SurveyInvitation.tenant_id)
-                                                        & (Survey.id == SurveyInvitation.survey_id))
-              .where(SurveyInvitation.customer_id == customer.id).order_by(SurveyInvitation.sent_at.desc())
-              .limit(limit))
+    """Up to `limit` survey entries about the customer older than `before`, in ONE query: each invitation with its
+    survey's name, its answer if any, and the answer's scores per question ("质量: 4 · 按时: 5")."""
+    scores = (select(func.string_agg(SurveyAnswer.label + ": " + cast(SurveyAnswer.score, Text),
+                                     aggregate_order_by(literal_column("' · '"), SurveyAnswer.id)))
+              .where(SurveyAnswer.response_id == SurveyResponse.id).correlate(SurveyResponse).scalar_subquery())
+    latest = func.greatest(SurveyInvitation.sent_at, func.coalesce(SurveyInvitation.reminded_at,
+                                                                   SurveyInvitation.sent_at),
+                           func.coalesce(SurveyResponse.submitted_at, SurveyInvitation.sent_at))
+    query = (select(SurveyInvitation, Survey.name, SurveyResponse, scores.label("scores"))
+             .join(Survey, and_(Survey.tenant_id == SurveyInvitation.tenant_id,
+                                Survey.id == SurveyInvitation.survey_id))
+             .outerjoin(SurveyResponse, and_(SurveyResponse.tenant_id == SurveyInvitation.tenant_id,
+                                             SurveyResponse.invitation_id == SurveyInvitation.id))
+             .where(SurveyInvitation.customer_id == customer.id).order_by(latest.desc()).limit(limit))
     if before is not None:
-        sent_q = sent_q.where(SurveyInvitation.sent_at < before)
+        query = query.where(SurveyInvitation.sent_at < before)
     out = []
-    for invitation, name in db.session.execute(sent_q):
+    for invitation, name, response, answered in db.session.execute(query):
         url = f"/surveys/{invitation.survey_id}"
-        out.append(TimelineEntry(invitation.sent_at, "survey", _("Survey “%(name)s” sent", name=name), None, url))
-        if invitation.reminded_at is not None and (before is None or invitation.reminded_at < before):
-            out.append(TimelineEntry(invitation.reminded_at, "survey",
-                                     _("Reminder for the survey “%(name)s” sent", name=name), None, url))
-    answer_q = (select(SurveyResponse, Survey.name).join(Survey, (Survey.tenant_id == SurveyResponse.tenant_id)
-                                                         & (Survey.id == SurveyResponse.survey_id))
-                .where(SurveyResponse.customer_id == customer.id).order_by(SurveyResponse.submitted_at.desc())
-                .limit(limit))
-    if before is not None:
-        answer_q = answer_q.where(SurveyResponse.submitted_at < before)
-    answered = list(db.session.execute(answer_q))
-    scores: dict[int, list[str]] = {}
-    if answered:
-        for a in db.session.scalars(select(SurveyAnswer).where(
-                SurveyAnswer.response_id.in_([r.id for r, _n in answered])).order_by(SurveyAnswer.id)):
-            scores.setdefault(a.response_id, []).append(f"{a.label}: {a.score}")
-    for response, name in answered:
-        title = (_("Low score %(score)s on the survey “%(name)s”", score=response.score, name=name) if response.low
-                 else _("Answered the survey “%(name)s” (score %(score)s)", score=response.score, name=name))
-        body = " · ".join(scores.get(response.id, []))
-        if response.comment:
-            body = f"{body} — “{response.comment}”" if body else f"“{response.comment}”"
-        out.append(TimelineEntry(response.submitted_at, "survey", title, body or None,
-                                 f"/surveys/{response.survey_id}"))
+        entries = [(invitation.sent_at, _("Survey “%(name)s” sent", name=name), None)]
+        if invitation.reminded_at is not None:
+            entries.append((invitation.reminded_at, _("Reminder for the survey “%(name)s” sent", name=name), None))
+        if response is not None:
+            title = (_("Low score %(score)s on the survey “%(name)s”", score=response.score, name=name)
+                     if response.low else
+                     _("Answered the survey “%(name)s” (score %(score)s)", score=response.score, name=name))
+            body = answered or ""
+            if response.comment:
+                body = f"{body} — “{response.comment}”" if body else f"“{response.comment}”"
+            entries.append((response.submitted_at, title, body or None))
+        out.extend(TimelineEntry(at, "survey", title, body, url) for at, title, body in entries
+                   if before is None or at < before)
     out.sort(key=lambda e: e.at, reverse=True)
     return out[:limit]
