@@ -23,6 +23,7 @@ from ..stores.models import Store
 from .engine import case_bool
 
 MANAGERS = ("owner", "admin", "manager")
+SELLERS = MANAGERS + ("advisor",)  # whose home shows the sales figures by default (technicians' does not)
 BY_STORE = {"store_id": _l("Store")}
 
 
@@ -143,16 +144,16 @@ def kpis() -> list[Kpi]:
                "Store and staff: the order's; channel: the payment method."),
             permission="sales.view", records=revenue, measure="sum:amount", unit="money",
             filters=("store", "staff", "channel"), channels=METHOD_LABELS, columns=MONEY_COLUMNS,
-            group_by={**BY_STORE, "method": _l("Method")}, link=order_link),
+            group_by={**BY_STORE, "method": _l("Method")}, roles=SELLERS, link=order_link),
         Kpi("sales.orders", _l("Paid orders"),
             _l("Orders whose first payment was recorded in the period and that still have money on them (paid "
                "minus refunded above zero; a fully refunded order does not count)."),
             permission="sales.view", records=paid_orders, filters=("store", "staff"), columns=ORDER_COLUMNS,
-            group_by=BY_STORE, link=lambda r: f"/sales/orders/{r['id']}"),
+            group_by=BY_STORE, roles=SELLERS, link=lambda r: f"/sales/orders/{r['id']}"),
         Kpi("sales.average_order_value", _l("Average order value"),
             _l("Average net amount paid (paid minus refunded) of the paid orders of the period (客单价)."),
             permission="sales.view", records=paid_orders, measure="avg:net_paid", unit="money",
-            filters=("store", "staff"), columns=ORDER_COLUMNS, group_by=BY_STORE,
+            filters=("store", "staff"), columns=ORDER_COLUMNS, group_by=BY_STORE, roles=SELLERS,
             link=lambda r: f"/sales/orders/{r['id']}"),
         Kpi("sales.repurchase_rate", _l("Repurchase rate"),
             _l("Of the customers with at least one paid order in the period, the share with two or more (复购率)."),
