@@ -190,3 +190,23 @@ def test_builder_page_and_api(shop, login, api_token, app):
     ran = client.get(f"/api/v1/reports/{rid}/run", headers=headers).get_json()
     assert ran["columns"][0]["key"] == "group" and sorted(r[1] for r in ran["rows"]) == ["350.00", "900.00"]
     assert client.get(f"/api/v1/reports/{rid}/run", headers=api_token(beta, "owner")).status_code == 404
+
+
+def test_every_record_type_runs_with_every_column_filter_and_grouping(shop, in_tenant):
+    """Each whitelisted field compiles and runs: as a column (HQ and store staff), as a filter with each of its
+    operators, and as the group (dates by month)."""
+    alpha, _ = shop
+    samples = {"text": "a", "number": "1", "money": "1", "datetime": "2026-11-01", "choice": None}
+    with in_tenant(alpha) as session:
+        for role in ("owner", "advisor"):
+            user = _owner(session, alpha, role)
+            for code, entity in builder.entities_for(user).items():
+                builder.run(user, {"entity": code, "columns": list(entity.fields), "sort": "id",
+                                   "direction": "desc"})
+                for name, f in entity.fields.items() if role == "owner" else ():
+                    for op in builder.OPERATORS_BY_TYPE[f.type]:
+                        value = "3" if op == "last_days" else samples.get(f.type) or next(iter(f.choices), None)
+                        builder.run(user, {"entity": code, "columns": ["id"],
+                                           "filters": [{"field": name, "op": op, "value": value}]})
+                    builder.run(user, {"entity": code, "columns": ["id"], "group_by": name,
+                                       "aggregate": "distinct", "measure": "id", "sort": "value"})
