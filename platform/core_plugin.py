@@ -38,7 +38,7 @@ from .notifications.template_views import bp as templates_bp
 from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
-from .reports import core_kpis, rfm
+from .reports import core_kpis, rfm, sales_kpis
 from .reports.views import bp as reports_bp
 from .reports.widgets import my_day
 from .rules import timeline as rules
@@ -58,6 +58,7 @@ from .stock.views import bp as stock_bp
 from .stores.views import bp as stores_bp
 from .surveys import kpis as survey_kpis
 from .surveys import services as surveys
+from .surveys import timeline as survey_timeline
 from .surveys.schemas import SendSurveyParams
 from .surveys.views import bp as surveys_bp
 from .surveys.views import public_bp as survey_page_bp
@@ -107,6 +108,7 @@ def register_permissions():
         Permission("scheduling.manage", _l("Set up resources, services and shifts"), G_SCHEDULING),
         Permission("reports.view", _l("View KPIs, dashboards and their records"), G_REPORTS),
         Permission("reports.manage", _l("Compose dashboards, set KPI alerts"), G_REPORTS),
+        Permission("reports.build", _l("Build and save reports (report builder)"), G_REPORTS),
         Permission("surveys.view", _l("View satisfaction surveys and answers"), G_REPORTS),
         Permission("surveys.manage", _l("Define and send satisfaction surveys"), G_REPORTS),
         Permission("leads.view", _l("See leads, the pipeline and the funnel"), G_LEADS),
@@ -123,14 +125,14 @@ def register_default_grants():
                             "plugins.manage", "fields.manage", "webhooks.manage", "workflows.manage", "rules.manage",
                             "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
                             "scheduling.view", "scheduling.book", "scheduling.manage",
-                            "reports.view", "reports.manage", "surveys.view", "surveys.manage",
+                            "reports.view", "reports.manage", "reports.build", "surveys.view", "surveys.manage",
                             "leads.view", "leads.work", "leads.setup"]
     grants = {
         "admin": everything_but_roles + ["roles.manage", "customers.erase"],
         "manager": ["stores.view", "users.view", "audit.view", "customers.view", "customers.manage",
                     "customers.contact", "catalog.view", "catalog.manage", "stock.view", "stock.move", "stock.manage",
-                    "scheduling.view", "scheduling.book", "scheduling.manage", "reports.view", "surveys.view",
-                    "leads.view", "leads.work", "leads.setup"],
+                    "scheduling.view", "scheduling.book", "scheduling.manage", "reports.view", "reports.build",
+                    "surveys.view", "leads.view", "leads.work", "leads.setup"],
         "advisor": ["stores.view", "customers.view", "customers.manage", "customers.contact", "catalog.view",
                     "stock.view", "stock.move", "scheduling.view", "scheduling.book", "reports.view",
                     "leads.view", "leads.work"],
@@ -206,7 +208,7 @@ def register_kpis():
         Kpi("leads.first_contact_minutes", _l("First contact (min)"),
             _l("Average minutes from capture to first contact of this month's contacted leads."),
             lambda user: lead_timeline.average_first_contact(user), "leads.view"),
-    ] + core_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
+    ] + core_kpis.kpis() + sales_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
 
 
 @hookimpl
@@ -362,4 +364,5 @@ def customer_timeline(customer, before, limit):
     return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
             + scheduling.timeline_entries(customer, before, limit)
             + sales_timeline.timeline_entries(customer, before, limit)
-            + lead_timeline.timeline_entries(customer, before, limit))
+            + lead_timeline.timeline_entries(customer, before, limit)
+            + survey_timeline.timeline_entries(customer, before, limit))

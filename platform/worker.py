@@ -10,6 +10,7 @@ from .notifications import sweeps  # noqa: F401
 from .notifications import reminders  # noqa: F401
 from .rules import jobs as rule_jobs  # noqa: F401
 from .reports import jobs as report_jobs  # noqa: F401
+from .surveys import jobs as survey_jobs  # noqa: F401
 from .workflow import engine as workflow_engine  # noqa: F401 — the deadline handler
 
 app = create_app()

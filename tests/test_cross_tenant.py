@@ -218,6 +218,17 @@ ID_ROUTES = {
     "api_surveys.get_survey": [("GET", lambda b: {"survey_id": b.survey_id}, None)],
     "api_surveys.update_survey": [("PATCH", lambda b: {"survey_id": b.survey_id}, {"name": "HACKED"})],
     "api_survey_responses.get_response": [("GET", lambda b: {"response_id": b.response_id}, None)],
+    "reports.builder_report": [("GET", lambda b: {"report_id": b.saved_report_id}, None)],
+    "reports.builder_edit": [("GET", lambda b: {"report_id": b.saved_report_id}, None),
+                             ("POST", lambda b: {"report_id": b.saved_report_id},
+                              {"name": "HACKED", "entity": "customers", "columns": "name"})],
+    "reports.builder_export": [("GET", lambda b: {"report_id": b.saved_report_id, "fmt": "csv"}, None)],
+    "reports.builder_delete": [("POST", lambda b: {"report_id": b.saved_report_id}, {})],
+    "api_reports.get_report": [("GET", lambda b: {"report_id": b.saved_report_id}, None)],
+    "api_reports.put_report": [("PUT", lambda b: {"report_id": b.saved_report_id},
+                                {"name": "HACKED", "spec": {"entity": "customers", "columns": ["name"]}})],
+    "api_reports.delete_report": [("DELETE", lambda b: {"report_id": b.saved_report_id}, None)],
+    "api_reports.run_report": [("GET", lambda b: {"report_id": b.saved_report_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
     "api_carwash.get_wash": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -273,6 +284,7 @@ LIST_ROUTES = {
     "api_kpis.list_kpis": {}, "api_kpis.kpi_value": {"code": "customers.new"},
     "api_kpis.kpi_records": {"code": "customers.new"}, "api_dashboards.list_dashboards": {},
     "api_kpi_alerts.list_alerts": {}, "api_surveys.list_surveys": {}, "api_survey_responses.list_responses": {},
+    "reports.builder_index": {}, "api_reports.list_reports": {}, "api_reports.list_entities": {},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -347,6 +359,12 @@ CREATE_ROUTES = {
     "api_dashboards.create_dashboard": lambda b: {"name": "x", "role_id": b.roles["manager"]},
     "api_kpi_alerts.create_alert": lambda b: {"kpi_code": "tasks.overdue", "value": "1", "store_id": b.stores[0]},
     "api_surveys.create_survey": {"name": "x", "kind": "nps", "questions": [{"code": "q", "label_zh": "问"}]},
+    # a report's spec names whitelisted fields only; B's values in a filter are data, run inside A
+    # (test_report_builder: the report lists none of B's rows)
+    "reports.builder_new": {"name": "x", "entity": "customers", "columns": "name", "filter_field_0": "name",
+                            "filter_op_0": "eq", "filter_value_0": "BETA-customer-0"},
+    "api_reports.create_report": {"name": "x", "spec": {"entity": "customers", "columns": ["name"], "filters": [
+        {"field": "name", "op": "eq", "value": "BETA-customer-0"}]}},
     "api_surveys.send_survey": lambda b: {"survey_id": b.survey_id, "customer_id": b.customers[0]},
     "api_rules.preview_unsaved": lambda b: {"name": "x", "entity": "customer",
                                             "trigger": {"type": "event", "event": "created"},
@@ -737,6 +755,10 @@ def _build_world(two_tenants, api_token, app, system_db, in_tenant):
                 {"kind": "kpi", "code": "customers.new", "chart": "line"}]})
             w.dashboard_id = board.id
             w.threshold_id = reports.save_threshold(owner, None, {"kpi_code": "tasks.overdue", "value": 1}).id
+            from storecrm.reports import saved as saved_reports
+
+            w.saved_report_id = saved_reports.save_report(owner, None, f"{w.slug.upper()} report", {
+                "entity": "customers", "columns": ["name"]}).id
             survey = surveys.create_survey({"name": f"{w.slug.upper()} survey", "kind": "nps", "questions": [
                 {"code": "q", "label_zh": f"{w.slug.upper()} question"}]})
             w.survey_id = survey.id

@@ -1,5 +1,6 @@
 """On a phone (375 px, zh_CN): the manager's workbench, a dashboard with a line, a bar and a pie chart, drill-down from
-a number to its records, and a customer answering a survey with a low score."""
+a number to its records, a report built with the report builder, and a customer answering a survey with a low
+score."""
 from __future__ import annotations
 
 import re
@@ -68,6 +69,14 @@ def _seed(in_tenant, world):
             {"kind": "kpi", "code": "customers.active", "chart": "pie"},
             {"kind": "kpi", "code": "surveys.nps", "chart": "number"},
             {"kind": "kpi", "code": "tasks.overdue", "chart": "number"}]})
+        from decimal import Decimal
+
+        from storecrm.sales import services as sales
+
+        for c, amount in ((made[0], "1280"), (made[2], "3600"), (made[4], "880")):  # store one's customers
+            order = sales.create_order(owner, {"customer_id": c.id, "store_id": world.stores[0], "lines": [
+                {"description": "功放安装", "unit_price": Decimal(amount), "quantity": Decimal(1)}]})
+            sales.record_payment(owner, order, {"method": "wechat_pay", "amount": Decimal(amount)})
         invitation = surveys.send_survey(nps, made[6])
         from storecrm.notifications.models import OutboxMessage
 
@@ -101,6 +110,19 @@ def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_
     # the manager works in store 1: the three answers of store 1 customers, as the card counted
     assert page.locator("[data-testid=records] tbody tr[data-record]").count() == 3
     page.screenshot(path=str(SHOTS / "reports-drilldown-375-zh.png"), full_page=True)
+
+    # the report builder: paid orders summed by store, as a table and a bar chart
+    page.goto(f"{base}/t/alpha/reports/builder/new?entity=orders")
+    page.wait_for_selector("[data-testid=builder-form]")
+    page.fill("#f-name", "门店收款汇总")
+    page.select_option("#f-group_by", "store")
+    page.select_option("#f-aggregate", "sum")
+    page.select_option("#f-measure", "paid_total")
+    page.screenshot(path=str(SHOTS / "report-builder-form-375-zh.png"), full_page=True)
+    page.click("[data-testid=save]")
+    page.wait_for_selector("[data-testid=chart] canvas")
+    assert "5760.00" in page.inner_text("[data-testid=report-rows]")  # 1280 + 3600 + 880
+    page.screenshot(path=str(SHOTS / "report-builder-result-375-zh.png"), full_page=True)
 
     # a customer answers with a low score
     page.context.clear_cookies()

@@ -95,4 +95,4 @@ def core_blueprints() -> list:
     return [m.blp for m in (me, stores, users, customers, activities, assets, fields, files, notifications, webhooks,
                             message_templates, tokens, plugins, workflows, rules, catalog, stock, surveys)] + [
         workflows.items_blp, sales.quotes_blp, sales.orders_blp, reports.kpis_blp, reports.dashboards_blp,
-        reports.alerts_blp, surveys.responses_blp] + scheduling.BLUEPRINTS + leads.BLUEPRINTS
+        reports.alerts_blp, reports.reports_blp, surveys.responses_blp] + scheduling.BLUEPRINTS + leads.BLUEPRINTS

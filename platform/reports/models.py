@@ -51,3 +51,18 @@ class KpiThreshold(TenantScoped, Timestamped):
     last_value: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     crossed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SavedReport(TenantScoped, Timestamped):
+    """A report of the builder (storecrm.reports.builder): a name and its `spec` (entity, columns, filters,
+    group-by, aggregate, sort), data checked against the whitelist on every save and every run, never SQL."""
+
+    __tablename__ = "saved_reports"
+    __table_args__ = (
+        tenant_fk("created_by_id", "users", ondelete="SET NULL"),
+        Index("ix_saved_reports_tenant_name", "tenant_id", "name"),
+    )
+
+    name: Mapped[str] = mapped_column(String(80))
+    spec: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)

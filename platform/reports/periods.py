@@ -13,23 +13,38 @@ from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
 
-from ..calendar import tenant_zone
+from ..calendar import DEFAULT_ZONE
 from ..tenancy.context import current_tenant_id
+from ..tenancy.models import current_tenant_row
 
 KINDS = ("day", "week", "month", "custom")
 MAX_CUSTOM_DAYS = 731
 
 
-def report_zone() -> ZoneInfo:
-    """The tenant's zone, looked up once per request or job: a page of KPIs asks for it dozens of times, and the
-    session does not keep the tenant's row alive between the asks."""
+def _facts() -> tuple[ZoneInfo, dict]:
+    """The tenant's zone and settings, read from its row ONCE per request or job: a page of KPIs asks for them
+    dozens of times, and the session does not keep the tenant's row alive between the asks."""
     if not has_app_context():
-        return tenant_zone()
-    key = (current_tenant_id(), "zone")
-    cache = g.setdefault("_storecrm_report_zone", {})
+        return _read()
+    key = current_tenant_id()
+    cache = g.setdefault("_storecrm_report_tenant", {})
     if key not in cache:
-        cache[key] = tenant_zone()
+        cache[key] = _read()
     return cache[key]
+
+
+def _read() -> tuple[ZoneInfo, dict]:
+    row = current_tenant_row()  # one lookup: the zone as storecrm.calendar reads it, and the settings
+    return ZoneInfo(row.timezone or DEFAULT_ZONE), dict(row.settings or {})
+
+
+def report_zone() -> ZoneInfo:
+    return _facts()[0]
+
+
+def report_settings() -> dict:
+    """The tenant's settings as the reports read them (RFM thresholds), from the same one lookup as the zone."""
+    return _facts()[1]
 
 
 def report_today() -> date:

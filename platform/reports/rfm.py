@@ -1,9 +1,14 @@
-"""RFM segments (recency, frequency, monetary) over a purchase source the commerce module provides.
+"""RFM segments (recency, frequency, monetary) over a purchase source.
 
-Orders are not in the core yet. The commerce module will call `provide(source)` once at import, where
-`source()` returns a SELECT of `(customer_id, last_purchase_at, order_count, spend)` — one row per customer who
-bought, spend NUMERIC in the tenant's currency — and add `rfm.kpis()` to the core's `register_kpis`. Until then
-`kpis()` is empty and nothing about RFM is shown.
+The source is a SELECT of `(customer_id, last_purchase_at, order_count, spend)`, one row per customer who bought,
+spend NUMERIC in the tenant's currency. By default it is the customer's own spend columns, which storecrm.sales
+maintains in the transaction of every payment and refund (`last_purchase_at`, `order_count` = orders with money on
+them, `lifetime_spend` = net paid): so RFM works as soon as orders are paid, with no batch job, and reads one
+indexed table. `provide(source)` replaces it (a tenant importing its history from another system; tests);
+`provide(None)` switches RFM off.
+
+The columns are today's figures: a past period's segments use today's frequency and spend with the recency counted
+at that period's end (a customer who bought after it is left out).
 
 Segments, with the tenant's thresholds (`tenant.settings["rfm"]`, defaults below), recency counted at the end of the
 period (or now):
@@ -26,17 +31,24 @@ from sqlalchemy import and_, case, literal, or_, select
 from ..customers.models import Customer
 from ..hooks.contrib import Kpi
 from ..stores.models import Store
-from ..tenancy.models import current_tenant_row
+from .periods import report_settings
 
 SEGMENTS = {"high_value": _l("High value"), "potential": _l("Potential"), "at_risk": _l("At risk"),
             "win_back": _l("Need win-back"), "lost": _l("Lost")}
 DEFAULTS = {"recent_days": 90, "lapsed_days": 180, "lost_days": 365, "frequent": 3, "big_spend": "5000"}
 
-_source: Callable | None = None
+def customer_spend():
+    """The default source: customers whose spend columns show at least one order with money on it."""
+    return (select(Customer.id.label("customer_id"), Customer.last_purchase_at.label("last_purchase_at"),
+                   Customer.order_count.label("order_count"), Customer.lifetime_spend.label("spend"))
+            .where(Customer.order_count > 0, Customer.last_purchase_at.is_not(None)))
+
+
+_source: Callable | None = customer_spend
 
 
 def provide(source: Callable | None) -> None:
-    """Give the RFM engine its purchase source (the commerce module, once, at import); None switches RFM off."""
+    """Replace the RFM engine's purchase source (default: `customer_spend`); None switches RFM off."""
     global _source
     _source = source
 
@@ -46,8 +58,8 @@ def available() -> bool:
 
 
 def thresholds() -> dict:
-    """The tenant's thresholds, defaults filled in."""
-    own = (current_tenant_row().settings or {}).get("rfm") or {}
+    """The tenant's thresholds, defaults filled in (its settings read once per request with its zone)."""
+    own = report_settings().get("rfm") or {}
     merged = {**DEFAULTS, **{k: v for k, v in own.items() if k in DEFAULTS}}
     return {**{k: int(merged[k]) for k in ("recent_days", "lapsed_days", "lost_days", "frequent")},
             "big_spend": Decimal(str(merged["big_spend"]))}

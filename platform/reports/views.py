@@ -14,7 +14,7 @@ from ..access.services import list_roles
 from ..hooks.blocks import dashboard_widgets
 from ..stores.services import stores_visible_to
 from ..web.forms import flatten_errors, load_form, requires
-from . import engine, services
+from . import builder, engine, saved, services
 from .periods import KINDS, report_zone
 from .schemas import DashboardSchema, KpiArgs, KpiThresholdSchema, period_from
 
@@ -284,3 +284,152 @@ def delete_alert(threshold_id):
     flash(_("Alert deleted."), "success")
     return redirect(url_for("reports.alerts"))
 
+
+
+# --- the report builder --------------------------------------------------------------------------------------------
+
+FORM_FILTERS = 3
+
+
+def _spec_from_form(form) -> tuple[dict, list[int]]:
+    """The builder form as a raw spec (checked by the service), and the form row of each filter sent."""
+    rows = [i for i in range(FORM_FILTERS) if form.get(f"filter_field_{i}")]
+    return {
+        "entity": form.get("entity", ""), "columns": form.getlist("columns"),
+        "filters": [{"field": form.get(f"filter_field_{i}"), "op": form.get(f"filter_op_{i}", ""),
+                     "value": form.get(f"filter_value_{i}", "")} for i in rows],
+        "group_by": form.get("group_by") or None, "grain": form.get("grain") or None,
+        "aggregate": form.get("aggregate") or "count", "measure": form.get("measure") or None,
+        "sort": form.get("sort") or None, "direction": form.get("direction") or "asc",
+        "limit": form.get("limit") or 200}, rows
+
+
+def _form_values(spec: dict) -> dict:
+    values = {k: spec.get(k) for k in ("entity", "group_by", "grain", "aggregate", "measure", "sort", "direction",
+                                        "limit")}
+    values["columns"] = list(spec.get("columns") or [])
+    for i, f in enumerate((spec.get("filters") or [])[:FORM_FILTERS]):
+        values.update({f"filter_field_{i}": f.get("field"), f"filter_op_{i}": f.get("op"),
+                       f"filter_value_{i}": f.get("value")})
+    return values
+
+
+def _form_errors(errors: dict, rows: list[int]) -> dict:
+    """Service errors keyed by spec path (filters.0.field) → keys of the form's inputs (filter_field_<row>)."""
+    out = {}
+    for key, messages in errors.items():
+        parts = key.split(".")
+        if parts[0] == "filters" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            out[f"filter_{parts[2]}_{rows[int(parts[1])]}"] = messages
+        elif parts[0] == "columns":
+            out["columns"] = messages
+        else:
+            out[key] = messages
+    return out
+
+
+@bp.get("/builder/")
+@requires("reports.view")
+def builder_index():
+    return render_template("reports/builder_index.html", reports=saved.saved_reports(current_user),
+                           entities=builder.entities_for(current_user))
+
+
+def _builder_form(report):
+    entities = builder.entities_for(current_user)
+    errors = {}
+    if request.method == "POST":
+        raw, rows = _spec_from_form(request.form)
+        values = {**_form_values(raw), "name": request.form.get("name", "")}
+        for i in range(FORM_FILTERS):  # keep what was typed in each row, even an empty one
+            for part in ("field", "op", "value"):
+                values[f"filter_{part}_{i}"] = request.form.get(f"filter_{part}_{i}", "")
+        try:
+            report = saved.save_report(current_user, report, request.form.get("name"), raw)
+        except ValidationError as err:
+            errors = _form_errors(flatten_errors(err.messages), rows)
+        else:
+            flash(_("Report %(name)s saved.", name=report.name), "success")
+            return redirect(url_for("reports.builder_report", report_id=report.id))
+    elif report is not None:
+        values = {**_form_values(report.spec), "name": report.name}
+    else:
+        values = {"entity": request.args.get("entity") or next(iter(entities), ""), "aggregate": "count",
+                  "direction": "asc", "limit": 200}
+    entity = entities.get(values.get("entity") or "")
+    if entity is None:
+        entity = next(iter(entities.values()), None)
+        if entity is None:
+            abort(403)
+        if request.method == "POST":
+            errors.setdefault("entity", [_("Choose one of the listed options.")])
+    if not values.get("columns"):
+        values["columns"] = list(entity.default_columns) if request.method == "GET" else []
+    return render_template("reports/builder_form.html", report=report, entity=entity, entities=entities,
+                           values=values, errors=errors, operators=builder.OPERATORS,
+                           operators_by_type=builder.OPERATORS_BY_TYPE, aggregates=builder.AGGREGATES,
+                           grains=builder.GRAINS, directions=builder.DIRECTIONS, filter_rows=range(FORM_FILTERS),
+                           choice_label=builder.choice_label), 422 if errors else 200
+
+
+@bp.route("/builder/new", methods=["GET", "POST"])
+@requires("reports.build")
+def builder_new():
+    return _builder_form(None)
+
+
+@bp.route("/builder/<int:report_id>/edit", methods=["GET", "POST"])
+@requires("reports.build")
+def builder_edit(report_id):
+    report = saved.get_report(current_user, report_id)
+    if report is None:
+        abort(404)
+    return _builder_form(report)
+
+
+@bp.get("/builder/<int:report_id>")
+@requires("reports.view")
+def builder_report(report_id):
+    report = saved.get_report(current_user, report_id)
+    if report is None:
+        abort(404)
+    try:
+        result = builder.run(current_user, report.spec)
+    except ValidationError as err:  # the whitelist changed since it was saved (a field removed): say so, run nothing
+        return render_template("reports/builder_report.html", report=report, result=None,
+                               errors=flatten_errors(err.messages), chart=None), 422
+    chart = None
+    if result.grouped and result.rows and len(result.rows) <= 60:
+        chart = json.dumps({"type": "bar", "labels": [str(builder.cell(k, result.types[0]) or "–")
+                                                       for k, _v in result.rows],
+                            "values": [float(v) if v is not None and not isinstance(v, datetime) else None
+                                       for _k, v in result.rows], "name": report.name})
+    entity = builder.ENTITIES[report.spec["entity"]]
+    return render_template("reports/builder_report.html", report=report, result=result, errors={}, chart=chart,
+                           entity=entity, cell=builder.cell)
+
+
+@bp.get("/builder/<int:report_id>/export.<fmt>")
+@requires("reports.view")
+def builder_export(report_id, fmt):
+    report = saved.get_report(current_user, report_id)
+    if report is None or fmt not in ("csv", "xlsx"):
+        abort(404)
+    try:
+        body = saved.export_csv(current_user, report) if fmt == "csv" else saved.export_xlsx(current_user, report)
+    except ValidationError:
+        abort(422)
+    name = f"report-{report.id}"
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+@bp.post("/builder/<int:report_id>/delete")
+@requires("reports.build")
+def builder_delete(report_id):
+    report = saved.get_report(current_user, report_id)
+    if report is None:
+        abort(404)
+    saved.delete_report(report)
+    flash(_("Report deleted."), "success")
+    return redirect(url_for("reports.builder_index"))

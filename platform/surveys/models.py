@@ -30,6 +30,8 @@ class Survey(TenantScoped, Timestamped):
     escalation_hours: Mapped[int] = mapped_column(Integer, default=24)
     expires_days: Mapped[int] = mapped_column(Integer, default=14)
     throttle_days: Mapped[int] = mapped_column(Integer, default=30)
+    # one reminder to those who have not answered, this many days after the invitation (None: no reminder)
+    reminder_days: Mapped[int | None] = mapped_column(Integer, default=3, server_default="3")
     message: Mapped[str | None] = mapped_column(String(300))  # the SMS, with {link}
     ask_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -47,6 +49,7 @@ class SurveyInvitation(TenantScoped):
         tenant_fk("store_id", "stores"),
         tenant_fk("staff_id", "users", ondelete="SET NULL"),
         UniqueConstraint("tenant_id", "token_hash"),
+        UniqueConstraint("tenant_id", "reminder_token_hash"),
         Index("ix_survey_invitations_tenant_survey_sent", "tenant_id", "survey_id", "sent_at"),
         Index("ix_survey_invitations_tenant_customer", "tenant_id", "customer_id", "sent_at"),
     )
@@ -63,6 +66,9 @@ class SurveyInvitation(TenantScoped):
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the one reminder: when it was queued, and the hash of the token of its link (the first link keeps working)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SurveyResponse(TenantScoped):

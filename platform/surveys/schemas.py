@@ -23,6 +23,8 @@ class SurveySchema(Schema):
     escalation_hours = fields.Integer(load_default=24, validate=validate.Range(1, 24 * 14))
     expires_days = fields.Integer(load_default=14, validate=validate.Range(1, 90))
     throttle_days = fields.Integer(load_default=30, validate=validate.Range(0, 365))
+    reminder_days = fields.Integer(load_default=3, validate=validate.Range(0, 30), metadata={
+        "description": "one reminder to those who have not answered this many days after sending; 0: none"})
     message = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=300))
     ask_comment = fields.Boolean(load_default=True)
     active = fields.Boolean(load_default=True)

@@ -19,7 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import func, select, true, update
+from sqlalchemy import func, or_, select, true, update
 
 from ..activities.services import create_task
 from ..audit.services import record as record_audit
@@ -102,6 +102,7 @@ def create_survey(data: dict) -> Survey:
                     low_score=data.get("low_score") if data.get("low_score") is not None else DEFAULT_LOW[kind],
                     escalation_hours=data.get("escalation_hours") or 24, expires_days=data.get("expires_days") or 14,
                     throttle_days=data.get("throttle_days") if data.get("throttle_days") is not None else 30,
+                    reminder_days=data.get("reminder_days") if data.get("reminder_days") is not None else 3,
                     message=data.get("message") or None, ask_comment=data.get("ask_comment", True),
                     active=data.get("active", True))
     db.session.add(survey)
@@ -123,8 +124,8 @@ def update_survey(survey: Survey, data: dict) -> Survey:
     if "questions" in data and _tidy(data["questions"]) != survey.questions:
         survey.questions = _tidy(data["questions"])
         survey.version += 1
-    for key in ("name", "low_score", "escalation_hours", "expires_days", "throttle_days", "message", "ask_comment",
-                "active"):
+    for key in ("name", "low_score", "escalation_hours", "expires_days", "throttle_days", "reminder_days", "message",
+                "ask_comment", "active"):
         if key in data and data[key] is not None:
             setattr(survey, key, data[key])
     db.session.flush()
@@ -182,6 +183,45 @@ def send_survey(survey: Survey, customer: Customer, *, related: tuple[str, int] 
     return invitation
 
 
+def send_reminders(now=None, *, limit: int = 500) -> int:
+    """One reminder to each customer who has not answered `reminder_days` after the invitation, while its link is
+    open and the survey on: a new link (its token's hash kept beside the first, which keeps working) through the
+    outbox. The invitation is claimed with a conditional UPDATE (reminded_at IS NULL), so two sweeps racing send
+    one reminder, and never a second one later. Returns how many were queued."""
+    now = now or utcnow()
+    due = db.session.execute(
+        select(SurveyInvitation.id, Survey.id).join(Survey, Survey.id == SurveyInvitation.survey_id)
+        .where(SurveyInvitation.answered_at.is_(None), SurveyInvitation.reminded_at.is_(None),
+               SurveyInvitation.expires_at > now, Survey.active.is_(True), Survey.reminder_days > 0,
+               SurveyInvitation.sent_at + func.make_interval(0, 0, 0, Survey.reminder_days) <= now)
+        .order_by(SurveyInvitation.id).limit(limit)).all()
+    sent = 0
+    for invitation_id, survey_id in due:
+        token = secrets.token_urlsafe(24)
+        claimed = db.session.execute(
+            update(SurveyInvitation).where(SurveyInvitation.id == invitation_id,
+                                           SurveyInvitation.reminded_at.is_(None),
+                                           SurveyInvitation.answered_at.is_(None))
+            .values(reminded_at=now, reminder_token_hash=_hash(token)).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        invitation = get_scoped(SurveyInvitation, invitation_id)
+        customer = get_scoped(Customer, invitation.customer_id)
+        address = None if customer is None or customer.deleted_at is not None else \
+            (customer.mobile if invitation.channel == "sms" else customer.email)
+        if not address:  # deleted, or the number was removed since: claimed, nothing to send
+            continue
+        with force_locale(current_tenant_row().locale or "zh_CN"):
+            store = customer.store.name if customer.store is not None else ""
+            body = _("%(store)s: a gentle reminder. How did we do? One minute: %(link)s", store=store,
+                     link=survey_link(token))
+            subject = _("How did we do?")
+        send(invitation.channel, address, subject, body, customer=customer,
+             dedupe_key=f"survey-reminder:{invitation.id}")
+        sent += 1
+    return sent
+
+
 def send_from_rule(record, params: dict):
     """The "send survey" rule action: the record's customer gets the survey (throttled like any sending)."""
     survey = get_survey(params["survey_id"])
@@ -203,7 +243,9 @@ def invitation_for_token(token: str) -> SurveyInvitation | None:
     """The invitation of a link's token in the current tenant, or None (unknown token)."""
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.token_hash == _hash(token)))
+    digest = _hash(token)  # the first link, or the reminder's
+    return db.session.scalar(select(SurveyInvitation).where(or_(SurveyInvitation.token_hash == digest,
+                                                                SurveyInvitation.reminder_token_hash == digest)))
 
 
 def is_open(invitation: SurveyInvitation) -> bool:

@@ -57,7 +57,8 @@ def edit(survey_id):
     errors, values = {}, SurveySchema().dump(survey)
     if request.method == "POST":
         raw = {k: request.form.get(k) for k in ("name", "low_score", "escalation_hours", "expires_days",
-                                                 "throttle_days", "message") if request.form.get(k, "") != ""}
+                                                 "throttle_days", "reminder_days", "message")
+               if request.form.get(k, "") != ""}
         raw.update(kind=survey.kind, questions=_questions_from_form(), ask_comment="ask_comment" in request.form,
                    active="active" in request.form)
         values = {**values, **raw}

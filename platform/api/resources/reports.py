@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
 
-from ...reports import engine, services
+from ...reports import engine, saved, services
 from ...reports.schemas import DashboardSchema, KpiArgs, RecordArgs, KpiThresholdSchema, period_from
 from ..auth import api_user, requires
 from ..common import unprocessable
@@ -217,3 +217,122 @@ def delete_alert(threshold_id):
     if threshold is None:
         abort(404)
     services.delete_threshold(threshold)
+
+
+# --- the report builder ---------------------------------------------------------------------------------------------
+
+reports_blp = Blueprint("api_reports", __name__, url_prefix="/reports",
+                        description="Report builder (自定义报表): saved reports over whitelisted fields")
+
+
+class SavedReportSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, metadata={"description": "1–80 characters"})
+    spec = fields.Dict(required=True, metadata={"description": (
+        "{entity, columns: [field], filters: [{field, op, value}], group_by, grain: day|week|month, "
+        "aggregate: count|distinct|sum|avg|min|max, measure, sort, direction: asc|desc, limit ≤ 1000}; fields, "
+        "operators and aggregates from GET /reports/entities only")})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class SavedReportListSchema(Schema):
+    items = fields.List(fields.Nested(SavedReportSchema))
+
+
+class EntityListSchema(Schema):
+    items = fields.List(fields.Dict())
+    operators = fields.Dict()
+    aggregates = fields.Dict()
+
+
+class ReportRunSchema(Schema):
+    id = fields.Integer()
+    grouped = fields.Boolean()
+    columns = fields.List(fields.Dict(), metadata={"description": "[{key, label, type}]"})
+    rows = fields.List(fields.List(fields.Raw()))
+
+
+def _report(report_id):
+    report = saved.get_report(api_user(), report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+@reports_blp.route("/entities")
+@reports_blp.response(200, EntityListSchema)
+@requires("reports.view")
+def list_entities():
+    """The record types the token's user may report on, with each field's label and type (the whitelist)."""
+    from ...reports import builder
+
+    return {"items": [{"code": e.code, "label": str(e.label), "fields": [
+        {"code": code, "label": str(f.label), "type": f.type,
+         "choices": {k: builder.choice_label(f.choices, k) for k in f.choices}} for code, f in e.fields.items()]}
+        for e in builder.entities_for(api_user()).values()],
+        "operators": {t: list(ops) for t, ops in builder.OPERATORS_BY_TYPE.items()},
+        "aggregates": {a: list(t) for a, t in builder.AGGREGATE_TYPES.items()}}
+
+
+@reports_blp.route("")
+@reports_blp.response(200, SavedReportListSchema)
+@requires("reports.view")
+def list_reports():
+    return {"items": saved.saved_reports(api_user())}
+
+
+@reports_blp.route("", methods=["POST"])
+@reports_blp.arguments(SavedReportSchema)
+@reports_blp.response(201, SavedReportSchema)
+@requires("reports.build")
+def create_report(data):
+    """Save a report; every name in `spec` is checked against the whitelist (422 naming the bad part)."""
+    try:
+        return saved.save_report(api_user(), None, data["name"], data["spec"])
+    except ValidationError as err:
+        unprocessable(ValidationError({f"spec.{k}" if k != "name" else k: v for k, v in err.messages.items()}))
+
+
+@reports_blp.route("/<int:report_id>")
+@reports_blp.response(200, SavedReportSchema)
+@requires("reports.view")
+def get_report(report_id):
+    return _report(report_id)
+
+
+@reports_blp.route("/<int:report_id>", methods=["PUT"])
+@reports_blp.arguments(SavedReportSchema)
+@reports_blp.response(200, SavedReportSchema)
+@requires("reports.build")
+def put_report(data, report_id):
+    report = _report(report_id)
+    try:
+        return saved.save_report(api_user(), report, data["name"], data["spec"])
+    except ValidationError as err:
+        unprocessable(ValidationError({f"spec.{k}" if k != "name" else k: v for k, v in err.messages.items()}))
+
+
+@reports_blp.route("/<int:report_id>", methods=["DELETE"])
+@reports_blp.response(204)
+@requires("reports.build")
+def delete_report(report_id):
+    saved.delete_report(_report(report_id))
+
+
+@reports_blp.route("/<int:report_id>/run")
+@reports_blp.response(200, ReportRunSchema)
+@requires("reports.view")
+def run_report(report_id):
+    """Run the report over the stores the token's user can see (at most its `limit` rows)."""
+    from ...reports import builder
+
+    report = _report(report_id)
+    try:
+        result = builder.run(api_user(), report.spec)
+    except ValidationError as err:
+        unprocessable(err)
+    return {"id": report.id, "grouped": result.grouped,
+            "columns": [{"key": k, "label": h, "type": t} for k, h, t in zip(result.keys, result.headers,
+                                                                              result.types)],
+            "rows": [[_json(v) for v in row] for row in result.rows]}
