@@ -271,3 +271,55 @@ def test_round_robin_spreads_concurrent_leads_evenly_with_none_lost(two_tenants,
     on a 2-core machine); the suite runs 100 over the same 8 concurrent sessions."""
     alpha, _beta = two_tenants
     _round_robin_spread(app, in_tenant, alpha, int(os.environ.get("STORECRM_LEADS_SCALE", "100")))
+
+
+def test_pool_stage_and_conversion_through_pages_and_api(two_tenants, in_tenant, login, api_token, app, system_db):
+    alpha, _beta = two_tenants
+    with in_tenant(alpha) as session:
+        channel = make_channel(session, alpha)
+        lead_id = capture(channel, mobile="+8613900001501", interest="Model 3")[0].id
+        other_id = capture(channel, mobile="+8613900001502", interest="Model Y")[0].id
+    owner = login(alpha, "owner")
+    # settings and stages: bad input names the field, nothing written
+    bad = owner.post("/t/alpha/leads/settings", {"pool_after_hours": "0", "claims_per_day": "3"})
+    assert bad.status_code == 422 and "is-invalid" in bad.get_data(as_text=True)
+    assert owner.post("/t/alpha/leads/settings", {"pool_after_hours": "12", "claims_per_day": "1"}).status_code == 302
+    assert owner.post("/t/alpha/leads/stages", {"name": ""}).status_code == 422
+    assert owner.post("/t/alpha/leads/stages", {"name": "已邀约", "position": "1", "active": "1"}).status_code == 302
+    stage_id = _rows(system_db, "SELECT id FROM lead_stages WHERE tenant_id = :t", t=alpha.id)[0][0]
+    assert owner.post(f"/t/alpha/leads/{lead_id}/stage", {"stage_id": str(stage_id)}).status_code == 302
+    board = owner.get("/t/alpha/leads/board").get_data(as_text=True)
+    assert f'data-testid="column-stage-{stage_id}"' in board and "本阶段已停留" not in board  # en tenant
+    assert "In this stage" in board
+    # return to the pool with a reason; the pool page masks the mobile
+    assert owner.post(f"/t/alpha/leads/{other_id}/release", {"reason": ""}).status_code == 302
+    assert _rows(system_db, "SELECT pooled_at FROM leads WHERE id = :i", i=other_id) == [(None,)]
+    owner.post(f"/t/alpha/leads/{other_id}/release", {"reason": "not_ready", "note": "明年再买"})
+    page = owner.get("/t/alpha/leads/pool").get_data(as_text=True)
+    assert "139****1502" in page and "13900001502" not in page
+    shown = owner.get(f"/t/alpha/leads/{other_id}").get_data(as_text=True)
+    assert 'data-testid="masked-mobile"' in shown and "tel:+8613900001502" not in shown
+    headers = api_token(alpha, "advisor")
+    client = app.test_client()
+    pool = client.get("/api/v1/leads/pool", headers=headers).get_json()
+    assert [i["mobile_masked"] for i in pool["items"]] == ["139****1502"] and pool["claims_per_day"] == 1
+    assert client.post(f"/api/v1/leads/{other_id}/claim", headers=headers).status_code == 200
+    again = client.post(f"/api/v1/leads/{other_id}/claim", headers=headers)
+    assert again.status_code == 422 and "lead_id" in again.get_json()["errors"]
+    # conversion through the API: a vehicle by plate and a draft quote
+    wrong = client.post(f"/api/v1/leads/{other_id}/convert", headers=headers, json={"asset": {"vin": "123"},
+                                                                                  "quote": True})
+    assert wrong.status_code == 422 and any(k.startswith("asset.") for k in wrong.get_json()["errors"]), \
+        wrong.get_json()
+    assert _rows(system_db, "SELECT count(*) FROM customers WHERE mobile = '+8613900001502'") == [(0,)]
+    done = client.post(f"/api/v1/leads/{other_id}/convert", headers=headers,
+                       json={"asset": {"name": "Model Y", "plate": "沪A88888"}, "quote": True})
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["asset_id"] and body["quote_id"] and body["lead"]["status"] == "won"
+    assert _rows(system_db, "SELECT source_type, source_id, asset_id FROM sales_documents WHERE tenant_id = :t",
+                 t=alpha.id) == [("lead", other_id, body["asset_id"])]
+    stages = client.get("/api/v1/lead-stages", headers=headers).get_json()
+    assert [s["name"] for s in stages] == ["已邀约"]
+    assert client.put("/api/v1/lead-settings", headers=headers,
+                      json={"pool_after_hours": 5, "claims_per_day": 2}).status_code == 403

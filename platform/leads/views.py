@@ -496,7 +496,7 @@ def settings():
 
 
 def _stages_page(values=None, errors=None, status=200):
-    return render_template("leads/stages.html", stages=services.list_stages(), values=values or {"position": 100},
+    return render_template("leads/stages.html", stages=services.list_stages(), values=values or {"position": 100, "active": True},
                            errors=errors or {}), status
 
 
