@@ -93,6 +93,10 @@ def test_pool_return_claim_daily_limit_and_history(two_tenants, in_tenant):
         services.claim(technician, leads[2], now=utcnow() + timedelta(days=1))
         kinds = [h.kind for h in services.history_of(leads[0])]
         assert kinds[:2] == ["claimed", "pooled"]
+        # a rule with the pool strategy sends its leads straight to the pool
+        setup.save_rule(None, {"name": "进公海", "position": 0, "strategy": "pool", "channel_id": channel.id})
+        pooled = capture(channel, mobile="+8613900008899")[0]
+        assert pooled.owner_id is None and pooled.pooled_at is not None and pooled.pool_reason == "rule"
 
 
 def test_two_claims_of_one_pool_lead_at_once_one_wins(two_tenants, in_tenant, app):

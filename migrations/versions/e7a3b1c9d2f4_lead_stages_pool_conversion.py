@@ -79,11 +79,19 @@ def upgrade():
                     postgresql_where=sa.text('pooled_at IS NOT NULL'))
     op.create_index('ix_lead_history_tenant_claims', 'lead_history', ['tenant_id', 'user_id', 'at'],
                     postgresql_where=sa.text("kind = 'claimed'"))
+    # a rule may send its leads straight to the pool
+    op.drop_constraint('ck_lead_assignment_rules_known_strategy', 'lead_assignment_rules', type_='check')
+    op.create_check_constraint('ck_lead_assignment_rules_known_strategy', 'lead_assignment_rules',
+                               "strategy IN ('round_robin', 'least_loaded', 'pool')")
     for table in TABLES:
         enable_rls(op, table)
 
 
 def downgrade():
+    op.drop_constraint('ck_lead_assignment_rules_known_strategy', 'lead_assignment_rules', type_='check')
+    op.execute("UPDATE lead_assignment_rules SET strategy = 'round_robin' WHERE strategy = 'pool'")
+    op.create_check_constraint('ck_lead_assignment_rules_known_strategy', 'lead_assignment_rules',
+                               "strategy IN ('round_robin', 'least_loaded')")
     op.drop_index('ix_lead_history_tenant_claims', table_name='lead_history')
     op.drop_index('ix_leads_tenant_pooled', table_name='leads')
     for column, target in (('stage_id', 'lead_stages'), ('asset_id', 'assets'), ('quote_id', 'sales_documents')):

@@ -22,11 +22,11 @@ OPEN = ("new", "contacted", "qualified")
 OPEN_SQL = "status IN ('new', 'contacted', 'qualified')"
 LOST_REASONS = ("price", "competitor", "no_response", "not_interested", "bought_elsewhere", "invalid", "other")
 SOURCES = ("form", "api", "webhook", "import", "staff")
-STRATEGIES = ("round_robin", "least_loaded")
+STRATEGIES = ("round_robin", "least_loaded", "pool")  # pool: straight into the public pool
 EVENT_KINDS = ("captured", "enquiry", "assigned", "status", "follow_up", "escalated", "converted", "note",
                "stage", "pooled", "claimed")
 # why a lead went to the public pool (公海): staff give one of the first four; the timer gives "not_followed_up"
-POOL_REASONS = ("no_answer", "not_my_area", "not_ready", "other", "not_followed_up")
+POOL_REASONS = ("no_answer", "not_my_area", "not_ready", "other", "not_followed_up", "rule")
 DEFAULT_POOL_AFTER_HOURS = 48
 DEFAULT_CLAIMS_PER_DAY = 10
 DEFAULT_FIRST_CONTACT_MINUTES = 24 * 60
@@ -174,7 +174,7 @@ class LeadAssignmentRule(TenantScoped, Timestamped):
         tenant_fk("fallback_user_id", "users", ondelete="SET NULL"),
         tenant_fk("last_user_id", "users", ondelete="SET NULL"),
         Index("ix_lead_assignment_rules_tenant_position", "tenant_id", "position"),
-        CheckConstraint("strategy IN ('round_robin', 'least_loaded')", name="known_strategy"),
+        CheckConstraint("strategy IN ('round_robin', 'least_loaded', 'pool')", name="known_strategy"),
         CheckConstraint("first_contact_minutes IS NULL OR first_contact_minutes BETWEEN 1 AND 20160",
                         name="sla_range"),
     )

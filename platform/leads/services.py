@@ -62,7 +62,7 @@ HISTORY_LABELS = {"captured": _l("Lead captured"), "enquiry": _l("Repeat enquiry
                   "claimed": _l("Claimed from the public pool")}
 POOL_REASON_LABELS = {"no_answer": _l("Nobody answers"), "not_my_area": _l("Not my area or product"),
                       "not_ready": _l("Not ready to buy yet"), "other": _l("Other reason"),
-                      "not_followed_up": _l("Not followed up in time")}
+                      "not_followed_up": _l("Not followed up in time"), "rule": _l("Sent by an assignment rule")}
 STAFF_POOL_REASONS = POOL_REASONS[:4]
 ACTION_LABELS = {"contact": _l("Mark contacted"), "qualify": _l("Qualify"), "lose": _l("Mark lost")}
 # action -> (statuses it may start from, status it leads to, event)
@@ -243,6 +243,8 @@ def capture(channel: LeadChannel, data: dict, *, source: str = "staff", user=Non
     lead.rule_id = rule.id if rule else None
     if owner is not None:
         _give(lead, owner, None, now, how=how)
+    elif how == "pool":
+        to_pool(None, lead, "rule", now=now)
     # the promise counts the store's opening hours (closures skipped): a lead at 23:00 is due after opening
     lead.first_contact_deadline = sla.deadline(get_scoped(Store, lead.store_id) if lead.store_id else None,
                                                now, minutes)
@@ -334,7 +336,6 @@ def act(user, lead: Lead, action: str, *, reason: str | None = None, note: str |
     before = lead.status
     lead.status = target
     lead.stage_id = None
-    _enter(lead, now)
     if lead.first_contacted_at is None and action in ("contact", "qualify"):
         lead.first_contacted_at = now
         timers.cancel(_sla_key(lead))
@@ -346,6 +347,7 @@ def act(user, lead: Lead, action: str, *, reason: str | None = None, note: str |
         lead.lost_reason, lead.lost_note, lead.closed_at = reason, (note or None), now
         timers.cancel(_sla_key(lead))
         timers.cancel(_pool_key(lead))
+    _enter(lead, now)
     _history(lead, "status", user, note, at=now, **{"from": before, "to": target})
     record("update", "lead", lead.id, f"{before} → {target}")
     db.session.flush()

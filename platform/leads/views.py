@@ -35,7 +35,8 @@ bp = Blueprint("leads", __name__, url_prefix="/leads")
 KIND_LABELS = {"web_form": _l("Web form"), "platform": _l("Auto platform"), "show": _l("Auto show / event"),
                "phone": _l("Phone"), "walk_in": _l("Walk-in"), "import": _l("Import"), "api": _l("API"),
                "other": _l("Other")}
-STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest open leads")}
+STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest open leads"),
+                   "pool": _l("Into the public pool")}
 GROUP_LABELS = {"channel": _l("Channel"), "campaign": _l("Campaign"), "owner": _l("Staff member")}
 HOW_LABELS = {"rule": _l("by rule"), "default": _l("to staff on shift"), "fallback": _l("to the rule's fallback"),
               "manager": _l("to the store manager"), "manual": _l("by hand"),
