@@ -462,6 +462,7 @@ LIST_ROUTES.update({
     "api_lead_campaigns.list_campaigns": {}, "api_lead_rules.list_rules": {},
     "leads.pool": {}, "leads.stages": {}, "api_leads.pool": {}, "api_lead_stages.list_stages": {},
     "api_lead_settings.get_settings": {},
+    "api_leads.stage_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
     "api_leads.lead_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
 })
 SELF_ROUTES.update({

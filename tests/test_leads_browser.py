@@ -50,6 +50,8 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
         token = form_token(channel.id)
         services.save_stage(None, {"name": "已邀约", "position": 1})
         services.save_stage(None, {"name": "已试驾", "position": 2})
+        waiting = services.capture(channel, {"name": "李女士", "mobile": "+8613800138000", "interest": "理想 L7"})[0]
+        services.to_pool(None, waiting, "not_followed_up")
     base = live_server
     phone.goto(f"{base}/t/alpha/lead/form/{token}")
     phone.click("[data-testid=lead-submit]")  # empty: the errors come back in Chinese
@@ -90,7 +92,7 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
     column = phone.locator("[data-testid^=column-stage-]").first
     assert "已邀约" in column.inner_text() and "王先生" in column.inner_text() and "本阶段已停留" in column.inner_text()
     column.scroll_into_view_if_needed()
-    phone.screenshot(path=str(SHOTS / "lead-board-stages-zh.png"), full_page=True)
+    column.screenshot(path=str(SHOTS / "lead-board-stages-zh.png"))  # the board scrolls sideways on a phone
     phone.goto(lead_url)
     phone.check("#c-asset")
     phone.fill("[name=plate]", "沪A12345")
@@ -105,3 +107,6 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
     phone.wait_for_load_state()
     assert "Model Y 长续航版" in phone.content()
     phone.screenshot(path=str(SHOTS / "lead-quote-zh.png"), full_page=True)
+    phone.goto(f"{base}/t/alpha/leads/pool")  # the public pool: masked mobile, claim within today's limit
+    assert "138****8000" in phone.inner_text("[data-testid=pool]") and "13800138000" not in phone.content()
+    phone.screenshot(path=str(SHOTS / "lead-pool-zh.png"), full_page=True)

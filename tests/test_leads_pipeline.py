@@ -323,6 +323,12 @@ def test_pool_stage_and_conversion_through_pages_and_api(two_tenants, in_tenant,
     assert body["asset_id"] and body["quote_id"] and body["lead"]["status"] == "won"
     assert _rows(system_db, "SELECT source_type, source_id, asset_id FROM sales_documents WHERE tenant_id = :t",
                  t=alpha.id) == [("lead", other_id, body["asset_id"])]
+    from datetime import date
+
+    first, last = date.today() - timedelta(days=2), date.today() + timedelta(days=2)
+    steps = client.get(f"/api/v1/leads/stage-funnel?start={first}&end={last}", headers=headers).get_json()
+    assert [s["key"] for s in steps] == ["new", "contacted", "qualified", f"stage:{stage_id}", "won"]
+    assert steps[0]["reached"] == 2 and steps[-1]["reached"] == 1
     stages = client.get("/api/v1/lead-stages", headers=headers).get_json()
     assert [s["name"] for s in stages] == ["已邀约"]
     assert client.put("/api/v1/lead-settings", headers=headers,

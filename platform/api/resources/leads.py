@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...leads import services, setup
 from ...leads.funnel import GROUPS, funnel
+from ...leads.funnel import stage_funnel as stage_funnel_rows
 from ...leads.models import STATUSES, LeadAssignmentRule, LeadCampaign, LeadChannel
 from ...leads.models import LeadStage
 from ...leads.schemas import (LeadAssignSchema, LeadCampaignSchema, LeadChannelCreatedSchema, LeadChannelSchema, LeadFollowUpSchema,
@@ -265,6 +266,32 @@ def lead_funnel(args):
     if args["end"] < args["start"] or (args["end"] - args["start"]).days > 366:
         unprocessable(ValidationError({"end": ["Give an end on or after the start, at most a year later."]}))
     return funnel(api_user(), args["start"], args["end"], args["by"])
+
+
+class StageArgs(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class StageRowSchema(Schema):
+    key = fields.String(metadata={"description": "new, contacted, qualified, stage:<id>, won"})
+    name = fields.String()
+    reached = fields.Integer(metadata={"description": "leads of the period that entered this step"})
+    now = fields.Integer(metadata={"description": "of them, still there"})
+    avg_hours = fields.Float(allow_none=True, metadata={"description": "average time spent in the step"})
+    conversion = fields.Float(allow_none=True, metadata={"description": "reached / reached of the previous step"})
+
+
+@leads_blp.route("/stage-funnel")
+@leads_blp.arguments(StageArgs, location="query")
+@leads_blp.response(200, StageRowSchema(many=True))
+@requires("leads.view")
+def stage_funnel(args):
+    """The pipeline's steps in order (the tenant's stages included) for leads captured on the tenant days
+    start..end: how many entered each, how many are still there, average time in stage."""
+    if args["end"] < args["start"] or (args["end"] - args["start"]).days > 366:
+        unprocessable(ValidationError({"end": ["Give an end on or after the start, at most a year later."]}))
+    return stage_funnel_rows(api_user(), args["start"], args["end"])
 
 
 # channels
