@@ -479,6 +479,9 @@ def convert(user, lead: Lead, *, asset: dict | None = None, quote: bool = False,
     lead.asset_id = made_asset.id if made_asset is not None else lead.asset_id
     lead.quote_id = made_quote.id if made_quote is not None else lead.quote_id
     lead.status, lead.closed_at, lead.stage_id = "won", now, None
+    if lead.pooled_at is not None:  # converted straight from the pool: the converter owns it
+        lead.pooled_at = lead.pool_reason = None
+        lead.owner_id = lead.owner_id or getattr(user, "id", None)
     _enter(lead, now)
     if lead.first_contacted_at is None:
         lead.first_contacted_at = now
@@ -663,8 +666,8 @@ def claim(user, lead: Lead, *, now: datetime | None = None) -> Lead:
 def pool_leads(user, *, after_id=None, limit: int = 50) -> list[Lead]:
     """Leads waiting in the pool that `user` may see, longest waiting first... by id for keyset paging."""
     query = select(Lead).where(Lead.pooled_at.is_not(None), Lead.status.in_(OPEN))
-    if user is not None and not user.sees_all_stores:
-        query = query.where(or_(Lead.store_id.in_(user.store_ids), Lead.store_id.is_(None)))
+    if user is not None and not user.sees_all_stores:  # the same leads get_lead lets them open and claim
+        query = query.where(Lead.store_id.in_(user.store_ids))
     return list(db.session.scalars(keyset_page(query, Lead, Lead.id, False, after_id).limit(limit)))
 
 
