@@ -271,7 +271,7 @@ def _round_robin_spread(app, in_tenant, world, count, workers=8):
 
 
 def test_round_robin_spreads_concurrent_leads_evenly_with_none_lost(two_tenants, in_tenant, app):
-    """The issue's acceptance is 1,000 leads: `make scale-test` runs this with STORECRM_LEADS_SCALE=1000 (about 45 s
+    """The issue's acceptance is 1,000 leads: `make scale-test` runs this with STORECRM_LEADS_SCALE=1000 (46 s idle
     on a 2-core machine); the suite runs 100 over the same 8 concurrent sessions."""
     alpha, _beta = two_tenants
     _round_robin_spread(app, in_tenant, alpha, int(os.environ.get("STORECRM_LEADS_SCALE", "100")))
