@@ -129,7 +129,8 @@ def board():
         for lead in services.list_leads(current_user, status=status, limit=200):
             columns.get(services.step_of(lead), columns["qualified"]).append(lead)  # an inactive stage: qualified
     steps.append(("lost", label(STATUS_LABELS, "lost")))
-    return render_template("leads/board.html", steps=steps, columns=columns, **_names())
+    stage_names = {int(key.split(":")[1]): name for key, name in steps if key.startswith("stage:")}
+    return render_template("leads/board.html", steps=steps, columns=columns, stage_names=stage_names, **_names())
 
 
 @bp.route("/new", methods=["GET", "POST"])
