@@ -40,9 +40,11 @@ bench-rules: install
 	$(PY) bench/rules_bench.py
 
 ## scale-out on one machine: pgbouncer (apt-installed when missing), a streaming replica, RabbitMQ when running,
-## 2 web + 2 workers + 2 schedulers, locust load and faults; writes bench/results/scale.json (SCALE_USERS, SCALE_SECONDS)
+## 2 web + 2 workers + 2 schedulers, locust load and faults; writes bench/results/scale.json (SCALE_USERS, SCALE_SECONDS);
+## first 1,000 concurrent lead captures through round robin (even spread, none lost)
 scale-test: install
 	$(PY) -m pip install --quiet -e '.[test,bench]'
+	STORECRM_LEADS_SCALE=1000 $(VENV)/bin/pytest -q tests/test_leads_pipeline.py -k round_robin  # issue 15: 1,000 leads
 	$(PY) bench/scale.py
 
 ## rebuild translations/messages.pot from the sources (developers only; .po files are committed)

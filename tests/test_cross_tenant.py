@@ -464,12 +464,28 @@ ID_ROUTES.update({
     "api_lead_rules.get_rule": [("GET", lambda b: {"rule_id": b.lead_rule_id}, None)],
     "api_lead_rules.update_rule": [("PATCH", lambda b: {"rule_id": b.lead_rule_id}, {"name": "HACKED"})],
     "api_lead_rules.delete_rule": [("DELETE", lambda b: {"rule_id": b.lead_rule_id}, None)],
+    "leads.move_stage": [("POST", lambda b: {"lead_id": b.lead_id}, {"stage_id": "1"})],
+    "leads.release": [("POST", lambda b: {"lead_id": b.lead_id}, {"reason": "no_answer"})],
+    "leads.claim": [("POST", lambda b: {"lead_id": b.lead_id}, {})],
+    "leads.stage": [("POST", lambda b: {"stage_id": b.lead_stage_id}, {"name": "HACKED", "active": "1"})],
+    "api_leads.move_stage": [("POST", lambda b: {"lead_id": b.lead_id}, {"stage_id": 1})],
+    "api_leads.claim_lead": [("POST", lambda b: {"lead_id": b.lead_id}, None)],
+    "api_leads.release_lead": [("POST", lambda b: {"lead_id": b.lead_id}, {"reason": "no_answer"})],
+    "api_lead_stages.get_stage": [("GET", lambda b: {"stage_id": b.lead_stage_id}, None)],
+    "api_lead_stages.update_stage": [("PATCH", lambda b: {"stage_id": b.lead_stage_id}, {"name": "HACKED"})],
 })
 LIST_ROUTES.update({
     "leads.mine": {}, "leads.index": {}, "leads.board": {}, "leads.channels": {}, "leads.rules": {},
     "leads.funnel_page": {}, "api_leads.list_leads": {}, "api_lead_channels.list_channels": {},
     "api_lead_campaigns.list_campaigns": {}, "api_lead_rules.list_rules": {},
+    "leads.pool": {}, "leads.stages": {}, "api_leads.pool": {}, "api_lead_stages.list_stages": {},
+    "api_lead_settings.get_settings": {},
+    "api_leads.stage_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
     "api_leads.lead_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
+})
+SELF_ROUTES.update({
+    "leads.settings": "names no record: the pool settings of the caller's own tenant (test_leads_pipeline)",
+    "api_lead_settings.put_settings": "names no record: the pool settings of the token's own tenant",
 })
 CREATE_ROUTES.update({
     "leads.new": lambda b: {"channel_id": str(b.lead_channel_id), "name": "X", "mobile": "13900009999"},
@@ -477,6 +493,8 @@ CREATE_ROUTES.update({
     "leads.campaigns": lambda b: {"name": "X", "channel_id": str(b.lead_channel_id)},
     "leads.rules": lambda b: {"name": "X", "channel_id": str(b.lead_channel_id), "active": "1"},
     "api_leads.create_lead": lambda b: {"channel_id": b.lead_channel_id, "name": "X", "mobile": "13900009999"},
+    "leads.stages": lambda b: {"name": "X"},
+    "api_lead_stages.create_stage": lambda b: {"name": "X"},
     "api_lead_channels.create_channel": lambda b: {"name": "X", "store_id": b.stores[0]},
     "api_lead_campaigns.create_campaign": lambda b: {"name": "X", "channel_id": b.lead_channel_id},
     "api_lead_rules.create_rule": lambda b: {"name": "X", "fallback_user_id": b.users["advisor"]},
@@ -797,6 +815,7 @@ def _build_world(two_tenants, api_token, app, system_db, in_tenant):
                                                          "store_id": w.stores[0]}).id
             w.lead_id = lead_services.capture(channel, {"name": f"{w.slug.upper()} lead",
                                                         "mobile": "+8613911112222"})[0].id
+            w.lead_stage_id = lead_services.save_stage(None, {"name": f"{w.slug.upper()} stage", "position": 1}).id
     beta_headers = api_token(beta, "owner")
     with system_db.connect() as conn:
         beta.token_id = conn.execute(text("SELECT max(id) FROM api_tokens WHERE tenant_id = :t"), {"t": beta.id}).scalar()

@@ -1,5 +1,6 @@
-"""A show visitor's lead on a phone, in zh_CN: the QR code's form → the advisor on shift sees it in My leads (overdue
-first contact on top, tap to call) → logs a call → converts it. Screenshots at 375 px under $STORECRM_SHOTS."""
+"""A show visitor's lead on a phone, in zh_CN: the QR code's form → the advisor on shift gets it in the bell and in
+My leads (tap to call) → logs a call → moves it to the tenant's stage 已邀约 (time in stage on the board) → converts
+it into a customer with a vehicle and a draft quote. Screenshots at 375 px under $STORECRM_SHOTS."""
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def phone():
 
 
 def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, live_server, phone):  # noqa: F811
-    from storecrm.leads import setup
+    from storecrm.leads import services, setup
     from storecrm.leads.tokens import form_token
     from storecrm.scheduling.models import WorkingPattern
     from storecrm.testing.fixtures import PASSWORD
@@ -47,6 +48,10 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
         channel = setup.save_channel(None, {"name": "上海车展", "kind": "show", "cost_per_month": Decimal("5000"),
                                             "first_contact_minutes": 5, "store_id": alpha.stores[0]})
         token = form_token(channel.id)
+        services.save_stage(None, {"name": "已邀约", "position": 1})
+        services.save_stage(None, {"name": "已试驾", "position": 2})
+        waiting = services.capture(channel, {"name": "李女士", "mobile": "+8613800138000", "interest": "理想 L7"})[0]
+        services.to_pool(None, waiting, "not_followed_up")
     base = live_server
     phone.goto(f"{base}/t/alpha/lead/form/{token}")
     phone.click("[data-testid=lead-submit]")  # empty: the errors come back in Chinese
@@ -65,6 +70,8 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
     phone.fill("#login", alpha.emails["advisor"])
     phone.fill("#password", PASSWORD)
     phone.click("[data-testid=login-submit]")
+    phone.goto(f"{base}/t/alpha/notifications/")
+    assert "新线索：王先生" in phone.inner_text("[data-testid=notifications]")
     phone.goto(f"{base}/t/alpha/leads/mine")
     card = phone.locator("[data-testid=my-leads] .card").first
     card.wait_for()
@@ -76,7 +83,30 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
     phone.fill("textarea[name=summary]", "已电话联系，约周六到店试驾")
     phone.click("[data-testid=follow-up-form] button[type=submit]")
     phone.wait_for_selector("[data-testid=lead-status] >> text=已联系")
+    phone.select_option("[data-testid=stage-form] select", label="已邀约")
+    phone.click("[data-testid=move-stage]")
+    phone.wait_for_selector("[data-testid=lead-status] >> text=已邀约")
+    assert "分钟" in phone.inner_text("[data-testid=time-in-stage]")
+    lead_url = phone.url
+    phone.goto(f"{base}/t/alpha/leads/board")
+    column = phone.locator("[data-testid^=column-stage-]").first
+    assert "已邀约" in column.inner_text() and "王先生" in column.inner_text() and "本阶段已停留" in column.inner_text()
+    column.scroll_into_view_if_needed()
+    column.screenshot(path=str(SHOTS / "lead-board-stages-zh.png"))  # the board scrolls sideways on a phone
+    phone.goto(lead_url)
+    phone.check("#c-asset")
+    phone.fill("[name=plate]", "沪A12345")
+    phone.screenshot(path=str(SHOTS / "lead-convert-form-zh.png"), full_page=True)
     phone.click("[data-testid=convert]")
     phone.wait_for_selector("[data-testid=customer-link]")
     assert "成交" in phone.inner_text("[data-testid=lead-status]")
+    assert "Model Y" in phone.inner_text("[data-testid=asset-link]")
+    assert phone.inner_text("[data-testid=quote-link]").startswith("Q")
     phone.screenshot(path=str(SHOTS / "lead-page-zh.png"), full_page=True)
+    phone.click("[data-testid=quote-link]")
+    phone.wait_for_load_state()
+    assert "Model Y 长续航版" in phone.content()
+    phone.screenshot(path=str(SHOTS / "lead-quote-zh.png"), full_page=True)
+    phone.goto(f"{base}/t/alpha/leads/pool")  # the public pool: masked mobile, claim within today's limit
+    assert "138****8000" in phone.inner_text("[data-testid=pool]") and "13800138000" not in phone.content()
+    phone.screenshot(path=str(SHOTS / "lead-pool-zh.png"), full_page=True)

@@ -60,9 +60,11 @@ def _least_loaded(people: list[User]) -> User:
 
 def choose(lead: Lead, at: datetime) -> tuple[User | None, LeadAssignmentRule | None, str]:
     """(owner, rule, how) for a new lead; how is "rule", "default" (no rule fits: the store's staff on
-    shift), "fallback", "manager" or "none"."""
+    shift), "fallback", "manager", "pool" (a rule sends it to the public pool) or "none"."""
     rules = matching_rules(lead)
     for rule in rules:
+        if rule.strategy == "pool":  # this rule's leads wait in the public pool for whoever claims them
+            return None, rule, "pool"
         people = candidates(rule, lead, at)
         if people:
             chosen = _round_robin(rule, people) if rule.strategy == "round_robin" else _least_loaded(people)

@@ -107,3 +107,45 @@ def totals(rows: list[FunnelRow]) -> FunnelRow:
     return FunnelRow(None, "", sum(r.leads for r in rows), contacted, sum(r.qualified for r in rows),
                      sum(r.won for r in rows), sum(r.lost for r in rows),
                      round(weighted / contacted, 1) if contacted else None, sum(costs) if costs else None)
+
+
+@dataclass
+class StageRow:
+    key: str  # "new", "contacted", "qualified", "stage:<id>", "won"
+    name: str
+    reached: int  # leads of the period that ever entered this step
+    now: int  # of them, still there
+    avg_hours: float | None  # average time spent in the step (a lead still there counts until now)
+    conversion: float | None = None  # reached / reached of the previous step
+
+
+def stage_funnel(user, first: date, last: date) -> list[StageRow]:
+    """The pipeline's steps in order for leads captured on the tenant days first..last: how many reached each step
+    (a stage-visit row), how many are still there, and the average time in the step — one SQL GROUP BY over
+    lead_stage_visits."""
+    from ..tenancy.models import utcnow
+    from .models import LeadStageVisit
+    from .services import pipeline_steps
+
+    zone = tenant_zone()
+    start, end = day_bounds(first, zone)[0], day_bounds(last, zone)[1]
+    now = utcnow()
+    step = func.coalesce(func.nullif(func.concat("stage:", LeadStageVisit.stage_id), "stage:"),
+                         LeadStageVisit.status)
+    hours = func.avg(func.extract("epoch", func.coalesce(LeadStageVisit.left_at, now) - LeadStageVisit.entered_at)
+                     / 3600)
+    query = visible(user, select(step, func.count(func.distinct(LeadStageVisit.lead_id)),
+                                 func.count(func.distinct(LeadStageVisit.lead_id)).filter(
+                                     LeadStageVisit.left_at.is_(None)), hours)
+                    .join(Lead, Lead.id == LeadStageVisit.lead_id)
+                    .where(Lead.created_at >= start, Lead.created_at < end).group_by(step))
+    found = {key: (reached, still, avg) for key, reached, still, avg in db.session.execute(query).all()}
+    rows, previous = [], None
+    for key, name in pipeline_steps():
+        reached, still, avg = found.get(key, (0, 0, None))
+        if key == "won":
+            still, avg = 0, None  # won is the end, not a place to wait
+        rows.append(StageRow(key, name, reached, still, None if avg is None else round(float(avg), 1),
+                             (reached / previous) if previous else None))
+        previous = reached
+    return rows

@@ -22,8 +22,13 @@ OPEN = ("new", "contacted", "qualified")
 OPEN_SQL = "status IN ('new', 'contacted', 'qualified')"
 LOST_REASONS = ("price", "competitor", "no_response", "not_interested", "bought_elsewhere", "invalid", "other")
 SOURCES = ("form", "api", "webhook", "import", "staff")
-STRATEGIES = ("round_robin", "least_loaded")
-EVENT_KINDS = ("captured", "enquiry", "assigned", "status", "follow_up", "escalated", "converted", "note")
+STRATEGIES = ("round_robin", "least_loaded", "pool")  # pool: straight into the public pool
+EVENT_KINDS = ("captured", "enquiry", "assigned", "status", "follow_up", "escalated", "converted", "note",
+               "stage", "pooled", "claimed")
+# why a lead went to the public pool (公海): staff give one of the first four; the timer gives "not_followed_up"
+POOL_REASONS = ("no_answer", "not_my_area", "not_ready", "other", "not_followed_up", "rule")
+DEFAULT_POOL_AFTER_HOURS = 48
+DEFAULT_CLAIMS_PER_DAY = 10
 DEFAULT_FIRST_CONTACT_MINUTES = 24 * 60
 
 
@@ -84,6 +89,10 @@ class Lead(TenantScoped, Timestamped):
         Index("ix_leads_tenant_channel_created", "tenant_id", "channel_id", "created_at"),
         Index("ix_leads_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_leads_tenant_mobile", "tenant_id", "mobile"),
+        Index("ix_leads_tenant_pooled", "tenant_id", "pooled_at", postgresql_where=text("pooled_at IS NOT NULL")),
+        tenant_fk("stage_id", "lead_stages", ondelete="SET NULL"),
+        tenant_fk("asset_id", "assets", ondelete="SET NULL"),
+        tenant_fk("quote_id", "sales_documents", ondelete="SET NULL"),
         CheckConstraint("status IN ('new', 'contacted', 'qualified', 'won', 'lost')", name="known_status"),
         CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_has_reason"),
     )
@@ -111,6 +120,16 @@ class Lead(TenantScoped, Timestamped):
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     qualified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the tenant's own stage (已邀约, 已试驾 …) of a qualified lead, and when the lead entered its current step
+    stage_id: Mapped[int | None] = mapped_column(BigInteger)
+    stage_entered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # public pool (公海): since when the lead waits there without owner, and why it went there
+    pooled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pool_reason: Mapped[str | None] = mapped_column(String(20))
+    touched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last assignment/claim/follow-up
+    # what the conversion made for the sale
+    asset_id: Mapped[int | None] = mapped_column(BigInteger)
+    quote_id: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_open(self) -> bool:
@@ -131,6 +150,8 @@ class LeadHistory(TenantScoped):
         tenant_fk("lead_id", "leads", ondelete="CASCADE"),
         tenant_fk("user_id", "users", ondelete="SET NULL"),
         Index("ix_lead_history_tenant_lead_at", "tenant_id", "lead_id", "at"),
+        # today's claims of a person (the daily claim limit of the pool)
+        Index("ix_lead_history_tenant_claims", "tenant_id", "user_id", "at", postgresql_where=text("kind = 'claimed'")),
     )
 
     lead_id: Mapped[int] = mapped_column(BigInteger)
@@ -153,7 +174,7 @@ class LeadAssignmentRule(TenantScoped, Timestamped):
         tenant_fk("fallback_user_id", "users", ondelete="SET NULL"),
         tenant_fk("last_user_id", "users", ondelete="SET NULL"),
         Index("ix_lead_assignment_rules_tenant_position", "tenant_id", "position"),
-        CheckConstraint("strategy IN ('round_robin', 'least_loaded')", name="known_strategy"),
+        CheckConstraint("strategy IN ('round_robin', 'least_loaded', 'pool')", name="known_strategy"),
         CheckConstraint("first_contact_minutes IS NULL OR first_contact_minutes BETWEEN 1 AND 20160",
                         name="sla_range"),
     )
@@ -184,3 +205,51 @@ class LeadDelivery(TenantScoped):
     delivery_id: Mapped[str] = mapped_column(String(100))
     lead_id: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LeadStage(TenantScoped, Timestamped):
+    """A tenant's own pipeline stage between contacted and won (已邀约, 已到店, 已试驾 …), in `position` order. A lead
+    in such a stage has the status "qualified"; its `stage_id` says which stage."""
+
+    __tablename__ = "lead_stages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        Index("ix_lead_stages_tenant_position", "tenant_id", "position"),
+    )
+
+    name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=100)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LeadStageVisit(TenantScoped):
+    """A lead's stay in one step of the pipeline (a status, or a tenant stage with status "qualified"): time in
+    stage is `left_at - entered_at` (still there: now - entered_at)."""
+
+    __tablename__ = "lead_stage_visits"
+    __table_args__ = (
+        tenant_fk("lead_id", "leads", ondelete="CASCADE"),
+        tenant_fk("stage_id", "lead_stages", ondelete="SET NULL"),
+        Index("ix_lead_stage_visits_tenant_lead", "tenant_id", "lead_id", "entered_at"),
+    )
+
+    lead_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    stage_id: Mapped[int | None] = mapped_column(BigInteger)
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LeadSettings(TenantScoped, Timestamped):
+    """The tenant's lead settings (one row; defaults when there is none): hours an owner has to follow a lead up
+    before it returns to the public pool, and how many pool leads one person may claim per tenant day."""
+
+    __tablename__ = "lead_settings"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", name="uq_lead_settings_tenant_id"),
+        CheckConstraint("pool_after_hours BETWEEN 1 AND 720", name="pool_hours_range"),
+        CheckConstraint("claims_per_day BETWEEN 1 AND 500", name="claims_range"),
+    )
+
+    pool_after_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_POOL_AFTER_HOURS)
+    claims_per_day: Mapped[int] = mapped_column(Integer, default=DEFAULT_CLAIMS_PER_DAY)

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..validation import BoundedDecimal, Phone, Trimmed
-from .models import CHANNEL_KINDS, LOST_REASONS, STATUSES, STRATEGIES
+from .models import CHANNEL_KINDS, LOST_REASONS, POOL_REASONS, STATUSES, STRATEGIES
 
 MAX_ID = 2**63 - 1
 Id = lambda **kw: fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kw)  # noqa: E731
@@ -79,6 +79,12 @@ class LeadSchema(Schema):
     escalated_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+    stage_id = fields.Integer(allow_none=True, metadata={"description": "the tenant stage of a qualified lead"})
+    stage_entered_at = fields.DateTime(allow_none=True, metadata={"description": "when it entered its current step"})
+    pooled_at = fields.DateTime(allow_none=True, metadata={"description": "in the public pool since (no owner)"})
+    pool_reason = fields.String(allow_none=True, metadata={"enum": list(POOL_REASONS)})
+    asset_id = fields.Integer(allow_none=True, metadata={"description": "the asset the conversion made or linked"})
+    quote_id = fields.Integer(allow_none=True, metadata={"description": "the draft quote the conversion made"})
 
 
 class LeadHistorySchema(Schema):
@@ -144,3 +150,49 @@ class LeadRuleSchema(Schema):
     fallback_user_id = Id(load_default=None, allow_none=True)
     first_contact_minutes = fields.Integer(load_default=None, allow_none=True,
                                            validate=validate.Range(min=1, max=20160))
+
+
+class LeadStageSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = Trimmed(required=True, validate=validate.Length(min=1, max=40))
+    position = fields.Integer(load_default=100, validate=validate.Range(min=0, max=10000))
+    active = fields.Boolean(load_default=True)
+
+
+class LeadStageMoveSchema(Schema):
+    stage_id = Id(required=True)
+
+
+class LeadSettingsSchema(Schema):
+    pool_after_hours = fields.Integer(required=True, validate=validate.Range(min=1, max=720),
+                                      metadata={"description": "hours an owner has to follow a lead up before it "
+                                                               "returns to the public pool"})
+    claims_per_day = fields.Integer(required=True, validate=validate.Range(min=1, max=500),
+                                    metadata={"description": "pool leads one person may claim per tenant day"})
+
+
+class LeadPoolReturnSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(POOL_REASONS[:4], error=CHOICE))
+    note = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=300))
+
+
+class ConvertAssetSchema(Schema):
+    name = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    type = fields.String(load_default="vehicle", validate=validate.Length(max=40))
+    vin = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    plate = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=20))
+
+
+class LeadConvertSchema(Schema):
+    """What the conversion makes besides the customer: `asset` (the car of interest) and a draft `quote`."""
+
+    asset = fields.Nested(ConvertAssetSchema, load_default=None, allow_none=True)
+    quote = fields.Boolean(load_default=False)
+
+
+def asset_data(asset: dict | None) -> dict | None:
+    """ConvertAssetSchema data as services.convert wants it."""
+    if asset is None:
+        return None
+    return {"name": asset.get("name"), "type": asset.get("type") or "vehicle",
+            "identifiers": {k: asset[k] for k in ("vin", "plate") if asset.get(k)}}

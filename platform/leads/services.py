@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import events as ev
@@ -32,13 +33,17 @@ from ..tenancy.context import current_tenant
 from ..tenancy.models import current_tenant_row, get_scoped, utcnow
 from ..users.models import User
 from ..users.services import staff_with_role
-from . import assignment
-from .models import (DEFAULT_FIRST_CONTACT_MINUTES, LOST_REASONS, OPEN, Lead, LeadCampaign, LeadChannel,
-                     LeadHistory)
+from ..calendar import tenant_zone
+from ..scheduling.roster import day_bounds
+from . import assignment, sla
+from .models import (DEFAULT_CLAIMS_PER_DAY, DEFAULT_FIRST_CONTACT_MINUTES, DEFAULT_POOL_AFTER_HOURS, LOST_REASONS,
+                     OPEN, POOL_REASONS, Lead, LeadCampaign, LeadChannel, LeadHistory, LeadSettings, LeadStage,
+                     LeadStageVisit)
 
 UNIQUE_VIOLATION = "23505"
 OPEN_MOBILE_INDEX = "uq_leads_open_mobile"
 SLA_TIMER = "lead.first_contact"
+POOL_TIMER = "lead.pool_return"
 
 STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "qualified": _l("Qualified"), "won": _l("Won"),
                  "lost": _l("Lost")}
@@ -53,7 +58,12 @@ METHOD_LABELS = {"call": _l("Phone call"), "wechat": _l("WeChat"), "visit": _l("
 HISTORY_LABELS = {"captured": _l("Lead captured"), "enquiry": _l("Repeat enquiry"), "assigned": _l("Assigned"),
                   "status": _l("Status changed"), "follow_up": _l("Follow-up"),
                   "escalated": _l("First contact overdue: escalated"), "converted": _l("Converted to a customer"),
-                  "note": _l("Note")}
+                  "note": _l("Note"), "stage": _l("Stage changed"), "pooled": _l("Returned to the public pool"),
+                  "claimed": _l("Claimed from the public pool")}
+POOL_REASON_LABELS = {"no_answer": _l("Nobody answers"), "not_my_area": _l("Not my area or product"),
+                      "not_ready": _l("Not ready to buy yet"), "other": _l("Other reason"),
+                      "not_followed_up": _l("Not followed up in time"), "rule": _l("Sent by an assignment rule")}
+STAFF_POOL_REASONS = POOL_REASONS[:4]
 ACTION_LABELS = {"contact": _l("Mark contacted"), "qualify": _l("Qualify"), "lose": _l("Mark lost")}
 # action -> (statuses it may start from, status it leads to, event)
 TRANSITIONS = {
@@ -226,14 +236,19 @@ def capture(channel: LeadChannel, data: dict, *, source: str = "staff", user=Non
              interest=data.get("interest"), campaign_id=lead.campaign_id)
     record("create", "lead", lead.id, lead.name)
     emit(ev.LeadCaptured(lead))
+    _enter(lead, now)
     owner, rule, how = assignment.choose(lead, now)
     minutes = (rule.first_contact_minutes if rule and rule.first_contact_minutes else None) \
         or channel.first_contact_minutes or DEFAULT_FIRST_CONTACT_MINUTES
     lead.rule_id = rule.id if rule else None
-    lead.first_contact_deadline = now + timedelta(minutes=minutes)
-    timers.schedule(_sla_key(lead), SLA_TIMER, lead.first_contact_deadline, {"lead_id": lead.id})
     if owner is not None:
         _give(lead, owner, None, now, how=how)
+    elif how == "pool":
+        to_pool(None, lead, "rule", now=now)
+    # the promise counts the store's opening hours (closures skipped): a lead at 23:00 is due after opening
+    lead.first_contact_deadline = sla.deadline(get_scoped(Store, lead.store_id) if lead.store_id else None,
+                                               now, minutes)
+    timers.schedule(_sla_key(lead), SLA_TIMER, lead.first_contact_deadline, {"lead_id": lead.id})
     db.session.flush()
     return lead, True
 
@@ -257,11 +272,14 @@ def _repeat(lead: Lead, channel: LeadChannel, campaign, data: dict, source: str,
 
 def _give(lead: Lead, owner: User, user, now: datetime, *, how: str) -> None:
     lead.owner_id, lead.assigned_at = owner.id, now
+    lead.pooled_at = lead.pool_reason = None
     if lead.store_id is None and not owner.sees_all_stores and owner.store_ids:
         lead.store_id = owner.store_ids[0]
-    _history(lead, "assigned", user, at=now, owner_id=owner.id, how=how)
-    db.session.flush()
-    _notify(owner, _l("New lead: %(name)s"), lead, f"lead:{lead.id}:assigned:{owner.id}:{now.isoformat()}")
+    if how != "claimed":  # a claim writes its own "claimed" line and the claimer needs no bell
+        _history(lead, "assigned", user, at=now, owner_id=owner.id, how=how)
+    _touch(lead, now)
+    if how != "claimed":
+        _notify(owner, _l("New lead: %(name)s"), lead, f"lead:{lead.id}:assigned:{owner.id}:{now.isoformat()}")
     emit(ev.LeadAssigned(lead))
 
 
@@ -317,6 +335,7 @@ def act(user, lead: Lead, action: str, *, reason: str | None = None, note: str |
     now = now or utcnow()
     before = lead.status
     lead.status = target
+    lead.stage_id = None
     if lead.first_contacted_at is None and action in ("contact", "qualify"):
         lead.first_contacted_at = now
         timers.cancel(_sla_key(lead))
@@ -327,6 +346,8 @@ def act(user, lead: Lead, action: str, *, reason: str | None = None, note: str |
     if action == "lose":
         lead.lost_reason, lead.lost_note, lead.closed_at = reason, (note or None), now
         timers.cancel(_sla_key(lead))
+        timers.cancel(_pool_key(lead))
+    _enter(lead, now)
     _history(lead, "status", user, note, at=now, **{"from": before, "to": target})
     record("update", "lead", lead.id, f"{before} → {target}")
     db.session.flush()
@@ -352,6 +373,8 @@ def follow_up(user, lead: Lead, data: dict, *, now: datetime | None = None) -> L
                                   "assignee_id": lead.owner_id or user.id, "customer_id": lead.customer_id,
                                   "notes": data["summary"]}, related=("lead", lead.id))
         entry.data = {**entry.data, "task_id": task.id}
+    if lead.owner_id is not None and lead.is_open:
+        _touch(lead, now)
     if data["method"] in CONTACT_METHODS and lead.status == "new":
         act(user, lead, "contact", now=now)
     return entry
@@ -367,31 +390,301 @@ def _store_for_customer(user, lead: Lead) -> int | None:
     return stores[0].id if stores else None
 
 
-def convert(user, lead: Lead, *, now: datetime | None = None) -> Customer:
-    """Win the lead: link it to its customer (One-ID by mobile) or create one, and close it as won.
+def _interests(lead: Lead) -> list[str]:
+    """What the person asked about, first enquiry first, each once (the lead's interest and its repeat enquiries)."""
+    seen: list[str] = []
+    for entry in reversed(history_of(lead)):
+        value = (entry.data or {}).get("interest") if entry.kind in ("captured", "enquiry") else None
+        if value and value.strip() and value.strip() not in seen:
+            seen.append(value.strip())
+    if lead.interest and lead.interest.strip() not in seen:
+        seen.insert(0, lead.interest.strip())
+    return seen[:20]
 
-    TODO(sales): when storecrm.sales (quotes) is on main, offer a draft quote for `lead.interest` here, through
-    its service, and record it in the lead's history (docs/leads.md, "Conversion")."""
+
+def _quote_line(interest: str) -> dict:
+    """A catalog item of that name or SKU (priced by the catalog), else a free-text line at 0 to be priced."""
+    from ..catalog.models import CatalogItem
+
+    item = db.session.scalar(select(CatalogItem).where(
+        CatalogItem.active.is_(True), or_(func.lower(CatalogItem.name) == interest.lower(),
+                                          CatalogItem.sku == interest)).order_by(CatalogItem.id).limit(1))
+    if item is not None:
+        return {"item_id": item.id}
+    return {"description": interest[:300], "unit_price": Decimal(0)}
+
+
+def _asset_for(user, customer: Customer, lead: Lead, data: dict):
+    """The asset of interest (the car): one of the customer's assets carrying the same VIN or plate (One-ID), else
+    a new one through the assets service."""
+    from ..assets.models import Asset
+    from ..assets.services import create_asset
+    from ..customers.models import CustomerIdentity
+
+    identifiers = {k: v for k, v in (data.get("identifiers") or {}).items() if v}
+    for kind, raw in identifiers.items():
+        try:
+            value = identities.normalize(kind, raw)
+        except ValidationError:
+            continue
+        found = db.session.scalar(select(CustomerIdentity).where(
+            CustomerIdentity.kind == kind, CustomerIdentity.value == value,
+            CustomerIdentity.customer_id == customer.id, CustomerIdentity.asset_id.is_not(None)))
+        if found is not None:
+            asset = get_scoped(Asset, found.asset_id)
+            if asset is not None and asset.deleted_at is None:
+                return asset
+    name = (data.get("name") or lead.interest or "").strip()
+    if not name:
+        raise ValidationError({"asset.name": [_("Name the vehicle or product.")]})
+    payload = {"type": data.get("type") or "vehicle", "name": name[:120], "identifiers": identifiers,
+               "store_id": customer.store_id, "attributes": {"model": (lead.interest or name)[:60]}}
+    try:
+        return create_asset(user, customer, payload)
+    except ValidationError as err:
+        raise ValidationError({f"asset.{k}": v for k, v in err.messages.items()}) from None
+
+
+def convert(user, lead: Lead, *, asset: dict | None = None, quote: bool = False,
+            now: datetime | None = None) -> Customer:
+    """Win the lead and make what the sale needs, through the customers, assets and sales services: its customer
+    (One-ID by mobile, else a new one), optionally the asset of interest (`asset`: name, type, identifiers; linked by
+    VIN/plate when the customer already has it) and a draft quote whose lines are the lead's interests. The lead
+    keeps links to all three; its history records them. Nothing is written when any part is refused."""
     if not lead.is_open:
         raise ValidationError({"status": [_("This cannot be done to a lead that is %(status)s.",
                                             status=label(STATUS_LABELS, lead.status))]})
     now = now or utcnow()
-    customer = get_scoped(Customer, lead.customer_id or _customer_for(lead.mobile))
-    if customer is None or customer.deleted_at is not None:
-        customer = create_customer(user, {"name": lead.name, "mobile": lead.mobile,
-                                          "store_id": _store_for_customer(user, lead),
-                                          "owner_id": lead.owner_id, "source": "lead"})
+    with db.session.begin_nested():  # all or nothing: a refused asset or quote leaves no customer behind
+        customer = get_scoped(Customer, lead.customer_id or _customer_for(lead.mobile))
+        if customer is None or customer.deleted_at is not None:
+            customer = create_customer(user, {"name": lead.name, "mobile": lead.mobile,
+                                              "store_id": _store_for_customer(user, lead),
+                                              "owner_id": lead.owner_id, "source": "lead"})
+        made_asset = _asset_for(user, customer, lead, asset) if asset is not None else None
+        made_quote = None
+        if quote:
+            from ..sales.services import create_quote
+
+            try:
+                made_quote = create_quote(user, {
+                    "customer_id": customer.id, "store_id": customer.store_id or _store_for_customer(user, lead),
+                    "asset_id": made_asset.id if made_asset is not None else None, "source_type": "lead",
+                    "source_id": lead.id, "notes": _("From lead %(name)s", name=lead.name),
+                    "lines": [_quote_line(i) for i in _interests(lead)]})
+            except ValidationError as err:
+                raise ValidationError({f"quote.{k}": v for k, v in err.messages.items()}) from None
     before = lead.status
     lead.customer_id = customer.id
-    lead.status, lead.closed_at = "won", now
+    lead.asset_id = made_asset.id if made_asset is not None else lead.asset_id
+    lead.quote_id = made_quote.id if made_quote is not None else lead.quote_id
+    lead.status, lead.closed_at, lead.stage_id = "won", now, None
+    if lead.pooled_at is not None:  # converted straight from the pool: the converter owns it
+        lead.pooled_at = lead.pool_reason = None
+        lead.owner_id = lead.owner_id or getattr(user, "id", None)
+    _enter(lead, now)
     if lead.first_contacted_at is None:
         lead.first_contacted_at = now
     timers.cancel(_sla_key(lead))
-    _history(lead, "converted", user, at=now, customer_id=customer.id, **{"from": before, "to": "won"})
+    timers.cancel(_pool_key(lead))
+    _history(lead, "converted", user, at=now, customer_id=customer.id, asset_id=lead.asset_id,
+             quote_id=lead.quote_id, quote_number=made_quote.number if made_quote is not None else None,
+             **{"from": before, "to": "won"})
     record("update", "lead", lead.id, f"{before} → won (customer #{customer.id})")
     db.session.flush()
     emit(ev.LeadConverted(lead))
     return customer
+
+
+# stages and time in stage
+
+
+def _enter(lead: Lead, now: datetime) -> None:
+    """The lead enters its current step (status, and tenant stage if any): close the open visit, open a new one."""
+    if lead.stage_entered_at is not None:  # a fresh lead has no visit to close yet
+        db.session.execute(update(LeadStageVisit).where(LeadStageVisit.lead_id == lead.id,
+                                                        LeadStageVisit.left_at.is_(None))
+                           .values(left_at=now).execution_options(synchronize_session=False))
+    db.session.add(LeadStageVisit(lead_id=lead.id, status=lead.status, stage_id=lead.stage_id, entered_at=now))
+    lead.stage_entered_at = now
+
+
+def list_stages(active_only: bool = False) -> list[LeadStage]:
+    query = select(LeadStage).order_by(LeadStage.position, LeadStage.id)
+    if active_only:
+        query = query.where(LeadStage.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def save_stage(stage: LeadStage | None, data: dict) -> LeadStage:
+    """Create or change a tenant stage (name, position, active); names are unique."""
+    created = stage is None
+    stage = stage or LeadStage()
+    for key in ("name", "position", "active"):
+        if key in data and data[key] is not None:
+            setattr(stage, key, data[key])
+    try:
+        with db.session.begin_nested():
+            db.session.add(stage)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationError({"name": [_("This name is already taken.")]}) from None
+    record("create" if created else "update", "lead_stage", stage.id, stage.name)
+    return stage
+
+
+def pipeline_steps() -> list[tuple[str, str]]:
+    """The board's columns in order: (key, label) — new, contacted, qualified, the tenant's stages, won."""
+    steps = [(s, label(STATUS_LABELS, s)) for s in ("new", "contacted", "qualified")]
+    steps += [(f"stage:{st.id}", st.name) for st in list_stages(active_only=True)]
+    return steps + [("won", label(STATUS_LABELS, "won"))]
+
+
+def step_of(lead: Lead) -> str:
+    return f"stage:{lead.stage_id}" if lead.stage_id and lead.status == "qualified" else lead.status
+
+
+def move_to_stage(user, lead: Lead, stage_id, *, now: datetime | None = None) -> Lead:
+    """Put an open lead into one of the tenant's stages (已邀约, 已试驾 …). Its status becomes "qualified"; a lead
+    nobody had contacted yet counts as contacted now (its first-contact timer stops)."""
+    stage = get_scoped(LeadStage, stage_id)
+    if stage is None or not stage.active:
+        raise ValidationError({"stage_id": [_("Choose one of the listed options.")]})
+    if not lead.is_open:
+        raise ValidationError({"status": [_("This cannot be done to a lead that is %(status)s.",
+                                            status=label(STATUS_LABELS, lead.status))]})
+    if lead.stage_id == stage.id:
+        return lead
+    now = now or utcnow()
+    before_status, before_stage = lead.status, lead.stage_id
+    if lead.first_contacted_at is None:
+        lead.first_contacted_at = now
+        timers.cancel(_sla_key(lead))
+    if lead.qualified_at is None:
+        lead.qualified_at = now
+    lead.status, lead.stage_id = "qualified", stage.id
+    _enter(lead, now)
+    _history(lead, "stage", user, at=now, from_status=before_status, from_stage_id=before_stage, stage_id=stage.id,
+             stage=stage.name)
+    record("update", "lead", lead.id, f"{lead.name} → {stage.name}")
+    db.session.flush()
+    if before_status != "qualified":
+        emit(ev.LeadQualified(lead))
+    return lead
+
+
+def time_in_stage(lead: Lead, now: datetime | None = None) -> timedelta | None:
+    if lead.stage_entered_at is None or not lead.is_open:
+        return None
+    return (now or utcnow()) - lead.stage_entered_at
+
+
+# public pool (公海)
+
+
+def lead_settings() -> LeadSettings:
+    """The tenant's settings row, or the defaults (not stored) when there is none."""
+    row = db.session.scalar(select(LeadSettings))
+    return row or LeadSettings(pool_after_hours=DEFAULT_POOL_AFTER_HOURS, claims_per_day=DEFAULT_CLAIMS_PER_DAY)
+
+
+def save_settings(data: dict) -> LeadSettings:
+    row = db.session.scalar(select(LeadSettings)) or LeadSettings(pool_after_hours=DEFAULT_POOL_AFTER_HOURS,
+                                                                  claims_per_day=DEFAULT_CLAIMS_PER_DAY)
+    for key in ("pool_after_hours", "claims_per_day"):
+        if data.get(key) is not None:
+            setattr(row, key, data[key])
+    db.session.add(row)
+    db.session.flush()
+    record("update", "lead_settings", row.id, f"pool {row.pool_after_hours} h, {row.claims_per_day} claims/day")
+    return row
+
+
+def _pool_key(lead: Lead) -> str:
+    return f"lead:{lead.id}:pool"
+
+
+def _touch(lead: Lead, now: datetime) -> None:
+    """The owner did something (got it, claimed it, followed it up): the pool clock starts again."""
+    lead.touched_at = now
+    db.session.flush()
+    timers.schedule(_pool_key(lead), POOL_TIMER, now + timedelta(hours=lead_settings().pool_after_hours),
+                    {"lead_id": lead.id})
+
+
+def to_pool(user, lead: Lead, reason: str, *, note: str | None = None, now: datetime | None = None) -> Lead:
+    """Give an open lead back to the public pool: no owner, `pooled_at` now, the reason kept in its history. Staff
+    give a reason from STAFF_POOL_REASONS; the timer uses "not_followed_up"."""
+    allowed = STAFF_POOL_REASONS if user is not None else POOL_REASONS
+    if reason not in allowed:
+        raise ValidationError({"reason": [_("Say why the lead goes back to the pool.")]})
+    if not lead.is_open:
+        raise ValidationError({"status": [_("This cannot be done to a lead that is %(status)s.",
+                                            status=label(STATUS_LABELS, lead.status))]})
+    if lead.pooled_at is not None:
+        raise ValidationError({"lead_id": [_("This lead is already in the public pool.")]})
+    now = now or utcnow()
+    before = lead.owner_id
+    lead.owner_id, lead.pooled_at, lead.pool_reason = None, now, reason
+    timers.cancel(_pool_key(lead))
+    _history(lead, "pooled", user, note, at=now, reason=reason, owner_id=before)
+    record("update", "lead", lead.id, f"{lead.name} → pool ({reason})")
+    db.session.flush()
+    return lead
+
+
+def _day_start(now: datetime) -> datetime:
+    return day_bounds(now.astimezone(tenant_zone()).date(), tenant_zone())[0]
+
+
+def claims_today(user, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    return db.session.scalar(select(func.count()).select_from(LeadHistory).where(
+        LeadHistory.kind == "claimed", LeadHistory.user_id == user.id, LeadHistory.at >= _day_start(now)))
+
+
+def claim(user, lead: Lead, *, now: datetime | None = None) -> Lead:
+    """Take a lead from the pool. Two people claiming one lead at once: the row lock serialises them and the second
+    finds it taken. One person's claims are serialised by an advisory lock, so the daily limit holds under
+    concurrency too."""
+    now = now or utcnow()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                       {"k": f"lead-claims:{lead.tenant_id}:{user.id}"})
+    locked = db.session.execute(select(Lead).where(Lead.id == lead.id).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one()
+    if locked.pooled_at is None or not locked.is_open:
+        raise ValidationError({"lead_id": [_("Somebody else has just claimed this lead.")]})
+    limit = lead_settings().claims_per_day
+    if claims_today(user, now) >= limit:
+        raise ValidationError({"lead_id": [_("You have claimed %(n)s leads today, the daily limit.", n=limit)]})
+    _history(locked, "claimed", user, at=now, reason=locked.pool_reason)
+    _give(locked, user, user, now, how="claimed")
+    record("update", "lead", locked.id, f"{locked.name}: claimed by {user.display_name}")
+    return locked
+
+
+def pool_leads(user, *, after_id=None, limit: int = 50) -> list[Lead]:
+    """Leads waiting in the pool that `user` may see, longest waiting first... by id for keyset paging."""
+    query = select(Lead).where(Lead.pooled_at.is_not(None), Lead.status.in_(OPEN))
+    if user is not None and not user.sees_all_stores:  # the same leads get_lead lets them open and claim
+        query = query.where(Lead.store_id.in_(user.store_ids))
+    return list(db.session.scalars(keyset_page(query, Lead, Lead.id, False, after_id).limit(limit)))
+
+
+@timers.handler(POOL_TIMER)
+def return_unfollowed(timer) -> None:
+    """The owner did not follow the lead up within the tenant's hours: back to the pool (history says why)."""
+    lead = get_scoped(Lead, timer.payload.get("lead_id"))
+    if lead is None or not lead.is_open or lead.owner_id is None or lead.pooled_at is not None:
+        return
+    now = utcnow()
+    due = (lead.touched_at or lead.assigned_at or lead.created_at) + timedelta(hours=lead_settings().pool_after_hours)
+    if due > now + timedelta(seconds=1):  # touched since the timer was set: it was moved; nothing to do now
+        return
+    owner = get_scoped(User, lead.owner_id)
+    to_pool(None, lead, "not_followed_up", now=now)
+    if owner is not None:
+        _notify(owner, _l("Returned to the public pool: %(name)s"), lead, f"{timer.key}:{now.isoformat()}")
 
 
 # first-contact SLA

@@ -18,14 +18,16 @@ from ..extensions import db
 from ..stores.services import stores_visible_to
 from ..tenancy.models import as_id, get_scoped
 from ..users.models import User
+from ..validation import mask_phone
 from ..web.forms import flash_errors, load_form, requires
 from ..web.transactions import refuse
 from . import services, setup
-from .funnel import GROUPS, funnel, totals
-from .models import CHANNEL_KINDS, LOST_REASONS, OPEN, STATUSES, Lead, LeadAssignmentRule, LeadChannel
-from .schemas import LeadCampaignSchema, LeadChannelSchema, LeadFollowUpSchema, LeadCreateSchema, LeadRuleSchema
-from .services import (ACTION_LABELS, HISTORY_LABELS, LOST_REASON_LABELS, METHOD_LABELS, SOURCE_LABELS,
-                       STATUS_LABELS, label)
+from .funnel import GROUPS, funnel, stage_funnel, totals
+from .models import CHANNEL_KINDS, LOST_REASONS, OPEN, STATUSES, Lead, LeadAssignmentRule, LeadChannel, LeadStage
+from .schemas import (LeadCampaignSchema, LeadChannelSchema, LeadFollowUpSchema, LeadCreateSchema,
+                      LeadPoolReturnSchema, LeadRuleSchema, LeadSettingsSchema, LeadStageSchema)
+from .services import (ACTION_LABELS, HISTORY_LABELS, LOST_REASON_LABELS, METHOD_LABELS, POOL_REASON_LABELS,
+                       SOURCE_LABELS, STAFF_POOL_REASONS, STATUS_LABELS, label)
 from .tokens import form_token
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -33,10 +35,26 @@ bp = Blueprint("leads", __name__, url_prefix="/leads")
 KIND_LABELS = {"web_form": _l("Web form"), "platform": _l("Auto platform"), "show": _l("Auto show / event"),
                "phone": _l("Phone"), "walk_in": _l("Walk-in"), "import": _l("Import"), "api": _l("API"),
                "other": _l("Other")}
-STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest open leads")}
+STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest open leads"),
+                   "pool": _l("Into the public pool")}
 GROUP_LABELS = {"channel": _l("Channel"), "campaign": _l("Campaign"), "owner": _l("Staff member")}
 HOW_LABELS = {"rule": _l("by rule"), "default": _l("to staff on shift"), "fallback": _l("to the rule's fallback"),
-              "manager": _l("to the store manager"), "manual": _l("by hand")}
+              "manager": _l("to the store manager"), "manual": _l("by hand"),
+              "claimed": _l("claimed from the public pool")}
+
+
+def duration(value) -> str:
+    """A time in stage as "3 d 4 h" / "5 h 10 min" / "12 min" (translated units)."""
+    if value is None:
+        return "—"
+    minutes = max(int(value.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(d)s d %(h)s h", d=days, h=hours)
+    if hours:
+        return _("%(h)s h %(m)s min", h=hours, m=mins)
+    return _("%(m)s min", m=mins)
 
 
 @bp.app_template_filter("lead_datetime")
@@ -61,7 +79,9 @@ def _labels():
             "source_label": lambda s: label(SOURCE_LABELS, s), "method_label": lambda s: label(METHOD_LABELS, s),
             "history_label": lambda s: label(HISTORY_LABELS, s), "kind_label": lambda s: label(KIND_LABELS, s),
             "strategy_label": lambda s: label(STRATEGY_LABELS, s), "how_label": lambda s: label(HOW_LABELS, s),
-            "statuses": STATUSES, "open_statuses": OPEN}
+            "pool_reason_label": lambda s: label(POOL_REASON_LABELS, s), "duration": duration,
+            "mask_phone": mask_phone,
+            "time_in_stage": services.time_in_stage, "statuses": STATUSES, "open_statuses": OPEN}
 
 
 def _names() -> dict:
@@ -100,9 +120,17 @@ def index():
 @bp.get("/board")
 @requires("leads.view")
 def board():
-    """The pipeline: open leads by status, and this month's won and lost (a list per status; no drag and drop)."""
-    columns = {s: services.list_leads(current_user, status=s, limit=100) for s in STATUSES}
-    return render_template("leads/board.html", columns=columns, **_names())
+    """The pipeline: open leads by step (status, and the tenant's stages between contacted and won), then won and
+    lost; each card shows its time in the step (a list per step; no drag and drop)."""
+    steps = services.pipeline_steps()
+    columns = {key: [] for key, _name in steps}
+    columns["lost"] = []
+    for status in STATUSES:
+        for lead in services.list_leads(current_user, status=status, limit=200):
+            columns.get(services.step_of(lead), columns["qualified"]).append(lead)  # an inactive stage: qualified
+    steps.append(("lost", label(STATUS_LABELS, "lost")))
+    stage_names = {int(key.split(":")[1]): name for key, name in steps if key.startswith("stage:")}
+    return render_template("leads/board.html", steps=steps, columns=columns, stage_names=stage_names, **_names())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -138,7 +166,22 @@ def show(lead_id):
                            methods=[(m, label(METHOD_LABELS, m)) for m in METHOD_LABELS],
                            channel=get_scoped(LeadChannel, lead.channel_id),
                            campaign=get_scoped(services.LeadCampaign, lead.campaign_id) if lead.campaign_id else None,
-                           **_names())
+                           stages=services.list_stages(active_only=True),
+                           stage=get_scoped(LeadStage, lead.stage_id) if lead.stage_id else None,
+                           pool_reasons=[(r, label(POOL_REASON_LABELS, r)) for r in STAFF_POOL_REASONS],
+                           asset=_asset(lead), quote=_quote(lead), **_names())
+
+
+def _asset(lead: Lead):
+    from ..assets.models import Asset
+
+    return get_scoped(Asset, lead.asset_id) if lead.asset_id else None
+
+
+def _quote(lead: Lead):
+    from ..sales.models import Quote
+
+    return get_scoped(Quote, lead.quote_id) if lead.quote_id else None
 
 
 @bp.post("/<int:lead_id>/status")
@@ -183,8 +226,13 @@ def assign(lead_id):
 @requires("leads.work")
 def convert(lead_id):
     lead = _lead(lead_id)
+    form = request.form
+    asset = None
+    if form.get("make_asset"):
+        asset = {"name": (form.get("asset_name") or "").strip()[:120] or None, "type": "vehicle",
+                 "identifiers": {k: form.get(k, "").strip()[:40] for k in ("vin", "plate") if form.get(k, "").strip()}}
     try:
-        customer = services.convert(current_user, lead)
+        customer = services.convert(current_user, lead, asset=asset, quote=bool(form.get("make_quote")))
     except ValidationError as err:
         flash_errors(err)
         return redirect(url_for("leads.show", lead_id=lead.id))
@@ -371,5 +419,122 @@ def funnel_page():
     by = request.args.get("by") if request.args.get("by") in GROUPS else "channel"
     rows = funnel(current_user, start, end, by)
     return render_template("leads/funnel.html", rows=rows, total=totals(rows), start=start, end=end, by=by,
+                           stage_rows=stage_funnel(current_user, start, end),
                            groups=[(g, label(GROUP_LABELS, g)) for g in GROUPS],
                            previous=(start - timedelta(days=1)).replace(day=1))
+
+
+# stages, pool
+
+
+@bp.post("/<int:lead_id>/stage")
+@requires("leads.work")
+def move_stage(lead_id):
+    lead = _lead(lead_id)
+    try:
+        services.move_to_stage(current_user, lead, as_id(request.form.get("stage_id")))
+    except ValidationError as err:
+        flash_errors(err)
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/release")
+@requires("leads.work")
+def release(lead_id):
+    """Give the lead back to the public pool with a reason."""
+    lead = _lead(lead_id)
+    data, errors = load_form(LeadPoolReturnSchema())
+    if data is None:
+        flash_errors(ValidationError(errors))
+        return redirect(url_for("leads.show", lead_id=lead.id))
+    try:
+        services.to_pool(current_user, lead, data["reason"], note=data["note"])
+    except ValidationError as err:
+        flash_errors(err)
+        return redirect(url_for("leads.show", lead_id=lead.id))
+    flash(_("The lead is back in the public pool."), "success")
+    return redirect(url_for("leads.pool"))
+
+
+@bp.post("/<int:lead_id>/claim")
+@requires("leads.work")
+def claim(lead_id):
+    lead = _lead(lead_id)
+    try:
+        services.claim(current_user, lead)
+    except ValidationError as err:
+        flash_errors(err)
+        return redirect(url_for("leads.pool"))
+    flash(_("The lead is yours now."), "success")
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+def _pool_page(values=None, errors=None, status=200):
+    settings = services.lead_settings()
+    return render_template("leads/pool.html", leads=services.pool_leads(current_user, limit=200),
+                           settings=settings, claimed=services.claims_today(current_user),
+                           values=values if values is not None else {"pool_after_hours": settings.pool_after_hours,
+                                                                     "claims_per_day": settings.claims_per_day},
+                           errors=errors or {}, **_names()), status
+
+
+@bp.get("/pool")
+@requires("leads.view")
+def pool():
+    """The public pool (公海): leads without owner, masked mobiles, claim within today's limit."""
+    return _pool_page()
+
+
+@bp.post("/settings")
+@requires("leads.setup")
+def settings():
+    data, errors = load_form(LeadSettingsSchema())
+    if data is not None:
+        services.save_settings(data)
+        flash(_("Saved."), "success")
+        return redirect(url_for("leads.pool"))
+    refuse()
+    return _pool_page(request.form.to_dict(), errors, 422)
+
+
+def _stages_page(values=None, errors=None, status=200):
+    return render_template("leads/stages.html", stages=services.list_stages(), values=values or {"position": 100, "active": True},
+                           errors=errors or {}), status
+
+
+@bp.route("/stages", methods=["GET", "POST"])
+@requires("leads.setup")
+def stages():
+    """The tenant's own stages between contacted and won (已邀约, 已到店, 已试驾 …)."""
+    if request.method == "POST":
+        data, errors = load_form(LeadStageSchema())
+        if data is not None:
+            try:
+                services.save_stage(None, data)
+            except ValidationError as err:
+                errors = {k: list(v) for k, v in err.messages.items()}
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("leads.stages"))
+        refuse()
+        return _stages_page(request.form.to_dict(), errors, 422)
+    return _stages_page()
+
+
+@bp.post("/stages/<int:stage_id>")
+@requires("leads.setup")
+def stage(stage_id):
+    stage = get_scoped(LeadStage, stage_id)
+    if stage is None:
+        abort(404)
+    data, errors = load_form(LeadStageSchema())
+    if data is None:
+        flash_errors(ValidationError(errors))
+    else:
+        try:
+            services.save_stage(stage, data)
+        except ValidationError as err:
+            flash_errors(err)
+        else:
+            flash(_("Saved."), "success")
+    return redirect(url_for("leads.stages"))

@@ -10,10 +10,14 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...leads import services, setup
 from ...leads.funnel import GROUPS, funnel
+from ...leads.funnel import stage_funnel as stage_funnel_rows
 from ...leads.models import STATUSES, LeadAssignmentRule, LeadCampaign, LeadChannel
+from ...leads.models import LeadStage
 from ...leads.schemas import (LeadAssignSchema, LeadCampaignSchema, LeadChannelCreatedSchema, LeadChannelSchema, LeadFollowUpSchema,
-                              LeadCreateSchema, LeadHistorySchema, LeadSchema, LeadUpdateSchema, LeadRuleSchema,
-                              LeadStatusSchema)
+                              LeadConvertSchema, LeadCreateSchema, LeadHistorySchema, LeadPoolReturnSchema, LeadSchema,
+                              LeadSettingsSchema, LeadStageMoveSchema, LeadStageSchema, LeadUpdateSchema,
+                              LeadRuleSchema, LeadStatusSchema, asset_data)
+from ...validation import mask_phone
 from ...tenancy.models import get_scoped
 from ...web.idempotency import withhold_from_replay
 from ..auth import api_user, requires
@@ -28,7 +32,11 @@ campaigns_blp = Blueprint("api_lead_campaigns", __name__, url_prefix="/lead-camp
                           description="Lead campaigns (an auto show, a poster run) with their cost")
 rules_blp = Blueprint("api_lead_rules", __name__, url_prefix="/lead-rules",
                       description="Ordered assignment rules; only staff on shift are chosen")
-BLUEPRINTS = [leads_blp, channels_blp, campaigns_blp, rules_blp]
+stages_blp = Blueprint("api_lead_stages", __name__, url_prefix="/lead-stages",
+                       description="The tenant's own pipeline stages between contacted and won (已邀约, 已试驾 …)")
+settings_blp = Blueprint("api_lead_settings", __name__, url_prefix="/lead-settings",
+                         description="Public pool settings: hours before an unfollowed lead returns, claims per day")
+BLUEPRINTS = [leads_blp, channels_blp, campaigns_blp, rules_blp, stages_blp, settings_blp]
 
 
 class LeadListArgs(Schema):
@@ -58,6 +66,34 @@ class LeadCreatedSchema(LeadSchema):
 class ConvertedSchema(Schema):
     lead = fields.Nested(LeadSchema)
     customer_id = fields.Integer()
+    asset_id = fields.Integer(allow_none=True)
+    quote_id = fields.Integer(allow_none=True)
+
+
+class PoolLeadSchema(Schema):
+    """A lead in the public pool: the mobile is masked (the full number only once claimed)."""
+
+    id = fields.Integer()
+    name = fields.String()
+    mobile_masked = fields.Function(lambda lead: mask_phone(lead.mobile))
+    channel_id = fields.Integer()
+    store_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    interest = fields.String(allow_none=True)
+    pooled_at = fields.DateTime()
+    pool_reason = fields.String()
+
+
+class PoolArgs(Schema):
+    after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PoolPageSchema(Schema):
+    items = fields.List(fields.Nested(PoolLeadSchema))
+    next_after_id = fields.Integer(allow_none=True)
+    claimed_today = fields.Integer()
+    claims_per_day = fields.Integer()
 
 
 class FunnelArgs(Schema):
@@ -155,13 +191,54 @@ def change_status(data, lead_id):
 
 
 @leads_blp.route("/<int:lead_id>/convert", methods=["POST"])
+@leads_blp.arguments(LeadConvertSchema)
 @leads_blp.response(200, ConvertedSchema)
 @requires("leads.work")
-def convert_lead(lead_id):
-    """Win the lead: link it to its customer (by mobile) or create one."""
+def convert_lead(data, lead_id):
+    """Win the lead: link it to its customer (by mobile) or create one; with `asset` also the vehicle of interest
+    (linked by VIN/plate when the customer has it), with `quote: true` a draft quote whose lines are the lead's
+    interests (catalog items by name or SKU, else free text at 0)."""
     lead = _lead(lead_id)
-    customer = _run(services.convert, api_user(), lead)
-    return {"lead": lead, "customer_id": customer.id}
+    customer = _run(services.convert, api_user(), lead, asset=asset_data(data.get("asset")), quote=data["quote"])
+    return {"lead": lead, "customer_id": customer.id, "asset_id": lead.asset_id, "quote_id": lead.quote_id}
+
+
+@leads_blp.route("/<int:lead_id>/stage", methods=["POST"])
+@leads_blp.arguments(LeadStageMoveSchema)
+@leads_blp.response(200, LeadSchema)
+@requires("leads.work")
+def move_stage(data, lead_id):
+    """Put an open lead into one of the tenant's stages (its status becomes `qualified`; time in stage starts)."""
+    return _run(services.move_to_stage, api_user(), _lead(lead_id), data["stage_id"])
+
+
+@leads_blp.route("/pool")
+@leads_blp.arguments(PoolArgs, location="query")
+@leads_blp.response(200, PoolPageSchema)
+@requires("leads.view")
+def pool(args):
+    """The public pool (公海): leads without owner, masked mobiles, oldest id first (keyset by `after_id`)."""
+    items = services.pool_leads(api_user(), after_id=args["after_id"], limit=args["per_page"])
+    return {"items": items, "next_after_id": items[-1].id if len(items) == args["per_page"] else None,
+            "claimed_today": services.claims_today(api_user()),
+            "claims_per_day": services.lead_settings().claims_per_day}
+
+
+@leads_blp.route("/<int:lead_id>/claim", methods=["POST"])
+@leads_blp.response(200, LeadSchema)
+@requires("leads.work")
+def claim_lead(lead_id):
+    """Claim a pool lead (within today's limit). Two claims at once: one gets it, the other a 422 on `lead_id`."""
+    return _run(services.claim, api_user(), _lead(lead_id))
+
+
+@leads_blp.route("/<int:lead_id>/release", methods=["POST"])
+@leads_blp.arguments(LeadPoolReturnSchema)
+@leads_blp.response(200, LeadSchema)
+@requires("leads.work")
+def release_lead(data, lead_id):
+    """Give the lead back to the public pool with a reason (no_answer, not_my_area, not_ready, other)."""
+    return _run(services.to_pool, api_user(), _lead(lead_id), data["reason"], note=data["note"])
 
 
 @leads_blp.route("/<int:lead_id>/follow-ups", methods=["POST"])
@@ -189,6 +266,32 @@ def lead_funnel(args):
     if args["end"] < args["start"] or (args["end"] - args["start"]).days > 366:
         unprocessable(ValidationError({"end": ["Give an end on or after the start, at most a year later."]}))
     return funnel(api_user(), args["start"], args["end"], args["by"])
+
+
+class StageArgs(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class StageRowSchema(Schema):
+    key = fields.String(metadata={"description": "new, contacted, qualified, stage:<id>, won"})
+    name = fields.String()
+    reached = fields.Integer(metadata={"description": "leads of the period that entered this step"})
+    now = fields.Integer(metadata={"description": "of them, still there"})
+    avg_hours = fields.Float(allow_none=True, metadata={"description": "average time spent in the step"})
+    conversion = fields.Float(allow_none=True, metadata={"description": "reached / reached of the previous step"})
+
+
+@leads_blp.route("/stage-funnel")
+@leads_blp.arguments(StageArgs, location="query")
+@leads_blp.response(200, StageRowSchema(many=True))
+@requires("leads.view")
+def stage_funnel(args):
+    """The pipeline's steps in order (the tenant's stages included) for leads captured on the tenant days
+    start..end: how many entered each, how many are still there, average time in stage."""
+    if args["end"] < args["start"] or (args["end"] - args["start"]).days > 366:
+        unprocessable(ValidationError({"end": ["Give an end on or after the start, at most a year later."]}))
+    return stage_funnel_rows(api_user(), args["start"], args["end"])
 
 
 # channels
@@ -332,3 +435,59 @@ def update_rule(data, rule_id):
 @requires("leads.setup")
 def delete_rule(rule_id):
     setup.delete_rule(_rule(rule_id))
+
+
+# stages and pool settings
+
+
+def _stage(stage_id) -> LeadStage:
+    stage = get_scoped(LeadStage, stage_id)
+    if stage is None:
+        abort(404)
+    return stage
+
+
+@stages_blp.route("")
+@stages_blp.response(200, LeadStageSchema(many=True))
+@requires("leads.view")
+def list_stages():
+    return services.list_stages()
+
+
+@stages_blp.route("", methods=["POST"])
+@stages_blp.arguments(LeadStageSchema)
+@stages_blp.response(201, LeadStageSchema)
+@requires("leads.setup")
+def create_stage(data):
+    return _run(services.save_stage, None, data)
+
+
+@stages_blp.route("/<int:stage_id>")
+@stages_blp.response(200, LeadStageSchema)
+@requires("leads.view")
+def get_stage(stage_id):
+    return _stage(stage_id)
+
+
+@stages_blp.route("/<int:stage_id>", methods=["PATCH"])
+@stages_blp.arguments(LeadStageSchema(partial=True))
+@stages_blp.response(200, LeadStageSchema)
+@requires("leads.setup")
+def update_stage(data, stage_id):
+    stage = _stage(stage_id)
+    return _run(services.save_stage, stage, patch_load(LeadStageSchema(), LeadStageSchema().dump(stage)))
+
+
+@settings_blp.route("")
+@settings_blp.response(200, LeadSettingsSchema)
+@requires("leads.view")
+def get_settings():
+    return services.lead_settings()
+
+
+@settings_blp.route("", methods=["PUT"])
+@settings_blp.arguments(LeadSettingsSchema)
+@settings_blp.response(200, LeadSettingsSchema)
+@requires("leads.setup")
+def put_settings(data):
+    return services.save_settings(data)
