@@ -132,7 +132,7 @@ from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.redirects import safe_next
 from ..web.transactions import refuse
 # --- added for retail ---
-from ..sales.models import Order as SalesOrder
+from ..sales.models import Order as _SalesOrder
 from ..sales.schemas import PaymentSchema as _PaymentSchema
 from ..sales.schemas import RefundSchema as _RefundSchema
 from ..rules.engine import save as _save_rule
@@ -186,7 +186,7 @@ __all__ = [
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
     "BoundedDecimal", "finite_number", "normalize_phone",
     # --- added for retail ---
-    "SalesOrder", "get_sales_order", "record_order_payment", "record_order_refund", "set_order_discount", "order_lines", "save_rule",
+    "get_sales_order", "record_order_payment", "record_order_refund", "set_order_discount", "order_lines", "save_rule", "sweep_rules",
 ]
 
 
@@ -260,13 +260,13 @@ def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=Non
 
 
 # --- added for retail ---
-def get_sales_order(order_id) -> "SalesOrder | None":
+def get_sales_order(order_id):
     """An order of the current tenant by id, whoever may see it (None for other tenants' ids and for quotes); for
     code that made the order itself (a till purchase) and keeps its id.
 
         order = get_sales_order(purchase.order_id)
     """
-    order = get_scoped(SalesOrder, as_id(order_id))
+    order = get_scoped(_SalesOrder, as_id(order_id))
     return order if order is not None and order.kind == "order" else None
 
 
@@ -324,3 +324,14 @@ def save_rule(data: dict):
                    "actions": [{"type": "plugin", "action": "retail.issue_coupon", "params": {"template": "BDAY"}}]})
     """
     return _save_rule(None, data)
+
+
+def sweep_rules(now=None) -> dict:
+    """Run the current tenant's date, usage and inactivity rules whose hour has come — what the hourly job does —
+    now (or as at `now`, an aware datetime); returns {rule id: records fired}. For a plugin's "run now" and for tests.
+
+        sweep_rules(datetime(2026, 5, 1, 10, tzinfo=tenant_zone()))
+    """
+    from ..rules.engine import sweep_tenant
+
+    return sweep_tenant(now)

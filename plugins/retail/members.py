@@ -3,7 +3,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
 from storecrm.sdk import (Customer, Phone, RecordEvent, Store, Trimmed, add_identity, create_customer,
@@ -63,6 +63,11 @@ class RegisterSchema(Schema):
     store_id = fields.Integer(required=True, strict=False)
     birthday = fields.Date(load_default=None, allow_none=True)
     consent = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _mobile_given(self, data, **_kw):
+        if not data.get("mobile"):
+            raise ValidationError({"mobile": [_("Enter the mobile number.")]})
 
 
 def enrol(customer: Customer, *, source: str, store_id, consent: bool) -> Member:

@@ -194,11 +194,11 @@ def join(token):
                 "consent": request.form.get("consent") in ("1", "on", "y")}
         try:
             loaded = members.RegisterSchema().load(data)
-            if not loaded["consent"]:
-                raise ValidationError({"consent": [_("Please agree to the membership terms.")]})
         except ValidationError as err:
             errors = flatten_errors(err.messages)
-        else:
+        if not data["consent"]:
+            errors["consent"] = [_("Please agree to the membership terms.")]
+        if not errors:
             if pending and _time.time() - pending["at"] < RESEND_AFTER and pending["data"]["mobile"] == loaded["mobile"]:
                 step = "code"      # a double tap does not text a second code
             else:
