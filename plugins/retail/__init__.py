@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from storecrm.sdk import PluginInfo, hookimpl  # noqa: F401
 
 from . import models  # noqa: F401  (maps the tables when the plugin loads)
+from . import complaints  # noqa: F401,E402  (registers the first-response timer handler)
 from .settings import RetailSettings
 
 HERE = Path(__file__).resolve().parent
@@ -154,3 +155,21 @@ def customer_erasure(customer):
 
     ids = list(db.session.scalars(select(Member.id).where(Member.customer_id == customer.id)))
     scrub_audit("retail_member", ids)
+
+
+@hookimpl
+def customer_merged(survivor, merged):
+    """The merged record's card moves to the survivor when the survivor has none (one person, one card); when both
+    were members, both cards stay, each on its own record history, and staff see the survivor's."""
+    from sqlalchemy import update
+
+    from storecrm.sdk import db
+
+    from .members import member_of_customer
+    from .models import Complaint, Member
+
+    if member_of_customer(survivor.id) is None:
+        db.session.execute(update(Member).where(Member.customer_id == merged.id).values(customer_id=survivor.id)
+                           .execution_options(synchronize_session=False))
+    db.session.execute(update(Complaint).where(Complaint.customer_id == merged.id).values(customer_id=survivor.id)
+                       .execution_options(synchronize_session=False))

@@ -296,3 +296,169 @@ def refund_purchase(purchase_id):
         return purchases.refund(api_user(), purchase, data["amount"], data["note"], request_key=_key())
     except ValidationError as err:
         unprocessable(err)
+
+
+class CampaignOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    template_id = fields.Integer(allow_none=True)
+    message = fields.String(allow_none=True)
+    control_pct = fields.Integer()
+    window_days = fields.Integer()
+    segment = fields.Dict()
+    launched_at = fields.DateTime(allow_none=True)
+
+
+class GroupOut(Schema):
+    members = fields.Integer()
+    buyers = fields.Integer()
+    rate = fields.Decimal(as_string=True, allow_none=True)
+
+
+class ReportOut(Schema):
+    treatment = fields.Nested(GroupOut, allow_none=True)
+    control = fields.Nested(GroupOut, allow_none=True)
+    uplift = fields.Decimal(as_string=True, allow_none=True)
+
+
+class ComplaintOut(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    store_id = fields.Integer()
+    kind = fields.String()
+    description = fields.String()
+    source = fields.String()
+    status = fields.String()
+    assignee_id = fields.Integer(allow_none=True)
+    first_response_due = fields.DateTime()
+    first_responded_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    resolution = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class NoteIn(Schema):
+    note = fields.String(load_default="")
+    resolution = fields.String(load_default="")
+
+
+@blp.route("/campaigns")
+@blp.response(200, CampaignOut(many=True))
+@requires("retail.view")
+def list_campaigns():
+    from . import campaigns
+
+    return campaigns.listing()
+
+
+@blp.route("/campaigns", methods=["POST"])
+@blp.response(201, CampaignOut)
+@requires("retail.manage")
+def create_campaign():
+    """A campaign: name, segment (all | dormant | tier + tier), template (a coupon template code) and/or message,
+    control_pct (held out at random), window_days (the uplift window)."""
+    from . import campaigns
+
+    try:
+        return campaigns.create(request.get_json(silent=True) or {})
+    except ValidationError as err:
+        unprocessable(err)
+
+
+def _campaign(campaign_id):
+    from . import campaigns
+
+    row = campaigns.get(campaign_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@blp.route("/campaigns/<int:campaign_id>/launch", methods=["POST"])
+@blp.response(200, CampaignOut)
+@requires("retail.manage")
+def launch_campaign(campaign_id):
+    from . import campaigns
+
+    row = _campaign(campaign_id)
+    try:
+        campaigns.launch(row)
+    except ValidationError as err:
+        unprocessable(err)
+    return row
+
+
+@blp.route("/campaigns/<int:campaign_id>/report")
+@blp.response(200, ReportOut)
+@requires("retail.view")
+def campaign_report(campaign_id):
+    """Repurchase rate in the window after launch, treatment vs the held-out control group, and the uplift."""
+    from . import campaigns
+
+    return campaigns.report(_campaign(campaign_id))
+
+
+@blp.route("/complaints")
+@blp.response(200, ComplaintOut(many=True))
+@requires("retail.view")
+def list_complaints():
+    from . import complaints
+
+    return complaints.listing()
+
+
+@blp.route("/complaints", methods=["POST"])
+@blp.response(201, ComplaintOut)
+@requires("retail.till")
+def create_complaint():
+    """A complaint (customer_id, store_id, kind quality | attitude | other, description): routed, 2-hour first response."""
+    from . import complaints
+
+    try:
+        return complaints.intake(api_user(), request.get_json(silent=True) or {})
+    except ValidationError as err:
+        unprocessable(err)
+
+
+def _complaint(complaint_id):
+    from . import complaints
+
+    row = complaints.get(complaint_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@blp.route("/complaints/<int:complaint_id>")
+@blp.response(200, ComplaintOut)
+@requires("retail.view")
+def get_complaint(complaint_id):
+    return _complaint(complaint_id)
+
+
+@blp.route("/complaints/<int:complaint_id>/responses", methods=["POST"])
+@blp.response(201, ComplaintOut)
+@requires("retail.till")
+def respond_complaint(complaint_id):
+    from . import complaints
+
+    row = _complaint(complaint_id)
+    data = _loaded(NoteIn(), request.get_json(silent=True))
+    try:
+        return complaints.respond(api_user(), row, data["note"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/complaints/<int:complaint_id>/resolution", methods=["POST"])
+@blp.response(200, ComplaintOut)
+@requires("retail.till")
+def resolve_complaint(complaint_id):
+    from . import complaints
+
+    row = _complaint(complaint_id)
+    data = _loaded(NoteIn(), request.get_json(silent=True))
+    try:
+        return complaints.resolve(api_user(), row, data["resolution"])
+    except ValidationError as err:
+        unprocessable(err)

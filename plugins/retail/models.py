@@ -189,6 +189,7 @@ class Campaign(TenantScoped):
     message: Mapped[str | None] = mapped_column(String(300))
     control_pct: Mapped[int] = mapped_column(Integer, default=10)
     window_days: Mapped[int] = mapped_column(Integer, default=30)
+    segment: Mapped[dict] = mapped_column(JSONB, default=dict)
     launched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -203,3 +204,41 @@ class CampaignMember(TenantScoped):
     campaign_id: Mapped[int] = mapped_column(BigInteger)
     member_id: Mapped[int] = mapped_column(BigInteger)
     control: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Complaint(TenantScoped):
+    """A complaint (投诉): routed by kind, a first response due 2 hours after intake (a timer), transfers kept."""
+    __tablename__ = "retail_complaints"
+    __table_args__ = (
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        tenant_fk("store_id", "stores"),
+        tenant_fk("assignee_id", "users"),
+        Index("ix_retail_complaints_status", "tenant_id", "status", "first_response_due"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    store_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(12))                   # quality | attitude | other
+    description: Mapped[str] = mapped_column(String(2000))
+    source: Mapped[str] = mapped_column(String(10))                 # staff | member
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | responded | resolved
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_response_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution: Mapped[str | None] = mapped_column(String(2000))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ComplaintEvent(TenantScoped):
+    __tablename__ = "retail_complaint_events"
+    __table_args__ = (tenant_fk("complaint_id", "retail_complaints", ondelete="CASCADE"),
+                      Index("ix_retail_complaint_events_complaint", "tenant_id", "complaint_id"))
+
+    complaint_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(12))   # created | responded | transferred | overdue | resolved
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    to_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

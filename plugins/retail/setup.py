@@ -183,3 +183,11 @@ def load_demo(ctx):
                 "lines": [{"description": g, "unit_price": p, "quantity": 1} for g, p in goods],
                 "method": ctx.rng.choice(["wechat_pay", "alipay", "cash"]),
                 "stored_value": "100" if n % 4 == 0 else "0"})
+    from . import campaigns, complaints
+
+    campaign = campaigns.create({"name": "会员日回馈", "template": "WINBACK", "control_pct": 20, "window_days": 30,
+                                 "message": "会员日全场满额有礼，凭券9折，欢迎到店。"})
+    campaigns.launch(campaign, rng=ctx.rng)
+    first = members.member_of_customer(members.recent_members()[-1][0].customer_id)
+    complaints.intake(AUTOMATION, {"customer_id": first.customer_id, "store_id": ctx.stores[0].id, "kind": "quality",
+                                   "description": "上周买的羊毛围巾洗后掉色，希望退换。"}, source="member")

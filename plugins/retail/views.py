@@ -14,6 +14,7 @@ from sqlalchemy import select
 from storecrm.sdk import (Store, current_tenant_id, db, flatten_errors, get_scoped, refuse, requires, send_message,
                           tenant_today)
 
+from . import complaints as complaints_module
 from . import coupons, labels, members, points, purchases, tiers, tokens, wallet
 
 bp = Blueprint("retail", __name__, url_prefix="/retail", template_folder="templates")
@@ -230,4 +231,135 @@ def card(token):
     return render_template("retail/card.html", member=member, customer=customer, token=token,
                            tier=tiers.tier_named(member.tier_code), svg=_svg(member.member_no, 7),
                            coupons=coupons.coupons_of(member.id), purchases=purchases.purchases_of(member.id, 20),
-                           expiring=points.expiring_within(member.id, 30), today=tenant_today())
+                           expiring=points.expiring_within(member.id, 30), today=tenant_today(),
+                           kinds=complaints_module.KINDS)
+
+
+# --- campaigns ------------------------------------------------------------------------------------------------------
+
+@bp.route("/campaigns", methods=["GET", "POST"])
+@requires("retail.view")
+def campaign_list():
+    from . import campaigns
+
+    errors = {}
+    if request.method == "POST":
+        if not current_user.has_permission("retail.manage"):
+            abort(403)
+        try:
+            campaign = campaigns.create({k: request.form.get(k) for k in (
+                "name", "template", "message", "control_pct", "window_days", "segment", "tier") if request.form.get(k)})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            return redirect(url_for("retail.campaign", campaign_id=campaign.id))
+    return render_template("retail/campaigns.html", rows=campaigns.listing(), errors=errors, values=request.form,
+                           templates=coupons.templates(), segments=campaigns.SEGMENTS,
+                           tiers=members.tiers()), (422 if errors else 200)
+
+
+@bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
+@requires("retail.view")
+def campaign(campaign_id):
+    from . import campaigns
+
+    row = campaigns.get(campaign_id)
+    if row is None:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        if not current_user.has_permission("retail.manage"):
+            abort(403)
+        try:
+            campaigns.launch(row)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+            refuse()
+        else:
+            flash(_("Campaign launched."), "success")
+            return redirect(url_for("retail.campaign", campaign_id=row.id))
+    return render_template("retail/campaign.html", campaign=row, report=campaigns.report(row), errors=errors,
+                           segments=campaigns.SEGMENTS), (422 if errors else 200)
+
+
+# --- complaints -----------------------------------------------------------------------------------------------------
+
+@bp.route("/complaints", methods=["GET", "POST"])
+@requires("retail.view")
+def complaint_list():
+    from . import complaints
+
+    errors = {}
+    if request.method == "POST":
+        if not current_user.has_permission("retail.till"):
+            abort(403)
+        member = members.by_number(request.form.get("member_no"))
+        try:
+            if member is None:
+                raise ValidationError({"member_no": [_("No member has this number.")]})
+            complaint = complaints.intake(current_user, {"customer_id": member.customer_id,
+                                                         "store_id": request.form.get("store_id"),
+                                                         "kind": request.form.get("kind", ""),
+                                                         "description": request.form.get("description", "")})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            return redirect(url_for("retail.complaint", complaint_id=complaint.id))
+    return render_template("retail/complaints.html", rows=complaints.listing(), errors=errors, values=request.form,
+                           kinds=complaints.KINDS, statuses=complaints.STATUSES,
+                           store_options=[(s.id, s.name) for s in _stores()]), (422 if errors else 200)
+
+
+@bp.route("/complaints/<int:complaint_id>", methods=["GET", "POST"])
+@requires("retail.view")
+def complaint(complaint_id):
+    from storecrm.sdk import Customer, staff_with_role
+
+    from . import complaints
+
+    row = complaints.get(complaint_id)
+    if row is None:
+        abort(404)
+    errors = {}
+    if request.method == "POST":
+        if not current_user.has_permission("retail.till"):
+            abort(403)
+        action = request.form.get("action")
+        try:
+            if action == "respond":
+                complaints.respond(current_user, row, request.form.get("note", ""))
+            elif action == "transfer":
+                raw = request.form.get("to_user_id", "")
+                complaints.transfer(current_user, row, int(raw) if raw.isdigit() and len(raw) < 18 else None,
+                                    request.form.get("note"))
+            else:
+                complaints.resolve(current_user, row, request.form.get("resolution", ""))
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+            refuse()
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("retail.complaint", complaint_id=row.id))
+    staff = {u.id: u for role in ("owner", "admin", "manager", "advisor") for u in staff_with_role(role)}
+    return render_template("retail/complaint.html", complaint=row, customer=get_scoped(Customer, row.customer_id),
+                           events=complaints.events_of(row.id), kinds=complaints.KINDS, statuses=complaints.STATUSES,
+                           event_labels=complaints.EVENTS, staff=staff, errors=errors,
+                           values=request.form), (422 if errors else 200)
+
+
+@bp.post("/card/<token>/complaint")
+def card_complaint(token):
+    """A complaint from the member's own page (no login: the signed card link is the member's)."""
+    from . import complaints
+
+    member = _card_member(token)
+    try:
+        complaints.intake(None, {"customer_id": member.customer_id, "store_id": member.store_id,
+                                 "kind": request.form.get("kind", ""), "description": request.form.get("description", "")},
+                          source="member")
+    except ValidationError as err:
+        refuse()
+        flash(" ".join(m for ms in flatten_errors(err.messages).values() for m in ms), "danger")
+    else:
+        flash(_("Thank you. We will call you back within 2 hours."), "success")
+    return redirect(url_for("retail.card", token=token))

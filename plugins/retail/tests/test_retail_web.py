@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from storecrm.testing import assert_plugin_isolated
 
-from storecrm.plugins.retail import coupons, tokens, wallet
+from storecrm.plugins.retail import campaigns, complaints, tokens, wallet
 from retail_testkit import buy, member
 
 pytestmark = pytest.mark.storecrm_plugins("retail")
@@ -19,7 +19,11 @@ def test_every_route_keeps_tenants_apart(app, two_tenants, in_tenant, login, api
         m = member(beta, 1)
         topup = wallet.top_up(m, {"amount": "100", "method": "cash"})
         p = buy(beta, m, "50.00")
-        b = {"member_id": m.id, "topup_id": topup.id, "purchase_id": p.id,
+        campaign = campaigns.create({"name": "B", "message": "hi"})
+        complaint = complaints.intake(None, {"customer_id": m.customer_id, "store_id": beta.stores[0],
+                                             "kind": "other", "description": "B"})
+        b = {"member_id": m.id, "topup_id": topup.id, "purchase_id": p.id, "campaign_id": campaign.id,
+             "complaint_id": complaint.id,
              "join": tokens.make(tokens.JOIN, beta.stores[0]), "card": tokens.make(tokens.CARD, m.id)}
     member_routes = ("retail.member", "retail.issue_coupon", "retail.redeem_coupon", "retail.top_up",
                      "retail.redeem_points", "api_retail.get_member", "api_retail.points_ledger",
@@ -32,7 +36,13 @@ def test_every_route_keeps_tenants_apart(app, two_tenants, in_tenant, login, api
         "api_retail.refund_purchase": lambda w: {"purchase_id": b["purchase_id"]},
         "retail.join": lambda w: {"token": b["join"]},
         "retail.card": lambda w: {"token": b["card"]},
+        "retail.card_complaint": lambda w: {"token": b["card"]},
     })
+    for name in ("retail.campaign", "api_retail.launch_campaign", "api_retail.campaign_report"):
+        b_ids[name] = lambda w: {"campaign_id": b["campaign_id"]}
+    for name in ("retail.complaint", "api_retail.get_complaint", "api_retail.respond_complaint",
+                 "api_retail.resolve_complaint"):
+        b_ids[name] = lambda w: {"complaint_id": b["complaint_id"]}
     assert_plugin_isolated(app, "retail", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids=b_ids)
 

@@ -71,12 +71,37 @@ def upgrade():
     sa.Column('message', sa.String(length=300), nullable=True),
     sa.Column('control_pct', sa.Integer(), nullable=False),
     sa.Column('window_days', sa.Integer(), nullable=False),
+    sa.Column('segment', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('launched_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id', 'template_id'], ['retail_coupon_templates.tenant_id', 'retail_coupon_templates.id'], name=op.f('fk_retail_campaigns_tenant_id_template_id_retail_coupon_templates')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_retail_campaigns_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_retail_campaigns'))
     )
     enable_rls(op, 'retail_campaigns')
+    op.create_table('retail_complaints',
+    sa.Column('tenant_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('store_id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('description', sa.String(length=2000), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('assignee_id', sa.BigInteger(), nullable=True),
+    sa.Column('first_response_due', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_responded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('overdue', sa.Boolean(), nullable=False),
+    sa.Column('resolution', sa.String(length=2000), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'assignee_id'], ['users.tenant_id', 'users.id'], name=op.f('fk_retail_complaints_tenant_id_assignee_id_users')),
+    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_retail_complaints_tenant_id_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'store_id'], ['stores.tenant_id', 'stores.id'], name=op.f('fk_retail_complaints_tenant_id_store_id_stores')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_retail_complaints_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_retail_complaints'))
+    )
+    enable_rls(op, 'retail_complaints')
+    op.create_index('ix_retail_complaints_status', 'retail_complaints', ['tenant_id', 'status', 'first_response_due'], unique=False)
     op.create_table('retail_members',
     sa.Column('tenant_id', sa.BigInteger(), nullable=False),
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -112,6 +137,21 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'campaign_id', 'member_id', name=op.f('uq_retail_campaign_members_tenant_id_campaign_id_member_id'))
     )
     enable_rls(op, 'retail_campaign_members')
+    op.create_table('retail_complaint_events',
+    sa.Column('tenant_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('complaint_id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=True),
+    sa.Column('to_user_id', sa.BigInteger(), nullable=True),
+    sa.Column('note', sa.String(length=2000), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'complaint_id'], ['retail_complaints.tenant_id', 'retail_complaints.id'], name=op.f('fk_retail_complaint_events_tenant_id_complaint_id_retail_complaints'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_retail_complaint_events_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_retail_complaint_events'))
+    )
+    enable_rls(op, 'retail_complaint_events')
+    op.create_index('ix_retail_complaint_events_complaint', 'retail_complaint_events', ['tenant_id', 'complaint_id'], unique=False)
     op.create_table('retail_coupons',
     sa.Column('tenant_id', sa.BigInteger(), nullable=False),
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -238,8 +278,12 @@ def downgrade():
     op.drop_table('retail_point_batches')
     op.drop_index('ix_retail_coupons_member', table_name='retail_coupons')
     op.drop_table('retail_coupons')
+    op.drop_index('ix_retail_complaint_events_complaint', table_name='retail_complaint_events')
+    op.drop_table('retail_complaint_events')
     op.drop_table('retail_campaign_members')
     op.drop_table('retail_members')
+    op.drop_index('ix_retail_complaints_status', table_name='retail_complaints')
+    op.drop_table('retail_complaints')
     op.drop_table('retail_campaigns')
     op.drop_table('retail_tiers')
     op.drop_index('ix_retail_earning_rules_tenant', table_name='retail_earning_rules')

@@ -1,0 +1,75 @@
+"""Campaigns with a random held-out control group and the uplift report; complaints routed by kind with a 2-hour
+first response through the core's timers."""
+import random
+from datetime import timedelta
+
+import pytest
+from marshmallow import ValidationError
+from sqlalchemy import select, text
+
+from storecrm.sdk import db, utcnow
+
+from storecrm.plugins.retail import campaigns, complaints, coupons
+from storecrm.plugins.retail.models import CampaignMember, Coupon
+from retail_testkit import buy, member
+
+pytestmark = pytest.mark.storecrm_plugins("retail")
+
+
+def test_a_campaign_holds_out_a_random_control_group_and_reports_the_uplift(two_tenants, in_tenant):
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        people = [member(alpha, n) for n in range(20)]
+        with pytest.raises(ValidationError) as err:
+            campaigns.create({"name": "空", "control_pct": 10})
+        assert "message" in err.value.messages
+        campaign = campaigns.create({"name": "春季回馈", "template": "WINBACK", "control_pct": 25, "window_days": 30})
+        assert campaigns.launch(campaign, rng=random.Random(7)) == {"treatment": 15, "control": 5}
+        with pytest.raises(ValidationError):
+            campaigns.launch(campaign)
+        groups = dict(db.session.execute(select(CampaignMember.member_id, CampaignMember.control)).all())
+        given = {c.member_id for c in db.session.scalars(select(Coupon).where(Coupon.campaign_id == campaign.id))}
+        assert given == {m for m, control in groups.items() if not control}    # the control group got nothing
+        treated = [m for m in people if not groups[m.id]]
+        held = [m for m in people if groups[m.id]]
+        for m in treated[:6]:
+            buy(alpha, m, "88.00")
+        buy(alpha, held[0], "88.00")
+        report = campaigns.report(campaign)
+        assert report["treatment"]["rate"] == pytest.approx(40) and report["control"]["rate"] == pytest.approx(20)
+        assert report["uplift"] == pytest.approx(20)
+
+
+def test_complaints_are_routed_and_a_missed_first_response_escalates(two_tenants, in_tenant, system_db, app):
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        m = member(alpha, 1)
+        quality = complaints.intake(None, {"customer_id": m.customer_id, "store_id": alpha.stores[0],
+                                           "kind": "quality", "description": "围巾掉色"}, source="member")
+        attitude = complaints.intake(None, {"customer_id": m.customer_id, "store_id": alpha.stores[0],
+                                            "kind": "attitude", "description": "店员态度差"})
+        assert quality.assignee_id == alpha.users["admin"] and attitude.assignee_id == alpha.users["manager"]
+        with pytest.raises(ValidationError) as err:
+            complaints.intake(None, {"customer_id": m.customer_id, "store_id": alpha.stores[0], "kind": "x",
+                                     "description": ""})
+        assert {"kind", "description"} <= set(err.value.messages)
+        complaints.respond(None, attitude, "已致电道歉")
+        quality_id = quality.id
+        # two hours pass: the timer of the unanswered one is due, the answered one's was cancelled
+        db.session.execute(text("UPDATE timers SET due_at = now() - interval '1 minute' WHERE key LIKE 'retail-complaint-%'"))
+    from storecrm.sdk import AUTOMATION  # noqa: F401
+    with in_tenant(alpha):
+        from storecrm.plugins.retail.complaints import TIMER
+        due = db.session.execute(text("SELECT id, kind FROM timers WHERE fired_at IS NULL")).all()
+        assert [k for _i, k in due] == [TIMER]
+        from storecrm.timers import fire  # core test hook: run the due timer as the dispatcher's job would
+        fire(due[0][0])
+    with in_tenant(alpha):
+        row = complaints.get(quality_id)
+        assert row.overdue is True
+        assert [e.kind for e in complaints.events_of(quality_id)] == ["created", "overdue"]
+        complaints.transfer(None, row, alpha.users["manager"], "请门店跟进")
+        complaints.resolve(None, row, "已退款并赠送优惠券")
+        assert complaints.get(quality_id).status == "resolved"
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM notifications WHERE title LIKE 'Complaint without%'")).scalar() == 1
