@@ -140,9 +140,12 @@ def register_demo_tenants():
 @hookimpl
 def plugin_enabled(tenant, first_time):
     if first_time:
+        from flask_babel import force_locale
+
         from .setup import seed_defaults
 
-        seed_defaults()
+        with force_locale(getattr(tenant, "locale", None) or "zh_CN"):   # rule names and texts in the tenant's words
+            seed_defaults()
 
 
 @hookimpl
