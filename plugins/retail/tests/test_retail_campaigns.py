@@ -73,3 +73,21 @@ def test_complaints_are_routed_and_a_missed_first_response_escalates(two_tenants
         assert complaints.get(quality_id).status == "resolved"
     with system_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM notifications WHERE title LIKE 'Complaint without%'")).scalar() == 1
+
+
+def test_kpis_count_members_coupons_and_liabilities(two_tenants, in_tenant, api_token, app):
+    from storecrm.plugins.retail import wallet
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        m = member(alpha, 1)                                  # + its welcome coupon
+        wallet.top_up(m, {"amount": "300", "method": "alipay"})
+        buy(alpha, m, "100.00", coupon_code=coupons.coupons_of(m.id)[0][0].code)
+        member(alpha, 2)
+    client, headers = app.test_client(), api_token(alpha, "manager")
+    value = lambda code: client.get(f"/api/v1/kpis/{code}/value?period=month", headers=headers).get_json()  # noqa: E731
+    assert value("retail.members")["value"] == 2
+    assert value("retail.active_members")["value"] == 1
+    assert float(value("retail.coupon_redemption")["value"]) == 50
+    assert float(value("retail.points_liability")["value"]) == 80
+    assert float(value("retail.stored_value_liability")["value"]) == 300
