@@ -176,3 +176,13 @@ def customer_merged(survivor, merged):
                            .execution_options(synchronize_session=False))
     db.session.execute(update(Complaint).where(Complaint.customer_id == merged.id).values(customer_id=survivor.id)
                        .execution_options(synchronize_session=False))
+
+
+@hookimpl
+def register_import_mappings():
+    from storecrm.sdk import ImportMapping
+
+    from .importing import COLUMNS, FIELDS, PurchaseRow, import_purchase
+
+    return [ImportMapping("retail.purchases", _l("Member purchases (daily till file)"), columns=COLUMNS, fields=FIELDS,
+                          schema=PurchaseRow, upsert=import_purchase, permission="retail.till")]

@@ -91,3 +91,25 @@ def test_kpis_count_members_coupons_and_liabilities(two_tenants, in_tenant, api_
     assert float(value("retail.coupon_redemption")["value"]) == 50
     assert float(value("retail.points_liability")["value"]) == 80
     assert float(value("retail.stored_value_liability")["value"]) == 300
+
+
+def test_the_daily_till_file_imports_each_receipt_once(two_tenants, in_tenant):
+    from datetime import date
+
+    from storecrm.plugins.retail.importing import PurchaseRow, import_purchase
+    from storecrm.plugins.retail.models import Member, PointBatch
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        m = member(alpha, 1)
+        row = PurchaseRow().load({"member_no": m.member_no, "receipt_no": "JA01-20260301-0007", "store": "ALPHA Store One",
+                                  "amount": "256.00", "bought_on": "2026-03-01", "method": "微信"})
+        assert import_purchase(None, row) == "created"
+        assert import_purchase(None, row) == "updated"
+        db.session.refresh(m)
+        assert m.points_balance == 256
+        assert db.session.scalar(select(PointBatch.expires_on).where(PointBatch.member_id == m.id)) == date(2027, 3, 1)
+        with pytest.raises(ValidationError) as err:
+            PurchaseRow().load({"member_no": "999999999", "receipt_no": "x", "store": "nowhere", "amount": "-1",
+                                "bought_on": "not a date"})
+        assert {"member_no", "store", "amount", "bought_on"} <= set(err.value.messages)
