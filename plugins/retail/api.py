@@ -462,3 +462,34 @@ def resolve_complaint(complaint_id):
         return complaints.resolve(api_user(), row, data["resolution"])
     except ValidationError as err:
         unprocessable(err)
+
+
+class SettlementArgs(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class SettlementOut(Schema):
+    store_id = fields.Integer()
+    store = fields.String()
+    taken_in = fields.Decimal(as_string=True)
+    accepted = fields.Decimal(as_string=True)
+    owed_to_store = fields.Decimal(as_string=True)
+
+
+@blp.route("/stored-value/settlement")
+@blp.arguments(SettlementArgs, location="query")
+@blp.response(200, SettlementOut(many=True))
+@requires("retail.manage")
+def stored_value_settlement(args):
+    """Settlement between stores for the local days `start` … `end` (inclusive, the tenant's zone): top-ups each store
+    took in, stored value it accepted, and what HQ owes it."""
+    from datetime import datetime, time, timedelta
+
+    from storecrm.sdk import tenant_zone
+
+    if args["end"] < args["start"]:
+        unprocessable(ValidationError({"end": [_("The end cannot be before the start.")]}))
+    zone = tenant_zone()
+    return wallet.settlement(datetime.combine(args["start"], time(), tzinfo=zone),
+                             datetime.combine(args["end"] + timedelta(days=1), time(), tzinfo=zone))

@@ -129,3 +129,24 @@ def ledger_of(member_id, limit: int = 50):
 def ledger_sum(member_id) -> Decimal:
     return db.session.scalar(select(func.coalesce(func.sum(StoredValueEntry.amount), 0))
                              .where(StoredValueEntry.member_id == member_id))
+
+
+def settlement(start, end) -> list[dict]:
+    """Settlement between the stores of a chain for [start, end) (aware datetimes): per store, the money it took in
+    as top-ups (principal only; the bonus is the chain's cost) and the stored value its tills accepted as payment
+    (net of refunds to the card). `owed_to_store` = accepted − taken in: what HQ owes the store (negative: the store
+    owes HQ), so a member who tops up in one store and spends in another settles fairly."""
+    from sqlalchemy import case
+
+    from storecrm.sdk import Store
+
+    taken = func.sum(case((StoredValueEntry.kind.in_(("topup", "topup_refund")), StoredValueEntry.amount), else_=0))
+    accepted = func.sum(case((StoredValueEntry.kind.in_(("spend", "refund")), -StoredValueEntry.amount), else_=0))
+    rows = db.session.execute(
+        select(StoredValueEntry.store_id, taken, accepted)
+        .where(StoredValueEntry.at >= start, StoredValueEntry.at < end, StoredValueEntry.store_id.is_not(None))
+        .group_by(StoredValueEntry.store_id)).all()
+    names = dict(db.session.execute(select(Store.id, Store.name)).all())
+    return [{"store_id": store_id, "store": names.get(store_id, ""), "taken_in": money(t or 0),
+             "accepted": money(a or 0), "owed_to_store": money((a or 0) - (t or 0))}
+            for store_id, t, a in sorted(rows, key=lambda r: r[0])]

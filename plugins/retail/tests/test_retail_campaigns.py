@@ -113,3 +113,21 @@ def test_the_daily_till_file_imports_each_receipt_once(two_tenants, in_tenant):
             PurchaseRow().load({"member_no": "999999999", "receipt_no": "x", "store": "nowhere", "amount": "-1",
                                 "bought_on": "not a date"})
         assert {"member_no", "store", "amount", "bought_on"} <= set(err.value.messages)
+
+
+def test_stored_value_settles_between_the_stores_of_a_chain(two_tenants, in_tenant, api_token, app):
+    from storecrm.plugins.retail import wallet
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        m = member(alpha, 1)
+        wallet.top_up(m, {"amount": "500", "method": "wechat_pay", "store_id": alpha.stores[0]})  # +50 bonus
+        buy(alpha, m, "200.00", stored_value="200", store_id=alpha.stores[1])
+    client, headers = app.test_client(), api_token(alpha, "admin")
+    from storecrm.sdk import tenant_today  # noqa: F401
+    rows = client.get("/api/v1/retail/stored-value/settlement?start=2000-01-01&end=2100-01-01", headers=headers).get_json()
+    by_store = {r["store_id"]: r for r in rows}
+    assert by_store[alpha.stores[0]]["owed_to_store"] == "-500.00"        # took the money in, owes it to HQ
+    assert by_store[alpha.stores[1]]["owed_to_store"] == "200.00"         # served the member from the card
+    bad = client.get("/api/v1/retail/stored-value/settlement?start=2026-02-01&end=2026-01-01", headers=headers)
+    assert bad.status_code == 422
