@@ -13,29 +13,32 @@ from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, db, emit_eve
 from . import coupons, members, points, purchases, tiers, wallet
 from .models import Coupon, Member, PointBatch, Purchase, Tier
 
-TIERS = (("NORMAL", "普卡会员", 0, None, None, "1.00", "0"),
-         ("SILVER", "银卡会员", 1, "2000", 2000, "1.20", "0"),
-         ("GOLD", "金卡会员", 2, "8000", 8000, "1.50", "5"),
-         ("DIAMOND", "钻石会员", 3, "20000", 20000, "2.00", "10"))
+TIERS = (("NORMAL", "普卡会员", 0, None, None, "1.00", "0", "BIRTHDAY"),
+         ("SILVER", "银卡会员", 1, "2000", 2000, "1.20", "0", "BIRTHDAY"),
+         ("GOLD", "金卡会员", 2, "8000", 8000, "1.50", "5", "BIRTHDAY_VIP"),
+         ("DIAMOND", "钻石会员", 3, "20000", 20000, "2.00", "10", "BIRTHDAY_VIP"))
+TIER_BIRTHDAY = "@tier_birthday"   # the rule's template: "the birthday gift of the member's tier"
 TEMPLATES = ({"code": "WELCOME", "name": "新会员礼券 满100减20", "kind": "amount", "value": "20", "min_spend": "100", "valid_days": 30},
              {"code": "BIRTHDAY", "name": "生日礼券 满100减50", "kind": "amount", "value": "50", "min_spend": "100", "valid_days": 30},
              {"code": "WINBACK", "name": "回归专享 9折", "kind": "percent", "value": "10", "min_spend": "0", "valid_days": 14},
-             {"code": "GIFT", "name": "到店礼品一份", "kind": "gift", "value": "0", "min_spend": "0", "valid_days": 30})
+             {"code": "GIFT", "name": "到店礼品一份", "kind": "gift", "value": "0", "min_spend": "0", "valid_days": 30},
+             {"code": "BIRTHDAY_VIP", "name": "贵宾生日礼券 满200减100", "kind": "amount", "value": "100", "min_spend": "200",
+              "valid_days": 30})
 
 
 def seed_defaults():
     """Called once, on the tenant's first enable: a re-enable never re-seeds (what the admin changed stays)."""
-    for code, name, rank, spend, pts, mult, disc in TIERS:
+    for code, name, rank, spend, pts, mult, disc, gift in TIERS:
         db.session.add(Tier(code=code, name=name, rank=rank, min_spend=Decimal(spend) if spend else None,
                             min_points=pts, points_multiplier=Decimal(mult), discount_pct=Decimal(disc),
-                            birthday_coupon="BIRTHDAY"))
+                            birthday_coupon=gift))
     for template in TEMPLATES:
         coupons.save_template(template)
     db.session.flush()
     issue = lambda template: {"type": "plugin", "action": "retail.issue_coupon", "params": {"template": template}}  # noqa: E731
     save_rule({"name": _("Members: birthday coupon"), "entity": "customer", "enabled": True,
                "trigger": {"type": "date", "field": "birthday", "offset_days": 0, "annual": True},
-               "actions": [issue("BIRTHDAY")]})
+               "actions": [issue(TIER_BIRTHDAY)]})
     save_rule({"name": _("Members: win back after 90 days without a purchase"), "entity": "customer", "enabled": True,
                "trigger": {"type": "date", "field": "last_purchase_at", "offset_days": 90},
                "actions": [issue("WINBACK")]})
@@ -57,7 +60,11 @@ def issue_coupon_action(record, params):
         raise ValueError("the record has no customer")
     member = members.member_of_customer(customer.id) or members.enrol(customer, source="rule",
                                                                       store_id=customer.store_id, consent=False)
-    coupon = coupons.issue(member, params["template"], issued_by="rule")
+    template = params["template"]
+    if template == TIER_BIRTHDAY:      # each tier has its own birthday gift (a benefit of the tier)
+        tier = tiers.tier_named(member.tier_code)
+        template = (tier.birthday_coupon if tier is not None else None) or "BIRTHDAY"
+    coupon = coupons.issue(member, template, issued_by="rule")
     return f"coupon {coupon.code}"
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from storecrm.sdk import db, utcnow
 
-from storecrm.plugins.retail import campaigns, complaints, coupons
+from storecrm.plugins.retail import campaigns, complaints, coupons, members
 from storecrm.plugins.retail.models import CampaignMember, Coupon
 from retail_testkit import buy, member
 
@@ -131,3 +131,16 @@ def test_stored_value_settles_between_the_stores_of_a_chain(two_tenants, in_tena
     assert by_store[alpha.stores[1]]["owed_to_store"] == "200.00"         # served the member from the card
     bad = client.get("/api/v1/retail/stored-value/settlement?start=2026-02-01&end=2026-01-01", headers=headers)
     assert bad.status_code == 422
+
+
+def test_the_birthday_gift_follows_the_tier(two_tenants, in_tenant):
+    from storecrm.plugins.retail.setup import TIER_BIRTHDAY, issue_coupon_action
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        normal, gold = member(alpha, 1), member(alpha, 2)
+        gold.tier_code = "GOLD"
+        for m in (normal, gold):
+            issue_coupon_action(members.customer_of(m), {"template": TIER_BIRTHDAY})
+        names = {m.id: [t.code for c, t in coupons.coupons_of(m.id)] for m in (normal, gold)}
+        assert "BIRTHDAY" in names[normal.id] and "BIRTHDAY_VIP" in names[gold.id]

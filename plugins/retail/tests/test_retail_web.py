@@ -64,7 +64,7 @@ def test_a_tenant_without_the_plugin_gets_404_and_re_enabling_keeps_data_without
     assert "王丽" in admin.get("/t/alpha/retail/").get_data(as_text=True)
     with system_db.connect() as conn:
         count = lambda sql: conn.execute(text(sql), {"t": alpha.id}).scalar()  # noqa: E731
-        assert count("SELECT count(*) FROM retail_coupon_templates WHERE tenant_id = :t") == 4
+        assert count("SELECT count(*) FROM retail_coupon_templates WHERE tenant_id = :t") == 5
         assert count("SELECT count(*) FROM retail_tiers WHERE tenant_id = :t") == 4
         assert count("SELECT count(*) FROM rules WHERE tenant_id = :t AND name LIKE 'Members:%'") == 4
 
