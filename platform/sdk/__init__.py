@@ -131,6 +131,11 @@ from ..validation import BoundedDecimal, Phone, Trimmed, finite_number, normaliz
 from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.redirects import safe_next
 from ..web.transactions import refuse
+# --- added for retail ---
+from ..sales.models import Order as _SalesOrder
+from ..sales.schemas import PaymentSchema as _PaymentSchema
+from ..sales.schemas import RefundSchema as _RefundSchema
+from ..rules.engine import save as _save_rule
 
 __all__ = [
     # contract
@@ -180,6 +185,8 @@ __all__ = [
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
     "BoundedDecimal", "finite_number", "normalize_phone",
+    # --- added for retail ---
+    "get_sales_order", "record_order_payment", "record_order_refund", "set_order_discount", "order_lines", "save_rule", "sweep_rules",
 ]
 
 
@@ -250,3 +257,81 @@ def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=Non
     if channel is None:
         raise _ValidationError({"channel_id": [_gettext("Choose one of the listed options.")]})
     return _capture(channel, _CaptureSchema().load(data), source=source, user=user)
+
+
+# --- added for retail ---
+def get_sales_order(order_id):
+    """An order of the current tenant by id, whoever may see it (None for other tenants' ids and for quotes); for
+    code that made the order itself (a till purchase) and keeps its id.
+
+        order = get_sales_order(purchase.order_id)
+    """
+    order = get_scoped(_SalesOrder, as_id(order_id))
+    return order if order is not None and order.kind == "order" else None
+
+
+def record_order_payment(user, order, method: str, amount, *, reference: str | None = None,
+                         note: str | None = None, request_key: str | None = None):
+    """Record money received on an order (`method` one of cash, wechat_pay, alipay, bank_card, transfer,
+    stored_value), never above its balance due; the customer's spend follows. The same `request_key` twice returns
+    the first payment. ValidationError with field messages (amount, method, state); pass `AUTOMATION` from jobs.
+
+        record_order_payment(user, order, "stored_value", Decimal("88.00"), reference="member 100023")
+    """
+    data = _PaymentSchema().load({"method": method, "amount": str(amount), "reference": reference, "note": note})
+    return _sales.record_payment(None if user is AUTOMATION else user, order, data, request_key=request_key)
+
+
+def record_order_refund(user, order, method: str, amount, note: str, *, request_key: str | None = None):
+    """Give money back on an order (never more than was paid and not yet refunded); the customer's spend follows
+    and `OrderRefunded` is emitted. `note` says why. Same `request_key` twice: the first refund.
+
+        record_order_refund(user, order, "wechat_pay", Decimal("20.00"), "退货：尺码不合适")
+    """
+    data = _RefundSchema().load({"method": method, "amount": str(amount), "note": note})
+    return _sales.record_refund(None if user is AUTOMATION else user, order, data, request_key=request_key)
+
+
+def set_order_discount(user, order, percent):
+    """Set a draft order's header discount (a percentage, two decimals, 0–100) and recompute its totals: a member's
+    tier discount, a coupon turned into a percentage of the subtotal. ValidationError when the order is not a draft.
+
+        set_order_discount(user, order, Decimal("12.50"))
+    """
+    from decimal import Decimal as _Decimal
+
+    pct = _Decimal(str(percent)).quantize(_Decimal("0.01"))
+    if not (_Decimal(0) <= pct <= _Decimal(100)):
+        raise _ValidationError({"header_discount_pct": [_gettext("Enter a percentage from 0 to 100.")]})
+    return _sales.update_header(None if user is AUTOMATION else user, order, {"header_discount_pct": pct})
+
+
+def order_lines(document) -> list:
+    """The lines of a quote or order in their order (a package's components as their own lines), each with its
+    figures: `item_id`, `quantity`, `unit_price`, `amount`, `header_discount`, `tax`.
+
+        paid_for = sum(line.amount - line.header_discount for line in order_lines(order))
+    """
+    return _sales.lines_of(document)
+
+
+def save_rule(data: dict):
+    """Create an automation rule from its JSON (docs/rules.md: name, entity, trigger, conditions, actions,
+    enabled), validated like the rule editor; for seeding a vertical's rules in `plugin_enabled(first_time=True)`.
+
+        save_rule({"name": "生日券", "entity": "customer", "enabled": True,
+                   "trigger": {"type": "date", "field": "birthday", "annual": True},
+                   "actions": [{"type": "plugin", "action": "retail.issue_coupon", "params": {"template": "BDAY"}}]})
+    """
+    return _save_rule(None, data)
+
+
+def sweep_rules(now=None) -> dict:
+    """Run the current tenant's date, usage and inactivity rules whose hour has come — what the hourly job does —
+    now (or as at `now`, an aware datetime); returns {rule id: records fired}. For a plugin's "run now" and for tests.
+
+        sweep_rules(datetime(2026, 5, 1, 10, tzinfo=tenant_zone()))
+    """
+    from ..rules.engine import sweep_tenant
+
+    return sweep_tenant(now)

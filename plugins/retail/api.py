@@ -1,0 +1,495 @@
+"""REST API under /api/v1/retail: members, points, coupons, stored value, till purchases (Idempotency-Key)."""
+from flask import request
+from flask_babel import gettext as _
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy import func, select
+
+from storecrm.sdk import PageArgs, api_requires as requires, api_user, db, keyset_page, page_schema, paged, unprocessable
+
+from . import coupons, members, points, purchases, wallet
+from .models import Member
+
+blp = Blueprint("api_retail", __name__, url_prefix="/retail", description="Retail membership")
+
+
+class MemberOut(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    member_no = fields.String()
+    store_id = fields.Integer(allow_none=True)
+    tier_code = fields.String()
+    points_balance = fields.Integer()
+    stored_balance = fields.Decimal(as_string=True)
+    source = fields.String()
+    joined_at = fields.DateTime()
+
+
+class MemberIn(Schema):
+    name = fields.String(required=True)
+    mobile = fields.String(required=True)
+    store_id = fields.Integer(required=True)
+    birthday = fields.Date(load_default=None, allow_none=True)
+    consent = fields.Boolean(load_default=False)
+
+
+class MemberArgs(PageArgs):
+    after_id = fields.Integer(load_default=None, allow_none=True)
+    member_no = fields.String(load_default=None, allow_none=True)
+
+
+class PointEntryOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    points = fields.Integer()
+    purchase_id = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class RedeemPointsIn(Schema):
+    points = fields.Integer(required=True, strict=True)
+    note = fields.String(load_default=None, allow_none=True)
+
+
+class CouponOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    template = fields.String(attribute="template_code")
+    valid_from = fields.Date()
+    valid_until = fields.Date()
+    issued_by = fields.String()
+    redeemed_at = fields.DateTime(allow_none=True)
+
+
+class IssueIn(Schema):
+    template = fields.String(required=True)
+
+
+class RedeemCouponIn(Schema):
+    member_no = fields.String(required=True)
+    code = fields.String(required=True)
+    store_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class SvEntryOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    amount = fields.Decimal(as_string=True)
+    topup_id = fields.Integer(allow_none=True)
+    purchase_id = fields.Integer(allow_none=True)
+    method = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class StoredValueOut(Schema):
+    balance = fields.Decimal(as_string=True)
+    entries = fields.List(fields.Nested(SvEntryOut))
+
+
+class PurchaseOut(Schema):
+    id = fields.Integer()
+    member_id = fields.Integer()
+    order_id = fields.Integer()
+    store_id = fields.Integer()
+    staff_id = fields.Integer(allow_none=True)
+    amount = fields.Decimal(as_string=True)
+    discount = fields.Decimal(as_string=True)
+    paid_stored_value = fields.Decimal(as_string=True)
+    paid_other = fields.Decimal(as_string=True)
+    method = fields.String()
+    coupon_id = fields.Integer(allow_none=True)
+    points_earned = fields.Integer()
+    refunded = fields.Decimal(as_string=True)
+    at = fields.DateTime()
+
+
+class RefundIn(Schema):
+    amount = fields.Decimal(required=True, as_string=True)
+    note = fields.String(required=True)
+
+
+def _key():
+    return (request.headers.get("Idempotency-Key") or "").strip()[:80] or None
+
+
+def _member(member_id) -> Member:
+    member = members.get_member(member_id)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _loaded(schema, raw):
+    try:
+        return schema.load(raw or {})
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/members")
+@blp.arguments(MemberArgs, location="query")
+@blp.response(200, page_schema(MemberOut))
+@requires("retail.view")
+def list_members(args):
+    """Members, newest first; keyset paging with `after_id` (the last id of the previous page)."""
+    query = select(Member)
+    if args.get("member_no"):
+        query = query.where(Member.member_no == args["member_no"].strip())
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = keyset_page(query, Member, Member.id, True, args.get("after_id"))
+    items = list(db.session.scalars(page.limit(args["per_page"])))
+    return paged(items, total, args)
+
+
+@blp.route("/members", methods=["POST"])
+@blp.response(201, MemberOut)
+@requires("retail.till")
+def create_member():
+    """Register a member at a till by mobile (One-ID: a known mobile's customer becomes the member)."""
+    try:
+        return members.register(api_user(), request.get_json(silent=True) or {}, source="till")
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/members/<int:member_id>")
+@blp.response(200, MemberOut)
+@requires("retail.view")
+def get_member(member_id):
+    return _member(member_id)
+
+
+@blp.route("/members/<int:member_id>/points")
+@blp.response(200, PointEntryOut(many=True))
+@requires("retail.view")
+def points_ledger(member_id):
+    """The member's points ledger, newest first (its sum is the balance)."""
+    return points.ledger_of(_member(member_id).id, 200)
+
+
+@blp.route("/members/<int:member_id>/points/redemptions", methods=["POST"])
+@blp.response(201, PointEntryOut)
+@requires("retail.till")
+def redeem_points(member_id):
+    member = _member(member_id)
+    data = _loaded(RedeemPointsIn(), request.get_json(silent=True))
+    try:
+        return points.redeem(member.id, data["points"], data["note"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+def _coupon_out(coupon, template):
+    coupon.template_code = template.code
+    return coupon
+
+
+@blp.route("/members/<int:member_id>/coupons")
+@blp.response(200, CouponOut(many=True))
+@requires("retail.view")
+def member_coupons(member_id):
+    return [_coupon_out(c, t) for c, t in coupons.coupons_of(_member(member_id).id)]
+
+
+@blp.route("/members/<int:member_id>/coupons", methods=["POST"])
+@blp.response(201, CouponOut)
+@requires("retail.till")
+def issue_coupon(member_id):
+    """Staff give a coupon of template `template` (its code) to the member."""
+    member = _member(member_id)
+    data = _loaded(IssueIn(), request.get_json(silent=True))
+    try:
+        coupon = coupons.issue(member, data["template"], issued_by="staff")
+    except ValidationError as err:
+        unprocessable(err)
+    return _coupon_out(coupon, coupons.template_by_code(data["template"]))
+
+
+@blp.route("/coupons/redemptions", methods=["POST"])
+@blp.response(201, CouponOut)
+@requires("retail.till")
+def redeem_coupon():
+    """Redeem a coupon (a gift handed over) at a till: exactly once, however many tills try at the same time."""
+    data = _loaded(RedeemCouponIn(), request.get_json(silent=True))
+    member = members.by_number(data["member_no"])
+    if member is None:
+        unprocessable(ValidationError({"member_no": [_("No member has this number.")]}))
+    try:
+        coupon = coupons.redeem(member, data["code"], store_id=data["store_id"])
+    except ValidationError as err:
+        unprocessable(err)
+    template = next(t for c, t in coupons.coupons_of(member.id) if c.id == coupon.id)
+    return _coupon_out(coupon, template)
+
+
+@blp.route("/members/<int:member_id>/stored-value")
+@blp.response(200, StoredValueOut)
+@requires("retail.view")
+def stored_value(member_id):
+    member = _member(member_id)
+    return {"balance": member.stored_balance, "entries": wallet.ledger_of(member.id, 200)}
+
+
+@blp.route("/members/<int:member_id>/stored-value/top-ups", methods=["POST"])
+@blp.response(201, SvEntryOut)
+@requires("retail.till")
+def top_up(member_id):
+    """A top-up (amount, method, store_id); the bonus follows the tenant's steps. Honours `Idempotency-Key`."""
+    member = _member(member_id)
+    try:
+        return wallet.top_up(member, request.get_json(silent=True) or {}, request_key=_key())
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/members/<int:member_id>/stored-value/top-ups/<int:topup_id>/refund", methods=["POST"])
+@blp.response(200, StoredValueOut)
+@requires("retail.manage")
+def refund_top_up(member_id, topup_id):
+    """Refund a top-up: its bonus is clawed back first; answers the card's ledger."""
+    member = _member(member_id)
+    try:
+        wallet.refund_topup(member, topup_id)
+    except ValidationError as err:
+        if "topup_id" in err.messages:
+            abort(404)
+        unprocessable(err)
+    member = members.get_member(member.id)
+    db.session.refresh(member)
+    return {"balance": member.stored_balance, "entries": wallet.ledger_of(member.id, 200)}
+
+
+@blp.route("/purchases", methods=["POST"])
+@blp.response(201, PurchaseOut)
+@requires("retail.till")
+def create_purchase():
+    """A sale at a till: member_no, store_id, staff_id, lines [{item_id | description + unit_price, quantity}],
+    coupon_code, stored_value (the part paid from the card), method (the rest). Send `Idempotency-Key`: a till's
+    retry returns the first purchase and records nothing."""
+    try:
+        return purchases.record_purchase(api_user(), request.get_json(silent=True) or {}, request_key=_key())
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/purchases/<int:purchase_id>")
+@blp.response(200, PurchaseOut)
+@requires("retail.view")
+def get_purchase(purchase_id):
+    purchase = purchases.get_purchase(purchase_id)
+    if purchase is None:
+        abort(404)
+    return purchase
+
+
+@blp.route("/purchases/<int:purchase_id>/refunds", methods=["POST"])
+@blp.response(201, PurchaseOut)
+@requires("retail.till")
+def refund_purchase(purchase_id):
+    """Refund part or all of a purchase: money back to where it came from, points taken back in proportion."""
+    purchase = purchases.get_purchase(purchase_id)
+    if purchase is None:
+        abort(404)
+    data = _loaded(RefundIn(), request.get_json(silent=True))
+    try:
+        return purchases.refund(api_user(), purchase, data["amount"], data["note"], request_key=_key())
+    except ValidationError as err:
+        unprocessable(err)
+
+
+class CampaignOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    template_id = fields.Integer(allow_none=True)
+    message = fields.String(allow_none=True)
+    control_pct = fields.Integer()
+    window_days = fields.Integer()
+    segment = fields.Dict()
+    launched_at = fields.DateTime(allow_none=True)
+
+
+class GroupOut(Schema):
+    members = fields.Integer()
+    buyers = fields.Integer()
+    rate = fields.Decimal(as_string=True, allow_none=True)
+
+
+class ReportOut(Schema):
+    treatment = fields.Nested(GroupOut, allow_none=True)
+    control = fields.Nested(GroupOut, allow_none=True)
+    uplift = fields.Decimal(as_string=True, allow_none=True)
+
+
+class ComplaintOut(Schema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    store_id = fields.Integer()
+    kind = fields.String()
+    description = fields.String()
+    source = fields.String()
+    status = fields.String()
+    assignee_id = fields.Integer(allow_none=True)
+    first_response_due = fields.DateTime()
+    first_responded_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    resolution = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+
+
+class NoteIn(Schema):
+    note = fields.String(load_default="")
+    resolution = fields.String(load_default="")
+
+
+@blp.route("/campaigns")
+@blp.response(200, CampaignOut(many=True))
+@requires("retail.view")
+def list_campaigns():
+    from . import campaigns
+
+    return campaigns.listing()
+
+
+@blp.route("/campaigns", methods=["POST"])
+@blp.response(201, CampaignOut)
+@requires("retail.manage")
+def create_campaign():
+    """A campaign: name, segment (all | dormant | tier + tier), template (a coupon template code) and/or message,
+    control_pct (held out at random), window_days (the uplift window)."""
+    from . import campaigns
+
+    try:
+        return campaigns.create(request.get_json(silent=True) or {})
+    except ValidationError as err:
+        unprocessable(err)
+
+
+def _campaign(campaign_id):
+    from . import campaigns
+
+    row = campaigns.get(campaign_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@blp.route("/campaigns/<int:campaign_id>/launch", methods=["POST"])
+@blp.response(200, CampaignOut)
+@requires("retail.manage")
+def launch_campaign(campaign_id):
+    from . import campaigns
+
+    row = _campaign(campaign_id)
+    try:
+        campaigns.launch(row)
+    except ValidationError as err:
+        unprocessable(err)
+    return row
+
+
+@blp.route("/campaigns/<int:campaign_id>/report")
+@blp.response(200, ReportOut)
+@requires("retail.view")
+def campaign_report(campaign_id):
+    """Repurchase rate in the window after launch, treatment vs the held-out control group, and the uplift."""
+    from . import campaigns
+
+    return campaigns.report(_campaign(campaign_id))
+
+
+@blp.route("/complaints")
+@blp.response(200, ComplaintOut(many=True))
+@requires("retail.view")
+def list_complaints():
+    from . import complaints
+
+    return complaints.listing()
+
+
+@blp.route("/complaints", methods=["POST"])
+@blp.response(201, ComplaintOut)
+@requires("retail.till")
+def create_complaint():
+    """A complaint (customer_id, store_id, kind quality | attitude | other, description): routed, 2-hour first response."""
+    from . import complaints
+
+    try:
+        return complaints.intake(api_user(), request.get_json(silent=True) or {})
+    except ValidationError as err:
+        unprocessable(err)
+
+
+def _complaint(complaint_id):
+    from . import complaints
+
+    row = complaints.get(complaint_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@blp.route("/complaints/<int:complaint_id>")
+@blp.response(200, ComplaintOut)
+@requires("retail.view")
+def get_complaint(complaint_id):
+    return _complaint(complaint_id)
+
+
+@blp.route("/complaints/<int:complaint_id>/responses", methods=["POST"])
+@blp.response(201, ComplaintOut)
+@requires("retail.till")
+def respond_complaint(complaint_id):
+    from . import complaints
+
+    row = _complaint(complaint_id)
+    data = _loaded(NoteIn(), request.get_json(silent=True))
+    try:
+        return complaints.respond(api_user(), row, data["note"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/complaints/<int:complaint_id>/resolution", methods=["POST"])
+@blp.response(200, ComplaintOut)
+@requires("retail.till")
+def resolve_complaint(complaint_id):
+    from . import complaints
+
+    row = _complaint(complaint_id)
+    data = _loaded(NoteIn(), request.get_json(silent=True))
+    try:
+        return complaints.resolve(api_user(), row, data["resolution"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+class SettlementArgs(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class SettlementOut(Schema):
+    store_id = fields.Integer()
+    store = fields.String()
+    taken_in = fields.Decimal(as_string=True)
+    accepted = fields.Decimal(as_string=True)
+    owed_to_store = fields.Decimal(as_string=True)
+
+
+@blp.route("/stored-value/settlement")
+@blp.arguments(SettlementArgs, location="query")
+@blp.response(200, SettlementOut(many=True))
+@requires("retail.manage")
+def stored_value_settlement(args):
+    """Settlement between stores for the local days `start` … `end` (inclusive, the tenant's zone): top-ups each store
+    took in, stored value it accepted, and what HQ owes it."""
+    from datetime import datetime, time, timedelta
+
+    from storecrm.sdk import tenant_zone
+
+    if args["end"] < args["start"]:
+        unprocessable(ValidationError({"end": [_("The end cannot be before the start.")]}))
+    zone = tenant_zone()
+    return wallet.settlement(datetime.combine(args["start"], time(), tzinfo=zone),
+                             datetime.combine(args["end"] + timedelta(days=1), time(), tzinfo=zone))

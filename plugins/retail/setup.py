@@ -1,0 +1,199 @@
+"""First-enable seeding (tiers, coupon templates, automation rules), the rule action, periodic jobs, KPIs, demo."""
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, db, emit_event, get_scoped,
+                          save_rule, tenant_today)
+
+from . import coupons, members, points, purchases, tiers, wallet
+from .models import Coupon, Member, PointBatch, Purchase, Tier
+
+TIERS = (("NORMAL", "普卡会员", 0, None, None, "1.00", "0", "BIRTHDAY"),
+         ("SILVER", "银卡会员", 1, "2000", 2000, "1.20", "0", "BIRTHDAY"),
+         ("GOLD", "金卡会员", 2, "8000", 8000, "1.50", "5", "BIRTHDAY_VIP"),
+         ("DIAMOND", "钻石会员", 3, "20000", 20000, "2.00", "10", "BIRTHDAY_VIP"))
+TIER_BIRTHDAY = "@tier_birthday"   # the rule's template: "the birthday gift of the member's tier"
+TEMPLATES = ({"code": "WELCOME", "name": "新会员礼券 满100减20", "kind": "amount", "value": "20", "min_spend": "100", "valid_days": 30},
+             {"code": "BIRTHDAY", "name": "生日礼券 满100减50", "kind": "amount", "value": "50", "min_spend": "100", "valid_days": 30},
+             {"code": "WINBACK", "name": "回归专享 9折", "kind": "percent", "value": "10", "min_spend": "0", "valid_days": 14},
+             {"code": "GIFT", "name": "到店礼品一份", "kind": "gift", "value": "0", "min_spend": "0", "valid_days": 30},
+             {"code": "BIRTHDAY_VIP", "name": "贵宾生日礼券 满200减100", "kind": "amount", "value": "100", "min_spend": "200",
+              "valid_days": 30})
+
+
+def seed_defaults():
+    """Called once, on the tenant's first enable: a re-enable never re-seeds (what the admin changed stays)."""
+    for code, name, rank, spend, pts, mult, disc, gift in TIERS:
+        db.session.add(Tier(code=code, name=name, rank=rank, min_spend=Decimal(spend) if spend else None,
+                            min_points=pts, points_multiplier=Decimal(mult), discount_pct=Decimal(disc),
+                            birthday_coupon=gift))
+    for template in TEMPLATES:
+        coupons.save_template(template)
+    db.session.flush()
+    issue = lambda template: {"type": "plugin", "action": "retail.issue_coupon", "params": {"template": template}}  # noqa: E731
+    save_rule({"name": _("Members: birthday coupon"), "entity": "customer", "enabled": True,
+               "trigger": {"type": "date", "field": "birthday", "offset_days": 0, "annual": True},
+               "actions": [issue(TIER_BIRTHDAY)]})
+    save_rule({"name": _("Members: win back after 90 days without a purchase"), "entity": "customer", "enabled": True,
+               "trigger": {"type": "date", "field": "last_purchase_at", "offset_days": 90},
+               "actions": [issue("WINBACK")]})
+    save_rule({"name": _("Members: points expiring in 30 days"), "entity": "customer", "enabled": True,
+               "trigger": {"type": "event", "event": "retail.points_expiring"},
+               "actions": [{"type": "notify", "channel": "sms", "to": "customer", "subject": "",
+                            "body": _("{name}, some of your member points expire in 30 days. Use them at any of our stores.")}]})
+    save_rule({"name": _("Members: welcome coupon"), "entity": "customer", "enabled": True,
+               "trigger": {"type": "event", "event": "retail.joined"},
+               "actions": [issue("WELCOME")]})
+
+
+def issue_coupon_action(record, params):
+    """The rule action `retail.issue_coupon` {template}: the record's customer (a customer, or any record with a
+    `customer_id`, so other verticals' rules can give coupons) gets one; a customer who is not a member yet is
+    enrolled first."""
+    customer = record if isinstance(record, Customer) else get_scoped(Customer, getattr(record, "customer_id", None))
+    if customer is None:
+        raise ValueError("the record has no customer")
+    member = members.member_of_customer(customer.id) or members.enrol(customer, source="rule",
+                                                                      store_id=customer.store_id, consent=False)
+    template = params["template"]
+    if template == TIER_BIRTHDAY:      # each tier has its own birthday gift (a benefit of the tier)
+        tier = tiers.tier_named(member.tier_code)
+        template = (tier.birthday_coupon if tier is not None else None) or "BIRTHDAY"
+    coupon = coupons.issue(member, template, issued_by="rule")
+    return f"coupon {coupon.code}"
+
+
+@dataclass(frozen=True)
+class PointsExpiring(members.MemberEvent):
+    """Some of a member's points expire in 30 days (the daily job): the seeded rule texts them."""
+
+
+def daily_points_job(today=None):
+    """Expire what is due (the tenant's calendar), then tell members whose points expire in 30 days."""
+    today = today or tenant_today()
+    points.expire_due(today)
+    soon = today + timedelta(days=30)
+    ids = db.session.scalars(select(PointBatch.member_id).where(PointBatch.remaining > 0,
+                                                                PointBatch.expires_on == soon).distinct()).all()
+    for member_id in ids:
+        member = members.get_member(member_id)
+        customer = members.customer_of(member)
+        if customer is not None:
+            emit_event(PointsExpiring("customer", customer, "retail.points_expiring",
+                                      {"expires_on": [None, soon.isoformat()]}))
+    return len(ids)
+
+
+def daily_tier_job(today=None):
+    return tiers.evaluate(today)
+
+
+# --- KPIs (the reports engine: one SELECT per KPI, the value and the drill-down are the same rows) ----------------
+
+BY_STORE = {"store_id": _l("Store")}
+
+
+def _members(scope):
+    return (select(Member.id.label("id"), Member.member_no.label("member_no"), Member.store_id.label("store_id"),
+                   Member.joined_at.label("at"))
+            .where(Member.joined_at < scope.end, scope.stores(Member.store_id)))
+
+
+def _active_members(scope):
+    bought = (select(Purchase.member_id).where(Purchase.at >= scope.start, Purchase.at < scope.end,
+                                               scope.stores(Purchase.store_id)).distinct().subquery())
+    return (select(Member.id.label("id"), Member.member_no.label("member_no"), Member.store_id.label("store_id"))
+            .join(bought, bought.c.member_id == Member.id))
+
+
+def _coupons(scope):
+    return (select(Coupon.id.label("id"), Coupon.code.label("code"), Coupon.issued_at.label("at"),
+                   Coupon.redeemed_at.is_not(None).label("redeemed"))
+            .where(Coupon.issued_at >= scope.start, Coupon.issued_at < scope.end))
+
+
+def _points_liability(scope):
+    return (select(Member.id.label("id"), Member.member_no.label("member_no"), Member.store_id.label("store_id"),
+                   Member.points_balance.label("points"))
+            .where(Member.points_balance > 0, scope.stores(Member.store_id)))
+
+
+def _stored_value_liability(scope):
+    return (select(Member.id.label("id"), Member.member_no.label("member_no"), Member.store_id.label("store_id"),
+                   Member.stored_balance.label("balance"))
+            .where(Member.stored_balance > 0, scope.stores(Member.store_id)))
+
+
+def kpis():
+    member_cols = {"id": _l("ID"), "member_no": _l("Member number"), "store_id": _l("Store")}
+    return [
+        Kpi("retail.members", _l("Members"), _l("Members who had joined by the end of the period."),
+            permission="retail.view", records=_members, filters=("store",), columns=member_cols, group_by=BY_STORE),
+        Kpi("retail.active_members", _l("Active members"), _l("Members with at least one purchase in the period."),
+            permission="retail.view", records=_active_members, filters=("store",), columns=member_cols,
+            time_column=None, group_by=BY_STORE),
+        Kpi("retail.coupon_redemption", _l("Coupon redemption rate"),
+            _l("Of the coupons issued in the period, the share already redeemed."),
+            permission="retail.view", records=_coupons, measure="rate:redeemed", unit="%",
+            columns={"id": _l("ID"), "code": _l("Coupon code"), "redeemed": _l("Redeemed")}),
+        Kpi("retail.points_liability", _l("Points liability"),
+            _l("Points members hold now (not yet redeemed or expired), summed."),
+            permission="retail.view", records=_points_liability, measure="sum:points", filters=("store",),
+            columns={**member_cols, "points": _l("Points")}, time_column=None, group_by=BY_STORE,
+            higher_is_better=False),
+        Kpi("retail.stored_value_liability", _l("Stored-value liability"),
+            _l("Money held on member cards now (top-ups and bonus not yet spent or refunded)."),
+            permission="retail.view", records=_stored_value_liability, measure="sum:balance", unit="money",
+            filters=("store",), columns={**member_cols, "balance": _l("Balance")}, time_column=None,
+            group_by=BY_STORE, higher_is_better=False),
+    ]
+
+
+def customer_panel():
+    def context(customer):
+        member = members.member_of_customer(customer.id)
+        if member is None:
+            return {"member": None}
+        return {"member": member, "tier": tiers.tier_named(member.tier_code),
+                "coupons": coupons.coupons_of(member.id)[:5], "purchases": purchases.purchases_of(member.id, 5)}
+    return CustomerPanel("retail.member", _l("Membership"), "retail/panel.html", context, "retail.view", 15)
+
+
+# --- demo tenant ------------------------------------------------------------------------------------------------
+
+DEMO_PEOPLE = ("王丽", "张伟", "李娜", "刘洋", "陈静", "杨帆", "赵敏", "黄磊", "周婷")
+DEMO_GOODS = (("纯棉T恤", "99.00"), ("牛仔裤", "299.00"), ("运动鞋", "459.00"), ("羊毛围巾", "189.00"),
+              ("保温杯", "129.00"), ("双肩包", "269.00"))
+
+
+def load_demo(ctx):
+    """A Shanghai chain of three stores: members registered at tills and by QR, purchases, a top-up, coupons."""
+    user = ctx.users["manager"]
+    for n, name in enumerate(DEMO_PEOPLE):
+        store = ctx.stores[n % len(ctx.stores)]
+        birthday = date(1980 + n % 20, n % 12 + 1, (n * 7) % 28 + 1)
+        member = members.register(AUTOMATION, {"name": name, "mobile": f"1391234{n:04d}", "store_id": store.id,
+                                               "birthday": birthday.isoformat(), "consent": True},
+                                  source="till" if n % 3 else "qr")
+        if n % 4 == 0:
+            wallet.top_up(member, {"amount": "1000", "method": "wechat_pay", "store_id": store.id})
+        for _k in range(1 + n % 2):
+            goods = ctx.rng.sample(DEMO_GOODS, ctx.rng.randrange(1, 3))
+            purchases.record_purchase(AUTOMATION, {
+                "member_no": member.member_no, "store_id": store.id, "staff_id": user.id,
+                "lines": [{"description": g, "unit_price": p, "quantity": 1} for g, p in goods],
+                "method": ctx.rng.choice(["wechat_pay", "alipay", "cash"]),
+                "stored_value": "50" if n % 4 == 0 else "0"})              # every good costs more than 50
+    from . import campaigns, complaints
+
+    campaign = campaigns.create({"name": "会员日回馈", "template": "WINBACK", "control_pct": 20, "window_days": 30,
+                                 "message": "会员日全场满额有礼，凭券9折，欢迎到店。"})
+    campaigns.launch(campaign, rng=ctx.rng)
+    first = members.member_of_customer(members.recent_members()[-1][0].customer_id)
+    complaints.intake(AUTOMATION, {"customer_id": first.customer_id, "store_id": ctx.stores[0].id, "kind": "quality",
+                                   "description": "上周买的羊毛围巾洗后掉色，希望退换。"}, source="member")

@@ -1,0 +1,152 @@
+"""Stored value (储值): top-ups with a bonus, spending as a payment of a commerce order, refunds, the ledger.
+
+Every change is one statement on the member's balance that the database checks (`stored_balance >= amount` for a
+spend, `<= the card limit` for a top-up), so two tills spending the last yuan cannot both succeed. The ledger
+(`retail_stored_value_entries`) sums to the balance. A refunded top-up loses its bonus first (clawed back), then gives
+back at most its own money and at most what is left on the card."""
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import func, select, update
+
+from storecrm.sdk import BoundedDecimal, db, get_scoped, money, plugin_settings, record_audit, Trimmed
+
+from .labels import TOPUP_METHODS
+from .models import Member, StoredValueEntry
+from .points import lock
+
+
+def bonus_for(amount: Decimal) -> Decimal:
+    """The bonus a top-up earns: the highest step of the tenant's `topup_bonus_steps` it reaches."""
+    best = Decimal(0)
+    for step in str(plugin_settings("retail").get("topup_bonus_steps") or "").split(","):
+        try:
+            least, bonus = (Decimal(x.strip()) for x in step.split(":"))
+        except (ValueError, ArithmeticError):
+            continue
+        if amount >= least:
+            best = max(best, bonus)
+    return money(best)
+
+
+class TopUpSchema(Schema):
+    amount = BoundedDecimal(required=True, as_string=True, places=2, validate=validate.Range(
+        min=Decimal("0.01"), max=Decimal("1000000"), error=_("Enter an amount above zero.")))
+    method = fields.String(required=True, validate=validate.OneOf(TOPUP_METHODS, error=_("Choose one of the listed options.")))
+    store_id = fields.Integer(load_default=None, allow_none=True, strict=False)
+    reference = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=80))
+
+
+def _change(member_id, delta: Decimal, *, at_least: Decimal | None = None, at_most: Decimal | None = None) -> bool:
+    query = update(Member).where(Member.id == member_id)
+    if at_least is not None:
+        query = query.where(Member.stored_balance >= at_least)
+    if at_most is not None:
+        query = query.where(Member.stored_balance + delta <= at_most)
+    done = db.session.execute(query.values(stored_balance=Member.stored_balance + delta).returning(Member.id)
+                              .execution_options(synchronize_session=False)).scalar()
+    return done is not None
+
+
+def top_up(member: Member, data: dict, *, request_key: str | None = None) -> StoredValueEntry:
+    data = TopUpSchema().load(data)
+    if request_key:
+        again = db.session.scalar(select(StoredValueEntry).where(StoredValueEntry.request_key == request_key,
+                                                                 StoredValueEntry.kind == "topup"))
+        if again is not None:
+            return again
+    settings = plugin_settings("retail")
+    amount = money(data["amount"])
+    if data["method"] == "cash" and amount >= Decimal(str(settings["stored_value_cash_limit"])):
+        raise ValidationError({"method": [_("A top-up this large must be paid by bank transfer, not in cash.")]})
+    bonus = bonus_for(amount)
+    limit = Decimal(str(settings["stored_value_max_balance"]))
+    if not _change(member.id, amount + bonus, at_most=limit):
+        raise ValidationError({"amount": [_("The card may hold at most %(n)s.", n=limit)]})
+    topup = StoredValueEntry(member_id=member.id, kind="topup", amount=amount, store_id=data["store_id"],
+                             method=data["method"], request_key=request_key)
+    db.session.add(topup)
+    db.session.flush()
+    if bonus:
+        db.session.add(StoredValueEntry(member_id=member.id, kind="bonus", amount=bonus, store_id=data["store_id"],
+                                        topup_id=topup.id))
+    db.session.flush()
+    record_audit("create", "retail_topup", topup.id, f"{member.member_no} +{amount} (+{bonus})")
+    return topup
+
+
+def spend(member_id, amount: Decimal, *, purchase_id=None, store_id=None) -> StoredValueEntry:
+    amount = money(amount)
+    if amount <= 0:
+        raise ValidationError({"stored_value": [_("Enter an amount above zero.")]})
+    if not _change(member_id, -amount, at_least=amount):
+        raise ValidationError({"stored_value": [_("The stored-value balance is not enough.")]})
+    entry = StoredValueEntry(member_id=member_id, kind="spend", amount=-amount, purchase_id=purchase_id,
+                             store_id=store_id)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def credit_back(member_id, amount: Decimal, *, purchase_id=None, store_id=None) -> None:
+    """A refund of a purchase paid with stored value goes back onto the card."""
+    _change(member_id, money(amount))
+    db.session.add(StoredValueEntry(member_id=member_id, kind="refund", amount=money(amount), purchase_id=purchase_id,
+                                    store_id=store_id))
+    db.session.flush()
+
+
+def refund_topup(member: Member, topup_id) -> Decimal:
+    """Give back a top-up: its bonus is clawed back first, then at most its money and what is left on the card.
+    Returns the money to hand back (by the top-up's own method)."""
+    member = lock(member.id)
+    topup = get_scoped(StoredValueEntry, topup_id)
+    if topup is None or topup.member_id != member.id or topup.kind != "topup":
+        raise ValidationError({"topup_id": [_("Choose a top-up of this member.")]})
+    if db.session.scalar(select(StoredValueEntry.id).where(StoredValueEntry.topup_id == topup.id,
+                                                           StoredValueEntry.kind == "topup_refund")):
+        raise ValidationError({"topup_id": [_("This top-up has already been refunded.")]})
+    bonus = db.session.scalar(select(func.coalesce(func.sum(StoredValueEntry.amount), 0)).where(
+        StoredValueEntry.topup_id == topup.id, StoredValueEntry.kind == "bonus"))
+    clawback = min(Decimal(bonus), member.stored_balance)
+    back = min(topup.amount, member.stored_balance - clawback)
+    if clawback:
+        db.session.add(StoredValueEntry(member_id=member.id, kind="clawback", amount=-clawback, topup_id=topup.id))
+    db.session.add(StoredValueEntry(member_id=member.id, kind="topup_refund", amount=-back, topup_id=topup.id,
+                                    method=topup.method))
+    member.stored_balance -= clawback + back
+    db.session.flush()
+    record_audit("update", "retail_topup", topup.id, f"{member.member_no} refunded {back}, bonus -{clawback}")
+    return back
+
+
+def ledger_of(member_id, limit: int = 50):
+    return list(db.session.scalars(select(StoredValueEntry).where(StoredValueEntry.member_id == member_id)
+                                   .order_by(StoredValueEntry.id.desc()).limit(limit)))
+
+
+def ledger_sum(member_id) -> Decimal:
+    return db.session.scalar(select(func.coalesce(func.sum(StoredValueEntry.amount), 0))
+                             .where(StoredValueEntry.member_id == member_id))
+
+
+def settlement(start, end) -> list[dict]:
+    """Settlement between the stores of a chain for [start, end) (aware datetimes): per store, the money it took in
+    as top-ups (principal only; the bonus is the chain's cost) and the stored value its tills accepted as payment
+    (net of refunds to the card). `owed_to_store` = accepted − taken in: what HQ owes the store (negative: the store
+    owes HQ), so a member who tops up in one store and spends in another settles fairly."""
+    from sqlalchemy import case
+
+    from storecrm.sdk import Store
+
+    taken = func.sum(case((StoredValueEntry.kind.in_(("topup", "topup_refund")), StoredValueEntry.amount), else_=0))
+    accepted = func.sum(case((StoredValueEntry.kind.in_(("spend", "refund")), -StoredValueEntry.amount), else_=0))
+    rows = db.session.execute(
+        select(StoredValueEntry.store_id, taken, accepted)
+        .where(StoredValueEntry.at >= start, StoredValueEntry.at < end, StoredValueEntry.store_id.is_not(None))
+        .group_by(StoredValueEntry.store_id)).all()
+    names = dict(db.session.execute(select(Store.id, Store.name)).all())
+    return [{"store_id": store_id, "store": names.get(store_id, ""), "taken_in": money(t or 0),
+             "accepted": money(a or 0), "owed_to_store": money((a or 0) - (t or 0))}
+            for store_id, t, a in sorted(rows, key=lambda r: r[0])]
