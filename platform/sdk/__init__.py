@@ -132,6 +132,24 @@ from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.redirects import safe_next
 from ..web.transactions import refuse
 
+# --- added for dealership ---
+from ..assets.services import add_reading as _add_reading
+from ..assets.services import readings_of as odometer_readings
+from ..reports import engine as _reports
+from ..rules import engine as _rules
+from ..rules import preview as _rule_preview
+from ..rules.models import Rule
+from ..sales.schemas import PaymentSchema as _PaymentSchema
+from ..sales.services import record_payment as _record_payment
+from ..scheduling import setup as _scheduling_setup
+from ..scheduling.schemas import ResourceSchema as _ResourceSchema
+from ..scheduling.schemas import ServiceTypeSchema as _ServiceTypeSchema
+from ..scheduling.tokens import store_token as _store_token
+from ..surveys import services as _surveys
+from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
+from ..catalog.services import create_item as _create_item
+
 __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
@@ -180,6 +198,11 @@ __all__ = [
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
     "BoundedDecimal", "finite_number", "normalize_phone",
+    # --- added for dealership ---
+    "record_payment", "add_odometer_reading", "odometer_readings", "save_service_type", "save_resource",
+    "add_working_pattern", "set_staff_skills", "public_booking_path", "Survey", "SurveyInvitation",
+    "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey", "answer_survey", "Rule", "save_rule",
+    "preview_rule", "sweep_rule", "kpi_result", "kpi_breakdown", "create_catalog_item",
 ]
 
 
@@ -250,3 +273,114 @@ def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=Non
     if channel is None:
         raise _ValidationError({"channel_id": [_gettext("Choose one of the listed options.")]})
     return _capture(channel, _CaptureSchema().load(data), source=source, user=user)
+
+
+# --- added for dealership ---
+
+def record_payment(user, order, data: dict, *, request_key: str | None = None):
+    """Record money received on an order: `data` is {"method": "cash" | "card" | "wechat" | …, "amount": "120.00",
+    "reference", "note"}, checked like the order page's form (ValidationError by field; never above the balance due).
+    The same `request_key` twice records one payment. A fulfilled order paid in full closes.
+
+        record_payment(user, order, {"method": "wechat", "amount": document_totals(order)["balance_due"]})
+    """
+    return _record_payment(user, order, _PaymentSchema().load(data), request_key=request_key)
+
+
+def add_odometer_reading(user, asset, value: int, *, read_on=None, service: bool = False):
+    """An odometer reading of `asset` in km (on `read_on`, default today); `service=True` marks the reading taken at
+    a service, from which service-due rules ("5 months or 8,000 km") count. ValidationError when it goes backwards.
+
+        add_odometer_reading(user, car, 45210, service=True)
+    """
+    return _add_reading(user, asset, {"value": value, "read_on": read_on, "service": service})
+
+
+def save_service_type(data: dict, service=None):
+    """Create (or change `service`) a bookable service type: name, duration_minutes, buffer_minutes, required_skills
+    ({skill: level}), needs_staff, resource_kind (bay, lift, van, room), min_notice_minutes, max_days_ahead, public.
+
+        save_service_type({"name": "保养", "duration_minutes": 60, "resource_kind": "bay", "needs_staff": False})
+    """
+    return _scheduling_setup.save_service_type(service, _ServiceTypeSchema().load(data))
+
+
+def save_resource(user, data: dict, resource=None):
+    """Create (or change) a store's resource: store_id, name, kind (bay, lift, van, room), capacity."""
+    return _scheduling_setup.save_resource(user, resource, _ResourceSchema().load(data))
+
+
+def add_working_pattern(user, data: dict):
+    """A weekly shift: user_id, store_id, weekday (0 = Monday), starts_at, ends_at (`datetime.time`, tenant zone)."""
+    return _scheduling_setup.add_pattern(user, data)
+
+
+def set_staff_skills(staff, skills: dict, regions=()):
+    """Replace a staff member's skills ({skill: level 1–5}) and service regions; dispatch ranks by them."""
+    return _scheduling_setup.set_staff_profile(staff, {"skills": skills, "regions": list(regions)})
+
+
+def public_booking_path(store_id: int) -> str:
+    """The path (under the tenant, e.g. "/book/<token>") of a store's public booking page."""
+    return f"/book/{_store_token(store_id)}"
+
+
+def create_survey(data: dict):
+    """A satisfaction survey: {"name", "kind": "csat" | "nps", "questions": [{"code", "label_zh", "label_en"}],
+    "low_score", "escalation_hours", "throttle_days", "message"}. Low scores make a call-back task."""
+    return _surveys.create_survey(data)
+
+
+def send_survey(survey, customer, *, related=None, staff_id=None, store_id=None):
+    """Invite `customer` to answer `survey` about `related` = (record type, id): the SMS link goes through the
+    outbox. None when throttled or already asked about that record."""
+    return _surveys.send_survey(survey, customer, related=related, staff_id=staff_id, store_id=store_id)
+
+
+def answer_survey(token: str, scores: dict, comment: str | None = None):
+    """Answer the invitation of a survey link's `token` as the customer would ({question code: score}); None when
+    the token is unknown, answered or expired."""
+    invitation = _surveys.invitation_for_token(token)
+    return _surveys.answer(invitation, scores, comment) if invitation is not None else None
+
+
+def save_rule(data: dict, rule=None):
+    """Create (or change) an automation rule from its JSON (docs/rules.md): name, entity, trigger, conditions,
+    actions, enabled, run_hour. Checked whole (ValidationError by key); plugins seed their rules with it."""
+    return _rules.save(rule, data)
+
+
+def preview_rule(rule, *, today=None, days: int = 90) -> dict:
+    """Which records the rule would fire for (docs/rules.md, "Preview"): {"rows", "total", "note", …}."""
+    return _rule_preview.run(rule, today=today, days=days)
+
+
+def sweep_rule(rule, today=None) -> int:
+    """Run a swept rule (date, usage, inactivity) for `today` (default the tenant's): how many records fired."""
+    return _rules.sweep(rule, today)
+
+
+def kpi_result(user, code: str, period, *, store_id=None, staff_id=None):
+    """The value of KPI `code` over `period` (a `Period`) as `user` sees it: a result with `value`, `n`,
+    `previous`; None when the user may not see the KPI."""
+    kpi = _reports.get_kpi(user, code)
+    if kpi is None:
+        return None
+    scope = _reports.scope_for(user, period, store_id=store_id, staff_id=staff_id)
+    return _reports.evaluate([kpi], scope)[code]
+
+
+def kpi_breakdown(user, code: str, period, column: str, *, store_id=None) -> list:
+    """[(key, label, value, n)] of KPI `code` grouped by `column` (one of its `group_by`), e.g. by store or advisor."""
+    kpi = _reports.get_kpi(user, code)
+    return _reports.breakdown(kpi, _reports.scope_for(user, period, store_id=store_id), column)
+
+
+def create_catalog_item(user, data: dict):
+    """A catalog item from `data` as the catalog form takes it (kind product | part | service | package, sku, name,
+    list_price, cost, tax_rate, unit …); checked (ValidationError by field), SKU unique, audited.
+
+        oil = create_catalog_item(user, {"kind": "part", "sku": "OIL-5W30-4L", "name": "机油 5W-30 4L",
+                                         "list_price": "380.00"})
+    """
+    return _create_item(user, _CatalogItemSchema().load(data))
