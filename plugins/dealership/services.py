@@ -26,6 +26,14 @@ ENTITY = "dealer_repair_order"  # audit entries, survey invitations and stock re
 HISTORY_POINTS, HISTORY_MAX, OPEN_JOB_POINTS = 4, 3, -6
 
 
+def _messages(err: ValidationError) -> list[str]:
+    """The plain messages of an error, whatever shape (a list, or {field: [...]}) it came in."""
+    found = err.messages
+    if isinstance(found, dict):
+        return [str(m) for value in found.values() for m in (value if isinstance(value, list) else [value])]
+    return [str(m) for m in found] if isinstance(found, list) else [str(found)]
+
+
 def _err(field: str, message: str):
     raise ValidationError({field: [message]})
 
@@ -173,8 +181,7 @@ def _vehicle_for(user, customer: Customer, data: dict) -> Asset:
             try:
                 wanted[kind] = normalize_identity(kind, raw)
             except ValidationError as err:
-                messages = err.messages if isinstance(err.messages, list) else [str(err.messages)]
-                raise ValidationError({kind: messages})
+                raise ValidationError({kind: _messages(err)})
     for identity in identities_of(customer.id):
         if identity.asset_id and identity.kind in wanted and identity.value == wanted[identity.kind]:
             return db.session.get(Asset, (identity.tenant_id, identity.asset_id))
