@@ -202,7 +202,7 @@ __all__ = [
     "record_payment", "add_odometer_reading", "odometer_readings", "save_service_type", "save_resource",
     "add_working_pattern", "set_staff_skills", "public_booking_path", "Survey", "SurveyInvitation",
     "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey", "answer_survey", "Rule", "save_rule",
-    "preview_rule", "sweep_rule", "kpi_result", "kpi_breakdown", "create_catalog_item",
+    "preview_rule", "sweep_rule", "kpi_result", "kpi_breakdown", "create_catalog_item", "answer_invitation",
 ]
 
 
@@ -342,6 +342,12 @@ def answer_survey(token: str, scores: dict, comment: str | None = None):
     the token is unknown, answered or expired."""
     invitation = _surveys.invitation_for_token(token)
     return _surveys.answer(invitation, scores, comment) if invitation is not None else None
+
+
+def answer_invitation(invitation, scores: dict, comment: str | None = None):
+    """Record the answer to `invitation` (a `SurveyInvitation`) as given by phone or on paper ({question code:
+    score}); None when it was answered already or expired. Demo loaders and call-centre imports use it."""
+    return _surveys.answer(invitation, scores, comment)
 
 
 def save_rule(data: dict, rule=None):

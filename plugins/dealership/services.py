@@ -41,7 +41,9 @@ def _err(field: str, message: str):
 # --- reading ---------------------------------------------------------------------------------------------------
 
 def sees(user, ro: RepairOrder | None) -> bool:
-    return ro is not None and (user is AUTOMATION or user.sees_all_stores or ro.store_id in (user.store_ids or []))
+    """Staff of the order's store (HQ: every store), and the technician it was dispatched to."""
+    return ro is not None and (user is AUTOMATION or user.sees_all_stores or ro.store_id in (user.store_ids or [])
+                               or (ro.technician_id is not None and ro.technician_id == user.id))
 
 
 def get_repair_order(user, ro_id) -> RepairOrder | None:
