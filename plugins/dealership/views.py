@@ -38,7 +38,7 @@ def _ro(ro_id):
 def _day_bounds():
     zone, today = tenant_zone(), tenant_today()
     start = datetime.combine(today, time(), tzinfo=zone)
-    return start, start + timedelta(days=1)
+    return start, start + timedelta(days=2)  # today's and tomorrow's (an early arrival is received too)
 
 
 def _photos(field: str) -> list[int]:
@@ -133,6 +133,8 @@ def _act(ro_id, fn, message, section):
         refuse()
         return _show(_ro(ro_id), flatten_errors(err.messages), 422, section)
     flash(message, "success")
+    if request.form.get("back") == "my_jobs":  # the technician's queue on the phone stays where it was
+        return redirect(url_for("dealership.my_jobs"))
     return redirect(url_for("dealership.show", ro_id=ro.id))
 
 
