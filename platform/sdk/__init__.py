@@ -134,7 +134,7 @@ from ..web.transactions import refuse
 
 # --- added for dealership ---
 from ..assets.services import add_reading as _add_reading
-from ..assets.services import readings_of as odometer_readings
+from ..assets.services import readings_of as _readings_of
 from ..reports import engine as _reports
 from ..rules import engine as _rules
 from ..rules import preview as _rule_preview
@@ -294,6 +294,11 @@ def add_odometer_reading(user, asset, value: int, *, read_on=None, service: bool
         add_odometer_reading(user, car, 45210, service=True)
     """
     return _add_reading(user, asset, {"value": value, "read_on": read_on, "service": service})
+
+
+def odometer_readings(asset_id: int, limit: int = 20) -> list:
+    """The asset's odometer readings, newest first (`read_on`, `value` in km, `service`)."""
+    return _readings_of(asset_id, limit)
 
 
 def save_service_type(data: dict, service=None):
