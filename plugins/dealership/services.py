@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import and_, func, or_, select
 
-from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent, Store, SurveyAnswered,
+from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent, ServiceType, Store, SurveyAnswered,
                           SurveyInvitation, User, add_odometer_reading, appointment_action, as_id, assets_of,
-                          book_appointment, confirm_order, create_asset, create_sales_document, create_task, db,
-                          default_assignee, document_totals, emit_event, find_customer_by_identity, fulfil_order,
-                          get_catalog_item, get_customer, get_scoped, identities_of, log_interaction, money,
-                          normalize_identity, notify_user, plugin_settings, price_for, rank_technicians,
-                          record_audit, record_payment, send_survey, tenant_zone, utcnow)
+                          book_appointment, confirm_order, create_asset, create_sales_document, create_task,
+                          current_tenant_id, db, default_assignee, document_totals, emit_event,
+                          find_customer_by_identity, fulfil_order, get_catalog_item, get_customer, get_scoped,
+                          identities_of, log_interaction, money, normalize_identity, notify_user, plugin_settings,
+                          price_for, rank_technicians, record_audit, record_payment, send_survey, tenant_zone, utcnow)
 
 from .labels import CATEGORY_LABELS, GRIEVANCE_LABELS, PAYMENT_METHOD_LABELS, label
 from .models import (COMPLAINT_CATEGORIES, GRIEVANCES, LINE_KINDS, OPEN, PAYERS, Complaint, QcCheck, RepairLine,
@@ -32,6 +32,29 @@ def _messages(err: ValidationError) -> list[str]:
     if isinstance(found, dict):
         return [str(m) for value in found.values() for m in (value if isinstance(value, list) else [value])]
     return [str(m) for m in found] if isinstance(found, list) else [str(found)]
+
+
+def progress_token(ro: RepairOrder) -> str:
+    """The signed token of the customer's live progress link (tenant and order inside; nothing to guess)."""
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="dealership.progress").dumps(
+        [current_tenant_id(), ro.id])
+
+
+def order_from_progress_token(token: str) -> RepairOrder | None:
+    from flask import current_app
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    try:
+        tenant_id, ro_id = URLSafeSerializer(current_app.config["SECRET_KEY"],
+                                             salt="dealership.progress").loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if tenant_id != current_tenant_id():
+        return None
+    return get_scoped(RepairOrder, as_id(ro_id))
 
 
 def _err(field: str, message: str):
@@ -91,6 +114,13 @@ def qc_checks_of(ro: RepairOrder) -> list[QcCheck]:
 def complaints_of(ro: RepairOrder) -> list[Complaint]:
     return list(db.session.scalars(select(Complaint).where(Complaint.repair_order_id == ro.id)
                                    .order_by(Complaint.id)))
+
+
+def repeat_repairs(ro: RepairOrder) -> int:
+    """How many repair orders this car has had for the same fault category (this one included): the 三包 count."""
+    return db.session.scalar(select(func.count()).select_from(RepairOrder).where(
+        RepairOrder.asset_id == ro.asset_id, RepairOrder.complaint_category == ro.complaint_category,
+        RepairOrder.state != "cancelled")) or 0
 
 
 def service_kinds() -> list[ServiceKind]:
@@ -299,7 +329,9 @@ def receive(user, data: dict, *, now: datetime | None = None) -> RepairOrder:
                     "asset_id": vehicle.id, "walk_in": True}, now=now)
         except ValidationError:
             appointment = None
-    ro = RepairOrder(number=_number(now), store_id=store.id, customer_id=customer.id, asset_id=vehicle.id,
+    service = get_scoped(ServiceType, kind.service_type_id) if kind.service_type_id else None
+    promised = now + timedelta(minutes=(service.duration_minutes if service else 60) + 30)
+    ro = RepairOrder(number=_number(now), store_id=store.id, promised_at=promised, customer_id=customer.id, asset_id=vehicle.id,
                      appointment_id=appointment.id if appointment else None, walk_in=walk_in,
                      service_kind=kind.code, state="reception",
                      advisor_id=None if user is AUTOMATION else user.id, mileage=mileage,

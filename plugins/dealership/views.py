@@ -115,7 +115,9 @@ def _show(ro, errors=None, status=200, section=None):
                            complaints=services.complaints_of(ro), checklist=services.checklist_of(ro),
                            recommendations=recommendations[:5], people=people, errors=errors or {},
                            values=request.form, section=section, kind=services.service_kind(ro.service_kind),
-                           store=get_scoped(Store, ro.store_id)), status
+                           store=get_scoped(Store, ro.store_id), repeats=services.repeat_repairs(ro),
+                           progress_url=url_for("dealership.progress", token=services.progress_token(ro),
+                                                _external=True)), status
 
 
 @bp.get("/<int:ro_id>")
@@ -212,6 +214,17 @@ def cancel(ro_id):
 def complaint(ro_id):
     return _act(ro_id, lambda ro: services.record_complaint(current_user, ro, request.form.to_dict()),
                 _("Complaint recorded; a follow-up task was created."), "complaints")
+
+
+@bp.get("/progress/<token>")
+def progress(token):
+    """The customer's live progress page (no login: the signed link is the key; zh_CN by default)."""
+    ro = services.order_from_progress_token(token)
+    if ro is None:
+        abort(404)
+    return render_template("dealership/progress.html", ro=ro, store=get_scoped(Store, ro.store_id),
+                           kind=services.service_kind(ro.service_kind),
+                           steps=[s for s in STATE_LABELS if s != "cancelled"])
 
 
 @bp.get("/my-jobs")

@@ -22,7 +22,9 @@ def _a_repair(in_tenant, world):
         car = vehicle(world, 0, "沪C66666")
         base = datetime.combine(tenant_today() - timedelta(days=1), time(10), tzinfo=tenant_zone())
         ro = repair(world, car, arrived=base, delivered=base + timedelta(hours=1), mileage=100)
-        return {"ro_id": ro.id, "line_id": lines_of(ro)[0].id, "asset_id": car.id}
+        from storecrm.plugins.dealership.services import progress_token
+
+        return {"ro_id": ro.id, "line_id": lines_of(ro)[0].id, "asset_id": car.id, "token": progress_token(ro)}
 
 
 def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, system_db):
@@ -35,6 +37,7 @@ def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, 
     b_ids = {f"dealership.{name}": ro for name in ("show", "add_line", "dispatch", "start", "finish",
                                                    "quality_check", "deliver", "cancel", "complaint")}
     b_ids["dealership.remove_line"] = lambda b: {"ro_id": ids["ro_id"], "line_id": ids["line_id"]}
+    b_ids["dealership.progress"] = lambda b: {"token": ids["token"]}
     b_ids["api_dealership.get_repair_order"] = ro
     b_ids["api_dealership.get_vehicle"] = lambda b: {"asset_id": ids["asset_id"]}
     assert_plugin_isolated(app, "dealership", alpha, beta, login=login, api_token=api_token, system_db=system_db,
@@ -123,6 +126,10 @@ def test_pages_show_field_errors_and_the_workshop(two_tenants, in_tenant, login)
                  "/t/alpha/dealership/new"):
         assert browser.get(path).status_code == 200, path
     assert login(alpha, "technician").get("/t/alpha/dealership/my-jobs").status_code == 200
+    anyone = browser.client.application.test_client()  # the customer's progress link needs no login
+    page = anyone.get(f"/t/alpha/dealership/progress/{ids['token']}")
+    assert page.status_code == 200 and 'data-testid="progress-state"' in page.get_data(as_text=True)
+    assert anyone.get("/t/alpha/dealership/progress/not-a-token").status_code == 404
     with in_tenant(alpha):
         assert db.session.scalar(select(func.count()).select_from(ServiceType)) == 4
         assert db.session.scalar(select(func.count()).select_from(Rule)) == 4
