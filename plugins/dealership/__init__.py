@@ -22,6 +22,8 @@ class DealershipSettings(Schema):
                                  validate=validate.Range(min=0, max=10000), metadata={"label": _l("Labour rate per hour")})
     follow_up_hours = fields.Integer(load_default=24, validate=validate.Range(min=1, max=240),
                                      metadata={"label": _l("Follow-up survey after delivery (hours)")})
+    maintenance_parts = fields.String(load_default="", validate=validate.Length(max=300), metadata={
+        "label": _l("Parts reserved the evening before a maintenance appointment (SKU*quantity, comma-separated)")})
     repeat_hours = fields.Integer(load_default=48, validate=validate.Range(min=1, max=720),
                                   metadata={"label": _l("Same fault back within (hours): not fixed first time")})
 
@@ -146,7 +148,8 @@ def storecrm_event(event):
 def register_periodic_jobs():
     from . import services
 
-    return [PeriodicJob("follow_up", "*/15 * * * *", services.send_due_follow_ups)]
+    return [PeriodicJob("follow_up", "*/15 * * * *", services.send_due_follow_ups),
+            PeriodicJob("reserve_parts", "0 18 * * *", services.reserve_parts_for_tomorrow)]
 
 
 @hookimpl

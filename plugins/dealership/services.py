@@ -16,7 +16,8 @@ from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent,
                           current_tenant_id, db, default_assignee, document_totals, emit_event,
                           find_customer_by_identity, fulfil_order, get_catalog_item, get_customer, get_scoped,
                           identities_of, log_interaction, money, normalize_identity, notify_user, plugin_settings,
-                          price_for, rank_technicians, record_audit, record_payment, send_survey, tenant_zone, utcnow)
+                          price_for, rank_technicians, record_audit, record_payment, send_survey, tenant_zone, utcnow,
+                          find_item_by_sku, release_stock, reserve_stock, stock_location_for_store, InsufficientStock)
 
 from .labels import CATEGORY_LABELS, GRIEVANCE_LABELS, PAYMENT_METHOD_LABELS, label
 from .models import (COMPLAINT_CATEGORIES, GRIEVANCES, LINE_KINDS, OPEN, PAYERS, Complaint, QcCheck, RepairLine,
@@ -341,6 +342,8 @@ def receive(user, data: dict, *, now: datetime | None = None) -> RepairOrder:
     db.session.add(ro)
     db.session.flush()
     record_audit("create", ENTITY, ro.id, f"{ro.number} {customer.name}")
+    if not walk_in and appointment is not None:
+        _take_reserved_parts(user, ro, appointment)
     return ro
 
 
@@ -585,6 +588,62 @@ def cancel(user, ro: RepairOrder, reason: str | None = None) -> RepairOrder:
     db.session.flush()
     record_audit("update", ENTITY, ro.id, f"{ro.number}: cancelled {(reason or '')[:100]}")
     return ro
+
+
+# --- parts reserved for tomorrow (预约备件) ------------------------------------------------------------------
+
+def maintenance_parts() -> list[tuple]:
+    """(catalog item, quantity) of the setting `maintenance_parts` ("OIL-5W30-4L*1, FLT-OIL-06L"), unknown SKUs left
+    out."""
+    out = []
+    for entry in (plugin_settings("dealership").get("maintenance_parts") or "").split(","):
+        sku, _sep, quantity = entry.strip().partition("*")
+        item = find_item_by_sku(sku.strip()) if sku.strip() else None
+        try:
+            amount = Decimal(quantity.strip() or "1")
+        except InvalidOperation:
+            continue
+        if item is not None and amount > 0:
+            out.append((item, amount))
+    return out
+
+
+def reserve_parts_for_tomorrow(now: datetime | None = None) -> int:
+    """The evening job: for every maintenance appointment of tomorrow, hold the standard parts at its store's shelf
+    until the end of that day (reference `("appointment", id)`). Parts short in stock are left out (the reception
+    sees no reservation for them). Returns how many parts were reserved."""
+    now = now or utcnow()
+    parts, kind = maintenance_parts(), service_kind("maintenance")
+    if not parts or kind is None or kind.service_type_id is None:
+        return 0
+    zone = tenant_zone()
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=zone)
+    end = start + timedelta(days=1)
+    reserved = 0
+    for appointment in db.session.scalars(select(Appointment).where(
+            Appointment.service_type_id == kind.service_type_id, Appointment.status.in_(("booked", "confirmed")),
+            Appointment.starts_at >= start, Appointment.starts_at < end).order_by(Appointment.starts_at)):
+        reference = ("appointment", appointment.id)
+        release_stock(reference)  # run twice, hold once
+        location = stock_location_for_store(get_scoped(Store, appointment.store_id))
+        for item, quantity in parts:
+            try:
+                with db.session.begin_nested():
+                    reserve_stock(item, location, quantity, reference=reference, expires_at=end)
+                reserved += 1
+            except InsufficientStock:
+                continue
+    return reserved
+
+
+def _take_reserved_parts(user, ro: RepairOrder, appointment) -> None:
+    """At reception: what was held for the appointment becomes the order's part lines (and is let go, so the
+    settlement issues it)."""
+    for item, _quantity in maintenance_parts():
+        released = release_stock(("appointment", appointment.id), item=item)
+        if released and released > 0:
+            add_line(user, ro, {"kind": "part", "item_id": item.id, "quantity": str(released)})
 
 
 # --- follow-up and complaints --------------------------------------------------------------------------------

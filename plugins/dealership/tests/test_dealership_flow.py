@@ -167,3 +167,29 @@ def test_kpis_equal_hand_computed_values(two_tenants, in_tenant):
         assert db.session.scalar(select(func.count()).select_from(Appointment).where(
             Appointment.walk_in.is_(True))) >= 1
         assert owner_id
+
+
+def test_parts_are_reserved_the_evening_before_and_taken_at_reception(app, two_tenants, in_tenant, api_token):
+    from storecrm.plugins.dealership import services
+    from storecrm.sdk import stock_available, stock_location_for_store, Store
+
+    alpha, _beta = two_tenants
+    with in_tenant(alpha):
+        workshop(alpha)
+        oil = part(alpha, stock=3)
+        car, other = vehicle(alpha, 0, "沪A55501"), vehicle(alpha, 2, "沪A55502")
+        start = _tomorrow_at(9)
+        first = book(alpha, car, "maintenance", start, now=utcnow())
+        book(alpha, other, "maintenance", start + timedelta(hours=1), now=utcnow())
+    put = app.test_client().put("/api/v1/plugins/dealership/settings", headers=api_token(alpha, "owner"),
+                                json={"maintenance_parts": "OIL-5W30*2"})
+    assert put.status_code == 200, put.get_data(as_text=True)
+    with in_tenant(alpha):
+        shelf = stock_location_for_store(get_scoped(Store, alpha.stores[0]))
+        assert services.reserve_parts_for_tomorrow(now=utcnow()) == 1  # 3 in stock: the second car's 2 are short
+        assert services.reserve_parts_for_tomorrow(now=utcnow()) == 1  # run twice, held once
+        assert stock_available(oil, shelf) == 1
+        ro = services.receive(user(alpha, "advisor"), {"appointment_id": first.id, "mileage": 9000,
+                                                       "complaint_category": "maintenance"}, now=start)
+        assert [(ln.kind, ln.item_id, ln.quantity) for ln in services.lines_of(ro)] == [("part", oil.id, 2)]
+        assert stock_available(oil, shelf) == 3  # let go: the settlement issues it
