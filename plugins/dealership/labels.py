@@ -21,3 +21,5 @@ STATE_COLOURS = {"reception": "secondary", "dispatched": "info", "in_progress": 
 def label(mapping, code):
     value = mapping.get(code)
     return str(value) if value is not None else ""
+
+ADD_ON_LABELS = {"pending": _l("Waiting for the customer"), "approved": _l("Approved"), "declined": _l("Declined")}

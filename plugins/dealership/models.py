@@ -169,3 +169,28 @@ class Complaint(TenantScoped):
     note: Mapped[str | None] = mapped_column(Text)
     task_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AddOn(TenantScoped):
+    """Add-on work (增项) found during a repair: what and how much, with photos, proposed by staff and approved or
+    declined by the customer on the progress link (or by staff on the customer's word), audited. An approved add-on
+    becomes a line of the order."""
+
+    __tablename__ = "dealer_add_ons"
+    __table_args__ = (
+        tenant_fk("repair_order_id", "dealer_repair_orders", ondelete="CASCADE"),
+        tenant_fk("proposed_by_id", "users", ondelete="SET NULL"),
+        Index("ix_dealer_add_ons_tenant_ro", "tenant_id", "repair_order_id"),
+        CheckConstraint("state IN ('pending', 'approved', 'declined')", name="known_state"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    repair_order_id: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    photos: Mapped[list] = mapped_column(JSONB, default=list)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    proposed_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_via: Mapped[str | None] = mapped_column(String(10))  # link | staff

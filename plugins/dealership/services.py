@@ -20,8 +20,8 @@ from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent,
                           find_item_by_sku, release_stock, reserve_stock, stock_location_for_store, InsufficientStock)
 
 from .labels import CATEGORY_LABELS, GRIEVANCE_LABELS, PAYMENT_METHOD_LABELS, label
-from .models import (COMPLAINT_CATEGORIES, GRIEVANCES, LINE_KINDS, OPEN, PAYERS, Complaint, QcCheck, RepairLine,
-                     RepairOrder, ServiceKind)
+from .models import (COMPLAINT_CATEGORIES, GRIEVANCES, LINE_KINDS, OPEN, PAYERS, AddOn, Complaint, QcCheck,
+                     RepairLine, RepairOrder, ServiceKind)
 
 ENTITY = "dealer_repair_order"  # audit entries, survey invitations and stock references name repair orders so
 HISTORY_POINTS, HISTORY_MAX, OPEN_JOB_POINTS = 4, 3, -6
@@ -588,6 +588,55 @@ def cancel(user, ro: RepairOrder, reason: str | None = None) -> RepairOrder:
     db.session.flush()
     record_audit("update", ENTITY, ro.id, f"{ro.number}: cancelled {(reason or '')[:100]}")
     return ro
+
+
+# --- add-on work (增项) ---------------------------------------------------------------------------------------
+
+def add_ons_of(ro: RepairOrder) -> list[AddOn]:
+    return list(db.session.scalars(select(AddOn).where(AddOn.repair_order_id == ro.id).order_by(AddOn.id)))
+
+
+def propose_add_on(user, ro: RepairOrder, data: dict, *, link: str | None = None) -> AddOn:
+    """Staff found more work: description, amount, photos. The customer is asked by SMS with the progress link
+    (`link`, when given) and approves or declines there."""
+    _editable(ro)
+    description = (data.get("description") or "").strip()
+    if not description or len(description) > 200:
+        _err("description", _("Describe the work (up to 200 characters)."))
+    amount = _decimal(data, "amount", Decimal("0"), Decimal("1000000"), _("Give an amount from 0 to 1,000,000."))
+    add_on = AddOn(repair_order_id=ro.id, description=description, amount=money(amount),
+                   photos=[int(p) for p in data.get("photos") or []], state="pending",
+                   proposed_by_id=None if user is AUTOMATION else user.id)
+    db.session.add(add_on)
+    db.session.flush()
+    record_audit("create", "dealer_add_on", add_on.id, f"{ro.number} {description} {add_on.amount}")
+    customer = get_scoped(Customer, ro.customer_id)
+    if link and customer is not None and customer.mobile:
+        from storecrm.sdk import send_message
+
+        send_message("sms", customer.mobile, "", _("%(number)s: we found more work (%(what)s, %(amount)s). Approve or "
+                                                   "decline: %(link)s", number=ro.number, what=description,
+                                                   amount=add_on.amount, link=link),
+                     customer=customer, dedupe_key=f"dealer_add_on:{add_on.id}")
+    return add_on
+
+
+def decide_add_on(ro: RepairOrder, add_on_id, approve: bool, *, via: str = "link", user=None,
+                  now: datetime | None = None) -> AddOn:
+    """The customer's answer (once): approved work becomes a line of the order, paid by the customer."""
+    add_on = get_scoped(AddOn, as_id(add_on_id))
+    if add_on is None or add_on.repair_order_id != ro.id:
+        _err("add_on_id", _("No such item."))
+    if add_on.state != "pending":
+        _err("add_on_id", _("This was answered already."))
+    add_on.state, add_on.decided_at, add_on.decided_via = ("approved" if approve else "declined"), \
+        now or utcnow(), via
+    if approve:
+        add_line(user or AUTOMATION, ro, {"kind": "labour", "description": add_on.description[:200], "hours": "1",
+                                          "rate": str(add_on.amount)})
+    db.session.flush()
+    record_audit("update", "dealer_add_on", add_on.id, f"{ro.number} {add_on.state} ({via})")
+    return add_on
 
 
 # --- parts reserved for tomorrow (预约备件) ------------------------------------------------------------------

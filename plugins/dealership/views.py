@@ -14,7 +14,7 @@ from storecrm.sdk import (Appointment, Customer, Store, accept_upload, db, flatt
 
 from . import kpis as dealer_kpis
 from . import services
-from .labels import (CATEGORY_LABELS, GRIEVANCE_LABELS, LINE_KIND_LABELS, PAYER_LABELS, PAYMENT_METHOD_LABELS,
+from .labels import (ADD_ON_LABELS, CATEGORY_LABELS, GRIEVANCE_LABELS, LINE_KIND_LABELS, PAYER_LABELS, PAYMENT_METHOD_LABELS,
                      STATE_COLOURS, STATE_LABELS)
 from .models import COMPLAINT_CATEGORIES, OPEN
 
@@ -25,7 +25,8 @@ bp = Blueprint("dealership", __name__, url_prefix="/dealership", template_folder
 def _words():
     return {"state_labels": STATE_LABELS, "state_colours": STATE_COLOURS, "payer_labels": PAYER_LABELS,
             "category_labels": CATEGORY_LABELS, "line_kind_labels": LINE_KIND_LABELS,
-            "grievance_labels": GRIEVANCE_LABELS, "method_labels": PAYMENT_METHOD_LABELS}
+            "grievance_labels": GRIEVANCE_LABELS, "method_labels": PAYMENT_METHOD_LABELS,
+            "add_on_labels": ADD_ON_LABELS}
 
 
 def _ro(ro_id):
@@ -116,6 +117,7 @@ def _show(ro, errors=None, status=200, section=None):
                            recommendations=recommendations[:5], people=people, errors=errors or {},
                            values=request.form, section=section, kind=services.service_kind(ro.service_kind),
                            store=get_scoped(Store, ro.store_id), repeats=services.repeat_repairs(ro),
+                           add_ons=services.add_ons_of(ro),
                            progress_url=url_for("dealership.progress", token=services.progress_token(ro),
                                                 _external=True)), status
 
@@ -223,8 +225,38 @@ def progress(token):
     if ro is None:
         abort(404)
     return render_template("dealership/progress.html", ro=ro, store=get_scoped(Store, ro.store_id),
+                           add_ons=services.add_ons_of(ro), token=token,
                            kind=services.service_kind(ro.service_kind),
                            steps=[s for s in STATE_LABELS if s != "cancelled"])
+
+
+@bp.post("/<int:ro_id>/add-ons")
+@requires("dealership.reception")
+def propose_add_on(ro_id):
+    def run(ro):
+        link = url_for("dealership.progress", token=services.progress_token(ro), _external=True)
+        services.propose_add_on(current_user, ro, {**request.form.to_dict(), "photos": _photos("add_on_photos")},
+                                link=link)
+    return _act(ro_id, run, _("Add-on sent to the customer for approval."), "add_ons")
+
+
+@bp.post("/progress/<token>/add-ons/<int:add_on_id>")
+def answer_add_on(token, add_on_id):
+    """The customer approves or declines add-on work on the progress link."""
+    ro = services.order_from_progress_token(token)
+    if ro is None or add_on_id not in {a.id for a in services.add_ons_of(ro)}:
+        abort(404)
+    try:
+        with db.session.begin_nested():
+            services.decide_add_on(ro, add_on_id, request.form.get("answer") == "approve")
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Thank you, we have your answer."), "success")
+    return redirect(url_for("dealership.progress", token=token))
 
 
 @bp.get("/my-jobs")

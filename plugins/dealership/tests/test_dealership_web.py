@@ -2,6 +2,7 @@
 keep the data and seed nothing again, the REST API (keyset paging, problem+json field errors), form errors by field."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -22,9 +23,14 @@ def _a_repair(in_tenant, world):
         car = vehicle(world, 0, "沪C66666")
         base = datetime.combine(tenant_today() - timedelta(days=1), time(10), tzinfo=tenant_zone())
         ro = repair(world, car, arrived=base, delivered=base + timedelta(hours=1), mileage=100)
+        from storecrm.plugins.dealership.models import AddOn
         from storecrm.plugins.dealership.services import progress_token
 
-        return {"ro_id": ro.id, "line_id": lines_of(ro)[0].id, "asset_id": car.id, "token": progress_token(ro)}
+        add_on = AddOn(repair_order_id=ro.id, description="更换雨刮", amount=120, state="pending")
+        db.session.add(add_on)
+        db.session.flush()
+        return {"ro_id": ro.id, "line_id": lines_of(ro)[0].id, "asset_id": car.id, "token": progress_token(ro),
+                "add_on_id": add_on.id}
 
 
 def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, system_db):
@@ -38,6 +44,8 @@ def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, 
                                                    "quality_check", "deliver", "cancel", "complaint")}
     b_ids["dealership.remove_line"] = lambda b: {"ro_id": ids["ro_id"], "line_id": ids["line_id"]}
     b_ids["dealership.progress"] = lambda b: {"token": ids["token"]}
+    b_ids["dealership.propose_add_on"] = ro
+    b_ids["dealership.answer_add_on"] = lambda b: {"token": ids["token"], "add_on_id": ids["add_on_id"]}
     b_ids["api_dealership.get_repair_order"] = ro
     b_ids["api_dealership.get_vehicle"] = lambda b: {"asset_id": ids["asset_id"]}
     assert_plugin_isolated(app, "dealership", alpha, beta, login=login, api_token=api_token, system_db=system_db,
@@ -134,3 +142,41 @@ def test_pages_show_field_errors_and_the_workshop(two_tenants, in_tenant, login)
         assert db.session.scalar(select(func.count()).select_from(ServiceType)) == 4
         assert db.session.scalar(select(func.count()).select_from(Rule)) == 4
         assert db.session.scalar(select(func.count()).select_from(Survey)) == 2
+
+
+def test_add_on_work_is_approved_by_the_customer_on_the_progress_link(app, two_tenants, in_tenant, login,
+                                                                      system_db):
+    from storecrm.plugins.dealership import services
+
+    alpha, _beta = two_tenants
+    with in_tenant(alpha):
+        workshop(alpha)
+        car = vehicle(alpha, 0, "沪D12345")
+        ro = services.receive(user(alpha, "advisor"), {"asset_id": car.id, "customer_id": car.customer_id,
+                                                       "store_id": alpha.stores[0], "service_kind": "repair",
+                                                       "complaint_category": "engine", "mileage": 5000})
+        ro_id, token = ro.id, services.progress_token(ro)
+    advisor = login(alpha, "advisor")
+    bad = advisor.post(f"/t/alpha/dealership/{ro_id}/add-ons", {"description": "", "amount": "x"})
+    assert bad.status_code == 422
+    for description in ("更换火花塞", "清洗节气门"):
+        resp = advisor.post(f"/t/alpha/dealership/{ro_id}/add-ons", {"description": description, "amount": "260"})
+        assert resp.status_code == 302
+    with system_db.connect() as conn:
+        sms = conn.execute(text("SELECT body FROM outbox_messages WHERE channel = 'sms' AND tenant_id = :t "
+                                "AND body LIKE '%progress%' ORDER BY id"), {"t": alpha.id}).scalars().all()
+    assert len(sms) == 2 and token in sms[0]
+    with in_tenant(alpha):
+        first, second = [a.id for a in services.add_ons_of(services.get_repair_order(user(alpha, "owner"), ro_id))]
+    customer = app.test_client()  # no login: the link is the key
+    page = customer.get(f"/t/alpha/dealership/progress/{token}")
+    assert page.status_code == 200 and f'data-testid="add-on-{first}"' in page.get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    url = f"/t/alpha/dealership/progress/{token}/add-ons"
+    assert customer.post(f"{url}/{first}", data={"answer": "approve", "csrf_token": csrf}).status_code == 302
+    assert customer.post(f"{url}/{second}", data={"answer": "decline", "csrf_token": csrf}).status_code == 302
+    assert customer.post(f"{url}/{first}", data={"answer": "decline", "csrf_token": csrf}).status_code == 302
+    with in_tenant(alpha):
+        ro = services.get_repair_order(user(alpha, "owner"), ro_id)
+        assert [a.state for a in services.add_ons_of(ro)] == ["approved", "declined"]
+        assert [(ln.description, ln.amount) for ln in services.lines_of(ro)] == [("更换火花塞", 260)]
