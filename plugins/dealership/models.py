@@ -194,3 +194,34 @@ class AddOn(TenantScoped):
     proposed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_via: Mapped[str | None] = mapped_column(String(10))  # link | staff
+
+
+class Campaign(TenantScoped):
+    """A recall (召回) or service campaign (服务活动) from the manufacturer: the VINs it covers, imported as a list and
+    shown at reception and on the repair order of any of those cars."""
+
+    __tablename__ = "dealer_campaigns"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        CheckConstraint("kind IN ('recall', 'service')", name="known_kind"),
+    )
+
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="recall")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CampaignVehicle(TenantScoped):
+    """One VIN of a campaign (normalised; unique per campaign)."""
+
+    __tablename__ = "dealer_campaign_vins"
+    __table_args__ = (
+        tenant_fk("campaign_id", "dealer_campaigns", ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "campaign_id", "vin"),
+        Index("ix_dealer_campaign_vins_tenant_vin", "tenant_id", "vin"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(BigInteger)
+    vin: Mapped[str] = mapped_column(String(17))

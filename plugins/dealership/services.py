@@ -20,8 +20,8 @@ from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent,
                           find_item_by_sku, release_stock, reserve_stock, stock_location_for_store, InsufficientStock)
 
 from .labels import CATEGORY_LABELS, GRIEVANCE_LABELS, PAYMENT_METHOD_LABELS, label
-from .models import (COMPLAINT_CATEGORIES, GRIEVANCES, LINE_KINDS, OPEN, PAYERS, AddOn, Complaint, QcCheck,
-                     RepairLine, RepairOrder, ServiceKind)
+from .models import (COMPLAINT_CATEGORIES, GRIEVANCES, LINE_KINDS, OPEN, PAYERS, AddOn, Campaign, CampaignVehicle,
+                     Complaint, QcCheck, RepairLine, RepairOrder, ServiceKind)
 
 ENTITY = "dealer_repair_order"  # audit entries, survey invitations and stock references name repair orders so
 HISTORY_POINTS, HISTORY_MAX, OPEN_JOB_POINTS = 4, 3, -6
@@ -588,6 +588,62 @@ def cancel(user, ro: RepairOrder, reason: str | None = None) -> RepairOrder:
     db.session.flush()
     record_audit("update", ENTITY, ro.id, f"{ro.number}: cancelled {(reason or '')[:100]}")
     return ro
+
+
+# --- recalls and service campaigns (召回 / 服务活动) -----------------------------------------------------------
+
+def campaigns() -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def import_campaign(user, data: dict) -> tuple[Campaign, int]:
+    """A campaign from the manufacturer's VIN list (`vins`: one per line, or separated by commas or spaces): code,
+    title, kind (recall | service). Every VIN is checked (check digit); a bad one is refused by line, nothing kept.
+    Importing the same code again adds the new VINs. Returns (campaign, VINs added)."""
+    import re
+
+    code, title = (data.get("code") or "").strip()[:40], (data.get("title") or "").strip()[:200]
+    kind = data.get("kind") or "recall"
+    errors = {}
+    if not code:
+        errors["code"] = [_("Enter the campaign code.")]
+    if not title:
+        errors["title"] = [_("Enter the campaign title.")]
+    if kind not in ("recall", "service"):
+        errors["kind"] = [_("Choose a category.")]
+    raw = [v for v in re.split(r"[\s,，;；]+", data.get("vins") or "") if v]
+    if not raw:
+        errors["vins"] = [_("Paste at least one VIN.")]
+    if len(raw) > 5000:
+        errors["vins"] = [_("At most 5,000 VINs at a time.")]
+    vins = []
+    for n, value in enumerate(raw[:5000], start=1):
+        try:
+            vins.append(normalize_identity("vin", value))
+        except ValidationError:
+            errors.setdefault("vins", []).append(_("Line %(n)s: %(vin)s is not a valid VIN.", n=n, vin=value[:20]))
+    if errors:
+        raise ValidationError(errors)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.code == code))
+    if campaign is None:
+        campaign = Campaign(code=code, title=title, kind=kind, active=True)
+        db.session.add(campaign)
+        db.session.flush()
+    known = set(db.session.scalars(select(CampaignVehicle.vin).where(CampaignVehicle.campaign_id == campaign.id)))
+    new = [v for v in dict.fromkeys(vins) if v not in known]
+    db.session.add_all([CampaignVehicle(campaign_id=campaign.id, vin=v) for v in new])
+    db.session.flush()
+    record_audit("create", "dealer_campaign", campaign.id, f"{code} +{len(new)} VIN")
+    return campaign, len(new)
+
+
+def campaigns_for_vehicle(asset_id: int) -> list[Campaign]:
+    """The open campaigns covering this car's VIN (shown at reception and on its repair orders)."""
+    vin = vehicle_marks([asset_id]).get(asset_id, {}).get("vin")
+    if not vin:
+        return []
+    return list(db.session.scalars(select(Campaign).where(Campaign.active.is_(True), Campaign.id.in_(
+        select(CampaignVehicle.campaign_id).where(CampaignVehicle.vin == vin))).order_by(Campaign.id)))
 
 
 # --- add-on work (增项) ---------------------------------------------------------------------------------------

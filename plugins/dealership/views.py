@@ -98,6 +98,7 @@ def new():
     stores = [s for s in db.session.scalars(db.select(Store).where(Store.active.is_(True)).order_by(Store.id))
               if current_user.sees_all_stores or s.id in current_user.store_ids]
     return render_template("dealership/new.html", appointment=appointment, customer=customer, vehicle=vehicle,
+                           campaigns=services.campaigns_for_vehicle(vehicle.id) if vehicle else [],
                            values=values, errors=errors, kinds=services.service_kinds(), stores=stores,
                            categories=[(c, CATEGORY_LABELS[c]) for c in COMPLAINT_CATEGORIES]), \
         (422 if errors else 200)
@@ -117,7 +118,7 @@ def _show(ro, errors=None, status=200, section=None):
                            recommendations=recommendations[:5], people=people, errors=errors or {},
                            values=request.form, section=section, kind=services.service_kind(ro.service_kind),
                            store=get_scoped(Store, ro.store_id), repeats=services.repeat_repairs(ro),
-                           add_ons=services.add_ons_of(ro),
+                           add_ons=services.add_ons_of(ro), campaigns=services.campaigns_for_vehicle(ro.asset_id),
                            progress_url=url_for("dealership.progress", token=services.progress_token(ro),
                                                 _external=True)), status
 
@@ -225,7 +226,7 @@ def progress(token):
     if ro is None:
         abort(404)
     return render_template("dealership/progress.html", ro=ro, store=get_scoped(Store, ro.store_id),
-                           add_ons=services.add_ons_of(ro), token=token,
+                           add_ons=services.add_ons_of(ro), campaigns=services.campaigns_for_vehicle(ro.asset_id), token=token,
                            kind=services.service_kind(ro.service_kind),
                            steps=[s for s in STATE_LABELS if s != "cancelled"])
 
@@ -257,6 +258,24 @@ def answer_add_on(token, add_on_id):
     else:
         flash(_("Thank you, we have your answer."), "success")
     return redirect(url_for("dealership.progress", token=token))
+
+
+@bp.route("/campaigns", methods=["GET", "POST"])
+@requires("dealership.view")
+def campaigns():
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        if not current_user.has_permission("dealership.reception"):
+            abort(403)
+        try:
+            campaign, added = services.import_campaign(current_user, values)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("%(count)s VINs added to %(code)s.", count=added, code=campaign.code), "success")
+            return redirect(url_for("dealership.campaigns"))
+    return render_template("dealership/campaigns.html", campaigns=services.campaigns(), values=values,
+                           errors=errors), (422 if errors else 200)
 
 
 @bp.get("/my-jobs")

@@ -180,3 +180,28 @@ def test_add_on_work_is_approved_by_the_customer_on_the_progress_link(app, two_t
         ro = services.get_repair_order(user(alpha, "owner"), ro_id)
         assert [a.state for a in services.add_ons_of(ro)] == ["approved", "declined"]
         assert [(ln.description, ln.amount) for ln in services.lines_of(ro)] == [("更换火花塞", 260)]
+
+
+def test_a_recall_vin_list_flags_the_car_at_reception(two_tenants, in_tenant, login):
+    alpha, _beta = two_tenants
+    with in_tenant(alpha):
+        workshop(alpha)
+        car = vehicle(alpha, 0, "沪D54321", vin=VIN)
+        car_id = car.id
+    advisor = login(alpha, "advisor")
+    bad = advisor.post("/t/alpha/dealership/campaigns", {"code": "RC-2026-01", "title": "燃油泵召回",
+                                                         "kind": "recall", "vins": f"{VIN}\nLSVAU2180N2183290"})
+    assert bad.status_code == 422 and "LSVAU2180N2183290" in bad.get_data(as_text=True)
+    ok = advisor.post("/t/alpha/dealership/campaigns", {"code": "RC-2026-01", "title": "燃油泵召回", "kind": "recall",
+                                                        "vins": f"{VIN}, LFV2A21K2H3041234"})
+    assert ok.status_code == 302
+    with in_tenant(alpha):
+        from storecrm.plugins.dealership import services
+
+        (campaign,) = services.campaigns_for_vehicle(car_id)
+        ro = services.receive(user(alpha, "advisor"), {"asset_id": car_id, "customer_id": car.customer_id,
+                                                       "store_id": alpha.stores[0], "service_kind": "inspection",
+                                                       "complaint_category": "other", "mileage": 100})
+        ro_id = ro.id
+    page = advisor.get(f"/t/alpha/dealership/{ro_id}").get_data(as_text=True)
+    assert f'data-testid="campaign-{campaign.id}"' in page and "燃油泵召回" in page
