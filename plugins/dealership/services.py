@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from sqlalchemy import and_, func, or_, select
 
 from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent, ServiceType, Store, SurveyAnswered,
-                          SurveyInvitation, User, add_odometer_reading, appointment_action, as_id, assets_of,
+                          SurveyInvitation, User, add_odometer_reading, appointment_action, as_id,
                           book_appointment, confirm_order, create_asset, create_sales_document, create_task,
                           current_tenant_id, db, default_assignee, document_totals, emit_event,
                           find_customer_by_identity, fulfil_order, get_catalog_item, get_customer, get_scoped,
