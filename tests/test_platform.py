@@ -141,12 +141,15 @@ def test_demo_load_creates_the_demo_tenant_once(app, system_db):
     again = _flask("demo", "load", "--customers", "40")
     assert "already present" in again.stdout
     with system_db.connect() as conn:
-        # the core's `demo` tenant; plugins' demo tenants (register_demo_tenants) come next to it
-        demo = "(SELECT id FROM tenants WHERE slug = 'demo')"
-        counts = conn.execute(text(f"SELECT (SELECT count(*) FROM stores WHERE tenant_id = {demo}), "
-                                   f"(SELECT count(*) FROM users WHERE tenant_id = {demo}), "
-                                   f"(SELECT count(*) FROM customers WHERE tenant_id = {demo})")).one()
+        # the core's `demo` tenant; the built-in verticals' demo tenants (register_demo_tenants) sit beside it
+        counts = conn.execute(text("SELECT (SELECT count(*) FROM stores WHERE tenant_id = t.id), "
+                                   "(SELECT count(*) FROM users WHERE tenant_id = t.id), "
+                                   "(SELECT count(*) FROM customers WHERE tenant_id = t.id) "
+                                   "FROM tenants t WHERE t.slug = 'demo'")).one()
+        dealer = conn.execute(text("SELECT (SELECT count(*) FROM dealer_repair_orders WHERE tenant_id = t.id) "
+                                   "FROM tenants t WHERE t.slug = 'dealer'")).scalar()
     assert tuple(counts) == (2, 5, 40)
+    assert dealer == 13  # the dealership's demo: repair orders in every state
 
 
 def test_stdlib_platform_module_is_untouched_from_the_repo_root():

@@ -49,6 +49,8 @@ SKIPPED = {
     "lead_public.thanks": "a public page behind a signed channel link (test_leads_web renders it)",
     "survey_page.answer": "a public page behind a survey token (test_surveys renders it)",
     "reports.kpi": "needs a KPI code; test_reports renders every core KPI's page",
+    "dealership.show": "a repair order; plugins/dealership's browser journey renders it in zh_CN at every step",
+    "dealership.progress": "a public page behind a signed repair-order link (plugins/dealership's tests render it)",
 }
 # Found by this crawl right after the commerce, scheduling, leads and reports modules were merged, and not fixed in
 # that session: listed here so every other page stays held to the rule (the session note names them). Remove an entry

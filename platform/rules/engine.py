@@ -245,7 +245,7 @@ def due_query(rule: Rule, start: date, end: date):
         where.append(due.between(start, end))
         occurrence = cast(due, String)
     elif t["type"] == "usage":
-        due = _usage_due(model, t)
+        due = _usage_due(model, t) + t.get("offset_days", 0)
         where.append(due.between(start, end))
         occurrence = cast(due, String)
     else:

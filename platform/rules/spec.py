@@ -98,6 +98,8 @@ def check_trigger(entity: str, raw) -> dict:
         if not t["months"] and not t["km"]:
             _err("trigger.months", _l("Give months, kilometres, or both."))
         out.update(months=t["months"], km=t["km"])
+        if t["offset_days"]:  # fire this many days after (negative: before) the due day, e.g. -30 = a month ahead
+            out["offset_days"] = t["offset_days"]
     elif kind == "threshold":
         if catalog.get(t["field"], (None, None))[1] != "number" or t["field"].startswith("customer."):
             _err("trigger.field", _l("Choose a number field."))

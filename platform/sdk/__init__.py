@@ -135,7 +135,24 @@ from ..web.transactions import refuse
 from ..sales.models import Order as _SalesOrder
 from ..sales.schemas import PaymentSchema as _PaymentSchema
 from ..sales.schemas import RefundSchema as _RefundSchema
-from ..rules.engine import save as _save_rule
+
+# --- added for dealership ---
+from ..assets.services import add_reading as _add_reading
+from ..assets.services import readings_of as _readings_of
+from ..reports import engine as _reports
+from ..rules import engine as _rules
+from ..rules import preview as _rule_preview
+from ..rules.models import Rule
+from ..sales.schemas import PaymentSchema as _PaymentSchema
+from ..sales.services import record_payment as _record_payment
+from ..scheduling import setup as _scheduling_setup
+from ..scheduling.schemas import ResourceSchema as _ResourceSchema
+from ..scheduling.schemas import ServiceTypeSchema as _ServiceTypeSchema
+from ..scheduling.tokens import store_token as _store_token
+from ..surveys import services as _surveys
+from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
+from ..catalog.services import create_item as _create_item
 
 __all__ = [
     # contract
@@ -186,7 +203,12 @@ __all__ = [
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
     "BoundedDecimal", "finite_number", "normalize_phone",
     # --- added for retail ---
-    "get_sales_order", "record_order_payment", "record_order_refund", "set_order_discount", "order_lines", "save_rule", "sweep_rules",
+    "get_sales_order", "record_order_payment", "record_order_refund", "set_order_discount", "order_lines", "sweep_rules",
+    # --- added for dealership ---
+    "record_payment", "add_odometer_reading", "odometer_readings", "save_service_type", "save_resource",
+    "add_working_pattern", "set_staff_skills", "public_booking_path", "Survey", "SurveyInvitation",
+    "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey", "answer_survey", "Rule", "save_rule",
+    "preview_rule", "sweep_rule", "kpi_result", "kpi_breakdown", "create_catalog_item", "answer_invitation",
 ]
 
 
@@ -315,17 +337,6 @@ def order_lines(document) -> list:
     return _sales.lines_of(document)
 
 
-def save_rule(data: dict):
-    """Create an automation rule from its JSON (docs/rules.md: name, entity, trigger, conditions, actions,
-    enabled), validated like the rule editor; for seeding a vertical's rules in `plugin_enabled(first_time=True)`.
-
-        save_rule({"name": "生日券", "entity": "customer", "enabled": True,
-                   "trigger": {"type": "date", "field": "birthday", "annual": True},
-                   "actions": [{"type": "plugin", "action": "retail.issue_coupon", "params": {"template": "BDAY"}}]})
-    """
-    return _save_rule(None, data)
-
-
 def sweep_rules(now=None) -> dict:
     """Run the current tenant's date, usage and inactivity rules whose hour has come — what the hourly job does —
     now (or as at `now`, an aware datetime); returns {rule id: records fired}. For a plugin's "run now" and for tests.
@@ -335,3 +346,125 @@ def sweep_rules(now=None) -> dict:
     from ..rules.engine import sweep_tenant
 
     return sweep_tenant(now)
+
+
+# --- added for dealership ---
+
+def record_payment(user, order, data: dict, *, request_key: str | None = None):
+    """Record money received on an order: `data` is {"method": "cash" | "card" | "wechat" | …, "amount": "120.00",
+    "reference", "note"}, checked like the order page's form (ValidationError by field; never above the balance due).
+    The same `request_key` twice records one payment. A fulfilled order paid in full closes.
+
+        record_payment(user, order, {"method": "wechat", "amount": document_totals(order)["balance_due"]})
+    """
+    return _record_payment(user, order, _PaymentSchema().load(data), request_key=request_key)
+
+
+def add_odometer_reading(user, asset, value: int, *, read_on=None, service: bool = False):
+    """An odometer reading of `asset` in km (on `read_on`, default today); `service=True` marks the reading taken at
+    a service, from which service-due rules ("5 months or 8,000 km") count. ValidationError when it goes backwards.
+
+        add_odometer_reading(user, car, 45210, service=True)
+    """
+    return _add_reading(user, asset, {"value": value, "read_on": read_on, "service": service})
+
+
+def odometer_readings(asset_id: int, limit: int = 20) -> list:
+    """The asset's odometer readings, newest first (`read_on`, `value` in km, `service`)."""
+    return _readings_of(asset_id, limit)
+
+
+def save_service_type(data: dict, service=None):
+    """Create (or change `service`) a bookable service type: name, duration_minutes, buffer_minutes, required_skills
+    ({skill: level}), needs_staff, resource_kind (bay, lift, van, room), min_notice_minutes, max_days_ahead, public.
+
+        save_service_type({"name": "保养", "duration_minutes": 60, "resource_kind": "bay", "needs_staff": False})
+    """
+    return _scheduling_setup.save_service_type(service, _ServiceTypeSchema().load(data))
+
+
+def save_resource(user, data: dict, resource=None):
+    """Create (or change) a store's resource: store_id, name, kind (bay, lift, van, room), capacity."""
+    return _scheduling_setup.save_resource(user, resource, _ResourceSchema().load(data))
+
+
+def add_working_pattern(user, data: dict):
+    """A weekly shift: user_id, store_id, weekday (0 = Monday), starts_at, ends_at (`datetime.time`, tenant zone)."""
+    return _scheduling_setup.add_pattern(user, data)
+
+
+def set_staff_skills(staff, skills: dict, regions=()):
+    """Replace a staff member's skills ({skill: level 1–5}) and service regions; dispatch ranks by them."""
+    return _scheduling_setup.set_staff_profile(staff, {"skills": skills, "regions": list(regions)})
+
+
+def public_booking_path(store_id: int) -> str:
+    """The path (under the tenant, e.g. "/book/<token>") of a store's public booking page."""
+    return f"/book/{_store_token(store_id)}"
+
+
+def create_survey(data: dict):
+    """A satisfaction survey: {"name", "kind": "csat" | "nps", "questions": [{"code", "label_zh", "label_en"}],
+    "low_score", "escalation_hours", "throttle_days", "message"}. Low scores make a call-back task."""
+    return _surveys.create_survey(data)
+
+
+def send_survey(survey, customer, *, related=None, staff_id=None, store_id=None):
+    """Invite `customer` to answer `survey` about `related` = (record type, id): the SMS link goes through the
+    outbox. None when throttled or already asked about that record."""
+    return _surveys.send_survey(survey, customer, related=related, staff_id=staff_id, store_id=store_id)
+
+
+def answer_survey(token: str, scores: dict, comment: str | None = None):
+    """Answer the invitation of a survey link's `token` as the customer would ({question code: score}); None when
+    the token is unknown, answered or expired."""
+    invitation = _surveys.invitation_for_token(token)
+    return _surveys.answer(invitation, scores, comment) if invitation is not None else None
+
+
+def answer_invitation(invitation, scores: dict, comment: str | None = None):
+    """Record the answer to `invitation` (a `SurveyInvitation`) as given by phone or on paper ({question code:
+    score}); None when it was answered already or expired. Demo loaders and call-centre imports use it."""
+    return _surveys.answer(invitation, scores, comment)
+
+
+def save_rule(data: dict, rule=None):
+    """Create (or change) an automation rule from its JSON (docs/rules.md): name, entity, trigger, conditions,
+    actions, enabled, run_hour. Checked whole (ValidationError by key); plugins seed their rules with it."""
+    return _rules.save(rule, data)
+
+
+def preview_rule(rule, *, today=None, days: int = 90) -> dict:
+    """Which records the rule would fire for (docs/rules.md, "Preview"): {"rows", "total", "note", …}."""
+    return _rule_preview.run(rule, today=today, days=days)
+
+
+def sweep_rule(rule, today=None) -> int:
+    """Run a swept rule (date, usage, inactivity) for `today` (default the tenant's): how many records fired."""
+    return _rules.sweep(rule, today)
+
+
+def kpi_result(user, code: str, period, *, store_id=None, staff_id=None):
+    """The value of KPI `code` over `period` (a `Period`) as `user` sees it: a result with `value`, `n`,
+    `previous`; None when the user may not see the KPI."""
+    kpi = _reports.get_kpi(user, code)
+    if kpi is None:
+        return None
+    scope = _reports.scope_for(user, period, store_id=store_id, staff_id=staff_id)
+    return _reports.evaluate([kpi], scope)[code]
+
+
+def kpi_breakdown(user, code: str, period, column: str, *, store_id=None) -> list:
+    """[(key, label, value, n)] of KPI `code` grouped by `column` (one of its `group_by`), e.g. by store or advisor."""
+    kpi = _reports.get_kpi(user, code)
+    return _reports.breakdown(kpi, _reports.scope_for(user, period, store_id=store_id), column)
+
+
+def create_catalog_item(user, data: dict):
+    """A catalog item from `data` as the catalog form takes it (kind product | part | service | package, sku, name,
+    list_price, cost, tax_rate, unit …); checked (ValidationError by field), SKU unique, audited.
+
+        oil = create_catalog_item(user, {"kind": "part", "sku": "OIL-5W30-4L", "name": "机油 5W-30 4L",
+                                         "list_price": "380.00"})
+    """
+    return _create_item(user, _CatalogItemSchema().load(data))

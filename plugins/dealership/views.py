@@ -1,0 +1,304 @@
+"""The dealership's pages (thin: parse, call a service, render): the workshop list with today's appointments,
+reception, the repair order, the technician's queue and the KPI page."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from storecrm.sdk import (Appointment, Customer, Store, accept_upload, db, flatten_errors, get_asset, get_scoped,
+                          period_of, public_booking_path, refuse, requires, tenant_today, tenant_zone)
+
+from . import kpis as dealer_kpis
+from . import services
+from .labels import (ADD_ON_LABELS, CATEGORY_LABELS, GRIEVANCE_LABELS, LINE_KIND_LABELS, PAYER_LABELS, PAYMENT_METHOD_LABELS,
+                     STATE_COLOURS, STATE_LABELS)
+from .models import COMPLAINT_CATEGORIES, OPEN
+
+bp = Blueprint("dealership", __name__, url_prefix="/dealership", template_folder="templates")
+
+
+@bp.context_processor
+def _words():
+    return {"state_labels": STATE_LABELS, "state_colours": STATE_COLOURS, "payer_labels": PAYER_LABELS,
+            "category_labels": CATEGORY_LABELS, "line_kind_labels": LINE_KIND_LABELS,
+            "grievance_labels": GRIEVANCE_LABELS, "method_labels": PAYMENT_METHOD_LABELS,
+            "add_on_labels": ADD_ON_LABELS}
+
+
+def _ro(ro_id):
+    ro = services.get_repair_order(current_user, ro_id)
+    if ro is None:
+        abort(404)
+    return ro
+
+
+def _day_bounds():
+    zone, today = tenant_zone(), tenant_today()
+    start = datetime.combine(today, time(), tzinfo=zone)
+    return start, start + timedelta(days=2)  # today's and tomorrow's (an early arrival is received too)
+
+
+def _photos(field: str) -> list[int]:
+    ids = []
+    for upload in request.files.getlist(field)[:8]:
+        if upload and upload.filename:
+            ids.append(accept_upload(current_user, upload.filename, upload.read(), images_only=True, field=field).id)
+    return ids
+
+
+@bp.get("/")
+@requires("dealership.view")
+def index():
+    state = request.args.get("state") or "open"
+    if state not in (*STATE_LABELS, "open"):
+        state = "open"
+    orders = services.list_repair_orders(current_user, state=state)
+    start, end = _day_bounds()
+    appointments = services.todays_appointments(current_user, start, end)
+    customers = {c.id: c for c in db.session.scalars(
+        db.select(Customer).where(Customer.id.in_({o.customer_id for o in orders}
+                                                  | {a.customer_id for a in appointments} or {0})))}
+    stores = {s.id: s for s in db.session.scalars(db.select(Store))}
+    marks = services.vehicle_marks([o.asset_id for o in orders])
+    return render_template("dealership/index.html", orders=orders, appointments=appointments, customers=customers,
+                           marks=marks, state=state, states=STATE_LABELS, stores=stores,
+                           kinds={k.service_type_id: k for k in services.service_kinds()},
+                           booking_links={s.id: public_booking_path(s.id) for s in stores.values() if s.active})
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires("dealership.reception")
+def new():
+    appointment = None
+    if request.values.get("appointment_id"):
+        appointment = get_scoped(Appointment, request.values.get("appointment_id", type=int))
+        if appointment is None:
+            abort(404)
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        try:
+            data = {**values, "photos": _photos("photos")}
+            if appointment is not None:
+                data["appointment_id"] = appointment.id
+            ro = services.receive(current_user, data)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("Car received: %(number)s", number=ro.number), "success")
+            return redirect(url_for("dealership.show", ro_id=ro.id))
+    customer = get_scoped(Customer, appointment.customer_id) if appointment else None
+    vehicle = get_asset(current_user, appointment.asset_id) if appointment and appointment.asset_id else None
+    if appointment is not None and "service_kind" not in values:
+        kind = next((k for k in services.service_kinds() if k.service_type_id == appointment.service_type_id), None)
+        values["service_kind"] = kind.code if kind else ""
+    stores = [s for s in db.session.scalars(db.select(Store).where(Store.active.is_(True)).order_by(Store.id))
+              if current_user.sees_all_stores or s.id in current_user.store_ids]
+    return render_template("dealership/new.html", appointment=appointment, customer=customer, vehicle=vehicle,
+                           campaigns=services.campaigns_for_vehicle(vehicle.id) if vehicle else [],
+                           values=values, errors=errors, kinds=services.service_kinds(), stores=stores,
+                           categories=[(c, CATEGORY_LABELS[c]) for c in COMPLAINT_CATEGORIES]), \
+        (422 if errors else 200)
+
+
+def _show(ro, errors=None, status=200, section=None):
+    customer = get_scoped(Customer, ro.customer_id)
+    vehicle = get_scoped(services.Asset, ro.asset_id)
+    recommendations = services.recommend(ro) if ro.state in ("reception", "dispatched") and \
+        current_user.has_permission("dealership.reception") else []
+    people = services.names_of([ro.advisor_id, ro.technician_id,
+                                *[c.inspector_id for c in services.qc_checks_of(ro)]])
+    return render_template("dealership/show.html", ro=ro, customer=customer, vehicle=vehicle,
+                           marks=services.vehicle_marks([ro.asset_id]).get(ro.asset_id, {}),
+                           lines=services.lines_of(ro), checks=services.qc_checks_of(ro),
+                           complaints=services.complaints_of(ro), checklist=services.checklist_of(ro),
+                           recommendations=recommendations[:5], people=people, errors=errors or {},
+                           values=request.form, section=section, kind=services.service_kind(ro.service_kind),
+                           store=get_scoped(Store, ro.store_id), repeats=services.repeat_repairs(ro),
+                           add_ons=services.add_ons_of(ro), campaigns=services.campaigns_for_vehicle(ro.asset_id),
+                           progress_url=url_for("dealership.progress", token=services.progress_token(ro),
+                                                _external=True)), status
+
+
+@bp.get("/<int:ro_id>")
+@requires("dealership.view")
+def show(ro_id):
+    return _show(_ro(ro_id))
+
+
+def _act(ro_id, fn, message, section):
+    ro = _ro(ro_id)
+    try:
+        with db.session.begin_nested():  # a refused step leaves the order as it was for the page shown
+            fn(ro)
+    except ValidationError as err:
+        refuse()
+        return _show(_ro(ro_id), flatten_errors(err.messages), 422, section)
+    flash(message, "success")
+    if request.form.get("back") == "my_jobs":  # the technician's queue on the phone stays where it was
+        return redirect(url_for("dealership.my_jobs"))
+    return redirect(url_for("dealership.show", ro_id=ro.id))
+
+
+@bp.post("/<int:ro_id>/lines")
+@requires("dealership.reception")
+def add_line(ro_id):
+    return _act(ro_id, lambda ro: services.add_line(current_user, ro, request.form.to_dict()),
+                _("Item added."), "lines")
+
+
+@bp.post("/<int:ro_id>/lines/<int:line_id>/delete")
+@requires("dealership.reception")
+def remove_line(ro_id, line_id):
+    ro = _ro(ro_id)
+    if line_id not in {ln.id for ln in services.lines_of(ro)}:
+        abort(404)
+    return _act(ro_id, lambda ro: services.remove_line(current_user, ro, line_id), _("Item removed."), "lines")
+
+
+@bp.post("/<int:ro_id>/dispatch")
+@requires("dealership.reception")
+def dispatch(ro_id):
+    return _act(ro_id, lambda ro: services.dispatch(current_user, ro, request.form.get("technician_id")),
+                _("Job dispatched."), "dispatch")
+
+
+@bp.post("/<int:ro_id>/start")
+@requires("dealership.work")
+def start(ro_id):
+    return _act(ro_id, lambda ro: services.start_work(current_user, ro), _("Work started."), "work")
+
+
+@bp.post("/<int:ro_id>/finish")
+@requires("dealership.work")
+def finish(ro_id):
+    return _act(ro_id, lambda ro: services.finish_work(current_user, ro), _("Sent to QC."), "work")
+
+
+@bp.post("/<int:ro_id>/qc")
+@requires("dealership.qc")
+def quality_check(ro_id):
+    def run(ro):
+        results = {item["code"]: request.form.get(f"check.{item['code']}") for item in services.checklist_of(ro)}
+        results = {code: value == "pass" for code, value in results.items() if value in ("pass", "fail")}
+        check = services.quality_check(current_user, ro, results, reason=request.form.get("reason"),
+                                       photos=_photos("qc_photos"))
+        flash(_("QC passed: ready for delivery.") if check.passed else _("Sent back to the technician."),
+              "success" if check.passed else "warning")
+    ro = _ro(ro_id)
+    try:
+        with db.session.begin_nested():
+            run(ro)
+    except ValidationError as err:
+        refuse()
+        return _show(_ro(ro_id), flatten_errors(err.messages), 422, "qc")
+    return redirect(url_for("dealership.show", ro_id=ro.id))
+
+
+@bp.post("/<int:ro_id>/deliver")
+@requires("dealership.reception")
+def deliver(ro_id):
+    return _act(ro_id, lambda ro: services.deliver(current_user, ro, method=request.form.get("method")),
+                _("Delivered and paid."), "deliver")
+
+
+@bp.post("/<int:ro_id>/cancel")
+@requires("dealership.reception")
+def cancel(ro_id):
+    return _act(ro_id, lambda ro: services.cancel(current_user, ro, request.form.get("reason")),
+                _("Repair order cancelled."), "cancel")
+
+
+@bp.post("/<int:ro_id>/complaints")
+@requires("dealership.reception")
+def complaint(ro_id):
+    return _act(ro_id, lambda ro: services.record_complaint(current_user, ro, request.form.to_dict()),
+                _("Complaint recorded; a follow-up task was created."), "complaints")
+
+
+@bp.get("/progress/<token>")
+def progress(token):
+    """The customer's live progress page (no login: the signed link is the key; zh_CN by default)."""
+    ro = services.order_from_progress_token(token)
+    if ro is None:
+        abort(404)
+    return render_template("dealership/progress.html", ro=ro, store=get_scoped(Store, ro.store_id),
+                           add_ons=services.add_ons_of(ro), campaigns=services.campaigns_for_vehicle(ro.asset_id), token=token,
+                           kind=services.service_kind(ro.service_kind),
+                           steps=[s for s in STATE_LABELS if s != "cancelled"])
+
+
+@bp.post("/<int:ro_id>/add-ons")
+@requires("dealership.reception")
+def propose_add_on(ro_id):
+    def run(ro):
+        link = url_for("dealership.progress", token=services.progress_token(ro), _external=True)
+        services.propose_add_on(current_user, ro, {**request.form.to_dict(), "photos": _photos("add_on_photos")},
+                                link=link)
+    return _act(ro_id, run, _("Add-on sent to the customer for approval."), "add_ons")
+
+
+@bp.post("/progress/<token>/add-ons/<int:add_on_id>")
+def answer_add_on(token, add_on_id):
+    """The customer approves or declines add-on work on the progress link."""
+    ro = services.order_from_progress_token(token)
+    if ro is None or add_on_id not in {a.id for a in services.add_ons_of(ro)}:
+        abort(404)
+    try:
+        with db.session.begin_nested():
+            services.decide_add_on(ro, add_on_id, request.form.get("answer") == "approve")
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Thank you, we have your answer."), "success")
+    return redirect(url_for("dealership.progress", token=token))
+
+
+@bp.route("/campaigns", methods=["GET", "POST"])
+@requires("dealership.view")
+def campaigns():
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        if not current_user.has_permission("dealership.reception"):
+            abort(403)
+        try:
+            campaign, added = services.import_campaign(current_user, values)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("%(count)s VINs added to %(code)s.", count=added, code=campaign.code), "success")
+            return redirect(url_for("dealership.campaigns"))
+    return render_template("dealership/campaigns.html", campaigns=services.campaigns(), values=values,
+                           errors=errors), (422 if errors else 200)
+
+
+@bp.get("/my-jobs")
+@requires("dealership.work")
+def my_jobs():
+    jobs = services.my_jobs(current_user)
+    customers = {c.id: c for c in db.session.scalars(
+        db.select(Customer).where(Customer.id.in_({j.customer_id for j in jobs} or {0})))}
+    return render_template("dealership/my_jobs.html", jobs=jobs, customers=customers,
+                           marks=services.vehicle_marks([j.asset_id for j in jobs]))
+
+
+@bp.get("/kpis")
+@requires("dealership.view")
+def kpi_page():
+    from storecrm.sdk import kpi_result
+
+    period = period_of("month")
+    codes = [k.code for k in dealer_kpis.kpis()]
+    results = [(code, kpi_result(current_user, code, period)) for code in codes]
+    from storecrm.sdk import KpiScope
+
+    start, end = period.bounds()
+    scope = KpiScope(current_user, period, start, end)
+    return render_template("dealership/kpis.html", results=[(c, r) for c, r in results if r is not None],
+                           by_category=dealer_kpis.complaint_rate_by_category(scope), period=period, open_states=OPEN)
