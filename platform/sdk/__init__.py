@@ -180,6 +180,15 @@ __all__ = [
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
     "BoundedDecimal", "finite_number", "normalize_phone",
+    # --- added for car_audio ---
+    "CatalogCategory", "CatalogBrand", "catalog_categories", "create_catalog_category", "catalog_brand",
+    "create_catalog_item", "set_package_components",
+    "save_resource", "save_service_type", "add_working_pattern", "set_staff_skills", "StaffSkill",
+    "Quote", "Order", "SalesDocument", "get_quote", "get_order", "record_payment", "submit_quote_for_approval",
+    "send_quote", "accept_quote", "quote_approval_state",
+    "copy_workflow_template", "workflow_definition", "save_rule", "rule_action_available",
+    "Survey", "SurveyInvitation", "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey",
+    "answer_survey", "get_survey",
 ]
 
 
@@ -250,3 +259,81 @@ def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=Non
     if channel is None:
         raise _ValidationError({"channel_id": [_gettext("Choose one of the listed options.")]})
     return _capture(channel, _CaptureSchema().load(data), source=source, user=user)
+
+
+# --- added for car_audio ---
+from ..catalog.models import Brand as CatalogBrand  # noqa: E402
+from ..catalog.models import Category as CatalogCategory  # noqa: E402
+from ..catalog.services import brand_named as catalog_brand  # noqa: E402
+from ..catalog.services import categories as catalog_categories  # noqa: E402
+from ..catalog.services import create_category as _create_category  # noqa: E402
+from ..catalog.services import create_item as _create_item  # noqa: E402
+from ..catalog.services import set_package_lines as _set_package_lines  # noqa: E402
+from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema  # noqa: E402
+from ..catalog.schemas import CategorySchema as _CategorySchema  # noqa: E402
+from ..catalog.schemas import PackageLineSchema as _PackageLineSchema  # noqa: E402
+from ..scheduling.models import StaffSkill  # noqa: E402
+from ..scheduling.setup import add_pattern as add_working_pattern  # noqa: E402
+from ..scheduling.setup import save_resource, save_service_type  # noqa: E402
+from ..scheduling.setup import set_staff_profile as _set_staff_profile  # noqa: E402
+from ..sales.models import Order, Quote, SalesDocument  # noqa: E402
+from ..sales.services import accept_quote, get_order, get_quote, record_payment, send_quote  # noqa: E402
+from ..sales.services import approval_state as quote_approval_state  # noqa: E402
+from ..sales.services import submit_for_approval as submit_quote_for_approval  # noqa: E402
+from ..workflow.engine import copy_template as _copy_workflow_template  # noqa: E402
+from ..workflow.engine import current_definitions as _workflow_definitions  # noqa: E402
+from ..rules.engine import save as _save_rule  # noqa: E402
+from ..rules.spec import plugin_actions as _plugin_actions  # noqa: E402
+from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse  # noqa: E402
+from ..surveys.services import answer as answer_survey  # noqa: E402
+from ..surveys.services import create_survey, get_survey, send_survey  # noqa: E402
+
+
+def create_catalog_category(data: dict) -> CatalogCategory:
+    """A catalog category (name, optional parent_id, position), validated like the catalog's form; audited.
+
+        speakers = create_catalog_category({"name": "扬声器"})
+    """
+    return _create_category(_CategorySchema().load(data))
+
+
+def create_catalog_item(user, data: dict) -> CatalogItem:
+    """A catalog item (kind product/part/service/package, sku, name, brand by name, category_id, list_price,
+    serial_tracked …), validated like the catalog's form (ValidationError with field messages); audited.
+
+        amp = create_catalog_item(user, {"kind": "product", "sku": "AMP-4CH", "name": "四路功放", "brand": "Focal",
+                                         "category_id": amps.id, "list_price": "3280", "serial_tracked": True})
+    """
+    return _create_item(user, _CatalogItemSchema().load(data))
+
+
+def set_package_components(package: CatalogItem, lines: list[dict]):
+    """Replace a package's components with `lines` ([{"component_id": id, "quantity": 1}, …]); validated."""
+    return _set_package_lines(package, [_PackageLineSchema().load(line) for line in lines])
+
+
+def set_staff_skills(staff: User, skills: dict, regions=()) -> dict:
+    """Give a staff member their dispatch skills (`{"DSP调音": 5}`, levels 1–5) and regions; replaces the old ones."""
+    return _set_staff_profile(staff, {"skills": dict(skills), "regions": list(regions)})
+
+
+def copy_workflow_template(user, code: str):
+    """The tenant's own workflow copied from template `code` (core's or a plugin's `register_workflows`)."""
+    return _copy_workflow_template(user, code)
+
+
+def workflow_definition(entity: str):
+    """The tenant's first active workflow on `entity` ("quote", "customer", your engine entity), or None."""
+    found = _workflow_definitions(entity, active_only=True)
+    return found[0] if found else None
+
+
+def save_rule(data: dict):
+    """A new automation rule from its JSON (name, entity, trigger, conditions, actions, enabled, run_hour),
+    checked like the rule editor's; audited. Seed a vertical's rules with it in `plugin_enabled(first_time=True)`."""
+    return _save_rule(None, data)
+
+
+def rule_action_available(code: str) -> bool:
+    """Whether a plugin rule action (`"retail.issue_coupon"`) is there for the current tenant (its plugin on)."""
+    return code in _plugin_actions()
