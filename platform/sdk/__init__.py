@@ -185,7 +185,7 @@ __all__ = [
     "create_catalog_item", "set_package_components",
     "save_resource", "save_service_type", "add_working_pattern", "set_staff_skills", "StaffSkill",
     "Quote", "Order", "SalesDocument", "get_quote", "get_order", "record_payment", "submit_quote_for_approval",
-    "send_quote", "accept_quote", "quote_approval_state",
+    "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote",
     "copy_workflow_template", "workflow_definition", "save_rule", "rule_action_available",
     "Survey", "SurveyInvitation", "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey",
     "answer_survey", "get_survey",
@@ -278,9 +278,11 @@ from ..scheduling.setup import save_resource, save_service_type  # noqa: E402
 from ..scheduling.setup import set_staff_profile as _set_staff_profile  # noqa: E402
 from ..sales.models import Order, Quote, SalesDocument  # noqa: E402
 from ..sales.services import accept_quote, get_order, get_quote, record_payment, send_quote  # noqa: E402
+from ..sales.services import approval_item as _quote_approval_item  # noqa: E402
 from ..sales.services import approval_state as quote_approval_state  # noqa: E402
 from ..sales.services import submit_for_approval as submit_quote_for_approval  # noqa: E402
 from ..workflow.engine import copy_template as _copy_workflow_template  # noqa: E402
+from ..workflow.engine import vote as _workflow_vote  # noqa: E402
 from ..workflow.engine import current_definitions as _workflow_definitions  # noqa: E402
 from ..rules.engine import save as _save_rule  # noqa: E402
 from ..rules.spec import plugin_actions as _plugin_actions  # noqa: E402
@@ -315,6 +317,15 @@ def set_package_components(package: CatalogItem, lines: list[dict]):
 def set_staff_skills(staff: User, skills: dict, regions=()) -> dict:
     """Give a staff member their dispatch skills (`{"DSP调音": 5}`, levels 1–5) and regions; replaces the old ones."""
     return _set_staff_profile(staff, {"skills": dict(skills), "regions": list(regions)})
+
+
+def vote_on_quote(user, quote, approve: bool = True, comment: str = ""):
+    """`user` (a manager or owner the amount tier asks) approves or declines the quote's pending approval, as on
+    the quote's page; ValidationError when nothing awaits this user's vote."""
+    item = _quote_approval_item(quote)
+    if item is None:
+        raise _ValidationError({"approval": [_gettext("Nothing here awaits your approval.")]})
+    return _workflow_vote(user, item, approve, comment)
 
 
 def copy_workflow_template(user, code: str):
