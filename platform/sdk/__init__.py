@@ -184,7 +184,7 @@ __all__ = [
     "CatalogCategory", "CatalogBrand", "catalog_categories", "create_catalog_category", "catalog_brand",
     "create_catalog_item", "set_package_components",
     "save_resource", "save_service_type", "add_working_pattern", "set_staff_skills", "StaffSkill",
-    "Quote", "Order", "SalesDocument", "get_quote", "get_order", "record_payment", "submit_quote_for_approval",
+    "SalesDocument", "get_quote", "get_order", "record_payment", "submit_quote_for_approval",
     "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote",
     "copy_workflow_template", "workflow_definition", "save_rule", "rule_action_available",
     "Survey", "SurveyInvitation", "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey",
@@ -265,7 +265,7 @@ def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=Non
 from ..catalog.models import Brand as CatalogBrand  # noqa: E402
 from ..catalog.models import Category as CatalogCategory  # noqa: E402
 from ..catalog.services import brand_named as catalog_brand  # noqa: E402
-from ..catalog.services import categories as catalog_categories  # noqa: E402
+from ..catalog.services import categories as _catalog_categories  # noqa: E402
 from ..catalog.services import create_category as _create_category  # noqa: E402
 from ..catalog.services import create_item as _create_item  # noqa: E402
 from ..catalog.services import set_package_lines as _set_package_lines  # noqa: E402
@@ -273,11 +273,14 @@ from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema  # noqa: E
 from ..catalog.schemas import CategorySchema as _CategorySchema  # noqa: E402
 from ..catalog.schemas import PackageLineSchema as _PackageLineSchema  # noqa: E402
 from ..scheduling.models import StaffSkill  # noqa: E402
-from ..scheduling.setup import add_pattern as add_working_pattern  # noqa: E402
-from ..scheduling.setup import save_resource, save_service_type  # noqa: E402
+from ..scheduling.setup import add_pattern as _add_pattern  # noqa: E402
+from ..scheduling.setup import save_resource as _save_resource  # noqa: E402
+from ..scheduling.setup import save_service_type as _save_service_type  # noqa: E402
 from ..scheduling.setup import set_staff_profile as _set_staff_profile  # noqa: E402
-from ..sales.models import Order, Quote, SalesDocument  # noqa: E402
-from ..sales.services import accept_quote, get_order, get_quote, record_payment, send_quote  # noqa: E402
+from ..sales.models import SalesDocument  # noqa: E402
+from ..sales.services import accept_quote, record_payment, send_quote  # noqa: E402
+from ..sales.services import get_order as _get_order  # noqa: E402
+from ..sales.services import get_quote as _get_quote  # noqa: E402
 from ..sales.services import approval_item as _quote_approval_item  # noqa: E402
 from ..sales.services import approval_state as quote_approval_state  # noqa: E402
 from ..sales.services import submit_for_approval as submit_quote_for_approval  # noqa: E402
@@ -288,7 +291,46 @@ from ..rules.engine import save as _save_rule  # noqa: E402
 from ..rules.spec import plugin_actions as _plugin_actions  # noqa: E402
 from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse  # noqa: E402
 from ..surveys.services import answer as answer_survey  # noqa: E402
-from ..surveys.services import create_survey, get_survey, send_survey  # noqa: E402
+from ..surveys.services import create_survey, send_survey  # noqa: E402
+from ..surveys.services import get_survey as _get_survey  # noqa: E402
+
+
+def catalog_categories() -> list:
+    """The tenant's catalog categories, in their order (`CatalogCategory` rows: name, parent_id, position)."""
+    return _catalog_categories()
+
+
+def save_resource(user, resource, data: dict):
+    """Create (`resource` None) or change a bookable resource — a bay, a lift, a van — of a store `user` may
+    manage: `{"store_id", "name", "kind", "capacity", "active"}`; ValidationError on a duplicate name."""
+    return _save_resource(user, resource, data)
+
+
+def save_service_type(service, data: dict):
+    """Create (`service` None) or change a bookable service: name, duration_minutes, buffer_minutes,
+    required_skills `{skill: level}`, needs_staff, resource_kind, min_notice_minutes, max_days_ahead, public, active."""
+    return _save_service_type(service, data)
+
+
+def add_working_pattern(user, data: dict):
+    """A weekly shift of a staff member: `{"user_id", "store_id", "weekday" (0 = Monday), "starts_at", "ends_at"}`
+    (times); ValidationError when it overlaps one they already have."""
+    return _add_pattern(user, data)
+
+
+def get_quote(user, quote_id):
+    """A quote `user` may see (its store), or None (other stores', other tenants', unknown ids)."""
+    return _get_quote(user, quote_id)
+
+
+def get_order(user, order_id):
+    """An order `user` may see (its store), or None (other stores', other tenants', unknown ids)."""
+    return _get_order(user, order_id)
+
+
+def get_survey(survey_id):
+    """A survey of the current tenant, or None."""
+    return _get_survey(survey_id)
 
 
 def create_catalog_category(data: dict) -> CatalogCategory:

@@ -363,7 +363,7 @@ def _audio_system(user, job) -> Asset:
         return get_scoped(Asset, existing)
     vehicle = get_scoped(Asset, job.vehicle_id) if job.vehicle_id else None
     name = f"{vehicle.name} 音响系统" if vehicle is not None else f"{customer.name} 音响系统"
-    asset = create_asset(AUTOMATION if user is None else user, customer, {
+    asset = create_asset(AUTOMATION, customer, {  # part of the job: not limited to the stores of who installs
         "type": "audio_system", "name": name[:120], "store_id": job.store_id,
         "attributes": {"vehicle_id": vehicle.id if vehicle is not None else None}})
     job.audio_system_id = asset.id

@@ -60,8 +60,8 @@ def tomorrow_at(hour=10):
 
 def order_for(world, vehicle, package_sku="CA-PKG-MID"):
     """A quote for the package, approved, sent and accepted (as the customer on the link): the order."""
-    from storecrm.sdk import (Quote, accept_quote, get_scoped as scoped, quote_approval_state, send_quote,
-                              submit_quote_for_approval, vote_on_quote)
+    from storecrm.sdk import (accept_quote, quote_approval_state, send_quote, submit_quote_for_approval,
+                              vote_on_quote)
     from storecrm.plugins.car_audio import services
     quote = services.create_quote(user(world, "owner"), {"customer_id": vehicle.customer_id, "vehicle_id": vehicle.id,
                                             "package_id": find_item_by_sku(package_sku).id, "labour_hours": 1,
@@ -71,7 +71,7 @@ def order_for(world, vehicle, package_sku="CA-PKG-MID"):
     if quote_approval_state(quote) == "pending":
         vote_on_quote(user(world, "manager"), quote)
     send_quote(advisor, quote)
-    return accept_quote(scoped(Quote, quote.id), {"name": "王先生", "signature": SIGNATURE})
+    return accept_quote(quote, {"name": "王先生", "signature": SIGNATURE})
 
 
 def job_at(world, status, vehicle=None):
