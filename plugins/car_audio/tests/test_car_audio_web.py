@@ -82,6 +82,10 @@ def test_pages_answer_field_errors_and_the_api_pages_by_keyset(app, two_tenants,
     assert bad.status_code == 422 and 'data-error-for="photos"' in bad.get_data(as_text=True)
     assert browser.post(f"/t/alpha/car-audio/jobs/{job_id}/nonsense", {}).status_code == 404
     assert browser.get("/t/alpha/car-audio/quote?q=ALPHA").status_code == 200
+    assert browser.get(f"/t/alpha/car-audio/quote?customer_id={alpha.customers[0]}").status_code == 200
+    bad = browser.post("/t/alpha/car-audio/quote", {"customer_id": str(alpha.customers[0]), "vehicle_id": "",
+                                                     "discount_pct": "90"})
+    assert bad.status_code == 422 and 'data-error-for="discount_pct"' in bad.get_data(as_text=True)
     assert browser.get("/t/alpha/car-audio/upgrades").status_code == 200
     tech = login(alpha, "technician")
     assert tech.post(f"/t/alpha/car-audio/jobs/{job_id}/qc_pass", {}).status_code == 403
