@@ -6,7 +6,7 @@ STATUSES = {
     "booked": _l("Booked"),
     "checked_in": _l("Checked in"),
     "installing": _l("Installing"),
-    "qc": _l("Quality check"),
+    "qc": _l("Awaiting quality check"),
     "acceptance": _l("Awaiting acceptance"),
     "accepted": _l("Accepted"),
     "delivered": _l("Delivered"),

@@ -12,8 +12,8 @@ from storecrm.sdk import (Asset, CatalogItem, Survey, SurveyInvitation, Task, an
 pytestmark = pytest.mark.storecrm_plugins("car_audio")
 
 
-def test_first_enable_seeds_catalog_packages_survey_rules_and_fields(two_tenants, in_tenant):
-    alpha, _beta = two_tenants
+def test_first_enable_seeds_catalog_packages_survey_rules_and_fields(make_tenant, in_tenant):
+    alpha = make_tenant("alpha")
     with in_tenant(alpha):
         packages = {i.sku: i for i in db.session.scalars(select(CatalogItem).where(CatalogItem.kind == "package"))}
         assert set(packages) == {"CA-PKG-ENTRY", "CA-PKG-MID", "CA-PKG-HIGH"}
@@ -66,6 +66,19 @@ def test_install_job_from_quote_to_follow_up(two_tenants, in_tenant):
         assert response.low
         assert job.complaint_task_id == response.escalation_task_id
         services.record_follow_up(owner, job, {"notes": "客户希望再调一次", "reasons": ["tuning"]})
+        table, _brands = services.model_brand_pivot()
+        assert table["宝马 5系"] == {"Focal": 1, "Helix": 1}
+        assert services.cross_sell() == []  # a Helix DSP and no amplifier: nothing to cross-sell
+        # warranty: one SMS per component 30 days before its end, once
+        ends = min(c.warranty_until for c in services.components_of(job.audio_system_id))
+        assert services.warranty_reminders(today=ends - timedelta(days=10)) == 1
+        assert services.warranty_reminders(today=ends - timedelta(days=9)) == 0
+        # an entry package delivered more than two years ago and a call this week: an upgrade candidate
+        assert services.upgrade_candidates(owner) == []
+        job.package_tier, job.delivered_on = "entry", job.delivered_on - timedelta(days=800)
+        from storecrm.sdk import Customer, log_interaction
+        log_interaction(owner, get_scoped(Customer, job.customer_id), {"kind": "call", "body": "问DSP升级"})
+        assert [c.id for c, _since in services.upgrade_candidates(owner)] == [job.customer_id]
         steps = [s.to_status for s in db.session.scalars(select(JobStep).where(JobStep.job_id == job.id)
                                                          .order_by(JobStep.id))]
         assert steps == ["new", "booked", "checked_in", "installing", "qc", "installing", "qc", "acceptance",
@@ -75,8 +88,8 @@ def test_install_job_from_quote_to_follow_up(two_tenants, in_tenant):
         assert get_scoped(InstallJob, job_id) is None
 
 
-def test_bad_input_names_the_field_and_writes_nothing(two_tenants, in_tenant):
-    alpha, _ = two_tenants
+def test_bad_input_names_the_field_and_writes_nothing(make_tenant, in_tenant):
+    alpha = make_tenant("alpha")
     from storecrm.plugins.car_audio import services
     with in_tenant(alpha):
         shop(alpha)
@@ -106,8 +119,8 @@ def test_bad_input_names_the_field_and_writes_nothing(two_tenants, in_tenant):
         assert "eq" in err.value.messages
 
 
-def test_booking_ranks_the_dsp_technician_and_refuses_a_taken_bay(two_tenants, in_tenant):
-    alpha, _ = two_tenants
+def test_booking_ranks_the_dsp_technician_and_refuses_a_taken_bay(make_tenant, in_tenant):
+    alpha = make_tenant("alpha")
     from storecrm.plugins.car_audio import services
     from storecrm.sdk import SlotTaken
     with in_tenant(alpha):
@@ -119,14 +132,3 @@ def test_booking_ranks_the_dsp_technician_and_refuses_a_taken_bay(two_tenants, i
         with pytest.raises(ValidationError):
             services.book_job(user(alpha, "owner"), second, {"starts_at": tomorrow_at(), "technician_id":
                                                              alpha.users["technician"], "bay_id": first.bay_id})
-
-
-def test_dashboards_pivot_cross_sell_and_upgrade_candidates(two_tenants, in_tenant):
-    alpha, _ = two_tenants
-    from storecrm.plugins.car_audio import services
-    with in_tenant(alpha):
-        shop(alpha)
-        job_at(alpha, "delivered")
-        table, brands = services.model_brand_pivot()
-        assert table["宝马 5系"] == {"Focal": 1, "Helix": 1}
-        assert services.cross_sell() == []  # Helix DSP, no amplifier

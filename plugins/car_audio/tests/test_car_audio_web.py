@@ -64,8 +64,8 @@ def test_without_the_module_every_route_is_404_and_reenabling_keeps_data_without
     assert page.status_code == 200 and "SG" in page.get_data(as_text=True)
 
 
-def test_pages_answer_field_errors_and_the_api_pages_by_keyset(app, two_tenants, login, api_token, in_tenant):
-    alpha, _beta = two_tenants
+def test_pages_answer_field_errors_and_the_api_pages_by_keyset(app, make_tenant, login, api_token, in_tenant):
+    alpha = make_tenant("alpha")
     with in_tenant(alpha):
         shop(alpha)
         first = job_at(alpha, "installing")
