@@ -49,6 +49,10 @@ SKIPPED = {
     "lead_public.thanks": "a public page behind a signed channel link (test_leads_web renders it)",
     "survey_page.answer": "a public page behind a survey token (test_surveys renders it)",
     "reports.kpi": "needs a KPI code; test_reports renders every core KPI's page",
+    # car_audio: off in this world; its own browser journey opens these in zh_CN on a phone
+    "car_audio.job": "car_audio plugin page (plugins/car_audio/tests/test_car_audio_browser.py renders it in zh_CN)",
+    "car_audio.tuning": "car_audio plugin page (plugins/car_audio/tests/test_car_audio_browser.py renders it in zh_CN)",
+    "car_audio.tuning_record": "car_audio plugin page (test_car_audio_browser.py renders it in zh_CN)",
 }
 # Found by this crawl right after the commerce, scheduling, leads and reports modules were merged, and not fixed in
 # that session: listed here so every other page stays held to the rule (the session note names them). Remove an entry
