@@ -53,3 +53,6 @@ REASONS = {
 
 MUSIC = ("人声", "流行", "摇滚", "古典", "电子")
 BUDGETS = ("1万以下", "1-3万", "3-5万", "5-10万", "10万以上")
+
+QUOTE_STATES = {"draft": _l("Draft"), "sent": _l("Sent to the customer"), "accepted": _l("Accepted by the customer"),
+                "declined": _l("Declined"), "expired": _l("Expired")}

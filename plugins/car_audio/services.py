@@ -17,18 +17,19 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import and_, exists, func, or_, select
 
-from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Interaction, RecordEvent, ServiceType,
-                          SalesDocument, SurveyInvitation, Task, User, accept_upload, appointment_action,
+from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Interaction, RecordEvent, SalesDocument,
+                          ServiceType, SurveyInvitation, Task, User, accept_upload, appointment_action,
                           book_appointment, cancel_timer, create_asset, create_sales_document, create_task, db,
                           default_assignee, emit_event, get_asset, get_catalog_item, get_customer, get_order,
-                          get_scoped, get_survey, issue_stock, money, notify_user, rank_technicians, record_audit,
-                          schedule_timer, send_message, send_survey, staff_with_role, stock_location_for_store,
-                          tenant_today, timer_handler, update_asset, utcnow)
+                          get_scoped, issue_stock, money, notify_user, rank_technicians, record_audit,
+                          sales_documents_of, schedule_timer, send_message, send_survey, staff_with_role,
+                          stock_location_for_store, tenant_today, timer_handler, update_asset, utcnow)
 
 from . import labels
 from .models import Component, FeedbackReason, InstallJob, JobStep, TuningRecord
 
 QUOTE_SOURCE = "car_audio_vehicle"
+ADDON_SOURCE = "car_audio_addon"  # add-on work found mid-job (增项): a quote of its own, signed on the link
 JOB_REF = "car_audio_job"
 FOLLOW_UP_TIMER = "car_audio.follow_up"
 SURVEY_NAME = "汽车音响施工满意度"
@@ -416,6 +417,52 @@ def install_component(user, job, data: dict) -> Component:
     return component
 
 
+# --- add-on work (增项) ------------------------------------------------------------------------------------------
+
+class AddonSchema(Schema):
+    item_id = fields.Integer(load_default=None, allow_none=True, strict=False,
+                             validate=validate.Range(min=1, max=2**63 - 1))
+    quantity = fields.Decimal(load_default=Decimal("1"), validate=validate.Range(min=Decimal("0.001"), max=1000))
+    labour_hours = fields.Decimal(load_default=Decimal("0"), places=1, validate=validate.Range(min=0, max=200))
+    labour_rate = fields.Decimal(load_default=Decimal("200"), places=2, validate=validate.Range(min=0, max=10000))
+    notes = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+def addons_of(job):
+    """The add-on quotes of a job and, once accepted, their orders."""
+    return [d for d in sales_documents_of(ADDON_SOURCE, job.id)]
+
+
+def create_addon_quote(user, job, data: dict):
+    """Work found mid-job (a rattle to fix, an extra tweeter): a quote the customer approves on the share link
+    before it is done. The job cannot go to QC while one is still open, nor be delivered before it is paid."""
+    _need(job, "checked_in", "installing")
+    lines = []
+    if data.get("item_id"):
+        item = get_catalog_item(data["item_id"])
+        if item is None:
+            _err("item_id", _("Choose a product from the catalog."))
+        lines.append({"item_id": item.id, "quantity": str(data["quantity"])})
+    if data.get("labour_hours"):
+        lines.append({"description": _("Installation labour (%(hours)s h)", hours=data["labour_hours"]),
+                      "quantity": str(data["labour_hours"]), "unit_price": str(money(data["labour_rate"]))})
+    if not lines:
+        _err("item_id", _("Add a product or labour hours."))
+    return create_sales_document(AUTOMATION if user is None else user, "quote", customer_id=job.customer_id,
+                                 asset_id=job.vehicle_id, store_id=job.store_id, source=(ADDON_SOURCE, job.id),
+                                 lines=lines, valid_until=(tenant_today() + timedelta(days=3)).isoformat(),
+                                 notes=f"{job.number} 增项：{data['notes']}")
+
+
+def _open_addons(job):
+    return [d for d in addons_of(job) if d.kind == "quote" and d.state in ("draft", "sent")]
+
+
+def _unpaid_addons(job):
+    return sum((d.balance_due for d in addons_of(job) if d.kind == "order" and d.state != "cancelled"),
+               Decimal("0"))
+
+
 # --- tuning ------------------------------------------------------------------------------------------------------
 
 CHANNEL = validate.OneOf(list(labels.CHANNELS))
@@ -512,6 +559,8 @@ def submit_for_qc(user, job) -> InstallJob:
         errors["components"] = [_("Record the installed components.")]
     if not db.session.scalar(select(TuningRecord.id).where(TuningRecord.job_id == job.id).limit(1)):
         errors["tuning"] = [_("Record the tuning.")]
+    if _open_addons(job):
+        errors["addon"] = [_("An add-on quote is still waiting for the customer's answer.")]
     if errors:
         raise ValidationError(errors)
     _step(job, "qc", user)
@@ -567,8 +616,8 @@ def deliver(user, job, *, now: datetime | None = None) -> InstallJob:
     check-up rule counts from it), a follow-up task is due in 7 days (a timer tells the manager if it is missed)
     and the customer gets the satisfaction survey."""
     _need(job, "accepted")
-    balance = order_balance(job)
-    if balance is not None and balance > 0:
+    balance = (order_balance(job) or Decimal("0")) + _unpaid_addons(job)
+    if balance > 0:
         _err("payment", _("The order still has %(due)s to pay.", due=balance))
     now = now or utcnow()
     job.delivered_at, job.delivered_on = now, tenant_today()

@@ -94,10 +94,11 @@ def job(job_id, errors=None, status_code=200):
         ranking=ranking, bays=services.bays(job.store_id) if job.status in ("new", "booked") else [],
         components=services.components_of(job.audio_system_id), tunings=tunings,
         steps=services.steps_of(job), balance=services.order_balance(job), items=services.installable_items()
-        if job.status == "installing" else [], errors=errors or {}, values=request.form, **_common()), status_code
+        if job.status in ("checked_in", "installing") else [], addons=services.addons_of(job),
+        quote_states=labels.QUOTE_STATES, errors=errors or {}, values=request.form, **_common()), status_code
 
 
-ACTIONS = ("book", "photo", "check_in", "start", "checklist", "component", "submit_qc", "qc_pass", "qc_rework",
+ACTIONS = ("addon", "book", "photo", "check_in", "start", "checklist", "component", "submit_qc", "qc_pass", "qc_rework",
            "accept", "deliver", "follow_up", "cancel")
 NEEDS = {"book": MANAGE, "qc_pass": MANAGE, "qc_rework": MANAGE, "deliver": MANAGE, "follow_up": MANAGE,
          "cancel": MANAGE}
@@ -118,6 +119,13 @@ def job_action(job_id, action):
                                                   "technician_id": form.get("technician_id") or None,
                                                   "bay_id": form.get("bay_id") or None})
             services.book_job(current_user, job, data)
+        elif action == "addon":
+            data = services.AddonSchema().load({k: form.get(k) or None for k in ("item_id", "quantity", "labour_hours",
+                                                                                  "notes")
+                                                if form.get(k)})
+            quote = services.create_addon_quote(current_user, job, data)
+            flash(_("Add-on quote drafted: submit it, send it, and let the customer sign it on the link."), "success")
+            return redirect(url_for("sales.quote", quote_id=quote.id))
         elif action == "photo":
             upload = request.files.get("file")
             kind = form.get("kind", "")

@@ -38,6 +38,17 @@ def test_install_job_from_quote_to_follow_up(two_tenants, in_tenant):
         assert "reason" in err.value.messages
         services.qc_rework(owner, job, "左前高音有杂音")
         assert job.status == "installing" and job.rework_count == 1
+        # add-on work found while redoing it: quoted, and QC waits for the customer's signature on the link
+        from storecrm.sdk import accept_quote, send_quote, submit_quote_for_approval
+        addon = services.create_addon_quote(tech, job, {"item_id": find_item_by_sku("CA-WIRE-KIT").id,
+                                                        "quantity": 1, "labour_hours": 1, "labour_rate": 200,
+                                                        "notes": "左前门板加装隔音棉"})
+        with pytest.raises(ValidationError) as err:
+            services.submit_for_qc(tech, job)
+        assert "addon" in err.value.messages
+        submit_quote_for_approval(owner, addon)  # under 5,000: no approver needed
+        send_quote(owner, addon)
+        addon_order = accept_quote(addon, {"name": "王先生", "signature": SIGNATURE})
         v2 = services.record_tuning(tech, job, {"eq": [{"channel": "front_left", "freq_hz": 250, "gain_db": -4.5}],
                                                 "channels": {"front_left": {"delay_ms": 1.5, "phase": 180}}})
         assert v2.version == 2
@@ -53,6 +64,10 @@ def test_install_job_from_quote_to_follow_up(two_tenants, in_tenant):
         from storecrm.sdk import get_order, record_payment
         order = get_order(owner, job.order_id)
         record_payment(owner, order, {"method": "alipay", "amount": order.balance_due})
+        with pytest.raises(ValidationError) as err:
+            services.deliver(owner, job)
+        assert "payment" in err.value.messages  # the add-on is not paid yet
+        record_payment(owner, addon_order, {"method": "cash", "amount": addon_order.balance_due})
         services.deliver(owner, job)
         assert job.status == "delivered" and job.follow_up_due_at is not None
         system = get_scoped(Asset, job.audio_system_id)
