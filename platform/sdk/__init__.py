@@ -185,7 +185,7 @@ __all__ = [
     "create_catalog_item", "set_package_components",
     "save_resource", "save_service_type", "add_working_pattern", "set_staff_skills", "StaffSkill",
     "SalesDocument", "get_quote", "get_order", "record_payment", "submit_quote_for_approval",
-    "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote",
+    "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote", "document_lines",
     "copy_workflow_template", "workflow_definition", "save_rule", "rule_action_available",
     "Survey", "SurveyInvitation", "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey",
     "answer_survey", "get_survey",
@@ -326,6 +326,13 @@ def get_quote(user, quote_id):
 def get_order(user, order_id):
     """An order `user` may see (its store), or None (other stores', other tenants', unknown ids)."""
     return _get_order(user, order_id)
+
+
+def document_lines(document) -> list:
+    """The lines of a quote or order in their order: `item_id`, `sku`, `description`, `quantity`, `unit_price`,
+    `amount`, and for the components of a package `package_item_id` / `package_name`."""
+    from ..sales.services import lines_of
+    return lines_of(document)
 
 
 def get_survey(survey_id):

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from storecrm.sdk import (Asset, CatalogCategory, CatalogItem, SalesDocument, Store, SurveyInvitation,
                           accept_upload, add_working_pattern, answer_survey, create_asset, create_customer,
-                          create_sales_document, db, expand_package, find_item_by_sku, get_scoped, log_interaction,
-                          receive_stock, record_payment, save_resource, set_staff_skills, stock_location_for_store,
-                          submit_quote_for_approval, tenant_zone)
+                          create_sales_document, db, document_lines, expand_package, find_item_by_sku, get_scoped,
+                          log_interaction, receive_stock, record_payment, save_resource, set_staff_skills,
+                          stock_location_for_store, submit_quote_for_approval, tenant_zone)
 
 from . import labels, services
 from .models import Component, JobStep
@@ -182,8 +182,9 @@ def _photo(owner, kind):
 
 
 def _components(job, tech):
-    order_package = db.session.scalar(select(CatalogItem).where(CatalogItem.sku.like("CA-PKG%"),
-                                                                CatalogItem.name == _order_notes(job)))
+    order = get_scoped(SalesDocument, job.order_id)
+    package_id = next(line.package_item_id for line in document_lines(order) if line.package_item_id)
+    order_package = get_scoped(CatalogItem, package_id)
     kinds = {"扬声器": "speaker", "功放": "amplifier", "DSP": "dsp", "低音炮": "subwoofer", "隔音": "deadening",
              "辅材": "wiring"}
     for item, _qty in expand_package(order_package):
@@ -197,10 +198,6 @@ def _components(job, tech):
         services.install_component(tech, job, {"item_id": item.id, "kind": kind,
                                                "position": "front_left" if kind == "speaker" else "trunk",
                                                "serial": serial, "warranty_days": 730 if kind == "speaker" else 365})
-
-
-def _order_notes(job):
-    return get_scoped(SalesDocument, job.order_id).notes
 
 
 def _next_serial(item, store_id):

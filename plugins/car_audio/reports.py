@@ -3,8 +3,7 @@ cross-sell list). Every KPI is one SELECT; the engine computes the number, the t
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, select
 
-from storecrm.sdk import (Customer, DashboardWidget, Kpi, SurveyAnswer, SurveyInvitation, SurveyResponse, User,
-                          db)
+from storecrm.sdk import Customer, DashboardWidget, Kpi, SurveyAnswer, SurveyInvitation, SurveyResponse, User
 
 from . import labels, services
 from .models import Component, FeedbackReason, InstallJob
@@ -78,10 +77,6 @@ def _components(scope):
             .join(Asset, and_(Asset.tenant_id == InstallJob.tenant_id, Asset.id == InstallJob.vehicle_id))
             .where(Component.removed_at.is_(None), InstallJob.created_at >= scope.start,
                    InstallJob.created_at < scope.end, scope.stores(InstallJob.store_id)))
-
-
-def _job_link(row):
-    return None
 
 
 def kpis():

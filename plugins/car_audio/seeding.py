@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (CatalogCategory, catalog_categories, copy_workflow_template, create_catalog_category,
+from storecrm.sdk import (catalog_categories, copy_workflow_template, create_catalog_category,
                           create_catalog_item, create_survey, db, find_item_by_sku, rule_action_available, save_rule,
                           save_service_type, set_package_components, workflow_definition)
 
-from .services import DSP_SKILL, SERVICE_NAME, SURVEY_NAME
+from .services import SERVICE_NAME, SURVEY_NAME
 
 CATEGORIES = ("扬声器", "功放", "DSP", "低音炮", "隔音", "辅材", "工时")
 

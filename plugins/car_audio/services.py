@@ -20,8 +20,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Interaction, RecordEvent, SalesDocument,
                           ServiceType, SurveyInvitation, Task, User, accept_upload, appointment_action,
                           book_appointment, cancel_timer, create_asset, create_sales_document, create_task, db,
-                          default_assignee, emit_event, get_asset, get_catalog_item, get_customer, get_order,
-                          get_scoped, issue_stock, money, notify_user, rank_technicians, record_audit,
+                          default_assignee, document_lines, emit_event, get_asset, get_catalog_item, get_customer,
+                          get_order, get_scoped, issue_stock, money, notify_user, rank_technicians, record_audit,
                           sales_documents_of, schedule_timer, send_message, send_survey, staff_with_role,
                           stock_location_for_store, tenant_today, timer_handler, update_asset, utcnow)
 
@@ -210,10 +210,8 @@ def job_from_order(user, order) -> InstallJob:
         return existing
     if order.state in ("cancelled",):
         _err("order_id", _("This order was cancelled."))
-    tier = None
-    for line in db.session.execute(select(CatalogItem).where(CatalogItem.sku.like("CA-PKG%"))).scalars():
-        if line.name and order.notes and line.name in (order.notes or ""):
-            tier = tier_of(line)
+    package_ids = [line.package_item_id for line in document_lines(order) if line.package_item_id]
+    tier = tier_of(get_catalog_item(package_ids[0])) if package_ids else None
     job = InstallJob(store_id=order.store_id, customer_id=order.customer_id, vehicle_id=order.asset_id,
                      order_id=order.id, package_tier=tier, status="new", advisor_id=order.staff_id,
                      checklist={}, photos={}, inspection={})

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from storecrm.sdk import (Asset, Customer, User, add_working_pattern, create_asset, db, find_item_by_sku,
+from storecrm.sdk import (Customer, User, add_working_pattern, create_asset, db, find_item_by_sku,
                           get_scoped, receive_stock, save_resource, set_staff_skills, stock_location_for_store,
                           tenant_today, tenant_zone)
 

@@ -5,7 +5,7 @@ import pytest
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from car_audio_testkit import PNG, SIGNATURE, car, job_at, order_for, shop, tomorrow_at, user
+from car_audio_testkit import PNG, SIGNATURE, car, job_at, shop, tomorrow_at, user
 from storecrm.sdk import (Asset, CatalogItem, Survey, SurveyInvitation, Task, answer_survey, db, find_item_by_sku,
                           get_scoped)
 
@@ -137,7 +137,6 @@ def test_bad_input_names_the_field_and_writes_nothing(make_tenant, in_tenant):
 def test_booking_ranks_the_dsp_technician_and_refuses_a_taken_bay(make_tenant, in_tenant):
     alpha = make_tenant("alpha")
     from storecrm.plugins.car_audio import services
-    from storecrm.sdk import SlotTaken
     with in_tenant(alpha):
         shop(alpha)
         first = job_at(alpha, "booked")
