@@ -69,9 +69,13 @@ def test_pages_answer_field_errors_and_the_api_pages_by_keyset(app, make_tenant,
     with in_tenant(alpha):
         shop(alpha)
         first = job_at(alpha, "installing")
-        job_id = first.id
+        job_id, vehicle_id, customer_id, number = first.id, first.vehicle_id, first.customer_id, first.number
         second = job_at(alpha, "new")
     browser = login(alpha, "manager")
+    customer_page = browser.get(f"/t/alpha/customers/{customer_id}").get_data(as_text=True)
+    assert 'data-testid="car-audio-panel"' in customer_page and number in customer_page
+    car_page = browser.get(f"/t/alpha/assets/{vehicle_id}").get_data(as_text=True)
+    assert 'data-testid="audio-system-panel"' in car_page
     page = browser.get(f"/t/alpha/car-audio/jobs/{job_id}")
     assert page.status_code == 200
     bad = browser.post(f"/t/alpha/car-audio/jobs/{job_id}/component", {"item_id": "", "kind": "speaker"})
