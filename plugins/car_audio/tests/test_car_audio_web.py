@@ -1,7 +1,7 @@
 """Car-audio pages and API: tenant isolation over every route, 404 where the module is off, disable and re-enable
 keep the data and seed nothing twice, forms answer with field errors, the API pages by keyset."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from car_audio_testkit import job_at, shop
 from storecrm.sdk import CatalogItem, db
@@ -108,3 +108,25 @@ def test_pages_answer_field_errors_and_the_api_pages_by_keyset(app, make_tenant,
     job = client.get(f"/api/v1/car-audio/jobs/{job_id}", headers=headers).get_json()
     system = client.get(f"/api/v1/car-audio/audio-systems/{job['audio_system_id']}", headers=headers).get_json()
     assert system["tunings"][0]["data"]["channels"]["sub"]["phase"] == 180
+
+
+def test_list_pages_in_chinese_show_no_english_of_the_catalog(make_tenant, login, in_tenant):
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+    alpha = make_tenant("alpha")
+    with in_tenant(alpha) as s:
+        s.execute(text("UPDATE tenants SET locale = 'zh_CN' WHERE id = :t"), {"t": alpha.id})
+        s.execute(text("UPDATE users SET locale = 'zh_CN' WHERE tenant_id = :t"), {"t": alpha.id})
+        shop(alpha)
+        job_id = job_at(alpha, "installing").id
+    po = Path(__file__).resolve().parents[1] / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        english = {m.id for m in read_po(f) if m.id and m.string != m.id and len(m.id) > 3 and "%" not in m.id}
+    browser = login(alpha, "manager")
+    for url in ("/car-audio/", "/car-audio/upgrades", "/car-audio/quote", f"/car-audio/jobs/{job_id}"):
+        page = browser.get(f"/t/alpha{url}")
+        assert page.status_code == 200, url
+        body = page.get_data(as_text=True)
+        left = [m for m in english if f">{m}<" in body]
+        assert not left, (url, left)
