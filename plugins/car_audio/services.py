@@ -713,6 +713,69 @@ def cancel(user, job, reason):
     return job
 
 
+# --- warranty return (保修更换) ---------------------------------------------------------------------------------
+
+WARRANTY_REF = "car_audio_warranty"
+
+
+class WarrantySwapSchema(Schema):
+    serial = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
+
+
+def get_component(user, component_id):
+    component = get_scoped(Component, component_id)
+    if component is None or get_asset(user, component.audio_system_id) is None:
+        return None
+    return component
+
+
+def warranty_swap(user, component, data: dict) -> Component:
+    """A warranty return: the faulty part comes out of the audio system, a new one (from the store's stock, with its
+    serial) goes in for the rest of the warranty, the repair is an order at zero price, and the return of the
+    faulty serial to the distributor is a task for the store's manager."""
+    if component.removed_at is not None:
+        _err("serial", _("This component was already replaced."))
+    if component.warranty_until is None or component.warranty_until < tenant_today():
+        _err("reason", _("The warranty of this component has ended."))
+    item = get_catalog_item(component.item_id) if component.item_id else None
+    serial = (data.get("serial") or "").strip() or None
+    if item is None:
+        _err("serial", _("Choose a product from the catalog."))
+    if item.serial_tracked and not serial:
+        _err("serial", _("Give the serial number of this product."))
+    system = get_scoped(Asset, component.audio_system_id)
+    customer = get_scoped(Customer, system.customer_id)
+    from storecrm.sdk import Store
+    store_id = system.store_id or customer.store_id
+    try:
+        issue_stock(item, stock_location_for_store(get_scoped(Store, store_id)), Decimal(1),
+                    serials=[serial] if item.serial_tracked else (), reference=(WARRANTY_REF, component.id),
+                    customer=customer, asset=system, reason=data["reason"][:100], staff=user)
+    except ValidationError as err:
+        messages = err.messages if isinstance(err.messages, dict) else {"serial": err.messages}
+        raise ValidationError({"serial": [m for v in messages.values() for m in (v if isinstance(v, list) else [v])]})
+    component.removed_at = utcnow()
+    replacement = Component(audio_system_id=system.id, job_id=component.job_id, item_id=item.id, kind=component.kind,
+                            position=component.position, name=component.name, brand=component.brand, serial=serial,
+                            installed_on=tenant_today(), warranty_until=component.warranty_until)
+    db.session.add(replacement)
+    create_sales_document(AUTOMATION, "order", customer_id=customer.id, asset_id=system.id, store_id=store_id,
+                          source=(WARRANTY_REF, component.id), notes=data["reason"],
+                          lines=[{"description": _("Warranty replacement: %(item)s %(serial)s", item=component.name,
+                                                   serial=component.serial or ""),
+                                  "quantity": "1", "unit_price": "0"}])
+    managers = staff_with_role("manager", store_id)
+    create_task(AUTOMATION, {"title": _("Return to the distributor: %(item)s %(serial)s", item=component.name,
+                                        serial=component.serial or ""),
+                             "customer_id": customer.id, "assignee_id": managers[0].id if managers else None,
+                             "notes": data["reason"]}, related=("car_audio_component", component.id))
+    db.session.flush()
+    record_audit("update", "car_audio_component", component.id,
+                 f"{component.name} {component.serial or ''} → {serial or ''}")
+    return replacement
+
+
 # --- warranty, upgrade candidates, cross-sell ------------------------------------------------------------------
 
 def warranty_reminders(today=None) -> int:

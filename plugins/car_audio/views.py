@@ -244,6 +244,27 @@ def tuning_record(tuning_id):
                            rows=services.compare_tunings(against, record), **_common())
 
 
+@bp.post("/components/<int:component_id>/warranty")
+@requires(MANAGE)
+def warranty_swap(component_id):
+    component = services.get_component(current_user, component_id)
+    if component is None:
+        abort(404)
+    try:
+        data = services.WarrantySwapSchema().load({"serial": request.form.get("serial") or None,
+                                                   "reason": request.form.get("reason", "").strip()})
+        services.warranty_swap(current_user, component, data)
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Replaced under warranty; the return to the distributor is a task for the manager."), "success")
+    job = services.get_job(current_user, component.job_id) if component.job_id else None
+    return redirect(url_for("car_audio.job", job_id=job.id) if job else url_for("car_audio.jobs"))
+
+
 @bp.get("/upgrades")
 @requires(MANAGE)
 def upgrades():

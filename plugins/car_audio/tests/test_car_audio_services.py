@@ -84,6 +84,18 @@ def test_install_job_from_quote_to_follow_up(two_tenants, in_tenant):
         table, _brands = services.model_brand_pivot()
         assert table["宝马 5系"] == {"Focal": 1, "Helix": 1}
         assert services.cross_sell() == []  # a Helix DSP and no amplifier: nothing to cross-sell
+        # a warranty return: the faulty speaker swapped for a new serial, a zero-price order, a task to return it
+        speaker = next(c for c in services.components_of(job.audio_system_id) if c.serial == "FOCAL-0001")
+        with pytest.raises(ValidationError) as err:
+            services.warranty_swap(owner, speaker, {"serial": "NOPE-1", "reason": "左前高音破音"})
+        assert "serial" in err.value.messages
+        new = services.warranty_swap(owner, speaker, {"serial": "FOCAL-0002", "reason": "左前高音破音"})
+        assert speaker.removed_at is not None and new.warranty_until == speaker.warranty_until
+        assert {c.serial for c in services.components_of(job.audio_system_id)} == {"FOCAL-0002", "HELIX-0001"}
+        from storecrm.sdk import sales_documents_of
+        assert [d.total for d in sales_documents_of("car_audio_warranty", speaker.id)] == [0]
+        assert db.session.scalar(select(Task).where(Task.related_type == "car_audio_component",
+                                                    Task.related_id == speaker.id))
         # warranty: one SMS per component 30 days before its end, once
         ends = min(c.warranty_until for c in services.components_of(job.audio_system_id))
         assert services.warranty_reminders(today=ends - timedelta(days=10)) == 1
