@@ -188,7 +188,7 @@ __all__ = [
     "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote", "document_lines",
     "copy_workflow_template", "workflow_definition", "save_rule", "rule_action_available",
     "Survey", "SurveyInvitation", "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey",
-    "answer_survey", "get_survey",
+    "answer_invitation", "get_survey",
 ]
 
 
@@ -290,7 +290,7 @@ from ..workflow.engine import current_definitions as _workflow_definitions  # no
 from ..rules.engine import save as _save_rule  # noqa: E402
 from ..rules.spec import plugin_actions as _plugin_actions  # noqa: E402
 from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse  # noqa: E402
-from ..surveys.services import answer as answer_survey  # noqa: E402
+from ..surveys.services import answer as _answer_survey  # noqa: E402
 from ..surveys.services import create_survey, send_survey  # noqa: E402
 from ..surveys.services import get_survey as _get_survey  # noqa: E402
 
@@ -300,14 +300,14 @@ def catalog_categories() -> list:
     return _catalog_categories()
 
 
-def save_resource(user, resource, data: dict):
-    """Create (`resource` None) or change a bookable resource — a bay, a lift, a van — of a store `user` may
+def save_resource(user, data: dict, resource=None):
+    """Create (or, with `resource`, change) a bookable resource — a bay, a lift, a van — of a store `user` may
     manage: `{"store_id", "name", "kind", "capacity", "active"}`; ValidationError on a duplicate name."""
     return _save_resource(user, resource, data)
 
 
-def save_service_type(service, data: dict):
-    """Create (`service` None) or change a bookable service: name, duration_minutes, buffer_minutes,
+def save_service_type(data: dict, service=None):
+    """Create (or, with `service`, change) a bookable service: name, duration_minutes, buffer_minutes,
     required_skills `{skill: level}`, needs_staff, resource_kind, min_notice_minutes, max_days_ahead, public, active."""
     return _save_service_type(service, data)
 
@@ -333,6 +333,12 @@ def document_lines(document) -> list:
     `amount`, and for the components of a package `package_item_id` / `package_name`."""
     from ..sales.services import lines_of
     return lines_of(document)
+
+
+def answer_invitation(invitation, scores: dict, comment: str | None = None):
+    """Answer a survey invitation as its customer would on the link (`{question code: score}`, a comment); None when
+    it was answered already or expired. For demo data and tests: `send_survey` returns the invitation."""
+    return _answer_survey(invitation, scores, comment)
 
 
 def get_survey(survey_id):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from storecrm.sdk import (Asset, CatalogCategory, CatalogItem, SalesDocument, Store, SurveyInvitation,
-                          accept_upload, add_working_pattern, answer_survey, create_asset, create_customer,
+                          accept_upload, add_working_pattern, answer_invitation, create_asset, create_customer,
                           create_sales_document, db, document_lines, expand_package, find_item_by_sku, get_scoped,
                           log_interaction, receive_stock, record_payment, save_resource, set_staff_skills,
                           stock_location_for_store, submit_quote_for_approval, tenant_zone)
@@ -35,7 +35,7 @@ def load(ctx):
     owner, advisor, tech = ctx.users["owner"], ctx.users["advisor"], ctx.users["technician"]
     for store in (xuhui, pudong):
         for n in (1, 2):
-            save_resource(owner, None, {"store_id": store.id, "name": f"{n}号工位", "kind": "bay", "capacity": 1,
+            save_resource(owner, {"store_id": store.id, "name": f"{n}号工位", "kind": "bay", "capacity": 1,
                                         "active": True})
     for weekday in range(7):
         add_working_pattern(owner, {"user_id": tech.id, "store_id": pudong.id, "weekday": weekday,
@@ -69,7 +69,7 @@ def load(ctx):
             low = n in (2, 4)
             scores = {q: (rng.choice((2, 3)) if low else rng.choice((4, 5, 5))) for q in
                       ("timeliness", "expertise", "attitude", "sound")}
-            response = answer_survey(invitation, scores, rng.choice(COMMENTS[:6]) if low else rng.choice(COMMENTS))
+            response = answer_invitation(invitation, scores, rng.choice(COMMENTS[:6]) if low else rng.choice(COMMENTS))
             if response is not None:
                 response.submitted_at = job.delivered_at + timedelta(days=2)
         reasons = REASONS_BY_LOW[n % len(REASONS_BY_LOW)] if n in (1, 2, 4) else []

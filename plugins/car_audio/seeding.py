@@ -85,7 +85,7 @@ def seed_catalog():
 def seed_service():
     from storecrm.sdk import ServiceType
     if db.session.scalar(select(ServiceType).where(ServiceType.name == SERVICE_NAME)) is None:
-        save_service_type(None, {"name": SERVICE_NAME, "duration_minutes": 240, "buffer_minutes": 30,
+        save_service_type({"name": SERVICE_NAME, "duration_minutes": 240, "buffer_minutes": 30,
                                  "required_skills": {}, "needs_staff": True, "resource_kind": "bay",
                                  "min_notice_minutes": 0, "max_days_ahead": 60, "public": False, "active": True})
 

@@ -30,7 +30,7 @@ def shop(world, serials=("FOCAL-0001", "FOCAL-0002", "HELIX-0001", "HELIX-0002")
     from storecrm.sdk import Store
     owner = user(world, "owner")
     store = get_scoped(Store, world.stores[0])
-    bays = [save_resource(owner, None, {"store_id": store.id, "name": f"{n}号工位", "kind": "bay", "capacity": 1,
+    bays = [save_resource(owner, {"store_id": store.id, "name": f"{n}号工位", "kind": "bay", "capacity": 1,
                                         "active": True}) for n in (1, 2)]
     tech = user(world, "technician")
     for weekday in range(7):

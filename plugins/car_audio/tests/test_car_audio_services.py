@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from car_audio_testkit import PNG, SIGNATURE, car, job_at, shop, tomorrow_at, user
-from storecrm.sdk import (Asset, CatalogItem, Survey, SurveyInvitation, Task, answer_survey, db, find_item_by_sku,
+from storecrm.sdk import (Asset, CatalogItem, Survey, SurveyInvitation, Task, answer_invitation, db, find_item_by_sku,
                           get_scoped)
 
 pytestmark = pytest.mark.storecrm_plugins("car_audio")
@@ -77,7 +77,7 @@ def test_install_job_from_quote_to_follow_up(two_tenants, in_tenant):
         assert db.session.scalar(select(Task).where(Task.related_type == "car_audio_job", Task.related_id == job.id))
         invitation = get_scoped(SurveyInvitation, job.survey_invitation_id)
         assert invitation.related_type == "car_audio_job"
-        response = answer_survey(invitation, {"timeliness": 5, "expertise": 2, "attitude": 4, "sound": 3}, "调音一般")
+        response = answer_invitation(invitation, {"timeliness": 5, "expertise": 2, "attitude": 4, "sound": 3}, "调音一般")
         assert response.low
         assert job.complaint_task_id == response.escalation_task_id
         services.record_follow_up(owner, job, {"notes": "客户希望再调一次", "reasons": ["tuning"]})
