@@ -209,6 +209,12 @@ __all__ = [
     "add_working_pattern", "set_staff_skills", "public_booking_path", "Survey", "SurveyInvitation",
     "SurveyResponse", "SurveyAnswer", "create_survey", "send_survey", "answer_survey", "Rule", "save_rule",
     "preview_rule", "sweep_rule", "kpi_result", "kpi_breakdown", "create_catalog_item", "answer_invitation",
+    # --- added for car_audio ---
+    "CatalogCategory", "CatalogBrand", "catalog_categories", "create_catalog_category", "catalog_brand",
+    "set_package_components", "StaffSkill",
+    "SalesDocument", "get_quote", "get_order", "submit_quote_for_approval",
+    "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote", "document_lines",
+    "copy_workflow_template", "workflow_definition", "rule_action_available", "get_survey",
 ]
 
 
@@ -468,3 +474,96 @@ def create_catalog_item(user, data: dict):
                                          "list_price": "380.00"})
     """
     return _create_item(user, _CatalogItemSchema().load(data))
+# --- added for car_audio ---
+from ..catalog.models import Brand as CatalogBrand  # noqa: E402
+from ..catalog.models import Category as CatalogCategory  # noqa: E402
+from ..catalog.services import brand_named as catalog_brand  # noqa: E402
+from ..catalog.services import categories as _catalog_categories  # noqa: E402
+from ..catalog.services import create_category as _create_category  # noqa: E402
+from ..catalog.services import set_package_lines as _set_package_lines  # noqa: E402
+from ..catalog.schemas import CategorySchema as _CategorySchema  # noqa: E402
+from ..catalog.schemas import PackageLineSchema as _PackageLineSchema  # noqa: E402
+from ..scheduling.models import StaffSkill  # noqa: E402
+from ..scheduling.setup import add_pattern as _add_pattern  # noqa: E402
+from ..scheduling.setup import save_resource as _save_resource  # noqa: E402
+from ..scheduling.setup import save_service_type as _save_service_type  # noqa: E402
+from ..scheduling.setup import set_staff_profile as _set_staff_profile  # noqa: E402
+from ..sales.models import SalesDocument  # noqa: E402
+from ..sales.services import accept_quote, send_quote  # noqa: E402
+from ..sales.services import get_order as _get_order  # noqa: E402
+from ..sales.services import get_quote as _get_quote  # noqa: E402
+from ..sales.services import approval_item as _quote_approval_item  # noqa: E402
+from ..sales.services import approval_state as quote_approval_state  # noqa: E402
+from ..sales.services import submit_for_approval as submit_quote_for_approval  # noqa: E402
+from ..workflow.engine import copy_template as _copy_workflow_template  # noqa: E402
+from ..workflow.engine import vote as _workflow_vote  # noqa: E402
+from ..workflow.engine import current_definitions as _workflow_definitions  # noqa: E402
+from ..rules.engine import save as _save_rule  # noqa: E402
+from ..rules.spec import plugin_actions as _plugin_actions  # noqa: E402
+from ..surveys.services import answer as _answer_survey  # noqa: E402
+from ..surveys.services import get_survey as _get_survey  # noqa: E402
+
+
+def catalog_categories() -> list:
+    """The tenant's catalog categories, in their order (`CatalogCategory` rows: name, parent_id, position)."""
+    return _catalog_categories()
+
+
+def get_quote(user, quote_id):
+    """A quote `user` may see (its store), or None (other stores', other tenants', unknown ids)."""
+    return _get_quote(user, quote_id)
+
+
+def get_order(user, order_id):
+    """An order `user` may see (its store), or None (other stores', other tenants', unknown ids)."""
+    return _get_order(user, order_id)
+
+
+def document_lines(document) -> list:
+    """The lines of a quote or order in their order: `item_id`, `sku`, `description`, `quantity`, `unit_price`,
+    `amount`, and for the components of a package `package_item_id` / `package_name`."""
+    from ..sales.services import lines_of
+    return lines_of(document)
+
+
+def get_survey(survey_id):
+    """A survey of the current tenant, or None."""
+    return _get_survey(survey_id)
+
+
+def create_catalog_category(data: dict) -> CatalogCategory:
+    """A catalog category (name, optional parent_id, position), validated like the catalog's form; audited.
+
+        speakers = create_catalog_category({"name": "扬声器"})
+    """
+    return _create_category(_CategorySchema().load(data))
+
+
+def set_package_components(package: CatalogItem, lines: list[dict]):
+    """Replace a package's components with `lines` ([{"component_id": id, "quantity": 1}, …]); validated."""
+    return _set_package_lines(package, [_PackageLineSchema().load(line) for line in lines])
+
+
+def vote_on_quote(user, quote, approve: bool = True, comment: str = ""):
+    """`user` (a manager or owner the amount tier asks) approves or declines the quote's pending approval, as on
+    the quote's page; ValidationError when nothing awaits this user's vote."""
+    item = _quote_approval_item(quote)
+    if item is None:
+        raise _ValidationError({"approval": [_gettext("Nothing here awaits your approval.")]})
+    return _workflow_vote(user, item, approve, comment)
+
+
+def copy_workflow_template(user, code: str):
+    """The tenant's own workflow copied from template `code` (core's or a plugin's `register_workflows`)."""
+    return _copy_workflow_template(user, code)
+
+
+def workflow_definition(entity: str):
+    """The tenant's first active workflow on `entity` ("quote", "customer", your engine entity), or None."""
+    found = _workflow_definitions(entity, active_only=True)
+    return found[0] if found else None
+
+
+def rule_action_available(code: str) -> bool:
+    """Whether a plugin rule action (`"retail.issue_coupon"`) is there for the current tenant (its plugin on)."""
+    return code in _plugin_actions()
