@@ -13,6 +13,7 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .logs import init_logging
 from .plugin_host import listener as plugins
 from .tenancy import resolution, scoping  # noqa: F401  (scoping installs the SQLAlchemy events)
+from .hooks import catalogs
 from .web import errors, i18n, json_bodies, security
 from .web.transactions import init_app as init_transactions
 
@@ -99,6 +100,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app, babel)
+    catalogs.install(babel)  # a plugin's words win on its own pages, the core's elsewhere
     login_manager.init_app(app)
 
     sessions.init_app(app, login_manager)

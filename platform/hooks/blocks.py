@@ -17,6 +17,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from ..extensions import db
+from .catalogs import catalog_of
 from .manager import CORE
 from .runtime import enabled_plugins, host, tenant_hook
 
@@ -111,8 +112,11 @@ def render_block(context, block: Block) -> Markup:
     """Jinja global: the block's template rendered with the page's context plus its own, or the error card."""
     env = context.environment
     if not block.failed:
-        html, failed = _guarded(block.owner, block.kind, block.item.code, lambda: Markup(
-            env.get_template(block.item.template).render({**context.get_all(), **block.context})))
+        def render():
+            with catalog_of(None if block.owner == CORE else block.owner):
+                return Markup(env.get_template(block.item.template).render({**context.get_all(), **block.context}))
+
+        html, failed = _guarded(block.owner, block.kind, block.item.code, render)
         if not failed:
             return html
     return Markup(env.get_template("macros/_block_error.html").render({**context.get_all(), "block": block}))
