@@ -132,6 +132,18 @@ from ..web.forms import flash_errors, flatten_errors, load_form, requires
 from ..web.redirects import safe_next
 from ..web.transactions import refuse
 
+# --- added for smart_home ---
+from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
+from ..catalog.services import create_item as _create_item
+from ..stock.services import save_location as create_stock_location
+from ..stock.services import send_transfer as send_stock_transfer
+from ..scheduling.setup import set_staff_profile, staff_profile
+from ..scheduling.booking import customer_for_booking as _customer_for_booking
+from ..surveys.models import SurveyInvitation, SurveyResponse
+from ..surveys.services import create_survey, get_survey, send_survey
+from ..extensions import limiter
+from ..validation import mask_phone
+
 __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
@@ -180,6 +192,10 @@ __all__ = [
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",
     "BoundedDecimal", "finite_number", "normalize_phone",
+    # --- added for smart_home ---
+    "create_catalog_item", "create_stock_location", "send_stock_transfer", "staff_profile", "set_staff_profile",
+    "create_staff_member", "customer_for_public_request", "SurveyInvitation", "SurveyResponse", "create_survey",
+    "get_survey", "send_survey", "limiter", "mask_phone",
 ]
 
 
@@ -250,3 +266,42 @@ def capture_lead(channel_id: int, data: dict, *, source: str = "staff", user=Non
     if channel is None:
         raise _ValidationError({"channel_id": [_gettext("Choose one of the listed options.")]})
     return _capture(channel, _CaptureSchema().load(data), source=source, user=user)
+
+
+# --- added for smart_home ---
+
+def create_catalog_item(user, data: dict) -> CatalogItem:
+    """A catalog item (a device model, a spare part) from plain data, validated like the catalog form (kind,
+    sku, name, list_price, cost, unit, serial_tracked …); ValidationError with field errors, nothing written.
+
+        lock = create_catalog_item(user, {"kind": "product", "sku": "LOCK-X1", "name": "智能门锁 X1",
+                                          "list_price": "1999"})
+    """
+    return _create_item(None if user is AUTOMATION else user, _CatalogItemSchema().load(data))
+
+
+def create_staff_member(actor, *, name: str, role: str, store_ids, password: str, email: str | None = None,
+                        mobile: str | None = None) -> User:
+    """A staff account with the built-in role `role` (owner, admin, manager, advisor, technician) working in
+    `store_ids`, checked like the staff form (seats quota, unique sign-in); ValidationError with field errors.
+
+        engineer = create_staff_member(None, name="张工", role="technician", store_ids=[store.id],
+                                       password="s3cret-pass", mobile="+8613900000001")
+    """
+    from ..access.models import Role
+    from ..users.services import create_user
+    from sqlalchemy import select as _select
+
+    role_row = db.session.scalar(_select(Role).where(Role.code == role))
+    return create_user({"display_name": name, "email": email, "mobile": mobile, "password": password,
+                        "role_id": role_row.id if role_row else None, "store_ids": list(store_ids)},
+                       actor if actor is not AUTOMATION else None)
+
+
+def customer_for_public_request(store, name: str, mobile: str) -> Customer:
+    """One-ID for a public page (a service request, a booking): the customer holding this mobile, or a new one
+    (name, mobile, store). Never tell the visitor which of the two happened.
+
+        customer = customer_for_public_request(store, "王女士", "13900001111")
+    """
+    return _customer_for_booking(None, store, name, mobile)
