@@ -56,8 +56,8 @@ class WorkOrderPage(Schema):
 
 
 class ActionIn(Schema):
-    action = fields.String(required=True, validate=validate.OneOf(["assign", "accept", "check_in", "use_part",
-                                                                    "complete", "visited", "cancel"]))
+    # checked after the work order is found, so another tenant's id answers 404 whatever the body says
+    action = fields.String(load_default=None)
     engineer_id = fields.Integer(load_default=None)
     latitude = fields.Decimal(load_default=None, allow_none=True)
     longitude = fields.Decimal(load_default=None, allow_none=True)
@@ -116,6 +116,9 @@ def get_work_order(order_id):
     return _order(order_id)
 
 
+ACTIONS = ("assign", "accept", "check_in", "use_part", "complete", "visited", "cancel")
+
+
 @blp.route("/work-orders/<int:order_id>/actions", methods=["POST"])
 @blp.arguments(ActionIn)
 @blp.response(200, WorkOrderOut)
@@ -124,6 +127,8 @@ def act(data, order_id):
     """One step of the work order: assign (engineer_id), accept, check_in (latitude, longitude), use_part (item_id,
     quantity), complete (diagnosis, report, signed_name, signature, fixed), visited, cancel."""
     order, user = _order(order_id), api_user()
+    if data["action"] not in ACTIONS:
+        unprocessable(ValidationError({"action": [_("Choose one of the listed options.")]}))
     needs = {"assign": "smart_home.dispatch", "visited": "smart_home.manage", "cancel": "smart_home.manage"}
     if not user.has_permission(needs.get(data["action"], "smart_home.work")):
         abort(403)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
@@ -652,9 +652,9 @@ def search_articles(q: str = "", *, model_item_id=None, fault_type=None, kind=No
         query = query.where(or_(Article.title.ilike(pattern), Article.body.ilike(pattern),
                                 Article.category.ilike(pattern)))
     if model_item_id:
-        query = query.where(Article.model_item_ids.any(int(model_item_id)))
+        query = query.where(any_(Article.model_item_ids) == int(model_item_id))
     if fault_type:
-        query = query.where(Article.fault_types.any(fault_type))
+        query = query.where(any_(Article.fault_types) == fault_type)
     if kind:
         query = query.where(Article.kind == kind)
     if terms:
@@ -669,9 +669,9 @@ def suggested_articles(order: WorkOrder, limit: int = 5) -> list[Article]:
     """Articles for this job: tagged with the device's model and the fault type (both first), else either."""
     conditions = []
     if order.model_item_id:
-        conditions.append(Article.model_item_ids.any(order.model_item_id))
+        conditions.append(any_(Article.model_item_ids) == order.model_item_id)
     if order.fault_type:
-        conditions.append(Article.fault_types.any(order.fault_type))
+        conditions.append(any_(Article.fault_types) == order.fault_type)
     if not conditions:
         return []
     both = and_(*conditions) if len(conditions) > 1 else conditions[0]
