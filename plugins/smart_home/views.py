@@ -1,6 +1,6 @@
 """Staff pages: work orders and dispatch, the engineer's phone view, properties and devices, contracts, knowledge
 base. Thin: parse, call a service, render."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -154,9 +154,12 @@ def _van_stock(van):
 def engineer_job(order_id, errors=None):
     order = _order_or_404(order_id)
     van = services.van_of(order.engineer_id)
-    return render_template("smart_home/engineer_job.html", order=order, **_order_context(order),
-                           van_stock=_van_stock(van), errors=errors or {},
-                           values=request.form if errors else {}), (422 if errors else 200)
+    response = make_response(render_template("smart_home/engineer_job.html", order=order, **_order_context(order),
+                                             van_stock=_van_stock(van), errors=errors or {},
+                                             values=request.form if errors else {}), 422 if errors else 200)
+    # the core's headers switch geolocation off everywhere; the check-in page is the one page that asks for it
+    response.headers["Permissions-Policy"] = "camera=(self), geolocation=(self), microphone=()"
+    return response
 
 
 ACTIONS = {"accept": None, "check-in": services.CheckInSchema, "parts": services.PartSchema,
