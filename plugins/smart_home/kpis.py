@@ -133,7 +133,7 @@ def _link(row):
 
 
 def kpis():
-    number, when = _l("Number"), _l("When")
+    number, when = _l("Order number"), _l("When")
     engineer = _l("Engineer")
     return [
         Kpi("smart_home.tickets", _l("Work orders"), _l("Work orders reported in the period (all kinds)."),
@@ -148,7 +148,7 @@ def kpis():
         Kpi("smart_home.handling_time", _l("Handling time (hours)"),
             _l("Average hours from the report to completion, for work orders completed in the period."),
             permission="smart_home.view", records=handling, measure="avg:hours", filters=("store",),
-            columns={"number": number, "hours": _l("Hours"), "minutes_on_site": _l("Minutes on site"), "at": when},
+            columns={"number": number, "hours": _l("Hours taken"), "minutes_on_site": _l("Minutes on site"), "at": when},
             group_by={"kind": _l("Type")}, higher_is_better=False, link=_link),
         Kpi("smart_home.first_time_fix", _l("First-time fix rate"),
             _l("Share of repairs completed in the period that were fixed at the first visit."),

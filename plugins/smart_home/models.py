@@ -14,8 +14,8 @@ from storecrm.sdk import TenantScoped, tenant_fk, utcnow
 PROPERTY_KINDS = {"apartment": _l("Apartment"), "villa": _l("Villa"), "office": _l("Office"), "shop": _l("Shop")}
 ORDER_KINDS = {"install": _l("Installation"), "repair": _l("Repair"), "maintenance": _l("Maintenance"),
                "consultation": _l("Consultation")}
-STATES = {"pending": _l("Pending"), "assigned": _l("Assigned"), "on_the_way": _l("On the way"),
-          "on_site": _l("On site"), "done": _l("Done"), "visited": _l("Visited"), "cancelled": _l("Cancelled")}
+STATES = {"pending": _l("Pending"), "assigned": _l("Dispatched"), "on_the_way": _l("On the way"),
+          "on_site": _l("On site"), "done": _l("Completed"), "visited": _l("Visited"), "cancelled": _l("Cancelled")}
 FLOW = ("pending", "assigned", "on_the_way", "on_site", "done", "visited")
 FAULT_TYPES = {"network": _l("Network / pairing"), "power": _l("Power / battery"), "lock": _l("Lock / fingerprint"),
                "sensor": _l("Sensor false alarm"), "app": _l("App / account"), "mechanical": _l("Mechanical"),
@@ -23,7 +23,7 @@ FAULT_TYPES = {"network": _l("Network / pairing"), "power": _l("Power / battery"
 FREQUENCIES = {"monthly": (_l("Monthly"), 1), "quarterly": (_l("Quarterly"), 3), "half_yearly": (_l("Half-yearly"), 6),
                "yearly": (_l("Yearly"), 12)}
 ARTICLE_KINDS = {"faq": _l("FAQ"), "troubleshooting": _l("Troubleshooting"), "sop": _l("Standard procedure")}
-SOURCES = {"staff": _l("Staff"), "public": _l("Self-service"), "contract": _l("Contract")}
+SOURCES = {"staff": _l("Entered by staff"), "public": _l("Self-service"), "contract": _l("Contract")}
 
 
 class Property(TenantScoped):

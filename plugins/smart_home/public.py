@@ -155,7 +155,7 @@ def _create(customer, properties):
         errors["description"] = [_("At most 2000 characters.")]
     if not properties:
         try:
-            data = services.PropertySchema().load({"label": _("Home"), "address": form.get("address") or "",
+            data = services.PropertySchema().load({"label": _("My home"), "address": form.get("address") or "",
                                                    "district": form.get("district") or "", "kind": "apartment"})
         except ValidationError as err:
             errors.update({k: v for k, v in err.messages.items() if k in ("address", "district")})
