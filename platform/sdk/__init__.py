@@ -137,12 +137,14 @@ from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
 from ..catalog.services import create_item as _create_item
 from ..stock.services import save_location as create_stock_location
 from ..stock.services import send_transfer as send_stock_transfer
-from ..scheduling.setup import set_staff_profile, staff_profile
+from ..scheduling.setup import set_staff_profile as _set_staff_profile
+from ..scheduling.setup import staff_profile as _staff_profile
 from ..scheduling.booking import customer_for_booking as _customer_for_booking
 from ..surveys.models import SurveyInvitation, SurveyResponse
-from ..surveys.services import create_survey, get_survey, send_survey
+from ..surveys.services import create_survey, send_survey
+from ..surveys.services import get_survey as _get_survey
 from ..extensions import limiter
-from ..validation import mask_phone
+from ..validation import mask_phone as _mask_phone
 
 __all__ = [
     # contract
@@ -305,3 +307,35 @@ def customer_for_public_request(store, name: str, mobile: str) -> Customer:
         customer = customer_for_public_request(store, "王女士", "13900001111")
     """
     return _customer_for_booking(None, store, name, mobile)
+
+
+def staff_profile(user_id: int) -> dict:
+    """The dispatch profile of a staff member: `{"skills": {skill: level 1–5}, "regions": [district, …]}`.
+
+        staff_profile(engineer.id)   # {"skills": {"门锁": 3}, "regions": ["浦东新区"]}
+    """
+    return _staff_profile(user_id)
+
+
+def set_staff_profile(staff: User, data: dict) -> dict:
+    """Replace a staff member's skills and service regions (what `rank_technicians` ranks by); audited.
+
+        set_staff_profile(engineer, {"skills": {"门锁": 3, "安装": 2}, "regions": ["浦东新区", "徐汇区"]})
+    """
+    return _set_staff_profile(staff, data)
+
+
+def get_survey(survey_id):
+    """A satisfaction survey of the current tenant, or None (another tenant's id included).
+
+        survey = get_survey(settings["survey_id"])
+    """
+    return _get_survey(survey_id)
+
+
+def mask_phone(e164: str | None) -> str:
+    """A phone number for showing to someone who must not read it whole: +8613912345678 → 139****5678.
+
+        mask_phone(customer.mobile)
+    """
+    return _mask_phone(e164)
