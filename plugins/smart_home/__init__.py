@@ -5,8 +5,8 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from storecrm.sdk import (AssetPanel, AssetType, CustomerPanel, DemoTenant, NavItem, PeriodicJob, Permission,
-                          PluginInfo, RuleTrigger, SurveyAnswered, hookimpl)
+from storecrm.sdk import (AssetPanel, AssetType, CustomerPanel, DemoTenant, FieldPreset, NavItem, PeriodicJob,
+                          Permission, PluginInfo, RuleTrigger, SurveyAnswered, hookimpl)
 
 # pytest's package collector (plugins/ is on testpaths) imports this file a second time as `plugins.smart_home`;
 # only the installed name maps the tables, so they are never defined twice on the metadata.
@@ -117,6 +117,18 @@ def register_kpis():
 @hookimpl
 def register_rule_triggers():
     return [RuleTrigger("smart_home.work_order_changed", _l("A work order changed state"), "customer")]
+
+
+@hookimpl
+def register_field_presets():
+    return [FieldPreset("customer", "sh_access_notes", _l("Access and parking notes"), "text")]
+
+
+@hookimpl
+def customer_timeline(customer, before, limit):
+    from . import services
+
+    return services.timeline_of(customer.id, before, limit)
 
 
 @hookimpl

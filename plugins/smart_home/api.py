@@ -116,7 +116,7 @@ def get_work_order(order_id):
     return _order(order_id)
 
 
-ACTIONS = ("assign", "accept", "check_in", "use_part", "complete", "visited", "cancel")
+ACTIONS = ("assign", "accept", "check_in", "use_part", "request_part", "complete", "visited", "cancel")
 
 
 @blp.route("/work-orders/<int:order_id>/actions", methods=["POST"])
@@ -142,6 +142,9 @@ def act(data, order_id):
                 {"latitude": data["latitude"], "longitude": data["longitude"]}))
         elif data["action"] == "use_part":
             services.use_part(user, order, services.PartSchema().load(
+                {"item_id": data["item_id"], "quantity": data["quantity"] or 1}))
+        elif data["action"] == "request_part":
+            services.request_part(user, order, services.PartRequestSchema().load(
                 {"item_id": data["item_id"], "quantity": data["quantity"] or 1}))
         elif data["action"] == "complete":
             services.complete(user, order, services.CompleteSchema().load(

@@ -113,6 +113,16 @@ def repairs_by_fault(scope):
                    WorkOrder.reported_at < scope.end, scope.stores(WorkOrder.store_id)))
 
 
+def contract_revenue(scope):
+    """Contracts starting in the period (local dates of the period), with their price."""
+    from .models import Contract
+
+    return (select(Contract.id.label("id"), Contract.number.label("number"), Contract.price.label("price"),
+                   Contract.store_id.label("store_id"), Contract.created_at.label("at"))
+            .where(Contract.starts_on >= scope.period.first, Contract.starts_on <= scope.period.last,
+                   scope.stores(Contract.store_id)))
+
+
 def _labels(column, mapping):
     """The label of a stored code, in the viewer's language, so charts never show a raw code."""
     return case(*[(column == code, str(label)) for code, label in mapping.items()], else_=column)
@@ -176,6 +186,10 @@ def kpis():
             unit="%", filters=("store",), time_column=None, higher_is_better=False,
             columns={"name": _l("Device"), "model_item_id_name": _l("Device model"), "failed": _l("Repaired")},
             group_by={"model_item_id": _l("Device model")}),
+        Kpi("smart_home.contract_revenue", _l("Maintenance contract revenue"),
+            _l("Price of the maintenance contracts starting in the period."), permission="smart_home.contracts",
+            records=contract_revenue, measure="sum:price", unit="money", filters=("store",),
+            columns={"number": _l("Contract"), "price": _l("Price"), "at": when}, group_by={"store_id": STORE}),
         Kpi("smart_home.repairs_by_fault", _l("Repairs by fault type"),
             _l("Repair work orders reported in the period, by fault type and device model."),
             permission="smart_home.view", records=repairs_by_fault, filters=("store",),

@@ -736,3 +736,47 @@ def erase_customer_data(customer_id: int) -> None:
         db.session.execute(delete(Property).where(Property.id.in_(prop_ids)))
     scrub_audit("smart_home_work_order", ids)
     scrub_audit("smart_home_property", prop_ids)
+
+
+def timeline_of(customer_id: int, before, limit: int):
+    """The customer's work orders on the customer page's timeline, newest first (one query)."""
+    from storecrm.sdk import TimelineEntry
+
+    query = select(WorkOrder).where(WorkOrder.customer_id == customer_id)
+    if before is not None:
+        query = query.where(WorkOrder.reported_at < before)
+    states = _state_labels()
+    return [TimelineEntry(at=o.reported_at, kind="smart_home",
+                          title=f"{o.number} {ORDER_KINDS.get(o.kind, '')} · {states.get(o.state, '')}",
+                          body=o.description, url=f"/smart-home/orders/{o.id}")
+            for o in db.session.scalars(query.order_by(WorkOrder.reported_at.desc()).limit(limit))]
+
+
+class PartRequestSchema(Schema):
+    item_id = fields.Integer(required=True, metadata={"label": _l("Part")})
+    quantity = fields.Decimal(load_default=Decimal("1"), places=3, validate=validate.Range(
+        min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
+
+
+def request_part(user, order: WorkOrder, data: dict):
+    """A part the van does not carry (enough of): a task for the store's manager to send it (a stock transfer to
+    the van), noted in the work order's history."""
+    _engineer_only(user, order)
+    if order.state in ("done", "visited", "cancelled"):
+        _refuse("state", _("This step is not possible now."))
+    item = get_catalog_item(data.get("item_id"))
+    if item is None:
+        _refuse("item_id", _("Choose one of the listed options."))
+    assignee = default_assignee(None, order.store_id)
+    quantity = Decimal(str(data.get("quantity", 1))).normalize()
+    engineer = get_scoped(User, order.engineer_id)
+    task = create_task(AUTOMATION, {
+        "title": _("Send %(quantity)s × %(part)s to %(engineer)s's van for %(number)s", quantity=f"{quantity:f}",
+                   part=item.name, engineer=engineer.display_name if engineer else "", number=order.number),
+        "customer_id": order.customer_id, "assignee_id": assignee.id if assignee else None},
+        related=(REF, order.id))
+    db.session.add(WorkOrderEvent(work_order_id=order.id, from_state=order.state, to_state=order.state,
+                                  user_id=getattr(user, "id", None),
+                                  note=_("Part requested: %(part)s × %(quantity)s", part=item.name,
+                                         quantity=f"{quantity:f}")[:300]))
+    return task

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from storecrm.sdk import (CatalogItem, Customer, StockLocation, db, flash_errors, flatten_errors, get_asset,
                           get_customer, get_file, get_scoped, load_form, refuse, requires, search_customers,
-                          stock_available)
+                          stock_available, tenant_today)
 
 from . import services
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, SOURCES, STATES, Article,
@@ -40,7 +40,7 @@ def index():
     q = (request.args.get("q") or "").strip()[:50]
     found = search_customers(current_user, q, limit=10) if q else []
     return render_template("smart_home/index.html", orders=services.list_work_orders(current_user, state=state),
-                           state=state, q=q, found=found)
+                           state=state, q=q, found=found, today=tenant_today())
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
@@ -149,6 +149,11 @@ def _van_stock(van):
     return [(item, stock_available(item, location)) for item in services.spare_parts()]
 
 
+@bp.context_processor
+def _parts():
+    return {"all_parts": services.spare_parts}
+
+
 @bp.get("/engineer/<int:order_id>")
 @requires("smart_home.work")
 def engineer_job(order_id, errors=None):
@@ -163,7 +168,7 @@ def engineer_job(order_id, errors=None):
 
 
 ACTIONS = {"accept": None, "check-in": services.CheckInSchema, "parts": services.PartSchema,
-           "complete": services.CompleteSchema}
+           "request-part": services.PartRequestSchema, "complete": services.CompleteSchema}
 
 
 @bp.post("/engineer/<int:order_id>/<action>")
@@ -181,6 +186,8 @@ def engineer_act(order_id, action):
                 services.check_in(current_user, order, data)
             elif action == "parts":
                 services.use_part(current_user, order, data)
+            elif action == "request-part":
+                services.request_part(current_user, order, data)
             else:
                 data["signature"] = request.form.get("signature") or data.get("signature")
                 services.complete(current_user, order, data)
@@ -190,7 +197,8 @@ def engineer_act(order_id, action):
         refuse()
         return engineer_job(order_id, errors=errors)
     flash({"accept": _("Job accepted. Drive safely."), "check-in": _("Checked in on site."),
-           "parts": _("Part issued from your van."), "complete": _("Job completed.")}[action], "success")
+           "parts": _("Part issued from your van."), "request-part": _("Part requested from the store."),
+           "complete": _("Job completed.")}[action], "success")
     return redirect(url_for("smart_home.engineer_job", order_id=order.id))
 
 

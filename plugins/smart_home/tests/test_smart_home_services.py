@@ -152,3 +152,28 @@ def test_the_kpis_count_failures_by_model_and_fault(app, make_tenant, in_tenant,
     assert value("smart_home.first_time_fix")["count"] == 1
     rows = client.get("/api/v1/kpis/smart_home.repairs_by_fault/records?period=month", headers=headers).get_json()
     assert [(r["fault_type"], r["model_item_id_name"]) for r in rows["items"]] == [("lock", "智能门锁 X1")]
+
+
+def test_a_part_not_on_the_van_is_requested_from_the_store_and_contracts_count_as_revenue(app, make_tenant,
+                                                                                         in_tenant, api_token,
+                                                                                         system_db):
+    from storecrm.sdk import User, get_scoped
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        task = services.request_part(get_scoped(User, ids["tech"]), order, {"item_id": ids["module"],
+                                                                            "quantity": Decimal("2")})
+        assert task.assignee_id == alpha.users["manager"] and "指纹识别模组" in task.title
+        with pytest.raises(Exception):
+            services.request_part(get_scoped(User, ids["other"]), order, {"item_id": ids["module"]})
+        from storecrm.sdk import tenant_today
+        services.create_contract(None, {"customer_id": ids["customer"], "starts_on": tenant_today(),
+                                        "ends_on": tenant_today() + timedelta(days=365), "frequency": "yearly",
+                                        "price": Decimal("1880.00")})
+    value = app.test_client().get("/api/v1/kpis/smart_home.contract_revenue/value?period=month",
+                                  headers=api_token(alpha, "owner")).get_json()
+    assert Decimal(str(value["value"])) == Decimal("1880.00")
