@@ -197,7 +197,7 @@ __all__ = [
     # --- added for smart_home ---
     "create_catalog_item", "create_stock_location", "send_stock_transfer", "staff_profile", "set_staff_profile",
     "create_staff_member", "customer_for_public_request", "SurveyInvitation", "SurveyResponse", "create_survey",
-    "get_survey", "send_survey", "limiter", "mask_phone",
+    "get_survey", "send_survey", "limiter", "mask_phone", "tenant_locale",
 ]
 
 
@@ -339,3 +339,15 @@ def mask_phone(e164: str | None) -> str:
         mask_phone(customer.mobile)
     """
     return _mask_phone(e164)
+
+
+def tenant_locale() -> str:
+    """The current tenant's language (`zh_CN` by default): for text you store for everyone to read later (a history
+    note written by a job), written with `flask_babel.force_locale(tenant_locale())`.
+
+        with force_locale(tenant_locale()):
+            note = gettext("Dispatched automatically")
+    """
+    from ..tenancy.models import current_tenant_row
+
+    return current_tenant_row().locale or "zh_CN"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
@@ -18,7 +19,7 @@ from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, Recor
                           create_asset, create_stock_location, create_task, db, default_assignee, emit_event,
                           get_asset, get_catalog_item, get_customer, get_scoped, issue_stock, notify_user,
                           plugin_settings, rank_technicians, record_audit, send_survey, get_survey, tenant_today,
-                          tenant_zone,
+                          tenant_locale, tenant_zone,
                           utcnow)
 
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FLOW, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, Article, Contract,
@@ -279,10 +280,11 @@ def dispatch(order: WorkOrder, *, user=AUTOMATION, now=None) -> WorkOrder:
     """Give a pending order to the best-ranked engineer (automatic dispatch); left pending when nobody fits."""
     if order.state != "pending":
         return order
-    ranked = rank_for(order)
-    if ranked:
-        return assign(user, order, ranked[0].user_id, note=_("Dispatched automatically: %(why)s",
-                                                              why="; ".join(ranked[0].reasons[:3])), now=now)
+    with force_locale(tenant_locale()):  # the note is read later by everyone: in the tenant's language
+        ranked = rank_for(order)
+        if ranked:
+            return assign(user, order, ranked[0].user_id, note=_("Dispatched automatically: %(why)s",
+                                                                  why="；".join(ranked[0].reasons[:3])), now=now)
     return order
 
 
