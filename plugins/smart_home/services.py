@@ -782,3 +782,22 @@ def request_part(user, order: WorkOrder, data: dict):
                                   note=_("Part requested: %(part)s × %(quantity)s", part=item.name,
                                          quantity=f"{quantity:f}")[:300]))
     return task
+
+
+def coverage_of(order: WorkOrder) -> dict:
+    """Who pays for this job: `warranty` when the device is under warranty on the report day, `contract` when an
+    active maintenance contract covers the device or the property (with its promised response time), else
+    `billable`."""
+    day = order.reported_at.astimezone(tenant_zone()).date()
+    device = get_scoped(Asset, order.asset_id) if order.asset_id else None
+    if device is not None and device.warranty_until and device.warranty_until >= day:
+        return {"code": "warranty", "until": device.warranty_until}
+    contracts = db.session.scalars(select(Contract).where(
+        Contract.customer_id == order.customer_id, Contract.active.is_(True), Contract.starts_on <= day,
+        Contract.ends_on >= day).order_by(Contract.id))
+    for contract in contracts:
+        if (order.contract_id == contract.id or (order.asset_id and order.asset_id in (contract.asset_ids or []))
+                or (order.property_id and order.property_id in (contract.property_ids or []))):
+            return {"code": "contract", "contract": contract,
+                    "respond_by": order.reported_at + timedelta(hours=contract.response_hours)}
+    return {"code": "billable"}

@@ -82,7 +82,8 @@ def _order_context(order):
     photos = [f for f in (get_file(i) for i in order.photo_ids or []) if f is not None]
     return {"customer": customer, "prop": prop, "device": device, "engineer": engineer, "model": model,
             "history": services.history_of(order.id), "parts": services.parts_of(order.id),
-            "articles": services.suggested_articles(order), "photos": photos}
+            "articles": services.suggested_articles(order), "photos": photos,
+            "coverage": services.coverage_of(order)}
 
 
 def get_scoped_asset(asset_id):

@@ -177,3 +177,22 @@ def test_a_part_not_on_the_van_is_requested_from_the_store_and_contracts_count_a
     value = app.test_client().get("/api/v1/kpis/smart_home.contract_revenue/value?period=month",
                                   headers=api_token(alpha, "owner")).get_json()
     assert Decimal(str(value["value"])) == Decimal("1880.00")
+
+
+def test_a_job_is_under_warranty_covered_by_a_contract_or_billable(app, make_tenant, in_tenant):
+    from storecrm.sdk import Asset, get_scoped, tenant_today
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        assert services.coverage_of(order)["code"] == "warranty"
+        get_scoped(Asset, ids["device"]).warranty_until = date(2026, 2, 1)
+        assert services.coverage_of(order)["code"] == "billable"
+        services.create_contract(None, {"customer_id": ids["customer"], "starts_on": tenant_today() - timedelta(days=1),
+                                        "ends_on": tenant_today() + timedelta(days=300), "frequency": "yearly",
+                                        "price": Decimal("900"), "response_hours": 4, "property_ids": [ids["home"]]})
+        covered = services.coverage_of(order)
+        assert covered["code"] == "contract" and covered["respond_by"] == order.reported_at + timedelta(hours=4)
