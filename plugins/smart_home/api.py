@@ -68,6 +68,7 @@ class ActionIn(Schema):
     signed_name = fields.String(load_default=None)
     signature = fields.String(load_default=None)
     fixed = fields.Boolean(load_default=True)
+    worksheet = fields.List(fields.String(), load_default=list)
     note = fields.String(load_default=None, validate=validate.Length(max=300))
 
 
@@ -148,7 +149,7 @@ def act(data, order_id):
                 {"item_id": data["item_id"], "quantity": data["quantity"] or 1}))
         elif data["action"] == "complete":
             services.complete(user, order, services.CompleteSchema().load(
-                {k: data[k] for k in ("diagnosis", "report", "signed_name", "signature", "fixed")
+                {k: data[k] for k in ("diagnosis", "report", "signed_name", "signature", "fixed", "worksheet")
                  if data[k] is not None}))
         elif data["action"] == "visited":
             services.mark_visited(user, order, data["note"])

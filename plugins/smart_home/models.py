@@ -117,7 +117,18 @@ class WorkOrder(TenantScoped):
     minutes_on_site: Mapped[int | None] = mapped_column(Integer)
     first_time_fix: Mapped[bool | None] = mapped_column(Boolean)
     visited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worksheet: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # {item code: true} ticked
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorksheetTemplate(TenantScoped):
+    """The checklist (作业单) an engineer fills on the phone for a type of work order: items, some required."""
+
+    __tablename__ = "smart_home_worksheet_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind"),)
+
+    kind: Mapped[str] = mapped_column(String(20))
+    items: Mapped[list] = mapped_column(JSONB, default=list)  # [{"code", "label", "required"}]
 
 
 class WorkOrderEvent(TenantScoped):

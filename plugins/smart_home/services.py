@@ -23,7 +23,7 @@ from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, Recor
                           utcnow)
 
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FLOW, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, Article, Contract,
-                     ContractVisit, PartUsage, Property, Van, WorkOrder, WorkOrderEvent)
+                     ContractVisit, PartUsage, Property, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
 
 REF = "smart_home_work_order"
 # dispatch rules: the skill (and level) a fault type needs; the region is the property's district
@@ -404,6 +404,7 @@ class CompleteSchema(Schema):
     signature = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^data:image/png;base64,[A-Za-z0-9+/=]{20,400000}$", error=_l("Ask the customer to sign in the box.")))
     fixed = fields.Boolean(load_default=True)
+    worksheet = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
 
 
 def complete(user, order: WorkOrder, data: dict, now=None) -> WorkOrder:
@@ -412,8 +413,14 @@ def complete(user, order: WorkOrder, data: dict, now=None) -> WorkOrder:
     _engineer_only(user, order)
     if not data.get("signature"):
         _refuse("signature", _("Ask the customer to sign in the box."))
+    items = worksheet_for(order.kind)
+    ticked = set(data.get("worksheet") or ())
+    missing = [item["label"] for item in items if item.get("required") and item["code"] not in ticked]
+    if missing:
+        _refuse("worksheet", _("Tick every required item of the worksheet: %(items)s", items="、".join(missing)))
     _move(user, order, ("on_site",), "done", now=now)
     now = now or utcnow()
+    order.worksheet = {item["code"]: item["code"] in ticked for item in items}
     order.diagnosis, order.report = data["diagnosis"], data["report"]
     order.signed_name, order.signature = data["signed_name"], data["signature"]
     order.completed_at = now
@@ -710,9 +717,49 @@ SEED_ARTICLES = [
 ]
 
 
+WORKSHEETS = {
+    "install": [("points", "与客户确认安装点位", True), ("power", "设备通电并逐台测试", True),
+                ("app", "App 绑定并向客户演示", True), ("clean", "清理现场", False)],
+    "maintenance": [("battery", "检查并更换低电量电池", True), ("firmware", "检查固件版本并升级", True),
+                    ("sensors", "逐个测试传感器与联动场景", True), ("advice", "向客户说明使用建议", False)],
+    "repair": [("reproduced", "复现故障现象", False), ("tested", "修复后测试正常", False),
+               ("told", "告知客户使用注意事项", False)],
+}
+
+
+def worksheet_for(kind: str) -> list[dict]:
+    """The worksheet items of a work-order type ([] when it has none)."""
+    template = db.session.scalar(select(WorksheetTemplate).where(WorksheetTemplate.kind == kind))
+    return list(template.items) if template is not None else []
+
+
+def save_worksheet(kind: str, text_: str) -> WorksheetTemplate:
+    """A worksheet from text, one item per line, a leading * for a required item."""
+    if kind not in ORDER_KINDS:
+        _refuse("kind", _("Choose one of the listed options."))
+    items = []
+    for n, line in enumerate(l.strip() for l in (text_ or "").splitlines()):
+        if line.lstrip("*").strip():
+            items.append({"code": f"i{n}", "label": line.lstrip("*").strip()[:80], "required": line.startswith("*")})
+    if len(items) > 30:
+        _refuse("items", _("At most 30 items."))
+    template = db.session.scalar(select(WorksheetTemplate).where(WorksheetTemplate.kind == kind))
+    if template is None:
+        template = WorksheetTemplate(kind=kind)
+        db.session.add(template)
+    template.items = items
+    db.session.flush()
+    record_audit("update", "smart_home_worksheet", template.id, str(ORDER_KINDS[kind]))
+    return template
+
+
 def seed_defaults() -> None:
-    """On first enable: the satisfaction survey and a few knowledge-base articles to start from."""
+    """On first enable: the satisfaction survey, the worksheets and a few knowledge-base articles to start from."""
     _default_survey()
+    for kind, items in WORKSHEETS.items():
+        if worksheet_for(kind) == []:
+            db.session.add(WorksheetTemplate(kind=kind, items=[{"code": c, "label": l, "required": r}
+                                                               for c, l, r in items]))
     if not db.session.scalar(select(func.count()).select_from(Article)):
         for title, kind, category, faults, body in SEED_ARTICLES:
             db.session.add(Article(title=title, kind=kind, category=category, body=body, model_item_ids=[],

@@ -83,7 +83,7 @@ def _order_context(order):
     return {"customer": customer, "prop": prop, "device": device, "engineer": engineer, "model": model,
             "history": services.history_of(order.id), "parts": services.parts_of(order.id),
             "articles": services.suggested_articles(order), "photos": photos,
-            "coverage": services.coverage_of(order)}
+            "coverage": services.coverage_of(order), "worksheet": services.worksheet_for(order.kind)}
 
 
 def get_scoped_asset(asset_id):
@@ -201,6 +201,25 @@ def engineer_act(order_id, action):
            "parts": _("Part issued from your van."), "request-part": _("Part requested from the store."),
            "complete": _("Job completed.")}[action], "success")
     return redirect(url_for("smart_home.engineer_job", order_id=order.id))
+
+
+@bp.route("/worksheets", methods=["GET", "POST"])
+@requires("smart_home.dispatch")
+def worksheets():
+    errors = {}
+    if request.method == "POST":
+        try:
+            for kind in ORDER_KINDS:
+                services.save_worksheet(kind, request.form.get(kind, ""))
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+            refuse()
+        else:
+            flash(_("Worksheets saved."), "success")
+            return redirect(url_for("smart_home.worksheets"))
+    texts = {kind: "\n".join(("*" if i.get("required") else "") + i["label"] for i in services.worksheet_for(kind))
+             for kind in ORDER_KINDS}
+    return render_template("smart_home/worksheets.html", texts=texts, errors=errors), (422 if errors else 200)
 
 
 # --- properties and devices ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from smart_home_testkit import PNG, installer
 
 pytestmark = pytest.mark.storecrm_plugins("smart_home")
 
-TABLES = {"smart_home_properties", "smart_home_vans", "smart_home_work_orders", "smart_home_work_order_events",
+TABLES = {"smart_home_worksheet_templates", "smart_home_properties", "smart_home_vans", "smart_home_work_orders", "smart_home_work_order_events",
           "smart_home_part_usages", "smart_home_contracts", "smart_home_contract_visits", "smart_home_articles"}
 
 
@@ -73,8 +73,9 @@ def test_a_tenant_without_the_plugin_gets_404_and_disable_reenable_keeps_data_wi
         from storecrm.plugins.smart_home import services
         services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"], "fault_type": "lock"})
         session.execute(text("DELETE FROM smart_home_articles WHERE title LIKE '%SOP%'"))
-    count = lambda table: system_db.connect().execute(
-        text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": gamma.id}).scalar()
+    def count(table):
+        with system_db.connect() as conn:  # closed at once: an open one would block the truncation after the test
+            return conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": gamma.id}).scalar()
     before = {t: count(t) for t in ("smart_home_articles", "smart_home_work_orders", "smart_home_properties")}
     assert client.post("/api/v1/plugins/smart_home/disable", headers=headers).status_code in (200, 204)
     assert browser.get("/t/gamma/smart-home/").status_code == 404

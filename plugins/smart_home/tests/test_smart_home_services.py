@@ -196,3 +196,29 @@ def test_a_job_is_under_warranty_covered_by_a_contract_or_billable(app, make_ten
                                         "price": Decimal("900"), "response_hours": 4, "property_ids": [ids["home"]]})
         covered = services.coverage_of(order)
         assert covered["code"] == "contract" and covered["respond_by"] == order.reported_at + timedelta(hours=4)
+
+
+def test_an_install_is_completed_only_with_the_required_worksheet_items_ticked(app, make_tenant, in_tenant):
+    from marshmallow import ValidationError
+
+    from storecrm.sdk import User, get_scoped
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        tech = get_scoped(User, ids["tech"])
+        order = services.create_work_order(None, {"kind": "install", "customer_id": ids["customer"],
+                                                  "property_id": ids["home"]})
+        assert order.engineer_id == ids["tech"]
+        services.check_in(tech, order, {})
+        report = {"diagnosis": "新装", "report": "安装 3 台", "signed_name": "王", "signature": PNG}
+        with pytest.raises(ValidationError) as refused:
+            services.complete(tech, order, {**report, "worksheet": ["points"]})
+        assert "worksheet" in refused.value.messages and order.state == "on_site"
+        services.complete(tech, order, {**report, "worksheet": ["points", "power", "app"]})
+        assert order.state == "done" and order.worksheet == {"points": True, "power": True, "app": True,
+                                                             "clean": False}
+        services.save_worksheet("install", "*核对型号\n拍照留档")
+        assert [(i["label"], i["required"]) for i in services.worksheet_for("install")] == [
+            ("核对型号", True), ("拍照留档", False)]

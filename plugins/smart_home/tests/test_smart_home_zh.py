@@ -72,7 +72,7 @@ def test_every_page_reads_in_chinese(app, make_tenant, in_tenant, login, browser
              f"/smart-home/customers/{ids['customer']}/properties/new",
              f"/smart-home/customers/{ids['customer']}/devices/new", f"/customers/{ids['customer']}",
              f"/assets/{ids['device']}", "/reports/kpis/smart_home.failure_rate",
-             "/reports/kpis/smart_home.repairs_by_fault", "/reports/kpis/smart_home.tickets"]
+             "/reports/kpis/smart_home.repairs_by_fault", "/reports/kpis/smart_home.tickets", "/smart-home/worksheets"]
     pages += [f"/smart-home/orders/{o}" for o in orders] + [f"/smart-home/engineer/{o}" for o in orders]
     problems, opened = [], 0
     for role in ("manager", "technician"):
