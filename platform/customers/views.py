@@ -35,6 +35,15 @@ TIMELINE_LABELS = {
 }
 
 
+def _timeline_labels() -> dict:
+    """The core's timeline kinds, plus each plugin's name as a kind (a plugin's entries say `kind="<its name>"`),
+    labelled with the plugin's label in the user's language rather than its code."""
+    from flask import current_app
+
+    infos = current_app.extensions["storecrm"].infos
+    return {**{name: info.label_for(current_code()) for name, info in infos.items()}, **TIMELINE_LABELS}
+
+
 @bp.get("/")
 @requires("customers.view")
 def index():
@@ -131,7 +140,7 @@ def _show(customer, identity_errors=None, identity_values=None):
                            identities=identities.identities_of(customer.id), kinds=identities.kinds(),
                            merges=merging.merges_of(customer.id), identity_errors=identity_errors or {},
                            identity_values=identity_values or {}, timeline=entries, next_before=next_before,
-                           tl_kinds=kinds or set(), timeline_labels=TIMELINE_LABELS,
+                           tl_kinds=kinds or set(), timeline_labels=_timeline_labels(),
                            action_labels=ACTION_LABELS, custom_defs=custom_defs, locale=current_code())
 
 

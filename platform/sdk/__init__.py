@@ -154,6 +154,15 @@ from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyRespo
 from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
 from ..catalog.services import create_item as _create_item
 
+# --- added for smart_home ---
+from ..stock.services import save_location as create_stock_location
+from ..stock.services import send_transfer as send_stock_transfer
+from ..scheduling.setup import set_staff_profile as _set_staff_profile
+from ..scheduling.setup import staff_profile as _staff_profile
+from ..scheduling.booking import customer_for_booking as _customer_for_booking
+from ..extensions import limiter
+from ..validation import mask_phone as _mask_phone
+
 __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
@@ -215,6 +224,9 @@ __all__ = [
     "SalesDocument", "get_quote", "get_order", "submit_quote_for_approval",
     "send_quote", "accept_quote", "quote_approval_state", "vote_on_quote", "document_lines",
     "copy_workflow_template", "workflow_definition", "rule_action_available", "get_survey",
+    # --- added for smart_home ---
+    "create_stock_location", "send_stock_transfer", "staff_profile", "set_staff_profile",
+    "create_staff_member", "customer_for_public_request", "limiter", "mask_phone", "tenant_locale",
 ]
 
 
@@ -567,3 +579,66 @@ def workflow_definition(entity: str):
 def rule_action_available(code: str) -> bool:
     """Whether a plugin rule action (`"retail.issue_coupon"`) is there for the current tenant (its plugin on)."""
     return code in _plugin_actions()
+# --- added for smart_home ---
+
+def create_staff_member(actor, *, name: str, role: str, store_ids, password: str, email: str | None = None,
+                        mobile: str | None = None) -> User:
+    """A staff account with the built-in role `role` (owner, admin, manager, advisor, technician) working in
+    `store_ids`, checked like the staff form (seats quota, unique sign-in); ValidationError with field errors.
+
+        engineer = create_staff_member(None, name="张工", role="technician", store_ids=[store.id],
+                                       password="s3cret-pass", mobile="+8613900000001")
+    """
+    from ..access.models import Role
+    from ..users.services import create_user
+    from sqlalchemy import select as _select
+
+    role_row = db.session.scalar(_select(Role).where(Role.code == role))
+    return create_user({"display_name": name, "email": email, "mobile": mobile, "password": password,
+                        "role_id": role_row.id if role_row else None, "store_ids": list(store_ids)},
+                       actor if actor is not AUTOMATION else None)
+
+
+def customer_for_public_request(store, name: str, mobile: str) -> Customer:
+    """One-ID for a public page (a service request, a booking): the customer holding this mobile, or a new one
+    (name, mobile, store). Never tell the visitor which of the two happened.
+
+        customer = customer_for_public_request(store, "王女士", "13900001111")
+    """
+    return _customer_for_booking(None, store, name, mobile)
+
+
+def staff_profile(user_id: int) -> dict:
+    """The dispatch profile of a staff member: `{"skills": {skill: level 1–5}, "regions": [district, …]}`.
+
+        staff_profile(engineer.id)   # {"skills": {"门锁": 3}, "regions": ["浦东新区"]}
+    """
+    return _staff_profile(user_id)
+
+
+def set_staff_profile(staff: User, data: dict) -> dict:
+    """Replace a staff member's skills and service regions (what `rank_technicians` ranks by); audited.
+
+        set_staff_profile(engineer, {"skills": {"门锁": 3, "安装": 2}, "regions": ["浦东新区", "徐汇区"]})
+    """
+    return _set_staff_profile(staff, data)
+
+
+def mask_phone(e164: str | None) -> str:
+    """A phone number for showing to someone who must not read it whole: +8613912345678 → 139****5678.
+
+        mask_phone(customer.mobile)
+    """
+    return _mask_phone(e164)
+
+
+def tenant_locale() -> str:
+    """The current tenant's language (`zh_CN` by default): for text you store for everyone to read later (a history
+    note written by a job), written with `flask_babel.force_locale(tenant_locale())`.
+
+        with force_locale(tenant_locale()):
+            note = gettext("Dispatched automatically")
+    """
+    from ..tenancy.models import current_tenant_row
+
+    return current_tenant_row().locale or "zh_CN"

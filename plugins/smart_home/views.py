@@ -1,0 +1,369 @@
+"""Staff pages: work orders and dispatch, the engineer's phone view, properties and devices, contracts, knowledge
+base. Thin: parse, call a service, render."""
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from storecrm.sdk import (CatalogItem, Customer, StockLocation, db, flash_errors, flatten_errors, get_asset,
+                          get_customer, get_file, get_scoped, load_form, refuse, requires, search_customers,
+                          stock_available, tenant_today)
+
+from . import services
+from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, SOURCES, STATES, Article,
+                     Contract, Property)
+
+bp = Blueprint("smart_home", __name__, url_prefix="/smart-home", template_folder="templates", static_folder="static")
+
+
+@bp.context_processor
+def _labels():
+    return {"state_labels": STATES, "kind_labels": ORDER_KINDS, "fault_labels": FAULT_TYPES,
+            "property_kinds": PROPERTY_KINDS, "article_kinds": ARTICLE_KINDS, "source_labels": SOURCES,
+            "frequency_labels": {k: v[0] for k, v in FREQUENCIES.items()}}
+
+
+def _order_or_404(order_id):
+    order = services.get_work_order(current_user, order_id)
+    if order is None:
+        abort(404)
+    return order
+
+
+# --- work orders ---------------------------------------------------------------------------------------------------
+
+@bp.get("/")
+@requires("smart_home.view")
+def index():
+    state = request.args.get("state") if request.args.get("state") in STATES else None
+    q = (request.args.get("q") or "").strip()[:50]
+    found = search_customers(current_user, q, limit=10) if q else []
+    return render_template("smart_home/index.html", orders=services.list_work_orders(current_user, state=state),
+                           state=state, q=q, found=found, today=tenant_today())
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@requires("smart_home.manage")
+def new_order():
+    customer = get_customer(current_user, request.values.get("customer_id", type=int))
+    if customer is None:
+        abort(404)
+    errors, values = {}, request.form if request.method == "POST" else request.args
+    if request.method == "POST":
+        data, errors = load_form(services.WorkOrderSchema())
+        if data is not None:
+            try:
+                order = services.create_work_order(current_user, data)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                flash(_("Work order %(number)s created.", number=order.number), "success")
+                return redirect(url_for("smart_home.order", order_id=order.id))
+    return render_template("smart_home/order_form.html", customer=customer, values=values, errors=errors,
+                           properties=services.properties_of(customer.id),
+                           devices=services.devices_of(customer.id)), (422 if errors else 200)
+
+
+@bp.get("/orders/<int:order_id>")
+@requires("smart_home.view")
+def order(order_id):
+    order = _order_or_404(order_id)
+    ranked = services.rank_for(order) if order.state in ("pending", "assigned") else []
+    return render_template("smart_home/order.html", order=order, **_order_context(order), ranked=ranked)
+
+
+def _order_context(order):
+    customer = get_scoped(Customer, order.customer_id)
+    prop = get_scoped(Property, order.property_id) if order.property_id else None
+    device = get_scoped_asset(order.asset_id)
+    engineer = get_scoped_user(order.engineer_id)
+    model = get_scoped(CatalogItem, order.model_item_id) if order.model_item_id else None
+    photos = [f for f in (get_file(i) for i in order.photo_ids or []) if f is not None]
+    return {"customer": customer, "prop": prop, "device": device, "engineer": engineer, "model": model,
+            "history": services.history_of(order.id), "parts": services.parts_of(order.id),
+            "articles": services.suggested_articles(order), "photos": photos,
+            "coverage": services.coverage_of(order), "worksheet": services.worksheet_for(order.kind)}
+
+
+def get_scoped_asset(asset_id):
+    from storecrm.sdk import Asset
+    return get_scoped(Asset, asset_id) if asset_id else None
+
+
+def get_scoped_user(user_id):
+    from storecrm.sdk import User
+    return get_scoped(User, user_id) if user_id else None
+
+
+@bp.post("/orders/<int:order_id>/assign")
+@requires("smart_home.dispatch")
+def assign(order_id):
+    order = _order_or_404(order_id)
+    try:
+        services.assign(current_user, order, request.form.get("engineer_id", type=int))
+    except ValidationError as err:
+        flash_errors(err)
+    else:
+        flash(_("Work order assigned."), "success")
+    return redirect(url_for("smart_home.order", order_id=order.id))
+
+
+@bp.post("/orders/<int:order_id>/visited")
+@requires("smart_home.manage")
+def visited(order_id):
+    order = _order_or_404(order_id)
+    try:
+        services.mark_visited(current_user, order, (request.form.get("note") or "")[:300])
+    except ValidationError as err:
+        flash_errors(err)
+    return redirect(url_for("smart_home.order", order_id=order.id))
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@requires("smart_home.manage")
+def cancel(order_id):
+    order = _order_or_404(order_id)
+    try:
+        services.cancel(current_user, order, (request.form.get("note") or "")[:300])
+    except ValidationError as err:
+        flash_errors(err)
+    return redirect(url_for("smart_home.order", order_id=order.id))
+
+
+# --- the engineer's phone view ------------------------------------------------------------------------------------
+
+@bp.get("/engineer/")
+@requires("smart_home.work")
+def engineer_jobs():
+    rows = [r for r in services.list_work_orders(current_user, engineer_id=current_user.id)
+            if r[0].state not in ("visited", "cancelled")]
+    van = services.van_of(current_user.id)
+    return render_template("smart_home/engineer_jobs.html", rows=rows, van=van,
+                           van_stock=_van_stock(van))
+
+
+def _van_stock(van):
+    if van is None:
+        return []
+    location = get_scoped(StockLocation, van.location_id)
+    return [(item, stock_available(item, location)) for item in services.spare_parts()]
+
+
+@bp.context_processor
+def _parts():
+    return {"all_parts": services.spare_parts}
+
+
+@bp.get("/engineer/<int:order_id>")
+@requires("smart_home.work")
+def engineer_job(order_id, errors=None):
+    order = _order_or_404(order_id)
+    van = services.van_of(order.engineer_id)
+    response = make_response(render_template("smart_home/engineer_job.html", order=order, **_order_context(order),
+                                             van_stock=_van_stock(van), errors=errors or {},
+                                             values=request.form if errors else {}), 422 if errors else 200)
+    # the core's headers switch geolocation off everywhere; the check-in page is the one page that asks for it
+    response.headers["Permissions-Policy"] = "camera=(self), geolocation=(self), microphone=()"
+    return response
+
+
+ACTIONS = {"accept": None, "check-in": services.CheckInSchema, "parts": services.PartSchema,
+           "request-part": services.PartRequestSchema, "complete": services.CompleteSchema}
+
+
+@bp.post("/engineer/<int:order_id>/<action>")
+@requires("smart_home.work")
+def engineer_act(order_id, action):
+    order = _order_or_404(order_id)
+    if action not in ACTIONS:
+        abort(404)
+    data, errors = load_form(ACTIONS[action]()) if ACTIONS[action] else ({}, {})
+    if data is not None:
+        try:
+            if action == "accept":
+                services.accept(current_user, order)
+            elif action == "check-in":
+                services.check_in(current_user, order, data)
+            elif action == "parts":
+                services.use_part(current_user, order, data)
+            elif action == "request-part":
+                services.request_part(current_user, order, data)
+            else:
+                data["signature"] = request.form.get("signature") or data.get("signature")
+                services.complete(current_user, order, data)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+    if errors:
+        refuse()
+        return engineer_job(order_id, errors=errors)
+    flash({"accept": _("Job accepted. Drive safely."), "check-in": _("Checked in on site."),
+           "parts": _("Part issued from your van."), "request-part": _("Part requested from the store."),
+           "complete": _("Job completed.")}[action], "success")
+    return redirect(url_for("smart_home.engineer_job", order_id=order.id))
+
+
+@bp.route("/worksheets", methods=["GET", "POST"])
+@requires("smart_home.dispatch")
+def worksheets():
+    errors = {}
+    if request.method == "POST":
+        try:
+            for kind in ORDER_KINDS:
+                services.save_worksheet(kind, request.form.get(kind, ""))
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+            refuse()
+        else:
+            flash(_("Worksheets saved."), "success")
+            return redirect(url_for("smart_home.worksheets"))
+    texts = {kind: "\n".join(("*" if i.get("required") else "") + i["label"] for i in services.worksheet_for(kind))
+             for kind in ORDER_KINDS}
+    return render_template("smart_home/worksheets.html", texts=texts, errors=errors), (422 if errors else 200)
+
+
+# --- properties and devices ---------------------------------------------------------------------------------------
+
+def _customer_or_404(customer_id):
+    customer = get_customer(current_user, customer_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+@bp.route("/customers/<int:customer_id>/properties/new", methods=["GET", "POST"])
+@requires("smart_home.manage")
+def new_property(customer_id):
+    customer = _customer_or_404(customer_id)
+    errors = {}
+    if request.method == "POST":
+        data, errors = load_form(services.PropertySchema())
+        if data is not None:
+            services.save_property(current_user, customer, data)
+            flash(_("Property saved."), "success")
+            return redirect(url_for("customers.show", customer_id=customer.id))
+    return render_template("smart_home/property_form.html", customer=customer, values=request.form,
+                           errors=errors), (422 if errors else 200)
+
+
+@bp.route("/customers/<int:customer_id>/devices/new", methods=["GET", "POST"])
+@requires("smart_home.manage")
+def new_device(customer_id):
+    customer = _customer_or_404(customer_id)
+    errors = {}
+    if request.method == "POST":
+        data, errors = load_form(services.DeviceSchema())
+        if data is not None:
+            try:
+                device = services.register_device(current_user, customer, data)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                flash(_("Device registered."), "success")
+                return redirect(url_for("assets.show", asset_id=device.id))
+    return render_template("smart_home/device_form.html", customer=customer, values=request.form, errors=errors,
+                           properties=services.properties_of(customer.id),
+                           models=services.device_models()), (422 if errors else 200)
+
+
+# --- maintenance contracts ---------------------------------------------------------------------------------------
+
+@bp.get("/contracts/")
+@requires("smart_home.contracts")
+def contracts():
+    return render_template("smart_home/contracts.html", rows=services.contracts_of())
+
+
+@bp.route("/contracts/new", methods=["GET", "POST"])
+@requires("smart_home.contracts")
+def new_contract():
+    customer = _customer_or_404(request.values.get("customer_id", type=int))
+    errors = {}
+    if request.method == "POST":
+        data, errors = load_form(services.ContractSchema())
+        if data is not None:
+            try:
+                contract = services.create_contract(current_user, data)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                flash(_("Contract %(number)s saved.", number=contract.number), "success")
+                return redirect(url_for("smart_home.contract", contract_id=contract.id))
+    return render_template("smart_home/contract_form.html", customer=customer, values=request.form, errors=errors,
+                           properties=services.properties_of(customer.id),
+                           devices=services.devices_of(customer.id)), (422 if errors else 200)
+
+
+@bp.get("/contracts/<int:contract_id>")
+@requires("smart_home.contracts")
+def contract(contract_id):
+    contract = get_scoped(Contract, contract_id)
+    customer = get_customer(current_user, contract.customer_id) if contract else None
+    if customer is None:
+        abort(404)
+    return render_template("smart_home/contract.html", contract=contract, customer=customer,
+                           visits=services.visits_of(contract.id))
+
+
+@bp.post("/contracts/plan")
+@requires("smart_home.contracts")
+def plan_visits():
+    made = services.plan_contract_visits()
+    flash(_("%(count)d visits planned.", count=len(made)), "success")
+    return redirect(url_for("smart_home.contracts"))
+
+
+# --- knowledge base ------------------------------------------------------------------------------------------------
+
+@bp.get("/kb/")
+@requires("smart_home.view")
+def knowledge():
+    q = (request.args.get("q") or "").strip()[:100]
+    fault = request.args.get("fault_type") if request.args.get("fault_type") in FAULT_TYPES else None
+    kind = request.args.get("kind") if request.args.get("kind") in ARTICLE_KINDS else None
+    return render_template("smart_home/knowledge.html", q=q, fault=fault, kind=kind,
+                           articles=services.search_articles(q, fault_type=fault, kind=kind))
+
+
+def _article_form(article):
+    errors = {}
+    if request.method == "POST":
+        data, errors = load_form(services.ArticleSchema())
+        if data is not None:
+            try:
+                article = services.save_article(current_user, data, article)
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                flash(_("Article saved."), "success")
+                return redirect(url_for("smart_home.article", article_id=article.id))
+    values = request.form if request.method == "POST" else (
+        {"title": article.title, "kind": article.kind, "category": article.category, "body": article.body,
+         "fault_types": article.fault_types, "model_item_ids": article.model_item_ids} if article else {})
+    return render_template("smart_home/article_form.html", article=article, values=values, errors=errors,
+                           models=services.device_models()), (422 if errors else 200)
+
+
+@bp.route("/kb/new", methods=["GET", "POST"])
+@requires("smart_home.knowledge")
+def new_article():
+    return _article_form(None)
+
+
+@bp.route("/kb/<int:article_id>/edit", methods=["GET", "POST"])
+@requires("smart_home.knowledge")
+def edit_article(article_id):
+    article = get_scoped(Article, article_id)
+    if article is None:
+        abort(404)
+    return _article_form(article)
+
+
+@bp.get("/kb/<int:article_id>")
+@requires("smart_home.view")
+def article(article_id):
+    article = get_scoped(Article, article_id)
+    if article is None:
+        abort(404)
+    models = list(db.session.scalars(select(CatalogItem).where(CatalogItem.id.in_(article.model_item_ids or [0]))))
+    return render_template("smart_home/article.html", article=article, models=models)
