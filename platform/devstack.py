@@ -90,8 +90,9 @@ def _run_stack(stop: Stop) -> int:
 
     print("\n" + "=" * 64)
     print(f"StoreCRM is starting at  http://127.0.0.1:{port}/t/demo/login")
-    from .app import create_app
-    from .demo.verticals import registered
+    # imported here: after apply_defaults() above, like demo.loader below (storecrm.jobs reads REDIS_URL at import)
+    from .app import create_app  # imported here: as the line above says
+    from .demo.verticals import registered  # imported here: as above
 
     with create_app().app_context():
         for _plugin, demo in registered():

@@ -138,7 +138,8 @@ EXPORT_MASKED = {("outbox_messages", "body"): "CASE WHEN (payload->>'scrub')::bo
 def exported_columns(table) -> list[str]:
     """The columns of `table` (a sqlalchemy Table) that an export carries."""
     left_out = EXPORT_LEFT_OUT.get(table.name, ())
-    return [] if left_out == "*" else [c.name for c in table.c if c.name not in left_out]
+    # a plugin marks its own secret columns: mapped_column(..., info={"secret": True})
+    return [] if left_out == "*" else [c.name for c in table.c if c.name not in left_out and not c.info.get("secret")]
 
 
 def _export_select(table: str, where: str) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..access.models import Role
 from ..auth.services import create_token
 from ..demo.loader import DEMO_PASSWORD, DEMO_USERS, load_demo
+from ..demo.verticals import load_vertical_demos
 from ..extensions import db
 from ..stores.models import Store
 from ..tenancy.context import tenant_context
@@ -107,8 +108,6 @@ def demo_load_cmd(customers):
     """Load the demo tenant (slug `demo`) and the plugins' demo tenants unless they exist; print the logins."""
     created = load_demo(customers=customers)
     click.echo("demo tenant " + ("created" if created else "already present"))
-    from ..demo.verticals import load_vertical_demos  # after load_demo: each loader commits on its own
-
     for slug, made in load_vertical_demos():
         click.echo(f"demo tenant {slug} " + ("created" if made else "already present"))
     for email, role in DEMO_USERS:

@@ -19,6 +19,9 @@ from ..scheduling.roster import day_bounds
 from ..users.models import User
 from .models import Lead, LeadCampaign, LeadChannel
 from .services import visible
+from ..tenancy.models import utcnow
+from .models import LeadStageVisit
+from .services import pipeline_steps
 
 GROUPS = ("channel", "campaign", "owner")
 CENT = Decimal("0.01")
@@ -123,9 +126,6 @@ def stage_funnel(user, first: date, last: date) -> list[StageRow]:
     """The pipeline's steps in order for leads captured on the tenant days first..last: how many reached each step
     (a stage-visit row), how many are still there, and the average time in the step — one SQL GROUP BY over
     lead_stage_visits."""
-    from ..tenancy.models import utcnow
-    from .models import LeadStageVisit
-    from .services import pipeline_steps
 
     zone = tenant_zone()
     start, end = day_bounds(first, zone)[0], day_bounds(last, zone)[1]

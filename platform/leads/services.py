@@ -39,6 +39,11 @@ from . import assignment, sla
 from .models import (DEFAULT_CLAIMS_PER_DAY, DEFAULT_FIRST_CONTACT_MINUTES, DEFAULT_POOL_AFTER_HOURS, LOST_REASONS,
                      OPEN, POOL_REASONS, Lead, LeadCampaign, LeadChannel, LeadHistory, LeadSettings, LeadStage,
                      LeadStageVisit)
+from ..catalog.models import CatalogItem
+from ..assets.models import Asset
+from ..assets.services import create_asset
+from ..customers.models import CustomerIdentity
+from ..sales.services import create_quote
 
 UNIQUE_VIOLATION = "23505"
 OPEN_MOBILE_INDEX = "uq_leads_open_mobile"
@@ -404,7 +409,6 @@ def _interests(lead: Lead) -> list[str]:
 
 def _quote_line(interest: str) -> dict:
     """A catalog item of that name or SKU (priced by the catalog), else a free-text line at 0 to be priced."""
-    from ..catalog.models import CatalogItem
 
     item = db.session.scalar(select(CatalogItem).where(
         CatalogItem.active.is_(True), or_(func.lower(CatalogItem.name) == interest.lower(),
@@ -417,9 +421,6 @@ def _quote_line(interest: str) -> dict:
 def _asset_for(user, customer: Customer, lead: Lead, data: dict):
     """The asset of interest (the car): one of the customer's assets carrying the same VIN or plate (One-ID), else
     a new one through the assets service."""
-    from ..assets.models import Asset
-    from ..assets.services import create_asset
-    from ..customers.models import CustomerIdentity
 
     identifiers = {k: v for k, v in (data.get("identifiers") or {}).items() if v}
     for kind, raw in identifiers.items():
@@ -464,7 +465,6 @@ def convert(user, lead: Lead, *, asset: dict | None = None, quote: bool = False,
         made_asset = _asset_for(user, customer, lead, asset) if asset is not None else None
         made_quote = None
         if quote:
-            from ..sales.services import create_quote
 
             try:
                 made_quote = create_quote(user, {

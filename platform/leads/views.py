@@ -29,6 +29,8 @@ from .schemas import (LeadCampaignSchema, LeadChannelSchema, LeadFollowUpSchema,
 from .services import (ACTION_LABELS, HISTORY_LABELS, LOST_REASON_LABELS, METHOD_LABELS, POOL_REASON_LABELS,
                        SOURCE_LABELS, STAFF_POOL_REASONS, STATUS_LABELS, label)
 from .tokens import form_token
+from ..assets.models import Asset
+from ..sales.models import Quote
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -173,13 +175,11 @@ def show(lead_id):
 
 
 def _asset(lead: Lead):
-    from ..assets.models import Asset
 
     return get_scoped(Asset, lead.asset_id) if lead.asset_id else None
 
 
 def _quote(lead: Lead):
-    from ..sales.models import Quote
 
     return get_scoped(Quote, lead.quote_id) if lead.quote_id else None
 

@@ -162,6 +162,11 @@ from ..scheduling.setup import staff_profile as _staff_profile
 from ..scheduling.booking import customer_for_booking as _customer_for_booking
 from ..extensions import limiter
 from ..validation import mask_phone as _mask_phone
+from ..rules.engine import sweep_tenant
+from ..tenancy.models import current_tenant_row
+from ..sales.services import lines_of
+from ..access.models import Role
+from ..users.services import create_user
 
 __all__ = [
     # contract
@@ -361,7 +366,6 @@ def sweep_rules(now=None) -> dict:
 
         sweep_rules(datetime(2026, 5, 1, 10, tzinfo=tenant_zone()))
     """
-    from ..rules.engine import sweep_tenant
 
     return sweep_tenant(now)
 
@@ -534,7 +538,6 @@ def get_order(user, order_id):
 def document_lines(document) -> list:
     """The lines of a quote or order in their order: `item_id`, `sku`, `description`, `quantity`, `unit_price`,
     `amount`, and for the components of a package `package_item_id` / `package_name`."""
-    from ..sales.services import lines_of
     return lines_of(document)
 
 
@@ -589,8 +592,6 @@ def create_staff_member(actor, *, name: str, role: str, store_ids, password: str
         engineer = create_staff_member(None, name="张工", role="technician", store_ids=[store.id],
                                        password="s3cret-pass", mobile="+8613900000001")
     """
-    from ..access.models import Role
-    from ..users.services import create_user
     from sqlalchemy import select as _select
 
     role_row = db.session.scalar(_select(Role).where(Role.code == role))
@@ -639,6 +640,4 @@ def tenant_locale() -> str:
         with force_locale(tenant_locale()):
             note = gettext("Dispatched automatically")
     """
-    from ..tenancy.models import current_tenant_row
-
     return current_tenant_row().locale or "zh_CN"

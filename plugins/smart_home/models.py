@@ -101,7 +101,8 @@ class WorkOrder(TenantScoped):
     description: Mapped[str | None] = mapped_column(Text)
     photo_ids: Mapped[list] = mapped_column(JSONB, default=list)
     due_on: Mapped[date | None] = mapped_column(Date)
-    tracking_token: Mapped[str] = mapped_column(String(40))
+    # the customer's link to the tracking page: left out of tenant exports, a new one is made after a restore
+    tracking_token: Mapped[str] = mapped_column(String(40), info={"secret": True})
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first response

@@ -11,6 +11,7 @@ from ...reports import engine, saved, services
 from ...reports.schemas import DashboardSchema, KpiArgs, RecordArgs, KpiThresholdSchema, period_from
 from ..auth import api_user, requires
 from ..common import unprocessable
+from ...reports import builder
 
 kpis_blp = Blueprint("api_kpis", __name__, url_prefix="/kpis", description="KPI library (指标库)")
 dashboards_blp = Blueprint("api_dashboards", __name__, url_prefix="/dashboards", description="Dashboards (看板)")
@@ -265,7 +266,6 @@ def _report(report_id):
 @requires("reports.view")
 def list_entities():
     """The record types the token's user may report on, with each field's label and type (the whitelist)."""
-    from ...reports import builder
 
     return {"items": [{"code": e.code, "label": str(e.label), "fields": [
         {"code": code, "label": str(f.label), "type": f.type,
@@ -325,7 +325,6 @@ def delete_report(report_id):
 @requires("reports.view")
 def run_report(report_id):
     """Run the report over the stores the token's user can see (at most its `limit` rows)."""
-    from ...reports import builder
 
     report = _report(report_id)
     try:
