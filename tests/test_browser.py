@@ -282,6 +282,7 @@ def test_admin_previews_and_switches_on_an_anniversary_rule(two_tenants, live_se
     assert "宝马 X5 音响升级" in page.inner_text("[data-testid=preview]")
     page.screenshot(path=str(SHOTS / "rule-preview-zh_CN.png"), full_page=True)
     page.click("text=编辑")
+    page.wait_for_load_state("load")  # the cards' inputs are switched by the page's script once it has loaded
     # the action cards show only the inputs of their kind
     assert page.locator("[data-action-card='0'] [name='actions.0.title']").is_visible()
     assert not page.locator("[data-action-card='0'] [name='actions.0.tag']").is_visible()

@@ -491,14 +491,19 @@ def survey_answered(response) -> None:
 
 # --- maintenance contracts -----------------------------------------------------------------------------------------
 
+def _price_in_range(value) -> None:
+    if value < 0 or value > 10_000_000:
+        raise ValidationError(_("Give an amount from 0 to 10,000,000."))
+
+
 class ContractSchema(Schema):
     customer_id = fields.Integer(required=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     frequency = fields.String(load_default="quarterly", validate=validate.OneOf(
         list(FREQUENCIES), error=_l("Choose one of the listed options.")))
-    price = fields.Decimal(required=True, places=2, validate=validate.Range(
-        min=0, max=10_000_000, error=_l("Give an amount from 0 to 10,000,000.")))
+    # a plain check, not validate.Range: apispec would write the bounds of a Decimal as strings, which OpenAPI refuses
+    price = fields.Decimal(required=True, places=2, validate=_price_in_range)
     response_hours = fields.Integer(load_default=24, validate=validate.Range(min=1, max=720))
     property_ids = fields.List(fields.Integer(), load_default=list)
     asset_ids = fields.List(fields.Integer(), load_default=list)
