@@ -163,6 +163,9 @@ from ..scheduling.booking import customer_for_booking as _customer_for_booking
 from ..extensions import limiter
 from ..validation import mask_phone as _mask_phone
 
+# --- added for car_audio (warranty card) ---
+from ..assets.services import identifiers_of as asset_identifiers
+
 __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
@@ -227,6 +230,8 @@ __all__ = [
     # --- added for smart_home ---
     "create_stock_location", "send_stock_transfer", "staff_profile", "set_staff_profile",
     "create_staff_member", "customer_for_public_request", "limiter", "mask_phone", "tenant_locale",
+    # --- added for car_audio (warranty card) ---
+    "asset_identifiers",
 ]
 
 
