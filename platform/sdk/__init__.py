@@ -164,7 +164,7 @@ from ..extensions import limiter
 from ..validation import mask_phone as _mask_phone
 
 # --- added for car_audio (warranty card) ---
-from ..assets.services import identifiers_of as asset_identifiers
+from ..assets.services import identifiers_of as _identifiers_of
 
 __all__ = [
     # contract
@@ -647,3 +647,10 @@ def tenant_locale() -> str:
     from ..tenancy.models import current_tenant_row
 
     return current_tenant_row().locale or "zh_CN"
+
+
+# --- added for car_audio (warranty card) ---
+def asset_identifiers(asset_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The identifiers of assets, `{asset id: {kind: value}}` (a car's `plate` and `vin`); an asset without any
+    gets `{}`."""
+    return _identifiers_of(list(asset_ids))
