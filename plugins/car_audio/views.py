@@ -318,7 +318,8 @@ def send_warranty_card(component_id):
                 flash(message, "danger")
     else:
         flash(_("The warranty card was sent to the customer by SMS."), "success")
+    back = request.form.get("next") or ""
+    if back.startswith("/") and not back.startswith("//"):  # the asset page it was sent from (same site only)
+        return redirect(back)
     job = services.get_job(current_user, component.job_id) if component.job_id else None
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/")
-                    and not (request.form.get("next") or "").startswith("//")
-                    else (url_for("car_audio.job", job_id=job.id) + "#component" if job else url_for("car_audio.jobs")))
+    return redirect(url_for("car_audio.job", job_id=job.id) + "#component" if job else url_for("car_audio.jobs"))
