@@ -168,6 +168,9 @@ from ..sales.services import lines_of
 from ..access.models import Role
 from ..users.services import create_user
 
+# --- added for car_audio (warranty card) ---
+from ..assets.services import identifiers_of as _identifiers_of
+
 __all__ = [
     # contract
     "PluginInfo", "hookimpl", "Permission", "NavItem", "IdentityKind", "AssetType", "ExtensibleEntity",
@@ -232,6 +235,8 @@ __all__ = [
     # --- added for smart_home ---
     "create_stock_location", "send_stock_transfer", "staff_profile", "set_staff_profile",
     "create_staff_member", "customer_for_public_request", "limiter", "mask_phone", "tenant_locale",
+    # --- added for car_audio (warranty card) ---
+    "asset_identifiers",
 ]
 
 
@@ -641,3 +646,10 @@ def tenant_locale() -> str:
             note = gettext("Dispatched automatically")
     """
     return current_tenant_row().locale or "zh_CN"
+
+
+# --- added for car_audio (warranty card) ---
+def asset_identifiers(asset_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The identifiers of assets, `{asset id: {kind: value}}` (a car's `plate` and `vin`); an asset without any
+    gets `{}`."""
+    return _identifiers_of(list(asset_ids))

@@ -73,6 +73,14 @@ class ComponentSchema(Schema):
     item_id = fields.Integer(allow_none=True)
     installed_on = fields.Date()
     warranty_until = fields.Date(allow_none=True)
+    removed_at = fields.DateTime(allow_none=True)
+    card_url = fields.Method("get_card_url", allow_none=True,
+                             metadata={"description": "The public electronic warranty card (signed link, no login); "
+                                                      "null without a serial."})
+
+    def get_card_url(self, component):
+        from .views import card_url
+        return card_url(component) if component.serial else None
 
 
 class AudioSystemSchema(Schema):

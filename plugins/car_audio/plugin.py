@@ -121,7 +121,14 @@ def register_asset_panels():
         if system_id is None:
             jobs = services.jobs_of_asset(asset.id)
             system_id = next((j.audio_system_id for j in jobs if j.audio_system_id), None)
-        return {"components": services.components_of(system_id), "tunings": services.tunings_of(system_id)[:3],
+        from flask import request
+        from flask_login import current_user
+
+        from .views import cards_of
+        components = services.components_of(system_id)
+        return {"components": components, "cards": cards_of(components), "next": request.path,
+                "work": current_user.has_permission("car_audio.work"),
+                "tunings": services.tunings_of(system_id)[:3],
                 "jobs": services.jobs_of_asset(asset.id), "kinds": labels.COMPONENT_KINDS,
                 "positions": labels.POSITIONS, "statuses": labels.STATUSES}
     return [AssetPanel("car_audio.system", _l("Audio system"), "car_audio/_asset_panel.html", context, VIEW, 30)]

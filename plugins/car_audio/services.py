@@ -23,7 +23,8 @@ from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Interaction,
                           default_assignee, document_lines, emit_event, get_asset, get_catalog_item, get_customer,
                           get_order, get_scoped, issue_stock, money, notify_user, rank_technicians, record_audit,
                           sales_documents_of, schedule_timer, send_message, send_survey, staff_with_role,
-                          stock_location_for_store, tenant_today, timer_handler, update_asset, utcnow)
+                          stock_location_for_store, tenant_today, timer_handler, update_asset, utcnow,
+                          current_tenant_id)
 
 from . import labels
 from .models import Component, FeedbackReason, InstallJob, JobStep, TuningRecord
@@ -859,3 +860,92 @@ def erase_customer_data(customer_id):
         job.inspection_name = job.accepted_name = None
         job.follow_up_notes = None
     scrub_audit(JOB_REF, [j.id for j in jobs])
+
+
+# --- electronic warranty card (电子保修卡) per serial ------------------------------------------------------------
+
+CARD_SALT = "car_audio.warranty_card"
+
+
+def _card_serializer():
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CARD_SALT)
+
+
+def card_token(component: Component) -> str:
+    """The signed token of a component's public warranty card (tenant and component inside; nothing to guess),
+    made like the dealership's progress link and the sales share link."""
+    return _card_serializer().dumps([current_tenant_id(), component.id])
+
+
+def component_from_card_token(token: str) -> Component | None:
+    """The component of a card token, or None when the token is tampered with or belongs to another tenant."""
+    from itsdangerous import BadSignature
+    try:
+        tenant_id, component_id = _card_serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if tenant_id != current_tenant_id() or not isinstance(component_id, int):
+        return None
+    component = get_scoped(Component, component_id)
+    return component if component is not None and component.serial else None
+
+
+def mask_plate(plate: str | None) -> str | None:
+    """沪A12345 → 沪A·***45: the province and letter, then only the last two characters."""
+    plate = (plate or "").replace("·", "").replace(" ", "").strip()
+    if not plate:
+        return None
+    if len(plate) <= 4:
+        return plate[:1] + "***"
+    return f"{plate[:2]}·***{plate[-2:]}"
+
+
+def mask_vin(vin: str | None) -> str | None:
+    """LSVAB2BM6MN001234 → LSV***1234: the maker code and the last four characters only."""
+    vin = (vin or "").strip().upper()
+    if not vin:
+        return None
+    if len(vin) <= 7:
+        return vin[:1] + "***"
+    return f"{vin[:3]}***{vin[-4:]}"
+
+
+def card_facts(component: Component, today=None) -> dict:
+    """What the warranty card shows: shop, component, the car (plate and VIN masked), dates and validity."""
+    from flask import g
+    from storecrm.sdk import Store
+    today = today or tenant_today()
+    system = get_scoped(Asset, component.audio_system_id)
+    job = get_scoped(InstallJob, component.job_id) if component.job_id else None
+    vehicle_id = (job.vehicle_id if job is not None else None) or ((system.attributes or {}).get("vehicle_id")
+                                                                   if system is not None else None)
+    vehicle = get_scoped(Asset, vehicle_id) if vehicle_id else None
+    from storecrm.sdk import asset_identifiers
+    ids = asset_identifiers([vehicle.id])[vehicle.id] if vehicle is not None else {}
+    store_id = (job.store_id if job is not None else None) or (system.store_id if system is not None else None)
+    store = get_scoped(Store, store_id) if store_id else None
+    valid = component.removed_at is None and component.warranty_until is not None and component.warranty_until >= today
+    return {"tenant": g.tenant.name, "store": store.name if store is not None else None,
+            "name": component.name, "brand": component.brand, "serial": component.serial,
+            "kind": component.kind, "position": component.position,
+            "vehicle": vehicle.name if vehicle is not None else None,
+            "plate": mask_plate(ids.get("plate")), "vin": mask_vin(ids.get("vin")),
+            "installed_on": component.installed_on, "warranty_until": component.warranty_until,
+            "valid": valid, "replaced": component.removed_at is not None,
+            "days_left": (component.warranty_until - today).days if valid else 0}
+
+
+def send_card(user, component: Component, url: str) -> bool:
+    """The card's link to the customer by SMS, through the outbox; False when the customer has no mobile."""
+    system = get_scoped(Asset, component.audio_system_id)
+    customer = get_scoped(Customer, system.customer_id) if system is not None else None
+    if customer is None or not customer.mobile:
+        _err("mobile", _("The customer has no mobile number."))
+    send_message("sms", customer.mobile, "",
+                 _("%(name)s, the electronic warranty card of your %(item)s (serial %(serial)s): %(url)s",
+                   name=customer.name, item=component.name, serial=component.serial or "", url=url),
+                 customer=customer)
+    record_audit("update", "car_audio_component", component.id, f"warranty card sent {component.serial or ''}")
+    return True

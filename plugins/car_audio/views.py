@@ -89,10 +89,11 @@ def job(job_id, errors=None, status_code=200):
         bay = get_scoped(Resource, job.bay_id)
     ranking = services.technicians_ranked(job) if job.status in ("new", "booked") else []
     tunings = services.tunings_of(job.audio_system_id)
+    components = services.components_of(job.audio_system_id)
     return render_template(
         "car_audio/job.html", job=job, customer=customer, vehicle=vehicle, technician=technician, bay=bay,
         ranking=ranking, bays=services.bays(job.store_id) if job.status in ("new", "booked") else [],
-        components=services.components_of(job.audio_system_id), tunings=tunings,
+        components=components, tunings=tunings, cards=cards_of(components),
         steps=services.steps_of(job), balance=services.order_balance(job), items=services.installable_items()
         if job.status in ("checked_in", "installing") else [], addons=services.addons_of(job),
         quote_states=labels.QUOTE_STATES, errors=errors or {}, values=request.form, **_common()), status_code
@@ -271,3 +272,54 @@ def upgrades():
     return render_template("car_audio/upgrades.html", rows=services.upgrade_candidates(current_user),
                            cross_sell=services.cross_sell(), **_common())
 
+
+
+# --- electronic warranty card (电子保修卡): public, the signed link is the key ------------------------------------
+
+def cards_of(components) -> dict:
+    """{component id: {"url", "qr"}} for the components with a serial (staff pages show the link and its QR)."""
+    return {c.id: {"url": (url := card_url(c)), "qr": qr_svg(url, 3)} for c in components if c.serial}
+
+
+def card_url(component) -> str:
+    """The public URL of a component's warranty card (signed token; no login)."""
+    return url_for("car_audio.warranty_card", token=services.card_token(component), _external=True)
+
+
+def qr_svg(data: str, scale: int = 4) -> str:
+    import segno
+    return segno.make(data, error="m").svg_inline(scale=scale, border=2, dark="#212529", omitsize=True)
+
+
+@bp.get("/warranty/<token>")
+def warranty_card(token):
+    """The customer's electronic warranty card of one serial: shop, component, masked car, dates, QR of itself."""
+    component = services.component_from_card_token(token)
+    if component is None:
+        abort(404)
+    url = url_for("car_audio.warranty_card", token=token, _external=True)
+    return render_template("car_audio/warranty_card.html", card=services.card_facts(component), url=url,
+                           qr=qr_svg(url), **_common())
+
+
+@bp.post("/components/<int:component_id>/send-card")
+@requires(WORK)
+def send_warranty_card(component_id):
+    """The card's link to the customer by SMS (through the outbox)."""
+    component = services.get_component(current_user, component_id)
+    if component is None or not component.serial:
+        abort(404)
+    try:
+        services.send_card(current_user, component, card_url(component))
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("The warranty card was sent to the customer by SMS."), "success")
+    back = request.form.get("next") or ""
+    if back.startswith("/") and not back.startswith("//"):  # the asset page it was sent from (same site only)
+        return redirect(back)
+    job = services.get_job(current_user, component.job_id) if component.job_id else None
+    return redirect(url_for("car_audio.job", job_id=job.id) + "#component" if job else url_for("car_audio.jobs"))

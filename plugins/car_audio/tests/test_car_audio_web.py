@@ -16,9 +16,11 @@ def _beta_ids(in_tenant, beta):
         shop(beta)
         job = job_at(beta, "qc")
         tuning = db.session.scalar(select(TuningRecord.id).where(TuningRecord.job_id == job.id))
-        component = db.session.scalar(select(Component.id).where(Component.job_id == job.id))
-        return {"job": job.id, "order": job.order_id, "tuning": tuning, "system": job.audio_system_id,
-                "component": component}
+        component = db.session.scalar(select(Component).where(Component.job_id == job.id))
+        from storecrm.plugins.car_audio.services import card_token
+        return {"card": card_token(component), "job": job.id, "order": job.order_id, "tuning": tuning,
+                "system": job.audio_system_id,
+                "component": component.id}
 
 
 def test_car_audio_routes_are_isolated_between_tenants(app, two_tenants, login, api_token, system_db, in_tenant):
@@ -31,6 +33,8 @@ def test_car_audio_routes_are_isolated_between_tenants(app, two_tenants, login, 
                                   "car_audio.job_action": lambda b: {"job_id": ids["job"], "action": "qc_pass"},
                                   "car_audio.tuning_record": lambda b: {"tuning_id": ids["tuning"]},
                                   "car_audio.warranty_swap": lambda b: {"component_id": ids["component"]},
+                                  "car_audio.send_warranty_card": lambda b: {"component_id": ids["component"]},
+                                  "car_audio.warranty_card": lambda b: {"token": ids["card"]},
                                   "api_car_audio.get_job": job, "api_car_audio.list_tunings": job,
                                   "api_car_audio.create_tuning": job,
                                   "api_car_audio.get_tuning": lambda b: {"tuning_id": ids["tuning"]},
