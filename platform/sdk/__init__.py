@@ -227,6 +227,8 @@ __all__ = [
     # --- added for smart_home ---
     "create_stock_location", "send_stock_transfer", "staff_profile", "set_staff_profile",
     "create_staff_member", "customer_for_public_request", "limiter", "mask_phone", "tenant_locale",
+    # --- added for dealership sales ---
+    "LeadStage", "ensure_lead_stage", "move_lead_to_stage", "set_lead_interest",
 ]
 
 
@@ -642,3 +644,38 @@ def tenant_locale() -> str:
     from ..tenancy.models import current_tenant_row
 
     return current_tenant_row().locale or "zh_CN"
+
+
+# --- added for dealership sales ---
+from ..leads.models import LeadStage  # noqa: E402
+
+
+def ensure_lead_stage(name: str, position: int = 100) -> LeadStage:
+    """The tenant's lead stage called `name` (已试驾 …), created (active, at `position`) when the tenant has none.
+
+        stage = ensure_lead_stage("已试驾", 30)
+    """
+    from sqlalchemy import select as _select
+    from ..leads.services import save_stage as _save_stage
+
+    stage = db.session.scalar(_select(LeadStage).where(LeadStage.name == name))
+    return stage or _save_stage(None, {"name": name, "position": position, "active": True})
+
+
+def move_lead_to_stage(user, lead: Lead, stage_id: int, *, now=None) -> Lead:
+    """Put an open lead into one of the tenant's stages, as the lead page's button does (status "qualified", a
+    history line, time in stage). ValidationError on `stage_id` (unknown, switched off) or `status` (lead closed)."""
+    from ..leads.services import move_to_stage as _move_to_stage
+
+    return _move_to_stage(user, lead, stage_id, now=now)
+
+
+def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
+    """Set what the lead is interested in (a car model, a package; cut to 120 characters), shown on the lead page
+    and used by the conversion's draft quote; audited. ValidationError on `interest` when empty."""
+    from ..leads.services import update_lead as _update_lead
+
+    interest = (interest or "").strip()
+    if not interest:
+        raise _ValidationError({"interest": [_gettext("This field is required.")]})
+    return _update_lead(user, lead, {"interest": interest[:120]})
