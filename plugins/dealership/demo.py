@@ -156,3 +156,31 @@ def load_demo(ctx):
                                    "service_type_id": services.service_kind("maintenance").service_type_id,
                                    "starts_at": datetime.combine(tomorrow, time(9 + n), tzinfo=tenant_zone())},
                          source="staff")
+    _sales_demo(ctx, advisor, first, tomorrow)
+
+
+def _sales_demo(ctx, advisor, store, tomorrow):
+    """Showroom leads with a car model; two of them booked for a test drive tomorrow (moved to 已试驾)."""
+    from marshmallow import ValidationError
+
+    from storecrm.sdk import LeadChannel, capture_lead
+
+    from . import sales
+
+    channel = LeadChannel(name="展厅到店", secret="demo-showroom", store_id=store.id)
+    db.session.add(channel)
+    db.session.flush()
+    cars = [c for c in sales.demo_cars(advisor) if c.store_id == store.id]
+    for n, (name, mobile, model) in enumerate((("周先生", "13916100001", "大众 帕萨特 2024款"),
+                                               ("吴女士", "13916100002", "大众 ID.4 CROZZ"),
+                                               ("郑先生", "13916100003", "别克 GL8 ES陆尊"))):
+        lead, _created = capture_lead(channel.id, {"name": name, "mobile": mobile, "interest": model,
+                                                   "store_id": store.id}, user=advisor)
+        if n < 2 and cars:
+            try:
+                with db.session.begin_nested():
+                    sales.book_test_drive(advisor, lead, {
+                        "resource_id": cars[n % len(cars)].id, "advisor_id": advisor.id, "model": model,
+                        "starts_at": datetime.combine(tomorrow, time(14 + n), tzinfo=tenant_zone())})
+            except ValidationError:
+                pass  # the demo never fails over a test drive
