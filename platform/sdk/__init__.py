@@ -396,7 +396,8 @@ def odometer_readings(asset_id: int, limit: int = 20) -> list:
 
 def save_service_type(data: dict, service=None):
     """Create (or change `service`) a bookable service type: name, duration_minutes, buffer_minutes, required_skills
-    ({skill: level}), needs_staff, resource_kind (bay, lift, van, room), min_notice_minutes, max_days_ahead, public.
+    ({skill: level}), needs_staff, resource_kind (bay, lift, van, room, demo_car), min_notice_minutes,
+    max_days_ahead, public.
 
         save_service_type({"name": "保养", "duration_minutes": 60, "resource_kind": "bay", "needs_staff": False})
     """
@@ -404,7 +405,7 @@ def save_service_type(data: dict, service=None):
 
 
 def save_resource(user, data: dict, resource=None):
-    """Create (or change) a store's resource: store_id, name, kind (bay, lift, van, room), capacity."""
+    """Create (or change) a store's resource: store_id, name, kind (bay, lift, van, room, demo_car), capacity."""
     return _scheduling_setup.save_resource(user, resource, _ResourceSchema().load(data))
 
 
