@@ -154,6 +154,13 @@ from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyRespo
 from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
 from ..catalog.services import create_item as _create_item
 
+# --- added for dealership sales ---
+from sqlalchemy import select as _select_stage
+from ..leads.models import LeadStage
+from ..leads.services import move_to_stage as _move_to_stage
+from ..leads.services import save_stage as _save_stage
+from ..leads.services import update_lead as _update_lead
+
 # --- added for smart_home ---
 from ..stock.services import save_location as create_stock_location
 from ..stock.services import send_transfer as send_stock_transfer
@@ -647,35 +654,27 @@ def tenant_locale() -> str:
     return current_tenant_row().locale or "zh_CN"
 
 
-# --- added for dealership sales ---
-from ..leads.models import LeadStage  # noqa: E402
 
+# --- added for dealership sales ---
 
 def ensure_lead_stage(name: str, position: int = 100) -> LeadStage:
     """The tenant's lead stage called `name` (已试驾 …), created (active, at `position`) when the tenant has none.
 
         stage = ensure_lead_stage("已试驾", 30)
     """
-    from sqlalchemy import select as _select
-    from ..leads.services import save_stage as _save_stage
-
-    stage = db.session.scalar(_select(LeadStage).where(LeadStage.name == name))
+    stage = db.session.scalar(_select_stage(LeadStage).where(LeadStage.name == name))
     return stage or _save_stage(None, {"name": name, "position": position, "active": True})
 
 
 def move_lead_to_stage(user, lead: Lead, stage_id: int, *, now=None) -> Lead:
     """Put an open lead into one of the tenant's stages, as the lead page's button does (status "qualified", a
     history line, time in stage). ValidationError on `stage_id` (unknown, switched off) or `status` (lead closed)."""
-    from ..leads.services import move_to_stage as _move_to_stage
-
     return _move_to_stage(user, lead, stage_id, now=now)
 
 
 def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
     """Set what the lead is interested in (a car model, a package; cut to 120 characters), shown on the lead page
     and used by the conversion's draft quote; audited. ValidationError on `interest` when empty."""
-    from ..leads.services import update_lead as _update_lead
-
     interest = (interest or "").strip()
     if not interest:
         raise _ValidationError({"interest": [_gettext("This field is required.")]})

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (SurveyInvitation, add_odometer_reading, add_working_pattern, answer_invitation,
-                          book_appointment, create_asset, create_catalog_item, create_customer, db, receive_stock,
-                          set_staff_skills, stock_location_for_store, tenant_zone, utcnow)
+from storecrm.sdk import (LeadChannel, SurveyInvitation, add_odometer_reading, add_working_pattern, answer_invitation,
+                          book_appointment, capture_lead, create_asset, create_catalog_item, create_customer, db,
+                          receive_stock, set_staff_skills, stock_location_for_store, tenant_zone, utcnow)
 
-from . import services
+from . import sales, services
 
 STORES = ({"code": "SH01", "name": "浦西旗舰店", "city": "上海", "address": "徐汇区漕溪北路 88 号",
            "opens_at": time(8, 30), "closes_at": time(18, 0)},
@@ -161,12 +162,6 @@ def load_demo(ctx):
 
 def _sales_demo(ctx, advisor, store, tomorrow):
     """Showroom leads with a car model; two of them booked for a test drive tomorrow (moved to 已试驾)."""
-    from marshmallow import ValidationError
-
-    from storecrm.sdk import LeadChannel, capture_lead
-
-    from . import sales
-
     channel = LeadChannel(name="展厅到店", secret="demo-showroom", store_id=store.id)
     db.session.add(channel)
     db.session.flush()

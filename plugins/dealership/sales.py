@@ -3,17 +3,17 @@ through the scheduling core (a clash is refused there), the lead moved to the å·
 advisor leaderboard of the home page."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta  # noqa: I001
+from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from storecrm.sdk import (Customer, Lead, LeadStage, Resource, ServiceType, Store, User, book_appointment,
+from storecrm.sdk import (Customer, Lead, Resource, ServiceType, Store, User, book_appointment,
                           customer_for_public_request, db, ensure_lead_stage, get_lead, get_scoped,
                           move_lead_to_stage, record_audit, save_resource, save_service_type, set_lead_interest,
-                          tenant_today, tenant_zone, utcnow)
+                          tenant_today, tenant_zone)
 
 from .models import TestDrive
 

@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from storecrm.sdk import (Appointment, Customer, Store, accept_upload, db, flatten_errors, get_asset, get_scoped,
-                          period_of, public_booking_path, refuse, requires, tenant_today, tenant_zone)
+from storecrm.sdk import (Appointment, CatalogItem, Customer, Store, User, accept_upload, db, flatten_errors, get_asset,
+                          get_lead, get_scoped, period_of, public_booking_path, refuse, requires, tenant_today,
+                          tenant_zone)
 
 from . import kpis as dealer_kpis
-from . import services
+from . import sales, services
 from .labels import (ADD_ON_LABELS, CATEGORY_LABELS, GRIEVANCE_LABELS, LINE_KIND_LABELS, PAYER_LABELS, PAYMENT_METHOD_LABELS,
                      STATE_COLOURS, STATE_LABELS)
 from .models import COMPLAINT_CATEGORIES, OPEN
@@ -307,8 +308,6 @@ def kpi_page():
 # --- sales: car-model interest and test drives on the core's leads ---------------------------------------------------
 
 def _lead(lead_id):
-    from storecrm.sdk import get_lead
-
     lead = get_lead(current_user, lead_id)
     if lead is None:
         abort(404)
@@ -323,10 +322,6 @@ def _starts_at(raw: str | None):
 
 
 def _drives_page(values, errors, status=200):
-    from storecrm.sdk import CatalogItem, User
-
-    from . import sales
-
     advisors = [(u.id, u.display_name) for u in db.session.scalars(
         db.select(User).where(User.active.is_(True)).order_by(User.display_name))]
     models = list(db.session.scalars(db.select(CatalogItem.name).where(CatalogItem.kind == "product")
@@ -341,16 +336,12 @@ def _drives_page(values, errors, status=200):
 @bp.route("/test-drives", methods=["GET", "POST"])
 @requires("dealership.view")
 def test_drives():
-    from . import sales
-
     values = request.values.to_dict()
     values.setdefault("advisor_id", str(current_user.id))
     if request.method == "GET":
         return _drives_page(values, {})
     lead = None
     if request.form.get("lead_id", type=int):
-        from storecrm.sdk import get_lead
-
         lead = get_lead(current_user, request.form.get("lead_id", type=int))
     try:
         if lead is None:
@@ -368,8 +359,6 @@ def test_drives():
 @bp.post("/leads/<int:lead_id>/model")
 @requires("dealership.view")
 def lead_model(lead_id):
-    from . import sales
-
     lead = _lead(lead_id)
     try:
         sales.set_model(current_user, lead, request.form.get("model") or "")
