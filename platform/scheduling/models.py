@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..tenancy.models import TenantScoped, Timestamped, tenant_fk
 
-RESOURCE_KINDS = ("bay", "lift", "van", "room")
+RESOURCE_KINDS = ("bay", "lift", "van", "room", "demo_car")
 EXCEPTION_KINDS = ("leave", "extra_shift", "closure")
 STATUSES = ("booked", "confirmed", "arrived", "in_service", "done", "no_show", "cancelled")
 LIVE = ("booked", "confirmed", "arrived", "in_service", "done")  # these block the time; the others do not

@@ -35,7 +35,7 @@ bp = Blueprint("scheduling", __name__, url_prefix="/scheduling")
 
 WEEKDAYS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
             _l("Sunday")]
-RESOURCE_LABELS = {"bay": _l("Bay (工位)"), "lift": _l("Lift"), "van": _l("Van"), "room": _l("Room")}
+RESOURCE_LABELS = {"bay": _l("Bay (工位)"), "lift": _l("Lift"), "van": _l("Van"), "room": _l("Room"), "demo_car": _l("Demo car")}
 EXCEPTION_LABELS = {"leave": _l("Leave"), "extra_shift": _l("Extra shift"), "closure": _l("Store closed")}
 SOURCE_LABELS = {"staff": _l("Staff"), "public": _l("Online booking"), "api": _l("API")}
 

@@ -154,6 +154,13 @@ from ..surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyRespo
 from ..catalog.schemas import CatalogItemSchema as _CatalogItemSchema
 from ..catalog.services import create_item as _create_item
 
+# --- added for dealership sales ---
+from sqlalchemy import select as _select_stage
+from ..leads.models import LeadStage
+from ..leads.services import move_to_stage as _move_to_stage
+from ..leads.services import save_stage as _save_stage
+from ..leads.services import update_lead as _update_lead
+
 # --- added for smart_home ---
 from ..stock.services import save_location as create_stock_location
 from ..stock.services import send_transfer as send_stock_transfer
@@ -237,6 +244,8 @@ __all__ = [
     "create_staff_member", "customer_for_public_request", "limiter", "mask_phone", "tenant_locale",
     # --- added for car_audio (warranty card) ---
     "asset_identifiers",
+    # --- added for dealership sales ---
+    "LeadStage", "ensure_lead_stage", "move_lead_to_stage", "set_lead_interest",
 ]
 
 
@@ -403,7 +412,8 @@ def odometer_readings(asset_id: int, limit: int = 20) -> list:
 
 def save_service_type(data: dict, service=None):
     """Create (or change `service`) a bookable service type: name, duration_minutes, buffer_minutes, required_skills
-    ({skill: level}), needs_staff, resource_kind (bay, lift, van, room), min_notice_minutes, max_days_ahead, public.
+    ({skill: level}), needs_staff, resource_kind (bay, lift, van, room, demo_car), min_notice_minutes,
+    max_days_ahead, public.
 
         save_service_type({"name": "保养", "duration_minutes": 60, "resource_kind": "bay", "needs_staff": False})
     """
@@ -411,7 +421,7 @@ def save_service_type(data: dict, service=None):
 
 
 def save_resource(user, data: dict, resource=None):
-    """Create (or change) a store's resource: store_id, name, kind (bay, lift, van, room), capacity."""
+    """Create (or change) a store's resource: store_id, name, kind (bay, lift, van, room, demo_car), capacity."""
     return _scheduling_setup.save_resource(user, resource, _ResourceSchema().load(data))
 
 
@@ -653,3 +663,28 @@ def asset_identifiers(asset_ids: list[int]) -> dict[int, dict[str, str]]:
     """The identifiers of assets, `{asset id: {kind: value}}` (a car's `plate` and `vin`); an asset without any
     gets `{}`."""
     return _identifiers_of(list(asset_ids))
+
+# --- added for dealership sales ---
+
+def ensure_lead_stage(name: str, position: int = 100) -> LeadStage:
+    """The tenant's lead stage called `name` (已试驾 …), created (active, at `position`) when the tenant has none.
+
+        stage = ensure_lead_stage("已试驾", 30)
+    """
+    stage = db.session.scalar(_select_stage(LeadStage).where(LeadStage.name == name))
+    return stage or _save_stage(None, {"name": name, "position": position, "active": True})
+
+
+def move_lead_to_stage(user, lead: Lead, stage_id: int, *, now=None) -> Lead:
+    """Put an open lead into one of the tenant's stages, as the lead page's button does (status "qualified", a
+    history line, time in stage). ValidationError on `stage_id` (unknown, switched off) or `status` (lead closed)."""
+    return _move_to_stage(user, lead, stage_id, now=now)
+
+
+def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
+    """Set what the lead is interested in (a car model, a package; cut to 120 characters), shown on the lead page
+    and used by the conversion's draft quote; audited. ValidationError on `interest` when empty."""
+    interest = (interest or "").strip()
+    if not interest:
+        raise _ValidationError({"interest": [_gettext("This field is required.")]})
+    return _update_lead(user, lead, {"interest": interest[:120]})

@@ -64,7 +64,8 @@ def register_default_grants():
 @hookimpl
 def register_nav_items():
     return [NavItem("dealership.index", _l("Repair orders"), "wrench-adjustable", "dealership.view", 16),
-            NavItem("dealership.my_jobs", _l("My jobs"), "tools", "dealership.work", 17)]
+            NavItem("dealership.my_jobs", _l("My jobs"), "tools", "dealership.work", 17),
+            NavItem("dealership.test_drives", _l("Test drives"), "car-front", "dealership.view", 18)]
 
 
 @hookimpl
@@ -106,10 +107,12 @@ def register_kpis():
 
 @hookimpl
 def register_dashboard_widgets():
-    from . import kpis
+    from . import kpis, sales
 
     return [DashboardWidget("dealership.workshop", _l("Workshop today"), "dealership/widget.html",
-                            "dealership.view", kpis.workshop_widget, "main", 30)]
+                            "dealership.view", kpis.workshop_widget, "main", 30),
+            DashboardWidget("dealership.sales", _l("Sales this month"), "dealership/sales_widget.html",
+                            "dealership.view", sales.sales_widget, "main", 31)]
 
 
 @hookimpl

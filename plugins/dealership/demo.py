@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (SurveyInvitation, add_odometer_reading, add_working_pattern, answer_invitation,
-                          book_appointment, create_asset, create_catalog_item, create_customer, db, receive_stock,
-                          set_staff_skills, stock_location_for_store, tenant_zone, utcnow)
+from storecrm.sdk import (LeadChannel, SurveyInvitation, add_odometer_reading, add_working_pattern, answer_invitation,
+                          book_appointment, capture_lead, create_asset, create_catalog_item, create_customer, db,
+                          receive_stock, set_staff_skills, stock_location_for_store, tenant_zone, utcnow)
 
-from . import services
+from . import sales, services
 
 STORES = ({"code": "SH01", "name": "浦西旗舰店", "city": "上海", "address": "徐汇区漕溪北路 88 号",
            "opens_at": time(8, 30), "closes_at": time(18, 0)},
@@ -156,3 +157,25 @@ def load_demo(ctx):
                                    "service_type_id": services.service_kind("maintenance").service_type_id,
                                    "starts_at": datetime.combine(tomorrow, time(9 + n), tzinfo=tenant_zone())},
                          source="staff")
+    _sales_demo(ctx, advisor, first, tomorrow)
+
+
+def _sales_demo(ctx, advisor, store, tomorrow):
+    """Showroom leads with a car model; two of them booked for a test drive tomorrow (moved to 已试驾)."""
+    channel = LeadChannel(name="展厅到店", secret="demo-showroom", store_id=store.id)
+    db.session.add(channel)
+    db.session.flush()
+    cars = [c for c in sales.demo_cars(advisor) if c.store_id == store.id]
+    for n, (name, mobile, model) in enumerate((("周先生", "13916100001", "大众 帕萨特 2024款"),
+                                               ("吴女士", "13916100002", "大众 ID.4 CROZZ"),
+                                               ("郑先生", "13916100003", "别克 GL8 ES陆尊"))):
+        lead, _created = capture_lead(channel.id, {"name": name, "mobile": mobile, "interest": model,
+                                                   "store_id": store.id}, user=advisor)
+        if n < 2 and cars:
+            try:
+                with db.session.begin_nested():
+                    sales.book_test_drive(advisor, lead, {
+                        "resource_id": cars[n % len(cars)].id, "advisor_id": advisor.id, "model": model,
+                        "starts_at": datetime.combine(tomorrow, time(14 + n), tzinfo=tenant_zone())})
+            except ValidationError:
+                pass  # the demo never fails over a test drive

@@ -225,3 +225,29 @@ class CampaignVehicle(TenantScoped):
 
     campaign_id: Mapped[int] = mapped_column(BigInteger)
     vin: Mapped[str] = mapped_column(String(17))
+
+
+class TestDrive(TenantScoped):
+    """A test drive (试驾) booked for a lead: the car model, the demo car (a scheduling resource of kind `demo_car`)
+    held by the scheduling core's appointment — which refuses a clash — and the sales advisor."""
+
+    __test__ = False  # not a pytest class
+    __tablename__ = "dealer_test_drives"
+    __table_args__ = (
+        tenant_fk("lead_id", "leads", ondelete="CASCADE"),
+        tenant_fk("appointment_id", "appointments", ondelete="SET NULL"),
+        tenant_fk("resource_id", "resources", ondelete="SET NULL"),
+        tenant_fk("advisor_id", "users", ondelete="SET NULL"),
+        tenant_fk("store_id", "stores", ondelete="CASCADE"),
+        Index("ix_dealer_test_drives_tenant_starts", "tenant_id", "starts_at"),
+        Index("ix_dealer_test_drives_tenant_lead", "tenant_id", "lead_id"),
+    )
+
+    lead_id: Mapped[int] = mapped_column(BigInteger)
+    store_id: Mapped[int] = mapped_column(BigInteger)
+    appointment_id: Mapped[int | None] = mapped_column(BigInteger)
+    resource_id: Mapped[int | None] = mapped_column(BigInteger)
+    advisor_id: Mapped[int | None] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(120))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

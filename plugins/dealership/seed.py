@@ -61,6 +61,9 @@ def _seed():
         seed_store(store)
     seed_surveys()
     seed_rules()
+    from .sales import seed_sales
+
+    seed_sales()
     db.session.flush()
 
 

@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from storecrm.sdk import (Appointment, Customer, Store, accept_upload, db, flatten_errors, get_asset, get_scoped,
-                          period_of, public_booking_path, refuse, requires, tenant_today, tenant_zone)
+from storecrm.sdk import (Appointment, CatalogItem, Customer, Store, User, accept_upload, db, flatten_errors, get_asset,
+                          get_lead, get_scoped, period_of, public_booking_path, refuse, requires, tenant_today,
+                          tenant_zone)
 
 from . import kpis as dealer_kpis
-from . import services
+from . import sales, services
 from .labels import (ADD_ON_LABELS, CATEGORY_LABELS, GRIEVANCE_LABELS, LINE_KIND_LABELS, PAYER_LABELS, PAYMENT_METHOD_LABELS,
                      STATE_COLOURS, STATE_LABELS)
 from .models import COMPLAINT_CATEGORIES, OPEN
@@ -302,3 +303,70 @@ def kpi_page():
     scope = KpiScope(current_user, period, start, end)
     return render_template("dealership/kpis.html", results=[(c, r) for c, r in results if r is not None],
                            by_category=dealer_kpis.complaint_rate_by_category(scope), period=period, open_states=OPEN)
+
+
+# --- sales: car-model interest and test drives on the core's leads ---------------------------------------------------
+
+def _lead(lead_id):
+    lead = get_lead(current_user, lead_id)
+    if lead is None:
+        abort(404)
+    return lead
+
+
+def _starts_at(raw: str | None):
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=tenant_zone()) if raw else None
+    except ValueError:
+        return None
+
+
+def _drives_page(values, errors, status=200):
+    advisors = [(u.id, u.display_name) for u in db.session.scalars(
+        db.select(User).where(User.active.is_(True)).order_by(User.display_name))]
+    models = list(db.session.scalars(db.select(CatalogItem.name).where(CatalogItem.kind == "product")
+                                     .order_by(CatalogItem.name).limit(100)))
+    leads = sales.open_leads(current_user)
+    return render_template("dealership/test_drives.html", values=values, errors=errors, drives=sales.test_drives_on(
+        current_user), cars=[(c.id, c.name) for c in sales.demo_cars(current_user)], advisors=advisors,
+        leads=[(lead.id, f"{lead.name}{' · ' + lead.interest if lead.interest else ''}") for lead in leads],
+        models=models), status
+
+
+@bp.route("/test-drives", methods=["GET", "POST"])
+@requires("dealership.view")
+def test_drives():
+    values = request.values.to_dict()
+    values.setdefault("advisor_id", str(current_user.id))
+    if request.method == "GET":
+        return _drives_page(values, {})
+    lead = None
+    if request.form.get("lead_id", type=int):
+        lead = get_lead(current_user, request.form.get("lead_id", type=int))
+    try:
+        if lead is None:
+            raise ValidationError({"lead_id": [_("Choose one of the listed leads.")]})
+        sales.book_test_drive(current_user, lead, {
+            "resource_id": request.form.get("resource_id", type=int), "advisor_id": request.form.get("advisor_id", type=int),
+            "starts_at": _starts_at(request.form.get("starts_at")), "model": request.form.get("model")})
+    except ValidationError as err:
+        refuse()
+        return _drives_page(values, flatten_errors(err.messages), 422)
+    flash(_("Test drive booked."), "success")
+    return redirect(url_for("dealership.test_drives"))
+
+
+@bp.post("/leads/<int:lead_id>/model")
+@requires("dealership.view")
+def lead_model(lead_id):
+    lead = _lead(lead_id)
+    try:
+        sales.set_model(current_user, lead, request.form.get("model") or "")
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for("leads.show", lead_id=lead.id))
+    flash(_("Car model saved."), "success")
+    return redirect(url_for("leads.show", lead_id=lead.id))

@@ -100,3 +100,25 @@ def appointments_of(customer_id):
 
 def service_types():
     return {s.name: s for s in db.session.scalars(select(ServiceType))}
+
+
+def lead(world, mobile, name="王先生", interest="大众 帕萨特"):
+    """An open lead captured by staff into a showroom channel of store 1."""
+    from storecrm.sdk import LeadChannel, capture_lead
+
+    channel = db.session.scalar(select(LeadChannel).where(LeadChannel.name == "展厅"))
+    if channel is None:
+        channel = LeadChannel(name="展厅", secret="test-secret", store_id=world.stores[0])
+        db.session.add(channel)
+        db.session.flush()
+    found, _created = capture_lead(channel.id, {"name": name, "mobile": mobile, "interest": interest,
+                                                "store_id": world.stores[0]}, user=user(world, "advisor"))
+    return found
+
+
+def demo_car_ids(world):
+    from storecrm.sdk import Resource
+
+    return list(db.session.scalars(select(Resource.id).where(Resource.kind == "demo_car",
+                                                             Resource.store_id == world.stores[0])
+                                   .order_by(Resource.id)))

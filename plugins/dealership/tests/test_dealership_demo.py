@@ -30,5 +30,8 @@ def test_the_demo_loader_fills_every_state(make_tenant, in_tenant):
         states = dict(db.session.execute(select(RepairOrder.state, func.count()).group_by(RepairOrder.state)).all())
         assert set(states) == set(STATES)
         assert db.session.scalar(select(func.count()).select_from(Appointment).where(
-            Appointment.status == "booked")) == 3
+            Appointment.status == "booked")) == 3 + 2  # three maintenance bookings, two test drives
+        from storecrm.plugins.dealership.models import TestDrive
+
+        assert db.session.scalar(select(func.count()).select_from(TestDrive)) == 2
         assert time(8, 30) == stores[0].opens_at

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from storecrm.sdk import Rule, ServiceType, Survey, db, tenant_today, tenant_zone
 
-from dealership_testkit import VIN, repair, user, vehicle, workshop
+from dealership_testkit import VIN, lead, repair, user, vehicle, workshop
 
 pytestmark = pytest.mark.storecrm_plugins("dealership")
 
@@ -48,6 +48,9 @@ def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, 
     b_ids["dealership.answer_add_on"] = lambda b: {"token": ids["token"], "add_on_id": ids["add_on_id"]}
     b_ids["api_dealership.get_repair_order"] = ro
     b_ids["api_dealership.get_vehicle"] = lambda b: {"asset_id": ids["asset_id"]}
+    with in_tenant(beta):
+        beta_lead = lead(beta, "13900003001").id
+    b_ids["dealership.lead_model"] = lambda b: {"lead_id": beta_lead}
     assert_plugin_isolated(app, "dealership", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids=b_ids)
 
@@ -57,7 +60,7 @@ def test_a_tenant_without_the_plugin_gets_404(make_tenant, login, api_token):
     gamma = make_tenant("gamma")
     browser = login(gamma, "owner")
     for path in ("/t/gamma/dealership/", "/t/gamma/dealership/new", "/t/gamma/dealership/my-jobs",
-                 "/t/gamma/dealership/kpis", "/t/gamma/dealership/1"):
+                 "/t/gamma/dealership/kpis", "/t/gamma/dealership/1", "/t/gamma/dealership/test-drives"):
         assert browser.get(path).status_code == 404, path
     client = browser.client
     assert client.get("/api/v1/dealership/repair-orders", headers=api_token(gamma)).status_code == 404
@@ -139,7 +142,8 @@ def test_pages_show_field_errors_and_the_workshop(two_tenants, in_tenant, login)
     assert page.status_code == 200 and 'data-testid="progress-state"' in page.get_data(as_text=True)
     assert anyone.get("/t/alpha/dealership/progress/not-a-token").status_code == 404
     with in_tenant(alpha):
-        assert db.session.scalar(select(func.count()).select_from(ServiceType)) == 4
+        # 保养, 维修, 钣喷, 检测 and the sales test drive
+        assert db.session.scalar(select(func.count()).select_from(ServiceType)) == 5
         assert db.session.scalar(select(func.count()).select_from(Rule)) == 4
         assert db.session.scalar(select(func.count()).select_from(Survey)) == 2
 
