@@ -48,10 +48,19 @@ FIELD_LABELS = {
     "consent_wechat": _l("WeChat consent"), "enabled_at": _l("Switched on at"), "filename": _l("File"),
     "rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"), "failed": _l("Failed"),
     "skipped": _l("Skipped"), "loyalty_every": _l("Loyalty: a free wash every"),
+    # quotes and orders
+    "number": _l("Document no."), "staff_id": _l("Staff"), "source_type": _l("Created from"),
+    "source_id": _l("Created from (no.)"), "header_discount_pct": _l("Discount %"), "subtotal": _l("Subtotal"),
+    "discount_total": _l("Discount"), "tax_total": _l("Tax"), "total": _l("Total"), "paid_total": _l("Paid"),
+    "refunded_total": _l("Refunded"), "revision": _l("Revision"), "valid_until": _l("Valid until"),
+    "deposit_pct": _l("Deposit %"), "sent_at": _l("Sent at"), "accepted_at": _l("Accepted at"),
+    "accepted_name": _l("Accepted by"), "closed_reason": _l("Reason"), "quote_id": _l("Quote"),
+    "confirmed_at": _l("Confirmed at"), "fulfilled_at": _l("Fulfilled at"), "closed_at": _l("Closed at"),
+    "cancelled_at": _l("Cancelled at"), "invoice_number": _l("Invoice no."), "invoice_state": _l("Invoice"),
 }
 # keys that say nothing to a reader (bookkeeping of the row)
 HIDDEN_KEYS = {"id", "tenant_id", "created_at", "updated_at", "auth_epoch", "last_login_at", "password_hash",
-               "secret_hash", "token_hash", "prefix"}
+               "secret_hash", "token_hash", "prefix", "share_token", "signature", "approval_item_id"}
 # values that are codes, by key
 VALUE_LABELS = {
     "gender": {"M": _l("male"), "F": _l("female")},
@@ -66,6 +75,8 @@ VALUE_LABELS = {
     "state": {"draft": _l("Draft"), "sent": _l("Sent"), "accepted": _l("Accepted"), "declined": _l("Declined"),
               "expired": _l("Expired"), "confirmed": _l("Confirmed"), "fulfilled": _l("Fulfilled"),
               "closed": _l("Closed"), "cancelled": _l("Cancelled")},
+    "invoice_state": {"none": _l("not requested"), "requested": _l("requested"), "issued": _l("issued"),
+                      "voided": _l("voided")},
     "method": {"cash": _l("Cash"), "wechat_pay": _l("WeChat Pay"), "alipay": _l("Alipay"),
                "bank_card": _l("Bank card"), "transfer": _l("Bank transfer"), "stored_value": _l("Stored value")},
 }
