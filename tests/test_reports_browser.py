@@ -4,7 +4,7 @@ score."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -35,6 +35,7 @@ def _seed(in_tenant, world):
     from storecrm.customers.models import Customer
     from storecrm.reports import services as reports
     from storecrm.surveys import services as surveys
+    from storecrm.calendar import tenant_today, tenant_zone
     from storecrm.tenancy.models import utcnow
     from storecrm.users.models import User
 
@@ -52,7 +53,8 @@ def _seed(in_tenant, world):
             session.add(Interaction(customer_id=c.id, kind=("call", "visit")[i % 2], body="回访",
                                     user_id=world.users["manager"], occurred_at=now - timedelta(hours=i)))
         session.add(Task(title="回访王先生的安装效果", assignee_id=world.users["manager"], customer_id=made[0].id,
-                         due_at=now + timedelta(hours=2)))
+                         # later today in the tenant's zone, whatever the hour the test runs at
+                         due_at=datetime.combine(tenant_today(), time(23, 59), tzinfo=tenant_zone())))
         session.add(Task(title="确认李女士的保养预约", assignee_id=world.users["manager"], customer_id=made[1].id,
                          due_at=now - timedelta(hours=3)))
         nps, csat = surveys.create_from_template("nps"), surveys.create_from_template("csat")
