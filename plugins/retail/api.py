@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from storecrm.sdk import PageArgs, api_requires as requires, api_user, db, keyset_page, page_schema, paged, unprocessable
 
-from . import coupons, members, points, purchases, wallet
+from . import campaigns, complaints, coupons, members, points, purchases, wallet
 from .models import Member
 
 blp = Blueprint("api_retail", __name__, url_prefix="/retail", description="Retail membership")
@@ -346,8 +346,6 @@ class NoteIn(Schema):
 @blp.response(200, CampaignOut(many=True))
 @requires("retail.view")
 def list_campaigns():
-    from . import campaigns
-
     return campaigns.listing()
 
 
@@ -357,8 +355,6 @@ def list_campaigns():
 def create_campaign():
     """A campaign: name, segment (all | dormant | tier + tier), template (a coupon template code) and/or message,
     control_pct (held out at random), window_days (the uplift window)."""
-    from . import campaigns
-
     try:
         return campaigns.create(request.get_json(silent=True) or {})
     except ValidationError as err:
@@ -366,8 +362,6 @@ def create_campaign():
 
 
 def _campaign(campaign_id):
-    from . import campaigns
-
     row = campaigns.get(campaign_id)
     if row is None:
         abort(404)
@@ -378,8 +372,6 @@ def _campaign(campaign_id):
 @blp.response(200, CampaignOut)
 @requires("retail.manage")
 def launch_campaign(campaign_id):
-    from . import campaigns
-
     row = _campaign(campaign_id)
     try:
         campaigns.launch(row)
@@ -393,8 +385,6 @@ def launch_campaign(campaign_id):
 @requires("retail.view")
 def campaign_report(campaign_id):
     """Repurchase rate in the window after launch, treatment vs the held-out control group, and the uplift."""
-    from . import campaigns
-
     return campaigns.report(_campaign(campaign_id))
 
 
@@ -402,8 +392,6 @@ def campaign_report(campaign_id):
 @blp.response(200, ComplaintOut(many=True))
 @requires("retail.view")
 def list_complaints():
-    from . import complaints
-
     return complaints.listing()
 
 
@@ -412,8 +400,6 @@ def list_complaints():
 @requires("retail.till")
 def create_complaint():
     """A complaint (customer_id, store_id, kind quality | attitude | other, description): routed, 2-hour first response."""
-    from . import complaints
-
     try:
         return complaints.intake(api_user(), request.get_json(silent=True) or {})
     except ValidationError as err:
@@ -421,8 +407,6 @@ def create_complaint():
 
 
 def _complaint(complaint_id):
-    from . import complaints
-
     row = complaints.get(complaint_id)
     if row is None:
         abort(404)
@@ -440,8 +424,6 @@ def get_complaint(complaint_id):
 @blp.response(201, ComplaintOut)
 @requires("retail.till")
 def respond_complaint(complaint_id):
-    from . import complaints
-
     row = _complaint(complaint_id)
     data = _loaded(NoteIn(), request.get_json(silent=True))
     try:
@@ -454,8 +436,6 @@ def respond_complaint(complaint_id):
 @blp.response(200, ComplaintOut)
 @requires("retail.till")
 def resolve_complaint(complaint_id):
-    from . import complaints
-
     row = _complaint(complaint_id)
     data = _loaded(NoteIn(), request.get_json(silent=True))
     try:
