@@ -95,6 +95,8 @@ class Settings:
     read_database_url: str | None = None  # a streaming replica for heavy reads (storecrm.tenancy.reads)
     read_max_lag_seconds: float = 30.0  # a replica further behind is not read from
     broker_url: str | None = None  # amqp://… (RabbitMQ) or redis://… / unix://…; unset: REDIS_URL
+    # Fernet keys for credentials at rest (storecrm.crypto); empty: one derived from secret_key
+    encryption_keys: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -154,4 +156,5 @@ def load_settings(environ=os.environ) -> Settings:
         read_database_url=sqlalchemy_url(environ.get("READ_DATABASE_URL") or None),
         read_max_lag_seconds=float(environ.get("READ_MAX_LAG_SECONDS", "30")),
         broker_url=environ.get("BROKER_URL") or None,
+        encryption_keys=[k.strip() for k in environ.get("STORECRM_ENCRYPTION_KEYS", "").split(",") if k.strip()],
     )

@@ -99,7 +99,7 @@ def test_plugin_settings_page_and_api_come_from_its_schema(two_tenants, login, a
                       ).status_code == 302
     client, headers = app.test_client(), api_token(alpha, "admin")
     got = client.get("/api/v1/plugins/carwash/settings", headers=headers).get_json()
-    assert got == {"loyalty_every": 5, "default_price": "45.00", "send_receipt": False}
+    assert got == {"loyalty_every": 5, "default_price": "45.00", "send_receipt": False, "receipt_api_key": ""}
     resp = client.put("/api/v1/plugins/carwash/settings", json={"loyalty_every": 0}, headers=headers)
     assert resp.status_code == 422 and "loyalty_every" in resp.get_json()["errors"]
     state = client.get("/api/v1/plugins", headers=headers).get_json()
@@ -107,6 +107,44 @@ def test_plugin_settings_page_and_api_come_from_its_schema(two_tenants, login, a
     on = client.post("/api/v1/plugins/carwash/enable", headers=headers)
     assert on.status_code == 200 and on.get_json()["enabled"] is True
     assert client.post("/api/v1/plugins/nosuch/enable", headers=headers).status_code == 404
+
+
+def test_a_secret_setting_is_sealed_at_rest_masked_everywhere_and_clear_only_to_plugin_code(
+        two_tenants, login, api_token, app, in_tenant, system_db):
+    from sqlalchemy import text
+
+    from storecrm.audit.models import AuditEntry
+    from storecrm.extensions import db
+    from storecrm.sdk import plugin_settings
+
+    alpha, beta = two_tenants
+    admin = login(alpha, "admin")
+    assert admin.post("/t/alpha/modules/carwash/settings",
+                      {"loyalty_every": "5", "default_price": "45", "receipt_api_key": "sk-live-123"}).status_code == 302
+    page = admin.get("/t/alpha/modules/carwash/settings").get_data(as_text=True)
+    assert 'type="password"' in page and "sk-live-123" not in page
+    with system_db.connect() as conn:
+        stored = conn.execute(text("SELECT settings FROM tenant_plugins WHERE tenant_id = :t AND name = 'carwash'"),
+                              {"t": alpha.id}).scalar_one()
+    assert stored["receipt_api_key"].startswith("fernet:") and "sk-live-123" not in str(stored)
+    client, headers = app.test_client(), api_token(alpha, "admin")
+    assert client.get("/api/v1/plugins/carwash/settings", headers=headers).get_json()["receipt_api_key"] == "********"
+    # saving other fields (blank or the mask sent back) keeps the secret; a new value replaces it
+    assert admin.post("/t/alpha/modules/carwash/settings",
+                      {"loyalty_every": "6", "default_price": "45", "receipt_api_key": ""}).status_code == 302
+    assert client.put("/api/v1/plugins/carwash/settings", json={"loyalty_every": 7, "receipt_api_key": "********"},
+                      headers=headers).status_code == 200
+    with in_tenant(alpha):
+        assert plugin_settings("carwash")["receipt_api_key"] == "sk-live-123"
+        assert plugin_settings("carwash")["loyalty_every"] == 7
+        audits = db.session.scalars(db.select(AuditEntry).where(AuditEntry.entity_type == "plugin_settings")).all()
+        assert audits and all("sk-live-123" not in str((a.before, a.after)) for a in audits)
+    assert client.put("/api/v1/plugins/carwash/settings", json={"receipt_api_key": "sk-new"},
+                      headers=headers).status_code == 200
+    with in_tenant(alpha):
+        assert plugin_settings("carwash")["receipt_api_key"] == "sk-new"
+    with in_tenant(beta):
+        assert plugin_settings("carwash")["receipt_api_key"] == ""
 
 
 def test_plugin_jobs_run_only_for_tenants_with_the_plugin(two_tenants, in_tenant, app):

@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..audit.services import record
+from ..crypto import seal, unseal
 from ..extensions import db
 from ..fields.services import ensure_presets
 from ..tenancy.models import current_tenant_row, utcnow
@@ -131,31 +132,66 @@ def _default_settings(info) -> dict:
     return schema.dump(schema.load({}))
 
 
-def get_settings(name: str) -> dict:
+MASK = "********"
+
+
+def secret_fields(info) -> set[str]:
+    """Settings fields declared with `metadata={"secret": True}`: sealed at rest, never shown or audited in clear."""
+    if info.settings_schema is None:
+        return set()
+    return {name for name, f in info.settings_schema().fields.items() if (f.metadata or {}).get("secret")}
+
+
+def _stored(name: str) -> tuple[object, dict]:
     info = _info(name)
     row = _row(name)
-    stored = (row.settings if row else None) or {}
-    return {**_default_settings(info), **stored}
+    return info, {**_default_settings(info), **((row.settings if row else None) or {})}
+
+
+def get_settings(name: str) -> dict:
+    """The settings as staff see them (UI, API): a secret that is set reads as a mask, never as its value."""
+    info, values = _stored(name)
+    for key in secret_fields(info):
+        values[key] = MASK if values.get(key) else ""
+    return values
 
 
 def save_settings(name: str, raw: dict) -> dict:
-    """Validate with the plugin's schema and store; raises ValidationError with field messages."""
+    """Validate with the plugin's schema and store; raises ValidationError with field messages.
+
+    A secret left blank (or sent back as the mask) keeps the stored one; a new one is sealed (storecrm.crypto)."""
     info = _info(name)
     if info.settings_schema is None:
         raise LookupError(name)
-    schema = info.settings_schema()
-    data = schema.dump(schema.load(raw))
+    secrets_ = secret_fields(info)
     row = _row(name)
+    before = dict((row.settings if row else None) or {})
+    raw = {k: v for k, v in raw.items() if not (k in secrets_ and v in (None, "", MASK))}
+    schema = info.settings_schema()
+    data = schema.dump(schema.load(raw, partial=tuple(k for k in secrets_ if before.get(k))))
+    for key in secrets_:
+        if data.get(key) not in (None, ""):
+            data[key] = seal(str(data[key]))
+        elif before.get(key):
+            data[key] = before[key]
     if row is None:
         row = TenantPlugin(name=name, enabled=False, settings={})
         db.session.add(row)
-    before = dict(row.settings or {})
     row.settings = data
     db.session.flush()
-    record("update", "plugin_settings", row.id, name, before=before, after=data)
-    return data
+    record("update", "plugin_settings", row.id, name, before=_masked(before, secrets_),
+           after=_masked(data, secrets_))
+    return get_settings(name)
+
+
+def _masked(values: dict, secrets_: set[str]) -> dict:
+    return {k: (MASK if k in secrets_ and v else v) for k, v in values.items()}
 
 
 def plugin_settings(name: str) -> dict:
-    """For plugin code: this tenant's settings of plugin `name` (defaults filled in)."""
-    return get_settings(name)
+    """For plugin code: this tenant's settings of plugin `name` (defaults filled in, secrets decrypted)."""
+    info, values = _stored(name)
+    for key in secret_fields(info):
+        if values.get(key):
+            values[key] = unseal(values[key])
+    return values

@@ -19,6 +19,9 @@ class CarWashSettings(Schema):
     loyalty_every = fields.Integer(load_default=10, validate=validate.Range(min=2, max=100),
                                    metadata={"label": _l("Every Nth wash is free")})
     send_receipt = fields.Boolean(load_default=True, metadata={"label": _l("Send a receipt by SMS")})
+    # a credential: sealed at rest, shown as a mask, never audited in clear (docs/plugins.md "Settings")
+    receipt_api_key = fields.String(load_default="", validate=validate.Length(max=200),
+                                    metadata={"label": _l("Receipt printer API key"), "secret": True})
 
 
 PLUGIN = PluginInfo(
