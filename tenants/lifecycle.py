@@ -24,6 +24,7 @@ from .models import OperatorAudit, TenantExport, account_row
 
 log = logging.getLogger("storecrm.lifecycle")
 DELETION_WAIT = timedelta(days=30)
+EXPORT_FORMAT = 1  # meta.json's "format": what tenants.restore reads
 
 
 def audit(system, operator, action: str, tenant_id: int | None, **detail) -> None:
@@ -138,8 +139,10 @@ EXPORT_MASKED = {("outbox_messages", "body"): "CASE WHEN (payload->>'scrub')::bo
 def exported_columns(table) -> list[str]:
     """The columns of `table` (a sqlalchemy Table) that an export carries."""
     left_out = EXPORT_LEFT_OUT.get(table.name, ())
-    # a plugin marks its own secret columns: mapped_column(..., info={"secret": True})
-    return [] if left_out == "*" else [c.name for c in table.c if c.name not in left_out and not c.info.get("secret")]
+    # a plugin marks its own secret columns: mapped_column(..., info={"secret": True}); a generated column (an
+    # appointment's time range) is derived from the others and cannot be written back by a restore
+    return [] if left_out == "*" else [c.name for c in table.c if c.name not in left_out and not c.info.get("secret")
+                                       and c.computed is None]
 
 
 def _export_select(table: str, where: str) -> str:
@@ -186,6 +189,16 @@ def build_export(export_id: int) -> None:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=1))
         archive.writestr("data.xlsx", xlsx.getvalue())
+        archive.writestr("meta.json", json.dumps({"format": EXPORT_FORMAT, "tenant_id": tenant_id,
+                                                  "exported_at": utcnow().isoformat()}))
+        # the uploaded files too (photos, signatures, attachments), so a restore is complete
+        for row in data.get("stored_files", []):
+            for key in (row.get("key"), row.get("thumbnail_key")):
+                if key:
+                    try:
+                        archive.writestr(f"files/{key}", storage().read(key))
+                    except FileNotFoundError:
+                        log.warning("export %s: file %s is missing from storage", export_id, key)
     with unscoped(reason="export finished", routine=True) as system:
         export = system.get(TenantExport, export_id)
         export.status, export.path, export.size, export.finished_at = "done", str(path), path.stat().st_size, utcnow()
