@@ -101,9 +101,8 @@ def _run_stack(stop: Stop) -> int:
     for email, role in DEMO_USERS:
         print(f"  {role:<11} {email}")
     print("=" * 64 + "\n", flush=True)
-    procfile = Path(__file__).resolve().parent.parent / "Procfile"
-    if not procfile.exists():  # installed non-editable: use the packaged copy
-        procfile = Path(__file__).resolve().parent / "Procfile"
+    # package data of storecrm (the repository root's Procfile links to it), so a non-editable install has it too
+    procfile = Path(__file__).resolve().parent / "Procfile"
     return stop.run([sys.executable, "-m", "honcho", "-f", str(procfile), "start", "web", "worker", "scheduler"])
 
 

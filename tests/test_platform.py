@@ -173,8 +173,15 @@ def test_wheel_ships_templates_translations_and_migrations(tmp_path):
                      "storecrm/plugin_host/skeleton/PKG/__init__.py.tmpl",
                      "storecrm/plugin_host/skeleton/PKG/migrations/script.py.mako.tmpl"):
         assert expected in names, expected
+    assert "storecrm/Procfile" in names  # `make run` from a non-editable install starts its processes from it
     assert not any(n.startswith("platform/") for n in names)
     assert any(n.startswith("storecrm/migrations/versions/") for n in names)
+    # each built-in plugin ships whole: pages, catalogs, scripts and migrations, found here rather than listed
+    plugins = ROOT / "plugins"
+    for path in plugins.rglob("*"):
+        kept = {"templates", "translations", "static", "migrations"} & set(path.relative_to(plugins).parts)
+        if path.is_file() and kept and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pot"):
+            assert f"storecrm/plugins/{path.relative_to(plugins).as_posix()}" in names, path
 
 
 def test_catalogs_are_complete_and_compiled():
