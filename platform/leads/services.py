@@ -834,6 +834,22 @@ def visible_customer(user, customer_id):
     return get_customer(user, customer_id)
 
 
+def merge_candidates(user, lead: Lead, limit: int = 10) -> list[Lead]:
+    """Likely duplicates of `lead` the user may see: same customer, same mobile, or same name; not merged yet."""
+    same = [Lead.mobile == lead.mobile, Lead.name == lead.name]
+    if lead.customer_id:
+        same.append(Lead.customer_id == lead.customer_id)
+    query = visible(user, select(Lead).where(Lead.id != lead.id, Lead.merged_into_id.is_(None), or_(*same)))
+    rows = db.session.scalars(query.order_by(Lead.id.desc()).limit(limit))
+    return [r for r in rows if not (r.customer_id and lead.customer_id and r.customer_id != lead.customer_id)]
+
+
+def open_counts() -> dict[int, int]:
+    """{owner id: open leads} of the tenant (the handover page)."""
+    return dict(db.session.execute(select(Lead.owner_id, func.count()).where(
+        Lead.status.in_(OPEN), Lead.owner_id.is_not(None)).group_by(Lead.owner_id)).all())
+
+
 def count_open(user) -> int:
     return db.session.scalar(visible(user, select(func.count()).select_from(Lead).where(Lead.status.in_(OPEN))))
 
