@@ -212,3 +212,111 @@ def test_handover_moves_open_leads_and_tasks_in_one_go_and_notifies_each_new_own
         system_db, "SELECT display_name FROM users WHERE id = :u", u=alpha.users["advisor"])[0][0],)]
     assert _rows(system_db, "SELECT count(*) FROM outbox_messages WHERE tenant_id = :t AND subject LIKE "
                             "'%handed over%'", t=alpha.id) == [(1,)]
+
+
+def test_board_drag_and_drop_moves_forward_refuses_the_rest_and_pages_work(two_tenants, in_tenant, login, api_token,
+                                                                           app, system_db):
+    alpha, beta = two_tenants
+    with in_tenant(alpha) as session:
+        channel = make_channel(session, alpha)
+        lead_id = capture(channel, mobile="+8613900002201")[0].id
+        dup_id = capture(channel, mobile="+8613900002202")[0].id
+    owner = login(alpha, "owner")
+    board = owner.get("/t/alpha/leads/board").get_data(as_text=True)
+    assert "js/leads.js" in board and f'data-move-url="/t/alpha/leads/{lead_id}/move"' in board
+    assert "<script>" not in board  # CSP: the script is a static file
+    json_headers = {"Accept": "application/json"}
+    moved = owner.post(f"/t/alpha/leads/{lead_id}/move", {"step": "contacted"}, headers=json_headers)
+    assert moved.status_code == 200 and moved.get_json() == {"ok": True, "step": "contacted"}
+    back = owner.post(f"/t/alpha/leads/{lead_id}/move", {"step": "new"}, headers=json_headers)
+    assert back.status_code == 422 and back.get_json()["message"] == "A lead cannot move back in the pipeline."
+    won = owner.post(f"/t/alpha/leads/{lead_id}/move", {"step": "won"}, headers=json_headers)
+    assert won.status_code == 422 and "convert" in won.get_json()["message"]
+    assert _rows(system_db, "SELECT status FROM leads WHERE id = :i", i=lead_id) == [("contacted",)]
+    # without JavaScript: a plain post comes back to the board with the message
+    plain = owner.post(f"/t/alpha/leads/{lead_id}/move", {"step": "lost"})
+    assert plain.status_code == 302 and plain.headers["Location"].endswith("/leads/board")
+    # the rule form: weights and a by-field map from the page's inputs
+    form = {"name": "专员", "position": "1", "strategy": "by_field", "field": "interest", "active": "1",
+            "map_value_0": "Model Y", "map_user_0": str(alpha.users["technician"]), "cond_region": "上海"}
+    assert owner.post("/t/alpha/leads/rules", form).status_code == 302
+    rule = _rows(system_db, "SELECT strategy, field_map, conditions FROM lead_assignment_rules WHERE tenant_id = :t",
+                 t=alpha.id)
+    assert rule == [("by_field", {"Model Y": alpha.users["technician"]},
+                     {"all": [{"field": "region", "op": "eq", "value": "上海"}]})]
+    bad = owner.post("/t/alpha/leads/rules", {"name": "权重", "strategy": "weighted", "active": "1",
+                                              f"weight_{alpha.users['advisor']}": "500"})
+    assert bad.status_code == 422 and "is-invalid" in bad.get_data(as_text=True) or "text-danger" in \
+        bad.get_data(as_text=True)
+    # merge through the API; another tenant's lead id is not found
+    api = app.test_client()
+    headers = api_token(alpha)
+    with in_tenant(beta) as session:
+        beta_lead = capture(make_channel(session, beta), mobile="+8613900002203")[0].id
+    refused = api.post(f"/api/v1/leads/{lead_id}/merge", json={"other_id": beta_lead}, headers=headers)
+    assert refused.status_code == 422 and refused.content_type.startswith("application/problem+json")
+    merged = api.post(f"/api/v1/leads/{lead_id}/merge", json={"other_id": dup_id}, headers=headers)
+    assert merged.status_code == 200 and merged.get_json()["enquiries"] == 2
+    # the handover page and API
+    page = owner.get("/t/alpha/leads/handover")
+    assert page.status_code == 200 and 'data-testid="handover-form"' in page.get_data(as_text=True)
+    assert owner.post("/t/alpha/leads/handover", {"from_user_id": ""}).status_code == 422
+    done = api.post("/api/v1/leads/handover", json={"from_user_id": alpha.users["advisor"],
+                                                            "to_user_id": alpha.users["manager"]}, headers=headers)
+    assert done.status_code == 200 and done.get_json()["handed_over"] == 0
+    lost_pool = owner.get("/t/alpha/leads/pool?pool=lost")
+    assert lost_pool.status_code == 200 and 'data-testid="pool-lost"' in lost_pool.get_data(as_text=True)
+
+
+def test_leads_kpis_are_hand_checked_and_drill_down_lists_exactly_what_they_count(two_tenants, in_tenant):
+    from decimal import Decimal
+
+    from storecrm.reports import engine
+    from storecrm.reports.periods import period_of
+
+    alpha, beta = two_tenants
+    with in_tenant(alpha) as session:
+        zone_day = datetime(2026, 11, 10, 10, 0, tzinfo=tenant_zone())  # captured at 10:00 Shanghai time
+        on_shift_all_week(session, alpha, "advisor")
+        advisor, owner = _user(session, alpha, "advisor"), _user(session, alpha, "owner")
+        channel = make_channel(session, alpha, first_contact_minutes=30)
+        web = make_channel(session, alpha, name="懂车帝", first_contact_minutes=30)
+        made = []
+        for n, (ch, reply_after) in enumerate([(channel, 10), (channel, 20), (channel, 60), (web, None)]):
+            lead = services.capture(ch, {"name": f"K{n}", "mobile": f"+86139000071{n:02d}"}, now=zone_day)[0]
+            if reply_after is not None:
+                services.act(advisor, lead, "contact", now=zone_day + timedelta(minutes=reply_after))
+            made.append(lead)
+        services.convert(advisor, made[0], now=zone_day + timedelta(hours=2))
+        november = period_of("month", date_of(zone_day))
+
+        def result(code, **filters):
+            kpi = engine.get_kpi(owner, code)
+            scope = engine.scope_for(owner, november, **filters)
+            value = engine.evaluate([kpi], scope)[code]
+            rows = engine.records(kpi, scope, limit=None)
+            assert value.n == len(rows), (code, value.n, len(rows))  # the number and its list are one query
+            return value.value, rows, kpi, scope
+
+        assert result("leads.captured")[0] == 4
+        assert result("leads.contact_rate")[0] == Decimal("75.0")
+        assert result("leads.first_response_avg")[0] == Decimal("30.00")  # (10 + 20 + 60) / 3
+        assert result("leads.first_response_median")[0] == Decimal("20.00")
+        # breached: the 60-minute reply and the never-contacted lead (its deadline long past) of four
+        value, rows, _k, _s = result("leads.sla_breach_rate")
+        assert value == Decimal("50.0") and sorted(r["name"] for r in rows if r["breached"]) == ["K2", "K3"]
+        value, _rows, kpi, scope = result("leads.conversion_rate")
+        assert value == Decimal("25.0")
+        by_channel = {label: v for _k, label, v, _n in engine.breakdown(kpi, scope, "channel_id")}
+        assert by_channel == {"官网": Decimal("33.3"), "懂车帝": Decimal("0.0")}
+        leaderboard = {label: n for _k, label, _v, n in engine.breakdown(
+            engine.get_kpi(owner, "leads.captured"), scope, "owner_id")}
+        assert sum(leaderboard.values()) == 4 and leaderboard[advisor.display_name] == 4
+    with in_tenant(beta) as session:  # the other tenant counts none of them
+        other = _user(session, beta, "owner")
+        kpi = engine.get_kpi(other, "leads.captured")
+        assert engine.evaluate([kpi], engine.scope_for(other, november))["leads.captured"].value == 0
+
+
+def date_of(moment: datetime):
+    return moment.date()  # already in the tenant's zone

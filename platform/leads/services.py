@@ -649,6 +649,31 @@ def move_to_stage(user, lead: Lead, stage_id, *, now: datetime | None = None) ->
     return lead
 
 
+def move(user, lead: Lead, step: str, *, now: datetime | None = None) -> Lead:
+    """The board's drag and drop: put the lead into column `step` (a key of pipeline_steps()). Forward moves only;
+    won needs the conversion and lost a reason, both on the lead's page, so a drop there is refused with a message."""
+    if step == step_of(lead):
+        return lead
+    if step == "won":
+        raise ValidationError({"step": [_("Open the lead to convert it: a win needs the customer's details.")]})
+    if step == "lost":
+        raise ValidationError({"step": [_("Open the lead to mark it lost: a loss needs a reason.")]})
+    if not lead.is_open:
+        raise ValidationError({"step": [_("This cannot be done to a lead that is %(status)s.",
+                                          status=label(STATUS_LABELS, lead.status))]})
+    if step.startswith("stage:"):
+        try:
+            stage_id = int(step.split(":", 1)[1])
+        except ValueError:
+            raise ValidationError({"step": [_("Choose one of the listed options.")]}) from None
+        return move_to_stage(user, lead, stage_id, now=now)
+    if step == "contacted" and lead.status == "new":
+        return act(user, lead, "contact", now=now)
+    if step == "qualified" and lead.status in ("new", "contacted"):
+        return act(user, lead, "qualify", now=now)
+    raise ValidationError({"step": [_("A lead cannot move back in the pipeline.")]})
+
+
 def time_in_stage(lead: Lead, now: datetime | None = None) -> timedelta | None:
     if lead.stage_entered_at is None or not lead.is_open:
         return None

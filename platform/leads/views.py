@@ -136,7 +136,8 @@ def board():
             columns.get(services.step_of(lead), columns["qualified"]).append(lead)  # an inactive stage: qualified
     steps.append(("lost", label(STATUS_LABELS, "lost")))
     stage_names = {int(key.split(":")[1]): name for key, name in steps if key.startswith("stage:")}
-    return render_template("leads/board.html", steps=steps, columns=columns, stage_names=stage_names, **_names())
+    return render_template("leads/board.html", steps=steps, columns=columns, stage_names=stage_names,
+                           can_move=current_user.has_permission("leads.work"), **_names())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -199,6 +200,27 @@ def act(lead_id):
     except ValidationError as err:
         flash_errors(err)
     return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/move")
+@requires("leads.work")
+def move(lead_id):
+    """The board's drag and drop (static/js/leads.js posts here): JSON for the script, a redirect to the board with
+    a flash message for a plain form post. A move the pipeline does not allow is refused with its reason."""
+    lead = _lead(lead_id)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        services.move(current_user, lead, (request.form.get("step") or "")[:40])
+    except ValidationError as err:
+        refuse()
+        message = " ".join(str(m) for ms in err.messages.values() for m in (ms if isinstance(ms, list) else [ms]))
+        if wants_json:
+            return {"ok": False, "message": message}, 422
+        flash(message, "danger")
+    else:
+        if wants_json:
+            return {"ok": True, "step": services.step_of(lead)}
+    return redirect(url_for("leads.board"))
 
 
 @bp.post("/<int:lead_id>/follow-up")
