@@ -53,7 +53,7 @@ POOL_TIMER = "lead.pool_return"
 
 STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "qualified": _l("Qualified"), "won": _l("Won"),
                  "lost": _l("Lost")}
-LOST_REASON_LABELS = {"price": _l("Price"), "competitor": _l("Chose a competitor"),
+LOST_REASON_LABELS = {"price": _l("Price too high"), "competitor": _l("Chose a competitor"),
                       "no_response": _l("No response"), "not_interested": _l("Not interested any more"),
                       "bought_elsewhere": _l("Bought elsewhere"), "invalid": _l("Invalid lead"),
                       "other": _l("Other reason"), "merged": _l("Merged into another lead")}

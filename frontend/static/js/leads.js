@@ -64,6 +64,8 @@
           var empty = list.querySelector("[data-empty]");
           if (empty) { empty.remove(); }
           list.appendChild(card);
+          var badge = card.querySelector("[data-step-label]");
+          if (badge) { badge.textContent = column.getAttribute("data-step-name"); }
           recount();
           show(board.getAttribute("data-moved"), true);
         } else {
