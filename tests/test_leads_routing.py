@@ -212,6 +212,13 @@ def test_handover_moves_open_leads_and_tasks_in_one_go_and_notifies_each_new_own
         system_db, "SELECT display_name FROM users WHERE id = :u", u=alpha.users["advisor"])[0][0],)]
     assert _rows(system_db, "SELECT count(*) FROM outbox_messages WHERE tenant_id = :t AND subject LIKE "
                             "'%handed over%'", t=alpha.id) == [(1,)]
+    with in_tenant(alpha) as session:  # to the round robin: the person leaving is never dealt a lead again
+        on_shift_all_week(session, alpha, "technician")
+        manager, technician = _user(session, alpha, "manager"), _user(session, alpha, "technician")
+        setup.save_rule(None, {"name": "轮流", "position": 1, "strategy": "round_robin",
+                               "staff_ids": [manager.id, technician.id], "store_id": alpha.stores[0]})
+        given = merging.handover(_user(session, alpha, "owner"), manager.id, None)
+        assert given == {technician.id: 2}
 
 
 def test_board_drag_and_drop_moves_forward_refuses_the_rest_and_pages_work(two_tenants, in_tenant, login, api_token,

@@ -43,6 +43,8 @@ def candidates(rule: LeadAssignmentRule, lead: Lead, at: datetime) -> list[User]
     wanted = {int(i) for i in rule.staff_ids or ()}
     if not wanted and rule.strategy == "by_field":  # the map names the people
         wanted = {int(i) for i in (rule.field_map or {}).values()}
+    if not wanted and rule.strategy == "weighted" and store is None:  # the weights name the people
+        wanted = {int(k) for k, w in (rule.weights or {}).items() if int(w or 0) > 0}
     if store is not None:
         working = staff_on_shift(store, at)
         return sorted((u for u in working if not wanted or u.id in wanted), key=lambda u: u.id)
@@ -119,14 +121,16 @@ def _least_loaded(people: list[User]) -> User:
     return min(people, key=lambda u: (load.get(u.id, 0), u.id))
 
 
-def choose(lead: Lead, at: datetime) -> tuple[User | None, LeadAssignmentRule | None, str]:
+def choose(lead: Lead, at: datetime, *, exclude: frozenset = frozenset()) -> tuple[User | None,
+                                                                                   LeadAssignmentRule | None, str]:
     """(owner, rule, how) for a new lead; how is "rule", "default" (no rule fits: the store's staff on
-    shift), "fallback", "manager", "pool" (a rule sends it to the public pool) or "none"."""
+    shift), "fallback", "manager", "pool" (a rule sends it to the public pool) or "none". People in `exclude` (an
+    advisor handing over because they leave) are never chosen."""
     rules = matching_rules(lead)
     for rule in rules:
         if rule.strategy == "pool":  # this rule's leads wait in the public pool for whoever claims them
             return None, rule, "pool"
-        people = candidates(rule, lead, at)
+        people = [u for u in candidates(rule, lead, at) if u.id not in exclude]
         if not people:
             continue
         if rule.strategy == "round_robin":
@@ -141,16 +145,17 @@ def choose(lead: Lead, at: datetime) -> tuple[User | None, LeadAssignmentRule | 
             return chosen, rule, "rule"
     if not rules and lead.store_id:  # no rule set up: the store's staff on shift, fewest open leads first
         store = get_scoped(Store, lead.store_id)
-        people = sorted(staff_on_shift(store, at), key=lambda u: u.id) if store is not None else []
+        people = sorted((u for u in staff_on_shift(store, at) if u.id not in exclude),
+                        key=lambda u: u.id) if store is not None else []
         if people:
             return _least_loaded(people), None, "default"
     first = rules[0] if rules else None
     if first is not None and first.fallback_user_id:
         fallback = get_scoped(User, first.fallback_user_id)
-        if fallback is not None and fallback.active:
+        if fallback is not None and fallback.active and fallback.id not in exclude:
             return fallback, first, "fallback"
     store_id = lead.store_id or (first.store_id if first else None)
-    managers = staff_with_role("manager", store_id) if store_id else []
+    managers = [m for m in (staff_with_role("manager", store_id) if store_id else []) if m.id not in exclude]
     if managers:
         return managers[0], first, "manager"
     return None, first, "none"

@@ -90,9 +90,8 @@ def handover(user, from_user_id, to_user_id=None, *, now: datetime | None = None
     for lead in leads:
         owner = target
         if owner is None:
-            lead.owner_id = None  # the rules must not hand it back to the person leaving
-            chosen, _rule, _how = assignment.choose(lead, now)
-            owner = chosen if chosen is not None and chosen.id != leaving.id else None
+            chosen, _rule, _how = assignment.choose(lead, now, exclude=frozenset({leaving.id}))
+            owner = chosen
         if owner is None:
             raise ValidationError({"to_user_id": [_("Nobody is available to take over lead %(name)s; choose a "
                                                     "person.", name=lead.name)]})
