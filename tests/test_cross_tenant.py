@@ -472,6 +472,7 @@ ID_ROUTES.update({
     "api_leads.claim_lead": [("POST", lambda b: {"lead_id": b.lead_id}, None)],
     "api_leads.release_lead": [("POST", lambda b: {"lead_id": b.lead_id}, {"reason": "no_answer"})],
     "leads.merge": [("POST", lambda b: {"lead_id": b.lead_id}, {"other_id": "1"})],
+    "leads.move": [("POST", lambda b: {"lead_id": b.lead_id}, {"step": "contacted"})],
     "api_leads.merge_lead": [("POST", lambda b: {"lead_id": b.lead_id}, {"other_id": 1})],
     "api_lead_stages.get_stage": [("GET", lambda b: {"stage_id": b.lead_stage_id}, None)],
     "api_lead_stages.update_stage": [("PATCH", lambda b: {"stage_id": b.lead_stage_id}, {"name": "HACKED"})],
