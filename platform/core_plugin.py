@@ -31,6 +31,8 @@ from .hooks import hookimpl
 from .imports.views import bp as imports_bp
 from .leads import services as leads
 from .leads import timeline as lead_timeline
+from .leads import kpis as lead_kpis
+from .leads.entity import LEAD as LEAD_ENTITY
 from .leads.importing import MAPPING as LEAD_IMPORT
 from .leads.public import bp as lead_public_bp
 from .leads.views import bp as leads_bp
@@ -208,7 +210,7 @@ def register_kpis():
         Kpi("leads.first_contact_minutes", _l("First contact (min)"),
             _l("Average minutes from capture to first contact of this month's contacted leads."),
             lambda user: lead_timeline.average_first_contact(user), "leads.view"),
-    ] + core_kpis.kpis() + sales_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
+    ] + core_kpis.kpis() + lead_kpis.kpis() + sales_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
 
 
 @hookimpl
@@ -276,6 +278,7 @@ def register_engine_entities():
         EngineEntity("stock_level", _l("Stock levels"), StockLevel, stock_level_fields, stock.level_title,
                      lambda level: f"/stock/?item_id={level.item_id}", store_id=stock.level_store_id,
                      workflow=False),
+        LEAD_ENTITY,
     ] + sales.ENTITIES
 
 

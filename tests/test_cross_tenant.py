@@ -471,6 +471,9 @@ ID_ROUTES.update({
     "api_leads.move_stage": [("POST", lambda b: {"lead_id": b.lead_id}, {"stage_id": 1})],
     "api_leads.claim_lead": [("POST", lambda b: {"lead_id": b.lead_id}, None)],
     "api_leads.release_lead": [("POST", lambda b: {"lead_id": b.lead_id}, {"reason": "no_answer"})],
+    "leads.merge": [("POST", lambda b: {"lead_id": b.lead_id}, {"other_id": "1"})],
+    "leads.move": [("POST", lambda b: {"lead_id": b.lead_id}, {"step": "contacted"})],
+    "api_leads.merge_lead": [("POST", lambda b: {"lead_id": b.lead_id}, {"other_id": 1})],
     "api_lead_stages.get_stage": [("GET", lambda b: {"stage_id": b.lead_stage_id}, None)],
     "api_lead_stages.update_stage": [("PATCH", lambda b: {"stage_id": b.lead_stage_id}, {"name": "HACKED"})],
 })
@@ -479,7 +482,7 @@ LIST_ROUTES.update({
     "leads.funnel_page": {}, "api_leads.list_leads": {}, "api_lead_channels.list_channels": {},
     "api_lead_campaigns.list_campaigns": {}, "api_lead_rules.list_rules": {},
     "leads.pool": {}, "leads.stages": {}, "api_leads.pool": {}, "api_lead_stages.list_stages": {},
-    "api_lead_settings.get_settings": {},
+    "api_lead_settings.get_settings": {}, "leads.handover": {},
     "api_leads.stage_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
     "api_leads.lead_funnel": {"start": "2026-01-01", "end": "2026-12-31"},
 })
@@ -494,6 +497,9 @@ CREATE_ROUTES.update({
     "leads.rules": lambda b: {"name": "X", "channel_id": str(b.lead_channel_id), "active": "1"},
     "api_leads.create_lead": lambda b: {"channel_id": b.lead_channel_id, "name": "X", "mobile": "13900009999"},
     "leads.stages": lambda b: {"name": "X"},
+    # B's advisor named as the one leaving, or as the new owner: refused, nothing of B moves
+    "leads.handover": lambda b: {"from_user_id": str(b.users["advisor"])},
+    "api_leads.handover": lambda b: {"from_user_id": b.users["advisor"]},
     "api_lead_stages.create_stage": lambda b: {"name": "X"},
     "api_lead_channels.create_channel": lambda b: {"name": "X", "store_id": b.stores[0]},
     "api_lead_campaigns.create_campaign": lambda b: {"name": "X", "channel_id": b.lead_channel_id},

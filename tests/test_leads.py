@@ -217,9 +217,10 @@ def test_status_actions_lost_needs_a_reason_and_conversion_makes_a_customer(two_
         other = capture(channel, mobile="+8613900006602")[0]
         services.act(advisor, other, "lose", reason="price", note="贵了")
         assert other.status == "lost" and other.lost_reason == "price"
-        # a closed lead frees the mobile: the next enquiry opens a new lead
+        assert other.pool == "lost" and other.pooled_at is not None  # waits in the lost pool (战败线索池)
+        # a repeat enquiry on a lost lead reopens it (the tenant's default) instead of making a second lead
         again, created = capture(channel, mobile="+8613900006602")
-        assert created and again.id != other.id
+        assert not created and again.id == other.id and again.status == "new" and again.pool is None
 
 
 def test_funnel_numbers_by_channel_campaign_and_owner_are_hand_checked(two_tenants, in_tenant):

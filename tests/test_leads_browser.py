@@ -110,3 +110,81 @@ def test_show_visitor_to_customer_on_a_phone_in_chinese(make_tenant, in_tenant, 
     phone.goto(f"{base}/t/alpha/leads/pool")  # the public pool: masked mobile, claim within today's limit
     assert "138****8000" in phone.inner_text("[data-testid=pool]") and "13800138000" not in phone.content()
     phone.screenshot(path=str(SHOTS / "lead-pool-zh.png"), full_page=True)
+    phone.click("[data-testid=pool-lost]")  # the second pool: lost leads to revisit (empty here)
+    phone.wait_for_load_state()
+    assert "没有待再次跟进的战败线索" in phone.inner_text("[data-testid=pool]")
+
+
+@pytest.fixture
+def desk():
+    """A desktop browser: dragging cards is a desktop gesture (on a phone the lead page's forms move a lead)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def _sign_in(page, base, email):
+    from storecrm.testing.fixtures import PASSWORD
+
+    page.goto(f"{base}/t/alpha/login")
+    page.fill("#login", email)
+    page.fill("#password", PASSWORD)
+    page.click("[data-testid=login-submit]")
+    page.wait_for_load_state()
+
+
+def test_manager_drags_on_the_board_sets_up_rules_hands_over_and_revisits_lost_leads(
+        make_tenant, in_tenant, live_server, desk, system_db):  # noqa: F811
+    from sqlalchemy import text
+
+    from storecrm.leads import services, setup
+    from storecrm.users.models import User
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    with in_tenant(alpha) as session:
+        channel = setup.save_channel(None, {"name": "官网", "kind": "web_form", "store_id": alpha.stores[0]})
+        fresh = services.capture(channel, {"name": "拖拽客户", "mobile": "+8613800000001", "interest": "Model Y"})[0]
+        lost = services.capture(channel, {"name": "战败客户", "mobile": "+8613800000002"})[0]
+        advisor = session.get(User, (alpha.id, alpha.users["advisor"]))
+        services.assign(advisor, fresh, advisor.id)
+        services.act(advisor, lost, "lose", reason="price")
+        fresh_id = fresh.id
+    base = live_server
+    _sign_in(desk, base, alpha.emails["owner"])
+    desk.goto(f"{base}/t/alpha/leads/board")
+    card = desk.locator(f"[data-testid=lead-{fresh_id}]")
+    card.drag_to(desk.locator("[data-testid=column-contacted]"))
+    desk.wait_for_selector("[data-board-message]:not([hidden])")
+    assert "已移动" in desk.inner_text("[data-board-message]")
+    assert desk.locator(f"[data-testid=column-contacted] [data-testid=lead-{fresh_id}]").count() == 1
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT status FROM leads WHERE id = :i"), {"i": fresh_id}).scalar() == "contacted"
+    card.drag_to(desk.locator("[data-testid=column-won]"))  # a win needs the lead page: refused, said why
+    desk.wait_for_selector("[data-board-message].alert-danger")
+    assert "请打开线索进行转化" in desk.inner_text("[data-board-message]")
+    desk.screenshot(path=str(SHOTS / "lead-board-drag-zh.png"))
+    desk.set_viewport_size({"width": 375, "height": 740})
+    desk.goto(f"{base}/t/alpha/leads/rules")
+    assert "按权重" in desk.inner_text("#f-strategy") and "按车型/产品（专员）" in desk.inner_text("#f-strategy")
+    desk.screenshot(path=str(SHOTS / "lead-rules-zh.png"), full_page=True)
+    desk.goto(f"{base}/t/alpha/leads/pool?pool=lost")
+    assert "战败客户" in desk.inner_text("[data-testid=pool]") and "138****0002" in desk.inner_text("[data-testid=pool]")
+    desk.screenshot(path=str(SHOTS / "lead-lost-pool-zh.png"), full_page=True)
+    desk.goto(f"{base}/t/alpha/leads/handover")
+    desk.select_option("#f-from_user_id", str(alpha.users["advisor"]))
+    desk.select_option("#f-to_user_id", str(alpha.users["manager"]))
+    desk.screenshot(path=str(SHOTS / "lead-handover-zh.png"), full_page=True)
+    desk.click("[data-testid=handover-form] button[type=submit]")
+    desk.wait_for_load_state()
+    assert "已移交 1 条线索" in desk.content()
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT owner_id FROM leads WHERE id = :i"), {"i": fresh_id}).scalar() == \
+            alpha.users["manager"]

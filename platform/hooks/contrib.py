@@ -132,7 +132,7 @@ class Kpi:
 
     records(scope): rows must have an `id` column; the columns named in `columns` are shown in the drill-down.
     measure: how the rows become the value — "count" | "rate:<boolean column>" (percent of rows where true) |
-        "avg:<column>" | "sum:<column>" (money: a NUMERIC column) | "nps:<0-10 column>" (% 9–10 minus % 0–6).
+        "avg:<column>" | "median:<column>" | "sum:<column>" (money: a NUMERIC column) | "nps:<0-10 column>" (% 9–10 minus % 0–6).
     unit: "" (a count) | "%" | "score" | "money".
     filters: which filters apply: any of "store", "staff", "channel".
     channels: {channel code: label} offered for the channel filter.
@@ -164,7 +164,7 @@ class Kpi:
         if self.compute is None and self.records is None:
             raise ValueError(f"Kpi {self.code!r}: give compute(user) or records(scope)")
         kind = self.measure.split(":", 1)[0]
-        if kind not in ("count", "rate", "avg", "sum", "nps") or (kind != "count") != (":" in self.measure):
+        if kind not in ("count", "rate", "avg", "median", "sum", "nps") or (kind != "count") != (":" in self.measure):
             raise ValueError(f"Kpi {self.code!r}: unknown measure {self.measure!r}")
 
 

@@ -22,9 +22,17 @@ OPEN = ("new", "contacted", "qualified")
 OPEN_SQL = "status IN ('new', 'contacted', 'qualified')"
 LOST_REASONS = ("price", "competitor", "no_response", "not_interested", "bought_elsewhere", "invalid", "other")
 SOURCES = ("form", "api", "webhook", "import", "staff")
-STRATEGIES = ("round_robin", "least_loaded", "pool")  # pool: straight into the public pool
+# pool: straight into the public pool; weighted: by per-person weights; by_field: a field's value names the person
+STRATEGIES = ("round_robin", "least_loaded", "pool", "weighted", "by_field")
 EVENT_KINDS = ("captured", "enquiry", "assigned", "status", "follow_up", "escalated", "converted", "note",
-               "stage", "pooled", "claimed")
+               "stage", "pooled", "claimed", "reopened", "merged", "handed_over")
+# the pools (公海): "open" holds open leads nobody owns; "lost" holds lost leads to revisit (战败线索池)
+POOLS = ("open", "lost")
+# what a repeat enquiry on a closed lead does: reopen that lead, or start a new one that points back to it
+REPEAT_MODES = ("reopen", "new")
+DEFAULT_WON_REPEAT_DAYS = 30
+# the lead fields a by_field rule may read, and the condition trees of rules may test
+ROUTING_FIELDS = ("interest", "region", "source")
 # why a lead went to the public pool (公海): staff give one of the first four; the timer gives "not_followed_up"
 POOL_REASONS = ("no_answer", "not_my_area", "not_ready", "other", "not_followed_up", "rule")
 DEFAULT_POOL_AFTER_HOURS = 48
@@ -95,6 +103,9 @@ class Lead(TenantScoped, Timestamped):
         tenant_fk("quote_id", "sales_documents", ondelete="SET NULL"),
         CheckConstraint("status IN ('new', 'contacted', 'qualified', 'won', 'lost')", name="known_status"),
         CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_has_reason"),
+        CheckConstraint("pool IS NULL OR pool IN ('open', 'lost')", name="known_pool"),
+        CheckConstraint("(pool IS NULL) = (pooled_at IS NULL)", name="pool_when_pooled"),
+        tenant_fk("merged_into_id", "leads", ondelete="SET NULL"),
     )
 
     name: Mapped[str] = mapped_column(String(80))
@@ -126,6 +137,9 @@ class Lead(TenantScoped, Timestamped):
     # public pool (公海): since when the lead waits there without owner, and why it went there
     pooled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     pool_reason: Mapped[str | None] = mapped_column(String(20))
+    pool: Mapped[str | None] = mapped_column(String(10))  # which pool: "open" or "lost" (POOLS)
+    region: Mapped[str | None] = mapped_column(String(60))  # 地区 the person gave, else the store's city
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger)  # merged by hand into that lead (closed as lost)
     touched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last assignment/claim/follow-up
     # what the conversion made for the sale
     asset_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -174,7 +188,8 @@ class LeadAssignmentRule(TenantScoped, Timestamped):
         tenant_fk("fallback_user_id", "users", ondelete="SET NULL"),
         tenant_fk("last_user_id", "users", ondelete="SET NULL"),
         Index("ix_lead_assignment_rules_tenant_position", "tenant_id", "position"),
-        CheckConstraint("strategy IN ('round_robin', 'least_loaded', 'pool')", name="known_strategy"),
+        CheckConstraint("strategy IN ('round_robin', 'least_loaded', 'pool', 'weighted', 'by_field')",
+                        name="known_strategy"),
         CheckConstraint("first_contact_minutes IS NULL OR first_contact_minutes BETWEEN 1 AND 20160",
                         name="sla_range"),
     )
@@ -189,6 +204,12 @@ class LeadAssignmentRule(TenantScoped, Timestamped):
     fallback_user_id: Mapped[int | None] = mapped_column(BigInteger)
     first_contact_minutes: Mapped[int | None] = mapped_column(Integer)  # overrides the channel's
     last_user_id: Mapped[int | None] = mapped_column(BigInteger)  # round robin's cursor, moved under a row lock
+    # a condition tree (storecrm.conditions) over the lead's fields: channel, campaign, interest, store, region …
+    conditions: Mapped[dict | None] = mapped_column(JSONB)
+    weights: Mapped[dict] = mapped_column(JSONB, default=dict)  # weighted: {"user id": weight 1..100}
+    field: Mapped[str | None] = mapped_column(String(40))  # by_field: which lead field (ROUTING_FIELDS)
+    field_map: Mapped[dict] = mapped_column(JSONB, default=dict)  # by_field: {"value": user id}
+    credits: Mapped[dict] = mapped_column(JSONB, default=dict)  # weighted: the smooth round robin's running credits
 
 
 class LeadDelivery(TenantScoped):
@@ -249,7 +270,12 @@ class LeadSettings(TenantScoped, Timestamped):
         UniqueConstraint("tenant_id", name="uq_lead_settings_tenant_id"),
         CheckConstraint("pool_after_hours BETWEEN 1 AND 720", name="pool_hours_range"),
         CheckConstraint("claims_per_day BETWEEN 1 AND 500", name="claims_range"),
+        CheckConstraint("repeat_mode IN ('reopen', 'new')", name="known_repeat_mode"),
+        CheckConstraint("won_repeat_days BETWEEN 0 AND 3650", name="won_days_range"),
     )
 
     pool_after_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_POOL_AFTER_HOURS)
     claims_per_day: Mapped[int] = mapped_column(Integer, default=DEFAULT_CLAIMS_PER_DAY)
+    # a repeat enquiry on a lost lead (or a won one closed more than won_repeat_days ago): reopen it or start anew
+    repeat_mode: Mapped[str] = mapped_column(String(10), default="reopen")
+    won_repeat_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_WON_REPEAT_DAYS)

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..validation import BoundedDecimal, Phone, Trimmed
-from .models import CHANNEL_KINDS, LOST_REASONS, POOL_REASONS, STATUSES, STRATEGIES
+from .models import CHANNEL_KINDS, LOST_REASONS, POOL_REASONS, REPEAT_MODES, ROUTING_FIELDS, STATUSES, STRATEGIES
 
 MAX_ID = 2**63 - 1
 Id = lambda **kw: fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kw)  # noqa: E731
@@ -39,6 +39,8 @@ class CaptureSchema(Schema):
     notes = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     store_id = Id(load_default=None, allow_none=True)
     campaign_id = Id(load_default=None, allow_none=True)
+    region = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=60),
+                     metadata={"description": "地区 the person gave; empty: the store's city"})
     consent = fields.Boolean(load_default=False)
 
 
@@ -83,6 +85,9 @@ class LeadSchema(Schema):
     stage_entered_at = fields.DateTime(allow_none=True, metadata={"description": "when it entered its current step"})
     pooled_at = fields.DateTime(allow_none=True, metadata={"description": "in the public pool since (no owner)"})
     pool_reason = fields.String(allow_none=True, metadata={"enum": list(POOL_REASONS)})
+    pool = fields.String(allow_none=True, metadata={"enum": ["open", "lost"], "description": "which pool it waits in"})
+    region = fields.String(allow_none=True)
+    merged_into_id = fields.Integer(allow_none=True, metadata={"description": "merged by hand into that lead"})
     asset_id = fields.Integer(allow_none=True, metadata={"description": "the asset the conversion made or linked"})
     quote_id = fields.Integer(allow_none=True, metadata={"description": "the draft quote the conversion made"})
 
@@ -150,6 +155,17 @@ class LeadRuleSchema(Schema):
     fallback_user_id = Id(load_default=None, allow_none=True)
     first_contact_minutes = fields.Integer(load_default=None, allow_none=True,
                                            validate=validate.Range(min=1, max=20160))
+    conditions = fields.Dict(load_default=None, allow_none=True,
+                             metadata={"description": "condition tree (docs/rules.md) over the lead: channel_id, "
+                                                      "campaign_id, interest, region, store_id, source …"})
+    weights = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$")),
+                          values=fields.Integer(validate=validate.Range(min=0, max=100)), load_default=dict,
+                          metadata={"description": "weighted: {user id: weight 0..100}; unlisted people weigh 1"})
+    field = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ROUTING_FIELDS, error=CHOICE),
+                          metadata={"description": "by_field: the lead field whose value picks the person"})
+    field_map = fields.Dict(keys=Trimmed(validate=validate.Length(min=1, max=120)), values=Id(), load_default=dict,
+                            validate=validate.Length(max=100),
+                            metadata={"description": "by_field: {value: user id}, e.g. {\"Model Y\": 12}"})
 
 
 class LeadStageSchema(Schema):
@@ -169,6 +185,21 @@ class LeadSettingsSchema(Schema):
                                                                "returns to the public pool"})
     claims_per_day = fields.Integer(required=True, validate=validate.Range(min=1, max=500),
                                     metadata={"description": "pool leads one person may claim per tenant day"})
+    repeat_mode = fields.String(load_default="reopen", validate=validate.OneOf(REPEAT_MODES, error=CHOICE),
+                                metadata={"description": "a repeat enquiry on a closed lead: reopen it or start anew"})
+    won_repeat_days = fields.Integer(load_default=30, validate=validate.Range(min=0, max=3650),
+                                     metadata={"description": "a won lead's repeat enquiries within these days stay "
+                                                              "in its history; later ones follow repeat_mode"})
+
+
+class LeadMergeSchema(Schema):
+    other_id = Id(required=True, metadata={"description": "the lead folded into this one (closed as merged)"})
+
+
+class LeadHandoverSchema(Schema):
+    from_user_id = Id(required=True, metadata={"description": "whose open leads are handed over"})
+    to_user_id = Id(load_default=None, allow_none=True,
+                    metadata={"description": "the new owner; empty: the assignment rules (round robin …)"})
 
 
 class LeadPoolReturnSchema(Schema):

@@ -36,8 +36,9 @@ from ..users.services import staff_with_role
 from ..calendar import tenant_zone
 from ..scheduling.roster import day_bounds
 from . import assignment, sla
-from .models import (DEFAULT_CLAIMS_PER_DAY, DEFAULT_FIRST_CONTACT_MINUTES, DEFAULT_POOL_AFTER_HOURS, LOST_REASONS,
-                     OPEN, POOL_REASONS, Lead, LeadCampaign, LeadChannel, LeadHistory, LeadSettings, LeadStage,
+from .models import (DEFAULT_CLAIMS_PER_DAY, DEFAULT_FIRST_CONTACT_MINUTES, DEFAULT_POOL_AFTER_HOURS,
+                     DEFAULT_WON_REPEAT_DAYS, LOST_REASONS, OPEN, POOL_REASONS, Lead, LeadCampaign, LeadChannel,
+                     LeadHistory, LeadSettings, LeadStage,
                      LeadStageVisit)
 from ..catalog.models import CatalogItem
 from ..assets.models import Asset
@@ -52,10 +53,10 @@ POOL_TIMER = "lead.pool_return"
 
 STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "qualified": _l("Qualified"), "won": _l("Won"),
                  "lost": _l("Lost")}
-LOST_REASON_LABELS = {"price": _l("Price"), "competitor": _l("Chose a competitor"),
+LOST_REASON_LABELS = {"price": _l("Price too high"), "competitor": _l("Chose a competitor"),
                       "no_response": _l("No response"), "not_interested": _l("Not interested any more"),
                       "bought_elsewhere": _l("Bought elsewhere"), "invalid": _l("Invalid lead"),
-                      "other": _l("Other reason")}
+                      "other": _l("Other reason"), "merged": _l("Merged into another lead")}
 SOURCE_LABELS = {"form": _l("Public form"), "api": _l("API"), "webhook": _l("Platform webhook"),
                  "import": _l("Import"), "staff": _l("Entered by staff")}
 METHOD_LABELS = {"call": _l("Phone call"), "wechat": _l("WeChat"), "visit": _l("Store visit"), "sms": _l("SMS"),
@@ -64,7 +65,10 @@ HISTORY_LABELS = {"captured": _l("Lead captured"), "enquiry": _l("Repeat enquiry
                   "status": _l("Status changed"), "follow_up": _l("Follow-up"),
                   "escalated": _l("First contact overdue: escalated"), "converted": _l("Converted to a customer"),
                   "note": _l("Note"), "stage": _l("Stage changed"), "pooled": _l("Returned to the public pool"),
-                  "claimed": _l("Claimed from the public pool")}
+                  "claimed": _l("Claimed from the public pool"), "reopened": _l("Reopened by a repeat enquiry"),
+                  "merged": _l("Merged"), "handed_over": _l("Handed over")}
+POOL_LABELS = {"open": _l("Public pool"), "lost": _l("Lost leads pool")}
+REPEAT_MODE_LABELS = {"reopen": _l("Reopen the closed lead"), "new": _l("Start a new lead")}
 POOL_REASON_LABELS = {"no_answer": _l("Nobody answers"), "not_my_area": _l("Not my area or product"),
                       "not_ready": _l("Not ready to buy yet"), "other": _l("Other reason"),
                       "not_followed_up": _l("Not followed up in time"), "rule": _l("Sent by an assignment rule")}
@@ -219,11 +223,31 @@ def capture(channel: LeadChannel, data: dict, *, source: str = "staff", user=Non
     existing = _open_lead_for(mobile)
     if existing is not None:
         return _repeat(existing, channel, campaign, data, source, user, now), False
+    closed = _closed_lead_for(mobile)
+    previous_id = None
+    if closed is not None:
+        existing = _open_lead_for(mobile)  # the closed lead's lock waited for a concurrent reopen: look again
+        if existing is not None:
+            return _repeat(existing, channel, campaign, data, source, user, now), False
+        settings = lead_settings()
+        if closed.status == "won" and closed.closed_at and \
+                closed.closed_at > now - timedelta(days=settings.won_repeat_days):
+            # bought recently: the advisor who sold it hears of the enquiry; no new sale to chase yet
+            return _repeat(closed, channel, campaign, data, source, user, now), False
+        if settings.repeat_mode == "reopen":
+            reopened = _reopen(closed, channel, campaign, data, source, user, now)
+            if reopened is not None:
+                return reopened, False
+            existing = _open_lead_for(mobile)
+            if existing is not None:
+                return _repeat(existing, channel, campaign, data, source, user, now), False
+        previous_id = closed.id
     lead = Lead(name=data["name"], mobile=mobile, channel_id=channel.id,
                 campaign_id=campaign.id if campaign else None, store_id=store.id if store else None,
                 interest=data.get("interest"), notes=data.get("notes"), source=source, status="new",
                 consent_at=now if data.get("consent") else None, enquiries=1, last_enquiry_at=now,
-                customer_id=_customer_for(mobile), created_at=now, updated_at=now)
+                customer_id=_customer_for(mobile), created_at=now, updated_at=now,
+                region=(data.get("region") or (store.city if store is not None else None) or None))
     try:
         with db.session.begin_nested():
             db.session.add(lead)
@@ -238,11 +262,19 @@ def capture(channel: LeadChannel, data: dict, *, source: str = "staff", user=Non
             return capture(channel, data, source=source, user=user, now=now)
         return _repeat(existing, channel, campaign, data, source, user, now), False
     _history(lead, "captured", user, data.get("notes"), at=now, channel_id=channel.id, source=source,
-             interest=data.get("interest"), campaign_id=lead.campaign_id)
+             interest=data.get("interest"), campaign_id=lead.campaign_id, previous_lead_id=previous_id)
     record("create", "lead", lead.id, lead.name)
     emit(ev.LeadCaptured(lead))
     _enter(lead, now)
+    _route(lead, channel, now)
+    return lead, True
+
+
+def _route(lead: Lead, channel: LeadChannel, now: datetime, *, keep_owner: User | None = None) -> None:
+    """Assign a new (or reopened) lead by the rules and start its first-contact clock."""
     owner, rule, how = assignment.choose(lead, now)
+    if keep_owner is not None:
+        owner, how = keep_owner, "reopened"
     minutes = (rule.first_contact_minutes if rule and rule.first_contact_minutes else None) \
         or channel.first_contact_minutes or DEFAULT_FIRST_CONTACT_MINUTES
     lead.rule_id = rule.id if rule else None
@@ -255,7 +287,48 @@ def capture(channel: LeadChannel, data: dict, *, source: str = "staff", user=Non
                                                now, minutes)
     timers.schedule(_sla_key(lead), SLA_TIMER, lead.first_contact_deadline, {"lead_id": lead.id})
     db.session.flush()
-    return lead, True
+
+
+def _closed_lead_for(mobile: str) -> Lead | None:
+    """The mobile's latest closed lead (won, or lost but not merged away), locked: concurrent repeat enquiries on it
+    are served one after the other."""
+    return db.session.scalar(select(Lead).where(Lead.mobile == mobile, Lead.status.in_(("won", "lost")),
+                                                Lead.merged_into_id.is_(None))
+                             .order_by(Lead.closed_at.desc().nulls_last(), Lead.id.desc()).limit(1)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _reopen(lead: Lead, channel: LeadChannel, campaign, data: dict, source: str, user, now: datetime) -> Lead | None:
+    """A repeat enquiry on a closed lead: it is open again (status new, out of any pool), its former owner keeps it
+    when still active (else the rules choose), and its first-contact clock starts anew. None when the database's
+    one-open-lead-per-mobile index refuses (another open lead appeared meanwhile)."""
+    before, reason = lead.status, lead.lost_reason
+    try:
+        with db.session.begin_nested():
+            lead.status, lead.stage_id, lead.closed_at = "new", None, None
+            lead.lost_reason = lead.lost_note = None
+            lead.pooled_at = lead.pool = lead.pool_reason = None
+            lead.first_contacted_at = lead.escalated_at = None
+            db.session.flush()
+    except IntegrityError as err:
+        if getattr(err.orig, "pgcode", None) != UNIQUE_VIOLATION:
+            raise
+        db.session.refresh(lead)
+        return None
+    lead.enquiries += 1
+    lead.last_enquiry_at = now
+    if data.get("consent") and lead.consent_at is None:
+        lead.consent_at = now
+    _history(lead, "reopened", user, data.get("notes"), at=now, channel_id=channel.id, source=source,
+             interest=data.get("interest"), campaign_id=campaign.id if campaign else None, name=data.get("name"),
+             **{"from": before, "lost_reason": reason})
+    record("update", "lead", lead.id, f"{lead.name}: {before} → new (repeat enquiry)")
+    _enter(lead, now)
+    former = get_scoped(User, lead.owner_id) if lead.owner_id else None
+    lead.owner_id = None
+    _route(lead, channel, now, keep_owner=former if former is not None and former.active else None)
+    emit(ev.LeadEnquiryRepeated(lead))
+    return lead
 
 
 def _repeat(lead: Lead, channel: LeadChannel, campaign, data: dict, source: str, user, now: datetime) -> Lead:
@@ -275,15 +348,16 @@ def _repeat(lead: Lead, channel: LeadChannel, campaign, data: dict, source: str,
     return lead
 
 
-def _give(lead: Lead, owner: User, user, now: datetime, *, how: str) -> None:
+def _give(lead: Lead, owner: User, user, now: datetime, *, how: str, notify: bool = True) -> None:
     lead.owner_id, lead.assigned_at = owner.id, now
     lead.pooled_at = lead.pool_reason = None
+    lead.pool = None
     if lead.store_id is None and not owner.sees_all_stores and owner.store_ids:
         lead.store_id = owner.store_ids[0]
     if how != "claimed":  # a claim writes its own "claimed" line and the claimer needs no bell
         _history(lead, "assigned", user, at=now, owner_id=owner.id, how=how)
     _touch(lead, now)
-    if how != "claimed":
+    if how != "claimed" and notify:
         _notify(owner, _l("New lead: %(name)s"), lead, f"lead:{lead.id}:assigned:{owner.id}:{now.isoformat()}")
     emit(ev.LeadAssigned(lead))
 
@@ -350,6 +424,8 @@ def act(user, lead: Lead, action: str, *, reason: str | None = None, note: str |
         lead.qualified_at = now
     if action == "lose":
         lead.lost_reason, lead.lost_note, lead.closed_at = reason, (note or None), now
+        # into the lost pool (战败线索池) to be revisited; its last owner stays on record until someone claims it
+        lead.pooled_at, lead.pool, lead.pool_reason = now, "lost", None
         timers.cancel(_sla_key(lead))
         timers.cancel(_pool_key(lead))
     _enter(lead, now)
@@ -480,7 +556,7 @@ def convert(user, lead: Lead, *, asset: dict | None = None, quote: bool = False,
     lead.quote_id = made_quote.id if made_quote is not None else lead.quote_id
     lead.status, lead.closed_at, lead.stage_id = "won", now, None
     if lead.pooled_at is not None:  # converted straight from the pool: the converter owns it
-        lead.pooled_at = lead.pool_reason = None
+        lead.pooled_at = lead.pool_reason = lead.pool = None
         lead.owner_id = lead.owner_id or getattr(user, "id", None)
     _enter(lead, now)
     if lead.first_contacted_at is None:
@@ -573,6 +649,31 @@ def move_to_stage(user, lead: Lead, stage_id, *, now: datetime | None = None) ->
     return lead
 
 
+def move(user, lead: Lead, step: str, *, now: datetime | None = None) -> Lead:
+    """The board's drag and drop: put the lead into column `step` (a key of pipeline_steps()). Forward moves only;
+    won needs the conversion and lost a reason, both on the lead's page, so a drop there is refused with a message."""
+    if step == step_of(lead):
+        return lead
+    if step == "won":
+        raise ValidationError({"step": [_("Open the lead to convert it: a win needs the customer's details.")]})
+    if step == "lost":
+        raise ValidationError({"step": [_("Open the lead to mark it lost: a loss needs a reason.")]})
+    if not lead.is_open:
+        raise ValidationError({"step": [_("This cannot be done to a lead that is %(status)s.",
+                                          status=label(STATUS_LABELS, lead.status))]})
+    if step.startswith("stage:"):
+        try:
+            stage_id = int(step.split(":", 1)[1])
+        except ValueError:
+            raise ValidationError({"step": [_("Choose one of the listed options.")]}) from None
+        return move_to_stage(user, lead, stage_id, now=now)
+    if step == "contacted" and lead.status == "new":
+        return act(user, lead, "contact", now=now)
+    if step == "qualified" and lead.status in ("new", "contacted"):
+        return act(user, lead, "qualify", now=now)
+    raise ValidationError({"step": [_("A lead cannot move back in the pipeline.")]})
+
+
 def time_in_stage(lead: Lead, now: datetime | None = None) -> timedelta | None:
     if lead.stage_entered_at is None or not lead.is_open:
         return None
@@ -585,18 +686,22 @@ def time_in_stage(lead: Lead, now: datetime | None = None) -> timedelta | None:
 def lead_settings() -> LeadSettings:
     """The tenant's settings row, or the defaults (not stored) when there is none."""
     row = db.session.scalar(select(LeadSettings))
-    return row or LeadSettings(pool_after_hours=DEFAULT_POOL_AFTER_HOURS, claims_per_day=DEFAULT_CLAIMS_PER_DAY)
+    return row or LeadSettings(pool_after_hours=DEFAULT_POOL_AFTER_HOURS, claims_per_day=DEFAULT_CLAIMS_PER_DAY,
+                               repeat_mode="reopen", won_repeat_days=DEFAULT_WON_REPEAT_DAYS)
 
 
 def save_settings(data: dict) -> LeadSettings:
     row = db.session.scalar(select(LeadSettings)) or LeadSettings(pool_after_hours=DEFAULT_POOL_AFTER_HOURS,
-                                                                  claims_per_day=DEFAULT_CLAIMS_PER_DAY)
-    for key in ("pool_after_hours", "claims_per_day"):
+                                                                  claims_per_day=DEFAULT_CLAIMS_PER_DAY,
+                                                                  repeat_mode="reopen",
+                                                                  won_repeat_days=DEFAULT_WON_REPEAT_DAYS)
+    for key in ("pool_after_hours", "claims_per_day", "repeat_mode", "won_repeat_days"):
         if data.get(key) is not None:
             setattr(row, key, data[key])
     db.session.add(row)
     db.session.flush()
-    record("update", "lead_settings", row.id, f"pool {row.pool_after_hours} h, {row.claims_per_day} claims/day")
+    record("update", "lead_settings", row.id, f"pool {row.pool_after_hours} h, {row.claims_per_day} claims/day, "
+                                              f"repeat {row.repeat_mode}, won {row.won_repeat_days} d")
     return row
 
 
@@ -604,12 +709,18 @@ def _pool_key(lead: Lead) -> str:
     return f"lead:{lead.id}:pool"
 
 
+def pool_due(lead: Lead, since: datetime) -> datetime:
+    """When a lead untouched since `since` returns to the pool: the tenant's hours counted in the store's opening
+    hours with its closures skipped (the first-contact SLA's clock), so a weekend or holiday does not eat them."""
+    store = get_scoped(Store, lead.store_id) if lead.store_id else None
+    return sla.deadline(store, since, lead_settings().pool_after_hours * 60)
+
+
 def _touch(lead: Lead, now: datetime) -> None:
     """The owner did something (got it, claimed it, followed it up): the pool clock starts again."""
     lead.touched_at = now
     db.session.flush()
-    timers.schedule(_pool_key(lead), POOL_TIMER, now + timedelta(hours=lead_settings().pool_after_hours),
-                    {"lead_id": lead.id})
+    timers.schedule(_pool_key(lead), POOL_TIMER, pool_due(lead, now), {"lead_id": lead.id})
 
 
 def to_pool(user, lead: Lead, reason: str, *, note: str | None = None, now: datetime | None = None) -> Lead:
@@ -625,7 +736,7 @@ def to_pool(user, lead: Lead, reason: str, *, note: str | None = None, now: date
         raise ValidationError({"lead_id": [_("This lead is already in the public pool.")]})
     now = now or utcnow()
     before = lead.owner_id
-    lead.owner_id, lead.pooled_at, lead.pool_reason = None, now, reason
+    lead.owner_id, lead.pooled_at, lead.pool_reason, lead.pool = None, now, reason, "open"
     timers.cancel(_pool_key(lead))
     _history(lead, "pooled", user, note, at=now, reason=reason, owner_id=before)
     record("update", "lead", lead.id, f"{lead.name} → pool ({reason})")
@@ -652,20 +763,43 @@ def claim(user, lead: Lead, *, now: datetime | None = None) -> Lead:
                        {"k": f"lead-claims:{lead.tenant_id}:{user.id}"})
     locked = db.session.execute(select(Lead).where(Lead.id == lead.id).with_for_update()
                                 .execution_options(populate_existing=True)).scalar_one()
-    if locked.pooled_at is None or not locked.is_open:
+    if locked.pooled_at is None or not (locked.is_open or locked.pool == "lost"):
         raise ValidationError({"lead_id": [_("Somebody else has just claimed this lead.")]})
     limit = lead_settings().claims_per_day
     if claims_today(user, now) >= limit:
         raise ValidationError({"lead_id": [_("You have claimed %(n)s leads today, the daily limit.", n=limit)]})
-    _history(locked, "claimed", user, at=now, reason=locked.pool_reason)
+    pool, reason = locked.pool, locked.pool_reason or locked.lost_reason
+    if pool == "lost":
+        _reactivate(user, locked, now)
+    _history(locked, "claimed", user, at=now, reason=reason, pool=pool)
     _give(locked, user, user, now, how="claimed")
     record("update", "lead", locked.id, f"{locked.name}: claimed by {user.display_name}")
     return locked
 
 
-def pool_leads(user, *, after_id=None, limit: int = 50) -> list[Lead]:
-    """Leads waiting in the pool that `user` may see, longest waiting first... by id for keyset paging."""
-    query = select(Lead).where(Lead.pooled_at.is_not(None), Lead.status.in_(OPEN))
+def _reactivate(user, lead: Lead, now: datetime) -> None:
+    """A lost lead claimed from the lost pool is worked again: open (contacted when it had been, else new). Refused
+    when the mobile already has another open lead (one open lead per mobile)."""
+    if _open_lead_for(lead.mobile) is not None:
+        raise ValidationError({"lead_id": [_("This mobile already has an open lead; merge the two instead.")]})
+    before = lead.lost_reason
+    lead.status = "contacted" if lead.first_contacted_at else "new"
+    lead.closed_at, lead.lost_reason, lead.lost_note, lead.stage_id = None, None, None, None
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # an open lead of this mobile was committed meanwhile
+        raise ValidationError({"lead_id": [_("This mobile already has an open lead; merge the two instead.")]}) \
+            from None
+    _enter(lead, now)
+    _history(lead, "reopened", user, at=now, **{"from": "lost", "lost_reason": before, "pool": "lost"})
+
+
+def pool_leads(user, *, pool: str = "open", after_id=None, limit: int = 50) -> list[Lead]:
+    """Leads waiting in a pool ("open": open leads without owner; "lost": lost leads to revisit) that `user` may
+    see, by id for keyset paging."""
+    statuses = OPEN if pool == "open" else ("lost",)
+    query = select(Lead).where(Lead.pooled_at.is_not(None), Lead.pool == pool, Lead.status.in_(statuses))
     if user is not None and not user.sees_all_stores:  # the same leads get_lead lets them open and claim
         query = query.where(Lead.store_id.in_(user.store_ids))
     return list(db.session.scalars(keyset_page(query, Lead, Lead.id, False, after_id).limit(limit)))
@@ -678,7 +812,7 @@ def return_unfollowed(timer) -> None:
     if lead is None or not lead.is_open or lead.owner_id is None or lead.pooled_at is not None:
         return
     now = utcnow()
-    due = (lead.touched_at or lead.assigned_at or lead.created_at) + timedelta(hours=lead_settings().pool_after_hours)
+    due = pool_due(lead, lead.touched_at or lead.assigned_at or lead.created_at)
     if due > now + timedelta(seconds=1):  # touched since the timer was set: it was moved; nothing to do now
         return
     owner = get_scoped(User, lead.owner_id)
@@ -723,6 +857,22 @@ def customer_panel(customer) -> dict:
 
 def visible_customer(user, customer_id):
     return get_customer(user, customer_id)
+
+
+def merge_candidates(user, lead: Lead, limit: int = 10) -> list[Lead]:
+    """Likely duplicates of `lead` the user may see: same customer, same mobile, or same name; not merged yet."""
+    same = [Lead.mobile == lead.mobile, Lead.name == lead.name]
+    if lead.customer_id:
+        same.append(Lead.customer_id == lead.customer_id)
+    query = visible(user, select(Lead).where(Lead.id != lead.id, Lead.merged_into_id.is_(None), or_(*same)))
+    rows = db.session.scalars(query.order_by(Lead.id.desc()).limit(limit))
+    return [r for r in rows if not (r.customer_id and lead.customer_id and r.customer_id != lead.customer_id)]
+
+
+def open_counts() -> dict[int, int]:
+    """{owner id: open leads} of the tenant (the handover page)."""
+    return dict(db.session.execute(select(Lead.owner_id, func.count()).where(
+        Lead.status.in_(OPEN), Lead.owner_id.is_not(None)).group_by(Lead.owner_id)).all())
 
 
 def count_open(user) -> int:

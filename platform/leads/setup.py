@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import conditions
 from ..audit.services import record
 from ..extensions import db
 from ..stores.models import Store
@@ -116,14 +117,36 @@ def save_rule(rule: LeadAssignmentRule | None, data: dict) -> LeadAssignmentRule
         fallback = get_scoped(User, data["fallback_user_id"])
         if fallback is None or not fallback.active:
             errors["fallback_user_id"] = [_("Choose an active staff member.")]
+    people = {int(k) for k in (data.get("weights") or {})} | set((data.get("field_map") or {}).values())
+    if people:
+        found = set(db.session.scalars(select(User.id).where(User.id.in_(people), User.active.is_(True))))
+        if found != people:
+            errors["weights" if data.get("strategy") == "weighted" else "field_map"] = [
+                _("Choose active staff members.")]
+    if data.get("strategy") == "by_field" and (not data.get("field") or not data.get("field_map")):
+        errors["field_map"] = [_("Name the field and at least one value with its person.")]
+    if data.get("strategy") == "weighted" and data.get("weights") and not any(data["weights"].values()):
+        errors["weights"] = [_("Give at least one person a weight above 0.")]
+    try:
+        tree = conditions.check("lead", data.get("conditions"))
+    except ValidationError as err:
+        errors.update({k: [str(m) for m in v] for k, v in err.messages.items()})
+        tree = None
     if errors:
         raise ValidationError(errors)
     created = rule is None
     rule = rule or LeadAssignmentRule()
     for key in ("name", "position", "active", "channel_id", "store_id", "strategy", "fallback_user_id",
-                "first_contact_minutes"):
+                "first_contact_minutes", "field"):
         if key in data:
             setattr(rule, key, data[key])
+    if "conditions" in data:
+        rule.conditions = tree
+    if "weights" in data:
+        rule.weights = {str(k): int(v) for k, v in (data["weights"] or {}).items()}
+        rule.credits = {}  # new weights, a fresh start
+    if "field_map" in data:
+        rule.field_map = {k: int(v) for k, v in (data["field_map"] or {}).items()}
     if "staff_ids" in data:
         rule.staff_ids = sorted(set(staff))
     db.session.add(rule)

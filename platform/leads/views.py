@@ -19,15 +19,15 @@ from ..stores.services import stores_visible_to
 from ..tenancy.models import as_id, get_scoped
 from ..users.models import User
 from ..validation import mask_phone
-from ..web.forms import flash_errors, load_form, requires
+from ..web.forms import flash_errors, flatten_errors, form_data, load_form, requires
 from ..web.transactions import refuse
-from . import services, setup
+from . import merging, services, setup
 from .funnel import GROUPS, funnel, stage_funnel, totals
-from .models import CHANNEL_KINDS, LOST_REASONS, OPEN, STATUSES, Lead, LeadAssignmentRule, LeadChannel, LeadStage
-from .schemas import (LeadCampaignSchema, LeadChannelSchema, LeadFollowUpSchema, LeadCreateSchema,
+from .models import CHANNEL_KINDS, LOST_REASONS, OPEN, POOLS, REPEAT_MODES, ROUTING_FIELDS, STATUSES, Lead, LeadAssignmentRule, LeadChannel, LeadStage
+from .schemas import (LeadHandoverSchema, LeadCampaignSchema, LeadChannelSchema, LeadFollowUpSchema, LeadCreateSchema,
                       LeadPoolReturnSchema, LeadRuleSchema, LeadSettingsSchema, LeadStageSchema)
 from .services import (ACTION_LABELS, HISTORY_LABELS, LOST_REASON_LABELS, METHOD_LABELS, POOL_REASON_LABELS,
-                       SOURCE_LABELS, STAFF_POOL_REASONS, STATUS_LABELS, label)
+                       REPEAT_MODE_LABELS, SOURCE_LABELS, STAFF_POOL_REASONS, STATUS_LABELS, label)
 from .tokens import form_token
 from ..assets.models import Asset
 from ..sales.models import Quote
@@ -38,11 +38,15 @@ KIND_LABELS = {"web_form": _l("Web form"), "platform": _l("Auto platform"), "sho
                "phone": _l("Phone"), "walk_in": _l("Walk-in"), "import": _l("Import"), "api": _l("API"),
                "other": _l("Other")}
 STRATEGY_LABELS = {"round_robin": _l("Round robin"), "least_loaded": _l("Fewest open leads"),
+                   "weighted": _l("By weight"), "by_field": _l("By model or product (specialists)"),
                    "pool": _l("Into the public pool")}
+FIELD_LABELS = {"interest": _l("Model or product of interest"), "region": _l("Region"), "source": _l("Source")}
+MAP_ROWS = 6
 GROUP_LABELS = {"channel": _l("Channel"), "campaign": _l("Campaign"), "owner": _l("Staff member")}
 HOW_LABELS = {"rule": _l("by rule"), "default": _l("to staff on shift"), "fallback": _l("to the rule's fallback"),
               "manager": _l("to the store manager"), "manual": _l("by hand"),
-              "claimed": _l("claimed from the public pool")}
+              "claimed": _l("claimed from the public pool"), "reopened": _l("back to its former owner"),
+              "handover": _l("handed over")}
 
 
 def duration(value) -> str:
@@ -132,7 +136,8 @@ def board():
             columns.get(services.step_of(lead), columns["qualified"]).append(lead)  # an inactive stage: qualified
     steps.append(("lost", label(STATUS_LABELS, "lost")))
     stage_names = {int(key.split(":")[1]): name for key, name in steps if key.startswith("stage:")}
-    return render_template("leads/board.html", steps=steps, columns=columns, stage_names=stage_names, **_names())
+    return render_template("leads/board.html", steps=steps, columns=columns, stage_names=stage_names,
+                           can_move=current_user.has_permission("leads.work"), **_names())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -162,6 +167,7 @@ def show(lead_id):
     lead = _lead(lead_id)
     staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name)))
     return render_template("leads/show.html", lead=lead, history=services.history_of(lead), staff_list=staff,
+                           merge_candidates=services.merge_candidates(current_user, lead) if lead.is_open else [],
                            actions=[(a, str(ACTION_LABELS[a])) for a, (allowed, _t, _e) in services.TRANSITIONS.items()
                                     if lead.status in allowed and a != "lose"],
                            lost_reasons=[(r, label(LOST_REASON_LABELS, r)) for r in LOST_REASONS],
@@ -194,6 +200,27 @@ def act(lead_id):
     except ValidationError as err:
         flash_errors(err)
     return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/move")
+@requires("leads.work")
+def move(lead_id):
+    """The board's drag and drop (static/js/leads.js posts here): JSON for the script, a redirect to the board with
+    a flash message for a plain form post. A move the pipeline does not allow is refused with its reason."""
+    lead = _lead(lead_id)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        services.move(current_user, lead, (request.form.get("step") or "")[:40])
+    except ValidationError as err:
+        refuse()
+        message = " ".join(str(m) for ms in err.messages.values() for m in (ms if isinstance(ms, list) else [ms]))
+        if wants_json:
+            return {"ok": False, "message": message}, 422
+        flash(message, "danger")
+    else:
+        if wants_json:
+            return {"ok": True, "step": services.step_of(lead)}
+    return redirect(url_for("leads.board"))
 
 
 @bp.post("/<int:lead_id>/follow-up")
@@ -346,14 +373,55 @@ def campaigns():
 
 def _rule_page(rule, values, errors, status=200):
     staff = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name)))
+    pairs = list((values.get("field_map") or {}).items())[:MAP_ROWS]
+    pairs += [("", "")] * (MAP_ROWS - len(pairs))
     return render_template("leads/rules.html", rules=setup.list_rules(), rule=rule, values=values, errors=errors,
-                           staff=staff, stores=stores_visible_to(current_user), channels=setup.list_channels(),
+                           map_rows=pairs, fields=[(f, label(FIELD_LABELS, f)) for f in ROUTING_FIELDS],
+                           weights={str(k): v for k, v in (values.get("weights") or {}).items()},
+                           cond=_simple_conditions(values.get("conditions")), staff=staff, stores=stores_visible_to(current_user), channels=setup.list_channels(),
                            strategies=[(s, label(STRATEGY_LABELS, s)) for s in STRATEGY_LABELS],
                            staff_names={u.id: u.display_name for u in staff}), status
 
 
+def _simple_conditions(tree) -> dict:
+    """The page's two condition inputs read back from a tree the page wrote ({"all": [interest contains, region
+    is]}); a richer tree (from the API) is shown as such and kept unless the inputs are used."""
+    out = {"interest": "", "region": "", "other": False}
+    for leaf in (tree or {}).get("all", []) if isinstance(tree, dict) else []:
+        if leaf.get("field") == "interest" and leaf.get("op") == "contains":
+            out["interest"] = leaf.get("value", "")
+        elif leaf.get("field") == "region" and leaf.get("op") == "eq":
+            out["region"] = leaf.get("value", "")
+        else:
+            out["other"] = True
+    if tree and not isinstance(tree, dict) or (isinstance(tree, dict) and tree and "all" not in tree):
+        out["other"] = True
+    return out
+
+
+def _rule_form() -> dict:
+    """The rule form as LeadRuleSchema data: weights from weight_<user id>, the value → person map from its rows,
+    the condition tree from the "interest contains" and "region is" inputs."""
+    data = form_data(LeadRuleSchema())
+    data["weights"] = {key.removeprefix("weight_"): value.strip() for key, value in request.form.items()
+                       if key.startswith("weight_") and value.strip()}
+    data["field_map"] = {request.form.get(f"map_value_{i}", "").strip(): request.form.get(f"map_user_{i}")
+                         for i in range(MAP_ROWS)
+                         if request.form.get(f"map_value_{i}", "").strip() and request.form.get(f"map_user_{i}")}
+    leaves = []
+    if request.form.get("cond_interest", "").strip():
+        leaves.append({"field": "interest", "op": "contains", "value": request.form["cond_interest"].strip()[:120]})
+    if request.form.get("cond_region", "").strip():
+        leaves.append({"field": "region", "op": "eq", "value": request.form["cond_region"].strip()[:60]})
+    data["conditions"] = {"all": leaves} if leaves else None
+    return data
+
+
 def _save_rule(rule):
-    data, errors = load_form(LeadRuleSchema())
+    try:
+        data, errors = LeadRuleSchema().load(_rule_form()), {}
+    except ValidationError as err:
+        data, errors = None, flatten_errors(err.messages)
     if data is not None:
         try:
             setup.save_rule(rule, data)
@@ -363,7 +431,8 @@ def _save_rule(rule):
             flash(_("Saved."), "success")
             return redirect(url_for("leads.rules"))
     refuse()
-    values = request.form.to_dict()
+    values = {**request.form.to_dict(), **{k: v for k, v in _rule_form().items()
+                                           if k in ("weights", "field_map", "conditions")}}
     values["staff_ids"] = request.form.getlist("staff_ids")
     return _rule_page(rule, values, errors, 422)
 
@@ -456,6 +525,43 @@ def release(lead_id):
     return redirect(url_for("leads.pool"))
 
 
+@bp.post("/<int:lead_id>/merge")
+@requires("leads.work")
+def merge(lead_id):
+    lead = _lead(lead_id)
+    try:
+        merging.merge(current_user, lead, services.get_lead(current_user, as_id(request.form.get("other_id"))))
+    except ValidationError as err:
+        refuse()
+        flash_errors(err)
+    else:
+        flash(_("Merged."), "success")
+    return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.route("/handover", methods=["GET", "POST"])
+@requires("leads.setup")
+def handover():
+    """An advisor leaves: a manager hands all their open leads (and follow-up tasks) to one person or the rules."""
+    values, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        data, errors = load_form(LeadHandoverSchema())
+        if data is not None:
+            try:
+                given = merging.handover(current_user, data["from_user_id"], data["to_user_id"])
+            except ValidationError as err:
+                errors = flatten_errors(err.messages)
+            else:
+                flash(_("%(n)s leads handed over.", n=sum(given.values())), "success")
+                return redirect(url_for("leads.handover"))
+        refuse()
+    staff = list(db.session.scalars(select(User).order_by(User.display_name)))
+    counts = services.open_counts()
+    return render_template("leads/handover.html", values=values, errors=errors, counts=counts,
+                           people=[(u.id, f"{u.display_name} ({counts.get(u.id, 0)})") for u in staff],
+                           active=[(u.id, u.display_name) for u in staff if u.active]), 422 if errors else 200
+
+
 @bp.post("/<int:lead_id>/claim")
 @requires("leads.work")
 def claim(lead_id):
@@ -471,10 +577,14 @@ def claim(lead_id):
 
 def _pool_page(values=None, errors=None, status=200):
     settings = services.lead_settings()
-    return render_template("leads/pool.html", leads=services.pool_leads(current_user, limit=200),
-                           settings=settings, claimed=services.claims_today(current_user),
+    pool = request.args.get("pool") if request.args.get("pool") in POOLS else "open"
+    return render_template("leads/pool.html", leads=services.pool_leads(current_user, pool=pool, limit=200),
+                           pool=pool, settings=settings, claimed=services.claims_today(current_user),
                            values=values if values is not None else {"pool_after_hours": settings.pool_after_hours,
-                                                                     "claims_per_day": settings.claims_per_day},
+                                                                     "claims_per_day": settings.claims_per_day,
+                                                                     "repeat_mode": settings.repeat_mode,
+                                                                     "won_repeat_days": settings.won_repeat_days},
+                           repeat_modes=[(m, label(REPEAT_MODE_LABELS, m)) for m in REPEAT_MODES],
                            errors=errors or {}, **_names()), status
 
 

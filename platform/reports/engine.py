@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, cast, func, select, true
+from sqlalchemy import Float, Numeric, and_, case, cast, func, select, true
 from sqlalchemy.dialects.postgresql import array
 
 from ..extensions import db
@@ -144,6 +144,8 @@ def measure(kpi, rows):
         return func.round(cast(func.count().filter(col.is_(True)), Numeric) * 100 / func.nullif(n, 0), 1)
     if kind == "avg":
         return func.round(func.avg(cast(col, Numeric)), 2)
+    if kind == "median":  # the 50th percentile, interpolated (percentile_cont): robust to a few very late replies
+        return func.round(cast(func.percentile_cont(0.5).within_group(cast(col, Float)), Numeric), 2)
     if kind == "sum":
         return func.coalesce(func.sum(col), 0)
     promoters = func.count().filter(col >= 9)

@@ -8,13 +8,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...leads import services, setup
+from ...leads import merging, services, setup
 from ...leads.funnel import GROUPS, funnel
 from ...leads.funnel import stage_funnel as stage_funnel_rows
-from ...leads.models import STATUSES, LeadAssignmentRule, LeadCampaign, LeadChannel
+from ...leads.models import POOLS, STATUSES, LeadAssignmentRule, LeadCampaign, LeadChannel
 from ...leads.models import LeadStage
 from ...leads.schemas import (LeadAssignSchema, LeadCampaignSchema, LeadChannelCreatedSchema, LeadChannelSchema, LeadFollowUpSchema,
-                              LeadConvertSchema, LeadCreateSchema, LeadHistorySchema, LeadPoolReturnSchema, LeadSchema,
+                              LeadConvertSchema, LeadCreateSchema, LeadHandoverSchema, LeadHistorySchema,
+                              LeadMergeSchema, LeadPoolReturnSchema, LeadSchema,
                               LeadSettingsSchema, LeadStageMoveSchema, LeadStageSchema, LeadUpdateSchema,
                               LeadRuleSchema, LeadStatusSchema, asset_data)
 from ...validation import mask_phone
@@ -81,10 +82,14 @@ class PoolLeadSchema(Schema):
     status = fields.String()
     interest = fields.String(allow_none=True)
     pooled_at = fields.DateTime()
-    pool_reason = fields.String()
+    pool_reason = fields.String(allow_none=True)
+    pool = fields.String(metadata={"enum": list(POOLS)})
+    lost_reason = fields.String(allow_none=True)
 
 
 class PoolArgs(Schema):
+    pool = fields.String(load_default="open", validate=validate.OneOf(POOLS),
+                         metadata={"description": "open: leads nobody owns; lost: lost leads to revisit (战败线索池)"})
     after_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
@@ -217,8 +222,8 @@ def move_stage(data, lead_id):
 @leads_blp.response(200, PoolPageSchema)
 @requires("leads.view")
 def pool(args):
-    """The public pool (公海): leads without owner, masked mobiles, oldest id first (keyset by `after_id`)."""
-    items = services.pool_leads(api_user(), after_id=args["after_id"], limit=args["per_page"])
+    """A pool (公海 `open`, or the lost leads `lost`): masked mobiles, oldest id first (keyset by `after_id`)."""
+    items = services.pool_leads(api_user(), pool=args["pool"], after_id=args["after_id"], limit=args["per_page"])
     return {"items": items, "next_after_id": items[-1].id if len(items) == args["per_page"] else None,
             "claimed_today": services.claims_today(api_user()),
             "claims_per_day": services.lead_settings().claims_per_day}
@@ -228,8 +233,38 @@ def pool(args):
 @leads_blp.response(200, LeadSchema)
 @requires("leads.work")
 def claim_lead(lead_id):
-    """Claim a pool lead (within today's limit). Two claims at once: one gets it, the other a 422 on `lead_id`."""
+    """Claim a pool lead (within today's limit; a lost lead is reopened). Two claims at once: one gets it, the
+    other a 422 on `lead_id`."""
     return _run(services.claim, api_user(), _lead(lead_id))
+
+
+@leads_blp.route("/<int:lead_id>/merge", methods=["POST"])
+@leads_blp.arguments(LeadMergeSchema)
+@leads_blp.response(200, LeadSchema)
+@requires("leads.work")
+def merge_lead(data, lead_id):
+    """Fold lead `other_id` into this one: history, follow-up tasks and enquiries move; the other is closed as
+    merged. Leads of different customers are refused (422); another tenant's id is refused like an unknown one."""
+    survivor = _lead(lead_id)
+    other = services.get_lead(api_user(), data["other_id"])
+    return _run(merging.merge, api_user(), survivor, other)
+
+
+class HandoverResultSchema(Schema):
+    handed_over = fields.Integer()
+    owners = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "{new owner id: leads received}"})
+
+
+@leads_blp.route("/handover", methods=["POST"])
+@leads_blp.arguments(LeadHandoverSchema)
+@leads_blp.response(200, HandoverResultSchema)
+@requires("leads.setup")
+def handover(data):
+    """An advisor leaves: all their open leads (and open follow-up tasks) to `to_user_id`, or through the
+    assignment rules when it is empty; each new owner is notified once."""
+    given = _run(merging.handover, api_user(), data["from_user_id"], data["to_user_id"])
+    return {"handed_over": sum(given.values()), "owners": {str(k): v for k, v in given.items()}}
 
 
 @leads_blp.route("/<int:lead_id>/release", methods=["POST"])
