@@ -5,13 +5,14 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Numeric, case, cast, func, literal, or_, select
 
 from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, db, emit_event, get_scoped,
                           save_rule, tenant_today)
 
 from . import coupons, members, points, purchases, tiers, wallet
-from .models import Coupon, Member, PointBatch, Purchase, Tier
+from .complaints import KINDS as COMPLAINT_KINDS
+from .models import Complaint, Coupon, Member, PointBatch, Purchase, Tier
 
 TIERS = (("NORMAL", "普卡会员", 0, None, None, "1.00", "0", "BIRTHDAY"),
          ("SILVER", "银卡会员", 1, "2000", 2000, "1.20", "0", "BIRTHDAY"),
@@ -129,6 +130,77 @@ def _stored_value_liability(scope):
             .where(Member.stored_balance > 0, scope.stores(Member.store_id)))
 
 
+def _kind(*extra):
+    """The complaint's category and its words in the reader's language (the engine labels a breakdown by
+    `<column>_name`), with the store's."""
+    return (Complaint.id.label("id"), Complaint.kind.label("kind"),
+            case({code: str(label) for code, label in COMPLAINT_KINDS.items()}, value=Complaint.kind).label("kind_name"),
+            Complaint.store_id.label("store_id"), *extra)
+
+
+def _complaints(scope):
+    """Complaints received in the period; `per_100_orders` weighs each by 100 / the till orders of the same period
+    and stores, so their sum is complaints per 100 orders — per category when grouped by kind — and the drill-down
+    lists exactly the complaints counted."""
+    orders = (select(func.count()).select_from(Purchase)
+              .where(Purchase.at >= scope.start, Purchase.at < scope.end, scope.stores(Purchase.store_id))
+              .scalar_subquery())
+    return (select(*_kind(Complaint.created_at.label("at"),
+                          (cast(literal(100), Numeric) / func.nullif(orders, 0)).label("per_100_orders"),
+                          or_(Complaint.overdue, Complaint.resolution_overdue).label("breached")))
+            .where(Complaint.created_at >= scope.start, Complaint.created_at < scope.end,
+                   scope.stores(Complaint.store_id)))
+
+
+def _responded(scope):
+    return (select(*_kind(Complaint.first_responded_at.label("at"), Complaint.response_minutes.label("minutes")))
+            .where(Complaint.first_responded_at >= scope.start, Complaint.first_responded_at < scope.end,
+                   Complaint.response_minutes.is_not(None), scope.stores(Complaint.store_id)))
+
+
+def _resolved(scope):
+    return (select(*_kind(Complaint.resolved_at.label("at"),
+                          func.round(cast(Complaint.resolution_minutes, Numeric) / 60, 2).label("hours")))
+            .where(Complaint.resolved_at >= scope.start, Complaint.resolved_at < scope.end,
+                   Complaint.resolution_minutes.is_not(None), scope.stores(Complaint.store_id)))
+
+
+def _rated(scope):
+    return (select(*_kind(Complaint.resolved_at.label("at"), Complaint.satisfaction.label("score")))
+            .where(Complaint.resolved_at >= scope.start, Complaint.resolved_at < scope.end,
+                   Complaint.satisfaction.is_not(None), scope.stores(Complaint.store_id)))
+
+
+def complaint_kpis():
+    by = {"kind": _l("Category"), "store_id": _l("Store")}
+    cols = {"id": _l("ID"), "kind_name": _l("Category"), "store_id": _l("Store")}
+    link = lambda row: f"/retail/complaints/{row['id']}"  # noqa: E731
+    common = {"permission": "retail.view", "filters": ("store",), "group_by": by, "link": link,
+              "roles": ("owner", "admin", "manager")}
+    return [
+        Kpi("retail.complaints_per_100_orders", _l("Complaints per 100 orders"),
+            _l("Complaints received in the period per 100 till orders of the same period and stores; by category "
+               "when broken down."), records=_complaints, measure="sum:per_100_orders",
+            columns={**cols, "at": _l("Received")}, higher_is_better=False, **common),
+        Kpi("retail.complaint_first_response", _l("Complaint first-response time"),
+            _l("Average minutes from intake to the first response, counted in the store's opening hours (closures "
+               "skipped), over the complaints first answered in the period."), records=_responded,
+            measure="avg:minutes", columns={**cols, "minutes": _l("Minutes (store hours)")},
+            higher_is_better=False, **common),
+        Kpi("retail.complaint_sla_breach", _l("Complaint SLA breach rate"),
+            _l("Of the complaints received in the period, the share that missed the first-response or the "
+               "resolution target."), records=_complaints, measure="rate:breached", unit="%",
+            columns={**cols, "breached": _l("Missed a target")}, higher_is_better=False, **common),
+        Kpi("retail.complaint_resolution_time", _l("Complaint resolution time"),
+            _l("Average store hours from intake to resolution, less the time spent waiting for the customer, over "
+               "the complaints resolved in the period."), records=_resolved, measure="avg:hours",
+            columns={**cols, "hours": _l("Hours (store hours)")}, higher_is_better=False, **common),
+        Kpi("retail.complaint_satisfaction", _l("Satisfaction after a complaint"),
+            _l("Average score (1-5) customers gave the resolution of complaints resolved in the period."),
+            records=_rated, measure="avg:score", unit="score", columns={**cols, "score": _l("Score")}, **common),
+    ]
+
+
 def kpis():
     member_cols = {"id": _l("ID"), "member_no": _l("Member number"), "store_id": _l("Store")}
     return [
@@ -151,7 +223,7 @@ def kpis():
             permission="retail.view", records=_stored_value_liability, measure="sum:balance", unit="money",
             filters=("store",), columns={**member_cols, "balance": _l("Balance")}, time_column=None,
             group_by=BY_STORE, higher_is_better=False),
-    ]
+    ] + complaint_kpis()
 
 
 def customer_panel():
