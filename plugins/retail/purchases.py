@@ -165,6 +165,11 @@ def refund(user, purchase: Purchase, amount, note: str, *, request_key: str | No
     return purchase
 
 
+def lines_for(purchase: Purchase) -> list:
+    """The order lines of a purchase (what a return picks from)."""
+    return order_lines(get_sales_order(purchase.order_id))
+
+
 def get_purchase(purchase_id) -> Purchase | None:
     return get_scoped(Purchase, purchase_id)
 
