@@ -530,10 +530,10 @@ def complaint_remedies(complaint_id):
 
 
 @blp.route("/complaints/<int:complaint_id>/remedies", methods=["POST"])
-@blp.arguments(RemedyDoc, unknown="include")
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RemedyDoc}}})
 @blp.response(201, RemedyOut)
 @requires("retail.till")
-def issue_remedy(_doc, complaint_id):
+def issue_remedy(complaint_id):
     """Give the customer a remedy from the complaint: a coupon (`template`), a refund of one of the member's
     purchases (`purchase_id`, `amount`; the points it earned clawed back) or a return (`purchase_id`, `lines`).
     Recorded on the complaint with a history line, audited; all or nothing."""
@@ -610,10 +610,10 @@ def offline_key():
 
 
 @blp.route("/offline/transactions", methods=["POST"])
-@blp.arguments(OfflineUploadDoc, unknown="include")
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": OfflineUploadDoc}}})
 @blp.response(200, OfflineResultsOut)
 @requires("retail.till")
-def upload_offline(_doc):
+def upload_offline():
     """A till's offline sales, reconciled exactly once each: a replayed `key` answers its first outcome and changes
     nothing; rejected ones (pass reused, coupon already used, over the cap …) are reported to the store's manager."""
     try:
