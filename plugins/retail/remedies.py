@@ -15,7 +15,7 @@ from storecrm.sdk import (BoundedDecimal, Trimmed, db, get_sales_order, money, o
 from . import coupons, points, purchases
 from .complaints import lock
 from .members import member_of_customer
-from .models import ComplaintEvent, ComplaintRemedy
+from .models import ComplaintEvent, ComplaintRemedy, Coupon, CouponTemplate
 
 KINDS = {"coupon": _l("Coupon"), "refund": _l("Refund"), "return": _l("Return of goods")}
 
@@ -104,3 +104,14 @@ def issue(user, complaint, raw: dict) -> ComplaintRemedy:
 def remedies_of(complaint_id) -> list[ComplaintRemedy]:
     return list(db.session.scalars(select(ComplaintRemedy).where(ComplaintRemedy.complaint_id == complaint_id)
                                    .order_by(ComplaintRemedy.id)))
+
+
+def coupon_names(rows) -> dict[int, str]:
+    """{coupon id: "template name · code"} of the coupons given as remedies in `rows` (one query)."""
+    ids = [r.coupon_id for r in rows if r.coupon_id]
+    if not ids:
+        return {}
+    found = db.session.execute(select(Coupon.id, Coupon.code, CouponTemplate.name).join(
+        CouponTemplate, (CouponTemplate.tenant_id == Coupon.tenant_id) & (CouponTemplate.id == Coupon.template_id))
+        .where(Coupon.id.in_(ids))).all()
+    return {cid: f"{name} · {code}" for cid, code, name in found}

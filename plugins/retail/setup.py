@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Numeric, case, cast, func, literal, or_, select
 
-from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, db, emit_event, get_scoped,
+from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, Store, db, emit_event, get_scoped,
                           save_rule, tenant_today)
 
 from . import coupons, members, points, purchases, tiers, wallet
@@ -135,7 +135,11 @@ def _kind(*extra):
     `<column>_name`), with the store's."""
     return (Complaint.id.label("id"), Complaint.kind.label("kind"),
             case({code: str(label) for code, label in COMPLAINT_KINDS.items()}, value=Complaint.kind).label("kind_name"),
-            Complaint.store_id.label("store_id"), *extra)
+            Complaint.store_id.label("store_id"), Store.name.label("store_id_name"), *extra)
+
+
+def _with_store(query):
+    return query.join(Store, (Store.tenant_id == Complaint.tenant_id) & (Store.id == Complaint.store_id))
 
 
 def _complaints(scope):
@@ -145,28 +149,29 @@ def _complaints(scope):
     orders = (select(func.count()).select_from(Purchase)
               .where(Purchase.at >= scope.start, Purchase.at < scope.end, scope.stores(Purchase.store_id))
               .scalar_subquery())
-    return (select(*_kind(Complaint.created_at.label("at"),
+    return (_with_store(select(*_kind(Complaint.created_at.label("at"),
                           (cast(literal(100), Numeric) / func.nullif(orders, 0)).label("per_100_orders"),
-                          or_(Complaint.overdue, Complaint.resolution_overdue).label("breached")))
+                          or_(Complaint.overdue, Complaint.resolution_overdue).label("breached"))))
             .where(Complaint.created_at >= scope.start, Complaint.created_at < scope.end,
                    scope.stores(Complaint.store_id)))
 
 
 def _responded(scope):
-    return (select(*_kind(Complaint.first_responded_at.label("at"), Complaint.response_minutes.label("minutes")))
+    return (_with_store(select(*_kind(Complaint.first_responded_at.label("at"),
+                                      Complaint.response_minutes.label("minutes"))))
             .where(Complaint.first_responded_at >= scope.start, Complaint.first_responded_at < scope.end,
                    Complaint.response_minutes.is_not(None), scope.stores(Complaint.store_id)))
 
 
 def _resolved(scope):
-    return (select(*_kind(Complaint.resolved_at.label("at"),
-                          func.round(cast(Complaint.resolution_minutes, Numeric) / 60, 2).label("hours")))
+    return (_with_store(select(*_kind(Complaint.resolved_at.label("at"),
+                                      func.round(cast(Complaint.resolution_minutes, Numeric) / 60, 2).label("hours"))))
             .where(Complaint.resolved_at >= scope.start, Complaint.resolved_at < scope.end,
                    Complaint.resolution_minutes.is_not(None), scope.stores(Complaint.store_id)))
 
 
 def _rated(scope):
-    return (select(*_kind(Complaint.resolved_at.label("at"), Complaint.satisfaction.label("score")))
+    return (_with_store(select(*_kind(Complaint.resolved_at.label("at"), Complaint.satisfaction.label("score"))))
             .where(Complaint.resolved_at >= scope.start, Complaint.resolved_at < scope.end,
                    Complaint.satisfaction.is_not(None), scope.stores(Complaint.store_id)))
 
@@ -181,7 +186,7 @@ def complaint_kpis():
         Kpi("retail.complaints_per_100_orders", _l("Complaints per 100 orders"),
             _l("Complaints received in the period per 100 till orders of the same period and stores; by category "
                "when broken down."), records=_complaints, measure="sum:per_100_orders",
-            columns={**cols, "at": _l("Received")}, higher_is_better=False, **common),
+            columns={**cols, "at": _l("Received on")}, higher_is_better=False, **common),
         Kpi("retail.complaint_first_response", _l("Complaint first-response time"),
             _l("Average minutes from intake to the first response, counted in the store's opening hours (closures "
                "skipped), over the complaints first answered in the period."), records=_responded,

@@ -356,10 +356,11 @@ def complaint(complaint_id):
     staff = {u.id: u for role in ("owner", "admin", "manager", "advisor") for u in staff_with_role(role)}
     member = members.member_of_customer(row.customer_id)
     bought = purchases.purchases_of(member.id, 10) if member else []
+    given = remedies.remedies_of(row.id)
     return render_template("retail/complaint.html", complaint=row, customer=get_scoped(Customer, row.customer_id),
                            events=complaints.events_of(row.id), kinds=complaints.KINDS, statuses=complaints.STATUSES,
                            event_labels=complaints.EVENTS, staff=staff, errors=errors, values=request.form,
-                           remedies=remedies.remedies_of(row.id), remedy_kinds=remedies.KINDS,
+                           remedies=given, coupon_names=remedies.coupon_names(given), remedy_kinds=remedies.KINDS,
                            templates=[t for t in coupons.templates() if t.active],
                            purchases=bought, lines={p.id: purchases.lines_for(p) for p in bought}), \
         (422 if errors else 200)
@@ -398,7 +399,7 @@ def offline_pass(token):
     payload = offline.verify(token_, offline.tenant_key())
     seconds = max(int((expires - utcnow()).total_seconds()) - 30, 30)
     page = render_template("retail/offline_pass.html", member=member, token=token, svg=_svg(token_, 5),
-                           expires=expires, cap=payload["p"], coupon_count=len(payload["c"]))
+                           pass_token=token_, expires=expires, cap=payload["p"], coupon_count=len(payload["c"]))
     return page, 200, {"Refresh": str(seconds), "Cache-Control": "no-store"}
 
 
