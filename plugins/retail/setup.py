@@ -10,8 +10,7 @@ from sqlalchemy import Numeric, case, cast, func, literal, or_, select
 from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, Store, db, emit_event, get_scoped,
                           save_rule, tenant_today)
 
-from . import coupons, members, points, purchases, tiers, wallet
-from .complaints import KINDS as COMPLAINT_KINDS
+from . import campaigns, complaints, coupons, members, points, purchases, remedies, tiers, wallet
 from .models import Complaint, Coupon, Member, PointBatch, Purchase, Tier
 
 TIERS = (("NORMAL", "普卡会员", 0, None, None, "1.00", "0", "BIRTHDAY"),
@@ -134,7 +133,7 @@ def _kind(*extra):
     """The complaint's category and its words in the reader's language (the engine labels a breakdown by
     `<column>_name`), with the store's."""
     return (Complaint.id.label("id"), Complaint.kind.label("kind"),
-            case({code: str(label) for code, label in COMPLAINT_KINDS.items()}, value=Complaint.kind).label("kind_name"),
+            case({code: str(label) for code, label in complaints.KINDS.items()}, value=Complaint.kind).label("kind_name"),
             Complaint.store_id.label("store_id"), Store.name.label("store_id_name"), *extra)
 
 
@@ -266,11 +265,17 @@ def load_demo(ctx):
                 "lines": [{"description": g, "unit_price": p, "quantity": 1} for g, p in goods],
                 "method": ctx.rng.choice(["wechat_pay", "alipay", "cash"]),
                 "stored_value": "50" if n % 4 == 0 else "0"})              # every good costs more than 50
-    from . import campaigns, complaints
-
     campaign = campaigns.create({"name": "会员日回馈", "template": "WINBACK", "control_pct": 20, "window_days": 30,
                                  "message": "会员日全场满额有礼，凭券9折，欢迎到店。"})
     campaigns.launch(campaign, rng=ctx.rng)
     first = members.member_of_customer(members.recent_members()[-1][0].customer_id)
     complaints.intake(AUTOMATION, {"customer_id": first.customer_id, "store_id": ctx.stores[0].id, "kind": "quality",
                                    "description": "上周买的羊毛围巾洗后掉色，希望退换。"}, source="member")
+    # one handled end to end, so the complaint KPIs and a remedy show on a fresh demo
+    second = members.member_of_customer(members.recent_members()[-2][0].customer_id)
+    handled = complaints.intake(AUTOMATION, {"customer_id": second.customer_id, "store_id": ctx.stores[1].id,
+                                             "kind": "attitude", "description": "结账时店员态度冷淡。"})
+    complaints.respond(user, handled, "已致电道歉，并约定到店当面沟通。")
+    remedies.issue(user, handled, {"kind": "coupon", "template": "GIFT", "note": "致歉礼品"})
+    complaints.resolve(user, handled, "店长当面致歉并赠送礼品，已加强店员培训。")
+    complaints.rate(AUTOMATION, handled, 4)
