@@ -95,3 +95,40 @@ def test_expired_forged_and_malformed_uploads(two_tenants, in_tenant, api_token,
         assert db.session.get(Member, (alpha.id, m.id)).points_balance == 100
     # a technician (no till permission) cannot fetch the key
     assert client.get("/api/v1/retail/offline/key", headers=api_token(alpha, "technician")).status_code == 403
+
+
+def test_ten_tills_upload_at_once_each_sale_counts_once(two_tenants, in_tenant, system_db):
+    """Five tills upload the same sale (one key) and five upload their own sale with the same coupon on renewed
+    passes, all at the same moment: the sale is applied once, the coupon once, the points taken once."""
+    import threading
+
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        m = member(alpha, 1)
+        buy(alpha, m, "400.00")
+        code = coupons.coupons_of(m.id)[0][0].code
+        same = _sale(offline.issue_pass(m)[0], points=100)
+        others = [_sale(offline.issue_pass(m)[0], coupon=code) for _ in range(5)]
+        store_id, member_id = alpha.stores[0], m.id
+    barrier, outcomes = threading.Barrier(10), []
+
+    def upload(sale):
+        with in_tenant(alpha):
+            barrier.wait()
+            outcomes.append(offline.reconcile({"till": "T", "store_id": store_id, "transactions": [sale]})[0])
+            db.session.commit()
+
+    threads = [threading.Thread(target=upload, args=(s,)) for s in [same] * 5 + others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 10
+    mine = [o for o in outcomes if o["key"] == same["key"]]
+    assert [o["replayed"] for o in mine].count(False) == 1 and {o["status"] for o in mine} == {"applied"}
+    coupon_results = sorted((o["status"], o["reason"]) for o in outcomes if o["key"] != same["key"])
+    assert coupon_results == [("applied", None)] + [("rejected", "coupon_used")] * 4
+    with in_tenant(alpha):
+        assert db.session.get(Member, (alpha.id, member_id)).points_balance == 300
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM retail_offline_transactions")).scalar() == 6
