@@ -172,6 +172,16 @@ def _join_key(*parts) -> str:
     return ":".join(["retail-join", str(current_tenant_id()), *map(str, parts)])
 
 
+def _may_text(mobile: str) -> bool:
+    """Whether this mobile may get another code now (and count it). Like the core's limiter (RATELIMIT_SWALLOW_ERRORS),
+    an unreachable Redis lets shoppers join rather than failing the page; it is logged."""
+    try:
+        return limiter.limiter.hit(CODES_PER_MOBILE, _join_key("sms", mobile))
+    except Exception:  # noqa: BLE001 — the storage's own errors (redis, connection) vary by backend
+        current_app.logger.exception("retail join: rate-limit storage unavailable; code sent without the check")
+        return True
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @limiter.limit(JOIN_LIMIT, methods=["POST"])
 def join(token):
@@ -212,7 +222,7 @@ def join(token):
         if not errors:
             if pending and _time.time() - pending["at"] < RESEND_AFTER and pending["data"]["mobile"] == loaded["mobile"]:
                 step = "code"      # a double tap does not text a second code
-            elif not limiter.limiter.hit(CODES_PER_MOBILE, _join_key("sms", loaded["mobile"])):
+            elif not _may_text(loaded["mobile"]):
                 errors = {"mobile": [_("Too many codes were sent to this number. Please try again later.")]}
             else:
                 code = f"{secrets.randbelow(10**6):06d}"
