@@ -45,3 +45,31 @@ def deadline(store, start: datetime, minutes: int) -> datetime:
             left -= end - begin
         day += timedelta(days=1)
     return plain
+
+
+def _open_spans(store, start: datetime, end: datetime):
+    """The store's open intervals (closures removed) that overlap start..end, in time order."""
+    zone = tenant_zone()
+    closures = [(c.starts_at, c.ends_at) for c in db.session.scalars(select(ScheduleException).where(
+        ScheduleException.kind == "closure", ScheduleException.store_id == store.id,
+        ScheduleException.ends_at > start, ScheduleException.starts_at < end).order_by(ScheduleException.starts_at))]
+    day = start.astimezone(zone).date() - timedelta(days=1)   # a window of the day before may still be open
+    last = end.astimezone(zone).date()
+    while day <= last:
+        window = (local_moment(day, store.opens_at, zone), local_moment(day, store.closes_at, zone))
+        for begin, finish in subtract([window], closures):
+            begin, finish = max(begin, start), min(finish, end)
+            if begin < finish:
+                yield begin, finish
+        day += timedelta(days=1)
+
+
+def working_minutes(store, start: datetime, end: datetime) -> int:
+    """Whole minutes of the store's opening hours (closures skipped) between `start` and `end`: the inverse of
+    `deadline`, for clocks that stop and resume (a complaint waiting for the customer) and for reporting a response
+    time in the hours somebody could have answered. Plain minutes without opening hours; 0 when `end` <= `start`."""
+    if end <= start:
+        return 0
+    if not has_hours(store) or end - start > timedelta(days=MAX_DAYS):
+        return int((end - start).total_seconds() // 60)
+    return int(sum(((b - a) for a, b in _open_spans(store, start, end)), timedelta()).total_seconds() // 60)

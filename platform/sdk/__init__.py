@@ -341,13 +341,17 @@ def record_order_payment(user, order, method: str, amount, *, reference: str | N
     return _sales.record_payment(None if user is AUTOMATION else user, order, data, request_key=request_key)
 
 
-def record_order_refund(user, order, method: str, amount, note: str, *, request_key: str | None = None):
+def record_order_refund(user, order, method: str, amount, note: str, *, request_key: str | None = None,
+                        returns=None):
     """Give money back on an order (never more than was paid and not yet refunded); the customer's spend follows
-    and `OrderRefunded` is emitted. `note` says why. Same `request_key` twice: the first refund.
+    and `OrderRefunded` is emitted. `note` says why. Same `request_key` twice: the first refund. `returns`
+    ([{"line_id", "quantity"}], delivered catalog lines) brings the goods back to the store's stock with it.
 
         record_order_refund(user, order, "wechat_pay", Decimal("20.00"), "退货：尺码不合适")
     """
-    data = _RefundSchema().load({"method": method, "amount": str(amount), "note": note})
+    data = _RefundSchema().load({"method": method, "amount": str(amount), "note": note,
+                                 "returns": [{"line_id": r["line_id"], "quantity": str(r["quantity"])}
+                                             for r in returns or ()]})
     return _sales.record_refund(None if user is AUTOMATION else user, order, data, request_key=request_key)
 
 
@@ -688,3 +692,69 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
     if not interest:
         raise _ValidationError({"interest": [_gettext("This field is required.")]})
     return _update_lead(user, lead, {"interest": interest[:120]})
+
+
+# --- added for retail3 ---
+from ..leads import sla as _sla  # noqa: E402
+from ..reports import rfm as _rfm  # noqa: E402
+from ..customers import bulk as _customer_views  # noqa: E402
+from ..customers import listing as _customer_listing  # noqa: E402
+
+RFM_SEGMENTS = _rfm.SEGMENTS
+__all__ += ["store_deadline", "store_working_minutes", "RFM_SEGMENTS", "rfm_customer_ids", "saved_customer_views",
+            "saved_view_customer_ids"]
+
+
+def store_deadline(store, start, minutes: int):
+    """`start` + `minutes` counted in `store`'s opening hours (its opens_at / closes_at in the tenant's zone), its
+    closures (scheduling exceptions of kind "closure": holidays, refits) skipped — the clock the leads' first-contact
+    promise runs on. A store without opening hours counts plain minutes.
+
+        due = store_deadline(store, utcnow(), 120)   # 21:30 at a store open 10–22 → 11:30 next morning
+    """
+    return _sla.deadline(store, start, minutes)
+
+
+def store_working_minutes(store, start, end) -> int:
+    """Whole minutes of `store`'s opening hours (closures skipped) between `start` and `end`: what a stopped clock
+    has used, or a response time in the hours somebody could have answered. The inverse of `store_deadline`.
+
+        left = promised - store_working_minutes(store, complaint.created_at, utcnow())
+    """
+    return _sla.working_minutes(store, start, end)
+
+
+def rfm_customer_ids(segment: str, as_of=None):
+    """A SELECT of the ids of the customers in RFM segment `segment` (one of `RFM_SEGMENTS`: high_value, potential,
+    at_risk, win_back, lost) as at `as_of` (default now), with the tenant's thresholds — the same rule as the
+    "RFM segments" KPI, over every store. ValidationError on an unknown segment or when RFM is switched off.
+
+        ids = db.session.scalars(rfm_customer_ids("at_risk")).all()
+    """
+    if segment not in _rfm.SEGMENTS or not _rfm.available():
+        raise _ValidationError({"rfm": [_gettext("Choose one of the listed options.")]})
+    as_of = as_of or utcnow()
+    source = _rfm._source().subquery("purchases")
+    code = _rfm.segment_of(source.c.last_purchase_at, source.c.order_count, source.c.spend, as_of, _rfm.thresholds())
+    return (_select_stage(source.c.customer_id)
+            .join(Customer, Customer.id == source.c.customer_id)
+            .where(Customer.deleted_at.is_(None), source.c.last_purchase_at < as_of, code == segment))
+
+
+def saved_customer_views(user) -> list:
+    """The saved customer-list views `user` may use (their own and the shared ones), by name: `id`, `name`."""
+    return _customer_views.views_for(user)
+
+
+def saved_view_customer_ids(user, view_id):
+    """A SELECT of the ids of the customers saved view `view_id` lists for `user` (its filters, the user's stores):
+    exactly the rows the customer list shows with that view. ValidationError on `view_id` when the view is not one
+    of `saved_customer_views(user)`.
+
+        ids = db.session.scalars(saved_view_customer_ids(user, 7)).all()
+    """
+    view = next((v for v in _customer_views.views_for(user) if v.id == as_id(view_id)), None)
+    if view is None:
+        raise _ValidationError({"view_id": [_gettext("Choose one of the listed options.")]})
+    listed = _customer_listing.from_args(user, view.query or {}, None)
+    return listed.filter.apply(visible_customers(user, _select_stage(Customer.id)))

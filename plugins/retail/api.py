@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from storecrm.sdk import PageArgs, api_requires as requires, api_user, db, keyset_page, page_schema, paged, unprocessable
 
-from . import campaigns, complaints, coupons, members, points, purchases, wallet
+from . import campaigns, complaints, coupons, members, offline, points, purchases, remedies, wallet
 from .models import Member
 
 blp = Blueprint("api_retail", __name__, url_prefix="/retail", description="Retail membership")
@@ -333,6 +333,13 @@ class ComplaintOut(Schema):
     first_response_due = fields.DateTime()
     first_responded_at = fields.DateTime(allow_none=True)
     overdue = fields.Boolean()
+    resolution_due = fields.DateTime(allow_none=True, metadata={"description": "None while waiting for the customer"})
+    resolution_left = fields.Integer(allow_none=True, metadata={"description": "store minutes left, while waiting"})
+    resolution_overdue = fields.Boolean()
+    waiting_since = fields.DateTime(allow_none=True)
+    response_minutes = fields.Integer(allow_none=True)
+    resolution_minutes = fields.Integer(allow_none=True)
+    satisfaction = fields.Integer(allow_none=True)
     resolution = fields.String(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)
 
@@ -340,6 +347,37 @@ class ComplaintOut(Schema):
 class NoteIn(Schema):
     note = fields.String(load_default="")
     resolution = fields.String(load_default="")
+
+
+class ScoreIn(Schema):
+    score = fields.Raw(load_default=None, metadata={"description": "1-5"})
+
+
+class ReturnLineDoc(Schema):
+    line_id = fields.Integer(required=True)
+    quantity = fields.Decimal(required=True, as_string=True)
+
+
+class RemedyDoc(Schema):
+    kind = fields.String(required=True, metadata={"description": "coupon | refund | return"})
+    template = fields.String(metadata={"description": "coupon: the template code"})
+    purchase_id = fields.Integer(metadata={"description": "refund, return: one of the member's purchases"})
+    amount = fields.Decimal(as_string=True, metadata={"description": "refund: the amount"})
+    lines = fields.List(fields.Nested(ReturnLineDoc), metadata={"description": "return: the order lines coming back"})
+    note = fields.String(required=True)
+
+
+class RemedyOut(Schema):
+    id = fields.Integer()
+    complaint_id = fields.Integer()
+    kind = fields.String()
+    coupon_id = fields.Integer(allow_none=True)
+    purchase_id = fields.Integer(allow_none=True)
+    amount = fields.Decimal(as_string=True, allow_none=True)
+    points_reversed = fields.Integer()
+    returned = fields.List(fields.Dict())
+    note = fields.String(allow_none=True)
+    at = fields.DateTime()
 
 
 @blp.route("/campaigns")
@@ -353,10 +391,11 @@ def list_campaigns():
 @blp.response(201, CampaignOut)
 @requires("retail.manage")
 def create_campaign():
-    """A campaign: name, segment (all | dormant | tier + tier), template (a coupon template code) and/or message,
-    control_pct (held out at random), window_days (the uplift window)."""
+    """A campaign: name, segment (all | dormant | tier + `tier` | rfm + `rfm`, one of high_value, potential,
+    at_risk, win_back, lost | view + `view_id`, a saved customer view of the token's user), template (a coupon
+    template code) and/or message, control_pct (held out at random), window_days (the uplift window)."""
     try:
-        return campaigns.create(request.get_json(silent=True) or {})
+        return campaigns.create(request.get_json(silent=True) or {}, api_user())
     except ValidationError as err:
         unprocessable(err)
 
@@ -374,7 +413,7 @@ def _campaign(campaign_id):
 def launch_campaign(campaign_id):
     row = _campaign(campaign_id)
     try:
-        campaigns.launch(row)
+        campaigns.launch(row, user=api_user())
     except ValidationError as err:
         unprocessable(err)
     return row
@@ -442,6 +481,154 @@ def resolve_complaint(complaint_id):
         return complaints.resolve(api_user(), row, data["resolution"])
     except ValidationError as err:
         unprocessable(err)
+
+
+@blp.route("/complaints/<int:complaint_id>/waiting", methods=["POST"])
+@blp.response(200, ComplaintOut)
+@requires("retail.till")
+def wait_complaint(complaint_id):
+    """The complaint waits for the customer (`note`: what they were asked): the resolution clock stops."""
+    row = _complaint(complaint_id)
+    data = _loaded(NoteIn(), request.get_json(silent=True))
+    try:
+        return complaints.wait_for_customer(api_user(), row, data["note"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/complaints/<int:complaint_id>/resumption", methods=["POST"])
+@blp.response(200, ComplaintOut)
+@requires("retail.till")
+def resume_complaint(complaint_id):
+    """The customer answered: the resolution clock runs again with the store minutes it had left."""
+    row = _complaint(complaint_id)
+    data = _loaded(NoteIn(), request.get_json(silent=True))
+    try:
+        return complaints.resume(api_user(), row, data["note"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/complaints/<int:complaint_id>/satisfaction", methods=["POST"])
+@blp.response(200, ComplaintOut)
+@requires("retail.till")
+def rate_complaint(complaint_id):
+    """The customer's satisfaction with the resolution (`score` 1-5, e.g. their SMS reply); once."""
+    row = _complaint(complaint_id)
+    data = _loaded(ScoreIn(), request.get_json(silent=True))
+    try:
+        return complaints.rate(api_user(), row, data["score"])
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/complaints/<int:complaint_id>/remedies")
+@blp.response(200, RemedyOut(many=True))
+@requires("retail.view")
+def complaint_remedies(complaint_id):
+    return remedies.remedies_of(_complaint(complaint_id).id)
+
+
+@blp.route("/complaints/<int:complaint_id>/remedies", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RemedyDoc}}})
+@blp.response(201, RemedyOut)
+@requires("retail.till")
+def issue_remedy(complaint_id):
+    """Give the customer a remedy from the complaint: a coupon (`template`), a refund of one of the member's
+    purchases (`purchase_id`, `amount`; the points it earned clawed back) or a return (`purchase_id`, `lines`).
+    Recorded on the complaint with a history line, audited; all or nothing."""
+    row = _complaint(complaint_id)
+    try:
+        return remedies.issue(api_user(), row, request.get_json(silent=True) or {})
+    except ValidationError as err:
+        unprocessable(err)
+
+
+class OfflineKeyOut(Schema):
+    key_id = fields.String()
+    version = fields.Integer()
+    tenant_id = fields.Integer()
+    algorithm = fields.String()
+    key = fields.String(metadata={"description": "base64url, no padding"})
+    format = fields.String()
+    qr_minutes = fields.Integer()
+    points_cap = fields.Integer()
+
+
+class OfflineSaleDoc(Schema):
+    key = fields.String(required=True, metadata={"description": "the till's idempotency key of this sale"})
+    qr = fields.String(required=True, metadata={"description": "the member pass scanned (SC1.…)"})
+    accepted_at = fields.DateTime(required=True)
+    points = fields.Integer()
+    coupon_code = fields.String(allow_none=True)
+    receipt_no = fields.String(allow_none=True)
+
+
+class OfflineUploadDoc(Schema):
+    till = fields.String(required=True)
+    store_id = fields.Integer(required=True)
+    transactions = fields.List(fields.Nested(OfflineSaleDoc), required=True)
+
+
+class OfflineResultOut(Schema):
+    key = fields.String()
+    status = fields.String(metadata={"description": "applied | rejected"})
+    reason = fields.String(allow_none=True)
+    replayed = fields.Boolean()
+
+
+class OfflineResultsOut(Schema):
+    results = fields.List(fields.Nested(OfflineResultOut))
+
+
+class OfflineTransactionOut(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    till = fields.String()
+    store_id = fields.Integer()
+    member_id = fields.Integer(allow_none=True)
+    points = fields.Integer()
+    coupon_code = fields.String(allow_none=True)
+    receipt_no = fields.String(allow_none=True)
+    accepted_at = fields.DateTime()
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    uploaded_at = fields.DateTime()
+
+
+class OfflineArgs(Schema):
+    status = fields.String(load_default=None, allow_none=True)
+
+
+@blp.route("/offline/key")
+@blp.response(200, OfflineKeyOut)
+@requires("retail.till")
+def offline_key():
+    """The key a till verifies member passes with while offline (HMAC-SHA256; docs/plugins/retail.md, "Offline
+    till"). Fetch it when online and again after `version` changes."""
+    return offline.key_for_tills()
+
+
+@blp.route("/offline/transactions", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": OfflineUploadDoc}}})
+@blp.response(200, OfflineResultsOut)
+@requires("retail.till")
+def upload_offline():
+    """A till's offline sales, reconciled exactly once each: a replayed `key` answers its first outcome and changes
+    nothing; rejected ones (pass reused, coupon already used, over the cap …) are reported to the store's manager."""
+    try:
+        return {"results": offline.reconcile(request.get_json(silent=True) or {})}
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@blp.route("/offline/transactions")
+@blp.arguments(OfflineArgs, location="query")
+@blp.response(200, OfflineTransactionOut(many=True))
+@requires("retail.view")
+def offline_transactions(args):
+    """Reconciled offline sales, newest first; `status=rejected` for the ones to follow up."""
+    return offline.listing(args.get("status"))
 
 
 class SettlementArgs(Schema):

@@ -226,6 +226,17 @@ class Complaint(TenantScoped):
     first_response_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the resolution target in the store's opening hours; while waiting for the customer the clock is stopped and
+    # what was left of it is kept in working minutes (resolution_due is then None)
+    resolution_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_left: Mapped[int | None] = mapped_column(Integer)
+    resolution_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)       # 1-5, the customer's answer after resolution
+    # store-hour minutes, kept when each clock stops (the reports average them; SQL cannot count opening hours)
+    waited_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    response_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer)
     resolution: Mapped[str | None] = mapped_column(String(2000))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -237,8 +248,55 @@ class ComplaintEvent(TenantScoped):
                       Index("ix_retail_complaint_events_complaint", "tenant_id", "complaint_id"))
 
     complaint_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(12))   # created | responded | transferred | overdue | resolved
+    kind: Mapped[str] = mapped_column(String(20))   # created | responded | transferred | overdue | waiting | resumed
+    #                                                   | resolution_overdue | remedy | resolved | rated
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     to_user_id: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(String(2000))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ComplaintRemedy(TenantScoped):
+    """What the customer was given for a complaint: a coupon, a refund of a purchase, or a return of its goods —
+    issued from the complaint, in the same transaction as the coupon / refund it records."""
+    __tablename__ = "retail_complaint_remedies"
+    __table_args__ = (tenant_fk("complaint_id", "retail_complaints", ondelete="CASCADE"),
+                      tenant_fk("coupon_id", "retail_coupons"),
+                      tenant_fk("purchase_id", "retail_purchases"),
+                      Index("ix_retail_complaint_remedies_complaint", "tenant_id", "complaint_id"))
+
+    complaint_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(10))                   # coupon | refund | return
+    coupon_id: Mapped[int | None] = mapped_column(BigInteger)
+    purchase_id: Mapped[int | None] = mapped_column(BigInteger)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    points_reversed: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[list] = mapped_column(JSONB, default=list)      # [{line, description, quantity}]
+    note: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OfflineTransaction(TenantScoped):
+    """A points redemption and/or coupon a till accepted offline against a signed member QR, uploaded later and
+    reconciled once: `key` is the till's idempotency key (a replay finds this row), `nonce` the QR's (one QR, one
+    sale: a second sale on the same QR is rejected)."""
+    __tablename__ = "retail_offline_transactions"
+    __table_args__ = (tenant_fk("member_id", "retail_members", ondelete="CASCADE"),
+                      tenant_fk("store_id", "stores"),
+                      UniqueConstraint("tenant_id", "key"),
+                      Index("ix_retail_offline_transactions_nonce", "tenant_id", "nonce"),
+                      Index("ix_retail_offline_transactions_status", "tenant_id", "status", "uploaded_at"))
+
+    key: Mapped[str] = mapped_column(String(80))
+    till: Mapped[str] = mapped_column(String(40))
+    store_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    nonce: Mapped[str | None] = mapped_column(String(40))
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    coupon_code: Mapped[str | None] = mapped_column(String(16))
+    receipt_no: Mapped[str | None] = mapped_column(String(40))
+    accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))   # when the till accepted it
+    status: Mapped[str] = mapped_column(String(10))                 # applied | rejected
+    reason: Mapped[str | None] = mapped_column(String(40))          # why rejected (a code; labels.py words it)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

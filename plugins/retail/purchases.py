@@ -135,7 +135,7 @@ def _category(item_id):
     return item.category_id if item is not None else None
 
 
-def refund(user, purchase: Purchase, amount, note: str, *, request_key: str | None = None) -> Purchase:
+def refund(user, purchase: Purchase, amount, note: str, *, request_key: str | None = None, returns=None) -> Purchase:
     """Give back part or all of a purchase: the money to where it came from (the other method first, then the
     card), and the points it earned in proportion (see points.py for when they were already spent)."""
     amount = money(amount)
@@ -147,10 +147,11 @@ def refund(user, purchase: Purchase, amount, note: str, *, request_key: str | No
     to_other = min(amount, purchase.paid_other - refunded_other)
     to_card = amount - to_other
     if to_other:
-        record_order_refund(user, order, purchase.method, to_other, note, request_key=request_key)
+        record_order_refund(user, order, purchase.method, to_other, note, request_key=request_key, returns=returns)
     if to_card:
         record_order_refund(user, order, "stored_value", to_card, note,
-                            request_key=f"{request_key}-card" if request_key else None)
+                            request_key=f"{request_key}-card" if request_key else None,
+                            returns=None if to_other else returns)
         wallet.credit_back(purchase.member_id, to_card, purchase_id=purchase.id, store_id=purchase.store_id)
     before = purchase.refunded
     purchase.refunded = before + amount
@@ -162,6 +163,11 @@ def refund(user, purchase: Purchase, amount, note: str, *, request_key: str | No
     db.session.flush()
     record_audit("update", "retail_purchase", purchase.id, f"refund {amount}")
     return purchase
+
+
+def lines_for(purchase: Purchase) -> list:
+    """The order lines of a purchase (what a return picks from)."""
+    return order_lines(get_sales_order(purchase.order_id))
 
 
 def get_purchase(purchase_id) -> Purchase | None:

@@ -27,3 +27,13 @@ class RetailSettings(Schema):
         r"^\s*(\d+(\.\d+)?\s*:\s*\d+(\.\d+)?\s*(,\s*\d+(\.\d+)?\s*:\s*\d+(\.\d+)?\s*)*)?$",
         error=_l("Write steps as amount:bonus, separated by commas (500:50,1000:120).")),
         metadata={"label": _l("Top-up bonus steps (amount:bonus, …)")})
+    complaint_first_response_hours = fields.Integer(load_default=2, validate=validate.Range(min=1, max=72),
+                                                    metadata={"label": _l("Complaints: first response within (store hours)")})
+    complaint_resolution_hours = fields.Integer(load_default=48, validate=validate.Range(min=1, max=720),
+                                                metadata={"label": _l("Complaints: resolved within (store hours)")})
+    offline_qr_minutes = fields.Integer(load_default=5, validate=validate.Range(min=1, max=30),
+                                        metadata={"label": _l("Offline till: member QR valid for (minutes)")})
+    offline_points_cap = fields.Integer(load_default=500, validate=validate.Range(min=0, max=100000),
+                                        metadata={"label": _l("Offline till: most points redeemed per sale")})
+    offline_key_version = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10000),
+                                         metadata={"label": _l("Offline till: key version (raise to rotate the key)")})

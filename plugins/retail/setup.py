@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Numeric, case, cast, func, literal, or_, select
 
-from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, db, emit_event, get_scoped,
+from storecrm.sdk import (AUTOMATION, Customer, CustomerPanel, Kpi, Store, db, emit_event, get_scoped,
                           save_rule, tenant_today)
 
-from . import coupons, members, points, purchases, tiers, wallet
-from .models import Coupon, Member, PointBatch, Purchase, Tier
+from . import campaigns, complaints, coupons, members, points, purchases, remedies, tiers, wallet
+from .models import Complaint, Coupon, Member, PointBatch, Purchase, Tier
 
 TIERS = (("NORMAL", "普卡会员", 0, None, None, "1.00", "0", "BIRTHDAY"),
          ("SILVER", "银卡会员", 1, "2000", 2000, "1.20", "0", "BIRTHDAY"),
@@ -129,6 +129,82 @@ def _stored_value_liability(scope):
             .where(Member.stored_balance > 0, scope.stores(Member.store_id)))
 
 
+def _kind(*extra):
+    """The complaint's category and its words in the reader's language (the engine labels a breakdown by
+    `<column>_name`), with the store's."""
+    return (Complaint.id.label("id"), Complaint.kind.label("kind"),
+            case({code: str(label) for code, label in complaints.KINDS.items()}, value=Complaint.kind).label("kind_name"),
+            Complaint.store_id.label("store_id"), Store.name.label("store_id_name"), *extra)
+
+
+def _with_store(query):
+    return query.join(Store, (Store.tenant_id == Complaint.tenant_id) & (Store.id == Complaint.store_id))
+
+
+def _complaints(scope):
+    """Complaints received in the period; `per_100_orders` weighs each by 100 / the till orders of the same period
+    and stores, so their sum is complaints per 100 orders — per category when grouped by kind — and the drill-down
+    lists exactly the complaints counted."""
+    orders = (select(func.count()).select_from(Purchase)
+              .where(Purchase.at >= scope.start, Purchase.at < scope.end, scope.stores(Purchase.store_id))
+              .scalar_subquery())
+    return (_with_store(select(*_kind(Complaint.created_at.label("at"),
+                          (cast(literal(100), Numeric) / func.nullif(orders, 0)).label("per_100_orders"),
+                          or_(Complaint.overdue, Complaint.resolution_overdue).label("breached"))))
+            .where(Complaint.created_at >= scope.start, Complaint.created_at < scope.end,
+                   scope.stores(Complaint.store_id)))
+
+
+def _responded(scope):
+    return (_with_store(select(*_kind(Complaint.first_responded_at.label("at"),
+                                      Complaint.response_minutes.label("minutes"))))
+            .where(Complaint.first_responded_at >= scope.start, Complaint.first_responded_at < scope.end,
+                   Complaint.response_minutes.is_not(None), scope.stores(Complaint.store_id)))
+
+
+def _resolved(scope):
+    return (_with_store(select(*_kind(Complaint.resolved_at.label("at"),
+                                      func.round(cast(Complaint.resolution_minutes, Numeric) / 60, 2).label("hours"))))
+            .where(Complaint.resolved_at >= scope.start, Complaint.resolved_at < scope.end,
+                   Complaint.resolution_minutes.is_not(None), scope.stores(Complaint.store_id)))
+
+
+def _rated(scope):
+    return (_with_store(select(*_kind(Complaint.resolved_at.label("at"), Complaint.satisfaction.label("score"))))
+            .where(Complaint.resolved_at >= scope.start, Complaint.resolved_at < scope.end,
+                   Complaint.satisfaction.is_not(None), scope.stores(Complaint.store_id)))
+
+
+def complaint_kpis():
+    by = {"kind": _l("Category"), "store_id": _l("Store")}
+    cols = {"id": _l("ID"), "kind_name": _l("Category"), "store_id": _l("Store")}
+    link = lambda row: f"/retail/complaints/{row['id']}"  # noqa: E731
+    common = {"permission": "retail.view", "filters": ("store",), "group_by": by, "link": link,
+              "roles": ("owner", "admin", "manager")}
+    return [
+        Kpi("retail.complaints_per_100_orders", _l("Complaints per 100 orders"),
+            _l("Complaints received in the period per 100 till orders of the same period and stores; by category "
+               "when broken down."), records=_complaints, measure="sum:per_100_orders",
+            columns={**cols, "at": _l("Received on")}, higher_is_better=False, **common),
+        Kpi("retail.complaint_first_response", _l("Complaint first-response time"),
+            _l("Average minutes from intake to the first response, counted in the store's opening hours (closures "
+               "skipped), over the complaints first answered in the period."), records=_responded,
+            measure="avg:minutes", columns={**cols, "minutes": _l("Minutes (store hours)")},
+            higher_is_better=False, **common),
+        Kpi("retail.complaint_sla_breach", _l("Complaint SLA breach rate"),
+            _l("Of the complaints received in the period, the share that missed the first-response or the "
+               "resolution target."), records=_complaints, measure="rate:breached", unit="%",
+            columns={**cols, "breached": _l("Missed a target")}, higher_is_better=False, **common),
+        Kpi("retail.complaint_resolution_time", _l("Complaint resolution time"),
+            _l("Average store hours from intake to resolution, less the time spent waiting for the customer, over "
+               "the complaints resolved in the period."), records=_resolved, measure="avg:hours",
+            columns={**cols, "hours": _l("Hours (store hours)")}, higher_is_better=False, **common),
+        Kpi("retail.complaint_satisfaction", _l("Satisfaction after a complaint"),
+            _l("Average score (1-5) customers gave the resolution of complaints resolved in the period."),
+            records=_rated, measure="avg:score", unit="score", columns={**cols, "score": _l("Score")}, **common),
+    ]
+
+
 def kpis():
     member_cols = {"id": _l("ID"), "member_no": _l("Member number"), "store_id": _l("Store")}
     return [
@@ -151,7 +227,7 @@ def kpis():
             permission="retail.view", records=_stored_value_liability, measure="sum:balance", unit="money",
             filters=("store",), columns={**member_cols, "balance": _l("Balance")}, time_column=None,
             group_by=BY_STORE, higher_is_better=False),
-    ]
+    ] + complaint_kpis()
 
 
 def customer_panel():
@@ -189,11 +265,17 @@ def load_demo(ctx):
                 "lines": [{"description": g, "unit_price": p, "quantity": 1} for g, p in goods],
                 "method": ctx.rng.choice(["wechat_pay", "alipay", "cash"]),
                 "stored_value": "50" if n % 4 == 0 else "0"})              # every good costs more than 50
-    from . import campaigns, complaints
-
     campaign = campaigns.create({"name": "会员日回馈", "template": "WINBACK", "control_pct": 20, "window_days": 30,
                                  "message": "会员日全场满额有礼，凭券9折，欢迎到店。"})
     campaigns.launch(campaign, rng=ctx.rng)
     first = members.member_of_customer(members.recent_members()[-1][0].customer_id)
     complaints.intake(AUTOMATION, {"customer_id": first.customer_id, "store_id": ctx.stores[0].id, "kind": "quality",
                                    "description": "上周买的羊毛围巾洗后掉色，希望退换。"}, source="member")
+    # one handled end to end, so the complaint KPIs and a remedy show on a fresh demo
+    second = members.member_of_customer(members.recent_members()[-2][0].customer_id)
+    handled = complaints.intake(AUTOMATION, {"customer_id": second.customer_id, "store_id": ctx.stores[1].id,
+                                             "kind": "attitude", "description": "结账时店员态度冷淡。"})
+    complaints.respond(user, handled, "已致电道歉，并约定到店当面沟通。")
+    remedies.issue(user, handled, {"kind": "coupon", "template": "GIFT", "note": "致歉礼品"})
+    complaints.resolve(user, handled, "店长当面致歉并赠送礼品，已加强店员培训。")
+    complaints.rate(AUTOMATION, handled, 4)

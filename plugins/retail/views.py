@@ -5,17 +5,18 @@ import hmac
 import secrets
 import time as _time
 import segno
+from limits import parse as parse_limit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (Store, current_tenant_id, db, flatten_errors, get_scoped, refuse, requires, send_message,
-                          tenant_today)
+from storecrm.sdk import (RFM_SEGMENTS, Customer, Store, current_tenant_id, db, flatten_errors, get_scoped, limiter,
+                          refuse, requires, saved_customer_views, send_message, staff_with_role, tenant_today, utcnow)
 
-from . import complaints as complaints_module
-from . import coupons, labels, members, points, purchases, tiers, tokens, wallet
+from . import campaigns, complaints, coupons, labels, members, offline, points, purchases, remedies, tiers, tokens, wallet
+from .models import Complaint
 
 bp = Blueprint("retail", __name__, url_prefix="/retail", template_folder="templates")
 
@@ -156,6 +157,10 @@ def coupon_templates():
 
 PENDING = "storecrm.retail.join"
 CODE_TTL, CODE_TRIES, RESEND_AFTER = 600, 5, 60
+# beyond the five tries a session gets: every POST is limited per address (a bot that drops its cookie starts a new
+# session, not a new allowance), and texts per mobile number, so nobody can bomb one phone from many addresses
+JOIN_LIMIT = "10 per minute;60 per hour"
+CODES_PER_MOBILE = parse_limit("3 per 10 minutes")
 
 
 def _digest(mobile: str, code: str) -> str:
@@ -163,7 +168,22 @@ def _digest(mobile: str, code: str) -> str:
     return hmac.new(key, f"{current_tenant_id()}:{mobile}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _join_key(*parts) -> str:
+    return ":".join(["retail-join", str(current_tenant_id()), *map(str, parts)])
+
+
+def _may_text(mobile: str) -> bool:
+    """Whether this mobile may get another code now (and count it). Like the core's limiter (RATELIMIT_SWALLOW_ERRORS),
+    an unreachable Redis lets shoppers join rather than failing the page; it is logged."""
+    try:
+        return limiter.limiter.hit(CODES_PER_MOBILE, _join_key("sms", mobile))
+    except Exception:  # noqa: BLE001 — the storage's own errors (redis, connection) vary by backend
+        current_app.logger.exception("retail join: rate-limit storage unavailable; code sent without the check")
+        return True
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
+@limiter.limit(JOIN_LIMIT, methods=["POST"])
 def join(token):
     store = get_scoped(Store, tokens.read(tokens.JOIN, token))
     if store is None or not store.active:
@@ -202,6 +222,8 @@ def join(token):
         if not errors:
             if pending and _time.time() - pending["at"] < RESEND_AFTER and pending["data"]["mobile"] == loaded["mobile"]:
                 step = "code"      # a double tap does not text a second code
+            elif not _may_text(loaded["mobile"]):
+                errors = {"mobile": [_("Too many codes were sent to this number. Please try again later.")]}
             else:
                 code = f"{secrets.randbelow(10**6):06d}"
                 data["mobile"] = loaded["mobile"]
@@ -232,7 +254,8 @@ def card(token):
                            tier=tiers.tier_named(member.tier_code), svg=_svg(member.member_no, 7),
                            coupons=coupons.coupons_of(member.id), purchases=purchases.purchases_of(member.id, 20),
                            expiring=points.expiring_within(member.id, 30), today=tenant_today(),
-                           kinds=complaints_module.KINDS)
+                           kinds=complaints.KINDS, statuses=complaints.STATUSES,
+                           my_complaints=_complaints_of(member))
 
 
 # --- campaigns ------------------------------------------------------------------------------------------------------
@@ -240,29 +263,26 @@ def card(token):
 @bp.route("/campaigns", methods=["GET", "POST"])
 @requires("retail.view")
 def campaign_list():
-    from . import campaigns
-
     errors = {}
     if request.method == "POST":
         if not current_user.has_permission("retail.manage"):
             abort(403)
         try:
             campaign = campaigns.create({k: request.form.get(k) for k in (
-                "name", "template", "message", "control_pct", "window_days", "segment", "tier") if request.form.get(k)})
+                "name", "template", "message", "control_pct", "window_days", "segment", "tier", "rfm", "view_id")
+                if request.form.get(k)}, current_user)
         except ValidationError as err:
             errors = flatten_errors(err.messages)
         else:
             return redirect(url_for("retail.campaign", campaign_id=campaign.id))
     return render_template("retail/campaigns.html", rows=campaigns.listing(), errors=errors, values=request.form,
-                           templates=coupons.templates(), segments=campaigns.SEGMENTS,
-                           tiers=members.tiers()), (422 if errors else 200)
+                           templates=coupons.templates(), segments=campaigns.SEGMENTS, rfm_segments=RFM_SEGMENTS,
+                           views=saved_customer_views(current_user), tiers=members.tiers()), (422 if errors else 200)
 
 
 @bp.route("/campaigns/<int:campaign_id>", methods=["GET", "POST"])
 @requires("retail.view")
 def campaign(campaign_id):
-    from . import campaigns
-
     row = campaigns.get(campaign_id)
     if row is None:
         abort(404)
@@ -271,7 +291,7 @@ def campaign(campaign_id):
         if not current_user.has_permission("retail.manage"):
             abort(403)
         try:
-            campaigns.launch(row)
+            campaigns.launch(row, user=current_user)
         except ValidationError as err:
             errors = flatten_errors(err.messages)
             refuse()
@@ -279,7 +299,8 @@ def campaign(campaign_id):
             flash(_("Campaign launched."), "success")
             return redirect(url_for("retail.campaign", campaign_id=row.id))
     return render_template("retail/campaign.html", campaign=row, report=campaigns.report(row), errors=errors,
-                           segments=campaigns.SEGMENTS), (422 if errors else 200)
+                           segments=campaigns.SEGMENTS, rfm_segments=RFM_SEGMENTS,
+                           views={v.id: v.name for v in saved_customer_views(current_user)}), (422 if errors else 200)
 
 
 # --- complaints -----------------------------------------------------------------------------------------------------
@@ -287,8 +308,6 @@ def campaign(campaign_id):
 @bp.route("/complaints", methods=["GET", "POST"])
 @requires("retail.view")
 def complaint_list():
-    from . import complaints
-
     errors = {}
     if request.method == "POST":
         if not current_user.has_permission("retail.till"):
@@ -313,10 +332,6 @@ def complaint_list():
 @bp.route("/complaints/<int:complaint_id>", methods=["GET", "POST"])
 @requires("retail.view")
 def complaint(complaint_id):
-    from storecrm.sdk import Customer, staff_with_role
-
-    from . import complaints
-
     row = complaints.get(complaint_id)
     if row is None:
         abort(404)
@@ -328,6 +343,14 @@ def complaint(complaint_id):
         try:
             if action == "respond":
                 complaints.respond(current_user, row, request.form.get("note", ""))
+            elif action == "wait":
+                complaints.wait_for_customer(current_user, row, request.form.get("note", ""))
+            elif action == "resume":
+                complaints.resume(current_user, row, request.form.get("note", ""))
+            elif action == "rate":
+                complaints.rate(current_user, row, request.form.get("score"))
+            elif action == "remedy":
+                remedies.issue(current_user, row, _remedy_form(request.form))
             elif action == "transfer":
                 raw = request.form.get("to_user_id", "")
                 complaints.transfer(current_user, row, int(raw) if raw.isdigit() and len(raw) < 18 else None,
@@ -341,17 +364,77 @@ def complaint(complaint_id):
             flash(_("Saved."), "success")
             return redirect(url_for("retail.complaint", complaint_id=row.id))
     staff = {u.id: u for role in ("owner", "admin", "manager", "advisor") for u in staff_with_role(role)}
+    member = members.member_of_customer(row.customer_id)
+    bought = purchases.purchases_of(member.id, 10) if member else []
+    given = remedies.remedies_of(row.id)
     return render_template("retail/complaint.html", complaint=row, customer=get_scoped(Customer, row.customer_id),
                            events=complaints.events_of(row.id), kinds=complaints.KINDS, statuses=complaints.STATUSES,
-                           event_labels=complaints.EVENTS, staff=staff, errors=errors,
-                           values=request.form), (422 if errors else 200)
+                           event_labels=complaints.EVENTS, staff=staff, errors=errors, values=request.form,
+                           remedies=given, coupon_names=remedies.coupon_names(given), remedy_kinds=remedies.KINDS,
+                           templates=[t for t in coupons.templates() if t.active],
+                           purchases=bought, lines={p.id: purchases.lines_for(p) for p in bought}), \
+        (422 if errors else 200)
+
+
+def _remedy_form(form) -> dict:
+    """The remedy form: a return sends `qty_<line id>` for each line coming back."""
+    lines = [{"line_id": key[4:], "quantity": value} for key, value in form.items()
+             if key.startswith("qty_") and key[4:].isdigit() and value.strip() not in ("", "0")]
+    return {"kind": form.get("kind", ""), "template": form.get("template") or None,
+            "purchase_id": form.get("purchase_id") or None, "amount": form.get("amount") or None,
+            "lines": lines, "note": form.get("note", "")}
+
+
+# --- offline till: what was reconciled, rejections first to follow up --------------------------------------------
+
+@bp.get("/offline")
+@requires("retail.view")
+def offline_list():
+    status = request.args.get("status") if request.args.get("status") in offline.STATUSES else None
+    return render_template("retail/offline.html", rows=offline.listing(status), status=status,
+                           statuses=offline.STATUSES, reasons=offline.REASONS,
+                           stores={s.id: s.name for s in _stores()})
+
+
+def _complaints_of(member):
+    return list(db.session.scalars(select(Complaint).where(Complaint.customer_id == member.customer_id)
+                                   .order_by(Complaint.id.desc()).limit(10)))
+
+
+@bp.get("/card/<token>/offline")
+def offline_pass(token):
+    """A signed, short-lived code the till can check with no network (offline.py); the page renews it."""
+    member = _card_member(token)
+    token_, expires = offline.issue_pass(member)
+    payload = offline.verify(token_, offline.tenant_key())
+    seconds = max(int((expires - utcnow()).total_seconds()) - 30, 30)
+    page = render_template("retail/offline_pass.html", member=member, token=token, svg=_svg(token_, 5),
+                           pass_token=token_, expires=expires, cap=payload["p"], coupon_count=len(payload["c"]))
+    return page, 200, {"Refresh": str(seconds), "Cache-Control": "no-store"}
+
+
+@bp.post("/card/<token>/complaints/<int:complaint_id>/rating")
+@limiter.limit(JOIN_LIMIT)
+def card_rate(token, complaint_id):
+    """The member rates how their own complaint was resolved (1-5)."""
+    member = _card_member(token)
+    row = complaints.get(complaint_id)
+    if row is None or row.customer_id != member.customer_id:
+        abort(404)
+    try:
+        complaints.rate(None, row, request.form.get("score"))
+    except ValidationError as err:
+        refuse()
+        flash(" ".join(m for ms in flatten_errors(err.messages).values() for m in ms), "danger")
+    else:
+        flash(_("Thank you for your rating."), "success")
+    return redirect(url_for("retail.card", token=token))
 
 
 @bp.post("/card/<token>/complaint")
+@limiter.limit(JOIN_LIMIT)
 def card_complaint(token):
     """A complaint from the member's own page (no login: the signed card link is the member's)."""
-    from . import complaints
-
     member = _card_member(token)
     try:
         complaints.intake(None, {"customer_id": member.customer_id, "store_id": member.store_id,

@@ -132,3 +132,83 @@ def test_a_shopper_registers_buys_gets_the_birthday_coupon_and_redeems_it(make_t
     phone.screenshot(path=str(SHOTS / "retail-4-staff-member-zh.png"), full_page=True)
     phone.goto(f"{base}/t/alpha/retail/")
     phone.screenshot(path=str(SHOTS / "retail-5-staff-index-zh.png"), full_page=True)
+
+
+def test_complaint_remedy_rating_and_the_offline_till_on_phones(make_tenant, in_tenant, live_server, phone, api_token,
+                                                                app):
+    """A member complains from the card → the manager stops the clock, gives a coupon, resolves → the member rates
+    it; the card's offline code is verified by a till with its key and uploaded once; the KPI and offline pages."""
+    import base64
+    import uuid
+
+    from storecrm.sdk import utcnow
+    from storecrm.testing.fixtures import PASSWORD
+
+    from storecrm.plugins.retail import offline
+    from retail_testkit import buy, member
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    with in_tenant(alpha):
+        m = member(alpha, 1, name="王丽")
+        buy(alpha, m, "300.00")
+        card = tokens.make(tokens.CARD, m.id)
+    base = live_server
+    phone.goto(f"{base}/t/alpha/retail/card/{card}")
+    phone.click("text=有不满意的地方？告诉我们")
+    phone.select_option("select[name=kind]", "quality")
+    phone.fill("textarea[name=description]", "上周买的羊毛围巾洗后掉色，希望退换。")
+    phone.click("form[action$='/complaint'] button[type=submit]")
+    phone.wait_for_selector("[data-testid=my-complaints]")
+
+    # the manager, on a phone: waiting for a photo (clock stopped), a coupon as a remedy, resolved
+    phone.goto(f"{base}/t/alpha/login")
+    phone.fill("#login", alpha.emails["manager"])
+    phone.fill("#password", PASSWORD)
+    phone.click("[data-testid=login-submit]")
+    phone.goto(f"{base}/t/alpha/retail/complaints")
+    phone.click("[data-testid=complaints] a")
+    phone.fill("#f-asked", "请提供洗涤后的照片")
+    phone.click("[data-testid=wait]")
+    assert "解决计时已暂停" in phone.inner_text("[data-testid=sla-resolution]")
+    phone.screenshot(path=str(SHOTS / "retail-6-complaint-waiting-zh.png"), full_page=True)
+    phone.click("[data-testid=resume]")
+    phone.click("[data-testid=remedy-form] summary")
+    phone.select_option("[data-testid=remedy-form] select[name=kind]", "coupon")
+    phone.select_option("[data-testid=remedy-form] select[name=template]", "GIFT")
+    phone.fill("[data-testid=remedy-form] textarea[name=note]", "致歉礼品")
+    phone.click("[data-testid=remedy-form] button[type=submit]")
+    phone.wait_for_selector("[data-testid=remedies]")
+    phone.fill("textarea[name=resolution]", "已换新并赠送礼品")
+    phone.click("button:has-text('办结')")
+    phone.screenshot(path=str(SHOTS / "retail-7-complaint-resolved-zh.png"), full_page=True)
+    assert "优惠券" in phone.inner_text("[data-testid=remedies]")
+
+    # the member rates the resolution on the card
+    phone.goto(f"{base}/t/alpha/retail/card/{card}")
+    phone.click("[data-testid=my-complaints] button[value='5']")
+    assert "您的评分：5 / 5" in phone.inner_text("[data-testid=my-complaints]")
+    phone.screenshot(path=str(SHOTS / "retail-8-card-rated-zh.png"), full_page=True)
+
+    # the till is offline: the signed code, checked with the till's key, 100 points taken, uploaded twice
+    phone.click("[data-testid=offline-pass-link]")
+    phone.wait_for_selector("[data-testid=offline-pass]")
+    phone.screenshot(path=str(SHOTS / "retail-9-offline-code-zh.png"), full_page=True)
+    qr = phone.get_attribute("[data-pass]", "data-pass")
+    client, headers = app.test_client(), api_token(alpha, "advisor")
+    raw = client.get("/api/v1/retail/offline/key", headers=headers).get_json()["key"]
+    payload = offline.verify(qr, base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    assert payload["m"] == m.member_no and payload["e"] > utcnow().timestamp()
+    sale = {"key": str(uuid.uuid4()), "qr": qr, "accepted_at": utcnow().isoformat(), "points": 100}
+    upload = {"till": "JA01-1", "store_id": alpha.stores[0], "transactions": [sale]}
+    for replayed in (False, True):
+        result = client.post("/api/v1/retail/offline/transactions", json=upload, headers=headers).get_json()
+        assert result["results"][0]["status"] == "applied" and result["results"][0]["replayed"] is replayed
+    phone.goto(f"{base}/t/alpha/retail/card/{card}")
+    assert phone.inner_text("[data-testid=my-points]").strip() == "200"
+    phone.goto(f"{base}/t/alpha/retail/offline")
+    phone.screenshot(path=str(SHOTS / "retail-10-offline-sales-zh.png"), full_page=True)
+    phone.goto(f"{base}/t/alpha/reports/kpis/retail.complaint_satisfaction?period=month")
+    phone.screenshot(path=str(SHOTS / "retail-11-kpi-satisfaction-zh.png"), full_page=True)
+    phone.goto(f"{base}/t/alpha/reports/kpis/retail.complaints_per_100_orders?period=month")
+    phone.screenshot(path=str(SHOTS / "retail-12-kpi-per-100-orders-zh.png"), full_page=True)

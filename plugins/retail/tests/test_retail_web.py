@@ -37,11 +37,14 @@ def test_every_route_keeps_tenants_apart(app, two_tenants, in_tenant, login, api
         "retail.join": lambda w: {"token": b["join"]},
         "retail.card": lambda w: {"token": b["card"]},
         "retail.card_complaint": lambda w: {"token": b["card"]},
+        "retail.offline_pass": lambda w: {"token": b["card"]},
+        "retail.card_rate": lambda w: {"token": b["card"], "complaint_id": b["complaint_id"]},
     })
     for name in ("retail.campaign", "api_retail.launch_campaign", "api_retail.campaign_report"):
         b_ids[name] = lambda w: {"campaign_id": b["campaign_id"]}
     for name in ("retail.complaint", "api_retail.get_complaint", "api_retail.respond_complaint",
-                 "api_retail.resolve_complaint"):
+                 "api_retail.resolve_complaint", "api_retail.wait_complaint", "api_retail.resume_complaint",
+                 "api_retail.rate_complaint", "api_retail.complaint_remedies", "api_retail.issue_remedy"):
         b_ids[name] = lambda w: {"complaint_id": b["complaint_id"]}
     assert_plugin_isolated(app, "retail", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids=b_ids)
@@ -145,3 +148,62 @@ def test_api_purchase_is_idempotent_refunds_and_errors_name_the_field(app, two_t
     resp = client.post("/api/v1/retail/coupons/redemptions", json={"member_no": m["member_no"],
                                                                     "code": coupons_[0]["code"]}, headers=headers)
     assert resp.status_code == 201
+
+
+def test_the_join_page_is_rate_limited_beyond_the_session_tries(app, two_tenants, in_tenant, system_db):
+    """A bot that drops its cookie gets a new session, not a new allowance: posts are limited per address, and the
+    codes texted to one mobile are limited whichever address asks."""
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        token = tokens.make(tokens.JOIN, alpha.stores[0])
+    url = f"/t/alpha/retail/join/{token}"
+
+    def fresh(address):
+        client = app.test_client()
+        page = client.get(url, environ_base={"REMOTE_ADDR": address})
+        return client, re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+    # one mobile from three addresses, each a fresh session: three codes, then a field error, no fourth SMS
+    for n, address in enumerate(("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")):
+        client, csrf = fresh(address)
+        resp = client.post(url, data={"csrf_token": csrf, "name": "王丽", "mobile": "13955550000", "consent": "1"},
+                           environ_base={"REMOTE_ADDR": address})
+        assert resp.status_code == (200 if n < 3 else 422)
+    assert 'data-error-for="mobile"' in resp.get_data(as_text=True)
+    with system_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM outbox_messages WHERE channel = 'sms'")).scalar() == 3
+    # one address, new sessions each time: after ten posts in a minute, 429
+    codes = []
+    for n in range(11):
+        client, csrf = fresh("10.0.0.9")
+        codes.append(client.post(url, data={"csrf_token": csrf, "code": "123456"},
+                                 environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code)
+    assert codes[:10].count(429) == 0 and codes[-1] == 429
+
+
+def test_the_complaint_page_stops_the_clock_gives_a_remedy_and_records_the_rating(two_tenants, login, in_tenant):
+    alpha, _ = two_tenants
+    with in_tenant(alpha):
+        m = member(alpha, 1)
+        purchase = buy(alpha, m, "120.00")
+        row = complaints.intake(None, {"customer_id": m.customer_id, "store_id": alpha.stores[0], "kind": "quality",
+                                       "description": "拉链坏了"})
+    manager = login(alpha, "manager")
+    url = f"/t/alpha/retail/complaints/{row.id}"
+    assert manager.post(url, {"action": "wait", "note": "请提供照片"}).status_code == 302
+    page = manager.get(url).get_data(as_text=True)
+    assert 'data-testid="resume"' in page
+    assert manager.post(url, {"action": "resume"}).status_code == 302
+    bad = manager.post(url, {"action": "remedy", "kind": "refund", "purchase_id": str(purchase.id), "amount": "999",
+                             "note": "退款"})
+    assert bad.status_code == 422 and 'data-error-for="amount"' in bad.get_data(as_text=True)
+    ok = manager.post(url, {"action": "remedy", "kind": "refund", "purchase_id": str(purchase.id), "amount": "20",
+                            "note": "部分退款"})
+    assert ok.status_code == 302
+    assert manager.post(url, {"action": "resolve", "resolution": "已退款"}).status_code == 302
+    assert manager.post(url, {"action": "rate", "score": "9"}).status_code == 422
+    assert manager.post(url, {"action": "rate", "score": "5"}).status_code == 302
+    page = manager.get(url).get_data(as_text=True)
+    assert 'data-testid="remedies"' in page and 'data-testid="satisfaction"' in page
+    with in_tenant(alpha):
+        assert complaints.get(row.id).satisfaction == 5
