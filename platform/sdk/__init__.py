@@ -143,7 +143,6 @@ from ..reports import engine as _reports
 from ..rules import engine as _rules
 from ..rules import preview as _rule_preview
 from ..rules.models import Rule
-from ..sales.schemas import PaymentSchema as _PaymentSchema
 from ..sales.services import record_payment as _record_payment
 from ..scheduling import setup as _scheduling_setup
 from ..scheduling.schemas import ResourceSchema as _ResourceSchema
@@ -522,7 +521,6 @@ from ..scheduling.models import StaffSkill  # noqa: E402
 from ..scheduling.setup import add_pattern as _add_pattern  # noqa: E402
 from ..scheduling.setup import save_resource as _save_resource  # noqa: E402
 from ..scheduling.setup import save_service_type as _save_service_type  # noqa: E402
-from ..scheduling.setup import set_staff_profile as _set_staff_profile  # noqa: E402
 from ..sales.models import SalesDocument  # noqa: E402
 from ..sales.services import accept_quote, send_quote  # noqa: E402
 from ..sales.services import get_order as _get_order  # noqa: E402
