@@ -688,3 +688,50 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
     if not interest:
         raise _ValidationError({"interest": [_gettext("This field is required.")]})
     return _update_lead(user, lead, {"interest": interest[:120]})
+
+# --- added for sms (China channels: template-only providers, staff channels, provider plumbing) ---
+from flask import current_app as _current_app
+from redis import Redis as _Redis
+from sqlalchemy import select as _select
+from ..extensions import csrf as _csrf
+from ..hooks.contrib import MessageTemplate
+from ..notifications.models import OutboxMessage
+from ..notifications.templates import send_template
+
+__all__ += ["MessageTemplate", "send_template", "OutboxMessage", "outbox_messages", "shared_redis", "csrf_exempt"]
+
+
+def outbox_messages(channel: str, *, limit: int = 50) -> list[OutboxMessage]:
+    """The tenant's latest outbox messages on `channel` (newest first): what a channel's admin page lists as
+    recent deliveries and failures (`status` pending | sent | dead | skipped, `attempts`, `last_error`).
+
+        failures = [m for m in outbox_messages("sms") if m.status == "dead"]
+    """
+    return list(db.session.scalars(_select(OutboxMessage).where(OutboxMessage.channel == channel)
+                                   .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+_REDIS: dict = {}
+
+
+def shared_redis() -> _Redis:
+    """The Redis every web and worker process of this install shares (REDIS_URL): for state that must be one
+    across processes, such as a provider's access token and the lock that refreshes it.
+
+        token = shared_redis().get(f"myplugin:{current_tenant_id()}:token")
+    """
+    url = _current_app.config["REDIS_URL"]
+    if url not in _REDIS:
+        _REDIS[url] = _Redis.from_url(url, socket_timeout=5)
+    return _REDIS[url]
+
+
+def csrf_exempt(view):
+    """Exempt a view from the CSRF check: only for machine callbacks that carry their own signature (a provider's
+    delivery receipts), never for a form a person submits.
+
+        @bp.post("/receipts/<token>")
+        @csrf_exempt
+        def receipts(token): ...
+    """
+    return _csrf.exempt(view)

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from storecrm.sdk import (AUTOMATION, Customer, Store, Trimmed, db, get_scoped, get_user, notify_user, record_audit,
-                          schedule_timer, cancel_timer, send_message, staff_with_role, timer_handler, utcnow)
+                          schedule_timer, cancel_timer, send_template, staff_with_role, timer_handler, utcnow)
 
 from .models import Complaint, ComplaintEvent
 
@@ -109,8 +109,8 @@ def resolve(user, complaint: Complaint, resolution: str) -> Complaint:
                                   note=complaint.resolution[:2000]))
     customer = get_scoped(Customer, complaint.customer_id)
     if customer is not None and customer.mobile:
-        send_message("sms", customer.mobile, "", _("Your complaint has been resolved. How satisfied are you? Reply 1-5."),
-                     customer=customer, dedupe_key=f"retail-complaint-survey-{complaint.id}")
+        send_template("sms", customer.mobile, "retail.complaint_resolved", {}, customer=customer,
+                      dedupe_key=f"retail-complaint-survey-{complaint.id}")
     db.session.flush()
     record_audit("update", "retail_complaint", complaint.id, "resolved")
     return complaint

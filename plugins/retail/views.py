@@ -11,7 +11,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (Store, current_tenant_id, db, flatten_errors, get_scoped, refuse, requires, send_message,
+from storecrm.sdk import (Store, current_tenant_id, db, flatten_errors, get_scoped, refuse, requires, send_template,
                           tenant_today)
 
 from . import complaints as complaints_module
@@ -207,9 +207,8 @@ def join(token):
                 data["mobile"] = loaded["mobile"]
                 session[PENDING] = {"store": store.id, "data": data, "digest": _digest(loaded["mobile"], code),
                                     "at": _time.time(), "tries": 0}
-                send_message("sms", loaded["mobile"], "",
-                             _("Your membership code for %(store)s: %(code)s (valid 10 minutes).",
-                               store=store.name, code=code), payload={"scrub": True})
+                send_template("sms", loaded["mobile"], "retail.join_code", {"store": store.name, "code": code},
+                              payload={"scrub": True, "verification": True})
                 step = "code"
     if errors:
         refuse()
