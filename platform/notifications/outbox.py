@@ -23,6 +23,11 @@ MAX_ATTEMPTS = 8
 MARKETING_CHANNELS = ("sms", "wechat")
 
 
+class Undeliverable(Exception):
+    """Raised by a channel for a message no retry can deliver (no approved template for it, a number the provider
+    calls invalid): the message is dead at once, its reason kept in `last_error`, instead of spending its attempts."""
+
+
 def send(channel: str, recipient: str, subject: str = "", body: str = "", *, payload: dict | None = None,
          dedupe_key: str | None = None, customer=None, marketing: bool = False, template: str | None = None,
          params: dict | None = None) -> OutboxMessage | None:
@@ -126,8 +131,8 @@ def attempt(message: OutboxMessage) -> None:
             raise LookupError(f"no channel {message.channel!r} for this tenant")
         channel.send(message)
     except Exception as exc:  # a provider's failure of any kind is recorded and retried, never lost
-        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if message.attempts >= MAX_ATTEMPTS:
+        message.last_error = (str(exc) if isinstance(exc, Undeliverable) else f"{type(exc).__name__}: {exc}")[:500]
+        if isinstance(exc, Undeliverable) or message.attempts >= MAX_ATTEMPTS:
             message.status = "dead"
             log.warning("outbox message %s is dead after %s attempts: %s", message.id, message.attempts,
                         message.last_error)

@@ -696,9 +696,21 @@ from sqlalchemy import select as _select
 from ..extensions import csrf as _csrf
 from ..hooks.contrib import MessageTemplate
 from ..notifications.models import OutboxMessage
+from ..notifications.outbox import Undeliverable
+from ..notifications.templates import available as _message_templates
 from ..notifications.templates import send_template
 
-__all__ += ["MessageTemplate", "send_template", "OutboxMessage", "outbox_messages", "shared_redis", "csrf_exempt"]
+__all__ += ["MessageTemplate", "send_template", "OutboxMessage", "outbox_messages", "shared_redis", "csrf_exempt",
+            "Undeliverable", "message_templates"]
+
+
+def message_templates() -> list[MessageTemplate]:
+    """Every message template of the tenant (the core's and its enabled plugins'), e.g. to map each code to a
+    provider's approved template.
+
+        codes = [t.code for t in message_templates()]
+    """
+    return list(_message_templates().values())
 
 
 def outbox_messages(channel: str, *, limit: int = 50) -> list[OutboxMessage]:
