@@ -23,9 +23,10 @@ def _page(errors=None, values=None, status=200):
     settings = services.settings()
     receipts = {p: url_for("sms_cn.receipts", provider=p, token=services.receipt_token(), _external=True)
                 for p in ("aliyun", "tencent")}
-    return render_template("sms_cn/index.html", settings=settings, configured=services.configured(settings),
+    templates = message_templates()
+    return render_template("sms_cn/index.html", settings=settings, template_labels={t.code: t.label for t in templates}, configured=services.configured(settings),
                            provider_label=services.PROVIDER_LABELS.get(settings.get("provider"), ""),
-                           templates=message_templates(), mappings=services.mappings(), receipts=receipts,
+                           templates=templates, mappings=services.mappings(), receipts=receipts,
                            deliveries=services.recent(), failures=services.failures(), errors=errors or {},
                            values=values, status_labels=STATUS_LABELS, describe=describe), status
 
