@@ -76,3 +76,11 @@ def register_notification_channels():
     from .services import deliver
 
     return [NotificationChannel("sms", _l("SMS (Aliyun / Tencent Cloud)"), deliver)]
+
+
+@hookimpl
+def customer_erasure(customer):
+    """The delivery log keeps numbers (test texts have no outbox message to cascade from): erase theirs."""
+    from .services import erase_number
+
+    erase_number(customer.mobile)

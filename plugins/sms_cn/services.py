@@ -202,3 +202,14 @@ def failures(limit: int = 20) -> list:
     """Outbox texts that could not go (dead) or wait for a retry after an error."""
     return [m for m in outbox_messages("sms", limit=200) if m.status == "dead" or
             (m.status == "pending" and m.last_error)][:limit]
+
+
+def erase_number(phone: str | None) -> int:
+    """Delete the delivery records of a number (a customer erased under PIPL); how many."""
+    if not phone:
+        return 0
+    rows = list(db.session.scalars(select(Delivery).where(Delivery.phone == phone[:20])))
+    for row in rows:
+        db.session.delete(row)
+    db.session.flush()
+    return len(rows)

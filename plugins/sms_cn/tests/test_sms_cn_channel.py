@@ -199,3 +199,20 @@ def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tena
     run_outbox()
     assert_plugin_isolated(app, "sms_cn", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids={"sms_cn.receipts": lambda w: {"provider": "aliyun", "token": _token(app, w)}})
+
+
+def test_erasing_a_customer_removes_their_number_from_the_delivery_log(app, two_tenants, in_tenant, login,
+                                                                       run_outbox, system_db, aliyun):
+    from storecrm.plugins.sms_cn import customer_erasure
+    from storecrm.sdk import Customer, get_scoped
+
+    alpha, _ = two_tenants
+    configure(login(alpha, "admin"), alpha.slug)
+    with in_tenant(alpha):
+        mobile = get_scoped(Customer, alpha.customers[0]).mobile
+    _send_code(in_tenant, alpha, phone=mobile)
+    run_outbox()
+    assert _rows(system_db, "SELECT count(*) FROM sms_cn_deliveries") == [(1,)]
+    with in_tenant(alpha):
+        customer_erasure(get_scoped(Customer, alpha.customers[0]))
+    assert _rows(system_db, "SELECT count(*) FROM sms_cn_deliveries") == [(0,)]
