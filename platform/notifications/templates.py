@@ -5,7 +5,6 @@ expressions — so a template can never reach into the objects behind it (str.fo
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError

@@ -7,7 +7,6 @@ qualify for. Every change is kept (`retail_tier_changes`) and the member gets an
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from storecrm.sdk import db, emit_event, plugin_settings, send_template, tenant_today, tenant_zone, utcnow
