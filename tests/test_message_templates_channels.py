@@ -83,3 +83,28 @@ def test_notify_user_also_queues_on_a_staff_channel_that_knows_the_user(two_tena
     rows = _rows(system_db, "SELECT channel, recipient, dedupe_key FROM outbox_messages ORDER BY channel")
     assert [(r.channel, r.dedupe_key) for r in rows] == [("chat", "lead:1:chat"), ("email", "lead:1:email")]
     assert rows[0].recipient == f"chat-{alpha.users['owner']}"
+
+
+def test_a_channel_raising_undeliverable_gives_up_at_once_with_its_reason(two_tenants, app, monkeypatch):
+    from storecrm.extensions import db
+    from storecrm.hooks.contrib import NotificationChannel
+    from storecrm.notifications import outbox
+    from storecrm.tenancy.context import TenantRef, tenant_context
+
+    def refuse(message):
+        raise outbox.Undeliverable("消息模板 x 未对应服务商模板，未发送")
+
+    def flaky(message):
+        raise ConnectionError("provider down")
+
+    monkeypatch.setattr(outbox, "channels", lambda: {"sms": NotificationChannel("sms", "SMS", refuse),
+                                                     "chat": NotificationChannel("chat", "Chat", flaky)})
+    alpha, _ = two_tenants
+    with app.app_context(), tenant_context(TenantRef(alpha.id, alpha.slug)):
+        never = outbox.send("sms", "+8613800138000", body="x")
+        later = outbox.send("chat", "u1", body="y")
+        outbox.attempt(never)
+        outbox.attempt(later)
+        assert (never.status, never.attempts, never.last_error) == ("dead", 1, "消息模板 x 未对应服务商模板，未发送")
+        assert later.status == "pending" and later.attempts == 1 and "provider down" in later.last_error
+        db.session.commit()
