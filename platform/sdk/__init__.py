@@ -699,9 +699,22 @@ from ..notifications.models import OutboxMessage
 from ..notifications.outbox import Undeliverable
 from ..notifications.templates import available as _message_templates
 from ..notifications.templates import send_template
+from ..tenancy.context import current_tenant as _current_tenant
 
 __all__ += ["MessageTemplate", "send_template", "OutboxMessage", "outbox_messages", "shared_redis", "csrf_exempt",
-            "Undeliverable", "message_templates"]
+            "Undeliverable", "message_templates", "tenant_url"]
+
+
+def tenant_url(path: str) -> str:
+    """The absolute address of a page of the current tenant, for messages read outside StoreCRM (a WeCom card's
+    button, an SMS link); an address that is already absolute is returned as it is.
+
+        tenant_url("/smart-home/engineer/12")  # "https://crm.example.com/t/star-auto/smart-home/engineer/12"
+    """
+    if path.startswith(("http://", "https://")):
+        return path
+    base = _current_app.config["STORECRM"].base_url.rstrip("/")
+    return f"{base}/t/{_current_tenant().slug}/{path.lstrip('/')}"
 
 
 def message_templates() -> list[MessageTemplate]:

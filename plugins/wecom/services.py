@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (Undeliverable, User, db, get_scoped, outbox_messages, plugin_settings, record_audit)
+from storecrm.sdk import (Undeliverable, User, db, get_scoped, outbox_messages, plugin_settings, record_audit,
+                          tenant_url)
 
 from . import client
 from .errors import PERMANENT, describe
@@ -75,7 +76,8 @@ def deliver(message) -> None:
     if link and body.endswith(link):  # notify_user's text ends with "label: url"; the card has its own button
         body = body.rsplit("\n\n", 1)[0]
     try:
-        client.send_text(values, message.recipient, message.subject or "StoreCRM", body, link)
+        client.send_text(values, message.recipient, message.subject or "StoreCRM", body,
+                         tenant_url(link) if link else None)  # WeCom opens the card's button outside StoreCRM
     except client.WecomError as err:
         if err.errcode in PERMANENT:
             raise Undeliverable(_reason(err)) from err
