@@ -112,10 +112,30 @@ class RuleAction:
 
 
 @dataclass(frozen=True)
+class MessageTemplate:
+    """A message the product (or a plugin) sends: its code (e.g. "retail.coupon_issued"), a label for the template
+    editor, the placeholder names it fills, and built-in wording. Tenants rewrite it under Administration → Message
+    templates; channels that send only pre-approved templates (Chinese SMS, WeChat) map the code to theirs."""
+
+    code: str
+    label: Any
+    variables: tuple
+    subject_zh: str
+    subject_en: str
+    body_zh: str
+    body_en: str
+
+
+@dataclass(frozen=True)
 class NotificationChannel:
+    """`send(message)` delivers one outbox row and raises on failure (the outbox retries).
+    staff_address(user) -> str | None: for a channel that reaches staff (e.g. WeCom), the user's address on it;
+    `notify_user` then queues every staff notification there too."""
+
     code: str
     label: Any
     send: Callable[..., Any]
+    staff_address: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

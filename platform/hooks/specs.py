@@ -105,6 +105,11 @@ def register_notification_channels():
 
 
 @hookspec
+def register_message_templates():
+    """Return `MessageTemplate` objects: the messages this plugin sends with `send_template` (editable wording)."""
+
+
+@hookspec
 def register_kpis():
     """Return `Kpi` objects: a definition and a function computing the value in SQL."""
 

@@ -23,18 +23,28 @@ MAX_ATTEMPTS = 8
 MARKETING_CHANNELS = ("sms", "wechat")
 
 
+class Undeliverable(Exception):
+    """Raised by a channel for a message no retry can deliver (no approved template for it, a number the provider
+    calls invalid): the message is dead at once, its reason kept in `last_error`, instead of spending its attempts."""
+
+
 def send(channel: str, recipient: str, subject: str = "", body: str = "", *, payload: dict | None = None,
-         dedupe_key: str | None = None, customer=None, marketing: bool = False) -> OutboxMessage | None:
+         dedupe_key: str | None = None, customer=None, marketing: bool = False, template: str | None = None,
+         params: dict | None = None) -> OutboxMessage | None:
     """Queue a message in the current transaction. A rolled-back transaction sends nothing.
 
     dedupe_key: a message with the same key is never queued twice (returns None then).
     payload {"scrub": True}: the body is erased once sent (it holds a credential, e.g. a password-reset link).
     customer + marketing: for marketing over SMS/WeChat the customer's consent (PIPL) is required; without it
-    the message is kept as `skipped`, so the refusal is visible."""
+    the message is kept as `skipped`, so the refusal is visible.
+    template + params: the message template it was rendered from and its variables (payload "template", "params"),
+    for channels that may only send pre-approved templates (Chinese SMS, WeChat); see templates.send_template."""
     if dedupe_key and db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
+    extra = {"template": template, "params": {k: str(v) for k, v in (params or {}).items()}} if template else {}
     message = OutboxMessage(channel=channel, recipient=recipient[:254], subject=subject[:200], body=body,
-                            payload={**(payload or {}), "audience": "customer" if customer is not None else "staff"},
+                            payload={**(payload or {}), **extra,
+                                     "audience": "customer" if customer is not None else "staff"},
                             dedupe_key=dedupe_key)
     if marketing and lacks_consent(channel, customer):
         message.status, message.last_error = "skipped", "no marketing consent for this channel"
@@ -105,12 +115,13 @@ def _over_rate(channel: str, now: datetime) -> bool:
 def attempt(message: OutboxMessage) -> None:
     """Try to deliver one message (its row locked by the caller); record the outcome on it."""
     now = utcnow()
-    if message.channel == "sms" and message.payload.get("audience") == "customer":
+    urgent = bool(message.payload.get("verification"))  # a code someone waits for on a page: never held
+    if not urgent and message.channel == "sms" and message.payload.get("audience") == "customer":
         later = holds_for_quiet_hours(message.channel, "customer", now)
         if later is not None:  # no texts to customers at night: wait, without spending an attempt
             message.next_attempt_at = later
             return
-    if message.channel in MARKETING_CHANNELS and _over_rate(message.channel, now):
+    if not urgent and message.channel in MARKETING_CHANNELS and _over_rate(message.channel, now):
         message.next_attempt_at = now + timedelta(minutes=1)  # the tenant's per-minute budget is spent: wait
         return
     channel = channels().get(message.channel)
@@ -120,8 +131,8 @@ def attempt(message: OutboxMessage) -> None:
             raise LookupError(f"no channel {message.channel!r} for this tenant")
         channel.send(message)
     except Exception as exc:  # a provider's failure of any kind is recorded and retried, never lost
-        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if message.attempts >= MAX_ATTEMPTS:
+        message.last_error = (str(exc) if isinstance(exc, Undeliverable) else f"{type(exc).__name__}: {exc}")[:500]
+        if isinstance(exc, Undeliverable) or message.attempts >= MAX_ATTEMPTS:
             message.status = "dead"
             log.warning("outbox message %s is dead after %s attempts: %s", message.id, message.attempts,
                         message.last_error)

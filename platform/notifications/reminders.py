@@ -6,7 +6,7 @@ from flask_babel import force_locale, format_datetime
 
 from ..activities.models import Task
 from ..customers.models import Customer
-from ..notifications.templates import render
+from ..notifications.templates import params_of, render
 from ..tenancy.context import current_tenant
 from ..tenancy.models import current_tenant_row, get_scoped
 from ..timers import handler
@@ -29,6 +29,8 @@ def remind(timer) -> None:
     locale = assignee.locale or current_tenant_row().locale
     with force_locale(locale):
         due = format_datetime(task.due_at, "short") if task.due_at else "—"
-        title, body = render("task.reminder", locale, {"task_title": task.title, "due": due, "link": url,
-                                                       "customer_name": customer.name if customer else "—"})
-        notify_user(assignee, title, body, url, dedupe_key=f"{timer.key}:{timer.due_at.isoformat()}")
+        variables = {"task_title": task.title, "due": due, "link": url,
+                     "customer_name": customer.name if customer else "—"}
+        title, body = render("task.reminder", locale, variables)
+        notify_user(assignee, title, body, url, dedupe_key=f"{timer.key}:{timer.due_at.isoformat()}",
+                    template="task.reminder", params=params_of("task.reminder", variables))

@@ -7,20 +7,30 @@ from sqlalchemy import func, select, update
 from ..extensions import db
 from ..tenancy.models import get_scoped, utcnow
 from .models import Notification
+from .channels import channels
 from .outbox import send
 
 
 def notify_user(user, title: str, body: str | None = None, url: str | None = None, *, email: bool = True,
-                dedupe_key: str | None = None) -> Notification:
+                dedupe_key: str | None = None, template: str | None = None,
+                params: dict | None = None) -> Notification:
     """A notification in the bell of `user`, and (if they have an address) an email through the outbox,
-    both in the current transaction."""
+    both in the current transaction; plus a message on every staff channel of the tenant's plugins (a
+    `NotificationChannel` with `staff_address`, e.g. WeCom) that knows an address for `user`.
+    template + params: the message template the text was rendered from (kept on the outbox rows)."""
     item = Notification(user_id=user.id, title=title[:200], body=body, url=url)
     db.session.add(item)
+    # the link goes out as a link (the HTML part), labelled in the text part rather than a bare address
+    link = {"link": url, "link_label": _("Open in StoreCRM")} if url else {}
+    text = "\n\n".join(p for p in (body, url and f"{link['link_label']}: {url}") if p)
     if email and getattr(user, "email", None):
-        # the link goes out as a link (the HTML part), labelled in the text part rather than a bare address
-        link = {"link": url, "link_label": _("Open in StoreCRM")} if url else {}
-        send("email", user.email, title, "\n\n".join(p for p in (body, url and f"{link['link_label']}: {url}") if p),
-             payload=link, dedupe_key=f"{dedupe_key}:email" if dedupe_key else None)
+        send("email", user.email, title, text, payload=link, dedupe_key=f"{dedupe_key}:email" if dedupe_key else None,
+             template=template, params=params)
+    for channel in channels().values():
+        address = channel.staff_address(user) if channel.staff_address is not None else None
+        if address:
+            send(channel.code, address, title, text, payload=link, template=template, params=params,
+                 dedupe_key=f"{dedupe_key}:{channel.code}" if dedupe_key else None)
     db.session.flush()
     return item
 

@@ -11,14 +11,14 @@ bp = Blueprint("templates", __name__, url_prefix="/message-templates")
 @bp.get("/")
 @requires("tenant.settings")
 def index():
-    rows = [(b, templates.override_of(b.code)) for b in templates.BUILTINS.values()]
+    rows = [(b, templates.override_of(b.code)) for b in templates.available().values()]
     return render_template("notifications/templates.html", rows=rows)
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
 @requires("tenant.settings")
 def edit(code):
-    builtin = templates.BUILTINS.get(code)
+    builtin = templates.get(code)
     if builtin is None:
         abort(404)
     row = templates.override_of(code)

@@ -5,7 +5,6 @@ expressions — so a template can never reach into the objects behind it (str.fo
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -13,18 +12,13 @@ from sqlalchemy import select
 
 from ..audit.services import record
 from ..extensions import db
+from ..hooks.contrib import MessageTemplate
+from ..hooks.runtime import enabled_plugins, host
+from ..tenancy.models import current_tenant_row
 from .models import NotificationTemplate
 
-
-@dataclass(frozen=True)
-class Builtin:
-    code: str
-    label: object
-    variables: tuple[str, ...]
-    subject_zh: str
-    subject_en: str
-    body_zh: str
-    body_en: str
+# the core's own templates are the same kind of object plugins declare (register_message_templates)
+Builtin = MessageTemplate
 
 
 BUILTINS = {b.code: b for b in (
@@ -45,8 +39,29 @@ BUILTINS = {b.code: b for b in (
             "预约提醒", "Appointment reminder",
             "{customer_name}您好，提醒您 {when} 在{store}的{service}预约。查看或取消：{link}",
             "Hello {customer_name}, a reminder of your {service} at {store} on {when}. Manage or cancel: {link}"),
+    Builtin("survey.invitation", _l("Satisfaction survey invitation (to the customer)"), ("store", "link"),
+            "本次服务您满意吗?", "How did we do?",
+            "{store}:本次服务您满意吗?花一分钟告诉我们:{link}", "{store}: how did we do? Tell us in one minute: {link}"),
+    Builtin("survey.reminder", _l("Satisfaction survey reminder (to the customer)"), ("store", "link"),
+            "本次服务您满意吗?", "How did we do?",
+            "{store}：温馨提醒，您对本次服务满意吗？一分钟告诉我们：{link}",
+            "{store}: a gentle reminder. How did we do? One minute: {link}"),
 )}
 FIELDS = ("subject_zh", "subject_en", "body_zh", "body_en")
+
+
+def available() -> dict[str, MessageTemplate]:
+    """Every message template of the tenant: the core's BUILTINS and those of its enabled plugins
+    (`register_message_templates`); a plugin cannot replace a core code."""
+    out = {}
+    for template in host().items("register_message_templates", enabled_plugins()):
+        out.setdefault(template.code, template)
+    out.update(BUILTINS)
+    return out
+
+
+def get(code: str) -> MessageTemplate | None:
+    return available().get(code)
 
 
 def _placeholders(text: str) -> list[str]:
@@ -57,7 +72,7 @@ def _placeholders(text: str) -> list[str]:
 
 
 def check(code: str, data: dict) -> dict:
-    builtin = BUILTINS[code]
+    builtin = available()[code]
     errors = {}
     for field in FIELDS:
         text = (data.get(field) or "").strip()
@@ -98,7 +113,7 @@ def save(code: str, data: dict) -> NotificationTemplate:
 
 def render(code: str, locale: str, variables: dict) -> tuple[str, str]:
     """(subject, body) in `locale` ("zh_CN" or "en"), the tenant's wording where it has one."""
-    builtin = BUILTINS[code]
+    builtin = available()[code]
     row = override_of(code)
     suffix = "zh" if locale.startswith("zh") else "en"
     subject = (getattr(row, f"subject_{suffix}", "") if row else "") or getattr(builtin, f"subject_{suffix}")
@@ -108,3 +123,23 @@ def render(code: str, locale: str, variables: dict) -> tuple[str, str]:
         literal + (values.get(name, "") if name is not None else "")
         for literal, name, _spec, _conv in string.Formatter().parse(text))
     return fill(subject), fill(body)
+
+
+def params_of(code: str, variables: dict) -> dict[str, str]:
+    """The template's variables as strings, exactly the names it declares: what a provider that sends only
+    pre-approved templates (Chinese SMS, WeChat template messages) fills its own template with."""
+    return {name: "" if variables.get(name) is None else str(variables[name]) for name in available()[code].variables}
+
+
+def send_template(channel: str, recipient: str, code: str, variables: dict, *, locale: str | None = None,
+                  customer=None, marketing: bool = False, dedupe_key: str | None = None, payload: dict | None = None):
+    """Render message template `code` (the tenant's wording, in `locale`, by default the tenant's language) and queue
+    it on `channel` through the outbox with payload["template"] = code and payload["params"] = its variables, so a
+    channel that needs a pre-approved template sends that instead of the text. Returns the OutboxMessage (or None
+    for a duplicate dedupe_key)."""
+    from .outbox import send  # outbox imports nothing from here; kept local so templates stays a leaf for views
+
+    locale = locale or current_tenant_row().locale or "zh_CN"
+    subject, body = render(code, locale, variables)
+    return send(channel, recipient, subject, body, payload=payload, dedupe_key=dedupe_key, customer=customer,
+                marketing=marketing, template=code, params=params_of(code, variables))

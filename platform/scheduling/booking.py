@@ -23,8 +23,7 @@ from ..customers.models import Customer
 from ..customers.services import create_customer
 from ..events import emit
 from ..extensions import db
-from ..notifications.outbox import send
-from ..notifications.templates import render
+from ..notifications.templates import send_template
 from ..stores.models import Store
 from ..tenancy.context import current_tenant
 from ..tenancy.models import current_tenant_row, get_scoped, utcnow
@@ -329,9 +328,9 @@ def message_customer(appointment: Appointment, code: str, dedupe_key: str) -> No
     service = get_scoped(ServiceType, appointment.service_type_id)
     locale = current_tenant_row().locale or "zh_CN"
     when = appointment.starts_at.astimezone(tenant_zone()).strftime("%Y-%m-%d %H:%M")
-    _subject, body = render(code, locale, {"customer_name": customer.name, "service": service.name,
-                                           "store": store.name, "when": when, "link": manage_url(appointment)})
-    send("sms", customer.mobile, body=body, dedupe_key=dedupe_key, payload={"appointment_id": appointment.id})
+    send_template("sms", customer.mobile, code, {"customer_name": customer.name, "service": service.name,
+                                                 "store": store.name, "when": when, "link": manage_url(appointment)},
+                  locale=locale, dedupe_key=dedupe_key, payload={"appointment_id": appointment.id})
 
 
 @timers.handler("appointment.reminder")

@@ -21,8 +21,7 @@ from ..calendar import tenant_today
 from ..calendar import tenant_zone as store_zone
 from ..customers import identities
 from ..extensions import limiter
-from ..notifications.outbox import send
-from ..notifications.templates import render
+from ..notifications.templates import send_template
 from ..tenancy.context import require_tenant_id
 from ..tenancy.models import current_tenant_row, utcnow
 from ..validation import mask_phone
@@ -135,8 +134,9 @@ def _ask_for_code(store, service):
                         "notes": (request.form.get("notes") or "")[:500], "code": _digest(mobile, code),
                         "expires": (utcnow() + CODE_TTL).timestamp(), "tries": 0}
     locale = current_tenant_row().locale or "zh_CN"
-    _subject, body = render("appointment.code", locale, {"code": code, "store": store.name})
-    send("sms", mobile, body=body, payload={"scrub": True})  # the body holds a credential: erased once sent
+    # the body holds a credential (erased once sent); a person waits for it on the page (never held)
+    send_template("sms", mobile, "appointment.code", {"code": code, "store": store.name}, locale=locale,
+                  payload={"scrub": True, "verification": True})
     return render_template("scheduling/public_code.html", store=store, token=request.view_args["token"],
                            service=service, pending=session[PENDING], masked=mask_phone(mobile), errors={})
 

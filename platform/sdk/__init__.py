@@ -756,3 +756,75 @@ def saved_view_customer_ids(user, view_id):
         raise _ValidationError({"view_id": [_gettext("Choose one of the listed options.")]})
     listed = _customer_listing.from_args(user, view.query or {}, None)
     return listed.filter.apply(visible_customers(user, _select_stage(Customer.id)))
+
+# --- added for sms (China channels: template-only providers, staff channels, provider plumbing) ---
+from flask import current_app as _current_app
+from redis import Redis as _Redis
+from sqlalchemy import select as _select
+from ..extensions import csrf as _csrf
+from ..hooks.contrib import MessageTemplate
+from ..notifications.models import OutboxMessage
+from ..notifications.outbox import Undeliverable
+from ..notifications.templates import available as _message_templates
+from ..notifications.templates import send_template
+from ..tenancy.context import current_tenant as _current_tenant
+
+__all__ += ["MessageTemplate", "send_template", "OutboxMessage", "outbox_messages", "shared_redis", "csrf_exempt",
+            "Undeliverable", "message_templates", "tenant_url"]
+
+
+def tenant_url(path: str) -> str:
+    """The absolute address of a page of the current tenant, for messages read outside StoreCRM (a WeCom card's
+    button, an SMS link); an address that is already absolute is returned as it is.
+
+        tenant_url("/smart-home/engineer/12")  # "https://crm.example.com/t/star-auto/smart-home/engineer/12"
+    """
+    if path.startswith(("http://", "https://")):
+        return path
+    base = _current_app.config["STORECRM"].base_url.rstrip("/")
+    return f"{base}/t/{_current_tenant().slug}/{path.lstrip('/')}"
+
+
+def message_templates() -> list[MessageTemplate]:
+    """Every message template of the tenant (the core's and its enabled plugins'), e.g. to map each code to a
+    provider's approved template.
+
+        codes = [t.code for t in message_templates()]
+    """
+    return list(_message_templates().values())
+
+
+def outbox_messages(channel: str, *, limit: int = 50) -> list[OutboxMessage]:
+    """The tenant's latest outbox messages on `channel` (newest first): what a channel's admin page lists as
+    recent deliveries and failures (`status` pending | sent | dead | skipped, `attempts`, `last_error`).
+
+        failures = [m for m in outbox_messages("sms") if m.status == "dead"]
+    """
+    return list(db.session.scalars(_select(OutboxMessage).where(OutboxMessage.channel == channel)
+                                   .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+_REDIS: dict = {}
+
+
+def shared_redis() -> _Redis:
+    """The Redis every web and worker process of this install shares (REDIS_URL): for state that must be one
+    across processes, such as a provider's access token and the lock that refreshes it.
+
+        token = shared_redis().get(f"myplugin:{current_tenant_id()}:token")
+    """
+    url = _current_app.config["REDIS_URL"]
+    if url not in _REDIS:
+        _REDIS[url] = _Redis.from_url(url, socket_timeout=5)
+    return _REDIS[url]
+
+
+def csrf_exempt(view):
+    """Exempt a view from the CSRF check: only for machine callbacks that carry their own signature (a provider's
+    delivery receipts), never for a form a person submits.
+
+        @bp.post("/receipts/<token>")
+        @csrf_exempt
+        def receipts(token): ...
+    """
+    return _csrf.exempt(view)

@@ -27,6 +27,7 @@ from ..customers.models import Customer
 from ..events import SurveyAnswered, emit
 from ..extensions import db
 from ..notifications.outbox import send
+from ..notifications.templates import send_template
 from ..stores.models import Store
 from ..tenancy.context import current_tenant
 from ..tenancy.models import current_tenant_row, get_scoped, utcnow
@@ -172,14 +173,19 @@ def send_survey(survey: Survey, customer: Customer, *, related: tuple[str, int] 
     db.session.add(invitation)
     db.session.flush()
     link = survey_link(token)
-    with force_locale(current_tenant_row().locale or "zh_CN"):
-        store = customer.store.name if customer.store is not None else ""
-        body = (survey.message or _("%(store)s: how did we do? Tell us in one minute: {link}", store=store))
-        body = body.replace("{link}", link) if "{link}" in body else f"{body} {link}"
-        subject = _("How did we do?")
+    store = customer.store.name if customer.store is not None else ""
+    address = customer.mobile if channel == "sms" else customer.email
+    variables = {"store": store, "link": link}
     # a survey about a service the customer just received is a service message, not marketing (no consent gate)
-    send(channel, customer.mobile if channel == "sms" else customer.email, subject, body, customer=customer,
-         dedupe_key=f"survey:{invitation.id}")
+    if survey.message:  # the survey's own wording; a template-only channel still sends survey.invitation
+        with force_locale(current_tenant_row().locale or "zh_CN"):
+            subject = _("How did we do?")
+        body = survey.message.replace("{link}", link) if "{link}" in survey.message else f"{survey.message} {link}"
+        send(channel, address, subject, body, customer=customer, dedupe_key=f"survey:{invitation.id}",
+             template="survey.invitation", params=variables)
+    else:
+        send_template(channel, address, "survey.invitation", variables, customer=customer,
+                      dedupe_key=f"survey:{invitation.id}")
     return invitation
 
 
@@ -211,13 +217,9 @@ def send_reminders(now=None, *, limit: int = 500) -> int:
             (customer.mobile if invitation.channel == "sms" else customer.email)
         if not address:  # deleted, or the number was removed since: claimed, nothing to send
             continue
-        with force_locale(current_tenant_row().locale or "zh_CN"):
-            store = customer.store.name if customer.store is not None else ""
-            body = _("%(store)s: a gentle reminder. How did we do? One minute: %(link)s", store=store,
-                     link=survey_link(token))
-            subject = _("How did we do?")
-        send(invitation.channel, address, subject, body, customer=customer,
-             dedupe_key=f"survey-reminder:{invitation.id}")
+        store = customer.store.name if customer.store is not None else ""
+        send_template(invitation.channel, address, "survey.reminder", {"store": store, "link": survey_link(token)},
+                      customer=customer, dedupe_key=f"survey-reminder:{invitation.id}")
         sent += 1
     return sent
 

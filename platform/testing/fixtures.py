@@ -325,3 +325,32 @@ def enable_plugin(app):
         enable_plugins(app, world, (name,))
 
     return enable
+
+
+# --- added for sms ---
+@pytest.fixture
+def run_outbox(app, system_db):
+    """`run_outbox()`: relay every tenant's due outbox messages now, as the scheduler's minute sweep and a worker
+    would (channels are called, failures recorded and retried later). `run_outbox(later=True)` first lets every
+    waiting message's backoff pass. Returns how many tenants had due messages."""
+    from dramatiq import Worker
+    from sqlalchemy import text
+
+    from ..jobs import broker
+    from ..notifications.sweeps import relay_all_due
+
+    def run(*, later: bool = False) -> int:
+        if later:
+            with system_db.begin() as conn:
+                conn.execute(text("UPDATE outbox_messages SET next_attempt_at = now() - interval '1 second' "
+                                  "WHERE status = 'pending'"))
+        with app.app_context():
+            tenants = relay_all_due()
+        worker = Worker(broker, worker_timeout=100)
+        worker.start()
+        broker.join("default")
+        worker.join()
+        worker.stop()
+        return tenants
+
+    return run

@@ -12,3 +12,10 @@ else:  # pragma: no cover - only under pytest's folder-based import
     import sys as _sys
 
     _sys.modules[__name__] = _importlib.import_module("storecrm.plugins.car_audio")
+
+
+@hookimpl
+def register_message_templates():
+    from .messages import TEMPLATES
+
+    return list(TEMPLATES)

@@ -22,7 +22,7 @@ from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Interaction,
                           book_appointment, cancel_timer, create_asset, create_sales_document, create_task, db,
                           default_assignee, document_lines, emit_event, get_asset, get_catalog_item, get_customer,
                           get_order, get_scoped, issue_stock, money, notify_user, rank_technicians, record_audit,
-                          sales_documents_of, schedule_timer, send_message, send_survey, staff_with_role,
+                          sales_documents_of, schedule_timer, send_template, send_survey, staff_with_role,
                           stock_location_for_store, tenant_today, timer_handler, update_asset, utcnow,
                           current_tenant_id)
 
@@ -790,11 +790,10 @@ def warranty_reminders(today=None) -> int:
     for component, system in due:
         customer = get_scoped(Customer, system.customer_id)
         if customer is not None and customer.mobile:
-            send_message("sms", customer.mobile, "",
-                         _("%(name)s, the warranty of %(item)s in %(system)s ends on %(day)s. Book a check-up now.",
-                           name=customer.name, item=component.name, system=system.name,
-                           day=component.warranty_until.isoformat()),
-                         customer=customer, dedupe_key=f"car_audio.warranty:{component.id}")
+            send_template("sms", customer.mobile, "car_audio.warranty_ending",
+                          {"name": customer.name, "item": component.name, "system": system.name,
+                           "day": component.warranty_until.isoformat()},
+                          customer=customer, dedupe_key=f"car_audio.warranty:{component.id}")
             sent += 1
         component.warranty_reminded_at = utcnow()
     db.session.flush()
@@ -943,9 +942,8 @@ def send_card(user, component: Component, url: str) -> bool:
     customer = get_scoped(Customer, system.customer_id) if system is not None else None
     if customer is None or not customer.mobile:
         _err("mobile", _("The customer has no mobile number."))
-    send_message("sms", customer.mobile, "",
-                 _("%(name)s, the electronic warranty card of your %(item)s (serial %(serial)s): %(url)s",
-                   name=customer.name, item=component.name, serial=component.serial or "", url=url),
-                 customer=customer)
+    send_template("sms", customer.mobile, "car_audio.warranty_card",
+                  {"name": customer.name, "item": component.name, "serial": component.serial or "", "url": url},
+                  customer=customer)
     record_audit("update", "car_audio_component", component.id, f"warranty card sent {component.serial or ''}")
     return True

@@ -668,12 +668,11 @@ def propose_add_on(user, ro: RepairOrder, data: dict, *, link: str | None = None
     record_audit("create", "dealer_add_on", add_on.id, f"{ro.number} {description} {add_on.amount}")
     customer = get_scoped(Customer, ro.customer_id)
     if link and customer is not None and customer.mobile:
-        from storecrm.sdk import send_message
+        from storecrm.sdk import send_template
 
-        send_message("sms", customer.mobile, "", _("%(number)s: we found more work (%(what)s, %(amount)s). Approve or "
-                                                   "decline: %(link)s", number=ro.number, what=description,
-                                                   amount=add_on.amount, link=link),
-                     customer=customer, dedupe_key=f"dealer_add_on:{add_on.id}")
+        send_template("sms", customer.mobile, "dealership.add_on", {"number": ro.number, "what": description,
+                                                                    "amount": add_on.amount, "link": link},
+                      customer=customer, dedupe_key=f"dealer_add_on:{add_on.id}")
     return add_on
 
 

@@ -186,3 +186,10 @@ def register_import_mappings():
 
     return [ImportMapping("retail.purchases", _l("Member purchases (daily till file)"), columns=COLUMNS, fields=FIELDS,
                           schema=PurchaseRow, upsert=import_purchase, permission="retail.till")]
+
+
+@hookimpl
+def register_message_templates():
+    from .messages import TEMPLATES
+
+    return list(TEMPLATES)

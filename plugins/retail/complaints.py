@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from storecrm.sdk import (AUTOMATION, Customer, Store, Trimmed, cancel_timer, db, get_scoped, get_user, notify_user,
-                          plugin_settings, record_audit, schedule_timer, send_message, staff_with_role,
+                          plugin_settings, record_audit, schedule_timer, send_template, staff_with_role,
                           store_deadline, store_working_minutes, timer_handler, utcnow)
 
 from .models import Complaint, ComplaintEvent
@@ -191,8 +191,8 @@ def resolve(user, complaint: Complaint, resolution: str, *, now=None) -> Complai
                                   note=complaint.resolution[:2000], at=now))
     customer = get_scoped(Customer, complaint.customer_id)
     if customer is not None and customer.mobile:
-        send_message("sms", customer.mobile, "", _("Your complaint has been resolved. How satisfied are you? Reply 1-5."),
-                     customer=customer, dedupe_key=f"retail-complaint-survey-{complaint.id}")
+        send_template("sms", customer.mobile, "retail.complaint_resolved", {}, customer=customer,
+                      dedupe_key=f"retail-complaint-survey-{complaint.id}")
     db.session.flush()
     record_audit("update", "retail_complaint", complaint.id, "resolved")
     return complaint

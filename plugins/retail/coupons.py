@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import func, select, update
 
-from storecrm.sdk import BoundedDecimal, Trimmed, db, get_scoped, money, record_audit, send_message, tenant_today, utcnow
+from storecrm.sdk import BoundedDecimal, Trimmed, db, get_scoped, money, record_audit, send_template, tenant_today, utcnow
 
 from .models import Coupon, CouponTemplate, Member
 
@@ -74,9 +74,9 @@ def issue(member: Member, template_code: str, *, issued_by: str = "staff", campa
 
         customer = customer_of(member)
         if customer is not None and customer.mobile:
-            send_message("sms", customer.mobile, "", _("You have a new coupon: %(name)s, code %(code)s, valid until %(day)s.",
-                                                       name=template.name, code=coupon.code, day=coupon.valid_until.isoformat()),
-                         customer=customer, marketing=issued_by != "staff", dedupe_key=f"retail-coupon-{coupon.id}")
+            send_template("sms", customer.mobile, "retail.coupon_issued",
+                          {"name": template.name, "code": coupon.code, "day": coupon.valid_until.isoformat()},
+                          customer=customer, marketing=issued_by != "staff", dedupe_key=f"retail-coupon-{coupon.id}")
     return coupon
 
 

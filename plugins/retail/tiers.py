@@ -7,10 +7,9 @@ qualify for. Every change is kept (`retail_tier_changes`) and the member gets an
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from storecrm.sdk import db, emit_event, plugin_settings, send_message, tenant_today, tenant_zone, utcnow
+from storecrm.sdk import db, emit_event, plugin_settings, send_template, tenant_today, tenant_zone, utcnow
 
 from .members import MemberEvent, customer_of, tier_named, tiers  # noqa: F401  (tier_named re-exported)
 from .models import Member, PointEntry, Purchase, TierChange
@@ -55,10 +54,9 @@ def _move(member: Member, to, reason: str) -> None:
     member.tier_since, member.below_since = utcnow(), None
     customer = customer_of(member)
     if customer is not None and customer.mobile:
-        text = (_("Congratulations! Your membership is now %(tier)s.", tier=to.name) if reason == "upgrade"
-                else _("Your membership is now %(tier)s.", tier=to.name))
-        send_message("sms", customer.mobile, "", text, customer=customer,
-                     dedupe_key=f"retail-tier-{member.id}-{to.code}-{tenant_today().isoformat()}")
+        code = "retail.tier_upgraded" if reason == "upgrade" else "retail.tier_changed"
+        send_template("sms", customer.mobile, code, {"tier": to.name}, customer=customer,
+                      dedupe_key=f"retail-tier-{member.id}-{to.code}-{tenant_today().isoformat()}")
     emit_event(MemberEvent("customer", customer, "retail.tier_changed", {"tier": [before, to.code]}))
 
 

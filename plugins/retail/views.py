@@ -13,7 +13,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from storecrm.sdk import (RFM_SEGMENTS, Customer, Store, current_tenant_id, db, flatten_errors, get_scoped, limiter,
-                          refuse, requires, saved_customer_views, send_message, staff_with_role, tenant_today, utcnow)
+                          refuse, requires, saved_customer_views, send_template, staff_with_role,
+                          tenant_today, utcnow)
 
 from . import campaigns, complaints, coupons, labels, members, offline, points, purchases, remedies, tiers, tokens, wallet
 from .models import Complaint
@@ -229,9 +230,8 @@ def join(token):
                 data["mobile"] = loaded["mobile"]
                 session[PENDING] = {"store": store.id, "data": data, "digest": _digest(loaded["mobile"], code),
                                     "at": _time.time(), "tries": 0}
-                send_message("sms", loaded["mobile"], "",
-                             _("Your membership code for %(store)s: %(code)s (valid 10 minutes).",
-                               store=store.name, code=code), payload={"scrub": True})
+                send_template("sms", loaded["mobile"], "retail.join_code", {"store": store.name, "code": code},
+                              payload={"scrub": True, "verification": True})
                 step = "code"
     if errors:
         refuse()

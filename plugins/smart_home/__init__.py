@@ -168,3 +168,10 @@ def customer_erasure(customer):
     from . import services
 
     services.erase_customer_data(customer.id)
+
+
+@hookimpl
+def register_message_templates():
+    from .messages import TEMPLATES
+
+    return list(TEMPLATES)

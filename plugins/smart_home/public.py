@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from storecrm.sdk import (Customer, Store, User, accept_upload, current_tenant_id, customer_for_public_request, db,
-                          flatten_errors, get_scoped, limiter, mask_phone, normalize_identity, refuse, send_message,
+                          flatten_errors, get_scoped, limiter, mask_phone, normalize_identity, refuse, send_template,
                           utcnow)
 
 from . import services
@@ -97,9 +97,9 @@ def _send_code(store) -> None:
     code = f"{secrets.randbelow(10**6):06d}"
     session[PENDING] = {"tenant": current_tenant_id(), "mobile": mobile, "name": name, "code": _digest(mobile, code),
                         "expires": (utcnow() + CODE_TTL).timestamp(), "tries": 0}
-    send_message("sms", mobile, body=_("%(store)s repair request code: %(code)s, valid for 10 minutes. Ignore this "
-                                       "if it was not you.", store=store.name, code=code),
-                 payload={"scrub": True})  # the body holds a credential: erased once sent
+    # the body holds a credential (erased once sent); a person waits for it on the page (never held)
+    send_template("sms", mobile, "smart_home.request_code", {"store": store.name, "code": code},
+                  payload={"scrub": True, "verification": True})
 
 
 def _confirm(store, code: str) -> None:

@@ -20,7 +20,7 @@ class TemplateSchema(Schema):
 
 
 def _out(code):
-    builtin, row = templates.BUILTINS[code], templates.override_of(code)
+    builtin, row = templates.available()[code], templates.override_of(code)
     return {"code": code, "variables": list(builtin.variables), "customised": row is not None,
             **{f: (getattr(row, f) if row else "") or getattr(builtin, f) for f in templates.FIELDS}}
 
@@ -30,7 +30,7 @@ def _out(code):
 @requires("tenant.settings")
 def list_templates():
     """Every message code with the text in force (the tenant's, or the built-in one)."""
-    return [_out(code) for code in templates.BUILTINS]
+    return [_out(code) for code in templates.available()]
 
 
 @blp.route("/<code>", methods=["PUT"])
@@ -39,7 +39,7 @@ def list_templates():
 @requires("tenant.settings")
 def put_template(data, code):
     """Placeholders are `{name}` from `variables`; an empty field falls back to the built-in text."""
-    if code not in templates.BUILTINS:
+    if code not in templates.available():
         abort(404)
     try:
         templates.save(code, data)
