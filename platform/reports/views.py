@@ -301,12 +301,29 @@ def _spec_from_form(form) -> tuple[dict, list[int]]:
         "group_by": form.get("group_by") or None, "grain": form.get("grain") or None,
         "aggregate": form.get("aggregate") or "count", "measure": form.get("measure") or None,
         "sort": form.get("sort") or None, "direction": form.get("direction") or "asc",
-        "limit": form.get("limit") or 200}, rows
+        "limit": form.get("limit") or 200, "chart": form.get("chart") or "table",
+        "group_by2": form.get("group_by2") or None, "grain2": form.get("grain2") or None,
+        "date_field": form.get("date_field") or None, "period": form.get("period") or None,
+        "match": form.get("match") or "all", "where": _tree_from_form(form.get("where"))}, rows
+
+
+def _tree_from_form(text):
+    """The advanced conditions box: a condition tree as JSON (docs/reports.md); text that is not JSON is passed on
+    as it is, so the service answers with its field error."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _form_values(spec: dict) -> dict:
     values = {k: spec.get(k) for k in ("entity", "group_by", "grain", "aggregate", "measure", "sort", "direction",
-                                        "limit")}
+                                        "limit", "chart", "group_by2", "grain2", "date_field", "period", "match")}
+    where = spec.get("where")
+    values["where"] = where if isinstance(where, str) else (json.dumps(where, ensure_ascii=False) if where else "")
     values["columns"] = list(spec.get("columns") or [])
     for i, f in enumerate((spec.get("filters") or [])[:FORM_FILTERS]):
         values.update({f"filter_field_{i}": f.get("field"), f"filter_op_{i}": f.get("op"),
@@ -369,6 +386,8 @@ def _builder_form(report):
                            values=values, errors=errors, operators=builder.OPERATORS,
                            operators_by_type=builder.OPERATORS_BY_TYPE, aggregates=builder.AGGREGATES,
                            grains=builder.GRAINS, directions=builder.DIRECTIONS, filter_rows=range(FORM_FILTERS),
+                           fields=builder.fields_of(entity), charts=builder.CHARTS, periods=builder.PERIODS,
+                           matches=builder.MATCH,
                            choice_label=builder.choice_label), 422 if errors else 200
 
 
@@ -398,15 +417,29 @@ def builder_report(report_id):
     except ValidationError as err:  # the whitelist changed since it was saved (a field removed): say so, run nothing
         return render_template("reports/builder_report.html", report=report, result=None,
                                errors=flatten_errors(err.messages), chart=None), 422
-    chart = None
-    if result.grouped and result.rows and len(result.rows) <= 60:
-        chart = json.dumps({"type": "bar", "labels": [str(builder.cell(k, result.types[0]) or "–")
-                                                       for k, _v in result.rows],
-                            "values": [float(v) if v is not None and not isinstance(v, datetime) else None
-                                       for _k, v in result.rows], "name": report.name})
-    entity = builder.ENTITIES[report.spec["entity"]]
-    return render_template("reports/builder_report.html", report=report, result=result, errors={}, chart=chart,
-                           entity=entity, cell=builder.cell)
+    entity = builder.sources()[report.spec["entity"]]
+    return render_template("reports/builder_report.html", report=report, result=result, errors={},
+                           chart=report_chart(report.name, result), pivot=_pivot(result), entity=entity,
+                           cell=builder.cell)
+
+
+def report_chart(name: str, result) -> str | None:
+    """The ECharts spec (JSON for charts.js) of a grouped result: its own chart, or bars for a table report
+    saved before charts could be chosen."""
+    if not result.grouped or not result.rows or len(result.rows) > 60 or result.chart == "pivot":
+        return None
+    kind = result.chart if result.chart in ("line", "bar", "pie", "funnel") else "bar"
+    return json.dumps({"type": kind, "labels": [str(builder.cell(row[0], result.types[0]) or "–")
+                                                for row in result.rows],
+                       "values": [float(row[-1]) if row[-1] is not None and not isinstance(row[-1], datetime)
+                                  else None for row in result.rows], "name": name})
+
+
+def _pivot(result):
+    if result is None or result.chart != "pivot":
+        return None
+    rows, columns, cells = builder.pivot(result)
+    return {"rows": rows, "columns": columns, "cells": cells}
 
 
 @bp.get("/builder/<int:report_id>/export.<fmt>")
