@@ -169,3 +169,10 @@ def plugin_enabled(tenant, first_time):
 
     if first_time:
         seed.seed_defaults()
+
+
+@hookimpl
+def register_report_sources():
+    from .report_sources import sources
+
+    return sources()

@@ -168,3 +168,10 @@ def customer_erasure(customer):
     from . import services
 
     services.erase_customer_data(customer.id)
+
+
+@hookimpl
+def register_report_sources():
+    from .report_sources import sources
+
+    return sources()

@@ -230,9 +230,12 @@ class SavedReportSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, metadata={"description": "1–80 characters"})
     spec = fields.Dict(required=True, metadata={"description": (
-        "{entity, columns: [field], filters: [{field, op, value}], group_by, grain: day|week|month, "
-        "aggregate: count|distinct|sum|avg|min|max, measure, sort, direction: asc|desc, limit ≤ 1000}; fields, "
-        "operators and aggregates from GET /reports/entities only")})
+        "{entity, columns: [field], filters: [{field, op, value}], match: all|any, where: a condition tree "
+        "({all|any: [...]}, {not: ...}, {field, op, value}; docs/rules.md), group_by, grain: day|week|month, "
+        "aggregate: count|distinct|sum|avg|min|max, measure, chart: table|line|bar|pie|funnel|pivot|number, "
+        "group_by2 + grain2 (pivot), date_field + period: day|week|month (number with the change on the period "
+        "before), sort, direction: asc|desc, limit ≤ 1000}; fields, dimensions, measures, operators and aggregates "
+        "from GET /reports/entities only")})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -250,6 +253,8 @@ class EntityListSchema(Schema):
 class ReportRunSchema(Schema):
     id = fields.Integer()
     grouped = fields.Boolean()
+    chart = fields.String()
+    previous = fields.Raw(allow_none=True, metadata={"description": "a number chart's value in the period before"})
     columns = fields.List(fields.Dict(), metadata={"description": "[{key, label, type}]"})
     rows = fields.List(fields.List(fields.Raw()))
 
@@ -265,14 +270,20 @@ def _report(report_id):
 @reports_blp.response(200, EntityListSchema)
 @requires("reports.view")
 def list_entities():
-    """The record types the token's user may report on, with each field's label and type (the whitelist)."""
+    """The record types the token's user may report on (the core's and enabled plugins'), with each field's label
+    and type, the dimensions it may be grouped by and the measures it may sum or average (the whitelist)."""
 
-    return {"items": [{"code": e.code, "label": str(e.label), "fields": [
-        {"code": code, "label": str(f.label), "type": f.type,
-         "choices": {k: builder.choice_label(f.choices, k) for k in f.choices}} for code, f in e.fields.items()]}
-        for e in builder.entities_for(api_user()).values()],
-        "operators": {t: list(ops) for t, ops in builder.OPERATORS_BY_TYPE.items()},
-        "aggregates": {a: list(t) for a, t in builder.AGGREGATE_TYPES.items()}}
+    items = []
+    for e in builder.entities_for(api_user()).values():
+        fields_ = builder.fields_of(e)
+        items.append({"code": e.code, "label": str(e.label), "fields": [
+            {"code": code, "label": str(f.label), "type": f.type,
+             "choices": {k: builder.choice_label(f.choices, k) for k in f.choices}} for code, f in fields_.items()],
+            "dimensions": sorted(builder.dimensions_of(e, fields_)),
+            "measures": sorted(builder.measures_of(e, fields_))})
+    return {"items": items, "operators": {t: list(ops) for t, ops in builder.OPERATORS_BY_TYPE.items()},
+            "aggregates": {a: list(t) for a, t in builder.AGGREGATE_TYPES.items()},
+            "charts": list(builder.CHARTS)}
 
 
 @reports_blp.route("")
@@ -331,7 +342,7 @@ def run_report(report_id):
         result = builder.run(api_user(), report.spec)
     except ValidationError as err:
         unprocessable(err)
-    return {"id": report.id, "grouped": result.grouped,
+    return {"id": report.id, "grouped": result.grouped, "chart": result.chart, "previous": _json(result.previous),
             "columns": [{"key": k, "label": h, "type": t} for k, h, t in zip(result.keys, result.headers,
                                                                               result.types)],
             "rows": [[_json(v) for v in row] for row in result.rows]}
