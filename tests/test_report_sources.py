@@ -84,3 +84,24 @@ def test_a_store_limited_manager_sees_their_stores_in_every_report_and_kpi(shop,
                 continue
             params = kpi.records(scope).compile().params.values()
             assert any(v == [alpha.stores[0]] or v == (alpha.stores[0],) for v in params), kpi.code
+
+
+def test_a_saved_report_is_a_dashboard_widget_run_for_each_viewer(shop, login, in_tenant):
+    alpha, _ = shop
+    with in_tenant(alpha) as session:
+        from storecrm.reports import saved
+
+        report = saved.save_report(_user(session, alpha, "owner"), None, "各店客户",
+                                   {"entity": "customers", "group_by": "store", "chart": "pie"})
+        report_id = report.id
+    owner = login(alpha, "owner")
+    created = owner.post("/t/alpha/reports/dashboards/new", {"name": "客户看板", "role_id": ""})
+    board_id = int(created.headers["Location"].rstrip("/").split("/")[-2])
+    compose = f"/t/alpha/reports/dashboards/{board_id}/compose"
+    assert f'value="report:{report_id}"' in owner.get(compose).get_data(as_text=True)
+    assert owner.post(compose, {"action": "add", "code": f"report:{report_id}"}).status_code == 302
+    assert owner.post(compose, {"action": "add", "code": "report:999999"}).status_code == 422
+    everyone = owner.get(f"/t/alpha/reports/dashboards/{board_id}").get_data(as_text=True)
+    assert f'data-report="{report_id}"' in everyone and "ALPHA Store Two" in everyone
+    mine = login(alpha, "manager").get(f"/t/alpha/reports/dashboards/{board_id}").get_data(as_text=True)
+    assert f'data-report="{report_id}"' in mine and "ALPHA Store Two" not in mine

@@ -161,7 +161,25 @@ def dashboard_blocks(dashboard_items, scope) -> list[dict]:
                         "chart": json.dumps(chart) if chart else None})
         elif item["kind"] == "widget" and item["code"] in widgets:
             out.append({"item": item, "block": widgets[item["code"]]})
+        elif item["kind"] == "report":
+            block = _report_block(item)
+            if block is not None:
+                out.append(block)
     return out
+
+
+def _report_block(item) -> dict | None:
+    """A saved report on a dashboard: run for the viewer (their stores), its chart, or its first rows. A report
+    this viewer may not see, or one whose fields were removed since, is left out."""
+    report = saved.get_report(current_user, item["code"])
+    if report is None:
+        return None
+    try:
+        result = builder.run(current_user, report.spec)
+    except ValidationError:
+        return None
+    return {"item": item, "report": report, "result": result, "chart": report_chart(report.name, result),
+            "pivot": _pivot(result), "cell": builder.cell}
 
 
 @bp.get("/dashboards/<int:dashboard_id>")
@@ -235,7 +253,9 @@ def compose(dashboard_id):
             return redirect(url_for("reports.compose", dashboard_id=board.id))
     kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
     widgets = services.widgets_available()
+    reports = {str(r.id): r for r in saved.saved_reports(current_user)}
     return render_template("reports/compose.html", board=board, kpis=kpis, widgets=widgets, errors=errors,
+                           reports=reports,
                            charts=services.CHART_LABELS), 422 if errors else 200
 
 
