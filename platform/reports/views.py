@@ -13,9 +13,10 @@ from marshmallow import ValidationError
 from ..access.services import list_roles
 from ..hooks.blocks import dashboard_widgets
 from ..stores.services import stores_visible_to
+from ..users.services import list_users
 from ..web.forms import flatten_errors, load_form, requires
-from . import builder, engine, saved, services
-from .periods import KINDS, report_zone
+from . import builder, engine, saved, services, targets
+from .periods import KINDS, report_today, report_zone
 from .schemas import DashboardSchema, KpiArgs, KpiThresholdSchema, period_from
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -292,6 +293,43 @@ def alerts():
     return render_template("reports/alerts.html", thresholds=services.thresholds(), kpis=kpis, errors=errors,
                            values=values, roles=list_roles(), stores=stores_visible_to(current_user),
                            directions=services.DIRECTIONS, periods=period_labels()), 422 if errors else 200
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+@requires("reports.view")
+def targets_page():
+    """The month's targets with achievement, month to date against last month's same days, and last year."""
+    errors, values = {}, {}
+    month = targets.month_of(request.values.get("month") or "") or report_today().replace(day=1)
+    if request.method == "POST":
+        if not current_user.has_permission("reports.manage"):
+            abort(403)
+        values = dict(request.form)
+        try:
+            targets.set_target(current_user, {**request.form.to_dict(), "month": request.form.get("month") or ""})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("Target saved."), "success")
+            return redirect(url_for("reports.targets_page", month=f"{month:%Y-%m}"))
+    kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
+    stores, staff = stores_visible_to(current_user), list_users(current_user)
+    return render_template("reports/targets.html", rows=targets.rows_for(current_user, month), month=month,
+                           kpis=kpis, errors=errors, values=values, stores=stores, staff=staff,
+                           stores_by_id={s.id: s.name for s in stores},
+                           staff_by_id={u.id: u.display_name for u in staff}), 422 if errors else 200
+
+
+@bp.post("/targets/<int:target_id>/delete")
+@requires("reports.manage")
+def delete_target(target_id):
+    target = targets.get_target(current_user, target_id)
+    if target is None:
+        abort(404)
+    month = target.month
+    targets.delete_target(target)
+    flash(_("Target deleted."), "success")
+    return redirect(url_for("reports.targets_page", month=f"{month:%Y-%m}"))
 
 
 @bp.post("/alerts/<int:threshold_id>/delete")
