@@ -57,3 +57,24 @@ def test_targets_show_achievement_and_refuse_bad_input(two_tenants, in_tenant, l
     assert bad.status_code == 422
     # another tenant cannot delete or see it
     assert login(beta, "owner").post(f"/t/beta/reports/targets/{target_id}/delete").status_code == 404
+
+
+def test_targets_api_and_year_over_year(two_tenants, app, api_token, in_tenant):
+    alpha, beta = two_tenants
+    client, owner = app.test_client(), api_token(alpha, "owner")
+    with in_tenant(alpha):
+        month = f"{report_today():%Y-%m}"
+    made = client.post("/api/v1/kpis/targets", json={"kpi_code": "customers.new", "month": month, "value": "10"},
+                       headers=owner)
+    assert made.status_code == 201, made.get_json()
+    listed = client.get(f"/api/v1/kpis/targets?month={month}", headers=owner).get_json()["items"]
+    assert [i["target"]["id"] for i in listed] == [made.get_json()["id"]]
+    assert Decimal(listed[0]["achievement"]) == Decimal(listed[0]["actual"]) * 10
+    bad = client.post("/api/v1/kpis/targets", json={"kpi_code": "customers.new", "month": "13", "value": "0"},
+                      headers=owner)
+    assert bad.status_code == 422
+    other = client.delete(f"/api/v1/kpis/targets/{made.get_json()['id']}", headers=api_token(beta, "owner"))
+    assert other.status_code == 404
+    value = client.get("/api/v1/kpis/customers.new/value?period=month", headers=owner).get_json()
+    assert value["year_before"] == 0 and value["year_before_period"]["start"][:4] == str(int(month[:4]) - 1)
+    assert client.delete(f"/api/v1/kpis/targets/{made.get_json()['id']}", headers=owner).status_code == 204

@@ -117,9 +117,11 @@ def kpi(code):
         errors = errors or {"store_id": [_("Choose one of the listed options.")]}
     after = request.args.get("after", type=int)
     result = engine.evaluate([kpi], scope)[kpi.code]
+    year_before = engine.evaluate([kpi], scope.year_before(), compare=False)[kpi.code]
     rows = engine.records(kpi, scope, limit=51, after_id=after)
     chart = _chart(kpi, scope, "line" if kpi.time_column else "bar")
-    return render_template("reports/kpi.html", kpi=kpi, result=result, rows=rows[:50], more=len(rows) > 50,
+    return render_template("reports/kpi.html", kpi=kpi, result=result, year_before=year_before, rows=rows[:50],
+                           more=len(rows) > 50,
                            chart=json.dumps(chart) if chart else None, scope=scope,
                            **_filters_context(args, errors)), 422 if errors else 200
 
