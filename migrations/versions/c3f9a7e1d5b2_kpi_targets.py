@@ -1,4 +1,4 @@
-"""KPI targets per store, person and month
+"""KPI targets per store, person and month; weekly digest opt-ins
 
 Revision ID: c3f9a7e1d5b2
 Revises: e7a3b1c9d2f4
@@ -34,8 +34,20 @@ def upgrade():
                     ['tenant_id', 'kpi_code', 'month', sa.text('coalesce(store_id, 0)'), sa.text('coalesce(user_id, 0)')],
                     unique=True)
     enable_rls(op, 'kpi_targets')
+    op.create_table('report_digests',
+    sa.Column('tenant_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=False),
+    sa.Column('last_week', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'user_id'], ['users.tenant_id', 'users.id'], name=op.f('fk_report_digests_tenant_id_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_report_digests_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_report_digests')),
+    sa.UniqueConstraint('tenant_id', 'user_id', name=op.f('uq_report_digests_tenant_id_user_id'))
+    )
+    enable_rls(op, 'report_digests')
 
 
 def downgrade():
+    op.drop_table('report_digests')
     op.drop_index('uq_kpi_targets_tenant_key', table_name='kpi_targets')
     op.drop_table('kpi_targets')

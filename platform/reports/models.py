@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -85,3 +85,17 @@ class KpiTarget(TenantScoped, Timestamped):
     store_id: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+class ReportDigest(TenantScoped):
+    """A user's opt-in to the weekly e-mail digest of their role's KPIs. `last_week`: the Monday of the last week
+    sent; the job claims a week with a conditional UPDATE, so two schedulers running at once send it once."""
+
+    __tablename__ = "report_digests"
+    __table_args__ = (
+        tenant_fk("user_id", "users", ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    last_week: Mapped[date | None] = mapped_column(Date)

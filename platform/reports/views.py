@@ -15,7 +15,7 @@ from ..hooks.blocks import dashboard_widgets
 from ..stores.services import stores_visible_to
 from ..users.services import list_users
 from ..web.forms import flatten_errors, load_form, requires
-from . import builder, engine, saved, services, targets
+from . import builder, digest, engine, saved, services, targets
 from .periods import KINDS, report_today, report_zone
 from .schemas import DashboardSchema, KpiArgs, KpiThresholdSchema, period_from
 
@@ -84,7 +84,7 @@ def index():
         errors = errors or {"store_id": [_("Choose one of the listed options.")]}
     kpis = engine.kpis_for(current_user, engine_only=True)
     results = engine.evaluate(kpis, scope)
-    return render_template("reports/index.html", results=results, kpis=kpis, scope=scope,
+    return render_template("reports/index.html", digest_on=digest.subscribed(current_user), results=results, kpis=kpis, scope=scope,
                            dashboards=services.dashboards(), **_filters_context(args, errors)), 422 if errors else 200
 
 
@@ -295,6 +295,16 @@ def alerts():
     return render_template("reports/alerts.html", thresholds=services.thresholds(), kpis=kpis, errors=errors,
                            values=values, roles=list_roles(), stores=stores_visible_to(current_user),
                            directions=services.DIRECTIONS, periods=period_labels()), 422 if errors else 200
+
+
+@bp.post("/digest")
+@requires("reports.view")
+def digest_toggle():
+    """Opt in or out of the weekly e-mail digest of one's own KPIs."""
+    on = request.form.get("on") == "1"
+    digest.subscribe(current_user, on)
+    flash(_("You will get the weekly digest by e-mail.") if on else _("Weekly digest turned off."), "success")
+    return redirect(url_for("reports.index"))
 
 
 @bp.route("/targets", methods=["GET", "POST"])
