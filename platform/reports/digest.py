@@ -68,9 +68,10 @@ def _compose(user, week) -> tuple[str, str]:
     results = engine.evaluate(kpis, engine.scope_for(user, week)) if kpis else {}
     lines = [_("Your KPIs for the week %(first)s – %(last)s, against the week before:",
                first=week.first.isoformat(), last=week.last.isoformat()), ""]
+    before = _("week before")
     for kpi in kpis:
         r = results[kpi.code]
-        lines.append(f"· {kpi.label}: {_show(r.value)} ({_('week before')}: {_show(r.previous)})")
+        lines.append(f"· {kpi.label}: {_show(r.value)} ({before}: {_show(r.previous)})")
     if not kpis:
         lines.append(_("No KPIs are set for your role."))
     return _("Weekly report %(first)s – %(last)s", first=week.first.isoformat(), last=week.last.isoformat()), \
