@@ -144,6 +144,27 @@ def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_
         page.screenshot(path=str(SHOTS / f"report-builder-{chart}-375-zh.png"), full_page=True)
     assert page.inner_text("[data-testid=report-number] .display-6").strip() == "3"
 
+    # the pie report as a card on the dashboard, and this month's target for the manager's store
+    from storecrm.reports import targets
+    from storecrm.reports.models import Dashboard, SavedReport
+    from storecrm.reports.periods import report_today
+    from storecrm.users.models import User
+
+    with in_tenant(alpha) as session:
+        pie = session.scalar(select(SavedReport).where(SavedReport.name == "订单饼图"))
+        board = session.get(Dashboard, (alpha.id, board_id))
+        board.items = [*board.items, {"kind": "report", "code": str(pie.id)}]
+        targets.set_target(session.get(User, (alpha.id, alpha.users["owner"])), {
+            "kpi_code": "customers.new", "month": f"{report_today():%Y-%m}", "value": "10",
+            "store_id": alpha.stores[0]})
+    page.goto(f"{base}/t/alpha/reports/dashboards/{board_id}")
+    page.wait_for_selector(f"[data-report='{pie.id}'] canvas")
+    page.screenshot(path=str(SHOTS / "reports-dashboard-report-card-375-zh.png"), full_page=True)
+    page.goto(f"{base}/t/alpha/reports/targets")
+    page.wait_for_selector("[data-testid=targets] [data-target]")
+    assert "%" in page.inner_text("[data-testid=achievement]")
+    page.screenshot(path=str(SHOTS / "reports-targets-375-zh.png"), full_page=True)
+
     # a customer answers with a low score
     page.context.clear_cookies()
     page.goto(f"{base}/t/alpha/survey/{token}")
