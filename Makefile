@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules lint-imports scale-test
+.PHONY: run test install clean-var translations compile-translations bench-data bench bench-rules bench-kpis lint-imports scale-test
 
 $(STAMP): setup.cfg setup.py pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench-data: install
 ## run the benchmarks against them; writes bench/results/latest.json and latest.md
 bench: install
 	$(PY) bench/harness.py
+
+## K1: the core KPIs over the bench-data database, product vs hand-written SQL; writes bench/results/kpis.json
+bench-kpis: install
+	$(PY) bench/kpi_bench.py
 
 ## E1: a date rule over 1,000,000 assets (own database in the bench cluster); writes bench/results/engines.json
 bench-rules: install

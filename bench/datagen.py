@@ -295,7 +295,7 @@ def load(database: str, indexes: list[int], sizes: list[int]) -> dict:
                 if rows[table]:
                     # PostgreSQL refuses COPY into a table under row-level security, so COPY fills a temporary
                     # twin and one INSERT … SELECT moves the rows in, checked by RLS and every constraint
-                    cur.execute(f"CREATE TEMP TABLE stage_{table} (LIKE {table}) ON COMMIT DROP")
+                    cur.execute(f"CREATE TEMP TABLE stage_{table} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
                     cur.copy_expert(f"COPY stage_{table} ({COLUMNS[table]}) FROM STDIN", Rows(iter(rows[table])))
                     cur.execute(f"INSERT INTO {table} ({COLUMNS[table]}) SELECT {COLUMNS[table]} FROM stage_{table}")
                     counts[table] += len(rows[table])

@@ -105,8 +105,15 @@ def check(code: str, tree) -> dict | None:
     """The tree normalised (values in their field types as JSON), or ValidationError saying what is wrong."""
     if tree in (None, {}, []):
         return None
-    catalog = field_catalog(code)
-    plugin_conditions = _plugin_conditions()
+    return check_tree(tree, field_catalog(code), code=code)
+
+
+def check_tree(tree, catalog: dict, *, code: str | None = None) -> dict | None:
+    """`check` against a given {field: (label, type)} catalog. Without an engine record type (`code` None: the
+    report builder's sources) segment and plugin leaves are refused, since they need the record's model."""
+    if tree in (None, {}, []):
+        return None
+    plugin_conditions = _plugin_conditions() if code is not None else {}
     leaves = [0]
 
     def walk(node, depth):
@@ -128,6 +135,8 @@ def check(code: str, tree) -> dict | None:
         wrong = [key for key in ("field", "op", "plugin") if key in node and not isinstance(node[key], str)]
         if wrong:  # a list or object where a name belongs: refused before it is looked up
             raise ValidationError({"conditions": [_l("%(key)s: a text value is expected.", key=wrong[0])]})
+        if "segment" in node and code is None:
+            raise ValidationError({"conditions": [_l("Segments apply to customers only.")]})
         if "segment" in node:
             view = get_scoped(SavedView, node["segment"])
             if view is None or not view.shared or view.entity != "customers":
@@ -318,6 +327,24 @@ def compile(code: str, tree):
             inner = {"field": field.removeprefix("customer."), "op": op, "value": node.get("value")}
             return model.customer_id.in_(select(Customer.id).where(compile("customer", inner)))
         return _leaf_sql(model, catalog[field][1], field, op, node.get("value"))
+
+    return walk(tree)
+
+
+def compile_tree(tree, catalog: dict, columns):
+    """A tree checked by `check_tree` as one SQL boolean over `columns`: any object whose attributes are the
+    catalog's column expressions (and `custom`, the JSONB of custom values, for custom.<code> fields)."""
+    if not tree:
+        return true()
+
+    def walk(node):
+        if "all" in node:
+            return and_(*[walk(n) for n in node["all"]])
+        if "any" in node:
+            return or_(*[walk(n) for n in node["any"]])
+        if "not" in node:
+            return not_(walk(node["not"]))
+        return _leaf_sql(columns, catalog[node["field"]][1], node["field"], node["op"], node.get("value"))
 
     return walk(tree)
 

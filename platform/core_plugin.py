@@ -41,6 +41,7 @@ from .notifications.views import bp as notifications_bp
 from .notifications.webhook_views import bp as webhooks_bp
 from .plugin_host.views import bp as plugins_bp
 from .reports import core_kpis, rfm, sales_kpis
+from .reports.sources import core_sources as report_sources
 from .reports.views import bp as reports_bp
 from .reports.widgets import my_day
 from .rules import timeline as rules
@@ -211,6 +212,11 @@ def register_kpis():
             _l("Average minutes from capture to first contact of this month's contacted leads."),
             lambda user: lead_timeline.average_first_contact(user), "leads.view"),
     ] + core_kpis.kpis() + lead_kpis.kpis() + sales_kpis.kpis() + survey_kpis.kpis() + rfm.kpis()
+
+
+@hookimpl
+def register_report_sources():
+    return report_sources()
 
 
 @hookimpl

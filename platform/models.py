@@ -25,7 +25,7 @@ from .stock.models import (Location, Reservation, Serial, StockCount, StockCount
                            StockMovement, Transfer, TransferLine)
 from .scheduling.models import (Appointment, Resource, ScheduleException, ServiceType, StaffRegion,  # noqa: F401
                                 StaffSkill, WorkingPattern)
-from .reports.models import Dashboard, KpiThreshold, SavedReport  # noqa: F401
+from .reports.models import Dashboard, KpiTarget, KpiThreshold, ReportDigest, SavedReport  # noqa: F401
 from .surveys.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse  # noqa: F401
 from .leads.models import (Lead, LeadAssignmentRule, LeadCampaign, LeadChannel, LeadDelivery,  # noqa: F401
                            LeadHistory)

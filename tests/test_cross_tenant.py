@@ -228,6 +228,8 @@ ID_ROUTES = {
     "api_reports.put_report": [("PUT", lambda b: {"report_id": b.saved_report_id},
                                 {"name": "HACKED", "spec": {"entity": "customers", "columns": ["name"]}})],
     "api_reports.delete_report": [("DELETE", lambda b: {"report_id": b.saved_report_id}, None)],
+    "reports.delete_target": [("POST", lambda b: {"target_id": b.target_id}, {})],
+    "api_kpis.delete_target": [("DELETE", lambda b: {"target_id": b.target_id}, None)],
     "api_reports.run_report": [("GET", lambda b: {"report_id": b.saved_report_id}, None)],
     # the example third-party plugin (tests/example_plugins), enabled for both tenants
     "carwash.show": [("GET", lambda b: {"wash_id": b.wash_id}, None)],
@@ -285,6 +287,7 @@ LIST_ROUTES = {
     "api_kpis.kpi_records": {"code": "customers.new"}, "api_dashboards.list_dashboards": {},
     "api_kpi_alerts.list_alerts": {}, "api_surveys.list_surveys": {}, "api_survey_responses.list_responses": {},
     "reports.builder_index": {}, "api_reports.list_reports": {}, "api_reports.list_entities": {},
+    "reports.targets_page": {"month": "2029-01"}, "api_kpis.list_targets": {"month": "2029-01"},
 }
 
 # creating routes: B's ids given as references are refused, nothing of B changes
@@ -366,6 +369,11 @@ CREATE_ROUTES = {
     "api_reports.create_report": {"name": "x", "spec": {"entity": "customers", "columns": ["name"], "filters": [
         {"field": "name", "op": "eq", "value": "BETA-customer-0"}]}},
     "api_surveys.send_survey": lambda b: {"survey_id": b.survey_id, "customer_id": b.customers[0]},
+    # B's store or person as a target's key is refused (a field error), nothing of B changes
+    "reports.targets_page": lambda b: {"kpi_code": "customers.new", "month": "2029-02", "value": "5",
+                                       "store_id": str(b.stores[0]), "user_id": str(b.users["advisor"])},
+    "api_kpis.set_target": lambda b: {"kpi_code": "customers.new", "month": "2029-02", "value": "5",
+                                      "store_id": b.stores[0], "user_id": b.users["advisor"]},
     "api_rules.preview_unsaved": lambda b: {"name": "x", "entity": "customer",
                                             "trigger": {"type": "event", "event": "created"},
                                             "actions": [{"type": "webhook", "endpoint_id": b.webhook_id}],
@@ -409,6 +417,7 @@ SELF_ROUTES = {
                     "(test_scheduling_web)",
     "booking.manage": "public manage page: signed link with the tenant id; another tenant's is 404 (test_scheduling_web)",
     "booking.cancel": "public cancel: signed link with the tenant id; another tenant's is 404 (test_scheduling_web)",
+    "reports.digest_toggle": "opts the caller in or out of their own weekly digest (test_report_digest)",
     "surveys.from_template": "names a built-in template, not a record: creates in the caller's tenant (test_surveys)",
     "survey_page.answer": "public survey page: a token answers only inside its own tenant's URL; another tenant's "
                           "token is a 404 (test_surveys)",
@@ -783,6 +792,10 @@ def _build_world(two_tenants, api_token, app, system_db, in_tenant):
 
             w.saved_report_id = saved_reports.save_report(owner, None, f"{w.slug.upper()} report", {
                 "entity": "customers", "columns": ["name"]}).id
+            from storecrm.reports import targets as kpi_targets
+
+            w.target_id = kpi_targets.set_target(owner, {"kpi_code": "customers.new", "month": "2029-01",
+                                                         "value": "7", "store_id": w.stores[0]}).id
             survey = surveys.create_survey({"name": f"{w.slug.upper()} survey", "kind": "nps", "questions": [
                 {"code": "q", "label_zh": f"{w.slug.upper()} question"}]})
             w.survey_id = survey.id

@@ -27,13 +27,17 @@ def _owner(session, world, role="owner"):
 
 
 class Statements:
-    """Counts the statements sent to PostgreSQL while active."""
+    """Counts the statements sent to PostgreSQL while active, but for the metadata the builder reads to know its
+    record types (which plugins are on, which custom fields exist): those are built from nothing the user sent."""
+
+    METADATA = ("FROM tenant_plugins", "FROM field_definitions")
 
     def __init__(self):
         self.n = 0
 
-    def __call__(self, *args, **kwargs):
-        self.n += 1
+    def __call__(self, conn, cursor, statement, *args, **kwargs):
+        if not any(m in statement for m in self.METADATA):
+            self.n += 1
 
     def __enter__(self):
         event.listen(db.engine, "before_cursor_execute", self)
@@ -208,5 +212,8 @@ def test_every_record_type_runs_with_every_column_filter_and_grouping(shop, in_t
                         value = "3" if op == "last_days" else samples.get(f.type) or next(iter(f.choices), None)
                         builder.run(user, {"entity": code, "columns": ["id"],
                                            "filters": [{"field": name, "op": op, "value": value}]})
+                    if name not in entity.dimension_names():  # ids and money are measured, not grouped by
+                        _refused(user, {"entity": code, "group_by": name}, "group_by")
+                        continue
                     builder.run(user, {"entity": code, "columns": ["id"], "group_by": name,
                                        "aggregate": "distinct", "measure": "id", "sort": "value"})

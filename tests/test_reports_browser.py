@@ -118,6 +118,7 @@ def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_
     page.wait_for_selector("[data-testid=builder-form]")
     page.fill("#f-name", "门店收款汇总")
     page.select_option("#f-group_by", "store")
+    page.select_option("#f-chart", "bar")
     page.select_option("#f-aggregate", "sum")
     page.select_option("#f-measure", "paid_total")
     page.screenshot(path=str(SHOTS / "report-builder-form-375-zh.png"), full_page=True)
@@ -125,6 +126,44 @@ def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_
     page.wait_for_selector("[data-testid=chart] canvas")
     assert "5760.00" in page.inner_text("[data-testid=report-rows]")  # 1280 + 3600 + 880
     page.screenshot(path=str(SHOTS / "report-builder-result-375-zh.png"), full_page=True)
+
+    # the same orders as a pie, a funnel, a pivot (store × status) and a number with its change on last month
+    for chart, extra, drawn in (("pie", {}, "[data-testid=chart] canvas"),
+                                ("funnel", {}, "[data-testid=chart] canvas"),
+                                ("pivot", {"#f-group_by2": "state"}, "[data-testid=report-pivot]"),
+                                ("number", {"#f-date_field": "created_at"}, "[data-testid=report-number]")):
+        page.goto(f"{base}/t/alpha/reports/builder/new?entity=orders")
+        page.fill("#f-name", {"pie": "订单饼图", "funnel": "订单漏斗", "pivot": "门店×状态", "number": "本月订单"}[chart])
+        if chart != "number":
+            page.select_option("#f-group_by", "store")
+        page.select_option("#f-chart", chart)
+        for selector, value in extra.items():
+            page.select_option(selector, value)
+        page.click("[data-testid=save]")
+        page.wait_for_selector(drawn)
+        page.screenshot(path=str(SHOTS / f"report-builder-{chart}-375-zh.png"), full_page=True)
+    assert page.inner_text("[data-testid=report-number] .display-6").strip() == "3"
+
+    # the pie report as a card on the dashboard, and this month's target for the manager's store
+    from storecrm.reports import targets
+    from storecrm.reports.models import Dashboard, SavedReport
+    from storecrm.reports.periods import report_today
+    from storecrm.users.models import User
+
+    with in_tenant(alpha) as session:
+        pie = session.scalar(select(SavedReport).where(SavedReport.name == "订单饼图"))
+        board = session.get(Dashboard, (alpha.id, board_id))
+        board.items = [*board.items, {"kind": "report", "code": str(pie.id)}]
+        targets.set_target(session.get(User, (alpha.id, alpha.users["owner"])), {
+            "kpi_code": "customers.new", "month": f"{report_today():%Y-%m}", "value": "10",
+            "store_id": alpha.stores[0]})
+    page.goto(f"{base}/t/alpha/reports/dashboards/{board_id}")
+    page.wait_for_selector(f"[data-report='{pie.id}'] canvas")
+    page.screenshot(path=str(SHOTS / "reports-dashboard-report-card-375-zh.png"), full_page=True)
+    page.goto(f"{base}/t/alpha/reports/targets")
+    page.wait_for_selector("[data-testid=targets] [data-target]")
+    assert "%" in page.inner_text("[data-testid=achievement]")
+    page.screenshot(path=str(SHOTS / "reports-targets-375-zh.png"), full_page=True)
 
     # a customer answers with a low score
     page.context.clear_cookies()

@@ -188,6 +188,63 @@ class Kpi:
             raise ValueError(f"Kpi {self.code!r}: unknown measure {self.measure!r}")
 
 
+REPORT_FIELD_TYPES = ("text", "number", "money", "datetime", "bool", "choice")
+
+
+@dataclass(frozen=True)
+class ReportField:
+    """A column of a `ReportSource`: its label, its type (one of REPORT_FIELD_TYPES) and, for "choice", the
+    {stored code: label} the builder shows and accepts."""
+
+    label: Any
+    type: str = "text"
+    choices: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.type not in REPORT_FIELD_TYPES:
+            raise ValueError(f"ReportField {self.label!r}: unknown type {self.type!r}")
+
+
+@dataclass(frozen=True)
+class ReportSource:
+    """A record type of the report builder (docs/reports.md, docs/plugins.md `register_report_sources`).
+
+    rows(user): ONE SQLAlchemy `Select` with one labelled column per name in `fields`, plus `id`, plus the hidden
+        `store_column` (and `custom`, the JSONB of custom values, when `custom_fields` is set). The builder wraps it
+        as a subquery and adds, inside the same statement, the viewer's stores on `store_column`, the filters, the
+        group-by and the measure; every name a report uses is looked up in `fields`, every value is a bound
+        parameter, so no report text ever becomes SQL.
+    fields: {name: ReportField}. Dimensions: `dimensions` (default every field but `id` and money fields;
+        dates group by day, week or month). Measures: count and distinct over any field, sum and average over
+        `measures` (default every number and money field).
+    store_column: the column with the record's store id; None only for a source that limits itself to the
+        viewer (the core's leads: their stores' leads and their own) — `rows(user)` then must do it.
+    custom_fields: the `ExtensibleEntity` code whose custom fields become fields (custom.<code>) of the report.
+    default_columns: the record list's columns when the admin picks none."""
+
+    code: str
+    label: Any
+    permission: str
+    rows: Callable[..., Any]
+    fields: dict
+    default_columns: tuple = ()
+    store_column: str | None = "store_id"
+    custom_fields: str | None = None
+    dimensions: tuple = ()
+    measures: tuple = ()
+
+    def __post_init__(self):
+        unknown = [n for n in (*self.default_columns, *self.dimensions, *self.measures) if n not in self.fields]
+        if unknown:
+            raise ValueError(f"ReportSource {self.code!r}: unknown fields {unknown}")
+
+    def dimension_names(self) -> tuple:
+        return self.dimensions or tuple(n for n, f in self.fields.items() if f.type != "money" and n != "id")
+
+    def measure_names(self) -> tuple:
+        return self.measures or tuple(n for n, f in self.fields.items() if f.type in ("number", "money"))
+
+
 @dataclass(frozen=True)
 class DashboardWidget:
     """A card on the home page. `template` is rendered with `widget`, `user` and whatever `context(user)` returns;

@@ -115,6 +115,11 @@ def register_kpis():
 
 
 @hookspec
+def register_report_sources():
+    """Return `ReportSource` objects: record types the report builder offers, with their dimensions and measures."""
+
+
+@hookspec
 def register_dashboard_widgets():
     """Return `DashboardWidget` objects shown on the home dashboard."""
 

@@ -7,7 +7,7 @@ A report is data (`spec`, JSON), never SQL:
      "group_by": "store", "grain": "month", "aggregate": "sum", "measure": "total",
      "sort": "value", "direction": "desc", "limit": 200}
 
-`check_spec` validates every part against the entity's declared fields (`ENTITIES`): a field, operator, aggregate,
+`check_spec` validates every part against the entity's declared fields (`ReportSource.fields`, sources.py and plugins' `register_report_sources`): a field, operator, aggregate,
 grain, sort or direction that is not in the whitelist is a field error (`filters.0.field` …) before any statement is
 built, and values are parsed by the field's type (a number, a date, one of the choices). The checked spec is then
 compiled with SQLAlchemy expressions: names only ever select a column object out of a dict, values are bound
@@ -19,25 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import Date, and_, cast, distinct, func, or_, select, true
+from sqlalchemy import Date, DateTime, Numeric, and_, case, cast, distinct, func, or_, select
 
-from ..customers.models import Customer
+from .. import conditions
 from ..extensions import db
-from ..leads.models import Lead, LeadChannel
-from ..leads.services import STATUS_LABELS as LEAD_STATUS
-from ..sales.labels import INVOICE_LABELS, ORDER_STATE_LABELS
-from ..sales.models import SalesDocument
-from ..scheduling.booking import STATUS_LABELS as APPOINTMENT_STATUS
-from ..scheduling.models import Appointment, ServiceType
-from ..stores.models import Store
-from ..surveys.models import SurveyResponse
-from ..users.models import User
-from .periods import report_zone
+from ..fields.engine import definitions
+from ..hooks.contrib import ReportField, ReportSource
+from ..web.i18n import current_code
+from . import sources as _sources
+from .periods import period_of, report_zone
 
 TYPES = ("text", "number", "money", "datetime", "bool", "choice")
 OPERATORS = {
@@ -68,142 +63,43 @@ GENDERS = {"M": _l("Male"), "F": _l("Female")}
 SURVEY_KINDS = {"csat": _l("CSAT"), "nps": _l("NPS")}
 
 
-@dataclass(frozen=True)
-class ReportField:
-    label: Any
-    type: str = "text"
-    choices: dict = field(default_factory=dict)
+CHARTS = {"table": _l("Table"), "line": _l("Line chart"), "bar": _l("Bar chart"), "pie": _l("Pie chart"),
+          "funnel": _l("Funnel"), "pivot": _l("Pivot table"), "number": _l("Number with change")}
+GROUPED_CHARTS = ("line", "bar", "pie", "funnel", "pivot")
+PERIODS = {"day": _l("Today vs yesterday"), "week": _l("This week vs last week"),
+           "month": _l("This month vs last month")}
+MATCH = {"all": _l("All filters hold"), "any": _l("Any filter holds")}
+# custom field types the builder can read out of the JSONB (files, references and multi-selects cannot be grouped)
+_CUSTOM_TYPES = {"text": "text", "long_text": "text", "phone": "text", "select": "text", "number": "number",
+                 "money": "money", "date": "datetime", "datetime": "datetime", "bool": "bool"}
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 
-@dataclass(frozen=True)
-class Entity:
-    """A record type the builder offers: `source(user)` is ONE select of whitelisted, labelled columns (one per
-    field), already limited to what `user` may see; `fields` declares each column's label and type."""
-
-    code: str
-    label: Any
-    permission: str
-    source: Callable[[Any], Any]
-    fields: dict
-    default_columns: tuple
+def sources() -> dict[str, ReportSource]:
+    """code -> ReportSource of the core and the plugins enabled for the current tenant."""
+    return _sources.registered()
 
 
-def _stores(user, column):
-    return true() if user.sees_all_stores else column.in_(user.store_ids or [-1])
+def fields_of(source: ReportSource) -> dict[str, ReportField]:
+    """The source's declared fields, then its custom fields as custom.<code> in the user's language."""
+    out = dict(source.fields)
+    if source.custom_fields:
+        locale = current_code()
+        for d in definitions(source.custom_fields):
+            if d.type in _CUSTOM_TYPES:
+                out[f"custom.{d.code}"] = ReportField(d.label(locale), _CUSTOM_TYPES[d.type])
+    return out
 
 
-def _store_join(model):
-    return and_(Store.tenant_id == model.tenant_id, Store.id == model.store_id)
+def dimensions_of(source: ReportSource, fields_: dict) -> set:
+    return set(source.dimension_names()) | {n for n, f in fields_.items()
+                                             if n.startswith("custom.") and f.type != "money"}
 
 
-def _customers(user):
-    return (select(Customer.id.label("id"), Customer.name.label("name"), Store.name.label("store"),
-                   Customer.level.label("level"), Customer.source.label("source"), Customer.city.label("city"),
-                   Customer.gender.label("gender"), Customer.created_at.label("created_at"),
-                   Customer.order_count.label("order_count"), Customer.lifetime_spend.label("lifetime_spend"),
-                   Customer.average_order_value.label("average_order_value"),
-                   Customer.last_purchase_at.label("last_purchase_at"))
-            .join(Store, _store_join(Customer))
-            .where(Customer.deleted_at.is_(None), _stores(user, Customer.store_id)))
-
-
-def _orders(user):
-    staff = User.__table__.alias("staff")
-    return (select(SalesDocument.id.label("id"), SalesDocument.number.label("number"),
-                   SalesDocument.state.label("state"), Customer.name.label("customer"), Store.name.label("store"),
-                   staff.c.display_name.label("staff"), SalesDocument.total.label("total"),
-                   SalesDocument.paid_total.label("paid_total"), SalesDocument.refunded_total.label("refunded_total"),
-                   SalesDocument.invoice_state.label("invoice_state"), SalesDocument.created_at.label("created_at"),
-                   SalesDocument.confirmed_at.label("confirmed_at"))
-            .join(Customer, and_(Customer.tenant_id == SalesDocument.tenant_id,
-                                 Customer.id == SalesDocument.customer_id))
-            .join(Store, _store_join(SalesDocument))
-            .outerjoin(staff, and_(staff.c.tenant_id == SalesDocument.tenant_id,
-                                   staff.c.id == SalesDocument.staff_id))
-            .where(SalesDocument.kind == "order", _stores(user, SalesDocument.store_id)))
-
-
-def _appointments(user):
-    staff = User.__table__.alias("staff")
-    return (select(Appointment.id.label("id"), Customer.name.label("customer"), Store.name.label("store"),
-                   ServiceType.name.label("service"), staff.c.display_name.label("staff"),
-                   Appointment.status.label("status"), Appointment.walk_in.label("walk_in"),
-                   Appointment.starts_at.label("starts_at"), Appointment.completed_at.label("completed_at"))
-            .join(Customer, and_(Customer.tenant_id == Appointment.tenant_id, Customer.id == Appointment.customer_id))
-            .join(Store, _store_join(Appointment))
-            .join(ServiceType, and_(ServiceType.tenant_id == Appointment.tenant_id,
-                                    ServiceType.id == Appointment.service_type_id))
-            .outerjoin(staff, and_(staff.c.tenant_id == Appointment.tenant_id, staff.c.id == Appointment.staff_id))
-            .where(_stores(user, Appointment.store_id)))
-
-
-def _leads(user):
-    owner = User.__table__.alias("owner")
-    query = (select(Lead.id.label("id"), Lead.name.label("name"), Lead.status.label("status"),
-                    LeadChannel.name.label("channel"), Store.name.label("store"), owner.c.display_name.label("owner"),
-                    Lead.interest.label("interest"), Lead.enquiries.label("enquiries"),
-                    Lead.created_at.label("created_at"))
-             .join(LeadChannel, and_(LeadChannel.tenant_id == Lead.tenant_id, LeadChannel.id == Lead.channel_id))
-             .outerjoin(Store, _store_join(Lead))
-             .outerjoin(owner, and_(owner.c.tenant_id == Lead.tenant_id, owner.c.id == Lead.owner_id)))
-    if not user.sees_all_stores:  # as the leads list: their stores' leads and their own
-        query = query.where(or_(Lead.store_id.in_(user.store_ids or [-1]), Lead.owner_id == user.id))
-    return query
-
-
-def _survey_responses(user):
-    staff = User.__table__.alias("staff")
-    return (select(SurveyResponse.id.label("id"), SurveyResponse.kind.label("kind"),
-                   Customer.name.label("customer"), Store.name.label("store"), staff.c.display_name.label("staff"),
-                   SurveyResponse.score.label("score"), SurveyResponse.low.label("low"),
-                   SurveyResponse.comment.label("comment"), SurveyResponse.submitted_at.label("submitted_at"))
-            .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
-                                 Customer.id == SurveyResponse.customer_id))
-            .outerjoin(Store, _store_join(SurveyResponse))
-            .outerjoin(staff, and_(staff.c.tenant_id == SurveyResponse.tenant_id,
-                                   staff.c.id == SurveyResponse.staff_id))
-            .where(_stores(user, SurveyResponse.store_id)))
-
-
-F = ReportField
-ENTITIES: dict[str, Entity] = {e.code: e for e in (
-    Entity("customers", _l("Customers"), "customers.view", _customers, {
-        "id": F(_l("ID"), "number"), "name": F(_l("Name")), "store": F(_l("Store")), "level": F(_l("Level")),
-        "source": F(_l("Source")), "city": F(_l("City")), "gender": F(_l("Gender"), "choice", GENDERS),
-        "created_at": F(_l("Created"), "datetime"), "order_count": F(_l("Orders"), "number"),
-        "lifetime_spend": F(_l("Lifetime spend"), "money"),
-        "average_order_value": F(_l("Average order value"), "money"),
-        "last_purchase_at": F(_l("Last purchase"), "datetime")},
-        ("name", "store", "order_count", "lifetime_spend")),
-    Entity("orders", _l("Orders"), "sales.view", _orders, {
-        "id": F(_l("ID"), "number"), "number": F(_l("Order no.")),
-        "state": F(_l("Status"), "choice", ORDER_STATE_LABELS),
-        "customer": F(_l("Customer")), "store": F(_l("Store")), "staff": F(_l("Staff")),
-        "total": F(_l("Total"), "money"), "paid_total": F(_l("Paid"), "money"),
-        "refunded_total": F(_l("Refunded"), "money"),
-        "invoice_state": F(_l("Invoice"), "choice", INVOICE_LABELS), "created_at": F(_l("Created"), "datetime"),
-        "confirmed_at": F(_l("Confirmed"), "datetime")},
-        ("number", "customer", "store", "state", "total")),
-    Entity("appointments", _l("Appointments"), "scheduling.view", _appointments, {
-        "id": F(_l("ID"), "number"), "customer": F(_l("Customer")), "store": F(_l("Store")),
-        "service": F(_l("Service")), "staff": F(_l("Staff")),
-        "status": F(_l("Status"), "choice", {k: v for k, v in APPOINTMENT_STATUS.items()}),
-        "walk_in": F(_l("Walk-in"), "bool"), "starts_at": F(_l("Starts"), "datetime"),
-        "completed_at": F(_l("Completed"), "datetime")},
-        ("starts_at", "customer", "service", "status")),
-    Entity("leads", _l("Leads"), "leads.view", _leads, {
-        "id": F(_l("ID"), "number"), "name": F(_l("Name")), "status": F(_l("Status"), "choice", LEAD_STATUS),
-        "channel": F(_l("Channel")), "store": F(_l("Store")), "owner": F(_l("Owner")),
-        "interest": F(_l("Interest")), "enquiries": F(_l("Enquiries"), "number"),
-        "created_at": F(_l("Captured"), "datetime")},
-        ("name", "channel", "status", "created_at")),
-    Entity("survey_responses", _l("Survey answers"), "surveys.view", _survey_responses, {
-        "id": F(_l("ID"), "number"), "kind": F(_l("Survey type"), "choice", SURVEY_KINDS),
-        "customer": F(_l("Customer")), "store": F(_l("Store")), "staff": F(_l("Staff")),
-        "score": F(_l("Score"), "number"), "low": F(_l("Low score"), "bool"), "comment": F(_l("Comment")),
-        "submitted_at": F(_l("Answered"), "datetime")},
-        ("submitted_at", "customer", "kind", "score")),
-)}
+def measures_of(source: ReportSource, fields_: dict) -> set:
+    return set(source.measure_names()) | {n for n, f in fields_.items()
+                                           if n.startswith("custom.") and f.type in ("number", "money")}
 
 
 def choice_label(choices: dict, value) -> str:
@@ -211,8 +107,8 @@ def choice_label(choices: dict, value) -> str:
     return str(label()) if callable(label) else str(label)
 
 
-def entities_for(user) -> dict[str, Entity]:
-    return {code: e for code, e in ENTITIES.items() if user.has_permission(e.permission)}
+def entities_for(user) -> dict[str, ReportSource]:
+    return {code: e for code, e in sources().items() if user.has_permission(e.permission)}
 
 
 # --- checking a spec -------------------------------------------------------------------------------------------------
@@ -269,7 +165,8 @@ def check_spec(user, raw) -> dict:
     entity = entities_for(user).get(_name(raw.get("entity")) or "")
     if entity is None:
         raise ValidationError({"entity": [pick]})
-    fields_ = entity.fields
+    fields_ = fields_of(entity)
+    dims, measures = dimensions_of(entity, fields_), measures_of(entity, fields_)
     out: dict[str, Any] = {"entity": entity.code}
 
     columns = raw.get("columns") or list(entity.default_columns)
@@ -307,13 +204,59 @@ def check_spec(user, raw) -> dict:
                                "value": value.isoformat() if isinstance(value, date) else
                                (str(value) if isinstance(value, Decimal) else value)})
 
+    match = raw.get("match") or "all"
+    if _name(match) not in MATCH:
+        errors["match"] = [pick]
+    out["match"] = match if _name(match) in MATCH else "all"
+    try:  # the shared condition trees (platform/conditions.py), over this record type's fields
+        out["where"] = conditions.check_tree(raw.get("where"), _tree_catalog(fields_))
+    except ValidationError as err:
+        errors["where"] = err.messages.get("conditions", [pick]) if isinstance(err.messages, dict) else [pick]
+        out["where"] = None
+
+    chart = raw.get("chart") or "table"
+    if _name(chart) not in CHARTS:
+        errors["chart"] = [pick]
+        chart = "table"
+    out["chart"] = chart
+
     group_by = raw.get("group_by") or None
     out["group_by"] = None
     if group_by is not None:
-        if _name(group_by) not in fields_:
+        if _name(group_by) not in dims:
             errors["group_by"] = [pick]
         else:
             out["group_by"] = group_by
+    elif chart in GROUPED_CHARTS:
+        errors["group_by"] = [_("This chart needs a dimension to group by.")]
+    group_by2 = raw.get("group_by2") or None
+    out["group_by2"], out["grain2"] = None, None
+    if chart == "pivot":
+        if _name(group_by2) not in dims or group_by2 == group_by:
+            errors["group_by2"] = [_("A pivot table needs a second, different dimension.")]
+        else:
+            out["group_by2"] = group_by2
+            if fields_[group_by2].type == "datetime":
+                grain2 = raw.get("grain2") or "month"
+                if _name(grain2) not in GRAINS:
+                    errors["grain2"] = [pick]
+                else:
+                    out["grain2"] = grain2
+    elif group_by2 is not None:
+        errors["group_by2"] = [_("Only a pivot table has a second dimension.")]
+    out["date_field"], out["period"] = None, None
+    if chart == "number":
+        if out["group_by"]:
+            errors["group_by"] = [_("A number is not grouped: leave the dimension empty.")]
+        date_field, period = raw.get("date_field") or None, raw.get("period") or "month"
+        if _name(date_field) not in fields_ or fields_[date_field].type != "datetime":
+            errors["date_field"] = [_("Choose the date that places each record in a period.")]
+        else:
+            out["date_field"] = date_field
+        if _name(period) not in PERIODS:
+            errors["period"] = [pick]
+        else:
+            out["period"] = period
     grain = raw.get("grain") or None
     out["grain"] = None
     if out["group_by"] and fields_[out["group_by"]].type == "datetime":
@@ -333,7 +276,8 @@ def check_spec(user, raw) -> dict:
         measure = raw.get("measure") or None
         if aggregate != "count":
             f = fields_.get(_name(measure) or "")
-            if f is None or f.type not in AGGREGATE_TYPES[aggregate]:
+            if f is None or f.type not in AGGREGATE_TYPES[aggregate] or (
+                    aggregate in ("sum", "avg") and measure not in measures):
                 errors["measure"] = [_("Choose a field this aggregate can use.")]
             else:
                 out["measure"] = measure
@@ -398,26 +342,107 @@ def _condition(column, f: ReportField, op: str, value):
             "gte": column >= value, "lt": column < value, "lte": column <= value}[op]
 
 
+def _tree_catalog(fields_: dict) -> dict:
+    """The builder's fields as the condition trees type them."""
+    kinds = {"money": "number", "choice": "text"}
+    return {name: (f.label, kinds.get(f.type, f.type)) for name, f in fields_.items()}
+
+
+def _expr(src, name: str, f: ReportField):
+    """The SQL expression of a field of the source subquery. A custom value is read out of the JSONB and cast only
+    when it looks like its type, so one badly typed value cannot fail the report."""
+    if not name.startswith("custom."):
+        return src.c[name]
+    text_value = src.c.custom[name.removeprefix("custom.")].astext
+    if f.type in ("number", "money"):
+        return case((text_value.op("~")(_NUMBER), cast(text_value, Numeric)), else_=None)
+    if f.type == "datetime":  # a date typed by staff: the local midnight of that day
+        return case((text_value.op("~")(_DATE), func.timezone(str(report_zone()),
+                                                             cast(func.left(text_value, 10), DateTime))), else_=None)
+    if f.type == "bool":
+        return case((text_value == "true", True), (text_value == "false", False), else_=None)
+    return text_value
+
+
+class _TreeColumns:
+    """The source's fields as attributes, for conditions.compile_tree; dates read as local dates."""
+
+    def __init__(self, src, fields_):
+        self._src, self._fields = src, fields_
+        self.custom = src.c.custom if "custom" in src.c else None
+
+    def __getattr__(self, name):
+        f = self._fields[name]
+        column = _expr(self._src, name, f)
+        return func.timezone(str(report_zone()), column) if f.type == "datetime" else column
+
+
+def _aggregate(spec, measure, only=None):
+    """The spec's aggregate over `measure`, over the rows where `only` holds (all rows when None)."""
+    kind = spec["aggregate"]
+    if kind == "count":
+        value = func.count()
+    elif kind == "distinct":
+        value = func.count(distinct(measure)) if measure is not None else func.count()
+    else:
+        value = {"sum": func.sum, "avg": func.avg, "min": func.min, "max": func.max}[kind](measure)
+    if only is not None:
+        value = value.filter(only)
+    if kind == "sum":
+        return func.coalesce(value, 0)
+    return func.round(value, 2) if kind == "avg" else value
+
+
+def _key(src, name, f, grain):
+    key = _expr(src, name, f)
+    if grain:
+        key = cast(func.date_trunc(grain, func.timezone(str(report_zone()), key)), Date)
+    return key
+
+
+def _bounds(kind: str):
+    """[start, end) of the current period of `kind` and of the one before, in UTC."""
+    current = period_of(kind)
+    return current.bounds(), current.previous().bounds()
+
+
 def compile_spec(user, spec: dict, *, limit: int | None = None):
-    """The SELECT of a checked spec (check_spec first): rows of the columns, or (group, value) rows."""
-    entity = ENTITIES[spec["entity"]]
-    src = entity.source(user).subquery("src")
-    where = [_condition(src.c[f["field"]], entity.fields[f["field"]], f["op"], f["value"]) for f in spec["filters"]]
+    """The ONE SELECT of a checked spec (check_spec first): rows of the columns, (group, value) rows, (group, group2,
+    value) rows for a pivot, or (value, previous value) for a number. The viewer's stores are a condition of this
+    same statement (on the source's store column), never a filter applied to fetched rows."""
+    entity = sources()[spec["entity"]]
+    fields_ = fields_of(entity)
+    src = entity.rows(user).subquery("src")
+    where = []
+    if entity.store_column is not None and not user.sees_all_stores:
+        where.append(src.c[entity.store_column].in_(user.store_ids or [-1]))
+    flat = [_condition(_expr(src, f["field"], fields_[f["field"]]), fields_[f["field"]], f["op"], f["value"])
+            for f in spec["filters"]]
+    if flat:
+        where.append(or_(*flat) if spec.get("match") == "any" else and_(*flat))
+    if spec.get("where"):
+        where.append(conditions.compile_tree(spec["where"], _tree_catalog(fields_), _TreeColumns(src, fields_)))
+    measure = _expr(src, spec["measure"], fields_[spec["measure"]]) if spec["measure"] else None
+    if spec.get("chart") == "number":
+        at = _expr(src, spec["date_field"], fields_[spec["date_field"]])
+        (start, end), (before, _after) = _bounds(spec["period"])
+        return select(_aggregate(spec, measure, and_(at >= start, at < end)).label("value"),
+                      _aggregate(spec, measure, and_(at >= before, at < start)).label("previous")) \
+            .where(*where, at >= before, at < end)
     if spec["group_by"]:
-        key = src.c[spec["group_by"]]
-        if spec["grain"]:
-            key = cast(func.date_trunc(spec["grain"], func.timezone(str(report_zone()), key)), Date)
-        measure = src.c[spec["measure"]] if spec["measure"] else None
-        value = {"count": func.count(), "distinct": func.count(distinct(measure)) if measure is not None
-                 else func.count(), "sum": func.coalesce(func.sum(measure), 0), "avg": func.round(func.avg(measure), 2),
-                 "min": func.min(measure), "max": func.max(measure)}[spec["aggregate"]]
-        query = select(key.label("group"), value.label("value")).where(*where).group_by(key)
+        key = _key(src, spec["group_by"], fields_[spec["group_by"]], spec["grain"])
+        value = _aggregate(spec, measure)
+        keys = [key.label("group")]
+        if spec.get("group_by2"):
+            key2 = _key(src, spec["group_by2"], fields_[spec["group_by2"]], spec.get("grain2"))
+            keys.append(key2.label("group2"))
+        query = select(*keys, value.label("value")).where(*where).group_by(*[k.element for k in keys])
         order = value if spec["sort"] == "value" else key
         order = order.desc() if spec["direction"] == "desc" else order.asc()
-        query = query.order_by(order.nulls_last())
+        query = query.order_by(order.nulls_last(), *[k.element for k in keys[1:]])
     else:
-        query = select(*[src.c[c] for c in spec["columns"]]).where(*where)
-        order = src.c[spec["sort"]] if spec["sort"] else src.c.id
+        query = select(*[_expr(src, c, fields_[c]).label(c) for c in spec["columns"]]).where(*where)
+        order = _expr(src, spec["sort"], fields_[spec["sort"]]) if spec["sort"] else src.c.id
         order = order.desc() if spec["direction"] == "desc" else order.asc()
         query = query.order_by(order.nulls_last(), src.c.id)
     return query.limit(limit if limit is not None else spec["limit"])
@@ -430,31 +455,66 @@ class ReportResult:
     types: list[str]
     rows: list[list]
     grouped: bool
+    chart: str = "table"
+    previous: Any = None  # a number's value in the period before
+    value_label: str = ""
+
+
+def _labelled(f: ReportField, value, grain):
+    if f.type == "choice" and value is not None:
+        return choice_label(f.choices, value)
+    return value
 
 
 def run(user, raw_spec, *, limit: int | None = None) -> ReportResult:
     """Check and run a spec for `user` (their permission on the record type, their stores)."""
     spec = check_spec(user, raw_spec)
-    entity = ENTITIES[spec["entity"]]
+    entity = sources()[spec["entity"]]
+    fields_ = fields_of(entity)
     rows = [list(r) for r in db.session.execute(compile_spec(user, spec, limit=limit))]
+    measure = fields_[spec["measure"]] if spec["measure"] else None
+    value_label = str(AGGREGATES[spec["aggregate"]]) + (f" · {measure.label}" if measure is not None else "")
+    value_type = measure.type if measure is not None and spec["aggregate"] not in ("count", "distinct") \
+        else "number"
+    if spec["chart"] == "number":
+        value, previous = rows[0] if rows else (None, None)
+        return ReportResult([value_label], ["value"], [value_type], [[value]], False, "number", previous,
+                            value_label)
     if spec["group_by"]:
-        f = entity.fields[spec["group_by"]]
-        measure = entity.fields[spec["measure"]] if spec["measure"] else None
-        label = str(AGGREGATES[spec["aggregate"]]) + (f" · {measure.label}" if measure is not None else "")
-        key_type = "date" if spec["grain"] else f.type
-        value_type = measure.type if measure is not None and spec["aggregate"] not in ("count", "distinct") \
-            else "number"
-        if f.type == "choice":
-            rows = [[choice_label(f.choices, k) if k is not None else None, v] for k, v in rows]
-            key_type = "text"
-        return ReportResult([str(f.label), label], ["group", "value"], [key_type, value_type], rows, True)
-    types = [entity.fields[c].type for c in spec["columns"]]
+        f = fields_[spec["group_by"]]
+        keys, headers = ["group"], [str(f.label)]
+        types = ["date" if spec["grain"] else ("text" if f.type == "choice" else f.type)]
+        f2 = fields_[spec["group_by2"]] if spec.get("group_by2") else None
+        if f2 is not None:
+            keys.append("group2")
+            headers.append(str(f2.label))
+            types.append("date" if spec.get("grain2") else ("text" if f2.type == "choice" else f2.type))
+        for row in rows:
+            row[0] = _labelled(f, row[0], spec["grain"])
+            if f2 is not None:
+                row[1] = _labelled(f2, row[1], spec.get("grain2"))
+        return ReportResult(headers + [value_label], keys + ["value"], types + [value_type], rows, True,
+                            spec["chart"], None, value_label)
+    types = [fields_[c].type for c in spec["columns"]]
     for row in rows:
         for i, c in enumerate(spec["columns"]):
             if types[i] == "choice" and row[i] is not None:
-                row[i] = choice_label(entity.fields[c].choices, row[i])
-    return ReportResult([str(entity.fields[c].label) for c in spec["columns"]], list(spec["columns"]),
-                        ["text" if t == "choice" else t for t in types], rows, False)
+                row[i] = choice_label(fields_[c].choices, row[i])
+    return ReportResult([str(fields_[c].label) for c in spec["columns"]], list(spec["columns"]),
+                        ["text" if t == "choice" else t for t in types], rows, False, spec["chart"], None,
+                        value_label)
+
+
+def pivot(result: ReportResult) -> tuple[list, list, dict]:
+    """A pivot result as (row keys, column keys, {(row, column): value}), keys in first-seen order."""
+    row_keys, col_keys, cells = [], [], {}
+    for a, b, value in result.rows:
+        if a not in row_keys:
+            row_keys.append(a)
+        if b not in col_keys:
+            col_keys.append(b)
+        cells[(a, b)] = value
+    return row_keys, col_keys, cells
 
 
 def cell(value, kind: str):

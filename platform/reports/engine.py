@@ -66,6 +66,22 @@ class KpiScope:
         start, end = before.bounds()
         return replace(self, period=before, start=start, end=end)
 
+    def year_before(self) -> "KpiScope":
+        """The same dates a year earlier (year-over-year); 29 February becomes the 28th."""
+        def back(day: date) -> date:
+            try:
+                return day.replace(year=day.year - 1)
+            except ValueError:
+                return day.replace(year=day.year - 1, day=28)
+
+        if self.period.kind == "month":
+            earlier = Period("month", back(self.period.first), (back(self.period.first.replace(day=1)) +
+                                                                 timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        else:
+            earlier = Period(self.period.kind, back(self.period.first), back(self.period.last))
+        start, end = earlier.bounds()
+        return replace(self, period=earlier, start=start, end=end)
+
 
 @dataclass(frozen=True)
 class KpiResult:

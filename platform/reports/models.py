@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Numeric, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,3 +66,36 @@ class SavedReport(TenantScoped, Timestamped):
     name: Mapped[str] = mapped_column(String(80))
     spec: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class KpiTarget(TenantScoped, Timestamped):
+    """A month's target for a KPI: for the whole tenant (no store, no person), a store, a person, or a person in a
+    store. One target per KPI, month, store and person (NULLs counted as equal by the unique index)."""
+
+    __tablename__ = "kpi_targets"
+    __table_args__ = (
+        tenant_fk("store_id", "stores", ondelete="CASCADE"),
+        tenant_fk("user_id", "users", ondelete="CASCADE"),
+        Index("uq_kpi_targets_tenant_key", "tenant_id", "kpi_code", "month", text("coalesce(store_id, 0)"),
+              text("coalesce(user_id, 0)"), unique=True),
+    )
+
+    kpi_code: Mapped[str] = mapped_column(String(80))
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+class ReportDigest(TenantScoped):
+    """A user's opt-in to the weekly e-mail digest of their role's KPIs. `last_week`: the Monday of the last week
+    sent; the job claims a week with a conditional UPDATE, so two schedulers running at once send it once."""
+
+    __tablename__ = "report_digests"
+    __table_args__ = (
+        tenant_fk("user_id", "users", ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    last_week: Mapped[date | None] = mapped_column(Date)

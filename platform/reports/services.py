@@ -22,6 +22,7 @@ from ..tenancy.context import current_tenant
 from ..tenancy.models import get_scoped, utcnow
 from ..spreadsheets import csv_row, xlsx_row
 from ..stores.services import get_store
+from . import saved as saved_reports
 from ..users.models import User
 from ..users.services import staff_with_role
 from . import engine
@@ -70,6 +71,9 @@ def _check_items(user, items) -> list[dict]:
             out.append({"kind": "kpi", "code": code, "chart": chart})
         elif kind == "widget" and code in widgets:
             out.append({"kind": "widget", "code": code})
+        elif kind == "report" and saved_reports.get_report(user, code) is not None:
+            # a saved report of the builder, drawn as its own chart; each viewer runs it within their own stores
+            out.append({"kind": "report", "code": str(code)})
         else:
             raise ValidationError({f"items.{i}.code": [_("Choose one of the listed options.")]})
     return out

@@ -13,9 +13,10 @@ from marshmallow import ValidationError
 from ..access.services import list_roles
 from ..hooks.blocks import dashboard_widgets
 from ..stores.services import stores_visible_to
+from ..users.services import list_users
 from ..web.forms import flatten_errors, load_form, requires
-from . import builder, engine, saved, services
-from .periods import KINDS, report_zone
+from . import builder, digest, engine, saved, services, targets
+from .periods import KINDS, report_today, report_zone
 from .schemas import DashboardSchema, KpiArgs, KpiThresholdSchema, period_from
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -83,7 +84,7 @@ def index():
         errors = errors or {"store_id": [_("Choose one of the listed options.")]}
     kpis = engine.kpis_for(current_user, engine_only=True)
     results = engine.evaluate(kpis, scope)
-    return render_template("reports/index.html", results=results, kpis=kpis, scope=scope,
+    return render_template("reports/index.html", digest_on=digest.subscribed(current_user), results=results, kpis=kpis, scope=scope,
                            dashboards=services.dashboards(), **_filters_context(args, errors)), 422 if errors else 200
 
 
@@ -116,9 +117,11 @@ def kpi(code):
         errors = errors or {"store_id": [_("Choose one of the listed options.")]}
     after = request.args.get("after", type=int)
     result = engine.evaluate([kpi], scope)[kpi.code]
+    year_before = engine.evaluate([kpi], scope.year_before(), compare=False)[kpi.code]
     rows = engine.records(kpi, scope, limit=51, after_id=after)
     chart = _chart(kpi, scope, "line" if kpi.time_column else "bar")
-    return render_template("reports/kpi.html", kpi=kpi, result=result, rows=rows[:50], more=len(rows) > 50,
+    return render_template("reports/kpi.html", kpi=kpi, result=result, year_before=year_before, rows=rows[:50],
+                           more=len(rows) > 50,
                            chart=json.dumps(chart) if chart else None, scope=scope,
                            **_filters_context(args, errors)), 422 if errors else 200
 
@@ -161,7 +164,25 @@ def dashboard_blocks(dashboard_items, scope) -> list[dict]:
                         "chart": json.dumps(chart) if chart else None})
         elif item["kind"] == "widget" and item["code"] in widgets:
             out.append({"item": item, "block": widgets[item["code"]]})
+        elif item["kind"] == "report":
+            block = _report_block(item)
+            if block is not None:
+                out.append(block)
     return out
+
+
+def _report_block(item) -> dict | None:
+    """A saved report on a dashboard: run for the viewer (their stores), its chart, or its first rows. A report
+    this viewer may not see, or one whose fields were removed since, is left out."""
+    report = saved.get_report(current_user, item["code"])
+    if report is None:
+        return None
+    try:
+        result = builder.run(current_user, report.spec)
+    except ValidationError:
+        return None
+    return {"item": item, "report": report, "result": result, "chart": report_chart(report.name, result),
+            "pivot": _pivot(result), "cell": builder.cell}
 
 
 @bp.get("/dashboards/<int:dashboard_id>")
@@ -235,7 +256,9 @@ def compose(dashboard_id):
             return redirect(url_for("reports.compose", dashboard_id=board.id))
     kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
     widgets = services.widgets_available()
+    reports = {str(r.id): r for r in saved.saved_reports(current_user)}
     return render_template("reports/compose.html", board=board, kpis=kpis, widgets=widgets, errors=errors,
+                           reports=reports,
                            charts=services.CHART_LABELS), 422 if errors else 200
 
 
@@ -274,6 +297,53 @@ def alerts():
                            directions=services.DIRECTIONS, periods=period_labels()), 422 if errors else 200
 
 
+@bp.post("/digest")
+@requires("reports.view")
+def digest_toggle():
+    """Opt in or out of the weekly e-mail digest of one's own KPIs."""
+    on = request.form.get("on") == "1"
+    digest.subscribe(current_user, on)
+    flash(_("You will get the weekly digest by e-mail.") if on else _("Weekly digest turned off."), "success")
+    return redirect(url_for("reports.index"))
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+@requires("reports.view")
+def targets_page():
+    """The month's targets with achievement, month to date against last month's same days, and last year."""
+    errors, values = {}, {}
+    month = targets.month_of(request.values.get("month") or "") or report_today().replace(day=1)
+    if request.method == "POST":
+        if not current_user.has_permission("reports.manage"):
+            abort(403)
+        values = dict(request.form)
+        try:
+            targets.set_target(current_user, {**request.form.to_dict(), "month": request.form.get("month") or ""})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            flash(_("Target saved."), "success")
+            return redirect(url_for("reports.targets_page", month=f"{month:%Y-%m}"))
+    kpis = {k.code: k for k in engine.kpis_for(current_user, engine_only=True)}
+    stores, staff = stores_visible_to(current_user), list_users(current_user)
+    return render_template("reports/targets.html", rows=targets.rows_for(current_user, month), month=month,
+                           kpis=kpis, errors=errors, values=values, stores=stores, staff=staff,
+                           stores_by_id={s.id: s.name for s in stores},
+                           staff_by_id={u.id: u.display_name for u in staff}), 422 if errors else 200
+
+
+@bp.post("/targets/<int:target_id>/delete")
+@requires("reports.manage")
+def delete_target(target_id):
+    target = targets.get_target(current_user, target_id)
+    if target is None:
+        abort(404)
+    month = target.month
+    targets.delete_target(target)
+    flash(_("Target deleted."), "success")
+    return redirect(url_for("reports.targets_page", month=f"{month:%Y-%m}"))
+
+
 @bp.post("/alerts/<int:threshold_id>/delete")
 @requires("reports.manage")
 def delete_alert(threshold_id):
@@ -301,12 +371,29 @@ def _spec_from_form(form) -> tuple[dict, list[int]]:
         "group_by": form.get("group_by") or None, "grain": form.get("grain") or None,
         "aggregate": form.get("aggregate") or "count", "measure": form.get("measure") or None,
         "sort": form.get("sort") or None, "direction": form.get("direction") or "asc",
-        "limit": form.get("limit") or 200}, rows
+        "limit": form.get("limit") or 200, "chart": form.get("chart") or "table",
+        "group_by2": form.get("group_by2") or None, "grain2": form.get("grain2") or None,
+        "date_field": form.get("date_field") or None, "period": form.get("period") or None,
+        "match": form.get("match") or "all", "where": _tree_from_form(form.get("where"))}, rows
+
+
+def _tree_from_form(text):
+    """The advanced conditions box: a condition tree as JSON (docs/reports.md); text that is not JSON is passed on
+    as it is, so the service answers with its field error."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _form_values(spec: dict) -> dict:
     values = {k: spec.get(k) for k in ("entity", "group_by", "grain", "aggregate", "measure", "sort", "direction",
-                                        "limit")}
+                                        "limit", "chart", "group_by2", "grain2", "date_field", "period", "match")}
+    where = spec.get("where")
+    values["where"] = where if isinstance(where, str) else (json.dumps(where, ensure_ascii=False) if where else "")
     values["columns"] = list(spec.get("columns") or [])
     for i, f in enumerate((spec.get("filters") or [])[:FORM_FILTERS]):
         values.update({f"filter_field_{i}": f.get("field"), f"filter_op_{i}": f.get("op"),
@@ -369,6 +456,8 @@ def _builder_form(report):
                            values=values, errors=errors, operators=builder.OPERATORS,
                            operators_by_type=builder.OPERATORS_BY_TYPE, aggregates=builder.AGGREGATES,
                            grains=builder.GRAINS, directions=builder.DIRECTIONS, filter_rows=range(FORM_FILTERS),
+                           fields=builder.fields_of(entity), charts=builder.CHARTS, periods=builder.PERIODS,
+                           matches=builder.MATCH,
                            choice_label=builder.choice_label), 422 if errors else 200
 
 
@@ -398,15 +487,29 @@ def builder_report(report_id):
     except ValidationError as err:  # the whitelist changed since it was saved (a field removed): say so, run nothing
         return render_template("reports/builder_report.html", report=report, result=None,
                                errors=flatten_errors(err.messages), chart=None), 422
-    chart = None
-    if result.grouped and result.rows and len(result.rows) <= 60:
-        chart = json.dumps({"type": "bar", "labels": [str(builder.cell(k, result.types[0]) or "–")
-                                                       for k, _v in result.rows],
-                            "values": [float(v) if v is not None and not isinstance(v, datetime) else None
-                                       for _k, v in result.rows], "name": report.name})
-    entity = builder.ENTITIES[report.spec["entity"]]
-    return render_template("reports/builder_report.html", report=report, result=result, errors={}, chart=chart,
-                           entity=entity, cell=builder.cell)
+    entity = builder.sources()[report.spec["entity"]]
+    return render_template("reports/builder_report.html", report=report, result=result, errors={},
+                           chart=report_chart(report.name, result), pivot=_pivot(result), entity=entity,
+                           cell=builder.cell)
+
+
+def report_chart(name: str, result) -> str | None:
+    """The ECharts spec (JSON for charts.js) of a grouped result: its own chart, or bars for a table report
+    saved before charts could be chosen."""
+    if not result.grouped or not result.rows or len(result.rows) > 60 or result.chart == "pivot":
+        return None
+    kind = result.chart if result.chart in ("line", "bar", "pie", "funnel") else "bar"
+    return json.dumps({"type": kind, "labels": [str(builder.cell(row[0], result.types[0]) or "–")
+                                                for row in result.rows],
+                       "values": [float(row[-1]) if row[-1] is not None and not isinstance(row[-1], datetime)
+                                  else None for row in result.rows], "name": name})
+
+
+def _pivot(result):
+    if result is None or result.chart != "pivot":
+        return None
+    rows, columns, cells = builder.pivot(result)
+    return {"rows": rows, "columns": columns, "cells": cells}
 
 
 @bp.get("/builder/<int:report_id>/export.<fmt>")

@@ -121,6 +121,7 @@ from ..sales.services import documents_from as sales_documents_of
 # --- reports: the scope a KPI's query is limited to, periods in the tenant's calendar ----------------------------
 from ..reports.engine import KpiScope
 from ..reports.periods import Period, period_of
+from ..hooks.contrib import ReportField, ReportSource
 
 # --- pages and API ------------------------------------------------------------------------------------------------
 from ..api.auth import api_user
@@ -220,7 +221,7 @@ __all__ = [
     "sales_documents_of", "QuoteSent", "QuoteAccepted", "QuoteExpired", "OrderConfirmed", "OrderPaid",
     "OrderRefunded",
     # reports
-    "KpiScope", "Period", "period_of",
+    "KpiScope", "Period", "period_of", "ReportSource", "ReportField",
     # pages and API
     "requires", "load_form", "flash_errors", "flatten_errors", "refuse", "safe_next", "api_requires", "api_user",
     "unprocessable", "patch_load", "PageArgs", "page_schema", "paged", "keyset_page", "Phone", "Trimmed",

@@ -176,3 +176,10 @@ def register_message_templates():
     from .messages import TEMPLATES
 
     return list(TEMPLATES)
+
+
+@hookimpl
+def register_report_sources():
+    from .report_sources import sources
+
+    return sources()

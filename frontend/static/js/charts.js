@@ -1,5 +1,5 @@
 /* Draws every [data-chart] element with Apache ECharts (vendored). Data comes in the attribute as JSON, so the page
-   needs no inline script (CSP script-src 'self'). {type: line|bar|pie, labels: [...], values: [...], name} */
+   needs no inline script (CSP script-src 'self'). {type: line|bar|pie|funnel, labels: [...], values: [...], name} */
 (function () {
   "use strict";
   function options(spec) {
@@ -9,6 +9,20 @@
       base.series = [{type: "pie", name: spec.name, radius: ["35%", "70%"],
                       data: spec.labels.map(function (l, i) { return {name: l, value: spec.values[i]}; }),
                       label: {show: true, overflow: "truncate", width: 80}}];
+      return base;
+    }
+    if (spec.type === "funnel") {
+      /* the vendored common build has no funnel series: stages as bars, widest first, each with its share of the
+         first stage, read top to bottom as a funnel is */
+      var first = spec.values.length ? spec.values[0] : 0;
+      base.tooltip.trigger = "item";
+      base.xAxis = {type: "value", show: false};
+      base.yAxis = {type: "category", data: spec.labels, inverse: true, axisTick: {show: false},
+                    axisLabel: {overflow: "truncate", width: 90}};
+      base.series = [{type: "bar", name: spec.name, data: spec.values, barMaxWidth: 28,
+                      label: {show: true, position: "right", formatter: function (p) {
+                        return first ? p.value + " · " + Math.round(p.value * 100 / first) + "%" : p.value; }}}];
+      base.grid.right = 72;
       return base;
     }
     base.xAxis = {type: "category", data: spec.labels, axisLabel: {hideOverlap: true}};

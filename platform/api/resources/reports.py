@@ -11,7 +11,8 @@ from ...reports import engine, saved, services
 from ...reports.schemas import DashboardSchema, KpiArgs, RecordArgs, KpiThresholdSchema, period_from
 from ..auth import api_user, requires
 from ..common import unprocessable
-from ...reports import builder
+from ...reports import builder, targets
+from ...reports.periods import report_today
 
 kpis_blp = Blueprint("api_kpis", __name__, url_prefix="/kpis", description="KPI library (指标库)")
 dashboards_blp = Blueprint("api_dashboards", __name__, url_prefix="/dashboards", description="Dashboards (看板)")
@@ -44,6 +45,34 @@ class KpiValueSchema(Schema):
     count = fields.Integer(metadata={"description": "records counted (== the number of drill-down records)"})
     previous = fields.Raw()
     previous_count = fields.Integer()
+    year_before = fields.Raw(metadata={"description": "the same period a year earlier (year-over-year)"})
+    year_before_period = fields.Dict()
+
+
+class KpiTargetSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    kpi_code = fields.String(required=True)
+    month = fields.String(required=True, metadata={"description": "YYYY-MM"})
+    store_id = fields.Integer(allow_none=True, load_default=None)
+    user_id = fields.Integer(allow_none=True, load_default=None)
+    value = fields.Decimal(required=True, as_string=True)
+
+
+class KpiTargetRowSchema(Schema):
+    target = fields.Nested(KpiTargetSchema)
+    actual = fields.Raw(allow_none=True)
+    achievement = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "percent reached"})
+    to_date = fields.Raw(allow_none=True, metadata={"description": "the month so far"})
+    to_date_before = fields.Raw(allow_none=True, metadata={"description": "the same days of the month before"})
+    year_before = fields.Raw(allow_none=True, metadata={"description": "the same month a year earlier"})
+
+
+class KpiTargetListSchema(Schema):
+    items = fields.List(fields.Nested(KpiTargetRowSchema))
+
+
+class MonthArgs(Schema):
+    month = fields.String(load_default=None, metadata={"description": "YYYY-MM (default: this month)"})
 
 
 class KpiRecordsSchema(Schema):
@@ -93,6 +122,49 @@ def list_kpis():
     return {"items": [_dump_kpi(k) for k in engine.kpis_for(api_user(), engine_only=True)]}
 
 
+@kpis_blp.route("/targets")
+@kpis_blp.arguments(MonthArgs, location="query")
+@kpis_blp.response(200, KpiTargetListSchema)
+@requires("reports.view")
+def list_targets(args):
+    """A month's targets (tenant, store, person) with the actual value, achievement %, month to date against last
+    month's same days, and the same month a year earlier."""
+    month = targets.month_of(args["month"]) if args.get("month") else report_today().replace(day=1)
+    if month is None:
+        unprocessable(ValidationError({"month": ["Enter a month as YYYY-MM."]}))
+    rows = targets.rows_for(api_user(), month)
+    return {"items": [{"target": {**_target(r.target)}, "actual": _json(r.actual), "achievement": r.achievement,
+                       "to_date": _json(r.to_date), "to_date_before": _json(r.to_date_before),
+                       "year_before": _json(r.year_before)} for r in rows]}
+
+
+def _target(t) -> dict:
+    return {"id": t.id, "kpi_code": t.kpi_code, "month": f"{t.month:%Y-%m}", "store_id": t.store_id,
+            "user_id": t.user_id, "value": t.value}
+
+
+@kpis_blp.route("/targets", methods=["POST"])
+@kpis_blp.arguments(KpiTargetSchema)
+@kpis_blp.response(201, KpiTargetSchema)
+@requires("reports.manage")
+def set_target(data):
+    """Create or replace the target of (KPI, month, store, person)."""
+    try:
+        return _target(targets.set_target(api_user(), data))
+    except ValidationError as err:
+        unprocessable(err)
+
+
+@kpis_blp.route("/targets/<int:target_id>", methods=["DELETE"])
+@kpis_blp.response(204)
+@requires("reports.manage")
+def delete_target(target_id):
+    target = targets.get_target(api_user(), target_id)
+    if target is None:
+        abort(404)
+    targets.delete_target(target)
+
+
 @kpis_blp.route("/<code>/value")
 @kpis_blp.arguments(KpiArgs, location="query")
 @kpis_blp.response(200, KpiValueSchema)
@@ -102,9 +174,11 @@ def kpi_value(args, code):
     kpi = _kpi(code)
     scope = _scope(args)
     result = engine.evaluate([kpi], scope)[kpi.code]
+    year_before = engine.evaluate([kpi], scope.year_before(), compare=False)[kpi.code]
     return {"code": kpi.code, "period": scope.period.as_args(), "previous_period": scope.period.previous().as_args(),
             "value": _json(result.value), "count": result.n, "previous": _json(result.previous),
-            "previous_count": result.previous_n}
+            "previous_count": result.previous_n, "year_before": _json(year_before.value),
+            "year_before_period": scope.year_before().period.as_args()}
 
 
 @kpis_blp.route("/<code>/records")
@@ -230,9 +304,12 @@ class SavedReportSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, metadata={"description": "1–80 characters"})
     spec = fields.Dict(required=True, metadata={"description": (
-        "{entity, columns: [field], filters: [{field, op, value}], group_by, grain: day|week|month, "
-        "aggregate: count|distinct|sum|avg|min|max, measure, sort, direction: asc|desc, limit ≤ 1000}; fields, "
-        "operators and aggregates from GET /reports/entities only")})
+        "{entity, columns: [field], filters: [{field, op, value}], match: all|any, where: a condition tree "
+        "({all|any: [...]}, {not: ...}, {field, op, value}; docs/rules.md), group_by, grain: day|week|month, "
+        "aggregate: count|distinct|sum|avg|min|max, measure, chart: table|line|bar|pie|funnel|pivot|number, "
+        "group_by2 + grain2 (pivot), date_field + period: day|week|month (number with the change on the period "
+        "before), sort, direction: asc|desc, limit ≤ 1000}; fields, dimensions, measures, operators and aggregates "
+        "from GET /reports/entities only")})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -250,6 +327,8 @@ class EntityListSchema(Schema):
 class ReportRunSchema(Schema):
     id = fields.Integer()
     grouped = fields.Boolean()
+    chart = fields.String()
+    previous = fields.Raw(allow_none=True, metadata={"description": "a number chart's value in the period before"})
     columns = fields.List(fields.Dict(), metadata={"description": "[{key, label, type}]"})
     rows = fields.List(fields.List(fields.Raw()))
 
@@ -265,14 +344,20 @@ def _report(report_id):
 @reports_blp.response(200, EntityListSchema)
 @requires("reports.view")
 def list_entities():
-    """The record types the token's user may report on, with each field's label and type (the whitelist)."""
+    """The record types the token's user may report on (the core's and enabled plugins'), with each field's label
+    and type, the dimensions it may be grouped by and the measures it may sum or average (the whitelist)."""
 
-    return {"items": [{"code": e.code, "label": str(e.label), "fields": [
-        {"code": code, "label": str(f.label), "type": f.type,
-         "choices": {k: builder.choice_label(f.choices, k) for k in f.choices}} for code, f in e.fields.items()]}
-        for e in builder.entities_for(api_user()).values()],
-        "operators": {t: list(ops) for t, ops in builder.OPERATORS_BY_TYPE.items()},
-        "aggregates": {a: list(t) for a, t in builder.AGGREGATE_TYPES.items()}}
+    items = []
+    for e in builder.entities_for(api_user()).values():
+        fields_ = builder.fields_of(e)
+        items.append({"code": e.code, "label": str(e.label), "fields": [
+            {"code": code, "label": str(f.label), "type": f.type,
+             "choices": {k: builder.choice_label(f.choices, k) for k in f.choices}} for code, f in fields_.items()],
+            "dimensions": sorted(builder.dimensions_of(e, fields_)),
+            "measures": sorted(builder.measures_of(e, fields_))})
+    return {"items": items, "operators": {t: list(ops) for t, ops in builder.OPERATORS_BY_TYPE.items()},
+            "aggregates": {a: list(t) for a, t in builder.AGGREGATE_TYPES.items()},
+            "charts": list(builder.CHARTS)}
 
 
 @reports_blp.route("")
@@ -331,7 +416,7 @@ def run_report(report_id):
         result = builder.run(api_user(), report.spec)
     except ValidationError as err:
         unprocessable(err)
-    return {"id": report.id, "grouped": result.grouped,
+    return {"id": report.id, "grouped": result.grouped, "chart": result.chart, "previous": _json(result.previous),
             "columns": [{"key": k, "label": h, "type": t} for k, h, t in zip(result.keys, result.headers,
                                                                               result.types)],
             "rows": [[_json(v) for v in row] for row in result.rows]}
