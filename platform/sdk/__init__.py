@@ -17,7 +17,7 @@ from ..hooks.contrib import Permission
 from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
 from ..hooks.contrib import (AssetPanel, AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
-                             DemoContext, DemoTenant, FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
+                             DemoContext, LeadPanel, DemoTenant, FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
                              RuleCondition, RuleTrigger, TimelineEntry, WorkflowDefinition)
 from ..hooks.info import PluginInfo
 from ..web.nav import NavItem
@@ -246,6 +246,8 @@ __all__ = [
     "asset_identifiers",
     # --- added for dealership sales ---
     "LeadStage", "ensure_lead_stage", "move_lead_to_stage", "set_lead_interest",
+    # --- added for dealer3 ---
+    "LeadPanel", "cancel_sales_order", "send_stored_file",
 ]
 
 
@@ -688,3 +690,28 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
     if not interest:
         raise _ValidationError({"interest": [_gettext("This field is required.")]})
     return _update_lead(user, lead, {"interest": interest[:120]})
+
+
+# --- added for dealer3 ---
+from ..files.serving import send_stored as _send_stored  # noqa: E402
+from ..sales.services import cancel_order as _cancel_order  # noqa: E402
+
+
+def cancel_sales_order(user, order, reason: str | None = None):
+    """Cancel a draft or confirmed order (its stock reservations are released), as the order page's button does.
+    ValidationError on `state` when it is past that, or when money received on it was not refunded first.
+
+        record_order_refund(user, order, "wechat_pay", document_totals(order)["paid"], "合同取消")
+        cancel_sales_order(user, order, "客户取消购车")
+    """
+    return _cancel_order(None if user is AUTOMATION else user, order, reason)
+
+
+def send_stored_file(stored, *, thumbnail: bool = False):
+    """A response sending a stored upload (`get_file(id)`) inline if it is an image or PDF, privately cached; 404
+    for None or a missing thumbnail. Only for a route that has already decided the caller may have this file — a
+    public page checks its own signed token first (the dealership's progress photos).
+
+        return send_stored_file(get_file(photo_id), thumbnail=True)
+    """
+    return _send_stored(stored, thumbnail=thumbnail)

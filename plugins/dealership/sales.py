@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from storecrm.sdk import (Customer, Lead, Resource, ServiceType, Store, User, book_appointment,
+from storecrm.sdk import (Appointment, Customer, Lead, Resource, ServiceType, Store, User, appointment_action,
+                          book_appointment, utcnow,
                           customer_for_public_request, db, ensure_lead_stage, get_lead, get_scoped,
                           move_lead_to_stage, record_audit, save_resource, save_service_type, set_lead_interest,
                           tenant_today, tenant_zone)
@@ -114,6 +115,57 @@ def book_test_drive(user, lead: Lead, data: dict, *, now: datetime | None = None
     db.session.add(drive)
     db.session.flush()
     record_audit("create", "dealer_test_drive", drive.id, f"{lead.name} {model}")
+    return drive
+
+
+def get_test_drive(user, drive_id) -> TestDrive | None:
+    """A test drive of a store `user` may see (None for other stores', other tenants' and unknown ids)."""
+    drive = get_scoped(TestDrive, drive_id)
+    if drive is None or not (user.sees_all_stores or drive.store_id in (user.store_ids or [])):
+        return None
+    return drive
+
+
+def list_test_drives(user, *, state: str | None = None, lead_id: int | None = None, after_id: int | None = None,
+                     limit: int = 51) -> list[TestDrive]:
+    """Test drives of the stores `user` may see, newest first (keyset on id)."""
+    query = select(TestDrive).order_by(TestDrive.id.desc()).limit(limit)
+    if state:
+        query = query.where(TestDrive.state == state)
+    if lead_id:
+        query = query.where(TestDrive.lead_id == lead_id)
+    if after_id:
+        query = query.where(TestDrive.id < after_id)
+    if not user.sees_all_stores:
+        query = query.where(TestDrive.store_id.in_(user.store_ids or [-1]))
+    return list(db.session.scalars(query))
+
+
+def test_drives_of_lead(lead_id: int) -> list[TestDrive]:
+    return list(db.session.scalars(select(TestDrive).where(TestDrive.lead_id == lead_id)
+                                   .order_by(TestDrive.starts_at.desc())))
+
+
+def close_test_drive(user, drive: TestDrive, outcome: str, note: str | None = None, *,
+                     now: datetime | None = None) -> TestDrive:
+    """A booked test drive is `completed` (the demo car's appointment is done) or `cancelled` (the appointment is
+    cancelled, so the car is free again). ValidationError on `state` when it is already closed."""
+    if outcome not in ("completed", "cancelled"):
+        raise ValidationError({"outcome": [_("Choose complete or cancel.")]})
+    if drive.state != "booked":
+        raise ValidationError({"state": [_("This test drive is already closed.")]})
+    appointment = get_scoped(Appointment, drive.appointment_id) if drive.appointment_id else None
+    if appointment is not None:
+        if outcome == "cancelled" and appointment.status in ("booked", "confirmed"):
+            appointment_action(user, appointment, "cancel", reason=note, now=now)
+        elif outcome == "completed":
+            if appointment.status in ("booked", "confirmed"):
+                appointment_action(user, appointment, "arrive", now=now)
+            if appointment.status in ("arrived", "in_service"):
+                appointment_action(user, appointment, "complete", now=now)
+    drive.state, drive.note, drive.closed_at = outcome, (note or "").strip()[:300] or None, now or utcnow()
+    db.session.flush()
+    record_audit("update", "dealer_test_drive", drive.id, f"{drive.model}: {outcome}")
     return drive
 
 

@@ -433,6 +433,19 @@ def recommend(ro: RepairOrder, *, now: datetime | None = None):
     return rank_technicians(store, skills=ro.required_skills or {}, at=now or utcnow(), asset_id=ro.asset_id)
 
 
+# a missing required skill costs 100 points in the core's ranking; nothing else can take a candidate this low
+LACKS_SKILL_BELOW = -50
+
+
+def fit_of(rec, first: bool) -> str:
+    """The ranking in words for the advisor: its points only order the list and mean nothing to a person."""
+    if rec.score <= LACKS_SKILL_BELOW:
+        return _("Lacks a required skill")
+    if first:
+        return _("Best match")
+    return _("Suitable") if rec.on_shift else _("Not on shift")
+
+
 def dispatch_signals(job: dict, user_ids: list[int]) -> dict:
     """History with this VIN (+4 a delivered order of this car, up to 3) and open repair orders (−6 each)."""
     out: dict[int, tuple[int, str]] = {}
