@@ -247,7 +247,7 @@ __all__ = [
     # --- added for dealership sales ---
     "LeadStage", "ensure_lead_stage", "move_lead_to_stage", "set_lead_interest",
     # --- added for dealer3 ---
-    "LeadPanel", "cancel_sales_order", "send_stored_file",
+    "LeadPanel", "cancel_sales_order", "send_stored_file", "ensure_field_presets",
 ]
 
 
@@ -695,6 +695,7 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
 # --- added for dealer3 ---
 from ..files.serving import send_stored as _send_stored  # noqa: E402
 from ..sales.services import cancel_order as _cancel_order  # noqa: E402
+from ..fields.services import ensure_presets as _ensure_presets  # noqa: E402
 
 
 def cancel_sales_order(user, order, reason: str | None = None):
@@ -715,3 +716,13 @@ def send_stored_file(stored, *, thumbnail: bool = False):
         return send_stored_file(get_file(photo_id), thumbnail=True)
     """
     return _send_stored(stored, thumbnail=thumbnail)
+
+
+def ensure_field_presets(presets) -> list:
+    """Create the `FieldPreset`s the current tenant does not have yet (by entity and code; existing ones are left
+    alone), as a first enable does for `register_field_presets`: for a plugin's `plugin_upgraded`, when a newer
+    version declares a preset that tenants enabled earlier lack.
+
+        ensure_field_presets([FieldPreset("asset", "sold", _l("Sold or transferred"), "bool")])
+    """
+    return _ensure_presets(presets)

@@ -33,7 +33,7 @@ SIGN_DAYS = 7  # how long the signing link stays open
 MONEY = {"as_string": True, "places": 2}
 
 
-class ContractSchema(Schema):
+class VehicleContractSchema(Schema):
     lead_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1))
     customer_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1))
     store_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1))
@@ -103,7 +103,7 @@ def _line(contract: VehicleContract) -> dict:
 def create_contract(user, data: dict) -> VehicleContract:
     """A draft contract for a lead (its customer, store and advisor; the lead is converted first if it has no
     customer yet) or for `customer_id` + `store_id`, with its draft core quote. ValidationError by field."""
-    data = ContractSchema().load(data)
+    data = VehicleContractSchema().load(data)
     lead = None
     if data["lead_id"]:
         lead = get_lead(user, data["lead_id"])

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
@@ -19,6 +20,8 @@ from storecrm.sdk import (Appointment, Customer, Lead, Resource, ServiceType, St
 from .models import TestDrive
 
 DEMO_CAR_KIND = "demo_car"
+DRIVE_STATE_LABELS = {"booked": _l("Booked (test drive)"), "completed": _l("Driven"),
+                      "cancelled": _l("Cancelled (test drive)")}
 TEST_DRIVE_MINUTES = 45
 
 
@@ -45,6 +48,10 @@ def seed_sales():
 
 
 def seed_demo_cars(store):
+    """Two demo cars in `store`, unless it has some already (an upgrade runs this again)."""
+    if db.session.scalar(select(Resource.id).where(Resource.kind == DEMO_CAR_KIND, Resource.store_id == store.id)
+                         .limit(1)) is not None:
+        return
     with force_locale("zh_CN"):
         for n in (1, 2):
             save_resource(None, {"store_id": store.id, "name": _("Demo car %(n)s", n=n), "kind": DEMO_CAR_KIND,
