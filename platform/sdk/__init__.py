@@ -247,7 +247,7 @@ __all__ = [
     # --- added for dealership sales ---
     "LeadStage", "ensure_lead_stage", "move_lead_to_stage", "set_lead_interest",
     # --- added for dealer3 ---
-    "LeadPanel", "cancel_sales_order", "send_stored_file", "ensure_field_presets",
+    "LeadPanel", "cancel_sales_order", "send_stored_file", "ensure_field_presets", "transfer_asset",
 ]
 
 
@@ -696,6 +696,7 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
 from ..files.serving import send_stored as _send_stored  # noqa: E402
 from ..sales.services import cancel_order as _cancel_order  # noqa: E402
 from ..fields.services import ensure_presets as _ensure_presets  # noqa: E402
+from ..assets.services import transfer as _transfer_asset  # noqa: E402
 
 
 def cancel_sales_order(user, order, reason: str | None = None):
@@ -726,3 +727,12 @@ def ensure_field_presets(presets) -> list:
         ensure_field_presets([FieldPreset("asset", "sold", _l("Sold or transferred"), "bool")])
     """
     return _ensure_presets(presets)
+
+
+def transfer_asset(user, asset, new_owner, note: str | None = None):
+    """The asset changes hands (a car sold on, a device moved) to customer `new_owner`: ownership history kept,
+    identifiers (plate, VIN) follow it, audited. ValidationError on `customer_id` when they own it already.
+
+        transfer_asset(user, car, buyer, "二手车置换")
+    """
+    return _transfer_asset(user, asset, new_owner, note)
