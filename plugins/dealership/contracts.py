@@ -92,10 +92,15 @@ def _vin(raw: str | None) -> str | None:
         raise ValidationError({"vin": [str(m) for m in messages]})
 
 
+def _yuan(amount) -> str:
+    return f"¥{amount:,.2f}"
+
+
 def _line(contract: VehicleContract) -> dict:
     car = " ".join(p for p in (contract.model, contract.trim, contract.colour) if p)
     description = car if not contract.discount else _("%(car)s (list price %(price)s, discount %(discount)s)",
-                                                      car=car, price=contract.price, discount=contract.discount)
+                                                      car=car, price=_yuan(contract.price),
+                                                      discount=_yuan(contract.discount))
     # a car's price is quoted tax included (含税价): the line carries no tax of its own
     return {"description": description[:300], "quantity": "1", "unit_price": str(contract.total), "tax_rate": "0"}
 
@@ -151,12 +156,13 @@ def terms_text(contract: VehicleContract) -> str:
     if contract.vin:
         parts.append(_("VIN: %(vin)s", vin=contract.vin))
     parts.append(_("Price %(price)s, discount %(discount)s, deposit %(deposit)s (due on signing)",
-                   price=contract.price, discount=contract.discount, deposit=contract.deposit))
+                   price=_yuan(contract.price), discount=_yuan(contract.discount), deposit=_yuan(contract.deposit)))
     if contract.delivery_on:
         parts.append(_("Expected delivery: %(day)s", day=contract.delivery_on.isoformat()))
     if contract.terms:
         parts.append(contract.terms)
-    return "\n".join(parts)[:5000]
+    # the core's quote page shows notes as one paragraph: sentences end with a full stop of their own
+    return "；".join(parts)[:5000]
 
 
 def quote_of(contract: VehicleContract):

@@ -181,8 +181,10 @@ def day_bounds(day=None):
     return start, start + timedelta(days=1)
 
 
-def test_drives_on(user, day=None) -> list[dict]:
+def test_drives_on(user, day=None, days: int = 1) -> list[dict]:
+    """Test drives starting on `day` (default today) and the `days` − 1 days after it, in the user's stores."""
     start, end = day_bounds(day)
+    end = start + timedelta(days=days)
     query = (select(TestDrive, Lead.name, Resource.name, User.display_name)
              .join(Lead, Lead.id == TestDrive.lead_id)
              .outerjoin(Resource, Resource.id == TestDrive.resource_id)

@@ -340,7 +340,7 @@ def _drives_page(values, errors, status=200):
                                      .order_by(CatalogItem.name).limit(100)))
     leads = sales.open_leads(current_user)
     return render_template("dealership/test_drives.html", values=values, errors=errors, drives=sales.test_drives_on(
-        current_user), cars=[(c.id, c.name) for c in sales.demo_cars(current_user)], advisors=advisors,
+        current_user, days=7), cars=[(c.id, c.name) for c in sales.demo_cars(current_user)], advisors=advisors,
         leads=[(lead.id, f"{lead.name}{' · ' + lead.interest if lead.interest else ''}") for lead in leads],
         models=models, drive_states=sales.DRIVE_STATE_LABELS), status
 
