@@ -246,6 +246,8 @@ def test_a_showroom_sale_from_the_lead_page_to_delivery_on_phones(two_tenants, i
             advisor.click("[data-testid=test-drive-form] button[type=submit]")
             advisor.wait_for_selector(".alert-success")
             _shot(advisor, "s02-test-drives")
+            advisor.locator("[data-testid^=drive-complete-]").first.click()  # back from the drive
+            advisor.wait_for_selector("[data-testid=test-drives-today] >> text=已试驾")
             advisor.goto(f"{base}/t/alpha/leads/{lead_id}")
             advisor.click("[data-testid=lead-new-contract]")
             for field, value in (("#f-trim", "380TSI 豪华版"), ("#f-colour", "曜石黑"), ("#f-price", "219900"),
@@ -289,7 +291,7 @@ def test_a_showroom_sale_from_the_lead_page_to_delivery_on_phones(two_tenants, i
             _shot(advisor, "s07-contract-print")
             advisor.goto(f"{base}/t/alpha/leads/{lead_id}")
             panel = advisor.inner_text("[data-testid=dealership-lead-panel]")
-            assert "已交车" in panel and "已预约" in panel
+            assert "已交车" in panel and "已试驾" in panel
             _shot(advisor, "s08-lead-panel-after")
             body = advisor.inner_text("body")
             assert not re.search(r"\b(deposit_paid|delivered|booked|draft)\b", body)
