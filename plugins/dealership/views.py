@@ -458,6 +458,7 @@ def _contract_page(contract, errors=None, status=200):
         if quote is not None and quote.share_token and quote.state != "draft" else None
     customer = get_scoped(Customer, contract.customer_id)
     return render_template("dealership/contract.html", contract=contract, quote=quote, order=order,
+                           signature=quote.signature if quote is not None and quote.state == "accepted" else None,
                            totals=document_totals(order) if order else None, share_url=share_url, customer=customer,
                            lead=contracts.lead_of(contract), store=get_scoped(Store, contract.store_id),
                            advisor=contracts.advisors_names([contract.advisor_id]).get(contract.advisor_id),
@@ -476,7 +477,9 @@ def contract(contract_id):
 @requires("dealership.view")
 def print_contract(contract_id):
     contract = _contract(contract_id)
+    quote = contracts.quote_of(contract)
     return render_template("dealership/contract_print.html", contract=contract,
+                           signature=quote.signature if quote is not None and quote.state == "accepted" else None,
                            customer=get_scoped(Customer, contract.customer_id),
                            store=get_scoped(Store, contract.store_id), states=contracts.STATE_LABELS,
                            advisor=contracts.advisors_names([contract.advisor_id]).get(contract.advisor_id))

@@ -288,6 +288,7 @@ def test_a_showroom_sale_from_the_lead_page_to_delivery_on_phones(two_tenants, i
             _shot(advisor, "s06-contract-delivered")
             advisor.click("[data-testid=contract-print]")
             advisor.wait_for_selector("[data-testid=contract-sheet]")
+            assert advisor.evaluate("document.querySelector('[data-testid=contract-signature]').naturalWidth") > 0
             _shot(advisor, "s07-contract-print")
             advisor.goto(f"{base}/t/alpha/leads/{lead_id}")
             panel = advisor.inner_text("[data-testid=dealership-lead-panel]")
