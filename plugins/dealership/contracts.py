@@ -11,17 +11,18 @@ recorded. A contract follows its quote and order:
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from storecrm.sdk import (Customer, Lead, QuoteAccepted, Store, User, confirm_order, create_sales_document, db,
-                          document_totals, fulfil_order, get_lead, get_sales_order, get_scoped, normalize_identity,
-                          record_audit, record_order_payment, record_order_refund, send_quote, tenant_today, utcnow)
+from storecrm.sdk import (Customer, Lead, QuoteAccepted, Store, User, cancel_sales_order, confirm_order,
+                          create_sales_document, db, document_totals, fulfil_order, get_lead, get_quote,
+                          get_sales_order, get_scoped, normalize_identity, record_audit, record_order_payment,
+                          record_order_refund, send_quote, tenant_today, utcnow)
 
 from .models import VehicleContract
 
@@ -165,13 +166,14 @@ def terms_text(contract: VehicleContract) -> str:
     return "；".join(parts)[:5000]
 
 
+class _ContractsReader:
+    """Who reads a contract's own quote: the caller has already been checked against the contract's store."""
+
+    sees_all_stores, store_ids = True, []
+
+
 def quote_of(contract: VehicleContract):
-    from storecrm.sdk import get_quote
-
-    class _All:
-        sees_all_stores, store_ids = True, []
-
-    return get_quote(_All(), contract.quote_id) if contract.quote_id else None
+    return get_quote(_ContractsReader(), contract.quote_id) if contract.quote_id else None
 
 
 def send_for_signature(user, contract: VehicleContract):
@@ -263,8 +265,6 @@ def cancel(user, contract: VehicleContract, reason: str | None, *, method: str |
     if not reason:
         _err("reason", _("Say why the contract is cancelled."))
     if contract.order_id:
-        from storecrm.sdk import cancel_sales_order
-
         order = get_sales_order(contract.order_id)
         paid = document_totals(order)["paid"]
         if paid > 0:
@@ -279,13 +279,6 @@ def cancel(user, contract: VehicleContract, reason: str | None, *, method: str |
     return contract
 
 
-def parse_money(raw) -> Decimal | None:
-    try:
-        return Decimal(str(raw).replace(",", "").strip()) if raw not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
 def advisors_names(ids) -> dict[int, str]:
     ids = [i for i in ids if i]
     return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids or [-1]))).all())
@@ -293,7 +286,3 @@ def advisors_names(ids) -> dict[int, str]:
 
 def lead_of(contract: VehicleContract) -> Lead | None:
     return get_scoped(Lead, contract.lead_id) if contract.lead_id else None
-
-
-def today() -> date:
-    return tenant_today()

@@ -6,10 +6,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from storecrm.sdk import (Rule, ServiceType, Store, Survey, db, save_resource, save_rule, save_service_type)
+from storecrm.sdk import (Rule, ServiceType, Store, Survey, db, ensure_field_presets, save_resource, save_rule,
+                          save_service_type)
 
 from . import churn
 from .models import ServiceKind
+from .sales import seed_sales
 
 SURVEY_CSI, SURVEY_NPS = "dealership.csi", "dealership.nps"
 
@@ -62,8 +64,6 @@ def _seed():
         seed_store(store)
     seed_surveys()
     seed_rules()
-    from .sales import seed_sales
-
     seed_sales()
     db.session.flush()
 
@@ -139,10 +139,6 @@ def upgrade(from_version: str | None):
     """A tenant that enabled an older version: what later versions seed on first enable, added where missing —
     demo cars, the 试驾 service and the 已试驾 stage (1.1), the `sold` field and the churn rule's "vehicle not sold"
     condition (1.1). Each step checks before it writes, so running it twice changes nothing."""
-    from storecrm.sdk import ensure_field_presets
-
-    from .sales import seed_sales
-
     with force_locale("zh_CN"):
         ensure_field_presets([churn.SOLD])
         seed_sales()
