@@ -71,6 +71,15 @@ def asset_panels(user, asset) -> list[Block]:
     return out
 
 
+def lead_panels(user, lead) -> list[Block]:
+    """The panels of a lead's page this user may see, in their order, with their context computed."""
+    out = []
+    for owner, panel in sorted(_visible("register_lead_panels", user), key=lambda pair: pair[1].order):
+        ctx, failed = _guarded(owner, "panel", panel.code, lambda: panel.context(lead))
+        out.append(Block(panel, owner, "panel", {"lead": lead, "panel": panel, "ctx": ctx}, failed=failed))
+    return out
+
+
 def kpis(user) -> list[Block]:
     """The KPIs of the home page this user may see that compute their value themselves (`compute(user)`), each
     computed or failed. KPIs with a query definition (`records`) are the reports engine's (storecrm.reports)."""

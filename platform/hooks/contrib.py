@@ -307,6 +307,20 @@ class AssetPanel:
 
 
 @dataclass(frozen=True)
+class LeadPanel:
+    """A box on a lead's page (the car model of interest, test drives, a contract): `template` is rendered in a card
+    headed by `label`, with `lead` and `ctx`, whatever `context(lead)` returns. Panels of all plugins are ordered by
+    `order`."""
+
+    code: str
+    label: Any
+    template: str
+    context: Callable[..., dict] = lambda lead: {}
+    permission: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class ImportMapping:
     """A record type of a plugin that the import wizard brings in from a spreadsheet, offered next to customers
     under "What are you importing?" to tenants with the plugin on. The core's import engine does the rest: upload,

@@ -135,6 +135,11 @@ def register_asset_panels():
 
 
 @hookspec
+def register_lead_panels():
+    """Return `LeadPanel` objects rendered on a lead's page."""
+
+
+@hookspec
 def register_import_mappings():
     """Return `ImportMapping` objects: column maps for imports of this plugin's data."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..calendar import tenant_currency, tenant_today, tenant_zone
 from ..extensions import db
+from ..hooks.blocks import lead_panels
 from ..stores.services import stores_visible_to
 from ..tenancy.models import as_id, get_scoped
 from ..users.models import User
@@ -177,7 +178,8 @@ def show(lead_id):
                            stages=services.list_stages(active_only=True),
                            stage=get_scoped(LeadStage, lead.stage_id) if lead.stage_id else None,
                            pool_reasons=[(r, label(POOL_REASON_LABELS, r)) for r in STAFF_POOL_REASONS],
-                           asset=_asset(lead), quote=_quote(lead), **_names())
+                           asset=_asset(lead), quote=_quote(lead), panels=lead_panels(current_user, lead),
+                           **_names())
 
 
 def _asset(lead: Lead):

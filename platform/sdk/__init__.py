@@ -17,7 +17,7 @@ from ..hooks.contrib import Permission
 from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
 from ..hooks.contrib import (AssetPanel, AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
-                             DemoContext, DemoTenant, FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
+                             DemoContext, LeadPanel, DemoTenant, FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
                              RuleCondition, RuleTrigger, TimelineEntry, WorkflowDefinition)
 from ..hooks.info import PluginInfo
 from ..web.nav import NavItem
@@ -246,6 +246,8 @@ __all__ = [
     "asset_identifiers",
     # --- added for dealership sales ---
     "LeadStage", "ensure_lead_stage", "move_lead_to_stage", "set_lead_interest",
+    # --- added for dealer3 ---
+    "LeadPanel", "cancel_sales_order", "send_stored_file", "ensure_field_presets", "transfer_asset",
 ]
 
 
@@ -829,3 +831,48 @@ def csrf_exempt(view):
         def receipts(token): ...
     """
     return _csrf.exempt(view)
+
+# --- added for dealer3 ---
+from ..files.serving import send_stored as _send_stored  # noqa: E402
+from ..sales.services import cancel_order as _cancel_order  # noqa: E402
+from ..fields.services import ensure_presets as _ensure_presets  # noqa: E402
+from ..assets.services import transfer as _transfer_asset  # noqa: E402
+
+
+def cancel_sales_order(user, order, reason: str | None = None):
+    """Cancel a draft or confirmed order (its stock reservations are released), as the order page's button does.
+    ValidationError on `state` when it is past that, or when money received on it was not refunded first.
+
+        record_order_refund(user, order, "wechat_pay", document_totals(order)["paid"], "合同取消")
+        cancel_sales_order(user, order, "客户取消购车")
+    """
+    return _cancel_order(None if user is AUTOMATION else user, order, reason)
+
+
+def send_stored_file(stored, *, thumbnail: bool = False):
+    """A response sending a stored upload (`get_file(id)`) inline if it is an image or PDF, privately cached; 404
+    for None or a missing thumbnail. Only for a route that has already decided the caller may have this file — a
+    public page checks its own signed token first (the dealership's progress photos).
+
+        return send_stored_file(get_file(photo_id), thumbnail=True)
+    """
+    return _send_stored(stored, thumbnail=thumbnail)
+
+
+def ensure_field_presets(presets) -> list:
+    """Create the `FieldPreset`s the current tenant does not have yet (by entity and code; existing ones are left
+    alone), as a first enable does for `register_field_presets`: for a plugin's `plugin_upgraded`, when a newer
+    version declares a preset that tenants enabled earlier lack.
+
+        ensure_field_presets([FieldPreset("asset", "sold", _l("Sold or transferred"), "bool")])
+    """
+    return _ensure_presets(presets)
+
+
+def transfer_asset(user, asset, new_owner, note: str | None = None):
+    """The asset changes hands (a car sold on, a device moved) to customer `new_owner`: ownership history kept,
+    identifiers (plate, VIN) follow it, audited. ValidationError on `customer_id` when they own it already.
+
+        transfer_asset(user, car, buyer, "二手车置换")
+    """
+    return _transfer_asset(user, asset, new_owner, note)

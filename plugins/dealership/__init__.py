@@ -6,13 +6,15 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from storecrm.sdk import (AssetPanel, CustomerPanel, DashboardWidget, DemoTenant, FieldPreset, NavItem, PeriodicJob,
-                          Permission, PluginInfo, RuleTrigger, hookimpl)
+from storecrm.sdk import (AssetPanel, CustomerPanel, DashboardWidget, DemoTenant, FieldPreset, LeadPanel, NavItem,
+                          PeriodicJob, Permission, PluginInfo, RuleTrigger, hookimpl)
 
 # maps the tables when the plugin loads; absolute, because pytest also imports this folder as `plugins.dealership`
 # (collecting the tests beside it) and the tables must be defined once, by storecrm.plugins.dealership.models
 import storecrm.plugins.dealership.models  # noqa: E402,F401
 from storecrm.plugins.dealership.labels import STATE_LABELS  # noqa: E402
+
+from storecrm.plugins.dealership import churn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,7 +33,7 @@ class DealershipSettings(Schema):
 PLUGIN = PluginInfo(
     name="dealership",
     label={"zh_CN": "汽车4S店", "en": "Car dealership"},
-    version="1.0.0",
+    version="1.1.0",  # 1.1: contracts, test drives on demo cars, "vehicle not sold" in the churn rule
     core=">=0.1,<1",
     description={"zh_CN": "车辆档案、预约与工位、维修工单（派工、质检、结算）、回访与CSI/NPS/一次修复率、保养与续保提醒。",
                  "en": "Vehicles, service appointments on bays, repair orders with dispatch, QC and settlement, "
@@ -65,7 +67,8 @@ def register_default_grants():
 def register_nav_items():
     return [NavItem("dealership.index", _l("Repair orders"), "wrench-adjustable", "dealership.view", 16),
             NavItem("dealership.my_jobs", _l("My jobs"), "tools", "dealership.work", 17),
-            NavItem("dealership.test_drives", _l("Test drives"), "car-front", "dealership.view", 18)]
+            NavItem("dealership.test_drives", _l("Test drives"), "car-front", "dealership.view", 18),
+            NavItem("dealership.contracts_index", _l("Sales contracts"), "file-earmark-text", "dealership.view", 19)]
 
 
 @hookimpl
@@ -89,6 +92,7 @@ def register_field_presets():
             FieldPreset("asset", "compulsory_insurance_until", _l("Compulsory insurance until"), "date"),
             FieldPreset("asset", "insurer", _l("Insurer"), "text"),
             FieldPreset("asset", "loan_until", _l("Loan ends"), "date"),
+            churn.SOLD,
             FieldPreset("customer", "household", _l("Household"), "text"),
             FieldPreset("customer", "interests", _l("Interests"), "text")]
 
@@ -99,10 +103,23 @@ def register_rule_triggers():
 
 
 @hookimpl
-def register_kpis():
-    from .kpis import kpis
+def register_rule_conditions():
+    return [churn.condition()]
 
-    return kpis()
+
+@hookimpl
+def register_lead_panels():
+    from . import lead_panel
+
+    return [LeadPanel("dealership.sales", _l("Car purchase"), "dealership/lead_panel.html", lead_panel.context,
+                      "dealership.view", 40)]
+
+
+@hookimpl
+def register_kpis():
+    from . import kpis, sales_kpis
+
+    return kpis.kpis() + sales_kpis.kpis()
 
 
 @hookimpl
@@ -144,7 +161,10 @@ def dispatch_signals(job, user_ids):
 def storecrm_event(event):
     from . import services
 
+    from . import contracts
+
     services.on_event(event)
+    contracts.on_quote_accepted(event)
 
 
 @hookimpl
@@ -183,3 +203,10 @@ def register_report_sources():
     from .report_sources import sources
 
     return sources()
+
+
+@hookimpl
+def plugin_upgraded(tenant, from_version, to_version):
+    from . import seed
+
+    seed.upgrade(from_version)

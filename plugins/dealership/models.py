@@ -4,10 +4,10 @@ The vehicle is the core's `vehicle` asset; appointments, service types, bays and
 the settlement is a sales order of the commerce core; surveys are the core's surveys."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, Numeric, SmallInteger, String,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, Integer, Numeric, SmallInteger, String,
                         Text, UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +21,8 @@ LINE_KINDS = ("labour", "part")
 SERVICE_KINDS = ("maintenance", "repair", "bodywork", "inspection")
 COMPLAINT_CATEGORIES = ("engine", "electrical", "chassis", "body", "air_con", "maintenance", "other")
 GRIEVANCES = ("attitude", "quality", "waiting", "facility", "price")
+TEST_DRIVE_STATES = ("booked", "completed", "cancelled")
+CONTRACT_STATES = ("draft", "signed", "deposit_paid", "delivered", "cancelled")
 
 
 class ServiceKind(TenantScoped):
@@ -250,4 +252,58 @@ class TestDrive(TenantScoped):
     advisor_id: Mapped[int | None] = mapped_column(BigInteger)
     model: Mapped[str] = mapped_column(String(120))
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(10), default="booked", server_default="booked")
+    note: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VehicleContract(TenantScoped):
+    """A vehicle sales contract (购车合同): the car (model, trim, colour; the VIN once one is allocated), price,
+    discount, deposit, expected delivery day and terms. The money goes through a core quote (signed by the customer
+    on the quote's share link) and the order that signature creates (deposit, balance, refund)."""
+
+    __tablename__ = "dealer_contracts"
+    __table_args__ = (
+        tenant_fk("lead_id", "leads", ondelete="SET NULL"),
+        tenant_fk("customer_id", "customers"),
+        tenant_fk("store_id", "stores"),
+        tenant_fk("advisor_id", "users", ondelete="SET NULL"),
+        tenant_fk("quote_id", "sales_documents", ondelete="SET NULL"),
+        tenant_fk("order_id", "sales_documents", ondelete="SET NULL"),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_dealer_contracts_tenant_lead", "tenant_id", "lead_id"),
+        Index("ix_dealer_contracts_tenant_quote", "tenant_id", "quote_id"),
+        CheckConstraint("state IN ('draft', 'signed', 'deposit_paid', 'delivered', 'cancelled')", name="known_state"),
+        CheckConstraint("deposit >= 0 AND discount >= 0 AND price > 0 AND deposit <= price - discount",
+                        name="sane_money"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    lead_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    store_id: Mapped[int] = mapped_column(BigInteger)
+    advisor_id: Mapped[int | None] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(120))
+    trim: Mapped[str | None] = mapped_column(String(80))
+    colour: Mapped[str | None] = mapped_column(String(40))
+    vin: Mapped[str | None] = mapped_column(String(17))
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    deposit: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    delivery_on: Mapped[date | None] = mapped_column(Date)
+    terms: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    quote_id: Mapped[int | None] = mapped_column(BigInteger)
+    order_id: Mapped[int | None] = mapped_column(BigInteger)
+    signed_name: Mapped[str | None] = mapped_column(String(80))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deposit_paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def total(self) -> Decimal:
+        return self.price - (self.discount or Decimal("0"))

@@ -7,10 +7,12 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from storecrm.sdk import (Customer, Lead, Resource, ServiceType, Store, User, book_appointment,
+from storecrm.sdk import (Appointment, Customer, Lead, Resource, ServiceType, Store, User, appointment_action,
+                          book_appointment, utcnow,
                           customer_for_public_request, db, ensure_lead_stage, get_lead, get_scoped,
                           move_lead_to_stage, record_audit, save_resource, save_service_type, set_lead_interest,
                           tenant_today, tenant_zone)
@@ -18,6 +20,8 @@ from storecrm.sdk import (Customer, Lead, Resource, ServiceType, Store, User, bo
 from .models import TestDrive
 
 DEMO_CAR_KIND = "demo_car"
+DRIVE_STATE_LABELS = {"booked": _l("Booked (test drive)"), "completed": _l("Driven"),
+                      "cancelled": _l("Cancelled (test drive)")}
 TEST_DRIVE_MINUTES = 45
 
 
@@ -44,6 +48,10 @@ def seed_sales():
 
 
 def seed_demo_cars(store):
+    """Two demo cars in `store`, unless it has some already (an upgrade runs this again)."""
+    if db.session.scalar(select(Resource.id).where(Resource.kind == DEMO_CAR_KIND, Resource.store_id == store.id)
+                         .limit(1)) is not None:
+        return
     with force_locale("zh_CN"):
         for n in (1, 2):
             save_resource(None, {"store_id": store.id, "name": _("Demo car %(n)s", n=n), "kind": DEMO_CAR_KIND,
@@ -117,13 +125,66 @@ def book_test_drive(user, lead: Lead, data: dict, *, now: datetime | None = None
     return drive
 
 
+def get_test_drive(user, drive_id) -> TestDrive | None:
+    """A test drive of a store `user` may see (None for other stores', other tenants' and unknown ids)."""
+    drive = get_scoped(TestDrive, drive_id)
+    if drive is None or not (user.sees_all_stores or drive.store_id in (user.store_ids or [])):
+        return None
+    return drive
+
+
+def list_test_drives(user, *, state: str | None = None, lead_id: int | None = None, after_id: int | None = None,
+                     limit: int = 51) -> list[TestDrive]:
+    """Test drives of the stores `user` may see, newest first (keyset on id)."""
+    query = select(TestDrive).order_by(TestDrive.id.desc()).limit(limit)
+    if state:
+        query = query.where(TestDrive.state == state)
+    if lead_id:
+        query = query.where(TestDrive.lead_id == lead_id)
+    if after_id:
+        query = query.where(TestDrive.id < after_id)
+    if not user.sees_all_stores:
+        query = query.where(TestDrive.store_id.in_(user.store_ids or [-1]))
+    return list(db.session.scalars(query))
+
+
+def test_drives_of_lead(lead_id: int) -> list[TestDrive]:
+    return list(db.session.scalars(select(TestDrive).where(TestDrive.lead_id == lead_id)
+                                   .order_by(TestDrive.starts_at.desc())))
+
+
+def close_test_drive(user, drive: TestDrive, outcome: str, note: str | None = None, *,
+                     now: datetime | None = None) -> TestDrive:
+    """A booked test drive is `completed` (the demo car's appointment is done) or `cancelled` (the appointment is
+    cancelled, so the car is free again). ValidationError on `state` when it is already closed."""
+    if outcome not in ("completed", "cancelled"):
+        raise ValidationError({"outcome": [_("Choose complete or cancel.")]})
+    if drive.state != "booked":
+        raise ValidationError({"state": [_("This test drive is already closed.")]})
+    appointment = get_scoped(Appointment, drive.appointment_id) if drive.appointment_id else None
+    if appointment is not None:
+        if outcome == "cancelled" and appointment.status in ("booked", "confirmed"):
+            appointment_action(user, appointment, "cancel", reason=note, now=now)
+        elif outcome == "completed":
+            if appointment.status in ("booked", "confirmed"):
+                appointment_action(user, appointment, "arrive", now=now)
+            if appointment.status in ("arrived", "in_service"):
+                appointment_action(user, appointment, "complete", now=now)
+    drive.state, drive.note, drive.closed_at = outcome, (note or "").strip()[:300] or None, now or utcnow()
+    db.session.flush()
+    record_audit("update", "dealer_test_drive", drive.id, f"{drive.model}: {outcome}")
+    return drive
+
+
 def day_bounds(day=None):
     start = datetime.combine(day or tenant_today(), time(), tzinfo=tenant_zone())
     return start, start + timedelta(days=1)
 
 
-def test_drives_on(user, day=None) -> list[dict]:
+def test_drives_on(user, day=None, days: int = 1) -> list[dict]:
+    """Test drives starting on `day` (default today) and the `days` − 1 days after it, in the user's stores."""
     start, end = day_bounds(day)
+    end = start + timedelta(days=days)
     query = (select(TestDrive, Lead.name, Resource.name, User.display_name)
              .join(Lead, Lead.id == TestDrive.lead_id)
              .outerjoin(Resource, Resource.id == TestDrive.resource_id)

@@ -6,9 +6,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from storecrm.sdk import (Rule, ServiceType, Store, Survey, db, save_resource, save_rule, save_service_type)
+from storecrm.sdk import (Rule, ServiceType, Store, Survey, db, ensure_field_presets, save_resource, save_rule,
+                          save_service_type)
 
+from . import churn
 from .models import ServiceKind
+from .sales import seed_sales
 
 SURVEY_CSI, SURVEY_NPS = "dealership.csi", "dealership.nps"
 
@@ -61,8 +64,6 @@ def _seed():
         seed_store(store)
     seed_surveys()
     seed_rules()
-    from .sales import seed_sales
-
     seed_sales()
     db.session.flush()
 
@@ -107,7 +108,7 @@ def rule_specs():
          "actions": [{"type": "create_task", "to": "owner", "title": _("Insurance renewal: {name}"),
                       "due_in_days": 3}]},
         {"name": _("Churn warning (no visit for 12 months)"), "entity": "customer", "enabled": True, "run_hour": 9,
-         "trigger": {"type": "inactivity", "days": 365, "kinds": ["visit"]},
+         "trigger": {"type": "inactivity", "days": 365, "kinds": ["visit"]}, "conditions": churn.LEAF,
          "actions": [{"type": "add_tag", "tag": _("Churn warning")},
                      {"type": "create_task", "to": "owner", "title": _("Win back {name}: no visit for a year"),
                       "due_in_days": 7}]},
@@ -127,3 +128,24 @@ def seed_rules():
 def maintenance_rule():
     return db.session.scalar(select(Rule).where(Rule.trigger["type"].astext == "usage",
                                                 Rule.trigger["km"].astext == "8000"))
+
+
+def churn_rule():
+    return db.session.scalar(select(Rule).where(Rule.trigger["type"].astext == "inactivity",
+                                                Rule.trigger["days"].astext == "365"))
+
+
+def upgrade(from_version: str | None):
+    """A tenant that enabled an older version: what later versions seed on first enable, added where missing —
+    demo cars, the 试驾 service and the 已试驾 stage (1.1), the `sold` field and the churn rule's "vehicle not sold"
+    condition (1.1). Each step checks before it writes, so running it twice changes nothing."""
+    with force_locale("zh_CN"):
+        ensure_field_presets([churn.SOLD])
+        seed_sales()
+        rule = churn_rule()
+        if rule is not None and churn.CODE not in str(rule.conditions or {}):
+            spec = {k: getattr(rule, k) for k in ("name", "entity", "enabled", "run_hour", "trigger", "actions")}
+            conditions = rule.conditions or {}
+            spec["conditions"] = {"all": [conditions, churn.LEAF]} if conditions else churn.LEAF
+            save_rule(spec, rule)
+        db.session.flush()

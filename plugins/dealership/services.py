@@ -44,6 +44,47 @@ def progress_token(ro: RepairOrder) -> str:
         [current_tenant_id(), ro.id])
 
 
+PHOTO_LINK_MINUTES = 30  # a photo link outlives the page view, not the repair: the page signs fresh ones each time
+
+
+def _photo_signer():
+    from flask import current_app
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="dealership.progress-photo")
+
+
+def progress_photo_ids(ro: RepairOrder) -> list[int]:
+    """The photos the customer sees on the progress page: the car at reception and the add-on work's."""
+    ids = list(ro.photos or [])
+    for add_on in add_ons_of(ro):
+        ids.extend(add_on.photos or [])
+    return list(dict.fromkeys(int(i) for i in ids))
+
+
+def photo_signature(ro: RepairOrder, file_id: int, *, now: datetime | None = None) -> str:
+    """A signature for one photo of one repair order in this tenant, valid PHOTO_LINK_MINUTES from `now`: the
+    public page's photo URLs, never a general file URL (those need a staff login)."""
+    expires = int(((now or utcnow()) + timedelta(minutes=PHOTO_LINK_MINUTES)).timestamp())
+    return _photo_signer().dumps([current_tenant_id(), ro.id, int(file_id), expires])
+
+
+def photo_from_signature(ro: RepairOrder, signature: str, *, now: datetime | None = None) -> int | None:
+    """The file id a signature grants for this order, or None: forged, expired, of another order, tenant or a
+    photo no longer on the order."""
+    from itsdangerous import BadSignature
+
+    try:
+        tenant_id, ro_id, file_id, expires = _photo_signer().loads(signature)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if (tenant_id, ro_id) != (current_tenant_id(), ro.id) or not isinstance(expires, int):
+        return None
+    if (now or utcnow()).timestamp() > expires or file_id not in progress_photo_ids(ro):
+        return None
+    return file_id
+
+
 def order_from_progress_token(token: str) -> RepairOrder | None:
     from flask import current_app
     from itsdangerous import BadSignature, URLSafeSerializer
@@ -431,6 +472,19 @@ def recommend(ro: RepairOrder, *, now: datetime | None = None):
     scheduling core plus this plugin's signals (`dispatch_signals`)."""
     store = db.session.get(Store, (ro.tenant_id, ro.store_id))
     return rank_technicians(store, skills=ro.required_skills or {}, at=now or utcnow(), asset_id=ro.asset_id)
+
+
+# a missing required skill costs 100 points in the core's ranking; nothing else can take a candidate this low
+LACKS_SKILL_BELOW = -50
+
+
+def fit_of(rec, first: bool) -> str:
+    """The ranking in words for the advisor: its points only order the list and mean nothing to a person."""
+    if rec.score <= LACKS_SKILL_BELOW:
+        return _("Lacks a required skill")
+    if first:
+        return _("Best match")
+    return _("Suitable") if rec.on_shift else _("Not on shift")
 
 
 def dispatch_signals(job: dict, user_ids: list[int]) -> dict:

@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from storecrm.sdk import (Appointment, CatalogItem, Customer, Store, User, accept_upload, db, flatten_errors, get_asset,
-                          get_lead, get_scoped, period_of, public_booking_path, refuse, requires, tenant_today,
-                          tenant_zone)
+from storecrm.sdk import (Appointment, CatalogItem, Customer, Store, User, accept_upload, db, document_totals,
+                          flatten_errors, get_asset, get_file, get_lead, get_sales_order, get_scoped, period_of,
+                          public_booking_path, refuse, requires, send_stored_file, tenant_today, tenant_zone)
 
 from . import kpis as dealer_kpis
-from . import sales, services
+from . import contracts, sales, services
 from .labels import (ADD_ON_LABELS, CATEGORY_LABELS, GRIEVANCE_LABELS, LINE_KIND_LABELS, PAYER_LABELS, PAYMENT_METHOD_LABELS,
                      STATE_COLOURS, STATE_LABELS)
 from .models import COMPLAINT_CATEGORIES, OPEN
@@ -116,7 +116,8 @@ def _show(ro, errors=None, status=200, section=None):
                            marks=services.vehicle_marks([ro.asset_id]).get(ro.asset_id, {}),
                            lines=services.lines_of(ro), checks=services.qc_checks_of(ro),
                            complaints=services.complaints_of(ro), checklist=services.checklist_of(ro),
-                           recommendations=recommendations[:5], people=people, errors=errors or {},
+                           recommendations=recommendations[:5], fit_of=services.fit_of,
+                           fit_floor=services.LACKS_SKILL_BELOW, people=people, errors=errors or {},
                            values=request.form, section=section, kind=services.service_kind(ro.service_kind),
                            store=get_scoped(Store, ro.store_id), repeats=services.repeat_repairs(ro),
                            add_ons=services.add_ons_of(ro), campaigns=services.campaigns_for_vehicle(ro.asset_id),
@@ -226,10 +227,21 @@ def progress(token):
     ro = services.order_from_progress_token(token)
     if ro is None:
         abort(404)
-    return render_template("dealership/progress.html", ro=ro, store=get_scoped(Store, ro.store_id),
+    photos = {f: services.photo_signature(ro, f) for f in services.progress_photo_ids(ro)}
+    return render_template("dealership/progress.html", ro=ro, store=get_scoped(Store, ro.store_id), photos=photos,
                            add_ons=services.add_ons_of(ro), campaigns=services.campaigns_for_vehicle(ro.asset_id), token=token,
                            kind=services.service_kind(ro.service_kind),
                            steps=[s for s in STATE_LABELS if s != "cancelled"])
+
+
+@bp.get("/progress/<token>/photos/<signature>")
+def progress_photo(token, signature):
+    """A photo on the customer's progress page: the order's link and a short-lived signature for that one photo."""
+    ro = services.order_from_progress_token(token)
+    file_id = services.photo_from_signature(ro, signature) if ro is not None else None
+    if file_id is None:
+        abort(404)
+    return send_stored_file(get_file(file_id), thumbnail=request.args.get("size") == "thumb")
 
 
 @bp.post("/<int:ro_id>/add-ons")
@@ -328,9 +340,9 @@ def _drives_page(values, errors, status=200):
                                      .order_by(CatalogItem.name).limit(100)))
     leads = sales.open_leads(current_user)
     return render_template("dealership/test_drives.html", values=values, errors=errors, drives=sales.test_drives_on(
-        current_user), cars=[(c.id, c.name) for c in sales.demo_cars(current_user)], advisors=advisors,
+        current_user, days=7), cars=[(c.id, c.name) for c in sales.demo_cars(current_user)], advisors=advisors,
         leads=[(lead.id, f"{lead.name}{' · ' + lead.interest if lead.interest else ''}") for lead in leads],
-        models=models), status
+        models=models, drive_states=sales.DRIVE_STATE_LABELS), status
 
 
 @bp.route("/test-drives", methods=["GET", "POST"])
@@ -370,3 +382,127 @@ def lead_model(lead_id):
         return redirect(url_for("leads.show", lead_id=lead.id))
     flash(_("Car model saved."), "success")
     return redirect(url_for("leads.show", lead_id=lead.id))
+
+
+@bp.post("/test-drives/<int:drive_id>/<any(complete, cancel):outcome>")
+@requires("dealership.view")
+def close_test_drive(drive_id, outcome):
+    drive = sales.get_test_drive(current_user, drive_id)
+    if drive is None:
+        abort(404)
+    try:
+        with db.session.begin_nested():
+            sales.close_test_drive(current_user, drive, "completed" if outcome == "complete" else "cancelled",
+                                   request.form.get("note"))
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Test drive updated."), "success")
+    return redirect(url_for("dealership.test_drives"))
+
+
+# --- vehicle sales contracts (购车合同) -----------------------------------------------------------------------------
+
+def _contract(contract_id):
+    contract = contracts.get_contract(current_user, contract_id)
+    if contract is None:
+        abort(404)
+    return contract
+
+
+@bp.get("/contracts")
+@requires("dealership.view")
+def contracts_index():
+    rows = contracts.list_contracts(current_user, state=request.args.get("state") or None, limit=100)
+    return render_template("dealership/contracts.html", rows=rows, states=contracts.STATE_LABELS)
+
+
+def _contract_form(values, errors, status=200):
+    lead = get_lead(current_user, request.values.get("lead_id", type=int)) if request.values.get("lead_id") else None
+    stores = [(s.id, s.name) for s in db.session.scalars(db.select(Store).where(Store.active.is_(True)))
+              if current_user.sees_all_stores or s.id in current_user.store_ids]
+    return render_template("dealership/contract_new.html", values=values, errors=errors, lead=lead,
+                           stores=stores), status
+
+
+@bp.route("/contracts/new", methods=["GET", "POST"])
+@requires("dealership.view")
+def new_contract():
+    values = request.values.to_dict()
+    if request.method == "GET":
+        lead = get_lead(current_user, request.args.get("lead_id", type=int)) if request.args.get("lead_id") else None
+        if lead is not None:
+            values.setdefault("model", lead.interest or "")
+        return _contract_form(values, {})
+    try:
+        with db.session.begin_nested():
+            contract = contracts.create_contract(current_user, {
+                k: (request.form.get(k) or None) for k in ("lead_id", "customer_id", "store_id", "model", "trim",
+                                                           "colour", "vin", "price", "discount", "deposit",
+                                                           "delivery_on", "terms")} | {
+                "discount": request.form.get("discount") or "0"})
+    except ValidationError as err:
+        refuse()
+        return _contract_form(values, flatten_errors(err.messages), 422)
+    flash(_("Contract drafted: send it to the customer to sign."), "success")
+    return redirect(url_for("dealership.contract", contract_id=contract.id))
+
+
+def _contract_page(contract, errors=None, status=200):
+    quote = contracts.quote_of(contract)
+    order = get_sales_order(contract.order_id) if contract.order_id else None
+    share_url = url_for("sales_public.share", token=quote.share_token, _external=True) \
+        if quote is not None and quote.share_token and quote.state != "draft" else None
+    customer = get_scoped(Customer, contract.customer_id)
+    return render_template("dealership/contract.html", contract=contract, quote=quote, order=order,
+                           signature=quote.signature if quote is not None and quote.state == "accepted" else None,
+                           totals=document_totals(order) if order else None, share_url=share_url, customer=customer,
+                           lead=contracts.lead_of(contract), store=get_scoped(Store, contract.store_id),
+                           advisor=contracts.advisors_names([contract.advisor_id]).get(contract.advisor_id),
+                           states=contracts.STATE_LABELS, methods=[(m, PAYMENT_METHOD_LABELS.get(m, m))
+                                                                   for m in contracts.METHODS],
+                           errors=errors or {}, values=request.form), status
+
+
+@bp.get("/contracts/<int:contract_id>")
+@requires("dealership.view")
+def contract(contract_id):
+    return _contract_page(_contract(contract_id))
+
+
+@bp.get("/contracts/<int:contract_id>/print")
+@requires("dealership.view")
+def print_contract(contract_id):
+    contract = _contract(contract_id)
+    quote = contracts.quote_of(contract)
+    return render_template("dealership/contract_print.html", contract=contract,
+                           signature=quote.signature if quote is not None and quote.state == "accepted" else None,
+                           customer=get_scoped(Customer, contract.customer_id),
+                           store=get_scoped(Store, contract.store_id), states=contracts.STATE_LABELS,
+                           advisor=contracts.advisors_names([contract.advisor_id]).get(contract.advisor_id))
+
+
+@bp.post("/contracts/<int:contract_id>/<any(send, deposit, deliver, cancel):action>")
+@requires("dealership.view")
+def contract_action(contract_id, action):
+    contract = _contract(contract_id)
+    form = request.form
+    try:
+        with db.session.begin_nested():
+            if action == "send":
+                contracts.send_for_signature(current_user, contract)
+            elif action == "deposit":
+                contracts.record_deposit(current_user, contract, form.get("method"), reference=form.get("reference"))
+            elif action == "deliver":
+                contracts.deliver(current_user, contract, vin=form.get("vin"), method=form.get("method"))
+            else:
+                contracts.cancel(current_user, contract, form.get("reason"), method=form.get("method"))
+    except ValidationError as err:
+        refuse()
+        return _contract_page(_contract(contract_id), flatten_errors(err.messages), 422)
+    flash({"send": _("The signing link is open: send it to the customer."), "deposit": _("Deposit recorded."),
+           "deliver": _("Car delivered."), "cancel": _("Contract cancelled.")}[action], "success")
+    return redirect(url_for("dealership.contract", contract_id=contract.id))

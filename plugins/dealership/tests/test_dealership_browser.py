@@ -175,6 +175,11 @@ def test_a_maintenance_booking_to_a_csi_answer_on_phones(two_tenants, in_tenant,
             advisor.click("[data-testid=deliver-submit]")
             advisor.wait_for_selector("[data-testid=ro-state] >> text=已交车")
             _shot(advisor, "08-delivered")
+            progress = advisor.get_attribute("[data-testid=progress-link]", "href")
+            customer.goto(progress)
+            customer.wait_for_selector("[data-testid=progress-photos] img")
+            assert customer.evaluate("document.querySelector('[data-testid=progress-photos] img').naturalWidth") > 0
+            _shot(customer, "08b-progress-with-photo")
 
             advisor.goto(f"{base}/t/alpha/dealership/kpis")
             before = advisor.inner_text("[data-kpi='dealership.csi'] .kpi-value")
@@ -200,5 +205,96 @@ def test_a_maintenance_booking_to_a_csi_answer_on_phones(two_tenants, in_tenant,
             _shot(advisor, "10-kpis")
             body = advisor.inner_text("body")
             assert not re.search(r"\b(in_progress|wechat_pay|maintenance|reception)\b", body)
+        finally:
+            browser.close()
+
+
+def test_a_showroom_sale_from_the_lead_page_to_delivery_on_phones(two_tenants, in_tenant, live_server, system_db):
+    """The sales side in zh_CN: the lead page's car-purchase panel → a test drive → a contract drafted from the
+    converted lead → the customer signs on the link with a finger → deposit → delivery with the VIN."""
+    from playwright.sync_api import sync_playwright
+
+    from storecrm.sdk import Store, customer_for_public_request, get_scoped
+
+    from dealership_testkit import VIN, demo_car_ids, lead
+
+    alpha, _beta = two_tenants
+    with system_db.begin() as conn:
+        conn.execute(text("UPDATE tenants SET locale = 'zh_CN' WHERE id = :t"), {"t": alpha.id})
+    with in_tenant(alpha):
+        workshop(alpha)
+        the_lead = lead(alpha, "13900008001", "赵先生", interest="大众 帕萨特")
+        the_lead.customer_id = customer_for_public_request(get_scoped(Store, alpha.stores[0]), the_lead.name,
+                                                           the_lead.mobile).id  # converted
+        lead_id, car = the_lead.id, demo_car_ids(alpha)[0]
+        tomorrow = (tenant_today() + timedelta(days=1)).isoformat()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    base = live_server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            advisor = _phone(browser).new_page()
+            _login(advisor, base, "advisor@alpha.test")
+            advisor.goto(f"{base}/t/alpha/leads/{lead_id}")
+            advisor.wait_for_selector("[data-testid=dealership-lead-panel]")
+            _shot(advisor, "s01-lead-panel")
+            advisor.click("[data-testid=lead-book-drive]")
+            advisor.select_option("#f-resource_id", str(car))
+            advisor.fill("#f-starts_at", f"{tomorrow}T10:00")
+            advisor.click("[data-testid=test-drive-form] button[type=submit]")
+            advisor.wait_for_selector(".alert-success")
+            _shot(advisor, "s02-test-drives")
+            advisor.locator("[data-testid^=drive-complete-]").first.click()  # back from the drive
+            advisor.wait_for_selector("[data-testid=test-drives-today] >> text=已试驾")
+            advisor.goto(f"{base}/t/alpha/leads/{lead_id}")
+            advisor.click("[data-testid=lead-new-contract]")
+            for field, value in (("#f-trim", "380TSI 豪华版"), ("#f-colour", "曜石黑"), ("#f-price", "219900"),
+                                 ("#f-discount", "12000"), ("#f-deposit", "300000")):
+                advisor.fill(field, value)
+            advisor.fill("#f-terms", "定金不退，另有约定除外。")
+            advisor.click("[data-testid=contract-save]")
+            advisor.wait_for_selector("#f-deposit.is-invalid")  # a deposit above the price: field error in Chinese
+            _shot(advisor, "s03-contract-error")
+            advisor.fill("#f-deposit", "5000")
+            advisor.click("[data-testid=contract-save]")
+            advisor.wait_for_selector("[data-testid=contract-state] >> text=草稿")
+            advisor.click("[data-testid=contract-send]")
+            sign_url = advisor.get_attribute("[data-testid=contract-sign-link] a", "href")
+            _shot(advisor, "s04-contract-sent")
+
+            customer = _phone(browser).new_page()
+            customer.goto(sign_url)
+            assert "曜石黑" in customer.inner_text("body")
+            customer.fill("[data-testid=accept-name]", "赵先生")
+            box = customer.locator("[data-testid=signature-pad]").bounding_box()
+            customer.mouse.move(box["x"] + 20, box["y"] + 40)
+            customer.mouse.down()
+            customer.mouse.move(box["x"] + 120, box["y"] + 90, steps=8)
+            customer.mouse.move(box["x"] + 220, box["y"] + 30, steps=8)
+            customer.mouse.up()
+            _shot(customer, "s05-customer-signs")
+            customer.click("[data-testid=accept-quote]")
+            customer.wait_for_selector("[data-testid=accepted-note]")
+
+            advisor.reload()
+            advisor.wait_for_selector("[data-testid=contract-state] >> text=已签约")
+            advisor.click("[data-testid=contract-deposit]")
+            advisor.wait_for_selector("[data-testid=contract-state] >> text=已付定金")
+            advisor.fill("#f-vin", VIN)
+            advisor.click("[data-testid=contract-deliver]")
+            advisor.wait_for_selector("[data-testid=contract-state] >> text=已交车")
+            _shot(advisor, "s06-contract-delivered")
+            advisor.click("[data-testid=contract-print]")
+            advisor.wait_for_selector("[data-testid=contract-sheet]")
+            assert advisor.evaluate("document.querySelector('[data-testid=contract-signature]').naturalWidth") > 0
+            _shot(advisor, "s07-contract-print")
+            advisor.goto(f"{base}/t/alpha/leads/{lead_id}")
+            panel = advisor.inner_text("[data-testid=dealership-lead-panel]")
+            assert "已交车" in panel and "已试驾" in panel
+            _shot(advisor, "s08-lead-panel-after")
+            body = advisor.inner_text("body")
+            assert not re.search(r"\b(deposit_paid|delivered|booked|draft)\b", body)
         finally:
             browser.close()

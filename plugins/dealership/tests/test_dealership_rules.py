@@ -1,15 +1,16 @@
 """The rules seeded on first enable: maintenance is due 5 months OR 8,000 km after the last service, whichever
 comes first, and fires a month ahead — for exactly the vehicles seeded as due by time or by distance, in the preview
-and in the sweep; insurance renewal fires 30 days before the commercial insurance ends."""
+and in the sweep; insurance renewal fires 30 days before the commercial insurance ends; the churn warning skips
+customers whose car is sold or transferred."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from storecrm.sdk import (Customer, Rule, add_odometer_reading, create_asset, db, get_scoped, preview_rule,
-                          sweep_rule, tenant_today)
+                          sweep_rule, tenant_today, tenant_zone)
 
 from dealership_testkit import user, vehicle
 
@@ -73,3 +74,33 @@ def test_insurance_renewal_fires_thirty_days_ahead(two_tenants, in_tenant):
         assert sweep_rule(rule, today) == 1
         names = set(db.session.scalars(select(Rule.name)))
         assert len(names) == 4  # maintenance, insurance, churn warning, birthday
+
+
+def test_churn_warning_leaves_out_customers_whose_car_was_sold_or_transferred(two_tenants, in_tenant):
+    """No visit for a year fires only for a customer who still owns a car not marked sold: the sold car's owner and
+    the one whose car was transferred away drop out, in the preview and in the sweep."""
+    from storecrm.sdk import Interaction, transfer_asset, utcnow
+    from storecrm.plugins.dealership.seed import churn_rule
+
+    alpha, _beta = two_tenants
+    with in_tenant(alpha):
+        owner = user(alpha, "owner")
+        long_ago = utcnow() - timedelta(days=500)
+        # noon in Shanghai is the same calendar day in UTC, so the visit's day is the same whichever zone counts
+        visited = datetime.combine(tenant_today() - timedelta(days=365), time(12), tzinfo=tenant_zone())
+        for cid in alpha.customers:
+            get_scoped(Customer, cid).created_at = long_ago
+            db.session.add(Interaction(customer_id=cid, kind="visit", body="保养", occurred_at=visited))
+        keeps = vehicle(alpha, 0, "沪A00021")
+        vehicle(alpha, 1, "沪A00022", custom={"sold": True})  # sold: out of the churn set
+        moved = vehicle(alpha, 2, "沪A00023")
+        transfer_asset(owner, moved, get_scoped(Customer, alpha.customers[0]), "二手车置换")
+        db.session.flush()
+        rule = churn_rule()
+        assert rule.conditions == {"plugin": "dealership.keeps_vehicle", "value": True}
+        rows = preview_rule(rule, today=tenant_today())["rows"]
+        assert [record.id for record, _due, _fired in rows] == [alpha.customers[0]]
+        assert keeps.customer_id == alpha.customers[0]
+        assert rows[0][1] == tenant_today()  # due today: a year after the visit
+        assert sweep_rule(rule, tenant_today()) == 1
+        assert sweep_rule(rule, tenant_today()) == 0

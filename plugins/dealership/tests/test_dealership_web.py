@@ -2,15 +2,28 @@
 keep the data and seed nothing again, the REST API (keyset paging, problem+json field errors), form errors by field."""
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime, time, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select, text
 
-from storecrm.sdk import Rule, ServiceType, Survey, db, tenant_today, tenant_zone
+from storecrm.sdk import Rule, ServiceType, Survey, accept_upload, db, get_scoped, tenant_today, tenant_zone
 
-from dealership_testkit import VIN, lead, repair, user, vehicle, workshop
+
+
+def _png() -> bytes:
+    """A real small PNG, for the upload checks (they open the image)."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
+
+from dealership_testkit import VIN, demo_car_ids, lead, repair, user, vehicle, workshop
 
 pytestmark = pytest.mark.storecrm_plugins("dealership")
 
@@ -33,6 +46,29 @@ def _a_repair(in_tenant, world):
                 "add_on_id": add_on.id}
 
 
+def _a_sale(world, lead_id, repair_ids):
+    """Inside `world`: a test drive and a signed contract for the lead, and a photo on the repair order."""
+    from storecrm.plugins.dealership import contracts, sales, services
+    from storecrm.plugins.dealership.models import RepairOrder
+    from storecrm.sdk import Lead, Store, accept_quote, customer_for_public_request
+
+    advisor = user(world, "advisor")
+    the_lead = get_scoped(Lead, lead_id)
+    start = datetime.combine(tenant_today() + timedelta(days=3), time(10), tzinfo=tenant_zone())
+    drive = sales.book_test_drive(advisor, the_lead, {"resource_id": demo_car_ids(world)[0], "starts_at": start})
+    the_lead.customer_id = customer_for_public_request(get_scoped(Store, world.stores[0]), the_lead.name,
+                                                       the_lead.mobile).id
+    contract = contracts.create_contract(advisor, {"lead_id": lead_id, "model": "大众 帕萨特", "price": "200000",
+                                                   "deposit": "5000"})
+    accept_quote(contracts.send_for_signature(advisor, contract), {"name": "王", "signature": None,
+                                                                  "optional_line_ids": []}, user=advisor)
+    ro = get_scoped(RepairOrder, repair_ids["ro_id"])
+    photo = accept_upload(advisor, "car.png", PNG, images_only=True)
+    ro.photos = [photo.id]
+    db.session.flush()
+    return {"drive_id": drive.id, "contract_id": contract.id, "photo_sig": services.photo_signature(ro, photo.id)}
+
+
 def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, system_db):
     from storecrm.testing import assert_plugin_isolated
 
@@ -50,7 +86,19 @@ def test_every_route_is_isolated(app, two_tenants, in_tenant, login, api_token, 
     b_ids["api_dealership.get_vehicle"] = lambda b: {"asset_id": ids["asset_id"]}
     with in_tenant(beta):
         beta_lead = lead(beta, "13900003001").id
+        sales_ids = _a_sale(beta, beta_lead, ids)
     b_ids["dealership.lead_model"] = lambda b: {"lead_id": beta_lead}
+    drive = lambda b: {"drive_id": sales_ids["drive_id"]}  # noqa: E731
+    contract = lambda b: {"contract_id": sales_ids["contract_id"]}  # noqa: E731
+    b_ids["dealership.close_test_drive"] = lambda b: {"drive_id": sales_ids["drive_id"], "outcome": "complete"}
+    b_ids["api_dealership.get_test_drive"] = drive
+    b_ids["api_dealership.complete_test_drive"] = drive
+    b_ids["api_dealership.cancel_test_drive"] = drive
+    for name in ("dealership.contract", "dealership.print_contract", "api_dealership.get_contract"):
+        b_ids[name] = contract
+    for name in ("dealership.contract_action", "api_dealership.contract_action"):
+        b_ids[name] = lambda b: {"contract_id": sales_ids["contract_id"], "action": "deposit"}
+    b_ids["dealership.progress_photo"] = lambda b: {"token": ids["token"], "signature": sales_ids["photo_sig"]}
     assert_plugin_isolated(app, "dealership", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids=b_ids)
 
@@ -60,10 +108,14 @@ def test_a_tenant_without_the_plugin_gets_404(make_tenant, login, api_token):
     gamma = make_tenant("gamma")
     browser = login(gamma, "owner")
     for path in ("/t/gamma/dealership/", "/t/gamma/dealership/new", "/t/gamma/dealership/my-jobs",
-                 "/t/gamma/dealership/kpis", "/t/gamma/dealership/1", "/t/gamma/dealership/test-drives"):
+                 "/t/gamma/dealership/kpis", "/t/gamma/dealership/1", "/t/gamma/dealership/test-drives",
+                 "/t/gamma/dealership/contracts", "/t/gamma/dealership/contracts/new",
+                 "/t/gamma/dealership/contracts/1", "/t/gamma/dealership/contracts/1/print"):
         assert browser.get(path).status_code == 404, path
     client = browser.client
-    assert client.get("/api/v1/dealership/repair-orders", headers=api_token(gamma)).status_code == 404
+    for path in ("/api/v1/dealership/repair-orders", "/api/v1/dealership/test-drives",
+                 "/api/v1/dealership/contracts"):
+        assert client.get(path, headers=api_token(gamma)).status_code == 404, path
 
 
 def test_disable_and_re_enable_keep_the_data_and_seed_nothing_again(app, two_tenants, in_tenant, api_token,
@@ -209,3 +261,63 @@ def test_a_recall_vin_list_flags_the_car_at_reception(two_tenants, in_tenant, lo
         ro_id = ro.id
     page = advisor.get(f"/t/alpha/dealership/{ro_id}").get_data(as_text=True)
     assert f'data-testid="campaign-{campaign.id}"' in page and "燃油泵召回" in page
+
+
+def test_progress_photos_are_served_only_with_a_fresh_signature_for_that_order(app, two_tenants, in_tenant, login):
+    """The customer's progress page shows the reception photos through signed URLs of that order, valid half an
+    hour: a forged or expired signature, another order's signature, and the staff file URL without a login are
+    refused."""
+    from storecrm.plugins.dealership import services
+    from storecrm.plugins.dealership.models import RepairOrder
+    from storecrm.sdk import utcnow
+
+    alpha, _beta = two_tenants
+    first, second = _a_repair(in_tenant, alpha), None
+    with in_tenant(alpha):
+        ro = get_scoped(RepairOrder, first["ro_id"])
+        photo = accept_upload(user(alpha, "advisor"), "car.png", PNG, images_only=True)
+        ro.photos = [photo.id]
+        car = vehicle(alpha, 0, "沪C77777")
+        base = datetime.combine(tenant_today() - timedelta(days=1), time(14), tzinfo=tenant_zone())
+        other = repair(alpha, car, arrived=base, delivered=base + timedelta(hours=1), mileage=10)
+        second = services.progress_token(other)
+        expired = services.photo_signature(ro, photo.id, now=utcnow() - timedelta(minutes=31))
+        photo_id = photo.id
+        db.session.commit()
+    customer = app.test_client()
+    page = customer.get(f"/t/alpha/dealership/progress/{first['token']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-testid="progress-photos"' in html
+    urls = re.findall(r'src="([^"]*/photos/[^"]+)"', html)
+    assert len(urls) == 1 and f"/files/{photo_id}" not in html
+    shown = customer.get(urls[0].replace("&amp;", "&"))
+    assert shown.status_code == 200 and shown.headers["Content-Type"].startswith("image/")
+    signature = urls[0].split("/photos/")[1].split("?")[0]
+    assert customer.get(f"/t/alpha/dealership/progress/{first['token']}/photos/{signature}").status_code == 200
+    for token, sig in ((first["token"], signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")),
+                       (first["token"], expired), (second, signature)):
+        assert customer.get(f"/t/alpha/dealership/progress/{token}/photos/{sig}").status_code == 404
+    assert customer.get(f"/t/alpha/files/{photo_id}").status_code in (302, 401, 404)  # staff only
+
+
+def test_the_technician_recommendation_reads_in_words(two_tenants, in_tenant, login, system_db):
+    from storecrm.plugins.dealership import services
+
+    alpha, _beta = two_tenants
+    with system_db.begin() as conn:  # the advisor reads Chinese
+        conn.execute(text("UPDATE users SET locale = 'zh_CN' WHERE tenant_id = :t"), {"t": alpha.id})
+    with in_tenant(alpha):
+        workshop(alpha)
+        car = vehicle(alpha, 0, "沪C88888")
+        ro = services.receive(user(alpha, "advisor"), {"store_id": alpha.stores[0], "customer_id": car.customer_id,
+                                                       "asset_id": car.id, "service_kind": "repair",
+                                                       "complaint_category": "engine", "mileage": 100})
+        ranked = services.recommend(ro)
+        ro_id = ro.id
+        db.session.commit()
+    html = login(alpha, "advisor").get(f"/t/alpha/dealership/{ro_id}").get_data(as_text=True)
+    badges = re.findall(r'data-testid="fit">([^<]+)<', html)
+    assert badges and badges[0] == "最合适" and set(badges) <= {"最合适", "可派", "不在班", "缺少所需技能"}
+    assert not re.search(r'badge[^>]*>\s*-?\d+\s*<', html)  # no raw score
+    assert "机修" in html  # the skill match, in words
+    assert ranked[0].score > services.LACKS_SKILL_BELOW
