@@ -688,3 +688,7 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
     if not interest:
         raise _ValidationError({"interest": [_gettext("This field is required.")]})
     return _update_lead(user, lead, {"interest": interest[:120]})
+
+# --- added for home3 ---
+from ..web.security import allow_browser_features  # noqa: E402  (a route opts into geolocation: docs/plugins.md)
+__all__ += ["allow_browser_features"]

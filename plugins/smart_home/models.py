@@ -62,6 +62,9 @@ class Van(TenantScoped):
     engineer_id: Mapped[int] = mapped_column(BigInteger)
     location_id: Mapped[int] = mapped_column(BigInteger)
     plate: Mapped[str | None] = mapped_column(String(20))
+    # where the engineer's day starts (depot or home): the first leg of travel time in dispatch and the day view
+    base_latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    base_longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
 
 
 class WorkOrder(TenantScoped):
@@ -235,3 +238,58 @@ class Article(TenantScoped):
     fault_types: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ActionReceipt(TenantScoped):
+    """One action the engineer's phone sent (check-in, photo, part, signature), under the idempotency key the phone
+    made when the engineer tapped. (tenant, key) is unique: a queued action sent again after a lost answer, or by two
+    tabs at once, finds the first one's receipt and gets its result back instead of acting twice."""
+
+    __tablename__ = "smart_home_action_receipts"
+    __table_args__ = (
+        tenant_fk("work_order_id", "smart_home_work_orders", ondelete="CASCADE"),
+        tenant_fk("user_id", "users"),
+        UniqueConstraint("tenant_id", "key"),
+        Index("ix_smart_home_action_receipts_tenant_order", "tenant_id", "work_order_id"),
+    )
+
+    key: Mapped[str] = mapped_column(String(64))
+    work_order_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+RETURN_STATES = {"pending": _l("Pending return"), "received": _l("Received at the warehouse"),
+                 "returned": _l("Returned to the supplier"), "scrapped": _l("Scrapped")}
+RETURN_FLOW = {"pending": ("received",), "received": ("returned", "scrapped")}
+
+
+class PartReturn(TenantScoped):
+    """A defective part taken out on a job (旧件回收), followed from the engineer back to the warehouse and then to
+    the supplier or the scrap bin."""
+
+    __tablename__ = "smart_home_part_returns"
+    __table_args__ = (
+        tenant_fk("work_order_id", "smart_home_work_orders"),
+        tenant_fk("item_id", "catalog_items"),
+        tenant_fk("location_id", "stock_locations"),
+        tenant_fk("engineer_id", "users"),
+        Index("ix_smart_home_part_returns_tenant_state", "tenant_id", "state", "id"),
+        Index("ix_smart_home_part_returns_tenant_order", "tenant_id", "work_order_id"),
+    )
+
+    work_order_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    engineer_id: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    serial: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    location_id: Mapped[int | None] = mapped_column(BigInteger)  # the warehouse that received it
+    supplier: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import and_, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
+from storecrm.sdk import (AUTOMATION, Asset, accept_upload, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
                           create_asset, create_stock_location, create_task, db, default_assignee, emit_event,
                           get_asset, get_catalog_item, get_customer, get_scoped, issue_stock, notify_user,
                           plugin_settings, rank_technicians, record_audit, send_survey, get_survey, tenant_today,
@@ -23,7 +24,7 @@ from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, Recor
                           utcnow)
 
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FLOW, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, Article, Contract,
-                     ContractVisit, PartUsage, Property, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
+                     ContractVisit, PartReturn, PartUsage, Property, RETURN_FLOW, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
 
 REF = "smart_home_work_order"
 # dispatch rules: the skill (and level) a fault type needs; the region is the property's district
@@ -273,7 +274,148 @@ def rank_for(order: WorkOrder):
     ranked = rank_technicians(store, skills=skills, region=prop.district if prop else None,
                               customer_id=order.customer_id)
     with_van = set(db.session.scalars(select(Van.engineer_id)))
-    return [r for r in ranked if r.user_id in with_van] if with_van else ranked
+    ranked = [r for r in ranked if r.user_id in with_van] if with_van else ranked
+    if prop is not None and prop.latitude is not None and prop.longitude is not None and ranked:
+        origins = last_stops([r.user_id for r in ranked], exclude_order_id=order.id)
+        speed = average_speed()
+        for rec in ranked:
+            origin = origins.get(rec.user_id)
+            if origin is None:
+                rec.add(0, _("Travel time unknown (no previous job or base position)"))
+                continue
+            metres = distance_m(origin[1], origin[2], prop.latitude, prop.longitude)
+            minutes = travel_minutes(metres, speed)
+            rec.add(-min(TRAVEL_MAX_PENALTY, minutes // TRAVEL_MINUTES_PER_POINT),
+                    _("About %(minutes)d min drive from %(origin)s (%(km)s km)", minutes=minutes, origin=origin[0],
+                      km=f"{metres / 1000:.1f}"))
+        ranked.sort(key=lambda r: (-r.score, r.name))
+    return ranked
+
+
+# travel weighs one point per 5 minutes of driving, at most 30 points: an hour across town matters as much as being
+# off shift, a short hop less than covering the district
+TRAVEL_MINUTES_PER_POINT, TRAVEL_MAX_PENALTY = 5, 30
+OPEN_STATES = ("assigned", "on_the_way", "on_site")
+
+
+def average_speed() -> int:
+    return int(plugin_settings("smart_home").get("average_speed_kmh", 25) or 25)
+
+
+def travel_minutes(metres: int, speed_kmh: int) -> int:
+    """Driving minutes estimated from the straight-line distance at the tenant's average city speed (rounded up)."""
+    return math.ceil(metres / 1000 / max(speed_kmh, 1) * 60)
+
+
+def last_stops(engineer_ids, *, exclude_order_id=None) -> dict[int, tuple[str, Decimal, Decimal]]:
+    """Where each engineer will be before a new job: his latest open job (or one finished today) at a property with
+    coordinates, else his van's base. {engineer id: (label, latitude, longitude)}; two queries for any number."""
+    ids = list(engineer_ids)
+    if not ids:
+        return {}
+    day_start = datetime.combine(tenant_today(), time(0), tzinfo=tenant_zone())
+    latest = func.coalesce(WorkOrder.completed_at, WorkOrder.checked_in_at, WorkOrder.assigned_at)
+    rows = db.session.execute(
+        select(WorkOrder.engineer_id, WorkOrder.number, Property.latitude, Property.longitude)
+        .join(Property, and_(Property.tenant_id == WorkOrder.tenant_id, Property.id == WorkOrder.property_id))
+        .where(WorkOrder.engineer_id.in_(ids), WorkOrder.id != (exclude_order_id or 0),
+               Property.latitude.is_not(None), Property.longitude.is_not(None),
+               or_(WorkOrder.state.in_(OPEN_STATES), WorkOrder.completed_at >= day_start))
+        .order_by(WorkOrder.engineer_id, latest.desc(), WorkOrder.id.desc())).all()
+    found: dict[int, tuple] = {}
+    for engineer_id, number, lat, lng in rows:
+        found.setdefault(engineer_id, (_("the previous job %(number)s", number=number), lat, lng))
+    for van in db.session.scalars(select(Van).where(Van.engineer_id.in_(ids), Van.base_latitude.is_not(None),
+                                                    Van.base_longitude.is_not(None))):
+        found.setdefault(van.engineer_id, (_("the base"), van.base_latitude, van.base_longitude))
+    return found
+
+
+def navigation_links(prop: Property | None) -> dict[str, str]:
+    """Links that open navigation to the property in Amap (高德) and Baidu Maps: their web URIs, which hand over to
+    the installed app on a phone (callnative) and fall back to the web map. Coordinates are the phone's (WGS-84),
+    so both are told so; without coordinates they search the address."""
+    if prop is None:
+        return {}
+    name = prop.label or prop.address
+    if prop.latitude is not None and prop.longitude is not None:
+        return {"amap": "https://uri.amap.com/navigation?" + urlencode({
+                    "to": f"{prop.longitude},{prop.latitude},{name}", "mode": "car", "coordinate": "wgs84",
+                    "callnative": "1", "src": "storecrm"}),
+                "baidu": "https://api.map.baidu.com/direction?" + urlencode({
+                    "destination": f"latlng:{prop.latitude},{prop.longitude}|name:{name}", "mode": "driving",
+                    "coord_type": "wgs84", "region": prop.district, "output": "html", "src": "storecrm"})}
+    address = f"{prop.district}{prop.address}"
+    return {"amap": "https://uri.amap.com/search?" + urlencode({"keyword": address, "callnative": "1",
+                                                                "src": "storecrm"}),
+            "baidu": "https://api.map.baidu.com/geocoder?" + urlencode({"address": address, "output": "html",
+                                                                       "src": "storecrm"})}
+
+
+@dataclass
+class Stop:
+    order: WorkOrder
+    customer_name: str
+    prop: Property | None
+    metres: int | None = None
+    minutes: int | None = None
+    links: dict | None = None
+    x: float | None = None   # position on the day's sketch map (0–100)
+    y: float | None = None
+
+
+def day_route(engineer_id: int) -> dict:
+    """The engineer's day (今日行程): his open jobs as ordered stops — on site first, then on the way, then by due day
+    and dispatch time — each with the straight-line distance and drive time from the stop before (the first from
+    his base), navigation links, and positions for a sketch map. Three queries."""
+    rank = {"on_site": 0, "on_the_way": 1, "assigned": 2}
+    rows = db.session.execute(
+        select(WorkOrder, Customer.name, Property)
+        .join(Customer, and_(Customer.tenant_id == WorkOrder.tenant_id, Customer.id == WorkOrder.customer_id))
+        .outerjoin(Property, and_(Property.tenant_id == WorkOrder.tenant_id, Property.id == WorkOrder.property_id))
+        .where(WorkOrder.engineer_id == engineer_id, WorkOrder.state.in_(OPEN_STATES))).all()
+    rows.sort(key=lambda r: (rank[r[0].state], r[0].due_on or date.max, r[0].assigned_at or r[0].reported_at,
+                             r[0].id))
+    van = van_of(engineer_id)
+    speed = average_speed()
+    here = (van.base_latitude, van.base_longitude) if van and van.base_latitude is not None else None
+    stops, total_m, total_min = [], 0, 0
+    for order, name, prop in rows:
+        stop = Stop(order, name, prop, links=navigation_links(prop))
+        if prop is not None and prop.latitude is not None and prop.longitude is not None:
+            if here is not None:
+                stop.metres = distance_m(here[0], here[1], prop.latitude, prop.longitude)
+                stop.minutes = travel_minutes(stop.metres, speed)
+                total_m, total_min = total_m + stop.metres, total_min + stop.minutes
+            here = (prop.latitude, prop.longitude)
+        stops.append(stop)
+    points = [(float(s.prop.latitude), float(s.prop.longitude)) for s in stops
+              if s.prop is not None and s.prop.latitude is not None and s.prop.longitude is not None]
+    base = (float(van.base_latitude), float(van.base_longitude)) if van and van.base_latitude is not None else None
+    sketch = _sketch(points + ([base] if base else []))
+    for stop in stops:
+        if stop.prop is not None and stop.prop.latitude is not None and stop.prop.longitude is not None:
+            stop.x, stop.y = sketch(float(stop.prop.latitude), float(stop.prop.longitude))
+    base_xy = sketch(*base) if base else None
+    route = ([base_xy] if base_xy else []) + [(s.x, s.y) for s in stops if s.x is not None]
+    return {"stops": stops, "total_km": f"{total_m / 1000:.1f}", "total_minutes": total_min, "speed": speed,
+            "base": base_xy, "route": route}
+
+
+def _sketch(points):
+    """A projection of the day's points into a 0–100 square with a margin (north up), for the sketch map."""
+    if not points:
+        return lambda lat, lng: (50.0, 50.0)
+    lats, lngs = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(lats) - min(lats), (max(lngs) - min(lngs)) * math.cos(math.radians(sum(lats) / len(lats))),
+               1e-4)
+    mid_lat, mid_lng = (max(lats) + min(lats)) / 2, (max(lngs) + min(lngs)) / 2
+    scale = math.cos(math.radians(mid_lat))
+
+    def place(lat, lng):
+        return (round(50 + (lng - mid_lng) * scale / span * 80, 1), round(50 - (lat - mid_lat) / span * 80, 1))
+
+    return place
 
 
 def dispatch(order: WorkOrder, *, user=AUTOMATION, now=None) -> WorkOrder:
@@ -853,3 +995,93 @@ def coverage_of(order: WorkOrder) -> dict:
             return {"code": "contract", "contract": contract,
                     "respond_by": order.reported_at + timedelta(hours=contract.response_hours)}
     return {"code": "billable"}
+
+
+# --- photos from the job and defective parts returned (旧件回收) -----------------------------------------------------
+
+MAX_PHOTOS = 12
+
+
+def add_photo(user, order: WorkOrder, filename, data: bytes):
+    """A photo the engineer takes on the job (before/after), kept with the work order's photos."""
+    _engineer_only(user, order)
+    if order.state not in ("on_the_way", "on_site", "done"):
+        _refuse("photo", _("This step is not possible now."))
+    if len(order.photo_ids or []) >= MAX_PHOTOS:
+        _refuse("photo", _("At most %(count)d photos per work order.", count=MAX_PHOTOS))
+    stored = accept_upload(user if isinstance(user, User) else None, filename, data, images_only=True, field="photo")
+    db.session.flush()
+    order.photo_ids = [*(order.photo_ids or []), stored.id]
+    return stored
+
+
+class PartReturnSchema(Schema):
+    item_id = fields.Integer(required=True, metadata={"label": _l("Part")})
+    quantity = fields.Decimal(load_default=Decimal("1"), places=3, validate=validate.Range(
+        min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
+    serial = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    reason = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+def record_part_return(user, order: WorkOrder, data: dict, now=None) -> PartReturn:
+    """A defective part the engineer took out (旧件): pending return, to be brought to the warehouse."""
+    _engineer_only(user, order)
+    if order.state not in ("on_site", "done", "visited"):
+        _refuse("state", _("Check in on site before using parts."))
+    item = get_catalog_item(data.get("item_id"))
+    if item is None:
+        _refuse("item_id", _("Choose one of the listed options."))
+    part = PartReturn(work_order_id=order.id, item_id=item.id, engineer_id=order.engineer_id,
+                      quantity=Decimal(str(data.get("quantity") or 1)), serial=data.get("serial"),
+                      reason=data.get("reason"), state="pending", created_at=now or utcnow())
+    db.session.add(part)
+    db.session.flush()
+    record_audit("create", "smart_home_part_return", part.id, f"{order.number} {item.name}")
+    return part
+
+
+class ReturnStepSchema(Schema):
+    to = fields.String(required=True, validate=validate.OneOf(["received", "returned", "scrapped"],
+                                                             error=_l("Choose one of the listed options.")))
+    location_id = fields.Integer(load_default=None, allow_none=True)
+    supplier = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    note = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+def move_part_return(user, part: PartReturn, data: dict, now=None) -> PartReturn:
+    """pending → received at a warehouse (which one is required) → returned to the supplier (named) or scrapped.
+    The defective part never enters the sellable stock ledger: it is followed here, not issued again."""
+    to = data["to"]
+    if to not in RETURN_FLOW.get(part.state, ()):
+        _refuse("to", _("This step is not possible now."))
+    now = now or utcnow()
+    if to == "received":
+        from storecrm.sdk import StockLocation
+
+        location = get_scoped(StockLocation, data.get("location_id")) if data.get("location_id") else None
+        if location is None or location.kind == "van":
+            _refuse("location_id", _("Choose the warehouse that received it."))
+        part.location_id, part.received_at = location.id, now
+    else:
+        if to == "returned" and not data.get("supplier"):
+            _refuse("supplier", _("Name the supplier it goes back to."))
+        part.supplier, part.closed_at = data.get("supplier"), now
+    part.state, part.note = to, data.get("note") or part.note
+    db.session.flush()
+    record_audit("update", "smart_home_part_return", part.id, to)
+    return part
+
+
+def part_returns(*, state: str | None = None, work_order_id: int | None = None, limit: int = 200):
+    """Defective parts with their part name, work order number and engineer, newest first (one query)."""
+    query = (select(PartReturn, CatalogItem.name, WorkOrder.number, User.display_name)
+             .join(CatalogItem, and_(CatalogItem.tenant_id == PartReturn.tenant_id,
+                                     CatalogItem.id == PartReturn.item_id))
+             .join(WorkOrder, and_(WorkOrder.tenant_id == PartReturn.tenant_id,
+                                   WorkOrder.id == PartReturn.work_order_id))
+             .outerjoin(User, and_(User.tenant_id == PartReturn.tenant_id, User.id == PartReturn.engineer_id)))
+    if state:
+        query = query.where(PartReturn.state == state)
+    if work_order_id:
+        query = query.where(PartReturn.work_order_id == work_order_id)
+    return db.session.execute(query.order_by(PartReturn.id.desc()).limit(limit)).all()

@@ -1,18 +1,19 @@
 """Staff pages: work orders and dispatch, the engineer's phone view, properties and devices, contracts, knowledge
 base. Thin: parse, call a service, render."""
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (CatalogItem, Customer, StockLocation, db, flash_errors, flatten_errors, get_asset,
+from storecrm.sdk import (CatalogItem, allow_browser_features, Customer, StockLocation, db, flash_errors, flatten_errors, get_asset,
                           get_customer, get_file, get_scoped, load_form, refuse, requires, search_customers,
                           stock_available, tenant_today)
 
-from . import services
-from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, SOURCES, STATES, Article,
-                     Contract, Property)
+from . import offline, services
+from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, RETURN_STATES, SOURCES,
+                     STATES, Article, Contract, PartReturn, Property)
 
 bp = Blueprint("smart_home", __name__, url_prefix="/smart-home", template_folder="templates", static_folder="static")
 
@@ -21,7 +22,7 @@ bp = Blueprint("smart_home", __name__, url_prefix="/smart-home", template_folder
 def _labels():
     return {"state_labels": STATES, "kind_labels": ORDER_KINDS, "fault_labels": FAULT_TYPES,
             "property_kinds": PROPERTY_KINDS, "article_kinds": ARTICLE_KINDS, "source_labels": SOURCES,
-            "frequency_labels": {k: v[0] for k, v in FREQUENCIES.items()}}
+            "frequency_labels": {k: v[0] for k, v in FREQUENCIES.items()}, "return_states": RETURN_STATES}
 
 
 def _order_or_404(order_id):
@@ -157,50 +158,99 @@ def _parts():
 
 @bp.get("/engineer/<int:order_id>")
 @requires("smart_home.work")
+@allow_browser_features("geolocation")  # the check-in records where the phone is; every other page keeps it off
 def engineer_job(order_id, errors=None):
     order = _order_or_404(order_id)
     van = services.van_of(order.engineer_id)
-    response = make_response(render_template("smart_home/engineer_job.html", order=order, **_order_context(order),
-                                             van_stock=_van_stock(van), errors=errors or {},
-                                             values=request.form if errors else {}), 422 if errors else 200)
-    # the core's headers switch geolocation off everywhere; the check-in page is the one page that asks for it
-    response.headers["Permissions-Policy"] = "camera=(self), geolocation=(self), microphone=()"
-    return response
+    return render_template("smart_home/engineer_job.html", order=order, **_order_context(order),
+                           van_stock=_van_stock(van), errors=errors or {}, values=request.form if errors else {},
+                           returns=services.part_returns(work_order_id=order.id),
+                           links=services.navigation_links(get_scoped(Property, order.property_id)
+                                                           if order.property_id else None)), 422 if errors else 200
 
 
-ACTIONS = {"accept": None, "check-in": services.CheckInSchema, "parts": services.PartSchema,
-           "request-part": services.PartRequestSchema, "complete": services.CompleteSchema}
+def _wants_json():
+    return request.accept_mimetypes.best == "application/json"
 
 
 @bp.post("/engineer/<int:order_id>/<action>")
 @requires("smart_home.work")
 def engineer_act(order_id, action):
+    """One step of the job, from the page's form or from the phone's offline queue (JSON answer): either way it
+    carries the idempotency key the phone made, so a step sent twice happens once."""
     order = _order_or_404(order_id)
-    if action not in ACTIONS:
+    if action not in offline.SCHEMAS:
         abort(404)
-    data, errors = load_form(ACTIONS[action]()) if ACTIONS[action] else ({}, {})
+    key = request.form.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
+    try:
+        result, replayed = offline.run_once(current_user, order, key, action, lambda: offline.perform(
+            current_user, order, action, offline.load(action), request.files))
+    except ValidationError as err:
+        refuse()
+        errors = flatten_errors(err.messages)
+        if _wants_json():
+            return jsonify({"errors": errors}), 422
+        return engineer_job(order_id, errors=errors)
+    if _wants_json():
+        return jsonify({**result, "replayed": replayed})
+    if not replayed:
+        flash(result["message"], "success")
+    return redirect(url_for("smart_home.engineer_job", order_id=order.id))
+
+
+@bp.get("/engineer/sw.js")
+@requires("smart_home.work")
+def engineer_service_worker():
+    """The offline worker, served from the engineer pages' own path so its scope covers them (a worker may only
+    control pages under the folder it is served from); the file itself is the plugin's static JS."""
+    response = send_from_directory(bp.static_folder, "smart_home_sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/engineer/day")
+@requires("smart_home.work")
+def engineer_day():
+    engineer_id = request.args.get("engineer_id", type=int) if current_user.has_permission(
+        "smart_home.dispatch") else None
+    engineer = get_scoped_user(engineer_id or current_user.id)
+    if engineer is None:
+        abort(404)
+    return render_template("smart_home/engineer_day.html", engineer=engineer, **services.day_route(engineer.id))
+
+
+# --- defective parts returned (旧件回收) --------------------------------------------------------------------------
+
+@bp.get("/returns/")
+@requires("smart_home.dispatch")
+def part_returns():
+    state = request.args.get("state") if request.args.get("state") in RETURN_STATES else None
+    warehouses = [loc for loc in db.session.scalars(select(StockLocation).where(StockLocation.kind != "van")
+                                                      .order_by(StockLocation.name))]
+    return render_template("smart_home/returns.html", rows=services.part_returns(state=state), state=state,
+                           return_states=RETURN_STATES, warehouses=warehouses)
+
+
+@bp.post("/returns/<int:return_id>")
+@requires("smart_home.dispatch")
+def move_return(return_id):
+    part = get_scoped(PartReturn, return_id)
+    if part is None:
+        abort(404)
+    data, errors = load_form(services.ReturnStepSchema())
     if data is not None:
         try:
-            if action == "accept":
-                services.accept(current_user, order)
-            elif action == "check-in":
-                services.check_in(current_user, order, data)
-            elif action == "parts":
-                services.use_part(current_user, order, data)
-            elif action == "request-part":
-                services.request_part(current_user, order, data)
-            else:
-                data["signature"] = request.form.get("signature") or data.get("signature")
-                services.complete(current_user, order, data)
+            services.move_part_return(current_user, part, data)
         except ValidationError as err:
             errors = flatten_errors(err.messages)
     if errors:
         refuse()
-        return engineer_job(order_id, errors=errors)
-    flash({"accept": _("Job accepted. Drive safely."), "check-in": _("Checked in on site."),
-           "parts": _("Part issued from your van."), "request-part": _("Part requested from the store."),
-           "complete": _("Job completed.")}[action], "success")
-    return redirect(url_for("smart_home.engineer_job", order_id=order.id))
+        for messages in errors.values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Return updated."), "success")
+    return redirect(url_for("smart_home.part_returns", state=request.args.get("state")))
 
 
 @bp.route("/worksheets", methods=["GET", "POST"])

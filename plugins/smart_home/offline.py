@@ -1,0 +1,88 @@
+"""Exactly once for the engineer's phone (离线工作): every action the job page sends — accept, check-in, a photo, a
+part, a part request, the signed completion — carries an idempotency key the phone made when the engineer tapped.
+The phone may send a queued action again (the answer was lost, the signal came back twice, two tabs flushed at once):
+the first sending claims the key and acts; every later one gets the first one's result back and changes nothing."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from storecrm.sdk import User, current_tenant_id, db, load_form, utcnow
+
+from . import services
+from .models import ActionReceipt, WorkOrder
+
+KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SCHEMAS = {"accept": None, "check-in": services.CheckInSchema, "parts": services.PartSchema,
+           "request-part": services.PartRequestSchema, "photo": None, "return-part": services.PartReturnSchema,
+           "complete": services.CompleteSchema}
+
+
+def _messages():
+    return {"accept": _("Job accepted. Drive safely."), "check-in": _("Checked in on site."),
+            "parts": _("Part issued from your van."), "request-part": _("Part requested from the store."),
+            "photo": _("Photo added."), "return-part": _("Defective part recorded for return."),
+            "complete": _("Job completed.")}
+
+
+def perform(user, order: WorkOrder, action: str, data: dict, files=None, now=None) -> dict:
+    """Do one engineer action on `order` from loaded data; ValidationError (field → messages) when refused."""
+    if action == "accept":
+        services.accept(user, order, now=now)
+    elif action == "check-in":
+        services.check_in(user, order, data, now=now)
+    elif action == "parts":
+        services.use_part(user, order, data, now=now)
+    elif action == "request-part":
+        services.request_part(user, order, data)
+    elif action == "photo":
+        upload = (files or {}).get("photo")
+        services.add_photo(user, order, upload.filename if upload else None, upload.read() if upload else b"")
+    elif action == "return-part":
+        services.record_part_return(user, order, data, now=now)
+    elif action == "complete":
+        services.complete(user, order, data, now=now)
+    else:
+        raise ValidationError({"action": [_("This step is not possible now.")]})
+    return {"action": action, "state": order.state, "message": _messages()[action]}
+
+
+def load(action: str) -> dict:
+    """The submitted form through its schema; ValidationError with field errors in the user's language."""
+    schema = SCHEMAS.get(action)
+    if schema is None:
+        return {}
+    data, errors = load_form(schema())
+    if data is None:
+        raise ValidationError(errors)
+    return data
+
+
+def run_once(user, order: WorkOrder, key: str | None, action: str, act) -> tuple[dict, bool]:
+    """Run `act()` (which returns the JSON result) once per `key`: returns (result, replayed). The key is claimed by
+    INSERT … ON CONFLICT DO NOTHING on the unique (tenant, key): a second sending at the same moment waits on the
+    first one's row and then finds its receipt. A refused action raises and rolls back with its receipt, so sending
+    it again is judged again. Without a key (an old page) the action just runs."""
+    if key is not None and not KEY.match(key):
+        raise ValidationError({"idempotency_key": [_("This request cannot be sent again; reload the page.")]})
+    if key:
+        claimed = db.session.scalar(insert(ActionReceipt).values(
+            tenant_id=current_tenant_id(), key=key, work_order_id=order.id, action=action,
+            user_id=user.id if isinstance(user, User) else None, result={}, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["tenant_id", "key"]).returning(ActionReceipt.id))
+        if claimed is None:
+            receipt = db.session.scalar(select(ActionReceipt).where(ActionReceipt.key == key))
+            if receipt is None or receipt.work_order_id != order.id or receipt.action != action:
+                raise ValidationError({"idempotency_key": [_("This request cannot be sent again; reload the page.")]})
+            return dict(receipt.result), True
+    # one action at a time per job: a second key for the same step waits here and then sees the new state
+    db.session.execute(select(WorkOrder).where(WorkOrder.id == order.id).with_for_update()
+                       .execution_options(populate_existing=True))
+    result = act()
+    if key:
+        db.session.execute(update(ActionReceipt).where(ActionReceipt.key == key).values(result=result))
+    return result, False
