@@ -64,11 +64,16 @@ def load(action: str) -> dict:
 
 def run_once(user, order: WorkOrder, key: str | None, action: str, act) -> tuple[dict, bool]:
     """Run `act()` (which returns the JSON result) once per `key`: returns (result, replayed). The key is claimed by
-    INSERT … ON CONFLICT DO NOTHING on the unique (tenant, key): a second sending at the same moment waits on the
-    first one's row and then finds its receipt. A refused action raises and rolls back with its receipt, so sending
+    INSERT … ON CONFLICT DO NOTHING on the unique (tenant, key), after the job's row is locked: a second sending at
+    the same moment waits for the first one's commit and then finds its receipt. A refused action raises and rolls back with its receipt, so sending
     it again is judged again. Without a key (an old page) the action just runs."""
     if key is not None and not KEY.match(key):
         raise ValidationError({"idempotency_key": [_("This request cannot be sent again; reload the page.")]})
+    # one step at a time per job, taken before the claim: the receipt's foreign key share-locks the job's row, and
+    # two sendings each holding that share lock and then asking for this one would deadlock. A second sending waits
+    # here, then finds the receipt (same key) or the new state (another step).
+    db.session.execute(select(WorkOrder).where(WorkOrder.id == order.id).with_for_update()
+                       .execution_options(populate_existing=True))
     if key:
         claimed = db.session.scalar(insert(ActionReceipt).values(
             tenant_id=current_tenant_id(), key=key, work_order_id=order.id, action=action,
@@ -79,9 +84,6 @@ def run_once(user, order: WorkOrder, key: str | None, action: str, act) -> tuple
             if receipt is None or receipt.work_order_id != order.id or receipt.action != action:
                 raise ValidationError({"idempotency_key": [_("This request cannot be sent again; reload the page.")]})
             return dict(receipt.result), True
-    # one action at a time per job: a second key for the same step waits here and then sees the new state
-    db.session.execute(select(WorkOrder).where(WorkOrder.id == order.id).with_for_update()
-                       .execution_options(populate_existing=True))
     result = act()
     if key:
         db.session.execute(update(ActionReceipt).where(ActionReceipt.key == key).values(result=result))
