@@ -1,0 +1,151 @@
+"""The field day: travel time from the engineer's previous job or base counts in dispatch (in words, and in the
+order), the engineer's day lists the stops with distances and Amap / Baidu navigation, and a defective part taken out
+on a job is followed back to the warehouse and the supplier."""
+from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from sqlalchemy import text
+
+from smart_home_testkit import installer
+
+pytestmark = pytest.mark.storecrm_plugins("smart_home")
+
+
+def _speed(system_db, tenant_id, kmh):
+    with system_db.begin() as conn:
+        conn.execute(text("UPDATE tenant_plugins SET settings = settings || CAST(:s AS jsonb) "
+                          "WHERE tenant_id = :t AND name = 'smart_home'"), {"s": f'{{"average_speed_kmh": {kmh}}}',
+                                                                            "t": tenant_id})
+
+
+def test_travel_time_from_the_base_or_the_previous_job_ranks_the_engineers(app, make_tenant, in_tenant, system_db):
+    from storecrm.sdk import Customer, get_scoped
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import Van
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    _speed(system_db, alpha.id, 30)
+    with in_tenant(alpha) as session:
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"},
+                                           dispatch_now=False)
+        # without positions the district decides: the 浦东新区 engineer first, travel time unknown in words
+        ranked = services.rank_for(order)
+        assert ranked[0].user_id == ids["tech"]
+        assert any("unknown" in r for r in ranked[0].reasons)
+        # the district's engineer starts 60 km away, the other 1.1 km from the home (31.23, 121.50)
+        for van in session.query(Van):
+            van.base_latitude, van.base_longitude = ((Decimal("31.770000"), Decimal("121.500000"))
+                                                     if van.engineer_id == ids["tech"]
+                                                     else (Decimal("31.240000"), Decimal("121.500000")))
+        session.flush()
+        ranked = services.rank_for(order)
+        by_id = {r.user_id: r for r in ranked}
+        assert ranked[0].user_id == ids["other"]  # an hour's drive outweighs covering the district
+        far = [r for r in by_id[ids["tech"]].reasons if "drive" in r][0]
+        near = [r for r in by_id[ids["other"]].reasons if "drive" in r][0]
+        assert far == "About 121 min drive from the base (60.0 km)"  # 60.0 km at 30 km/h, rounded up
+        assert near == "About 3 min drive from the base (1.1 km)"
+        # the district's engineer finishes a job next door today: his previous job is now the starting point
+        customer = get_scoped(Customer, ids["customer"])
+        next_door = services.save_property(None, customer, {"label": "店", "address": "张杨路102号",
+                                                            "district": "浦东新区", "latitude": Decimal("31.231000"),
+                                                            "longitude": Decimal("121.500000")})
+        earlier = services.create_work_order(None, {"kind": "consultation", "customer_id": ids["customer"],
+                                                    "property_id": next_door.id}, dispatch_now=False)
+        services.assign(None, earlier, ids["tech"])
+        ranked = services.rank_for(order)
+        assert ranked[0].user_id == ids["tech"]
+        assert f"About 1 min drive from the previous job {earlier.number} (0.1 km)" in ranked[0].reasons
+        # automatic dispatch takes the same ranking, and writes why
+        services.dispatch(order)
+        assert order.engineer_id == ids["tech"]
+
+
+def test_the_engineers_day_lists_ordered_stops_with_distances_and_navigation(app, make_tenant, in_tenant, login,
+                                                                             system_db):
+    from storecrm.sdk import Customer, get_scoped
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import Van
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha) as session:
+        van = session.query(Van).filter(Van.engineer_id == ids["tech"]).one()
+        van.base_latitude, van.base_longitude = Decimal("31.200000"), Decimal("121.500000")
+        customer = get_scoped(Customer, ids["customer"])
+        far = services.save_property(None, customer, {"label": "别墅", "address": "花木路1号", "district": "浦东新区",
+                                                      "latitude": Decimal("31.300000"),
+                                                      "longitude": Decimal("121.500000")})
+        nowhere = services.save_property(None, customer, {"label": "仓库", "address": "未知路", "district": "浦东新区"})
+        first = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        second = services.create_work_order(None, {"kind": "install", "customer_id": ids["customer"],
+                                                   "property_id": far.id}, dispatch_now=False)
+        third = services.create_work_order(None, {"kind": "consultation", "customer_id": ids["customer"],
+                                                  "property_id": nowhere.id}, dispatch_now=False)
+        for o in (second, third):
+            services.assign(None, o, ids["tech"])
+        from storecrm.sdk import User
+        services.accept(get_scoped(User, ids["tech"]), second)  # on the way: comes before the merely assigned
+        day = services.day_route(ids["tech"])
+        assert [s.order.id for s in day["stops"]] == [second.id, first.id, third.id]
+        legs = [(s.metres, s.minutes) for s in day["stops"]]
+        assert legs[0] == (11119, 27) and legs[1] == (7784, 19) and legs[2] == (None, None)  # 25 km/h default
+        assert day["total_km"] == "18.9" and day["total_minutes"] == 46
+        amap = urlparse(day["stops"][0].links["amap"])
+        assert amap.netloc == "uri.amap.com" and parse_qs(amap.query)["to"] == ["121.500000,31.300000,别墅"]
+        baidu = parse_qs(urlparse(day["stops"][0].links["baidu"]).query)
+        assert baidu["destination"] == ["latlng:31.300000,121.500000|name:别墅"] and baidu["coord_type"] == ["wgs84"]
+        assert "keyword" in day["stops"][2].links["amap"]  # no coordinates: search the address
+        assert 10 <= day["stops"][0].y < day["stops"][1].y <= 90  # north up on the sketch
+    tech = login(alpha, "technician")
+    page = tech.get("/t/alpha/smart-home/engineer/day")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and body.count('data-testid="day-stop"') == 3
+    assert "api.map.baidu.com/direction" in body and "uri.amap.com/navigation" in body
+    assert "11.1 km, about 27 min" in body
+
+
+def test_a_defective_part_goes_back_to_the_warehouse_and_the_supplier(app, make_tenant, in_tenant, login,
+                                                                      system_db):
+    from storecrm.sdk import User, create_stock_location, get_scoped
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        warehouse = create_stock_location(None, {"store_id": alpha.stores[0], "kind": "warehouse", "name": "中心仓"})
+        tech = get_scoped(User, ids["tech"])
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        services.check_in(tech, order, {})
+        warehouse_id, order_id, van_id = warehouse.id, order.id, ids["vans"][ids["tech"]]
+    tech_b, manager = login(alpha, "technician"), login(alpha, "manager")
+    job = f"/t/alpha/smart-home/engineer/{order_id}"
+    tech_b.get(job)
+    assert tech_b.post(f"{job}/return-part", {"item_id": "", "serial": "X"}).status_code == 422
+    assert tech_b.post(f"{job}/return-part", {"item_id": ids["module"], "serial": "FP-OLD-9",
+                                              "reason": "指纹模组进水"}).status_code == 302
+    assert tech_b.get("/t/alpha/smart-home/returns/").status_code == 403  # the list is the store's, not the van's
+    listing = manager.get("/t/alpha/smart-home/returns/?state=pending")
+    assert listing.status_code == 200 and "FP-OLD-9" in listing.get_data(as_text=True)
+    with system_db.connect() as conn:
+        return_id = conn.execute(text("SELECT id FROM smart_home_part_returns WHERE tenant_id = :t"),
+                                 {"t": alpha.id}).scalar()
+    step = f"/t/alpha/smart-home/returns/{return_id}"
+    manager.post(step, {"to": "returned", "supplier": "厂家"})  # not yet received: refused
+    manager.post(step, {"to": "received", "location_id": van_id})  # a van is not a warehouse: refused
+    assert manager.post(step, {"to": "received", "location_id": warehouse_id}).status_code == 302
+    manager.post(step, {"to": "returned", "supplier": ""})  # whom to: required
+    assert manager.post(step, {"to": "returned", "supplier": "鹿客科技"}).status_code == 302
+    with system_db.connect() as conn:
+        row = conn.execute(text("SELECT state, location_id, supplier, received_at IS NOT NULL AS r, "
+                                "closed_at IS NOT NULL AS c FROM smart_home_part_returns WHERE tenant_id = :t"),
+                           {"t": alpha.id}).one()
+    assert (row.state, row.location_id, row.supplier, row.r, row.c) == ("returned", warehouse_id, "鹿客科技", True,
+                                                                        True)
+    done = manager.get("/t/alpha/smart-home/returns/?state=returned").get_data(as_text=True)
+    assert "鹿客科技" in done
