@@ -46,7 +46,14 @@
     banner.hidden = !lines.length;
     banner.dataset.queued = String(count);
   }
-  function refresh() { return queued().then(function (items) { show(items.length, false); return items; }); }
+  function refresh() {
+    return queued().then(function (items) {
+      // a page reopened from the worker's cache shows the steps that follow the ones still waiting (check-in → sign)
+      items.forEach(function (item) { if (item.done && item.job === me.dataset.offlineJob) { settle(item.done); } });
+      show(items.length, false);
+      return items;
+    });
+  }
 
   function remember(form) {
     var fields = [];
@@ -57,7 +64,8 @@
       } else { fields.push({name: name, value: value}); }
     });
     return withStore("readwrite", function (s) {
-      return s.add({url: form.action, fields: fields, job: me.dataset.offlineJob, at: Date.now()});
+      return s.add({url: form.action, fields: fields, job: me.dataset.offlineJob, done: form.dataset.offlineDone || null,
+                    at: Date.now()});
     });
   }
   function send(item) {
@@ -102,9 +110,11 @@
       });
   }
 
-  function reveal(done) {
-    document.querySelectorAll("[data-offline-reveal='" + done + "']").forEach(function (el) { el.hidden = false; });
-    window.dispatchEvent(new Event("resize"));  // the signature box measures itself once it is visible
+  function settle(done) {
+    document.querySelectorAll("form[data-offline-done='" + done + "']").forEach(function (el) { el.hidden = true; });
+    document.querySelectorAll("[data-offline-reveal='" + done + "']").forEach(function (el) {
+      if (el.hidden) { el.hidden = false; window.dispatchEvent(new Event("resize")); }  // the signature box measures itself
+    });
   }
 
   document.querySelectorAll("form[data-offline]").forEach(function (form) {
@@ -116,8 +126,7 @@
       remember(form).then(function () {
         freshKeys(form);
         if (form.dataset.offlineDone) {
-          reveal(form.dataset.offlineDone);
-          form.hidden = true;
+          settle(form.dataset.offlineDone);
         } else {
           form.reset();
           freshKeys(form);

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,104 @@ def test_fault_report_to_failure_rate_on_phones_in_chinese(app, make_tenant, in_
     manager.goto(f"{base}/assets/{ids['device']}")
     assert "指纹识别模组" in manager.inner_text("[data-testid=device-history]")
     manager.screenshot(path=str(SHOTS / "smart-home-9-device-history-zh.png"), full_page=True)
+
+
+def _until(page, expression, seconds=10.0):
+    """Poll a page expression until it is true: evaluate runs over the DevTools protocol, which the page's CSP (no
+    eval) allows, where wait_for_function's string predicate is refused."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(100)
+
+
+def test_the_engineer_works_a_job_without_signal_and_each_step_arrives_once(app, make_tenant, in_tenant, live_server,
+                                                                            phones, system_db):
+    """Offline on the phone: check-in (with position), a part from the van, a photo and the signed completion are
+    kept on the phone, survive a reload from the worker's cache, and arrive exactly once when the signal is back —
+    with a second tab of the same job flushing the same queue at the same moment."""
+    from storecrm.sdk import User, get_scoped
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import WorkOrder
+    from storecrm.testing.fixtures import PASSWORD
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock",
+                                                  "description": "指纹识别不了"})
+        services.accept(get_scoped(User, ids["tech"]), order)
+        order_id = order.id
+    t = alpha.id
+
+    def count(sql):
+        with system_db.connect() as conn:
+            return conn.execute(text(sql), {"t": t}).scalar()
+
+    engineer = phones(geolocation={"latitude": 31.2301, "longitude": 121.5001}, permissions=["geolocation"])
+    base = f"{live_server}/t/alpha"
+    engineer.goto(f"{base}/login")
+    engineer.fill("#login", alpha.emails["technician"])
+    engineer.fill("#password", PASSWORD)
+    engineer.click("[data-testid=login-submit]")
+    job = f"{base}/smart-home/engineer/{order_id}"
+    engineer.goto(job)
+    # the worker takes over, then a second visit with signal leaves the page and its files in its cache
+    _until(engineer, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", 15)
+    engineer.reload()
+    _until(engineer, "document.querySelector('input[data-idempotency-key]').value.length > 8")
+    second_tab = engineer.context.new_page()
+    second_tab.goto(job)
+    _until(second_tab, "document.querySelector('input[data-idempotency-key]').value.length > 8")
+
+    engineer.context.set_offline(True)
+    _until(engineer, "!navigator.onLine")
+    engineer.click("[data-testid=check-in-button]")
+    engineer.wait_for_selector("[data-testid=complete-form]", state="visible")   # shown without asking the server
+    engineer.select_option("[data-testid=part-select]", str(ids["module"]))
+    engineer.click("[data-testid=use-part]")
+    engineer.set_input_files("[data-testid=photo-input]",
+                             files=[{"name": "before.png", "mimeType": "image/png", "buffer": PHOTO}])
+    engineer.click("[data-testid=add-photo]")
+    _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '3'")
+    # the page is reopened in the basement: it comes from the worker's cache, the three steps still wait
+    engineer.reload()
+    _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '3'")
+    engineer.wait_for_selector("[data-testid=complete-form]", state="visible")
+    banner = engineer.inner_text("[data-testid=offline-banner]")
+    assert "无信号" in banner and "3" in banner, banner
+    engineer.fill("#c-diagnosis", "指纹模组老化")
+    engineer.fill("#c-report", "更换指纹模组，测试正常")
+    pad = engineer.locator("[data-testid=signature-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    engineer.mouse.move(box["x"] + 20, box["y"] + 40)
+    engineer.mouse.down()
+    for step in range(1, 12):
+        engineer.mouse.move(box["x"] + 20 + step * 20, box["y"] + 40 + (step % 3) * 15)
+    engineer.mouse.up()
+    engineer.click("[data-testid=complete-job]")
+    _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '4'")
+    engineer.screenshot(path=str(SHOTS / "smart-home-offline-1-queued-zh.png"), full_page=True)
+    # nothing reached the server while the phone had no signal
+    assert count("SELECT state FROM smart_home_work_orders WHERE tenant_id = :t") == "on_the_way"
+    assert count("SELECT count(*) FROM smart_home_part_usages WHERE tenant_id = :t") == 0
+
+    engineer.context.set_offline(False)   # both tabs see the signal come back and flush the same queue
+    engineer.wait_for_selector("[data-testid=signature-image]", timeout=30000)
+    _until(second_tab, "document.querySelector('[data-offline-banner]').dataset.queued === '0'")
+    engineer.screenshot(path=str(SHOTS / "smart-home-offline-2-sent-zh.png"), full_page=True)
+    assert count("SELECT state FROM smart_home_work_orders WHERE tenant_id = :t") == "done"
+    assert count("SELECT count(*) FROM smart_home_work_order_events WHERE tenant_id = :t AND to_state = 'on_site' "
+                 "AND from_state <> 'on_site'") == 1
+    assert count("SELECT count(*) FROM smart_home_part_usages WHERE tenant_id = :t") == 1
+    assert count("SELECT jsonb_array_length(photo_ids) FROM smart_home_work_orders WHERE tenant_id = :t") == 1
+    assert count("SELECT count(*) FROM smart_home_action_receipts WHERE tenant_id = :t") == 4
+    assert count("SELECT check_in_distance_m FROM smart_home_work_orders WHERE tenant_id = :t") < 50
+    assert count("SELECT signature LIKE 'data:image/png;base64,%' FROM smart_home_work_orders WHERE tenant_id = :t")
+    with system_db.connect() as conn:
+        left = conn.execute(text("SELECT on_hand FROM stock_levels WHERE tenant_id = :t AND location_id = :l"),
+                            {"t": t, "l": ids["vans"][ids["tech"]]}).scalar()
+    assert left == 4
