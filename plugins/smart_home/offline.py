@@ -5,6 +5,7 @@ the first sending claims the key and acts; every later one gets the first one's 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -49,6 +50,25 @@ def perform(user, order: WorkOrder, action: str, data: dict, files=None, now=Non
     else:
         raise ValidationError({"action": [_("This step is not possible now.")]})
     return {"action": action, "state": order.state, "message": _messages()[action]}
+
+
+TAPPED_WINDOW = timedelta(hours=24)
+
+
+def tapped_at(raw: str | None, now: datetime | None = None) -> datetime | None:
+    """When the engineer tapped, as the phone queued it: a check-in sent two hours later still happened then (time
+    on site, first response). Only believed within the last 24 hours and not in the future (a phone's clock can be
+    wrong); otherwise None, and the step takes the server's time."""
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw.strip()[:40].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        return None
+    now = now or utcnow()
+    return at if now - TAPPED_WINDOW <= at <= now else None
 
 
 def load(action: str) -> dict:

@@ -184,7 +184,8 @@ def engineer_act(order_id, action):
     key = request.form.get("idempotency_key") or request.headers.get("Idempotency-Key") or None
     try:
         result, replayed = offline.run_once(current_user, order, key, action, lambda: offline.perform(
-            current_user, order, action, offline.load(action), request.files))
+            current_user, order, action, offline.load(action), request.files,
+            now=offline.tapped_at(request.form.get("tapped_at"))))
     except ValidationError as err:
         refuse()
         errors = flatten_errors(err.messages)

@@ -63,6 +63,8 @@
         if (value.size) { fields.push({name: name, blob: value, filename: value.name || "photo.jpg"}); }
       } else { fields.push({name: name, value: value}); }
     });
+    // when it happened, not when the signal came back: the server believes it within the last 24 hours
+    fields.push({name: "tapped_at", value: new Date().toISOString()});
     return withStore("readwrite", function (s) {
       return s.add({url: form.action, fields: fields, job: me.dataset.offlineJob, done: form.dataset.offlineDone || null,
                     at: Date.now()});

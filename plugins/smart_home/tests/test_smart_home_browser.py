@@ -242,6 +242,7 @@ def test_the_engineer_works_a_job_without_signal_and_each_step_arrives_once(app,
     engineer.mouse.up()
     engineer.click("[data-testid=complete-job]")
     _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '4'")
+    engineer.evaluate("() => window.scrollTo(0, 0)")
     engineer.screenshot(path=str(SHOTS / "smart-home-offline-1-queued-zh.png"), full_page=True)
     # nothing reached the server while the phone had no signal
     assert count("SELECT state FROM smart_home_work_orders WHERE tenant_id = :t") == "on_the_way"

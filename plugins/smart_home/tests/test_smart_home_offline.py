@@ -186,3 +186,28 @@ def test_a_route_opts_into_a_browser_feature_and_unknown_features_are_refused():
     assert client.get("/other").headers["Permissions-Policy"] == "camera=(self), geolocation=(), microphone=()"
     with pytest.raises(ValueError):
         allow_browser_features("payment-everywhere")
+
+
+def test_a_step_sent_late_keeps_the_time_it_was_tapped_within_a_day(app, make_tenant, in_tenant, login, system_db):
+    from datetime import datetime, timedelta, timezone
+
+    from storecrm.plugins.smart_home.offline import tapped_at
+
+    now = datetime(2026, 12, 3, 14, 0, tzinfo=timezone.utc)
+    assert tapped_at("2026-12-03T12:30:00.000Z", now) == datetime(2026, 12, 3, 12, 30, tzinfo=timezone.utc)
+    for wrong in ("2026-12-03T14:05:00Z", "2026-12-01T12:00:00Z", "2026-12-03T12:30:00", "yesterday", "", None):
+        assert tapped_at(wrong, now) is None, wrong
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    order_id = _order(alpha, in_tenant, ids)
+    tech = login(alpha, "technician")
+    job = f"/t/alpha/smart-home/engineer/{order_id}"
+    tech.get(job)
+    tapped = datetime.now(timezone.utc) - timedelta(minutes=95)
+    sent = tech.post(f"{job}/check-in", {"idempotency_key": str(uuid.uuid4()), "tapped_at": tapped.isoformat()},
+                     headers={"Accept": "application/json"})
+    assert sent.status_code == 200
+    with system_db.connect() as conn:
+        checked_in = conn.execute(text("SELECT checked_in_at FROM smart_home_work_orders WHERE tenant_id = :t"),
+                                  {"t": alpha.id}).scalar()
+    assert abs((checked_in - tapped).total_seconds()) < 1
