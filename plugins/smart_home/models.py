@@ -293,3 +293,36 @@ class PartReturn(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+TRANSFER_REASONS = {"reorder": _l("Van below its minimum"), "part_request": _l("Requested for a job")}
+TRANSFER_STATES = {"open": _l("Waiting for approval"), "approved": _l("Approved and loaded"),
+                   "rejected": _l("Rejected")}
+
+
+class TransferRequest(TenantScoped):
+    """Parts to load onto a van from a warehouse (调拨申请): raised when the van falls to its minimum for a part, or
+    by the engineer for a part the van lacks. The manager approves it in one click, which moves the stock through
+    the stock core (a transfer sent and received)."""
+
+    __tablename__ = "smart_home_transfer_requests"
+    __table_args__ = (
+        tenant_fk("van_id", "smart_home_vans"),
+        tenant_fk("item_id", "catalog_items"),
+        tenant_fk("work_order_id", "smart_home_work_orders"),
+        tenant_fk("source_location_id", "stock_locations"),
+        tenant_fk("decided_by_id", "users"),
+        Index("ix_smart_home_transfer_requests_tenant_state", "tenant_id", "state", "id"),
+    )
+
+    van_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    reason: Mapped[str] = mapped_column(String(20))
+    work_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    source_location_id: Mapped[int | None] = mapped_column(BigInteger)
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger)  # the stock core's transfer that moved it
+    decided_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -24,7 +24,7 @@ from storecrm.sdk import (AUTOMATION, Asset, accept_upload, CatalogItem, Custome
                           utcnow)
 
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FLOW, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, Article, Contract,
-                     ContractVisit, PartReturn, PartUsage, Property, RETURN_FLOW, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
+                     ContractVisit, PartReturn, PartUsage, Property, RETURN_FLOW, TransferRequest, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
 
 REF = "smart_home_work_order"
 # dispatch rules: the skill (and level) a fault type needs; the region is the property's district
@@ -954,28 +954,125 @@ class PartRequestSchema(Schema):
         min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
 
 
-def request_part(user, order: WorkOrder, data: dict):
-    """A part the van does not carry (enough of): a task for the store's manager to send it (a stock transfer to
-    the van), noted in the work order's history."""
+def request_part(user, order: WorkOrder, data: dict) -> TransferRequest:
+    """A part the van does not carry (enough of): a transfer request from the warehouse to the engineer's van for the
+    store's manager to approve in one click, noted in the work order's history."""
     _engineer_only(user, order)
     if order.state in ("done", "visited", "cancelled"):
         _refuse("state", _("This step is not possible now."))
     item = get_catalog_item(data.get("item_id"))
     if item is None:
         _refuse("item_id", _("Choose one of the listed options."))
-    assignee = default_assignee(None, order.store_id)
+    van = van_of(order.engineer_id)
+    if van is None:
+        _refuse("item_id", _("The engineer has no van stock."))
     quantity = Decimal(str(data.get("quantity", 1))).normalize()
-    engineer = get_scoped(User, order.engineer_id)
-    task = create_task(AUTOMATION, {
-        "title": _("Send %(quantity)s × %(part)s to %(engineer)s's van for %(number)s", quantity=f"{quantity:f}",
-                   part=item.name, engineer=engineer.display_name if engineer else "", number=order.number),
-        "customer_id": order.customer_id, "assignee_id": assignee.id if assignee else None},
-        related=(REF, order.id))
+    request = _transfer_request(van, item, quantity, "part_request", order)
     db.session.add(WorkOrderEvent(work_order_id=order.id, from_state=order.state, to_state=order.state,
                                   user_id=getattr(user, "id", None),
                                   note=_("Part requested: %(part)s × %(quantity)s", part=item.name,
                                          quantity=f"{quantity:f}")[:300]))
-    return task
+    return request
+
+
+def _transfer_request(van: Van, item, quantity: Decimal, reason: str, order: WorkOrder | None = None):
+    from storecrm.sdk import StockLocation
+
+    request = TransferRequest(van_id=van.id, item_id=item.id, quantity=quantity, reason=reason,
+                              work_order_id=order.id if order else None, state="open", requested_at=utcnow())
+    db.session.add(request)
+    db.session.flush()
+    location = get_scoped(StockLocation, van.location_id)
+    engineer = get_scoped(User, van.engineer_id)
+    manager = default_assignee(None, location.store_id if location else None)
+    if manager is not None:
+        with force_locale(manager.locale or tenant_locale()):
+            title = (_("Van of %(engineer)s needs %(quantity)s × %(part)s", engineer=engineer.display_name,
+                       quantity=f"{quantity.normalize():f}", part=item.name))
+            body = (_("Requested for %(number)s", number=order.number) if order else
+                    _("The van fell to its minimum for this part."))
+        # the outbox's dedupe key: one message per request, whatever retries happen
+        notify_user(manager, title, body, "/smart-home/transfers/", dedupe_key=f"smart_home.transfer.{request.id}")
+    record_audit("create", "smart_home_transfer_request", request.id, f"{item.name} × {quantity:f}")
+    return request
+
+
+def van_fell_below_minimum(level, item, location) -> TransferRequest | None:
+    """The stock core says a location fell to its reorder level (once per crossing). For a van: a transfer request
+    that brings it back to twice its minimum, unless one for that part is still open."""
+    van = db.session.scalar(select(Van).where(Van.location_id == location.id))
+    if van is None or level.reorder_level is None:
+        return None
+    if db.session.scalar(select(TransferRequest.id).where(TransferRequest.van_id == van.id,
+                                                          TransferRequest.item_id == item.id,
+                                                          TransferRequest.state == "open")):
+        return None
+    available = Decimal(level.on_hand) - Decimal(level.reserved or 0)
+    quantity = max(Decimal(level.reorder_level) * 2 - available, Decimal("1"))
+    return _transfer_request(van, item, quantity, "reorder")
+
+
+class ApproveTransferSchema(Schema):
+    source_location_id = fields.Integer(required=True, metadata={"label": _l("Warehouse")},
+                                        error_messages={"required": _l("Choose the warehouse that sends it.")})
+
+
+def approve_transfer_request(user, request: TransferRequest, data: dict) -> TransferRequest:
+    """One click: the parts leave the warehouse and are loaded on the van — a stock-core transfer sent and received
+    at once (the engineer picks them up at the depot). Once only: the request is claimed by one conditional UPDATE,
+    so a double click or two managers at once load the van once."""
+    from sqlalchemy import update
+
+    from storecrm.sdk import InsufficientStock, StockLocation, receive_stock_transfer, send_stock_transfer
+
+    source = get_scoped(StockLocation, data.get("source_location_id")) if data.get("source_location_id") else None
+    if source is None or source.kind == "van":
+        _refuse("source_location_id", _("Choose the warehouse that sends it."))
+    claimed = db.session.execute(update(TransferRequest).where(TransferRequest.id == request.id,
+                                                               TransferRequest.state == "open")
+                                 .values(state="approved").returning(TransferRequest.id)).first()
+    if claimed is None:
+        _refuse("state", _("This request was already decided."))
+    van = get_scoped(Van, request.van_id)
+    destination = get_scoped(StockLocation, van.location_id)
+    staff = user if isinstance(user, User) else None
+    try:
+        transfer = send_stock_transfer(source, destination, [{"item_id": request.item_id,
+                                                              "quantity": request.quantity}],
+                                       note=_("Transfer request %(id)s", id=request.id), staff=staff)
+    except InsufficientStock as err:
+        raise ValidationError({"source_location_id": [m for ms in err.messages.values() for m in ms]}) from None
+    receive_stock_transfer(transfer, staff=staff)
+    db.session.refresh(request)
+    request.source_location_id, request.transfer_id = source.id, transfer.id
+    request.decided_by_id, request.decided_at = getattr(staff, "id", None), utcnow()
+    record_audit("update", "smart_home_transfer_request", request.id, "approved")
+    return request
+
+
+def reject_transfer_request(user, request: TransferRequest) -> TransferRequest:
+    if request.state != "open":
+        _refuse("state", _("This request was already decided."))
+    request.state, request.decided_at = "rejected", utcnow()
+    request.decided_by_id = user.id if isinstance(user, User) else None
+    record_audit("update", "smart_home_transfer_request", request.id, "rejected")
+    return request
+
+
+def transfer_requests(*, state: str | None = "open", limit: int = 200):
+    """Transfer requests with part, engineer, van stock name and work order number, newest first (one query)."""
+    from storecrm.sdk import StockLocation
+
+    query = (select(TransferRequest, CatalogItem.name, User.display_name, WorkOrder.number)
+             .join(CatalogItem, and_(CatalogItem.tenant_id == TransferRequest.tenant_id,
+                                     CatalogItem.id == TransferRequest.item_id))
+             .join(Van, and_(Van.tenant_id == TransferRequest.tenant_id, Van.id == TransferRequest.van_id))
+             .join(User, and_(User.tenant_id == Van.tenant_id, User.id == Van.engineer_id))
+             .outerjoin(WorkOrder, and_(WorkOrder.tenant_id == TransferRequest.tenant_id,
+                                        WorkOrder.id == TransferRequest.work_order_id)))
+    if state:
+        query = query.where(TransferRequest.state == state)
+    return db.session.execute(query.order_by(TransferRequest.id.desc()).limit(limit)).all()
 
 
 def coverage_of(order: WorkOrder) -> dict:

@@ -13,7 +13,8 @@ from storecrm.sdk import (CatalogItem, allow_browser_features, Customer, StockLo
 
 from . import offline, services
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, RETURN_STATES, SOURCES,
-                     STATES, Article, Contract, PartReturn, Property)
+                     STATES, TRANSFER_REASONS, TRANSFER_STATES, Article, Contract, PartReturn, Property,
+                     TransferRequest)
 
 bp = Blueprint("smart_home", __name__, url_prefix="/smart-home", template_folder="templates", static_folder="static")
 
@@ -218,6 +219,42 @@ def engineer_day():
     if engineer is None:
         abort(404)
     return render_template("smart_home/engineer_day.html", engineer=engineer, **services.day_route(engineer.id))
+
+
+# --- transfer requests to the vans (调拨申请) ---------------------------------------------------------------------
+
+@bp.get("/transfers/")
+@requires("smart_home.dispatch")
+def transfers():
+    state = request.args.get("state") if request.args.get("state") in TRANSFER_STATES else "open"
+    warehouses = [loc for loc in db.session.scalars(select(StockLocation).where(StockLocation.kind != "van")
+                                                      .order_by(StockLocation.name))]
+    return render_template("smart_home/transfers.html", rows=services.transfer_requests(state=state), state=state,
+                           transfer_states=TRANSFER_STATES, transfer_reasons=TRANSFER_REASONS, warehouses=warehouses)
+
+
+@bp.post("/transfers/<int:request_id>/<decision>")
+@requires("smart_home.dispatch")
+def decide_transfer(request_id, decision):
+    transfer_request = get_scoped(TransferRequest, request_id)
+    if transfer_request is None or decision not in ("approve", "reject"):
+        abort(404)
+    try:
+        if decision == "approve":
+            data, errors = load_form(services.ApproveTransferSchema())
+            if data is None:
+                raise ValidationError(errors)
+            services.approve_transfer_request(current_user, transfer_request, data)
+        else:
+            services.reject_transfer_request(current_user, transfer_request)
+    except ValidationError as err:
+        refuse()
+        for messages in flatten_errors(err.messages).values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Loaded onto the van.") if decision == "approve" else _("Request rejected."), "success")
+    return redirect(url_for("smart_home.transfers"))
 
 
 # --- defective parts returned (旧件回收) --------------------------------------------------------------------------

@@ -149,3 +149,61 @@ def test_a_defective_part_goes_back_to_the_warehouse_and_the_supplier(app, make_
                                                                         True)
     done = manager.get("/t/alpha/smart-home/returns/?state=returned").get_data(as_text=True)
     assert "鹿客科技" in done
+
+
+def test_a_van_falling_to_its_minimum_raises_one_request_that_the_manager_approves_in_one_click(
+        app, make_tenant, in_tenant, login, system_db):
+    from storecrm.sdk import (StockLocation, User, create_stock_location, get_catalog_item, get_scoped,
+                              receive_stock, set_stock_reorder_level)
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import WorkOrder
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    van_location = ids["vans"][ids["tech"]]
+    with in_tenant(alpha):
+        module = get_catalog_item(ids["module"])
+        warehouse = create_stock_location(None, {"store_id": alpha.stores[0], "kind": "warehouse", "name": "中心仓"})
+        receive_stock(module, warehouse, 20, unit_cost=Decimal("90"))
+        set_stock_reorder_level(module, get_scoped(StockLocation, van_location), 2)  # the van: 5 on board, min 2
+        tech = get_scoped(User, ids["tech"])
+        orders = []
+        for _n in range(2):
+            order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                      "asset_id": ids["device"], "fault_type": "lock"})
+            services.check_in(tech, order, {})
+            orders.append(order.id)
+        warehouse_id = warehouse.id
+    with in_tenant(alpha):
+        tech = get_scoped(User, ids["tech"])
+        services.use_part(tech, get_scoped(WorkOrder, orders[0]), {"item_id": ids["module"], "quantity": Decimal("3")})
+    with in_tenant(alpha):  # 2 left: crossed once; a further part below the line raises nothing new
+        tech = get_scoped(User, ids["tech"])
+        services.use_part(tech, get_scoped(WorkOrder, orders[1]), {"item_id": ids["module"], "quantity": Decimal("1")})
+
+    def rows(sql):
+        with system_db.connect() as conn:
+            return conn.execute(text(sql), {"t": alpha.id}).all()
+
+    requests = rows("SELECT id, reason, quantity, state FROM smart_home_transfer_requests WHERE tenant_id = :t")
+    assert [(r.reason, r.quantity, r.state) for r in requests] == [("reorder", Decimal("2"), "open")]  # back to 2 × 2
+    notes = rows("SELECT count(*) FROM notifications WHERE tenant_id = :t AND url LIKE '%/smart-home/transfers/'")
+    assert notes[0][0] == 1
+    # the engineer asks for a part the van lacks: a transfer request, not a task
+    tech_b = login(alpha, "technician")
+    job = f"/t/alpha/smart-home/engineer/{orders[1]}"
+    tech_b.get(job)
+    assert tech_b.post(f"{job}/request-part", {"item_id": ids["module"], "quantity": "3"}).status_code == 302
+    manager = login(alpha, "manager")
+    page = manager.get("/t/alpha/smart-home/transfers/")
+    assert page.status_code == 200 and page.get_data(as_text=True).count('data-testid="transfer-row"') == 2
+    first = requests[0].id
+    assert manager.post(f"/t/alpha/smart-home/transfers/{first}/approve", {"source_location_id": van_location})
+    assert manager.post(f"/t/alpha/smart-home/transfers/{first}/approve", {"source_location_id": warehouse_id})
+    assert manager.post(f"/t/alpha/smart-home/transfers/{first}/approve", {"source_location_id": warehouse_id})
+    levels = dict(rows("SELECT location_id, on_hand FROM stock_levels WHERE tenant_id = :t"))
+    assert levels[van_location] == Decimal("3") and levels[warehouse_id] == Decimal("18")  # loaded once
+    approved = rows("SELECT state, transfer_id IS NOT NULL FROM smart_home_transfer_requests WHERE id = :i "
+                    "AND tenant_id = :t".replace(":i", str(first)))
+    assert approved == [("approved", True)]
+    assert rows("SELECT count(*) FROM stock_transfers WHERE tenant_id = :t AND state = 'received'")[0][0] == 1

@@ -1,4 +1,4 @@
-"""offline action receipts, defective-part returns, the vans' base position
+"""offline action receipts, defective-part returns, van transfer requests, the vans' base position
 
 Revision ID: smart_home_0003
 Revises: smart_home_0002
@@ -66,6 +66,27 @@ def upgrade():
     op.create_index('ix_smart_home_part_returns_tenant_order', t, ['tenant_id', 'work_order_id'])
 
 
+    t = 'smart_home_transfer_requests'
+    op.create_table(t,
+    sa.Column('tenant_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('van_id', sa.BigInteger(), nullable=False),
+    sa.Column('item_id', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=12, scale=3), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('work_order_id', sa.BigInteger(), nullable=True),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('source_location_id', sa.BigInteger(), nullable=True),
+    sa.Column('transfer_id', sa.BigInteger(), nullable=True),
+    sa.Column('decided_by_id', sa.BigInteger(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    _fk(t, 'van_id', 'smart_home_vans'), _fk(t, 'item_id', 'catalog_items'),
+    _fk(t, 'work_order_id', 'smart_home_work_orders'), _fk(t, 'source_location_id', 'stock_locations'),
+    _fk(t, 'decided_by_id', 'users'), _tenant(t),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f(f'pk_{t}')))
+    enable_rls(op, t)
+    op.create_index('ix_smart_home_transfer_requests_tenant_state', t, ['tenant_id', 'state', 'id'])
     op.add_column('smart_home_vans', sa.Column('base_latitude', sa.Numeric(precision=9, scale=6), nullable=True))
     op.add_column('smart_home_vans', sa.Column('base_longitude', sa.Numeric(precision=9, scale=6), nullable=True))
 
@@ -73,5 +94,6 @@ def upgrade():
 def downgrade():
     op.drop_column('smart_home_vans', 'base_longitude')
     op.drop_column('smart_home_vans', 'base_latitude')
+    op.drop_table('smart_home_transfer_requests')
     op.drop_table('smart_home_part_returns')
     op.drop_table('smart_home_action_receipts')
