@@ -122,6 +122,8 @@ class WorkOrder(TenantScoped):
     first_time_fix: Mapped[bool | None] = mapped_column(Boolean)
     visited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worksheet: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # {item code: true} ticked
+    # the contract's promised response (SLA), fixed when the order is made: accepted after it, the promise was broken
+    respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -215,7 +217,8 @@ class ContractVisit(TenantScoped):
     )
 
     contract_id: Mapped[int] = mapped_column(BigInteger)
-    due_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # the planned day: the planner's claim, never changed
+    moved_to: Mapped[date | None] = mapped_column(Date)  # the day agreed with the customer instead
     work_order_id: Mapped[int | None] = mapped_column(BigInteger)
 
 

@@ -231,6 +231,10 @@ def create_work_order(user, data: dict, *, source: str = "staff", photo_ids=(), 
     db.session.flush()
     order.number = f"GD{order.id:06d}"
     _history(order, None, user, now=now)
+    if source != "contract":  # a planned visit has its day; a call-out under contract has the promised response
+        covered = coverage_of(order)
+        if covered["code"] == "contract":
+            order.respond_by = covered["respond_by"]
     record_audit("create", "smart_home_work_order", order.id, f"{order.number} {customer.name}")
     if dispatch_now and plugin_settings("smart_home").get("auto_dispatch", True):
         dispatch(order, now=now)
@@ -754,6 +758,58 @@ def contracts_of(customer_id: int | None = None) -> list:
     if customer_id:
         query = query.where(Contract.customer_id == customer_id)
     return db.session.execute(query.order_by(Contract.id.desc()).limit(200)).all()
+
+
+def sla_state(order: WorkOrder, now=None) -> str | None:
+    """The contract's promised response on this order: None (no promise), `met`, `late` (accepted after it),
+    `breached` (still not accepted and past it) or `running`."""
+    if order.respond_by is None:
+        return None
+    if order.accepted_at is not None:
+        return "met" if order.accepted_at <= order.respond_by else "late"
+    if order.state in ("cancelled",):
+        return None
+    return "breached" if (now or utcnow()) > order.respond_by else "running"
+
+
+class MoveVisitSchema(Schema):
+    day = fields.Date(required=True, metadata={"label": _l("New day")},
+                      error_messages={"required": _l("Choose the new day."), "invalid": _l("Choose the new day.")})
+
+
+def move_visit(user, visit: ContractVisit, data: dict, today: date | None = None) -> ContractVisit:
+    """Move a planned visit to the day agreed with the customer: its work order's day moves with it and the history
+    says so. The planned day stays as the planner's claim, so the visit is never planned a second time."""
+    contract = get_scoped(Contract, visit.contract_id)
+    order = get_scoped(WorkOrder, visit.work_order_id) if visit.work_order_id else None
+    day, today = data["day"], today or tenant_today()
+    if order is not None and order.state in ("done", "visited", "cancelled"):
+        _refuse("day", _("This visit is already closed."))
+    if day < today or day > contract.ends_on:
+        _refuse("day", _("Choose a day from today to the end of the contract."))
+    before = visit.moved_to or visit.due_on
+    visit.moved_to = None if day == visit.due_on else day
+    if order is not None:
+        order.due_on = day
+        db.session.add(WorkOrderEvent(work_order_id=order.id, from_state=order.state, to_state=order.state,
+                                      user_id=getattr(user, "id", None),
+                                      note=_("Visit moved from %(before)s to %(after)s", before=before.isoformat(),
+                                             after=day.isoformat())))
+    db.session.flush()
+    record_audit("update", "smart_home_contract_visit", visit.id, f"{contract.number} {day.isoformat()}")
+    return visit
+
+
+def overdue_visits(today: date | None = None, limit: int = 100):
+    """Planned visits whose day (moved or planned) has passed and whose work order is still open (one query)."""
+    today = today or tenant_today()
+    day = func.coalesce(ContractVisit.moved_to, ContractVisit.due_on)
+    return db.session.execute(
+        select(ContractVisit, WorkOrder, Contract.number)
+        .join(WorkOrder, and_(WorkOrder.tenant_id == ContractVisit.tenant_id, WorkOrder.id == ContractVisit.work_order_id))
+        .join(Contract, and_(Contract.tenant_id == ContractVisit.tenant_id, Contract.id == ContractVisit.contract_id))
+        .where(day < today, WorkOrder.state.in_(("pending", "assigned", "on_the_way", "on_site")))
+        .order_by(day, ContractVisit.id).limit(limit)).all()
 
 
 def visits_of(contract_id: int):

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from storecrm.sdk import (CatalogItem, allow_browser_features, Customer, StockLocation, db, flash_errors, flatten_errors, get_asset,
                           get_customer, get_file, get_scoped, load_form, refuse, requires, search_customers,
-                          stock_available, tenant_today)
+                          stock_available, tenant_today, utcnow)
 
 from . import offline, services
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, RETURN_STATES, SOURCES,
-                     STATES, TRANSFER_REASONS, TRANSFER_STATES, Article, Contract, PartReturn, Property,
+                     STATES, TRANSFER_REASONS, TRANSFER_STATES, Article, Contract, ContractVisit, PartReturn, Property,
                      TransferRequest)
 
 bp = Blueprint("smart_home", __name__, url_prefix="/smart-home", template_folder="templates", static_folder="static")
@@ -42,7 +42,7 @@ def index():
     q = (request.args.get("q") or "").strip()[:50]
     found = search_customers(current_user, q, limit=10) if q else []
     return render_template("smart_home/index.html", orders=services.list_work_orders(current_user, state=state),
-                           state=state, q=q, found=found, today=tenant_today())
+                           state=state, q=q, found=found, today=tenant_today(), now=utcnow())
 
 
 @bp.route("/orders/new", methods=["GET", "POST"])
@@ -85,7 +85,8 @@ def _order_context(order):
     return {"customer": customer, "prop": prop, "device": device, "engineer": engineer, "model": model,
             "history": services.history_of(order.id), "parts": services.parts_of(order.id),
             "articles": services.suggested_articles(order), "photos": photos,
-            "coverage": services.coverage_of(order), "worksheet": services.worksheet_for(order.kind)}
+            "coverage": services.coverage_of(order), "worksheet": services.worksheet_for(order.kind),
+            "sla": services.sla_state(order)}
 
 
 def get_scoped_asset(asset_id):
@@ -359,7 +360,8 @@ def new_device(customer_id):
 @bp.get("/contracts/")
 @requires("smart_home.contracts")
 def contracts():
-    return render_template("smart_home/contracts.html", rows=services.contracts_of())
+    return render_template("smart_home/contracts.html", rows=services.contracts_of(),
+                           overdue=services.overdue_visits())
 
 
 @bp.route("/contracts/new", methods=["GET", "POST"])
@@ -390,7 +392,30 @@ def contract(contract_id):
     if customer is None:
         abort(404)
     return render_template("smart_home/contract.html", contract=contract, customer=customer,
-                           visits=services.visits_of(contract.id))
+                           visits=services.visits_of(contract.id), today=tenant_today())
+
+
+@bp.post("/contracts/visits/<int:visit_id>/move")
+@requires("smart_home.contracts")
+def move_visit(visit_id):
+    visit = get_scoped(ContractVisit, visit_id)
+    contract = get_scoped(Contract, visit.contract_id) if visit else None
+    if contract is None or get_customer(current_user, contract.customer_id) is None:
+        abort(404)
+    data, errors = load_form(services.MoveVisitSchema())
+    if data is not None:
+        try:
+            services.move_visit(current_user, visit, data)
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+    if errors:
+        refuse()
+        for messages in errors.values():
+            for message in messages:
+                flash(message, "danger")
+    else:
+        flash(_("Visit moved."), "success")
+    return redirect(url_for("smart_home.contract", contract_id=contract.id))
 
 
 @bp.post("/contracts/plan")

@@ -207,3 +207,58 @@ def test_a_van_falling_to_its_minimum_raises_one_request_that_the_manager_approv
                     "AND tenant_id = :t".replace(":i", str(first)))
     assert approved == [("approved", True)]
     assert rows("SELECT count(*) FROM stock_transfers WHERE tenant_id = :t AND state = 'received'")[0][0] == 1
+
+
+def test_a_contract_promises_a_response_and_its_visits_move_and_show_as_overdue(app, make_tenant, in_tenant, login,
+                                                                                system_db):
+    from datetime import timedelta
+
+    from storecrm.sdk import User, get_scoped, tenant_today, utcnow
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import ContractVisit, WorkOrder
+
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        today = tenant_today()
+        contract = services.create_contract(None, {
+            "customer_id": ids["customer"], "starts_on": today - timedelta(days=40),
+            "ends_on": today + timedelta(days=300), "frequency": "monthly", "price": Decimal("2400"),
+            "response_hours": 4, "property_ids": [ids["home"]], "asset_ids": []})
+        # a call-out on a covered home carries the promise; one reported 5 hours ago and not accepted broke it
+        late = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                 "property_id": ids["home"], "fault_type": "network"},
+                                          now=utcnow() - timedelta(hours=5), dispatch_now=False)
+        assert late.respond_by == late.reported_at + timedelta(hours=4)
+        assert services.sla_state(late) == "breached"
+        quick = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "property_id": ids["home"], "fault_type": "lock"})
+        services.accept(get_scoped(User, ids["tech"]), quick)
+        assert services.sla_state(quick) == "met"
+        # planning from 40 days ago: the visit 40 days ago and 10 days ago are overdue, their orders still open
+        made = services.plan_contract_visits(today - timedelta(days=40), months_ahead=3)
+        overdue = services.overdue_visits()
+        assert [v.due_on for v, _o, _n in overdue] == [v.due_on for v in made if v.due_on < today]
+        first = overdue[0][0]
+        # moved to the day agreed with the customer: no longer overdue, its work order moves, nothing planned twice
+        services.move_visit(None, first, {"day": today + timedelta(days=2)})
+        assert first.moved_to == today + timedelta(days=2) and first.due_on < today
+        assert get_scoped(WorkOrder, first.work_order_id).due_on == today + timedelta(days=2)
+        assert first.id not in [v.id for v, _o, _n in services.overdue_visits()]
+        assert services.plan_contract_visits(today - timedelta(days=40), months_ahead=3) == []
+        with pytest.raises(Exception):
+            services.move_visit(None, first, {"day": today - timedelta(days=1)})
+        ids.update(contract=contract.id, visit=overdue[-1][0].id, late=late.id)
+    manager = login(alpha, "manager")
+    page = manager.get(f"/t/alpha/smart-home/contracts/{ids['contract']}").get_data(as_text=True)
+    assert "逾期" in page and 'data-testid="move-visit"' in page
+    bad = manager.post(f"/t/alpha/smart-home/contracts/visits/{ids['visit']}/move", {"day": "昨天"})
+    assert bad.status_code == 302
+    assert manager.post(f"/t/alpha/smart-home/contracts/visits/{ids['visit']}/move",
+                        {"day": (today + timedelta(days=3)).isoformat()}).status_code == 302
+    with system_db.connect() as conn:
+        moved = conn.execute(text("SELECT count(*) FROM smart_home_contract_visits WHERE tenant_id = :t "
+                                  "AND moved_to IS NOT NULL"), {"t": alpha.id}).scalar()
+    assert moved == 2
+    assert "承诺响应超时" in manager.get("/t/alpha/smart-home/").get_data(as_text=True)
+    assert "承诺响应超时" in manager.get(f"/t/alpha/smart-home/orders/{ids['late']}").get_data(as_text=True)

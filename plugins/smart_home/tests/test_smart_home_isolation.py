@@ -33,10 +33,11 @@ def _beta_records(beta, in_tenant):
         tech = get_scoped(User, ids["tech"])
         services.check_in(tech, order, {})
         part = services.record_part_return(tech, order, {"item_id": ids["module"], "quantity": Decimal("1")})
+        visit = services.plan_contract_visits(date(2027, 1, 1))[0]
         wanted = services.request_part(tech, order, {"item_id": ids["module"], "quantity": Decimal("1")})
         return {**ids, "order": order.id, "token": order.tracking_token, "contract": contract.id,
                 "article": article.id, "return": part.id,
-                "transfer": wanted.id}
+                "transfer": wanted.id, "visit": visit.id}
 
 
 def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tenant, login, api_token, system_db):
@@ -52,6 +53,7 @@ def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tena
                                "smart_home.cancel": order, "smart_home.engineer_job": order,
                                "smart_home.engineer_act": lambda w: {"order_id": b["order"], "action": "accept"},
                                "smart_home.move_return": lambda w: {"return_id": b["return"]},
+                               "smart_home.move_visit": lambda w: {"visit_id": b["visit"]},
                                "smart_home.decide_transfer": lambda w: {"request_id": b["transfer"],
                                                                         "decision": "approve"},
                                "smart_home.new_property": lambda w: {"customer_id": b["customer"]},

@@ -87,11 +87,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f(f'pk_{t}')))
     enable_rls(op, t)
     op.create_index('ix_smart_home_transfer_requests_tenant_state', t, ['tenant_id', 'state', 'id'])
+    op.add_column('smart_home_work_orders', sa.Column('respond_by', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('smart_home_contract_visits', sa.Column('moved_to', sa.Date(), nullable=True))
     op.add_column('smart_home_vans', sa.Column('base_latitude', sa.Numeric(precision=9, scale=6), nullable=True))
     op.add_column('smart_home_vans', sa.Column('base_longitude', sa.Numeric(precision=9, scale=6), nullable=True))
 
 
 def downgrade():
+    op.drop_column('smart_home_contract_visits', 'moved_to')
+    op.drop_column('smart_home_work_orders', 'respond_by')
     op.drop_column('smart_home_vans', 'base_longitude')
     op.drop_column('smart_home_vans', 'base_latitude')
     op.drop_table('smart_home_transfer_requests')
