@@ -23,6 +23,7 @@ FAULT_TYPES = {"network": _l("Network / pairing"), "power": _l("Power / battery"
 FREQUENCIES = {"monthly": (_l("Monthly"), 1), "quarterly": (_l("Quarterly"), 3), "half_yearly": (_l("Half-yearly"), 6),
                "yearly": (_l("Yearly"), 12)}
 ARTICLE_KINDS = {"faq": _l("FAQ"), "troubleshooting": _l("Troubleshooting"), "sop": _l("Standard procedure")}
+COVERAGES = {"warranty": _l("Under warranty"), "contract": _l("Covered by contract"), "billable": _l("Billable")}
 SOURCES = {"staff": _l("Entered by staff"), "public": _l("Self-service"), "contract": _l("Contract")}
 
 
@@ -79,6 +80,7 @@ class WorkOrder(TenantScoped):
         tenant_fk("engineer_id", "users"),
         tenant_fk("model_item_id", "catalog_items"),
         tenant_fk("contract_id", "smart_home_contracts"),
+        tenant_fk("sales_order_id", "sales_documents"),
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "tracking_token"),
         Index("ix_smart_home_work_orders_tenant_state", "tenant_id", "state", "id"),
@@ -124,6 +126,12 @@ class WorkOrder(TenantScoped):
     worksheet: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # {item code: true} ticked
     # the contract's promised response (SLA), fixed when the order is made: accepted after it, the promise was broken
     respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the on-site quote for what is not covered: the customer's signature and the commerce order it became
+    labour_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    quote_signed_name: Mapped[str | None] = mapped_column(String(80))
+    quote_signature: Mapped[str | None] = mapped_column(Text)
+    quote_signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sales_order_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -175,6 +183,9 @@ class PartUsage(TenantScoped):
     asset_id: Mapped[int | None] = mapped_column(BigInteger)
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # who pays for this line: covered by the device's `warranty` or a `contract`, or `billable` to the customer
+    coverage: Mapped[str] = mapped_column(String(20), default="billable", server_default="billable")
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
 
 class Contract(TenantScoped):

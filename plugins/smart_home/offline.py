@@ -20,17 +20,18 @@ from .models import ActionReceipt, WorkOrder
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SCHEMAS = {"accept": None, "check-in": services.CheckInSchema, "parts": services.PartSchema,
            "request-part": services.PartRequestSchema, "photo": None, "return-part": services.PartReturnSchema,
-           "complete": services.CompleteSchema}
+           "complete": services.CompleteSchema, "sign-quote": services.QuoteSchema, "pay": services.PaymentSchema}
 
 
 def _messages():
     return {"accept": _("Job accepted. Drive safely."), "check-in": _("Checked in on site."),
             "parts": _("Part issued from your van."), "request-part": _("Part requested from the store."),
             "photo": _("Photo added."), "return-part": _("Defective part recorded for return."),
-            "complete": _("Job completed.")}
+            "complete": _("Job completed."), "sign-quote": _("Quote signed by the customer."),
+            "pay": _("Payment recorded.")}
 
 
-def perform(user, order: WorkOrder, action: str, data: dict, files=None, now=None) -> dict:
+def perform(user, order: WorkOrder, action: str, data: dict, files=None, now=None, key=None) -> dict:
     """Do one engineer action on `order` from loaded data; ValidationError (field → messages) when refused."""
     if action == "accept":
         services.accept(user, order, now=now)
@@ -47,6 +48,10 @@ def perform(user, order: WorkOrder, action: str, data: dict, files=None, now=Non
         services.record_part_return(user, order, data, now=now)
     elif action == "complete":
         services.complete(user, order, data, now=now)
+    elif action == "sign-quote":
+        services.sign_quote(user, order, data, now=now)
+    elif action == "pay":  # the commerce core keeps the key too: the payment is recorded once whoever asks
+        services.take_payment(user, order, data, request_key=f"smart_home:{key}" if key else None)
     else:
         raise ValidationError({"action": [_("This step is not possible now.")]})
     return {"action": action, "state": order.state, "message": _messages()[action]}

@@ -16,7 +16,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import and_, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from storecrm.sdk import (AUTOMATION, Asset, accept_upload, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
+from storecrm.sdk import (AUTOMATION, Asset, SalesDocument, accept_upload, confirm_order, create_sales_document,
+                          document_totals, price_for, record_order_payment, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
                           create_asset, create_stock_location, create_task, db, default_assignee, emit_event,
                           get_asset, get_catalog_item, get_customer, get_scoped, issue_stock, notify_user,
                           plugin_settings, rank_technicians, record_audit, send_survey, get_survey, tenant_today,
@@ -506,6 +507,8 @@ class PartSchema(Schema):
     item_id = fields.Integer(required=True, metadata={"label": _l("Part")})
     quantity = fields.Decimal(load_default=Decimal("1"), places=3, validate=validate.Range(
         min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
+    # ticked: the customer pays for this part even on a covered job (damage, an extra the customer wanted)
+    billable = fields.Boolean(load_default=False)
 
 
 def use_part(user, order: WorkOrder, data: dict, now=None) -> PartUsage:
@@ -526,8 +529,11 @@ def use_part(user, order: WorkOrder, data: dict, now=None) -> PartUsage:
     customer = get_scoped(Customer, order.customer_id)
     issue_stock(item, location, data.get("quantity", Decimal("1")), reference=(REF, order.id), customer=customer,
                 reason=order.number, staff=user if isinstance(user, User) else None)
+    covered = coverage_of(order)["code"]
     usage = PartUsage(work_order_id=order.id, item_id=item.id, location_id=location.id, asset_id=order.asset_id,
-                      quantity=Decimal(str(data.get("quantity", 1))), used_at=now or utcnow())
+                      quantity=Decimal(str(data.get("quantity", 1))), used_at=now or utcnow(),
+                      coverage="billable" if data.get("billable") else covered,
+                      unit_price=price_for(item, order.store_id))
     db.session.add(usage)
     db.session.flush()
     record_audit("update", "smart_home_work_order", order.id, f"{order.number} {item.name}")
@@ -1238,3 +1244,81 @@ def part_returns(*, state: str | None = None, work_order_id: int | None = None, 
     if work_order_id:
         query = query.where(PartReturn.work_order_id == work_order_id)
     return db.session.execute(query.order_by(PartReturn.id.desc()).limit(limit)).all()
+
+
+# --- the on-site quote for what is not covered, and its payment ----------------------------------------------------
+
+class QuoteSchema(Schema):
+    labour_amount = fields.Decimal(load_default=Decimal("0"), places=2, validate=lambda v: _money_range(v))
+    signed_name = Trimmed(required=True, validate=validate.Length(min=1, max=80),
+                          error_messages={"required": _l("The customer's name is needed.")})
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^data:image/png;base64,[A-Za-z0-9+/=]{20,400000}$", error=_l("Ask the customer to sign in the box.")))
+
+
+def _money_range(value) -> None:
+    if value < 0 or value > 1_000_000:
+        raise ValidationError(_("Give an amount from 0 to 1,000,000."))
+
+
+def billable_lines(order: WorkOrder) -> list[dict]:
+    """What the customer pays for on this job: the billable parts at their price, then the labour (when any)."""
+    lines = [{"description": f"{name}", "quantity": usage.quantity.normalize(), "unit_price": usage.unit_price}
+             for usage, name in parts_of(order.id) if usage.coverage == "billable" and usage.unit_price]
+    if order.labour_amount:
+        lines.append({"description": _("Labour"), "quantity": Decimal("1"), "unit_price": order.labour_amount})
+    return lines
+
+
+def sign_quote(user, order: WorkOrder, data: dict, now=None):
+    """The customer signs the on-site quote for what warranty or contract do not cover: it becomes a confirmed order
+    of the commerce core (free-text lines: the parts already left the van, so the order must not reserve them
+    again), linked to the work order, ready to be paid."""
+    _engineer_only(user, order)
+    if order.state not in ("on_site", "done"):
+        _refuse("state", _("Check in on site before using parts."))
+    if order.sales_order_id:
+        _refuse("state", _("The customer already signed the quote."))
+    if not data.get("signature"):
+        _refuse("signature", _("Ask the customer to sign in the box."))
+    order.labour_amount = data.get("labour_amount") or None
+    lines = billable_lines(order)
+    if not lines:
+        _refuse("labour_amount", _("Nothing to charge: every part is covered and there is no labour."))
+    staff = user if isinstance(user, User) else AUTOMATION
+    sale = create_sales_document(staff, "order", customer_id=order.customer_id, store_id=order.store_id,
+                                 asset_id=order.asset_id, source=(REF, order.id),
+                                 lines=[{**line, "quantity": str(line["quantity"]),
+                                         "unit_price": str(line["unit_price"])} for line in lines])
+    confirm_order(None if staff is AUTOMATION else staff, sale)
+    order.sales_order_id = sale.id
+    order.quote_signed_name, order.quote_signature = data["signed_name"], data["signature"]
+    order.quote_signed_at = now or utcnow()
+    record_audit("update", "smart_home_work_order", order.id, f"{order.number} quote")
+    return sale
+
+
+class PaymentSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(
+        ["cash", "wechat_pay", "alipay", "bank_card", "transfer"], error=_l("Choose one of the listed options.")))
+    amount = fields.Decimal(required=True, places=2, validate=lambda v: _money_range(v))
+
+
+def take_payment(user, order: WorkOrder, data: dict, request_key: str | None = None):
+    """Money taken on site for the signed quote, recorded on its commerce order (never above the balance due; the
+    same key twice records it once)."""
+    _engineer_only(user, order)
+    sale = get_scoped(SalesDocument, order.sales_order_id) if order.sales_order_id else None
+    if sale is None:
+        _refuse("state", _("Let the customer sign the quote first."))
+    return record_order_payment(user if isinstance(user, User) else AUTOMATION, sale, data["method"], data["amount"],
+                                reference=order.number, request_key=request_key)
+
+
+def quote_of(order: WorkOrder) -> dict:
+    """The job's charges for the phone: every part line with who pays, the billable total and the order when signed."""
+    parts = parts_of(order.id)
+    billable = sum((u.unit_price or 0) * u.quantity for u, _n in parts if u.coverage == "billable")
+    sale = get_scoped(SalesDocument, order.sales_order_id) if order.sales_order_id else None
+    return {"parts": parts, "billable_parts": Decimal(billable).quantize(Decimal("0.01")), "sale": sale,
+            "totals": document_totals(sale) if sale else None}

@@ -12,7 +12,7 @@ from storecrm.sdk import (CatalogItem, allow_browser_features, Customer, StockLo
                           stock_available, tenant_today, utcnow)
 
 from . import offline, services
-from .models import (ARTICLE_KINDS, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, RETURN_STATES, SOURCES,
+from .models import (ARTICLE_KINDS, COVERAGES, FAULT_TYPES, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, RETURN_STATES, SOURCES,
                      STATES, TRANSFER_REASONS, TRANSFER_STATES, Article, Contract, ContractVisit, PartReturn, Property,
                      TransferRequest)
 
@@ -23,7 +23,8 @@ bp = Blueprint("smart_home", __name__, url_prefix="/smart-home", template_folder
 def _labels():
     return {"state_labels": STATES, "kind_labels": ORDER_KINDS, "fault_labels": FAULT_TYPES,
             "property_kinds": PROPERTY_KINDS, "article_kinds": ARTICLE_KINDS, "source_labels": SOURCES,
-            "frequency_labels": {k: v[0] for k, v in FREQUENCIES.items()}, "return_states": RETURN_STATES}
+            "frequency_labels": {k: v[0] for k, v in FREQUENCIES.items()}, "return_states": RETURN_STATES,
+            "coverage_labels": COVERAGES}
 
 
 def _order_or_404(order_id):
@@ -187,18 +188,30 @@ def engineer_act(order_id, action):
     try:
         result, replayed = offline.run_once(current_user, order, key, action, lambda: offline.perform(
             current_user, order, action, offline.load(action), request.files,
-            now=offline.tapped_at(request.form.get("tapped_at"))))
+            now=offline.tapped_at(request.form.get("tapped_at")), key=key))
     except ValidationError as err:
         refuse()
         errors = flatten_errors(err.messages)
         if _wants_json():
             return jsonify({"errors": errors}), 422
+        if action in ("sign-quote", "pay"):
+            return engineer_quote(order_id, errors=errors)
         return engineer_job(order_id, errors=errors)
     if _wants_json():
         return jsonify({**result, "replayed": replayed})
     if not replayed:
         flash(result["message"], "success")
-    return redirect(url_for("smart_home.engineer_job", order_id=order.id))
+    page = "smart_home.engineer_quote" if action in ("sign-quote", "pay") else "smart_home.engineer_job"
+    return redirect(url_for(page, order_id=order.id))
+
+
+@bp.get("/engineer/<int:order_id>/quote")
+@requires("smart_home.work")
+def engineer_quote(order_id, errors=None):
+    order = _order_or_404(order_id)
+    return render_template("smart_home/engineer_quote.html", order=order, coverage=services.coverage_of(order),
+                           customer=get_scoped(Customer, order.customer_id), errors=errors or {},
+                           values=request.form if errors else {}, **services.quote_of(order)), 422 if errors else 200
 
 
 @bp.get("/engineer/sw.js")

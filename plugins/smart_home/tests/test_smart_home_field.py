@@ -262,3 +262,62 @@ def test_a_contract_promises_a_response_and_its_visits_move_and_show_as_overdue(
     assert moved == 2
     assert "承诺响应超时" in manager.get("/t/alpha/smart-home/").get_data(as_text=True)
     assert "承诺响应超时" in manager.get(f"/t/alpha/smart-home/orders/{ids['late']}").get_data(as_text=True)
+
+
+def test_lines_are_covered_or_billable_and_the_customer_signs_and_pays_the_rest_on_site(app, make_tenant, in_tenant,
+                                                                                       login, system_db):
+    import uuid
+
+    from smart_home_testkit import PNG
+    from storecrm.sdk import User, get_scoped
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)  # the lock is under warranty until 2028
+    with in_tenant(alpha):
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        services.check_in(get_scoped(User, ids["tech"]), order, {})
+        order_id = order.id
+    tech = login(alpha, "technician")
+    job = f"/t/alpha/smart-home/engineer/{order_id}"
+    tech.get(job)
+    assert tech.post(f"{job}/parts", {"item_id": ids["module"], "quantity": "1"}).status_code == 302   # warranty
+    assert tech.post(f"{job}/parts", {"item_id": ids["module"], "quantity": "2", "billable": "1"}).status_code == 302
+    quote_page = tech.get(f"{job}/quote")
+    body = quote_page.get_data(as_text=True)
+    assert quote_page.status_code == 200 and 'data-coverage="warranty"' in body and 'data-coverage="billable"' in body
+    assert "保修期内" in body and "¥360.00" in body  # 2 × 180 billable
+    unsigned = tech.post(f"{job}/sign-quote", {"labour_amount": "80", "signed_name": "王女士"})
+    assert unsigned.status_code == 422 and "签" in unsigned.get_data(as_text=True)
+    bad = tech.post(f"{job}/sign-quote", {"labour_amount": "-5", "signed_name": "王女士", "signature": PNG})
+    assert bad.status_code == 422
+    signed = tech.post(f"{job}/sign-quote", {"labour_amount": "80", "signed_name": "王女士", "signature": PNG,
+                                             "idempotency_key": str(uuid.uuid4())})
+    assert signed.status_code == 302 and signed.headers["Location"].endswith(f"/engineer/{order_id}/quote")
+    with system_db.connect() as conn:
+        sale = conn.execute(text("SELECT d.id, d.state, d.total, d.source_type FROM sales_documents d JOIN "
+                                 "smart_home_work_orders w ON w.tenant_id = d.tenant_id AND w.sales_order_id = d.id "
+                                 "WHERE d.tenant_id = :t"), {"t": alpha.id}).one()
+        lines = conn.execute(text("SELECT description, quantity, unit_price, item_id FROM sales_lines "
+                                  "WHERE tenant_id = :t AND document_id = :d ORDER BY id"),
+                             {"t": alpha.id, "d": sale.id}).all()
+    assert sale.state == "confirmed" and sale.total == Decimal("440.00") and sale.source_type == "smart_home_work_order"
+    assert [(l.description, l.quantity, l.unit_price, l.item_id) for l in lines] == [
+        ("指纹识别模组", Decimal("2"), Decimal("180.00"), None), ("人工费", Decimal("1"), Decimal("80.00"), None)]
+    again = tech.post(f"{job}/sign-quote", {"labour_amount": "80", "signed_name": "王女士", "signature": PNG})
+    assert again.status_code == 422  # signed once
+    key = str(uuid.uuid4())
+    too_much = tech.post(f"{job}/pay", {"method": "wechat_pay", "amount": "500"})
+    assert too_much.status_code == 422
+    for _n in range(2):  # the same tap sent twice: one payment
+        assert tech.post(f"{job}/pay", {"method": "wechat_pay", "amount": "440.00",
+                                        "idempotency_key": key}).status_code == 302
+    with system_db.connect() as conn:
+        paid = conn.execute(text("SELECT count(*), sum(amount) FROM payments WHERE tenant_id = :t"),
+                            {"t": alpha.id}).one()
+        van = conn.execute(text("SELECT on_hand FROM stock_levels WHERE tenant_id = :t AND location_id = :l"),
+                           {"t": alpha.id, "l": ids["vans"][ids["tech"]]}).scalar()
+    assert tuple(paid) == (1, Decimal("440.00"))
+    assert van == Decimal("2")  # 5 − 3 issued from the van; the order reserved nothing more
+    assert 'data-testid="paid-in-full"' in tech.get(f"{job}/quote").get_data(as_text=True)

@@ -89,11 +89,27 @@ def upgrade():
     op.create_index('ix_smart_home_transfer_requests_tenant_state', t, ['tenant_id', 'state', 'id'])
     op.add_column('smart_home_work_orders', sa.Column('respond_by', sa.DateTime(timezone=True), nullable=True))
     op.add_column('smart_home_contract_visits', sa.Column('moved_to', sa.Date(), nullable=True))
+    op.add_column('smart_home_part_usages', sa.Column('coverage', sa.String(length=20), server_default='billable',
+                                                      nullable=False))
+    op.add_column('smart_home_part_usages', sa.Column('unit_price', sa.Numeric(precision=12, scale=2), nullable=True))
+    for name, kind in (('labour_amount', sa.Numeric(precision=12, scale=2)), ('quote_signed_name', sa.String(length=80)),
+                       ('quote_signature', sa.Text()), ('quote_signed_at', sa.DateTime(timezone=True)),
+                       ('sales_order_id', sa.BigInteger())):
+        op.add_column('smart_home_work_orders', sa.Column(name, kind, nullable=True))
+    op.create_foreign_key(op.f('fk_smart_home_work_orders_tenant_id_sales_order_id_sales_documents'),
+                          'smart_home_work_orders', 'sales_documents', ['tenant_id', 'sales_order_id'],
+                          ['tenant_id', 'id'])
     op.add_column('smart_home_vans', sa.Column('base_latitude', sa.Numeric(precision=9, scale=6), nullable=True))
     op.add_column('smart_home_vans', sa.Column('base_longitude', sa.Numeric(precision=9, scale=6), nullable=True))
 
 
 def downgrade():
+    op.drop_constraint(op.f('fk_smart_home_work_orders_tenant_id_sales_order_id_sales_documents'),
+                       'smart_home_work_orders', type_='foreignkey')
+    for name in ('labour_amount', 'quote_signed_name', 'quote_signature', 'quote_signed_at', 'sales_order_id'):
+        op.drop_column('smart_home_work_orders', name)
+    op.drop_column('smart_home_part_usages', 'unit_price')
+    op.drop_column('smart_home_part_usages', 'coverage')
     op.drop_column('smart_home_contract_visits', 'moved_to')
     op.drop_column('smart_home_work_orders', 'respond_by')
     op.drop_column('smart_home_vans', 'base_longitude')
