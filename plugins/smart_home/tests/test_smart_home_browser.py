@@ -264,3 +264,64 @@ def test_the_engineer_works_a_job_without_signal_and_each_step_arrives_once(app,
         left = conn.execute(text("SELECT on_hand FROM stock_levels WHERE tenant_id = :t AND location_id = :l"),
                             {"t": t, "l": ids["vans"][ids["tech"]]}).scalar()
     assert left == 4
+
+
+def test_the_field_pages_read_in_chinese_on_a_phone(app, make_tenant, in_tenant, live_server, phones):
+    """The engineer's day, the charges page, van transfer requests, defective parts and a contract's moved visit, at
+    375 px in zh_CN: no English, no raw codes, nothing wider than the phone. Screenshots for a person to look at."""
+    from datetime import timedelta
+
+    from storecrm.sdk import (StockLocation, User, create_stock_location, get_catalog_item, get_scoped,
+                              receive_stock, tenant_today)
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import Van
+    from storecrm.testing.fixtures import PASSWORD
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha) as session:
+        tech = get_scoped(User, ids["tech"])
+        van = session.query(Van).filter(Van.engineer_id == ids["tech"]).one()
+        van.base_latitude, van.base_longitude = 31.2000, 121.4800
+        warehouse = create_stock_location(None, {"store_id": alpha.stores[0], "kind": "warehouse", "name": "中心仓"})
+        receive_stock(get_catalog_item(ids["module"]), warehouse, 10)
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        services.check_in(tech, order, {})
+        services.use_part(tech, order, {"item_id": ids["module"], "quantity": 1})
+        services.use_part(tech, order, {"item_id": ids["module"], "quantity": 1, "billable": True})
+        services.record_part_return(tech, order, {"item_id": ids["module"], "quantity": 1, "serial": "FP-OLD-1",
+                                                  "reason": "进水"})
+        services.request_part(tech, order, {"item_id": ids["module"], "quantity": 2})
+        other = services.create_work_order(None, {"kind": "install", "customer_id": ids["customer"],
+                                                  "property_id": ids["home"]}, dispatch_now=False)
+        services.assign(None, other, ids["tech"])
+        today = tenant_today()
+        contract = services.create_contract(None, {
+            "customer_id": ids["customer"], "starts_on": today - timedelta(days=20),
+            "ends_on": today + timedelta(days=300), "frequency": "monthly", "price": 2400, "response_hours": 4,
+            "property_ids": [ids["home"]], "asset_ids": []})
+        visits = services.plan_contract_visits(today - timedelta(days=20), months_ahead=2)
+        services.move_visit(None, visits[1], {"day": today + timedelta(days=5)})
+        order_id, contract_id = order.id, contract.id
+    base = f"{live_server}/t/alpha"
+    pages = {"technician": [("day", "/smart-home/engineer/day"), ("quote", f"/smart-home/engineer/{order_id}/quote"),
+                            ("job", f"/smart-home/engineer/{order_id}")],
+             "manager": [("transfers", "/smart-home/transfers/"), ("returns", "/smart-home/returns/"),
+                         ("contract", f"/smart-home/contracts/{contract_id}"), ("contracts", "/smart-home/contracts/")]}
+    for role, urls in pages.items():
+        phone = phones()
+        phone.goto(f"{base}/login")
+        phone.fill("#login", alpha.emails[role])
+        phone.fill("#password", PASSWORD)
+        phone.click("[data-testid=login-submit]")
+        for name, url in urls:
+            phone.goto(base + url)
+            text_ = phone.inner_text("main") if phone.locator("main").count() else phone.inner_text("body")
+            for english in ("Pending return", "Van below", "Billable", "Navigate", "km, about", "Overdue", "Move",
+                            "warranty", "billable", "reorder", "part_request", "None"):
+                assert english not in text_, (name, english)
+            wide = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= 376, (name, wide)
+            phone.screenshot(path=str(SHOTS / f"smart-home-field-{name}-zh.png"), full_page=True)
