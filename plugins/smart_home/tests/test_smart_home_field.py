@@ -321,3 +321,48 @@ def test_lines_are_covered_or_billable_and_the_customer_signs_and_pays_the_rest_
     assert tuple(paid) == (1, Decimal("440.00"))
     assert van == Decimal("2")  # 5 − 3 issued from the van; the order reserved nothing more
     assert 'data-testid="paid-in-full"' in tech.get(f"{job}/quote").get_data(as_text=True)
+
+
+def test_the_day_page_and_the_lists_run_the_same_queries_for_two_stops_or_eight(app, make_tenant, in_tenant,
+                                                                                 login):
+    from sqlalchemy import event
+
+    from storecrm.sdk import User, db, get_scoped
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha")
+    ids = installer(alpha, in_tenant)
+    tech, manager = login(alpha, "technician"), login(alpha, "manager")
+
+    def add(n):
+        with in_tenant(alpha):
+            engineer = get_scoped(User, ids["tech"])
+            for _n in range(n):
+                order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                          "asset_id": ids["device"], "fault_type": "lock"})
+                services.check_in(engineer, order, {})
+                services.record_part_return(engineer, order, {"item_id": ids["module"], "quantity": 1})
+                services.request_part(engineer, order, {"item_id": ids["module"], "quantity": 1})
+
+    def queries(client, url):
+        with app.app_context():
+            engine = db.engine
+        seen = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+        return len(seen)
+
+    urls = [(tech, "/t/alpha/smart-home/engineer/day"), (manager, "/t/alpha/smart-home/returns/"),
+            (manager, "/t/alpha/smart-home/transfers/")]
+    add(2)
+    few = [queries(client, url) for client, url in urls]
+    add(6)
+    many = [queries(client, url) for client, url in urls]
+    assert few == many, (few, many)
