@@ -132,6 +132,8 @@ class WorkOrder(TenantScoped):
     quote_signature: Mapped[str | None] = mapped_column(Text)
     quote_signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sales_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a job sent to a team: the engineers covering this district (their service region) see it and one takes it
+    team_region: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

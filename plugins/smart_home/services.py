@@ -16,12 +16,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import and_, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from storecrm.sdk import (AUTOMATION, Asset, SalesDocument, accept_upload, confirm_order, create_sales_document,
-                          document_totals, price_for, record_order_payment, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
-                          create_asset, create_stock_location, create_task, db, default_assignee, emit_event,
-                          get_asset, get_catalog_item, get_customer, get_scoped, issue_stock, notify_user,
-                          plugin_settings, rank_technicians, record_audit, send_survey, get_survey, tenant_today,
-                          tenant_locale, tenant_zone,
+from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, RecordEvent, SalesDocument, Store,
+                          Trimmed, User, accept_upload, confirm_order, create_asset, create_sales_document,
+                          create_stock_location, create_task, db, default_assignee, document_totals, emit_event,
+                          get_asset, get_catalog_item, get_customer, get_scoped, get_survey, issue_stock,
+                          notify_user, plugin_settings, price_for, rank_technicians, record_audit,
+                          record_order_payment, send_survey, staff_profile, tenant_locale, tenant_today, tenant_zone,
                           utcnow)
 
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FLOW, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, Article, Contract,
@@ -1322,3 +1322,56 @@ def quote_of(order: WorkOrder) -> dict:
     sale = get_scoped(SalesDocument, order.sales_order_id) if order.sales_order_id else None
     return {"parts": parts, "billable_parts": Decimal(billable).quantize(Decimal("0.01")), "sale": sale,
             "totals": document_totals(sale) if sale else None}
+
+
+# --- teams: a job sent to the engineers of a district, taken by one of them -----------------------------------------
+# The core has no teams; the team of a district is the engineers whose service regions (the staff profile dispatch
+# already ranks by) include it.
+
+def team_regions() -> list[str]:
+    """The districts some engineer with a van covers: the teams a job can go to."""
+    regions = set()
+    for user, _van in engineers():
+        regions.update(staff_profile(user.id).get("regions") or [])
+    return sorted(regions)
+
+
+def send_to_team(user, order: WorkOrder, region: str, now=None) -> WorkOrder:
+    """Give a job (a planned visit, a job nobody took) to a district's team instead of one engineer: it goes back to
+    pending with the team noted, and every engineer of the team is told."""
+    region = (region or "").strip()
+    if region not in team_regions():
+        _refuse("team_region", _("Choose one of the listed options."))
+    if order.state not in ("pending", "assigned"):
+        _refuse("state", _("This work order can no longer be reassigned."))
+    before = order.state
+    order.state, order.engineer_id, order.team_region = "pending", None, region
+    _history(order, before, user, _("Sent to the %(region)s team", region=region), now=now)
+    for engineer, _van in engineers():
+        if region in (staff_profile(engineer.id).get("regions") or []):
+            notify_user(engineer, _("Work order %(number)s for your team", number=order.number), region,
+                        "/smart-home/engineer/")
+    return order
+
+
+def team_jobs(engineer_id: int) -> list:
+    """Pending jobs sent to the teams of the districts this engineer covers (one query after his profile)."""
+    regions = staff_profile(engineer_id).get("regions") or []
+    if not regions:
+        return []
+    return db.session.execute(select(WorkOrder, Customer.name).join(
+        Customer, and_(Customer.tenant_id == WorkOrder.tenant_id, Customer.id == WorkOrder.customer_id))
+        .where(WorkOrder.state == "pending", WorkOrder.team_region.in_(regions))
+        .order_by(WorkOrder.due_on.nulls_last(), WorkOrder.id).limit(50)).all()
+
+
+def take_from_team(user, order: WorkOrder, now=None) -> WorkOrder:
+    """An engineer of the team takes the job. The job's row is locked first: two engineers tapping at once, one
+    gets it and the other a field error."""
+    db.session.execute(select(WorkOrder).where(WorkOrder.id == order.id).with_for_update()
+                       .execution_options(populate_existing=True))
+    if order.state != "pending" or not order.team_region:
+        _refuse("state", _("Someone else took this job."))
+    if order.team_region not in (staff_profile(user.id).get("regions") or []):
+        _refuse("team_region", _("This job is for another team."))
+    return assign(user, order, user.id, note=_("Taken from the %(region)s team", region=order.team_region), now=now)

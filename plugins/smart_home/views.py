@@ -144,7 +144,39 @@ def engineer_jobs():
             if r[0].state not in ("visited", "cancelled")]
     van = services.van_of(current_user.id)
     return render_template("smart_home/engineer_jobs.html", rows=rows, van=van,
-                           van_stock=_van_stock(van))
+                           van_stock=_van_stock(van), team_rows=services.team_jobs(current_user.id))
+
+
+@bp.post("/engineer/<int:order_id>/take")
+@requires("smart_home.work")
+def take_job(order_id):
+    order = services.get_work_order(current_user, order_id)
+    if order is None:
+        abort(404)
+    try:
+        services.take_from_team(current_user, order)
+    except ValidationError as err:
+        refuse()
+        flash_errors(err)
+        return redirect(url_for("smart_home.engineer_jobs"))
+    flash(_("The job is yours."), "success")
+    return redirect(url_for("smart_home.engineer_job", order_id=order.id))
+
+
+@bp.post("/orders/<int:order_id>/team")
+@requires("smart_home.dispatch")
+def send_to_team(order_id):
+    order = _order_or_404(order_id)
+    try:
+        services.send_to_team(current_user, order, request.form.get("team_region", ""))
+    except ValidationError as err:
+        refuse()
+        flash_errors(err)
+    else:
+        flash(_("Sent to the team."), "success")
+    back = request.form.get("back")
+    return redirect(back if back and back.startswith("/") and not back.startswith("//")
+                    else url_for("smart_home.order", order_id=order.id))
 
 
 def _van_stock(van):
@@ -405,7 +437,8 @@ def contract(contract_id):
     if customer is None:
         abort(404)
     return render_template("smart_home/contract.html", contract=contract, customer=customer,
-                           visits=services.visits_of(contract.id), today=tenant_today())
+                           visits=services.visits_of(contract.id), today=tenant_today(),
+                           teams=services.team_regions())
 
 
 @bp.post("/contracts/visits/<int:visit_id>/move")

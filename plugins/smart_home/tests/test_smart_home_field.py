@@ -366,3 +366,54 @@ def test_the_day_page_and_the_lists_run_the_same_queries_for_two_stops_or_eight(
     add(6)
     many = [queries(client, url) for client, url in urls]
     assert few == many, (few, many)
+
+
+def test_a_planned_visit_goes_to_a_district_team_and_one_engineer_takes_it(app, make_tenant, in_tenant, login,
+                                                                          system_db):
+    from datetime import timedelta
+
+    from storecrm.sdk import tenant_today
+    from storecrm.plugins.smart_home import services
+
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        today = tenant_today()
+        contract = services.create_contract(None, {
+            "customer_id": ids["customer"], "starts_on": today + timedelta(days=3),
+            "ends_on": today + timedelta(days=300), "frequency": "quarterly", "price": Decimal("900"),
+            "property_ids": [ids["home"]]})
+        visit = services.plan_contract_visits(today, months_ahead=1)[0]
+        assert services.team_regions() == ["徐汇区", "浦东新区"]
+        contract_id, order_id = contract.id, visit.work_order_id
+    manager = login(alpha, "manager")
+    page = manager.get(f"/t/alpha/smart-home/contracts/{contract_id}").get_data(as_text=True)
+    assert "浦东新区团队" in page
+    manager.post(f"/t/alpha/smart-home/orders/{order_id}/team", {"team_region": "火星区"})  # not a team: refused
+    assert manager.post(f"/t/alpha/smart-home/orders/{order_id}/team",
+                        {"team_region": "浦东新区", "back": f"/t/alpha/smart-home/contracts/{contract_id}"}
+                        ).status_code == 302
+    with system_db.connect() as conn:
+        state = conn.execute(text("SELECT state, team_region, engineer_id FROM smart_home_work_orders "
+                                  "WHERE tenant_id = :t AND id = :o"), {"t": alpha.id, "o": order_id}).one()
+        told = conn.execute(text("SELECT user_id FROM notifications WHERE tenant_id = :t AND title LIKE :n"),
+                            {"t": alpha.id, "n": "%团队%"}).scalars().all()
+    assert tuple(state) == ("pending", "浦东新区", None) and told == [ids["tech"]]
+    tech = login(alpha, "technician")
+    jobs = tech.get("/t/alpha/smart-home/engineer/").get_data(as_text=True)
+    assert jobs.count('data-testid="team-job"') == 1
+    with in_tenant(alpha):  # the 徐汇区 engineer cannot take the 浦东新区 team's job
+        from storecrm.sdk import User, get_scoped
+        from storecrm.plugins.smart_home.models import WorkOrder
+
+        with pytest.raises(Exception):
+            services.take_from_team(get_scoped(User, ids["other"]), get_scoped(WorkOrder, order_id))
+    taken = tech.post(f"/t/alpha/smart-home/engineer/{order_id}/take")
+    assert taken.status_code == 302 and taken.headers["Location"].endswith(f"/engineer/{order_id}")
+    again = tech.post(f"/t/alpha/smart-home/engineer/{order_id}/take")
+    assert again.status_code == 302 and again.headers["Location"].endswith("/engineer/")
+    with system_db.connect() as conn:
+        row = conn.execute(text("SELECT state, engineer_id FROM smart_home_work_orders WHERE tenant_id = :t "
+                                "AND id = :o"), {"t": alpha.id, "o": order_id}).one()
+    assert tuple(row) == ("assigned", ids["tech"])
+    assert 'data-testid="team-job"' not in tech.get("/t/alpha/smart-home/engineer/").get_data(as_text=True)

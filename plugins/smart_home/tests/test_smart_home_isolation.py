@@ -51,7 +51,8 @@ def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tena
                            b_ids={
                                "smart_home.order": order, "smart_home.assign": order, "smart_home.visited": order,
                                "smart_home.cancel": order, "smart_home.engineer_job": order,
-                               "smart_home.engineer_quote": order,
+                               "smart_home.engineer_quote": order, "smart_home.take_job": order,
+                               "smart_home.send_to_team": order,
                                "smart_home.engineer_act": lambda w: {"order_id": b["order"], "action": "accept"},
                                "smart_home.move_return": lambda w: {"return_id": b["return"]},
                                "smart_home.move_visit": lambda w: {"visit_id": b["visit"]},

@@ -94,7 +94,7 @@ def upgrade():
     op.add_column('smart_home_part_usages', sa.Column('unit_price', sa.Numeric(precision=12, scale=2), nullable=True))
     for name, kind in (('labour_amount', sa.Numeric(precision=12, scale=2)), ('quote_signed_name', sa.String(length=80)),
                        ('quote_signature', sa.Text()), ('quote_signed_at', sa.DateTime(timezone=True)),
-                       ('sales_order_id', sa.BigInteger())):
+                       ('sales_order_id', sa.BigInteger()), ('team_region', sa.String(length=60))):
         op.add_column('smart_home_work_orders', sa.Column(name, kind, nullable=True))
     op.create_foreign_key(op.f('fk_smart_home_work_orders_tenant_id_sales_order_id_sales_documents'),
                           'smart_home_work_orders', 'sales_documents', ['tenant_id', 'sales_order_id'],
@@ -106,7 +106,8 @@ def upgrade():
 def downgrade():
     op.drop_constraint(op.f('fk_smart_home_work_orders_tenant_id_sales_order_id_sales_documents'),
                        'smart_home_work_orders', type_='foreignkey')
-    for name in ('labour_amount', 'quote_signed_name', 'quote_signature', 'quote_signed_at', 'sales_order_id'):
+    for name in ('labour_amount', 'quote_signed_name', 'quote_signature', 'quote_signed_at', 'sales_order_id',
+                 'team_region'):
         op.drop_column('smart_home_work_orders', name)
     op.drop_column('smart_home_part_usages', 'unit_price')
     op.drop_column('smart_home_part_usages', 'coverage')
