@@ -167,8 +167,15 @@ def test_fault_report_to_failure_rate_on_phones_in_chinese(app, make_tenant, in_
 def _until(page, expression, seconds=10.0):
     """Poll a page expression until it is true: evaluate runs over the DevTools protocol, which the page's CSP (no
     eval) allows, where wait_for_function's string predicate is refused."""
+    from playwright.sync_api import Error as PlaywrightError  # like the fixture: only when a browser test runs
+
     deadline = time.monotonic() + seconds
-    while not page.evaluate(f"() => Boolean({expression})"):
+    while True:
+        try:
+            if page.evaluate(f"() => Boolean({expression})"):
+                return
+        except PlaywrightError:  # the page was reloading (the queue reloads it once everything is sent): ask again
+            pass
         assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
         page.wait_for_timeout(100)
 
@@ -249,7 +256,10 @@ def test_the_engineer_works_a_job_without_signal_and_each_step_arrives_once(app,
     assert count("SELECT count(*) FROM smart_home_part_usages WHERE tenant_id = :t") == 0
 
     engineer.context.set_offline(False)   # both tabs see the signal come back and flush the same queue
-    engineer.wait_for_selector("[data-testid=signature-image]", timeout=30000)
+    try:
+        engineer.wait_for_selector("[data-testid=signature-image]", timeout=30000)
+    except Exception:  # noqa: BLE001 - say what the page says instead of a bare timeout
+        raise AssertionError(engineer.inner_text("main")[:600]) from None
     _until(second_tab, "document.querySelector('[data-offline-banner]').dataset.queued === '0'")
     engineer.screenshot(path=str(SHOTS / "smart-home-offline-2-sent-zh.png"), full_page=True)
     assert count("SELECT state FROM smart_home_work_orders WHERE tenant_id = :t") == "done"

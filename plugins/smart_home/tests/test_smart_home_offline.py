@@ -162,32 +162,6 @@ def test_only_the_engineer_page_may_ask_for_the_phones_position(app, make_tenant
     assert "caches" in worker.get_data(as_text=True)
 
 
-def test_a_route_opts_into_a_browser_feature_and_unknown_features_are_refused():
-    from flask import Flask
-
-    from storecrm.sdk import allow_browser_features
-    from storecrm.web.security import init_app
-
-    app = Flask(__name__)
-    app.config["SESSION_COOKIE_SECURE"] = False
-    init_app(app)
-
-    @app.get("/map")
-    @allow_browser_features("geolocation", "microphone")
-    def map_page():
-        return "map"
-
-    @app.get("/other")
-    def other():
-        return "other"
-
-    client = app.test_client()
-    assert client.get("/map").headers["Permissions-Policy"] == "camera=(self), geolocation=(self), microphone=(self)"
-    assert client.get("/other").headers["Permissions-Policy"] == "camera=(self), geolocation=(), microphone=()"
-    with pytest.raises(ValueError):
-        allow_browser_features("payment-everywhere")
-
-
 def test_a_step_sent_late_keeps_the_time_it_was_tapped_within_a_day(app, make_tenant, in_tenant, login, system_db):
     from datetime import datetime, timedelta, timezone
 
