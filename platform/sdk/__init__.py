@@ -876,3 +876,11 @@ def transfer_asset(user, asset, new_owner, note: str | None = None):
         transfer_asset(user, car, buyer, "二手车置换")
     """
     return _transfer_asset(user, asset, new_owner, note)
+
+# --- added for home3 ---
+from ..web.security import allow_browser_features  # noqa: E402  (a route opts into geolocation: docs/plugins.md)
+__all__ += ["allow_browser_features"]
+from ..stock.services import receive_transfer as receive_stock_transfer  # noqa: E402
+from ..stock.services import set_reorder_level as set_stock_reorder_level  # noqa: E402
+
+__all__ += ["receive_stock_transfer", "set_stock_reorder_level"]

@@ -1,11 +1,48 @@
 """Security headers on every response (DESIGN.md: security baseline)."""
 from __future__ import annotations
 
+from functools import wraps
+
+from flask import g
+
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; object-src 'none'"
 )
+
+
+# browser features a page may use, off (or same-origin only) unless a route opts in with `allow_browser_features`
+DEFAULT_PERMISSIONS = {"camera": "(self)", "geolocation": "()", "microphone": "()"}
+
+
+def allow_browser_features(*features: str):
+    """Let one route's page use browser features the core's Permissions-Policy switches off (`"geolocation"`,
+    `"microphone"`), for this origin only — never for embedded third parties. Every other page keeps them off.
+
+        @bp.get("/engineer/<int:order_id>")
+        @allow_browser_features("geolocation")
+        def engineer_job(order_id): ...
+    """
+    unknown = set(features) - set(DEFAULT_PERMISSIONS)
+    if unknown:
+        raise ValueError(f"unknown browser feature(s): {', '.join(sorted(unknown))}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            g.browser_features = set(getattr(g, "browser_features", ())) | set(features)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def permissions_policy(allowed=()) -> str:
+    policy = dict(DEFAULT_PERMISSIONS)
+    policy.update({feature: "(self)" for feature in allowed})
+    return ", ".join(f"{name}={value}" for name, value in policy.items())
 
 
 def _has_nul(values) -> bool:
@@ -35,7 +72,7 @@ def init_app(app) -> None:
             h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        h.setdefault("Permissions-Policy", permissions_policy(getattr(g, "browser_features", ())))
         if secure:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if response.mimetype == "text/html":

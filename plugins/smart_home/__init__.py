@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
 from storecrm.sdk import (AssetPanel, AssetType, CustomerPanel, DemoTenant, FieldPreset, NavItem, PeriodicJob,
-                          Permission, PluginInfo, RuleTrigger, SurveyAnswered, hookimpl)
+                          Permission, PluginInfo, RuleTrigger, StockBelowReorderLevel, SurveyAnswered, hookimpl)
 
 # pytest's package collector (plugins/ is on testpaths) imports this file a second time as `plugins.smart_home`;
 # only the installed name maps the tables, so they are never defined twice on the metadata.
@@ -20,6 +20,9 @@ class SmartHomeSettings(Schema):
     auto_dispatch = fields.Boolean(load_default=True, metadata={"label": _l("Dispatch new work orders automatically")})
     plan_months_ahead = fields.Integer(load_default=6, validate=validate.Range(min=1, max=24),
                                        metadata={"label": _l("Plan contract visits this many months ahead")})
+    average_speed_kmh = fields.Integer(load_default=25, validate=validate.Range(min=5, max=120),
+                                       metadata={"label": _l("Average driving speed in the city (km/h), for travel "
+                                                             "times")})
     renewal_days_before = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365),
                                          metadata={"label": _l("Renewal task this many days before a contract ends")})
 
@@ -64,6 +67,9 @@ def register_default_grants():
 def register_nav_items():
     return [NavItem("smart_home.index", _l("Work orders"), "tools", "smart_home.view", 22),
             NavItem("smart_home.engineer_jobs", _l("My jobs"), "phone", "smart_home.work", 23),
+            NavItem("smart_home.engineer_day", _l("My day"), "map", "smart_home.work", 23),
+            NavItem("smart_home.transfers", _l("Van transfer requests"), "truck", "smart_home.dispatch", 24),
+            NavItem("smart_home.part_returns", _l("Defective parts"), "recycle", "smart_home.dispatch", 24),
             NavItem("smart_home.contracts", _l("Maintenance contracts"), "file-earmark-text", "smart_home.contracts", 24),
             NavItem("smart_home.knowledge", _l("Knowledge base"), "book", "smart_home.view", 25)]
 
@@ -161,6 +167,10 @@ def storecrm_event(event):
         from . import services
 
         services.survey_answered(event.response)
+    elif isinstance(event, StockBelowReorderLevel) and getattr(event.location, "kind", None) == "van":
+        from . import services
+
+        services.van_fell_below_minimum(event.level, event.item, event.location)
 
 
 @hookimpl

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from storecrm.sdk import (AUTOMATION, StockLocation, create_catalog_item, create_customer, create_staff_member, db,
-                          get_scoped, receive_stock, set_staff_profile, tenant_zone)
+from storecrm.sdk import (AUTOMATION, StockLocation, create_catalog_item, create_customer, create_staff_member,
+                          create_stock_location, db, get_scoped, receive_stock, set_staff_profile,
+                          set_stock_reorder_level, tenant_zone)
 
 from . import services
 from .models import Article
@@ -22,6 +23,9 @@ ENGINEERS = [("刘师傅", None, {"安装": 4, "门锁": 4, "网络": 3}, ["浦�
 DISTRICTS = ["浦东新区", "徐汇区", "闵行区"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙"
 STREETS = ["张杨路", "世纪大道", "漕溪北路", "虹梅路", "莘庄镇莘松路", "龙阳路"]
+# where each engineer's day starts (near the district he covers): the first leg of travel time in dispatch
+BASES = [(Decimal("31.221500"), Decimal("121.544000")), (Decimal("31.188000"), Decimal("121.437000")),
+         (Decimal("31.112000"), Decimal("121.381000"))]
 ROOMS = ["入户门", "客厅", "主卧", "书房"]
 
 
@@ -39,10 +43,15 @@ def load_demo(ctx):
             email=f"eng{n + 1}@smart-home.demo.storecrm.cn")
         set_staff_profile(user, {"skills": skills, "regions": regions})
         van = services.give_van(None, user, store.id, f"{name}的备件车", plate)
+        van.base_latitude, van.base_longitude = BASES[n]
         location = get_scoped(StockLocation, van.location_id)
         for part in parts:
             receive_stock(part, location, 10, unit_cost=part.cost, reason="期初备件")
+            set_stock_reorder_level(part, location, 3)  # the van's minimum: below it a transfer request is raised
         engineers.append(user)
+    warehouse = create_stock_location(manager, {"store_id": store.id, "kind": "warehouse", "name": "浦东中心仓"})
+    for part in parts:
+        receive_stock(part, warehouse, 50, unit_cost=part.cost, reason="期初备件")
     for article in db.session.scalars(select(Article)):
         if "lock" in article.fault_types:
             article.model_item_ids = [models[0].id]

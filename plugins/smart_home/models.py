@@ -23,6 +23,7 @@ FAULT_TYPES = {"network": _l("Network / pairing"), "power": _l("Power / battery"
 FREQUENCIES = {"monthly": (_l("Monthly"), 1), "quarterly": (_l("Quarterly"), 3), "half_yearly": (_l("Half-yearly"), 6),
                "yearly": (_l("Yearly"), 12)}
 ARTICLE_KINDS = {"faq": _l("FAQ"), "troubleshooting": _l("Troubleshooting"), "sop": _l("Standard procedure")}
+COVERAGES = {"warranty": _l("Under warranty"), "contract": _l("Covered by contract"), "billable": _l("Billable")}
 SOURCES = {"staff": _l("Entered by staff"), "public": _l("Self-service"), "contract": _l("Contract")}
 
 
@@ -62,6 +63,9 @@ class Van(TenantScoped):
     engineer_id: Mapped[int] = mapped_column(BigInteger)
     location_id: Mapped[int] = mapped_column(BigInteger)
     plate: Mapped[str | None] = mapped_column(String(20))
+    # where the engineer's day starts (depot or home): the first leg of travel time in dispatch and the day view
+    base_latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    base_longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
 
 
 class WorkOrder(TenantScoped):
@@ -76,6 +80,7 @@ class WorkOrder(TenantScoped):
         tenant_fk("engineer_id", "users"),
         tenant_fk("model_item_id", "catalog_items"),
         tenant_fk("contract_id", "smart_home_contracts"),
+        tenant_fk("sales_order_id", "sales_documents"),
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "tracking_token"),
         Index("ix_smart_home_work_orders_tenant_state", "tenant_id", "state", "id"),
@@ -119,6 +124,16 @@ class WorkOrder(TenantScoped):
     first_time_fix: Mapped[bool | None] = mapped_column(Boolean)
     visited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     worksheet: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")  # {item code: true} ticked
+    # the contract's promised response (SLA), fixed when the order is made: accepted after it, the promise was broken
+    respond_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the on-site quote for what is not covered: the customer's signature and the commerce order it became
+    labour_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    quote_signed_name: Mapped[str | None] = mapped_column(String(80))
+    quote_signature: Mapped[str | None] = mapped_column(Text)
+    quote_signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sales_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a job sent to a team: the engineers covering this district (their service region) see it and one takes it
+    team_region: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -170,6 +185,9 @@ class PartUsage(TenantScoped):
     asset_id: Mapped[int | None] = mapped_column(BigInteger)
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # who pays for this line: covered by the device's `warranty` or a `contract`, or `billable` to the customer
+    coverage: Mapped[str] = mapped_column(String(20), default="billable", server_default="billable")
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
 
 class Contract(TenantScoped):
@@ -212,7 +230,8 @@ class ContractVisit(TenantScoped):
     )
 
     contract_id: Mapped[int] = mapped_column(BigInteger)
-    due_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # the planned day: the planner's claim, never changed
+    moved_to: Mapped[date | None] = mapped_column(Date)  # the day agreed with the customer instead
     work_order_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
@@ -235,3 +254,91 @@ class Article(TenantScoped):
     fault_types: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ActionReceipt(TenantScoped):
+    """One action the engineer's phone sent (check-in, photo, part, signature), under the idempotency key the phone
+    made when the engineer tapped. (tenant, key) is unique: a queued action sent again after a lost answer, or by two
+    tabs at once, finds the first one's receipt and gets its result back instead of acting twice."""
+
+    __tablename__ = "smart_home_action_receipts"
+    __table_args__ = (
+        tenant_fk("work_order_id", "smart_home_work_orders", ondelete="CASCADE"),
+        tenant_fk("user_id", "users"),
+        UniqueConstraint("tenant_id", "key"),
+        Index("ix_smart_home_action_receipts_tenant_order", "tenant_id", "work_order_id"),
+    )
+
+    key: Mapped[str] = mapped_column(String(64))
+    work_order_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+RETURN_STATES = {"pending": _l("Pending return"), "received": _l("Received at the warehouse"),
+                 "returned": _l("Returned to the supplier"), "scrapped": _l("Scrapped")}
+RETURN_FLOW = {"pending": ("received",), "received": ("returned", "scrapped")}
+
+
+class PartReturn(TenantScoped):
+    """A defective part taken out on a job (旧件回收), followed from the engineer back to the warehouse and then to
+    the supplier or the scrap bin."""
+
+    __tablename__ = "smart_home_part_returns"
+    __table_args__ = (
+        tenant_fk("work_order_id", "smart_home_work_orders"),
+        tenant_fk("item_id", "catalog_items"),
+        tenant_fk("location_id", "stock_locations"),
+        tenant_fk("engineer_id", "users"),
+        Index("ix_smart_home_part_returns_tenant_state", "tenant_id", "state", "id"),
+        Index("ix_smart_home_part_returns_tenant_order", "tenant_id", "work_order_id"),
+    )
+
+    work_order_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    engineer_id: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    serial: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    location_id: Mapped[int | None] = mapped_column(BigInteger)  # the warehouse that received it
+    supplier: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+TRANSFER_REASONS = {"reorder": _l("Van below its minimum"), "part_request": _l("Requested for a job")}
+TRANSFER_STATES = {"open": _l("Waiting for approval"), "approved": _l("Approved and loaded"),
+                   "rejected": _l("Rejected")}
+
+
+class TransferRequest(TenantScoped):
+    """Parts to load onto a van from a warehouse (调拨申请): raised when the van falls to its minimum for a part, or
+    by the engineer for a part the van lacks. The manager approves it in one click, which moves the stock through
+    the stock core (a transfer sent and received)."""
+
+    __tablename__ = "smart_home_transfer_requests"
+    __table_args__ = (
+        tenant_fk("van_id", "smart_home_vans"),
+        tenant_fk("item_id", "catalog_items"),
+        tenant_fk("work_order_id", "smart_home_work_orders"),
+        tenant_fk("source_location_id", "stock_locations"),
+        tenant_fk("decided_by_id", "users"),
+        Index("ix_smart_home_transfer_requests_tenant_state", "tenant_id", "state", "id"),
+    )
+
+    van_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    reason: Mapped[str] = mapped_column(String(20))
+    work_order_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    source_location_id: Mapped[int | None] = mapped_column(BigInteger)
+    transfer_id: Mapped[int | None] = mapped_column(BigInteger)  # the stock core's transfer that moved it
+    decided_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

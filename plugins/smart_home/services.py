@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -15,15 +16,16 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import and_, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, RecordEvent, Store, Trimmed, User,
-                          create_asset, create_stock_location, create_task, db, default_assignee, emit_event,
-                          get_asset, get_catalog_item, get_customer, get_scoped, issue_stock, notify_user,
-                          plugin_settings, rank_technicians, record_audit, send_survey, get_survey, tenant_today,
-                          tenant_locale, tenant_zone,
+from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, RecordEvent, SalesDocument, Store,
+                          Trimmed, User, accept_upload, confirm_order, create_asset, create_sales_document,
+                          create_stock_location, create_task, db, default_assignee, document_totals, emit_event,
+                          get_asset, get_catalog_item, get_customer, get_scoped, get_survey, issue_stock,
+                          notify_user, plugin_settings, price_for, rank_technicians, record_audit,
+                          record_order_payment, send_survey, staff_profile, tenant_locale, tenant_today, tenant_zone,
                           utcnow)
 
 from .models import (ARTICLE_KINDS, FAULT_TYPES, FLOW, FREQUENCIES, ORDER_KINDS, PROPERTY_KINDS, Article, Contract,
-                     ContractVisit, PartUsage, Property, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
+                     ContractVisit, PartReturn, PartUsage, Property, RETURN_FLOW, TransferRequest, Van, WorkOrder, WorkOrderEvent, WorksheetTemplate)
 
 REF = "smart_home_work_order"
 # dispatch rules: the skill (and level) a fault type needs; the region is the property's district
@@ -230,6 +232,10 @@ def create_work_order(user, data: dict, *, source: str = "staff", photo_ids=(), 
     db.session.flush()
     order.number = f"GD{order.id:06d}"
     _history(order, None, user, now=now)
+    if source != "contract":  # a planned visit has its day; a call-out under contract has the promised response
+        covered = coverage_of(order)
+        if covered["code"] == "contract":
+            order.respond_by = covered["respond_by"]
     record_audit("create", "smart_home_work_order", order.id, f"{order.number} {customer.name}")
     if dispatch_now and plugin_settings("smart_home").get("auto_dispatch", True):
         dispatch(order, now=now)
@@ -273,7 +279,148 @@ def rank_for(order: WorkOrder):
     ranked = rank_technicians(store, skills=skills, region=prop.district if prop else None,
                               customer_id=order.customer_id)
     with_van = set(db.session.scalars(select(Van.engineer_id)))
-    return [r for r in ranked if r.user_id in with_van] if with_van else ranked
+    ranked = [r for r in ranked if r.user_id in with_van] if with_van else ranked
+    if prop is not None and prop.latitude is not None and prop.longitude is not None and ranked:
+        origins = last_stops([r.user_id for r in ranked], exclude_order_id=order.id)
+        speed = average_speed()
+        for rec in ranked:
+            origin = origins.get(rec.user_id)
+            if origin is None:
+                rec.add(0, _("Travel time unknown (no previous job or base position)"))
+                continue
+            metres = distance_m(origin[1], origin[2], prop.latitude, prop.longitude)
+            minutes = travel_minutes(metres, speed)
+            rec.add(-min(TRAVEL_MAX_PENALTY, minutes // TRAVEL_MINUTES_PER_POINT),
+                    _("About %(minutes)d min drive from %(origin)s (%(km)s km)", minutes=minutes, origin=origin[0],
+                      km=f"{metres / 1000:.1f}"))
+        ranked.sort(key=lambda r: (-r.score, r.name))
+    return ranked
+
+
+# travel weighs one point per 5 minutes of driving, at most 30 points: an hour across town matters as much as being
+# off shift, a short hop less than covering the district
+TRAVEL_MINUTES_PER_POINT, TRAVEL_MAX_PENALTY = 5, 30
+OPEN_STATES = ("assigned", "on_the_way", "on_site")
+
+
+def average_speed() -> int:
+    return int(plugin_settings("smart_home").get("average_speed_kmh", 25) or 25)
+
+
+def travel_minutes(metres: int, speed_kmh: int) -> int:
+    """Driving minutes estimated from the straight-line distance at the tenant's average city speed (rounded up)."""
+    return math.ceil(metres / 1000 / max(speed_kmh, 1) * 60)
+
+
+def last_stops(engineer_ids, *, exclude_order_id=None) -> dict[int, tuple[str, Decimal, Decimal]]:
+    """Where each engineer will be before a new job: his latest open job (or one finished today) at a property with
+    coordinates, else his van's base. {engineer id: (label, latitude, longitude)}; two queries for any number."""
+    ids = list(engineer_ids)
+    if not ids:
+        return {}
+    day_start = datetime.combine(tenant_today(), time(0), tzinfo=tenant_zone())
+    latest = func.coalesce(WorkOrder.completed_at, WorkOrder.checked_in_at, WorkOrder.assigned_at)
+    rows = db.session.execute(
+        select(WorkOrder.engineer_id, WorkOrder.number, Property.latitude, Property.longitude)
+        .join(Property, and_(Property.tenant_id == WorkOrder.tenant_id, Property.id == WorkOrder.property_id))
+        .where(WorkOrder.engineer_id.in_(ids), WorkOrder.id != (exclude_order_id or 0),
+               Property.latitude.is_not(None), Property.longitude.is_not(None),
+               or_(WorkOrder.state.in_(OPEN_STATES), WorkOrder.completed_at >= day_start))
+        .order_by(WorkOrder.engineer_id, latest.desc(), WorkOrder.id.desc())).all()
+    found: dict[int, tuple] = {}
+    for engineer_id, number, lat, lng in rows:
+        found.setdefault(engineer_id, (_("the previous job %(number)s", number=number), lat, lng))
+    for van in db.session.scalars(select(Van).where(Van.engineer_id.in_(ids), Van.base_latitude.is_not(None),
+                                                    Van.base_longitude.is_not(None))):
+        found.setdefault(van.engineer_id, (_("the base"), van.base_latitude, van.base_longitude))
+    return found
+
+
+def navigation_links(prop: Property | None) -> dict[str, str]:
+    """Links that open navigation to the property in Amap (高德) and Baidu Maps: their web URIs, which hand over to
+    the installed app on a phone (callnative) and fall back to the web map. Coordinates are the phone's (WGS-84),
+    so both are told so; without coordinates they search the address."""
+    if prop is None:
+        return {}
+    name = prop.label or prop.address
+    if prop.latitude is not None and prop.longitude is not None:
+        return {"amap": "https://uri.amap.com/navigation?" + urlencode({
+                    "to": f"{prop.longitude},{prop.latitude},{name}", "mode": "car", "coordinate": "wgs84",
+                    "callnative": "1", "src": "storecrm"}),
+                "baidu": "https://api.map.baidu.com/direction?" + urlencode({
+                    "destination": f"latlng:{prop.latitude},{prop.longitude}|name:{name}", "mode": "driving",
+                    "coord_type": "wgs84", "region": prop.district, "output": "html", "src": "storecrm"})}
+    address = f"{prop.district}{prop.address}"
+    return {"amap": "https://uri.amap.com/search?" + urlencode({"keyword": address, "callnative": "1",
+                                                                "src": "storecrm"}),
+            "baidu": "https://api.map.baidu.com/geocoder?" + urlencode({"address": address, "output": "html",
+                                                                       "src": "storecrm"})}
+
+
+@dataclass
+class Stop:
+    order: WorkOrder
+    customer_name: str
+    prop: Property | None
+    metres: int | None = None
+    minutes: int | None = None
+    links: dict | None = None
+    x: float | None = None   # position on the day's sketch map (0–100)
+    y: float | None = None
+
+
+def day_route(engineer_id: int) -> dict:
+    """The engineer's day (今日行程): his open jobs as ordered stops — on site first, then on the way, then by due day
+    and dispatch time — each with the straight-line distance and drive time from the stop before (the first from
+    his base), navigation links, and positions for a sketch map. Three queries."""
+    rank = {"on_site": 0, "on_the_way": 1, "assigned": 2}
+    rows = db.session.execute(
+        select(WorkOrder, Customer.name, Property)
+        .join(Customer, and_(Customer.tenant_id == WorkOrder.tenant_id, Customer.id == WorkOrder.customer_id))
+        .outerjoin(Property, and_(Property.tenant_id == WorkOrder.tenant_id, Property.id == WorkOrder.property_id))
+        .where(WorkOrder.engineer_id == engineer_id, WorkOrder.state.in_(OPEN_STATES))).all()
+    rows.sort(key=lambda r: (rank[r[0].state], r[0].due_on or date.max, r[0].assigned_at or r[0].reported_at,
+                             r[0].id))
+    van = van_of(engineer_id)
+    speed = average_speed()
+    here = (van.base_latitude, van.base_longitude) if van and van.base_latitude is not None else None
+    stops, total_m, total_min = [], 0, 0
+    for order, name, prop in rows:
+        stop = Stop(order, name, prop, links=navigation_links(prop))
+        if prop is not None and prop.latitude is not None and prop.longitude is not None:
+            if here is not None:
+                stop.metres = distance_m(here[0], here[1], prop.latitude, prop.longitude)
+                stop.minutes = travel_minutes(stop.metres, speed)
+                total_m, total_min = total_m + stop.metres, total_min + stop.minutes
+            here = (prop.latitude, prop.longitude)
+        stops.append(stop)
+    points = [(float(s.prop.latitude), float(s.prop.longitude)) for s in stops
+              if s.prop is not None and s.prop.latitude is not None and s.prop.longitude is not None]
+    base = (float(van.base_latitude), float(van.base_longitude)) if van and van.base_latitude is not None else None
+    sketch = _sketch(points + ([base] if base else []))
+    for stop in stops:
+        if stop.prop is not None and stop.prop.latitude is not None and stop.prop.longitude is not None:
+            stop.x, stop.y = sketch(float(stop.prop.latitude), float(stop.prop.longitude))
+    base_xy = sketch(*base) if base else None
+    route = ([base_xy] if base_xy else []) + [(s.x, s.y) for s in stops if s.x is not None]
+    return {"stops": stops, "total_km": f"{total_m / 1000:.1f}", "total_minutes": total_min, "speed": speed,
+            "base": base_xy, "route": route}
+
+
+def _sketch(points):
+    """A projection of the day's points into a 0–100 square with a margin (north up), for the sketch map."""
+    if not points:
+        return lambda lat, lng: (50.0, 50.0)
+    lats, lngs = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(lats) - min(lats), (max(lngs) - min(lngs)) * math.cos(math.radians(sum(lats) / len(lats))),
+               1e-4)
+    mid_lat, mid_lng = (max(lats) + min(lats)) / 2, (max(lngs) + min(lngs)) / 2
+    scale = math.cos(math.radians(mid_lat))
+
+    def place(lat, lng):
+        return (round(50 + (lng - mid_lng) * scale / span * 80, 1), round(50 - (lat - mid_lat) / span * 80, 1))
+
+    return place
 
 
 def dispatch(order: WorkOrder, *, user=AUTOMATION, now=None) -> WorkOrder:
@@ -360,6 +507,8 @@ class PartSchema(Schema):
     item_id = fields.Integer(required=True, metadata={"label": _l("Part")})
     quantity = fields.Decimal(load_default=Decimal("1"), places=3, validate=validate.Range(
         min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
+    # ticked: the customer pays for this part even on a covered job (damage, an extra the customer wanted)
+    billable = fields.Boolean(load_default=False)
 
 
 def use_part(user, order: WorkOrder, data: dict, now=None) -> PartUsage:
@@ -380,8 +529,11 @@ def use_part(user, order: WorkOrder, data: dict, now=None) -> PartUsage:
     customer = get_scoped(Customer, order.customer_id)
     issue_stock(item, location, data.get("quantity", Decimal("1")), reference=(REF, order.id), customer=customer,
                 reason=order.number, staff=user if isinstance(user, User) else None)
+    covered = coverage_of(order)["code"]
     usage = PartUsage(work_order_id=order.id, item_id=item.id, location_id=location.id, asset_id=order.asset_id,
-                      quantity=Decimal(str(data.get("quantity", 1))), used_at=now or utcnow())
+                      quantity=Decimal(str(data.get("quantity", 1))), used_at=now or utcnow(),
+                      coverage="billable" if data.get("billable") else covered,
+                      unit_price=price_for(item, order.store_id))
     db.session.add(usage)
     db.session.flush()
     record_audit("update", "smart_home_work_order", order.id, f"{order.number} {item.name}")
@@ -614,6 +766,58 @@ def contracts_of(customer_id: int | None = None) -> list:
     return db.session.execute(query.order_by(Contract.id.desc()).limit(200)).all()
 
 
+def sla_state(order: WorkOrder, now=None) -> str | None:
+    """The contract's promised response on this order: None (no promise), `met`, `late` (accepted after it),
+    `breached` (still not accepted and past it) or `running`."""
+    if order.respond_by is None:
+        return None
+    if order.accepted_at is not None:
+        return "met" if order.accepted_at <= order.respond_by else "late"
+    if order.state in ("cancelled",):
+        return None
+    return "breached" if (now or utcnow()) > order.respond_by else "running"
+
+
+class MoveVisitSchema(Schema):
+    day = fields.Date(required=True, metadata={"label": _l("New day")},
+                      error_messages={"required": _l("Choose the new day."), "invalid": _l("Choose the new day.")})
+
+
+def move_visit(user, visit: ContractVisit, data: dict, today: date | None = None) -> ContractVisit:
+    """Move a planned visit to the day agreed with the customer: its work order's day moves with it and the history
+    says so. The planned day stays as the planner's claim, so the visit is never planned a second time."""
+    contract = get_scoped(Contract, visit.contract_id)
+    order = get_scoped(WorkOrder, visit.work_order_id) if visit.work_order_id else None
+    day, today = data["day"], today or tenant_today()
+    if order is not None and order.state in ("done", "visited", "cancelled"):
+        _refuse("day", _("This visit is already closed."))
+    if day < today or day > contract.ends_on:
+        _refuse("day", _("Choose a day from today to the end of the contract."))
+    before = visit.moved_to or visit.due_on
+    visit.moved_to = None if day == visit.due_on else day
+    if order is not None:
+        order.due_on = day
+        db.session.add(WorkOrderEvent(work_order_id=order.id, from_state=order.state, to_state=order.state,
+                                      user_id=getattr(user, "id", None),
+                                      note=_("Visit moved from %(before)s to %(after)s", before=before.isoformat(),
+                                             after=day.isoformat())))
+    db.session.flush()
+    record_audit("update", "smart_home_contract_visit", visit.id, f"{contract.number} {day.isoformat()}")
+    return visit
+
+
+def overdue_visits(today: date | None = None, limit: int = 100):
+    """Planned visits whose day (moved or planned) has passed and whose work order is still open (one query)."""
+    today = today or tenant_today()
+    day = func.coalesce(ContractVisit.moved_to, ContractVisit.due_on)
+    return db.session.execute(
+        select(ContractVisit, WorkOrder, Contract.number)
+        .join(WorkOrder, and_(WorkOrder.tenant_id == ContractVisit.tenant_id, WorkOrder.id == ContractVisit.work_order_id))
+        .join(Contract, and_(Contract.tenant_id == ContractVisit.tenant_id, Contract.id == ContractVisit.contract_id))
+        .where(day < today, WorkOrder.state.in_(("pending", "assigned", "on_the_way", "on_site")))
+        .order_by(day, ContractVisit.id).limit(limit)).all()
+
+
 def visits_of(contract_id: int):
     return db.session.execute(select(ContractVisit, WorkOrder).outerjoin(
         WorkOrder, and_(WorkOrder.tenant_id == ContractVisit.tenant_id, WorkOrder.id == ContractVisit.work_order_id))
@@ -812,28 +1016,125 @@ class PartRequestSchema(Schema):
         min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
 
 
-def request_part(user, order: WorkOrder, data: dict):
-    """A part the van does not carry (enough of): a task for the store's manager to send it (a stock transfer to
-    the van), noted in the work order's history."""
+def request_part(user, order: WorkOrder, data: dict) -> TransferRequest:
+    """A part the van does not carry (enough of): a transfer request from the warehouse to the engineer's van for the
+    store's manager to approve in one click, noted in the work order's history."""
     _engineer_only(user, order)
     if order.state in ("done", "visited", "cancelled"):
         _refuse("state", _("This step is not possible now."))
     item = get_catalog_item(data.get("item_id"))
     if item is None:
         _refuse("item_id", _("Choose one of the listed options."))
-    assignee = default_assignee(None, order.store_id)
+    van = van_of(order.engineer_id)
+    if van is None:
+        _refuse("item_id", _("The engineer has no van stock."))
     quantity = Decimal(str(data.get("quantity", 1))).normalize()
-    engineer = get_scoped(User, order.engineer_id)
-    task = create_task(AUTOMATION, {
-        "title": _("Send %(quantity)s × %(part)s to %(engineer)s's van for %(number)s", quantity=f"{quantity:f}",
-                   part=item.name, engineer=engineer.display_name if engineer else "", number=order.number),
-        "customer_id": order.customer_id, "assignee_id": assignee.id if assignee else None},
-        related=(REF, order.id))
+    request = _transfer_request(van, item, quantity, "part_request", order)
     db.session.add(WorkOrderEvent(work_order_id=order.id, from_state=order.state, to_state=order.state,
                                   user_id=getattr(user, "id", None),
                                   note=_("Part requested: %(part)s × %(quantity)s", part=item.name,
                                          quantity=f"{quantity:f}")[:300]))
-    return task
+    return request
+
+
+def _transfer_request(van: Van, item, quantity: Decimal, reason: str, order: WorkOrder | None = None):
+    from storecrm.sdk import StockLocation
+
+    request = TransferRequest(van_id=van.id, item_id=item.id, quantity=quantity, reason=reason,
+                              work_order_id=order.id if order else None, state="open", requested_at=utcnow())
+    db.session.add(request)
+    db.session.flush()
+    location = get_scoped(StockLocation, van.location_id)
+    engineer = get_scoped(User, van.engineer_id)
+    manager = default_assignee(None, location.store_id if location else None)
+    if manager is not None:
+        with force_locale(manager.locale or tenant_locale()):
+            title = (_("Van of %(engineer)s needs %(quantity)s × %(part)s", engineer=engineer.display_name,
+                       quantity=f"{quantity.normalize():f}", part=item.name))
+            body = (_("Requested for %(number)s", number=order.number) if order else
+                    _("The van fell to its minimum for this part."))
+        # the outbox's dedupe key: one message per request, whatever retries happen
+        notify_user(manager, title, body, "/smart-home/transfers/", dedupe_key=f"smart_home.transfer.{request.id}")
+    record_audit("create", "smart_home_transfer_request", request.id, f"{item.name} × {quantity:f}")
+    return request
+
+
+def van_fell_below_minimum(level, item, location) -> TransferRequest | None:
+    """The stock core says a location fell to its reorder level (once per crossing). For a van: a transfer request
+    that brings it back to twice its minimum, unless one for that part is still open."""
+    van = db.session.scalar(select(Van).where(Van.location_id == location.id))
+    if van is None or level.reorder_level is None:
+        return None
+    if db.session.scalar(select(TransferRequest.id).where(TransferRequest.van_id == van.id,
+                                                          TransferRequest.item_id == item.id,
+                                                          TransferRequest.state == "open")):
+        return None
+    available = Decimal(level.on_hand) - Decimal(level.reserved or 0)
+    quantity = max(Decimal(level.reorder_level) * 2 - available, Decimal("1"))
+    return _transfer_request(van, item, quantity, "reorder")
+
+
+class ApproveTransferSchema(Schema):
+    source_location_id = fields.Integer(required=True, metadata={"label": _l("Warehouse")},
+                                        error_messages={"required": _l("Choose the warehouse that sends it.")})
+
+
+def approve_transfer_request(user, request: TransferRequest, data: dict) -> TransferRequest:
+    """One click: the parts leave the warehouse and are loaded on the van — a stock-core transfer sent and received
+    at once (the engineer picks them up at the depot). Once only: the request is claimed by one conditional UPDATE,
+    so a double click or two managers at once load the van once."""
+    from sqlalchemy import update
+
+    from storecrm.sdk import InsufficientStock, StockLocation, receive_stock_transfer, send_stock_transfer
+
+    source = get_scoped(StockLocation, data.get("source_location_id")) if data.get("source_location_id") else None
+    if source is None or source.kind == "van":
+        _refuse("source_location_id", _("Choose the warehouse that sends it."))
+    claimed = db.session.execute(update(TransferRequest).where(TransferRequest.id == request.id,
+                                                               TransferRequest.state == "open")
+                                 .values(state="approved").returning(TransferRequest.id)).first()
+    if claimed is None:
+        _refuse("state", _("This request was already decided."))
+    van = get_scoped(Van, request.van_id)
+    destination = get_scoped(StockLocation, van.location_id)
+    staff = user if isinstance(user, User) else None
+    try:
+        transfer = send_stock_transfer(source, destination, [{"item_id": request.item_id,
+                                                              "quantity": request.quantity}],
+                                       note=_("Transfer request %(id)s", id=request.id), staff=staff)
+    except InsufficientStock as err:
+        raise ValidationError({"source_location_id": [m for ms in err.messages.values() for m in ms]}) from None
+    receive_stock_transfer(transfer, staff=staff)
+    db.session.refresh(request)
+    request.source_location_id, request.transfer_id = source.id, transfer.id
+    request.decided_by_id, request.decided_at = getattr(staff, "id", None), utcnow()
+    record_audit("update", "smart_home_transfer_request", request.id, "approved")
+    return request
+
+
+def reject_transfer_request(user, request: TransferRequest) -> TransferRequest:
+    if request.state != "open":
+        _refuse("state", _("This request was already decided."))
+    request.state, request.decided_at = "rejected", utcnow()
+    request.decided_by_id = user.id if isinstance(user, User) else None
+    record_audit("update", "smart_home_transfer_request", request.id, "rejected")
+    return request
+
+
+def transfer_requests(*, state: str | None = "open", limit: int = 200):
+    """Transfer requests with part, engineer, van stock name and work order number, newest first (one query)."""
+    from storecrm.sdk import StockLocation
+
+    query = (select(TransferRequest, CatalogItem.name, User.display_name, WorkOrder.number)
+             .join(CatalogItem, and_(CatalogItem.tenant_id == TransferRequest.tenant_id,
+                                     CatalogItem.id == TransferRequest.item_id))
+             .join(Van, and_(Van.tenant_id == TransferRequest.tenant_id, Van.id == TransferRequest.van_id))
+             .join(User, and_(User.tenant_id == Van.tenant_id, User.id == Van.engineer_id))
+             .outerjoin(WorkOrder, and_(WorkOrder.tenant_id == TransferRequest.tenant_id,
+                                        WorkOrder.id == TransferRequest.work_order_id)))
+    if state:
+        query = query.where(TransferRequest.state == state)
+    return db.session.execute(query.order_by(TransferRequest.id.desc()).limit(limit)).all()
 
 
 def coverage_of(order: WorkOrder) -> dict:
@@ -853,3 +1154,224 @@ def coverage_of(order: WorkOrder) -> dict:
             return {"code": "contract", "contract": contract,
                     "respond_by": order.reported_at + timedelta(hours=contract.response_hours)}
     return {"code": "billable"}
+
+
+# --- photos from the job and defective parts returned (旧件回收) -----------------------------------------------------
+
+MAX_PHOTOS = 12
+
+
+def add_photo(user, order: WorkOrder, filename, data: bytes):
+    """A photo the engineer takes on the job (before/after), kept with the work order's photos."""
+    _engineer_only(user, order)
+    if order.state not in ("on_the_way", "on_site", "done"):
+        _refuse("photo", _("This step is not possible now."))
+    if len(order.photo_ids or []) >= MAX_PHOTOS:
+        _refuse("photo", _("At most %(count)d photos per work order.", count=MAX_PHOTOS))
+    stored = accept_upload(user if isinstance(user, User) else None, filename, data, images_only=True, field="photo")
+    db.session.flush()
+    order.photo_ids = [*(order.photo_ids or []), stored.id]
+    return stored
+
+
+class PartReturnSchema(Schema):
+    item_id = fields.Integer(required=True, metadata={"label": _l("Part")})
+    quantity = fields.Decimal(load_default=Decimal("1"), places=3, validate=validate.Range(
+        min=Decimal("0.001"), max=1000, error=_l("Give a quantity above 0.")))
+    serial = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    reason = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+def record_part_return(user, order: WorkOrder, data: dict, now=None) -> PartReturn:
+    """A defective part the engineer took out (旧件): pending return, to be brought to the warehouse."""
+    _engineer_only(user, order)
+    if order.state not in ("on_site", "done", "visited"):
+        _refuse("state", _("Check in on site before using parts."))
+    item = get_catalog_item(data.get("item_id"))
+    if item is None:
+        _refuse("item_id", _("Choose one of the listed options."))
+    part = PartReturn(work_order_id=order.id, item_id=item.id, engineer_id=order.engineer_id,
+                      quantity=Decimal(str(data.get("quantity") or 1)), serial=data.get("serial"),
+                      reason=data.get("reason"), state="pending", created_at=now or utcnow())
+    db.session.add(part)
+    db.session.flush()
+    record_audit("create", "smart_home_part_return", part.id, f"{order.number} {item.name}")
+    return part
+
+
+class ReturnStepSchema(Schema):
+    to = fields.String(required=True, validate=validate.OneOf(["received", "returned", "scrapped"],
+                                                             error=_l("Choose one of the listed options.")))
+    location_id = fields.Integer(load_default=None, allow_none=True)
+    supplier = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    note = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+def move_part_return(user, part: PartReturn, data: dict, now=None) -> PartReturn:
+    """pending → received at a warehouse (which one is required) → returned to the supplier (named) or scrapped.
+    The defective part never enters the sellable stock ledger: it is followed here, not issued again."""
+    to = data["to"]
+    if to not in RETURN_FLOW.get(part.state, ()):
+        _refuse("to", _("This step is not possible now."))
+    now = now or utcnow()
+    if to == "received":
+        from storecrm.sdk import StockLocation
+
+        location = get_scoped(StockLocation, data.get("location_id")) if data.get("location_id") else None
+        if location is None or location.kind == "van":
+            _refuse("location_id", _("Choose the warehouse that received it."))
+        part.location_id, part.received_at = location.id, now
+    else:
+        if to == "returned" and not data.get("supplier"):
+            _refuse("supplier", _("Name the supplier it goes back to."))
+        part.supplier, part.closed_at = data.get("supplier"), now
+    part.state, part.note = to, data.get("note") or part.note
+    db.session.flush()
+    record_audit("update", "smart_home_part_return", part.id, to)
+    return part
+
+
+def part_returns(*, state: str | None = None, work_order_id: int | None = None, limit: int = 200):
+    """Defective parts with their part name, work order number and engineer, newest first (one query)."""
+    query = (select(PartReturn, CatalogItem.name, WorkOrder.number, User.display_name)
+             .join(CatalogItem, and_(CatalogItem.tenant_id == PartReturn.tenant_id,
+                                     CatalogItem.id == PartReturn.item_id))
+             .join(WorkOrder, and_(WorkOrder.tenant_id == PartReturn.tenant_id,
+                                   WorkOrder.id == PartReturn.work_order_id))
+             .outerjoin(User, and_(User.tenant_id == PartReturn.tenant_id, User.id == PartReturn.engineer_id)))
+    if state:
+        query = query.where(PartReturn.state == state)
+    if work_order_id:
+        query = query.where(PartReturn.work_order_id == work_order_id)
+    return db.session.execute(query.order_by(PartReturn.id.desc()).limit(limit)).all()
+
+
+# --- the on-site quote for what is not covered, and its payment ----------------------------------------------------
+
+class QuoteSchema(Schema):
+    labour_amount = fields.Decimal(load_default=Decimal("0"), places=2, validate=lambda v: _money_range(v))
+    signed_name = Trimmed(required=True, validate=validate.Length(min=1, max=80),
+                          error_messages={"required": _l("The customer's name is needed.")})
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^data:image/png;base64,[A-Za-z0-9+/=]{20,400000}$", error=_l("Ask the customer to sign in the box.")))
+
+
+def _money_range(value) -> None:
+    if value < 0 or value > 1_000_000:
+        raise ValidationError(_("Give an amount from 0 to 1,000,000."))
+
+
+def billable_lines(order: WorkOrder) -> list[dict]:
+    """What the customer pays for on this job: the billable parts at their price, then the labour (when any)."""
+    lines = [{"description": f"{name}", "quantity": usage.quantity.normalize(), "unit_price": usage.unit_price}
+             for usage, name in parts_of(order.id) if usage.coverage == "billable" and usage.unit_price]
+    if order.labour_amount:
+        lines.append({"description": _("Labour"), "quantity": Decimal("1"), "unit_price": order.labour_amount})
+    return lines
+
+
+def sign_quote(user, order: WorkOrder, data: dict, now=None):
+    """The customer signs the on-site quote for what warranty or contract do not cover: it becomes a confirmed order
+    of the commerce core (free-text lines: the parts already left the van, so the order must not reserve them
+    again), linked to the work order, ready to be paid."""
+    _engineer_only(user, order)
+    if order.state not in ("on_site", "done"):
+        _refuse("state", _("Check in on site before using parts."))
+    if order.sales_order_id:
+        _refuse("state", _("The customer already signed the quote."))
+    if not data.get("signature"):
+        _refuse("signature", _("Ask the customer to sign in the box."))
+    order.labour_amount = data.get("labour_amount") or None
+    lines = billable_lines(order)
+    if not lines:
+        _refuse("labour_amount", _("Nothing to charge: every part is covered and there is no labour."))
+    staff = user if isinstance(user, User) else AUTOMATION
+    sale = create_sales_document(staff, "order", customer_id=order.customer_id, store_id=order.store_id,
+                                 asset_id=order.asset_id, source=(REF, order.id),
+                                 lines=[{**line, "quantity": str(line["quantity"]),
+                                         "unit_price": str(line["unit_price"])} for line in lines])
+    confirm_order(None if staff is AUTOMATION else staff, sale)
+    order.sales_order_id = sale.id
+    order.quote_signed_name, order.quote_signature = data["signed_name"], data["signature"]
+    order.quote_signed_at = now or utcnow()
+    record_audit("update", "smart_home_work_order", order.id, f"{order.number} quote")
+    return sale
+
+
+class PaymentSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(
+        ["cash", "wechat_pay", "alipay", "bank_card", "transfer"], error=_l("Choose one of the listed options.")))
+    amount = fields.Decimal(required=True, places=2, validate=lambda v: _money_range(v))
+
+
+def take_payment(user, order: WorkOrder, data: dict, request_key: str | None = None):
+    """Money taken on site for the signed quote, recorded on its commerce order (never above the balance due; the
+    same key twice records it once)."""
+    _engineer_only(user, order)
+    sale = get_scoped(SalesDocument, order.sales_order_id) if order.sales_order_id else None
+    if sale is None:
+        _refuse("state", _("Let the customer sign the quote first."))
+    return record_order_payment(user if isinstance(user, User) else AUTOMATION, sale, data["method"], data["amount"],
+                                reference=order.number, request_key=request_key)
+
+
+def quote_of(order: WorkOrder) -> dict:
+    """The job's charges for the phone: every part line with who pays, the billable total and the order when signed."""
+    parts = parts_of(order.id)
+    billable = sum((u.unit_price or 0) * u.quantity for u, _n in parts if u.coverage == "billable")
+    sale = get_scoped(SalesDocument, order.sales_order_id) if order.sales_order_id else None
+    return {"parts": parts, "billable_parts": Decimal(billable).quantize(Decimal("0.01")), "sale": sale,
+            "totals": document_totals(sale) if sale else None}
+
+
+# --- teams: a job sent to the engineers of a district, taken by one of them -----------------------------------------
+# The core has no teams; the team of a district is the engineers whose service regions (the staff profile dispatch
+# already ranks by) include it.
+
+def team_regions() -> list[str]:
+    """The districts some engineer with a van covers: the teams a job can go to."""
+    regions = set()
+    for user, _van in engineers():
+        regions.update(staff_profile(user.id).get("regions") or [])
+    return sorted(regions)
+
+
+def send_to_team(user, order: WorkOrder, region: str, now=None) -> WorkOrder:
+    """Give a job (a planned visit, a job nobody took) to a district's team instead of one engineer: it goes back to
+    pending with the team noted, and every engineer of the team is told."""
+    region = (region or "").strip()
+    if region not in team_regions():
+        _refuse("team_region", _("Choose one of the listed options."))
+    if order.state not in ("pending", "assigned"):
+        _refuse("state", _("This work order can no longer be reassigned."))
+    before = order.state
+    order.state, order.engineer_id, order.team_region = "pending", None, region
+    _history(order, before, user, _("Sent to the %(region)s team", region=region), now=now)
+    for engineer, _van in engineers():
+        if region in (staff_profile(engineer.id).get("regions") or []):
+            notify_user(engineer, _("Work order %(number)s for your team", number=order.number), region,
+                        "/smart-home/engineer/")
+    return order
+
+
+def team_jobs(engineer_id: int) -> list:
+    """Pending jobs sent to the teams of the districts this engineer covers (one query after his profile)."""
+    regions = staff_profile(engineer_id).get("regions") or []
+    if not regions:
+        return []
+    return db.session.execute(select(WorkOrder, Customer.name).join(
+        Customer, and_(Customer.tenant_id == WorkOrder.tenant_id, Customer.id == WorkOrder.customer_id))
+        .where(WorkOrder.state == "pending", WorkOrder.team_region.in_(regions))
+        .order_by(WorkOrder.due_on.nulls_last(), WorkOrder.id).limit(50)).all()
+
+
+def take_from_team(user, order: WorkOrder, now=None) -> WorkOrder:
+    """An engineer of the team takes the job. The job's row is locked first: two engineers tapping at once, one
+    gets it and the other a field error."""
+    db.session.execute(select(WorkOrder).where(WorkOrder.id == order.id).with_for_update()
+                       .execution_options(populate_existing=True))
+    if order.state != "pending" or not order.team_region:
+        _refuse("state", _("Someone else took this job."))
+    if order.team_region not in (staff_profile(user.id).get("regions") or []):
+        _refuse("team_region", _("This job is for another team."))
+    return assign(user, order, user.id, note=_("Taken from the %(region)s team", region=order.team_region), now=now)

@@ -5,7 +5,8 @@
     form.addEventListener("submit", function (event) {
       if (form.dataset.located || !navigator.geolocation) { return; }
       event.preventDefault();
-      var done = function () { form.dataset.located = "1"; form.submit(); };
+      // requestSubmit, not submit(): the offline queue listens for the submit event and must see this one too
+      var done = function () { form.dataset.located = "1"; if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); } };
       navigator.geolocation.getCurrentPosition(function (pos) {
         form.querySelector("[name=latitude]").value = pos.coords.latitude.toFixed(6);
         form.querySelector("[name=longitude]").value = pos.coords.longitude.toFixed(6);

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,176 @@ def test_fault_report_to_failure_rate_on_phones_in_chinese(app, make_tenant, in_
     manager.goto(f"{base}/assets/{ids['device']}")
     assert "指纹识别模组" in manager.inner_text("[data-testid=device-history]")
     manager.screenshot(path=str(SHOTS / "smart-home-9-device-history-zh.png"), full_page=True)
+
+
+def _until(page, expression, seconds=10.0):
+    """Poll a page expression until it is true: evaluate runs over the DevTools protocol, which the page's CSP (no
+    eval) allows, where wait_for_function's string predicate is refused."""
+    from playwright.sync_api import Error as PlaywrightError  # like the fixture: only when a browser test runs
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if page.evaluate(f"() => Boolean({expression})"):
+                return
+        except PlaywrightError:  # the page was reloading (the queue reloads it once everything is sent): ask again
+            pass
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        page.wait_for_timeout(100)
+
+
+def test_the_engineer_works_a_job_without_signal_and_each_step_arrives_once(app, make_tenant, in_tenant, live_server,
+                                                                            phones, system_db):
+    """Offline on the phone: check-in (with position), a part from the van, a photo and the signed completion are
+    kept on the phone, survive a reload from the worker's cache, and arrive exactly once when the signal is back —
+    with a second tab of the same job flushing the same queue at the same moment."""
+    from storecrm.sdk import User, get_scoped
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import WorkOrder
+    from storecrm.testing.fixtures import PASSWORD
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha):
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock",
+                                                  "description": "指纹识别不了"})
+        services.accept(get_scoped(User, ids["tech"]), order)
+        order_id = order.id
+    t = alpha.id
+
+    def count(sql):
+        with system_db.connect() as conn:
+            return conn.execute(text(sql), {"t": t}).scalar()
+
+    engineer = phones(geolocation={"latitude": 31.2301, "longitude": 121.5001}, permissions=["geolocation"])
+    base = f"{live_server}/t/alpha"
+    engineer.goto(f"{base}/login")
+    engineer.fill("#login", alpha.emails["technician"])
+    engineer.fill("#password", PASSWORD)
+    engineer.click("[data-testid=login-submit]")
+    job = f"{base}/smart-home/engineer/{order_id}"
+    engineer.goto(job)
+    # the worker takes over, then a second visit with signal leaves the page and its files in its cache
+    _until(engineer, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", 15)
+    engineer.reload()
+    _until(engineer, "document.querySelector('input[data-idempotency-key]').value.length > 8")
+    second_tab = engineer.context.new_page()
+    second_tab.goto(job)
+    _until(second_tab, "document.querySelector('input[data-idempotency-key]').value.length > 8")
+
+    engineer.context.set_offline(True)
+    _until(engineer, "!navigator.onLine")
+    engineer.click("[data-testid=check-in-button]")
+    engineer.wait_for_selector("[data-testid=complete-form]", state="visible")   # shown without asking the server
+    engineer.select_option("[data-testid=part-select]", str(ids["module"]))
+    engineer.click("[data-testid=use-part]")
+    engineer.set_input_files("[data-testid=photo-input]",
+                             files=[{"name": "before.png", "mimeType": "image/png", "buffer": PHOTO}])
+    engineer.click("[data-testid=add-photo]")
+    _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '3'")
+    # the page is reopened in the basement: it comes from the worker's cache, the three steps still wait
+    engineer.reload()
+    _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '3'")
+    engineer.wait_for_selector("[data-testid=complete-form]", state="visible")
+    banner = engineer.inner_text("[data-testid=offline-banner]")
+    assert "无信号" in banner and "3" in banner, banner
+    engineer.fill("#c-diagnosis", "指纹模组老化")
+    engineer.fill("#c-report", "更换指纹模组，测试正常")
+    pad = engineer.locator("[data-testid=signature-pad]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    engineer.mouse.move(box["x"] + 20, box["y"] + 40)
+    engineer.mouse.down()
+    for step in range(1, 12):
+        engineer.mouse.move(box["x"] + 20 + step * 20, box["y"] + 40 + (step % 3) * 15)
+    engineer.mouse.up()
+    engineer.click("[data-testid=complete-job]")
+    _until(engineer, "document.querySelector('[data-offline-banner]').dataset.queued === '4'")
+    engineer.evaluate("() => window.scrollTo(0, 0)")
+    engineer.screenshot(path=str(SHOTS / "smart-home-offline-1-queued-zh.png"), full_page=True)
+    # nothing reached the server while the phone had no signal
+    assert count("SELECT state FROM smart_home_work_orders WHERE tenant_id = :t") == "on_the_way"
+    assert count("SELECT count(*) FROM smart_home_part_usages WHERE tenant_id = :t") == 0
+
+    engineer.context.set_offline(False)   # both tabs see the signal come back and flush the same queue
+    try:
+        engineer.wait_for_selector("[data-testid=signature-image]", timeout=30000)
+    except Exception:  # noqa: BLE001 - say what the page says instead of a bare timeout
+        raise AssertionError(engineer.inner_text("main")[:600]) from None
+    _until(second_tab, "document.querySelector('[data-offline-banner]').dataset.queued === '0'")
+    engineer.screenshot(path=str(SHOTS / "smart-home-offline-2-sent-zh.png"), full_page=True)
+    assert count("SELECT state FROM smart_home_work_orders WHERE tenant_id = :t") == "done"
+    assert count("SELECT count(*) FROM smart_home_work_order_events WHERE tenant_id = :t AND to_state = 'on_site' "
+                 "AND from_state <> 'on_site'") == 1
+    assert count("SELECT count(*) FROM smart_home_part_usages WHERE tenant_id = :t") == 1
+    assert count("SELECT jsonb_array_length(photo_ids) FROM smart_home_work_orders WHERE tenant_id = :t") == 1
+    assert count("SELECT count(*) FROM smart_home_action_receipts WHERE tenant_id = :t") == 4
+    assert count("SELECT check_in_distance_m FROM smart_home_work_orders WHERE tenant_id = :t") < 50
+    assert count("SELECT signature LIKE 'data:image/png;base64,%' FROM smart_home_work_orders WHERE tenant_id = :t")
+    with system_db.connect() as conn:
+        left = conn.execute(text("SELECT on_hand FROM stock_levels WHERE tenant_id = :t AND location_id = :l"),
+                            {"t": t, "l": ids["vans"][ids["tech"]]}).scalar()
+    assert left == 4
+
+
+def test_the_field_pages_read_in_chinese_on_a_phone(app, make_tenant, in_tenant, live_server, phones):
+    """The engineer's day, the charges page, van transfer requests, defective parts and a contract's moved visit, at
+    375 px in zh_CN: no English, no raw codes, nothing wider than the phone. Screenshots for a person to look at."""
+    from datetime import timedelta
+
+    from storecrm.sdk import (StockLocation, User, create_stock_location, get_catalog_item, get_scoped,
+                              receive_stock, tenant_today)
+    from storecrm.plugins.smart_home import services
+    from storecrm.plugins.smart_home.models import Van
+    from storecrm.testing.fixtures import PASSWORD
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    with in_tenant(alpha) as session:
+        tech = get_scoped(User, ids["tech"])
+        van = session.query(Van).filter(Van.engineer_id == ids["tech"]).one()
+        van.base_latitude, van.base_longitude = 31.2000, 121.4800
+        warehouse = create_stock_location(None, {"store_id": alpha.stores[0], "kind": "warehouse", "name": "中心仓"})
+        receive_stock(get_catalog_item(ids["module"]), warehouse, 10)
+        order = services.create_work_order(None, {"kind": "repair", "customer_id": ids["customer"],
+                                                  "asset_id": ids["device"], "fault_type": "lock"})
+        services.check_in(tech, order, {})
+        services.use_part(tech, order, {"item_id": ids["module"], "quantity": 1})
+        services.use_part(tech, order, {"item_id": ids["module"], "quantity": 1, "billable": True})
+        services.record_part_return(tech, order, {"item_id": ids["module"], "quantity": 1, "serial": "FP-OLD-1",
+                                                  "reason": "进水"})
+        services.request_part(tech, order, {"item_id": ids["module"], "quantity": 2})
+        other = services.create_work_order(None, {"kind": "install", "customer_id": ids["customer"],
+                                                  "property_id": ids["home"]}, dispatch_now=False)
+        services.assign(None, other, ids["tech"])
+        today = tenant_today()
+        contract = services.create_contract(None, {
+            "customer_id": ids["customer"], "starts_on": today - timedelta(days=20),
+            "ends_on": today + timedelta(days=300), "frequency": "monthly", "price": 2400, "response_hours": 4,
+            "property_ids": [ids["home"]], "asset_ids": []})
+        visits = services.plan_contract_visits(today - timedelta(days=20), months_ahead=2)
+        services.move_visit(None, visits[1], {"day": today + timedelta(days=5)})
+        order_id, contract_id = order.id, contract.id
+    base = f"{live_server}/t/alpha"
+    pages = {"technician": [("day", "/smart-home/engineer/day"), ("quote", f"/smart-home/engineer/{order_id}/quote"),
+                            ("job", f"/smart-home/engineer/{order_id}")],
+             "manager": [("transfers", "/smart-home/transfers/"), ("returns", "/smart-home/returns/"),
+                         ("contract", f"/smart-home/contracts/{contract_id}"), ("contracts", "/smart-home/contracts/")]}
+    for role, urls in pages.items():
+        phone = phones()
+        phone.goto(f"{base}/login")
+        phone.fill("#login", alpha.emails[role])
+        phone.fill("#password", PASSWORD)
+        phone.click("[data-testid=login-submit]")
+        for name, url in urls:
+            phone.goto(base + url)
+            text_ = phone.inner_text("main") if phone.locator("main").count() else phone.inner_text("body")
+            for english in ("Pending return", "Van below", "Billable", "Navigate", "km, about", "Overdue", "Move",
+                            "warranty", "billable", "reorder", "part_request", "None"):
+                assert english not in text_, (name, english)
+            wide = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= 376, (name, wide)
+            phone.screenshot(path=str(SHOTS / f"smart-home-field-{name}-zh.png"), full_page=True)

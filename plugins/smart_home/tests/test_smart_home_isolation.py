@@ -11,7 +11,8 @@ from smart_home_testkit import PNG, installer
 pytestmark = pytest.mark.storecrm_plugins("smart_home")
 
 TABLES = {"smart_home_worksheet_templates", "smart_home_properties", "smart_home_vans", "smart_home_work_orders", "smart_home_work_order_events",
-          "smart_home_part_usages", "smart_home_contracts", "smart_home_contract_visits", "smart_home_articles"}
+          "smart_home_part_usages", "smart_home_contracts", "smart_home_contract_visits", "smart_home_articles",
+          "smart_home_action_receipts", "smart_home_part_returns", "smart_home_transfer_requests"}
 
 
 def _beta_records(beta, in_tenant):
@@ -28,8 +29,15 @@ def _beta_records(beta, in_tenant):
                                                    "ends_on": date(2027, 12, 31), "frequency": "quarterly",
                                                    "price": Decimal("800")})
         article = session.query(Article).first()
+        from storecrm.sdk import User, get_scoped
+        tech = get_scoped(User, ids["tech"])
+        services.check_in(tech, order, {})
+        part = services.record_part_return(tech, order, {"item_id": ids["module"], "quantity": Decimal("1")})
+        visit = services.plan_contract_visits(date(2027, 1, 1))[0]
+        wanted = services.request_part(tech, order, {"item_id": ids["module"], "quantity": Decimal("1")})
         return {**ids, "order": order.id, "token": order.tracking_token, "contract": contract.id,
-                "article": article.id}
+                "article": article.id, "return": part.id,
+                "transfer": wanted.id, "visit": visit.id}
 
 
 def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tenant, login, api_token, system_db):
@@ -43,7 +51,13 @@ def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tena
                            b_ids={
                                "smart_home.order": order, "smart_home.assign": order, "smart_home.visited": order,
                                "smart_home.cancel": order, "smart_home.engineer_job": order,
+                               "smart_home.engineer_quote": order, "smart_home.take_job": order,
+                               "smart_home.send_to_team": order,
                                "smart_home.engineer_act": lambda w: {"order_id": b["order"], "action": "accept"},
+                               "smart_home.move_return": lambda w: {"return_id": b["return"]},
+                               "smart_home.move_visit": lambda w: {"visit_id": b["visit"]},
+                               "smart_home.decide_transfer": lambda w: {"request_id": b["transfer"],
+                                                                        "decision": "approve"},
                                "smart_home.new_property": lambda w: {"customer_id": b["customer"]},
                                "smart_home.new_device": lambda w: {"customer_id": b["customer"]},
                                "smart_home.contract": lambda w: {"contract_id": b["contract"]},
