@@ -15,7 +15,10 @@ from storecrm.activities.models import Task
 from storecrm.calendar import tenant_zone
 from storecrm.extensions import db
 from storecrm.leads import merging, services, setup
+from storecrm.catalog.models import CatalogItem
 from storecrm.leads.models import Lead, LeadChannel
+from storecrm.sales import services as sales
+from storecrm.sales.models import Quote
 from storecrm.stores.models import Store
 from storecrm.tenancy.context import TenantRef, tenant_context
 from storecrm.tenancy.models import utcnow
@@ -319,6 +322,29 @@ def test_leads_kpis_are_hand_checked_and_drill_down_lists_exactly_what_they_coun
         leaderboard = {label: n for _k, label, _v, n in engine.breakdown(
             engine.get_kpi(owner, "leads.captured"), scope, "owner_id")}
         assert sum(leaderboard.values()) == 4 and leaderboard[advisor.display_name] == 4
+        # the leaderboard's activity and revenue: two follow-ups by the advisor, one by the owner; the won lead's
+        # quote becomes an order paid 1,000 with 200 refunded, so its deal brought in 800
+        for who, n in ((advisor, 0), (advisor, 1), (owner, 2)):
+            services.follow_up(who, made[1], {"method": "call", "summary": f"回访 {n}"},
+                               now=zone_day + timedelta(days=1, hours=n))
+        value, rows, kpi, scope = result("leads.follow_ups")
+        assert value == 3 and {r["method"] for r in rows} == {"call"}
+        by_person = {label: n for _k, label, _v, n in engine.breakdown(kpi, scope, "owner_id")}
+        assert by_person == {advisor.display_name: 2, owner.display_name: 1}
+        assert result("leads.won_revenue")[0] == Decimal("0")  # K0 was won without a quote
+
+        session.add(CatalogItem(kind="service", sku="K4-CAR", name="K4 车型", list_price=Decimal("1000"), unit="台"))
+        won = services.capture(channel, {"name": "K4", "mobile": "+8613900007199", "interest": "K4 车型"},
+                               now=zone_day)[0]
+        services.convert(advisor, won, quote=True, now=zone_day + timedelta(hours=3))
+        quote = session.get(Quote, (alpha.id, won.quote_id))
+        sales.send_quote(advisor, quote)
+        order = sales.accept_quote(quote, {"name": "K4"}, user=advisor)
+        sales.confirm_order(advisor, order)
+        sales.record_payment(advisor, order, {"method": "cash", "amount": Decimal("1000")})
+        sales.record_refund(advisor, order, {"method": "cash", "amount": Decimal("200"), "note": "退差价"})
+        value, rows, kpi, scope = result("leads.won_revenue")
+        assert value == Decimal("800.00") and sorted(r["name"] for r in rows) == ["K0", "K4"]
     with in_tenant(beta) as session:  # the other tenant counts none of them
         other = _user(session, beta, "owner")
         kpi = engine.get_kpi(other, "leads.captured")

@@ -13,7 +13,8 @@ from ..hooks.contrib import Kpi
 from ..stores.models import Store
 from ..tenancy.models import utcnow
 from ..users.models import User
-from .models import Lead, LeadChannel
+from ..sales.models import SalesDocument
+from .models import Lead, LeadChannel, LeadHistory
 
 COLUMNS = {"id": _l("ID"), "name": _l("Name"), "channel_id": _l("Channel"), "owner_id": _l("Owner"),
            "store_id": _l("Store"), "at": _l("Captured")}
@@ -25,16 +26,17 @@ def _link(row) -> str:
     return f"/leads/{row['id']}"
 
 
-def _leads(scope):
+def _leads(scope, at=Lead.created_at):
+    """The leads of the period by `at` (captured, or closed for deals), as the viewer may see them."""
     owner = aliased(User)
     query = (select(Lead.id.label("id"), Lead.name.label("name"), Lead.channel_id.label("channel_id"),
                     LeadChannel.name.label("channel_id_name"), Lead.owner_id.label("owner_id"),
                     owner.display_name.label("owner_id_name"), Lead.store_id.label("store_id"),
-                    Store.name.label("store_id_name"), Lead.created_at.label("at"))
+                    Store.name.label("store_id_name"), at.label("at"))
              .join(LeadChannel, and_(LeadChannel.tenant_id == Lead.tenant_id, LeadChannel.id == Lead.channel_id))
              .outerjoin(owner, and_(owner.tenant_id == Lead.tenant_id, owner.id == Lead.owner_id))
              .outerjoin(Store, and_(Store.tenant_id == Lead.tenant_id, Store.id == Lead.store_id))
-             .where(Lead.created_at >= scope.start, Lead.created_at < scope.end, Lead.merged_into_id.is_(None)))
+             .where(at >= scope.start, at < scope.end, Lead.merged_into_id.is_(None)))
     if not scope.user.sees_all_stores:  # as the leads list: their stores' leads and their own
         query = query.where(or_(Lead.store_id.in_(scope.user.store_ids or [-1]), Lead.owner_id == scope.user.id))
     if scope.store_id is not None:
@@ -75,6 +77,38 @@ def sla_breaches(scope):
                or_(Lead.first_contacted_at.is_not(None), Lead.first_contact_deadline < now))
 
 
+def follow_ups(scope):
+    """Follow-ups logged in the period, each with its lead; staff is who logged it (the leaderboard's activity)."""
+    owner = aliased(User)
+    query = (select(LeadHistory.id.label("id"), Lead.name.label("name"), Lead.channel_id.label("channel_id"),
+                    LeadChannel.name.label("channel_id_name"), LeadHistory.user_id.label("owner_id"),
+                    owner.display_name.label("owner_id_name"), Lead.store_id.label("store_id"),
+                    Store.name.label("store_id_name"), LeadHistory.at.label("at"), Lead.id.label("lead_id"),
+                    LeadHistory.data["method"].astext.label("method"))
+             .join(Lead, and_(Lead.tenant_id == LeadHistory.tenant_id, Lead.id == LeadHistory.lead_id))
+             .join(LeadChannel, and_(LeadChannel.tenant_id == Lead.tenant_id, LeadChannel.id == Lead.channel_id))
+             .outerjoin(owner, and_(owner.tenant_id == LeadHistory.tenant_id, owner.id == LeadHistory.user_id))
+             .outerjoin(Store, and_(Store.tenant_id == Lead.tenant_id, Store.id == Lead.store_id))
+             .where(LeadHistory.kind == "follow_up", LeadHistory.at >= scope.start, LeadHistory.at < scope.end))
+    if not scope.user.sees_all_stores:
+        query = query.where(or_(Lead.store_id.in_(scope.user.store_ids or [-1]), Lead.owner_id == scope.user.id))
+    if scope.store_id is not None:
+        query = query.where(Lead.store_id == scope.store_id)
+    if scope.staff_id is not None:
+        query = query.where(LeadHistory.user_id == scope.staff_id)
+    return query
+
+
+def won_revenue(scope):
+    """Leads won in the period with what their deal brought in: the net paid (paid − refunded) of the orders made
+    from the lead's quote, so a deal counts once its customer pays."""
+    paid = (select(func.coalesce(func.sum(SalesDocument.paid_total - SalesDocument.refunded_total), 0))
+            .where(SalesDocument.tenant_id == Lead.tenant_id, SalesDocument.kind == "order",
+                   SalesDocument.quote_id == Lead.quote_id)
+            .correlate(Lead).scalar_subquery())
+    return _leads(scope, at=Lead.closed_at).add_columns(paid.label("revenue")).where(Lead.status == "won")
+
+
 def kpis() -> list[Kpi]:
     common = {"permission": "leads.view", "filters": ("store", "staff"), "group_by": BY, "link": _link,
               "roles": MANAGERS}
@@ -101,6 +135,16 @@ def kpis() -> list[Kpi]:
                "contacted faster."),
             records=first_response, measure="median:minutes", columns={**COLUMNS, "minutes": _l("Minutes")},
             higher_is_better=False, **common),
+        Kpi("leads.follow_ups", _l("Lead follow-ups"),
+            _l("Follow-ups logged on leads in the period (calls, WeChat, visits, SMS). By person: the leaderboard's "
+               "activity, counted for who logged them."),
+            records=follow_ups, columns={**COLUMNS, "owner_id": _l("Logged by"), "method": _l("Method")},
+            **{**common, "link": lambda row: f"/leads/{row['lead_id']}"}),
+        Kpi("leads.won_revenue", _l("Revenue from won leads"),
+            _l("Net paid (paid − refunded) of the orders made from the quotes of leads won in the period. By "
+               "person: the leaderboard's revenue; by channel: what each channel's deals brought in."),
+            records=won_revenue, measure="sum:revenue", unit="money",
+            columns={**COLUMNS, "at": _l("Won"), "revenue": _l("Revenue")}, **common),
         Kpi("leads.sla_breach_rate", _l("First-contact SLA breach rate"),
             _l("Of the period's leads whose first-contact deadline has passed or who were contacted, the share "
                "contacted late or not at all."),
