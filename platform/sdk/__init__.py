@@ -688,3 +688,62 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
     if not interest:
         raise _ValidationError({"interest": [_gettext("This field is required.")]})
     return _update_lead(user, lead, {"interest": interest[:120]})
+
+
+# --- added for wechat ---
+from ..events import OnlinePaymentReceived  # noqa: E402
+from ..hooks.runtime import tenant_hook as _tenant_hook  # noqa: E402
+from ..notifications.models import OutboxMessage as _OutboxMessage  # noqa: E402
+
+__all__ += ["shared_redis", "recent_outbox_messages", "bind_public_visitor", "online_payment_url",
+            "OnlinePaymentReceived"]
+
+
+def shared_redis():
+    """The Redis every web and worker process of this installation shares (REDIS_URL): for caches that must be
+    one per installation, e.g. a provider's access token that is refreshed once for all processes.
+
+        cached = shared_redis().get(f"wechat_oa:token:{current_tenant_id()}")
+    """
+    from flask import current_app
+    from redis import Redis
+
+    client = current_app.extensions.get("storecrm.shared_redis")
+    if client is None:
+        client = current_app.extensions["storecrm.shared_redis"] = Redis.from_url(
+            current_app.config["REDIS_URL"], socket_timeout=5)
+    return client
+
+
+def recent_outbox_messages(channel: str, limit: int = 20) -> list:
+    """The tenant's latest outbox messages of `channel` (newest first): `recipient`, `subject`, `status`
+    (pending, sent, dead, skipped), `attempts`, `last_error`, `created_at`, `sent_at` — for a channel's admin page."""
+    from sqlalchemy import select as _select
+
+    return list(db.session.scalars(_select(_OutboxMessage).where(_OutboxMessage.channel == channel)
+                                   .order_by(_OutboxMessage.id.desc()).limit(limit)))
+
+
+def bind_public_visitor(customer):
+    """Call on a customer's own public page (member card, booking, survey, tracking, quote) before rendering it:
+    a response to return instead (a plugin's `public_visitor` hook, e.g. WeChat sign-in binding the visitor's
+    openid inside WeChat's browser), or None to render the page.
+
+        if (response := bind_public_visitor(customer)) is not None:
+            return response
+    """
+    if customer is None:
+        return None
+    return _tenant_hook("public_visitor")(customer=customer)
+
+
+def online_payment_url(purpose: str, reference_id: int, customer, *, amount=None, return_url: str = "") -> str | None:
+    """The page where `customer` pays online for `purpose` of record `reference_id` (a payment plugin's
+    `online_payment_url` hook), or None when no payment provider is on for the tenant. With `amount` None the
+    customer chooses it (a stored-value top-up). When paid, the provider emits `OnlinePaymentReceived`; the plugin
+    owning `purpose` applies it in its `storecrm_event` hook, once per `request_key`.
+
+        url = online_payment_url("retail.topup", member.id, customer, return_url=request.url)
+    """
+    return _tenant_hook("online_payment_url")(purpose=purpose, reference_id=reference_id, customer=customer,
+                                              amount=amount, return_url=return_url)

@@ -186,3 +186,13 @@ def register_import_mappings():
 
     return [ImportMapping("retail.purchases", _l("Member purchases (daily till file)"), columns=COLUMNS, fields=FIELDS,
                           schema=PurchaseRow, upsert=import_purchase, permission="retail.till")]
+
+
+@hookimpl
+def storecrm_event(event):
+    from storecrm.sdk import OnlinePaymentReceived
+
+    if isinstance(event, OnlinePaymentReceived) and event.purpose == "retail.topup":
+        from .wallet import apply_online_topup
+
+        apply_online_topup(event)

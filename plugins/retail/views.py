@@ -11,8 +11,8 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (Store, current_tenant_id, db, flatten_errors, get_scoped, refuse, requires, send_message,
-                          tenant_today)
+from storecrm.sdk import (Store, bind_public_visitor, current_tenant_id, db, flatten_errors, get_scoped,
+                          online_payment_url, refuse, requires, send_message, tenant_today)
 
 from . import complaints as complaints_module
 from . import coupons, labels, members, points, purchases, tiers, tokens, wallet
@@ -228,7 +228,11 @@ def _card_member(token):
 def card(token):
     member = _card_member(token)
     customer = members.customer_of(member)
+    if (response := bind_public_visitor(customer)) is not None:   # inside WeChat: sign in, bind the openid
+        return response
     return render_template("retail/card.html", member=member, customer=customer, token=token,
+                           topup_url=online_payment_url("retail.topup", member.id, customer,
+                                                        return_url=request.full_path.rstrip("?")),
                            tier=tiers.tier_named(member.tier_code), svg=_svg(member.member_no, 7),
                            coupons=coupons.coupons_of(member.id), purchases=purchases.purchases_of(member.id, 20),
                            expiring=points.expiring_within(member.id, 30), today=tenant_today(),
