@@ -43,7 +43,7 @@ def explain(errcode, errmsg="") -> str:
 
 
 def base() -> str:
-    return current_app.config.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/")
+    return (current_app.config.get("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/")
 
 
 def _call(method: str, path: str, **kwargs) -> dict:

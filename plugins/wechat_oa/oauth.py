@@ -46,7 +46,7 @@ def visitor_redirect(customer):
     session[NONCE], session[NEXT] = nonce, request.full_path.rstrip("?")
     state = _serializer().dumps([current_tenant_id(), customer.id, nonce])
     back = url_for("wechat_oa_public.oauth_return", _external=True)
-    authorize = current_app.config.get("WECHAT_OPEN_BASE", "https://open.weixin.qq.com").rstrip("/")
+    authorize = (current_app.config.get("WECHAT_OPEN_BASE") or "https://open.weixin.qq.com").rstrip("/")
     return redirect(f"{authorize}/connect/oauth2/authorize?appid={settings['app_id']}&redirect_uri={quote(back, safe='')}"
                     f"&response_type=code&scope={settings['oauth_scope']}&state={state}#wechat_redirect")
 

@@ -61,7 +61,7 @@ def client(notify_url: str | None = None) -> WeChatPay:
     except Exception as exc:  # the SDK raises a bare Exception for a key it cannot read
         raise PayError(_("The merchant private key or the WeChat Pay public key cannot be read: paste the whole "
                          "PEM file."), "config") from exc
-    pay._core._gate_way = current_app.config.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com").rstrip("/")
+    pay._core._gate_way = (current_app.config.get("WECHATPAY_API_BASE") or "https://api.mch.weixin.qq.com").rstrip("/")
     return pay
 
 

@@ -94,7 +94,11 @@ def fake_wechat(app):
         try:
             yield fake
         finally:
-            app.config.update(before)
+            for key, value in before.items():
+                if value is None:
+                    app.config.pop(key, None)
+                else:
+                    app.config[key] = value
 
 
 TEMPLATE_MAP = ("appointment.reminder = TplRemind01; thing1=service, time2=starts_at\n"
