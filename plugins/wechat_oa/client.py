@@ -21,7 +21,8 @@ INVALID_TOKEN = {40001, 40014, 42001}
 
 class WechatError(RuntimeError):
     def __init__(self, errcode, message):
-        super().__init__(f"[{errcode}] {message}")
+        # WeChat's numeric errcode stays visible for support; our own reasons ("config", "template") read alone
+        super().__init__(message if isinstance(errcode, str) else f"{message} (errcode {errcode})")
         self.errcode, self.message = errcode, message
 
 

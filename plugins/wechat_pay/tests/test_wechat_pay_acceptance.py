@@ -134,3 +134,37 @@ def test_a_member_binds_wechat_tops_up_with_wechat_pay_and_gets_the_notice(
     with system_db.connect() as conn:
         assert conn.execute(text("SELECT stored_balance FROM retail_members WHERE id = :m"),
                             {"m": member_id}).scalar() == 550
+
+
+def test_the_channel_admin_pages_read_in_chinese_on_a_phone(make_tenant, in_tenant, login, live_server, wechat_phone,
+                                                             fake_wechat, fake_pay):
+    """The admin's view: the Official Account page (a failed delivery with its Chinese reason), the WeChat Pay page,
+    a 0.01 test order's QR code and the settings form; no English left on them."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    configure(login, alpha)
+    configure_pay(login, alpha)
+    from storecrm.sdk import send_message
+
+    with in_tenant(alpha):
+        send_message("wechat", OPENID, "问卷邀请", "请评价本次服务",
+                     payload={"template": "survey.invitation", "params": {"name": "王女士"}})
+    run_jobs()
+    page = wechat_phone
+    page.goto(f"{live_server}/t/alpha/login")
+    page.fill("#login", alpha.emails["admin"])
+    page.fill("#password", "correct-horse-battery")
+    page.click('[data-testid="login-submit"]')
+    page.wait_for_load_state()
+    for name, path in (("6-admin-wechat-oa", "/t/alpha/wechat/"), ("7-admin-wechat-pay", "/t/alpha/wechat-pay/"),
+                       ("9-settings-wechat-pay", "/t/alpha/modules/wechat_pay/settings")):
+        page.goto(live_server + path)
+        body = page.inner_text("main") if page.query_selector("main") else page.inner_text("body")
+        assert "Not set" not in body and "Recent" not in body and "Send test" not in body
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.goto(live_server + "/t/alpha/wechat/")
+    assert "未映射到微信模板消息" in page.inner_text("body")
+    page.goto(live_server + "/t/alpha/wechat-pay/")
+    page.click("text=创建 0.01 元测试订单")
+    page.wait_for_selector(".wechat-qr svg")
+    page.screenshot(path=str(SHOTS / "8-test-order-qr.png"), full_page=True)
