@@ -7,6 +7,7 @@ Its gateway is `Core._gate_way`; WECHATPAY_API_BASE (tests: a local fake) replac
 from __future__ import annotations
 
 import json
+import re
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -47,6 +48,13 @@ def configured() -> bool:
     return all(settings.get(key) for key in REQUIRED)
 
 
+def pem_body(text: str) -> str:
+    """A PEM key as the SDK takes it: the base64 body in 64-character lines. A key pasted into a one-line password
+    input arrives without its line breaks, which PEM needs."""
+    body = re.sub(r"-----(BEGIN|END) [A-Z ]+-----|\s+", "", text or "")
+    return "\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+
+
 def client(notify_url: str | None = None) -> WeChatPay:
     settings = plugin_settings("wechat_pay")
     if not configured():
@@ -54,9 +62,9 @@ def client(notify_url: str | None = None) -> WeChatPay:
                          "first."), "config")
     try:
         pay = WeChatPay(wechatpay_type=WeChatPayType.JSAPI, mchid=settings["mchid"],
-                        private_key=settings["merchant_private_key"], cert_serial_no=settings["merchant_serial_no"],
+                        private_key=pem_body(settings["merchant_private_key"]), cert_serial_no=settings["merchant_serial_no"],
                         appid=settings["app_id"], apiv3_key=settings["apiv3_key"], notify_url=notify_url,
-                        public_key=settings["platform_public_key"], public_key_id=settings["platform_public_key_id"],
+                        public_key=pem_body(settings["platform_public_key"]), public_key_id=settings["platform_public_key_id"],
                         timeout=(5, 15))
     except Exception as exc:  # the SDK raises a bare Exception for a key it cannot read
         raise PayError(_("The merchant private key or the WeChat Pay public key cannot be read: paste the whole "

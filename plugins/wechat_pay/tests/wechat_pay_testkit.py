@@ -190,7 +190,8 @@ def fake_pay(app):
 
 def pay_settings(**overrides) -> dict:
     return {"mchid": MCHID, "app_id": APP_ID, "merchant_serial_no": SERIAL,
-            "merchant_private_key": pem_private(MERCHANT_KEY), "apiv3_key": APIV3_KEY,
+            # as a browser sends it from the one-line password input: the PEM without its line breaks
+            "merchant_private_key": pem_private(MERCHANT_KEY).replace("\n", ""), "apiv3_key": APIV3_KEY,
             "platform_public_key_id": PUBLIC_KEY_ID, "platform_public_key": pem_public(PLATFORM_KEY), **overrides}
 
 
