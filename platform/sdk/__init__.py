@@ -693,6 +693,7 @@ def set_lead_interest(user, lead: Lead, interest: str) -> Lead:
 # --- added for wechat ---
 from ..events import OnlinePaymentReceived  # noqa: E402
 from ..hooks.runtime import tenant_hook as _tenant_hook  # noqa: E402
+from ..web.visitors import public_visitor_response as _public_visitor_response  # noqa: E402
 from ..notifications.models import OutboxMessage as _OutboxMessage  # noqa: E402
 
 __all__ += ["shared_redis", "recent_outbox_messages", "bind_public_visitor", "online_payment_url",
@@ -727,14 +728,12 @@ def recent_outbox_messages(channel: str, limit: int = 20) -> list:
 def bind_public_visitor(customer):
     """Call on a customer's own public page (member card, booking, survey, tracking, quote) before rendering it:
     a response to return instead (a plugin's `public_visitor` hook, e.g. WeChat sign-in binding the visitor's
-    openid inside WeChat's browser), or None to render the page.
+    openid inside WeChat's browser), or None to render the page (always None for a POST).
 
         if (response := bind_public_visitor(customer)) is not None:
             return response
     """
-    if customer is None:
-        return None
-    return _tenant_hook("public_visitor")(customer=customer)
+    return _public_visitor_response(customer)
 
 
 def online_payment_url(purpose: str, reference_id: int, customer, *, amount=None, return_url: str = "") -> str | None:

@@ -128,3 +128,20 @@ def test_a_tenant_without_the_plugin_gets_404(app, make_tenant, login):
     admin = login(alpha, "admin")
     assert admin.get("/t/alpha/wechat/").status_code == 404
     assert app.test_client().get("/t/alpha/wechat/callback", query_string=signed_args()).status_code == 404
+
+
+def test_the_quote_a_customer_opens_in_wechat_binds_them_too(app, make_tenant, in_tenant, login, fake_wechat,
+                                                             system_db):
+    from storecrm.sdk import AUTOMATION, create_sales_document, send_quote
+
+    alpha = make_tenant("alpha", locale="zh_CN")
+    configure(login, alpha)
+    with in_tenant(alpha):
+        quote = create_sales_document(AUTOMATION, "quote", customer_id=alpha.customers[0], store_id=alpha.stores[0],
+                                      lines=[{"description": "全屋智能方案", "quantity": 1, "unit_price": "8800.00"}])
+        token = send_quote(AUTOMATION, quote).share_token
+    client = app.test_client()
+    page = client.get(f"/t/alpha/q/{token}", headers={"User-Agent": WECHAT_UA})
+    assert page.status_code == 302 and "/connect/oauth2/authorize?" in page.location
+    _follow(client, page.location)
+    assert _identities(system_db, alpha.id) == [(alpha.customers[0], OPENID)]
