@@ -186,6 +186,19 @@ class StockBelowReorderLevel(Event):
 
 
 @dataclass(frozen=True)
+class OnlinePaymentReceived(Event):
+    """A customer paid online (WeChat Pay …) for `purpose` ("retail.topup", …) of record `reference_id`: the plugin
+    that owns the purpose applies it, once per `request_key` (a provider may notify twice). `amount` is a Decimal."""
+
+    purpose: str
+    reference_id: int
+    amount: Any
+    method: str
+    transaction_id: str
+    request_key: str
+
+
+@dataclass(frozen=True)
 class AppointmentEvent(Event):
     """Something happened to an appointment (storecrm.scheduling); `code` names it for webhooks and rules
     ("appointment.booked" …). Subscribers match this base class or one of the subclasses below."""

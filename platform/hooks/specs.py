@@ -266,3 +266,18 @@ def request_guard(tenant, api):
 @hookspec
 def page_banners(user):
     """On every signed-in page: return `Banner(code, level, message)` objects shown above the content."""
+
+
+# --- customers' own pages and online payment (added for the China channels) ----------------------------------------
+
+
+@hookspec(firstresult=True)
+def public_visitor(customer):
+    """A customer's own public page (member card, booking, survey, tracking, quote) is about to be shown: return a
+    response to send instead (e.g. a redirect to sign in with WeChat and bind the visitor) or None."""
+
+
+@hookspec(firstresult=True)
+def online_payment_url(purpose, reference_id, customer, amount, return_url):
+    """A page offers the customer to pay online for `purpose` of record `reference_id`: return the URL of the payment
+    page (amount None: the customer chooses), or None when no payment provider is on."""

@@ -17,9 +17,10 @@ from ..extensions import db, limiter
 from ..stock import services as stock
 from ..stores.services import stores_visible_to
 from ..users.services import list_users
-from ..tenancy.models import as_id
+from ..tenancy.models import as_id, get_scoped
 from ..web.forms import flatten_errors, form_data, load_form, requires
 from ..web.transactions import refuse
+from ..web.visitors import public_visitor_response
 from . import services
 from .labels import (APPROVAL_LABELS, INVOICE_LABELS, KIND_LABELS, METHOD_LABELS, ORDER_STATE_LABELS,
                      QUOTE_STATE_LABELS)
@@ -371,6 +372,8 @@ def share(token):
     quote = services.quote_by_token(token)
     if quote is None:
         abort(404)
+    if (response := public_visitor_response(get_scoped(Customer, quote.customer_id))) is not None:
+        return response                # inside WeChat: sign in once, the customer's openid is bound
     errors, values = {}, {}
     if request.method == "POST":
         values = request.form

@@ -884,3 +884,34 @@ from ..stock.services import receive_transfer as receive_stock_transfer  # noqa:
 from ..stock.services import set_reorder_level as set_stock_reorder_level  # noqa: E402
 
 __all__ += ["receive_stock_transfer", "set_stock_reorder_level"]
+
+
+# --- added for wechat ---
+from ..events import OnlinePaymentReceived  # noqa: E402
+from ..hooks.runtime import tenant_hook as _tenant_hook  # noqa: E402
+from ..web.visitors import public_visitor_response as _public_visitor_response  # noqa: E402
+
+__all__ += ["bind_public_visitor", "online_payment_url", "OnlinePaymentReceived"]
+
+
+def bind_public_visitor(customer):
+    """Call on a customer's own public page (member card, booking, survey, tracking, quote) before rendering it:
+    a response to return instead (a plugin's `public_visitor` hook, e.g. WeChat sign-in binding the visitor's
+    openid inside WeChat's browser), or None to render the page (always None for a POST).
+
+        if (response := bind_public_visitor(customer)) is not None:
+            return response
+    """
+    return _public_visitor_response(customer)
+
+
+def online_payment_url(purpose: str, reference_id: int, customer, *, amount=None, return_url: str = "") -> str | None:
+    """The page where `customer` pays online for `purpose` of record `reference_id` (a payment plugin's
+    `online_payment_url` hook), or None when no payment provider is on for the tenant. With `amount` None the
+    customer chooses it (a stored-value top-up). When paid, the provider emits `OnlinePaymentReceived`; the plugin
+    owning `purpose` applies it in its `storecrm_event` hook, once per `request_key`.
+
+        url = online_payment_url("retail.topup", member.id, customer, return_url=request.url)
+    """
+    return _tenant_hook("online_payment_url")(purpose=purpose, reference_id=reference_id, customer=customer,
+                                              amount=amount, return_url=return_url)

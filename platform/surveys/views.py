@@ -10,6 +10,9 @@ from marshmallow import ValidationError
 from ..customers.services import get_customer
 from ..extensions import limiter
 from ..web.i18n import current_code
+from ..web.visitors import public_visitor_response
+from ..customers.models import Customer
+from ..tenancy.models import get_scoped
 from ..web.forms import flatten_errors, requires
 from . import services
 from .models import SCALE
@@ -112,6 +115,8 @@ def answer(token):
     invitation = services.invitation_for_token(token)
     if invitation is None:
         abort(404)
+    if (response := public_visitor_response(get_scoped(Customer, invitation.customer_id))) is not None:
+        return response                # inside WeChat: sign in once, the customer's openid is bound
     # customers read Chinese unless they switched the page's language themselves, whatever the staff's default
     with force_locale(session.get("locale") or "zh_CN"):
         return _answer_page(invitation)

@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 
 
 def describe(schema) -> list[dict]:
-    """Field descriptions for the template: name, label, kind (text/number/bool/select/secret), choices, required."""
+    """Field descriptions for the template: name, label, kind (text/textarea/number/bool/select/secret), choices, required."""
     out = []
     for name, field in schema.fields.items():
         if field.dump_only:
@@ -16,6 +16,8 @@ def describe(schema) -> list[dict]:
             kind = "bool"
         elif isinstance(field, (fields.Integer, fields.Float, fields.Decimal)):
             kind = "number"
+        if meta.get("multiline") and kind == "text":
+            kind = "textarea"  # a mapping table or a PEM public key: one value over several lines
         if meta.get("secret"):
             kind = "secret"  # a password input that shows whether a value is stored, never the value
         choices = []

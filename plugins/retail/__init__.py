@@ -193,3 +193,13 @@ def register_message_templates():
     from .messages import TEMPLATES
 
     return list(TEMPLATES)
+
+
+@hookimpl
+def storecrm_event(event):
+    from storecrm.sdk import OnlinePaymentReceived
+
+    if isinstance(event, OnlinePaymentReceived) and event.purpose == "retail.topup":
+        from .wallet import apply_online_topup
+
+        apply_online_topup(event)

@@ -12,9 +12,9 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (RFM_SEGMENTS, Customer, Store, current_tenant_id, db, flatten_errors, get_scoped, limiter,
-                          refuse, requires, saved_customer_views, send_template, staff_with_role,
-                          tenant_today, utcnow)
+from storecrm.sdk import (RFM_SEGMENTS, Customer, Store, bind_public_visitor, current_tenant_id, db, flatten_errors,
+                          get_scoped, limiter, online_payment_url, refuse, requires, saved_customer_views,
+                          send_template, staff_with_role, tenant_today, utcnow)
 
 from . import campaigns, complaints, coupons, labels, members, offline, points, purchases, remedies, tiers, tokens, wallet
 from .models import Complaint
@@ -250,7 +250,11 @@ def _card_member(token):
 def card(token):
     member = _card_member(token)
     customer = members.customer_of(member)
+    if (response := bind_public_visitor(customer)) is not None:   # inside WeChat: sign in, bind the openid
+        return response
     return render_template("retail/card.html", member=member, customer=customer, token=token,
+                           topup_url=online_payment_url("retail.topup", member.id, customer,
+                                                        return_url=request.full_path.rstrip("?")),
                            tier=tiers.tier_named(member.tier_code), svg=_svg(member.member_no, 7),
                            coupons=coupons.coupons_of(member.id), purchases=purchases.purchases_of(member.id, 20),
                            expiring=points.expiring_within(member.id, 30), today=tenant_today(),

@@ -150,3 +150,29 @@ def settlement(start, end) -> list[dict]:
     return [{"store_id": store_id, "store": names.get(store_id, ""), "taken_in": money(t or 0),
              "accepted": money(a or 0), "owed_to_store": money((a or 0) - (t or 0))}
             for store_id, t, a in sorted(rows, key=lambda r: r[0])]
+
+
+def apply_online_topup(event) -> StoredValueEntry | None:
+    """A top-up the member paid online (`OnlinePaymentReceived` with purpose "retail.topup", e.g. WeChat Pay): booked
+    once per `request_key`, and the member gets the top-up notice on WeChat when their openid is bound (the WeChat
+    Official Account plugin's identity kind; without it there is no one to send to)."""
+    from storecrm.sdk import identities_of, send_message, tenant_zone
+
+    member = lock(event.reference_id)
+    if member is None:
+        return None
+    topup = top_up(member, {"amount": str(event.amount), "method": event.method, "reference": event.transaction_id},
+                   request_key=event.request_key)
+    openid = next((i.value for i in identities_of(member.customer_id) if i.kind == "wechat_openid"), None)
+    if openid:
+        db.session.refresh(member)
+        bonus = db.session.scalar(select(func.coalesce(func.sum(StoredValueEntry.amount), 0)).where(
+            StoredValueEntry.topup_id == topup.id, StoredValueEntry.kind == "bonus"))
+        params = {"member_no": member.member_no, "amount": f"{topup.amount:.2f}", "bonus": f"{money(bonus):.2f}",
+                  "balance": f"{member.stored_balance:.2f}", "points": str(member.points_balance),
+                  "at": topup.at.astimezone(tenant_zone()).strftime("%Y-%m-%d %H:%M")}
+        send_message("wechat", openid, _("Stored value topped up"),
+                     _("Your member card %(no)s was topped up by %(amount)s; balance %(balance)s.",
+                       no=member.member_no, amount=params["amount"], balance=params["balance"]),
+                     payload={"template": "retail.topup", "params": params}, dedupe_key=f"retail.topup:{topup.id}")
+    return topup

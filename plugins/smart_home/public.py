@@ -18,9 +18,9 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from storecrm.sdk import (Customer, Store, User, accept_upload, current_tenant_id, customer_for_public_request, db,
-                          flatten_errors, get_scoped, limiter, mask_phone, normalize_identity, refuse, send_template,
-                          utcnow)
+from storecrm.sdk import (Customer, Store, User, accept_upload, bind_public_visitor, current_tenant_id,
+                          customer_for_public_request, db, flatten_errors, get_scoped, limiter, mask_phone,
+                          normalize_identity, refuse, send_template, utcnow)
 
 from . import services
 from .models import FAULT_TYPES, ORDER_KINDS, STATES, Property
@@ -177,6 +177,8 @@ def track(token):
     order = services.order_by_token(token)
     if order is None:
         abort(404)
+    if (response := bind_public_visitor(get_scoped(Customer, order.customer_id))) is not None:
+        return response                # inside WeChat: sign in once, the customer's openid is bound
     engineer = get_scoped(User, order.engineer_id) if order.engineer_id else None
     prop = get_scoped(Property, order.property_id) if order.property_id else None
     return render_template("smart_home/public_track.html", order=order, engineer=engineer,

@@ -1,0 +1,3 @@
+from storecrm.sdk.migrations import run_env
+
+run_env()

@@ -1,0 +1,33 @@
+"""WeChat Official Account: who follows the account (and which customer that is), and the callback events seen."""
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storecrm.sdk import TenantScoped, tenant_fk, utcnow
+
+
+class Follower(TenantScoped):
+    """An openid of the tenant's Official Account: bound to a customer by web sign-in, followed or not (callback)."""
+    __tablename__ = "wechat_oa_followers"
+    __table_args__ = (tenant_fk("customer_id", "customers", ondelete="SET NULL"),
+                      UniqueConstraint("tenant_id", "openid"))
+
+    openid: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    subscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CallbackEvent(TenantScoped):
+    """An event WeChat's server pushed (subscribe, unsubscribe …): one row per (openid, CreateTime, event), so a
+    replayed or retried push is applied once."""
+    __tablename__ = "wechat_oa_callback_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "openid", "create_time", "event"),)
+
+    openid: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    create_time: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
