@@ -327,16 +327,26 @@ def enable_plugin(app):
     return enable
 
 
-# --- added for sms ---
+# --- background work: jobs and the outbox, run to the end as a worker would ---
+def run_jobs() -> None:
+    """Run the queued background jobs (outbox relays, plugin actors) to the end, as a worker would."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    worker = dramatiq.Worker(broker, worker_timeout=100)
+    worker.start()
+    try:
+        broker.join("default")
+        worker.join()
+    finally:
+        worker.stop()
+
+
 @pytest.fixture
 def run_outbox(app, system_db):
     """`run_outbox()`: relay every tenant's due outbox messages now, as the scheduler's minute sweep and a worker
     would (channels are called, failures recorded and retried later). `run_outbox(later=True)` first lets every
     waiting message's backoff pass. Returns how many tenants had due messages."""
-    from dramatiq import Worker
-    from sqlalchemy import text
-
-    from ..jobs import broker
     from ..notifications.sweeps import relay_all_due
 
     def run(*, later: bool = False) -> int:
@@ -346,11 +356,7 @@ def run_outbox(app, system_db):
                                   "WHERE status = 'pending'"))
         with app.app_context():
             tenants = relay_all_due()
-        worker = Worker(broker, worker_timeout=100)
-        worker.start()
-        broker.join("default")
-        worker.join()
-        worker.stop()
+        run_jobs()
         return tenants
 
     return run

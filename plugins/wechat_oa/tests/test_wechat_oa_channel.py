@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from storecrm.sdk import send_message
-from storecrm.testing import relay_outbox, run_jobs
+from storecrm.testing import run_jobs
 from wechat_oa_testkit import OPENID, configure, fake_wechat  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.storecrm_plugins("wechat_oa")
@@ -85,7 +85,7 @@ def test_a_token_wechat_no_longer_accepts_is_fetched_again_once(make_tenant, in_
 
 
 def test_an_outage_is_retried_through_the_outbox_with_nothing_lost_or_sent_twice(
-        make_tenant, in_tenant, login, fake_wechat, system_db, app):
+        make_tenant, in_tenant, login, fake_wechat, system_db, run_outbox):
     alpha = make_tenant("alpha", locale="zh_CN")
     configure(login, alpha)
     fake_wechat.down = True
@@ -94,8 +94,8 @@ def test_an_outage_is_retried_through_the_outbox_with_nothing_lost_or_sent_twice
     (status, attempts, error, _payload), = _outbox(system_db, alpha.id)
     assert (status, attempts) == ("pending", 1) and "503" in error and fake_wechat.sent == []
     fake_wechat.down = False
-    relay_outbox(app, system_db)
-    relay_outbox(app, system_db)        # a second sweep finds nothing left to send
+    run_outbox(later=True)
+    run_outbox(later=True)        # a second sweep finds nothing left to send
     assert len(fake_wechat.sent) == 1
     (status, attempts, error, payload), = _outbox(system_db, alpha.id)
     assert (status, attempts, error) == ("sent", 2, None) and payload["wechat_msgid"]
