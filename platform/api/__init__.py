@@ -7,7 +7,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from marshmallow import INCLUDE, Schema, fields
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from ..extensions import csrf, limiter
 from ..web import json_bodies  # noqa: F401  (before any resource module: their arguments bind its parser)
@@ -42,9 +42,17 @@ def _schema_name(schema) -> str:
 
 
 def _decimal_as_string(converter, field, **kwargs) -> dict:
-    """`Decimal(as_string=True)` dumps "39.00"; apispec would call it a number."""
+    """`Decimal(as_string=True)` dumps "39.00"; apispec would call it a number. Its `validate.Range` bounds, which
+    apispec writes as they dump ("99999999.00"), are written as the numbers OpenAPI requires."""
     if isinstance(field, fields.Decimal) and field.as_string:
-        return {"type": "string", "format": "decimal"}
+        out = {"type": "string", "format": "decimal"}
+        for check in field.validators:
+            if isinstance(check, validate.Range):
+                if check.min is not None:
+                    out["minimum"] = float(check.min)
+                if check.max is not None:
+                    out["maximum"] = float(check.max)
+        return out
     return {}
 
 
