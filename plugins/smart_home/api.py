@@ -67,6 +67,8 @@ class ActionIn(Schema):
     longitude = fields.Decimal(load_default=None, allow_none=True)
     item_id = fields.Integer(load_default=None)
     quantity = fields.Decimal(load_default=None, allow_none=True)
+    billable = fields.Boolean(load_default=False, metadata={"description": "use_part: the customer pays for it even "
+                                                                          "on a covered job"})
     diagnosis = fields.String(load_default=None)
     report = fields.String(load_default=None)
     signed_name = fields.String(load_default=None)
@@ -130,7 +132,7 @@ ACTIONS = ("assign", "accept", "check_in", "use_part", "request_part", "complete
 @requires("smart_home.view")
 def act(data, order_id):
     """One step of the work order: assign (engineer_id), accept, check_in (latitude, longitude), use_part (item_id,
-    quantity), complete (diagnosis, report, signed_name, signature, fixed), visited, cancel."""
+    quantity, billable), complete (diagnosis, report, signed_name, signature, fixed), visited, cancel."""
     order, user = _order(order_id), api_user()
     if data["action"] not in ACTIONS:
         unprocessable(ValidationError({"action": [_("Choose one of the listed options.")]}))
@@ -147,7 +149,7 @@ def act(data, order_id):
                 {"latitude": data["latitude"], "longitude": data["longitude"]}))
         elif data["action"] == "use_part":
             services.use_part(user, order, services.PartSchema().load(
-                {"item_id": data["item_id"], "quantity": data["quantity"] or 1}))
+                {"item_id": data["item_id"], "quantity": data["quantity"] or 1, "billable": data["billable"]}))
         elif data["action"] == "request_part":
             services.request_part(user, order, services.PartRequestSchema().load(
                 {"item_id": data["item_id"], "quantity": data["quantity"] or 1}))

@@ -1,6 +1,7 @@
 """The REST API of the field pages: the engineer's day, the on-site quote and its payment, van transfer requests
 (approved once under a double call) and defective part returns. Each: the happy path, a bad input answered 422
 problem+json with nothing written, another tenant's id answered 404; and the OpenAPI document lists them."""
+import threading
 from decimal import Decimal
 
 import pytest
@@ -78,13 +79,8 @@ def test_the_engineers_day_and_the_quote_with_its_payment(app, make_tenant, in_t
     parts = f"{API}/work-orders/{job}/actions"
     assert client.post(parts, json={"action": "use_part", "item_id": ids["module"], "quantity": 1},
                        headers=tech).status_code == 200
-    from storecrm.sdk import User, get_scoped
-    from storecrm.plugins.smart_home import services
-    from storecrm.plugins.smart_home.models import WorkOrder
-
-    with in_tenant(alpha):  # the API's use_part has no `billable`; the page's tick is the service's flag
-        services.use_part(get_scoped(User, ids["tech"]), get_scoped(WorkOrder, job),
-                          {"item_id": ids["module"], "quantity": Decimal("2"), "billable": True})
+    assert client.post(parts, json={"action": "use_part", "item_id": ids["module"], "quantity": 2, "billable": True},
+                       headers=tech).status_code == 200
     quote = client.get(f"{API}/work-orders/{job}/quote", headers=tech).get_json()
     assert quote["coverage"] == "warranty" and quote["billable_parts"] == "360.00" and quote["sales_order_id"] is None
     assert [(p["coverage"], p["quantity"]) for p in quote["parts"]] == [("warranty", "1"), ("billable", "2")]
@@ -225,3 +221,38 @@ def test_part_returns_move_only_along_their_states(app, make_tenant, in_tenant, 
     for step in ("receive", "return-to-supplier", "scrap"):
         assert client.post(f"{url}/{return_b}/{step}", json={"location_id": warehouse_id},
                            headers=manager).status_code == 404, step
+
+
+def test_two_managers_approving_at_the_same_moment_load_the_van_once(app, make_tenant, in_tenant, api_token,
+                                                                      system_db):
+    from storecrm.sdk import create_stock_location, get_catalog_item, receive_stock
+
+    alpha = make_tenant("alpha", locale="zh_CN")
+    ids = installer(alpha, in_tenant)
+    wanted = _on_site(alpha, in_tenant, ids, transfer=True)["transfer"]
+    with in_tenant(alpha):
+        warehouse = create_stock_location(None, {"store_id": alpha.stores[0], "kind": "warehouse", "name": "中心仓"})
+        receive_stock(get_catalog_item(ids["module"]), warehouse, 10, unit_cost=Decimal("90"))
+        warehouse_id = warehouse.id
+    headers = [api_token(alpha, "manager"), api_token(alpha, "owner")]
+    start, answers = threading.Barrier(2), [None, None]
+
+    def approve(n):
+        client = app.test_client()
+        start.wait()
+        answers[n] = client.post(f"{API}/transfer-requests/{wanted}/approve", headers=headers[n],
+                                 json={"source_location_id": warehouse_id})
+
+    threads = [threading.Thread(target=approve, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(a.status_code for a in answers) == [200, 422]
+    refused = next(a for a in answers if a.status_code == 422)
+    assert list(refused.get_json()["errors"]) == ["state"]
+    levels = dict(_rows(system_db, "SELECT location_id, on_hand FROM stock_levels WHERE tenant_id = :t", alpha.id))
+    assert levels[warehouse_id] == Decimal("8") and levels[ids["vans"][ids["tech"]]] == Decimal("7")
+    assert _rows(system_db, "SELECT count(*) FROM stock_transfers WHERE tenant_id = :t", alpha.id)[0][0] == 1
+    day = app.test_client().get(f"{API}/engineer/day?date=2001-01-01", headers=api_token(alpha, "technician"))
+    assert day.status_code == 422 and day.get_json()["errors"]["date"][0].startswith("只能查看今天的行程")  # zh_CN
