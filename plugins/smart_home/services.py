@@ -1121,8 +1121,9 @@ def reject_transfer_request(user, request: TransferRequest) -> TransferRequest:
     return request
 
 
-def transfer_requests(*, state: str | None = "open", limit: int = 200):
-    """Transfer requests with part, engineer, van stock name and work order number, newest first (one query)."""
+def transfer_requests(*, state: str | None = "open", limit: int = 200, after_id: int | None = None):
+    """Transfer requests with part, engineer, van stock name and work order number, newest first (one query);
+    `after_id` is the API's keyset cursor (only ids below it)."""
     from storecrm.sdk import StockLocation
 
     query = (select(TransferRequest, CatalogItem.name, User.display_name, WorkOrder.number)
@@ -1134,6 +1135,8 @@ def transfer_requests(*, state: str | None = "open", limit: int = 200):
                                         WorkOrder.id == TransferRequest.work_order_id)))
     if state:
         query = query.where(TransferRequest.state == state)
+    if after_id:
+        query = query.where(TransferRequest.id < after_id)
     return db.session.execute(query.order_by(TransferRequest.id.desc()).limit(limit)).all()
 
 
@@ -1231,8 +1234,10 @@ def move_part_return(user, part: PartReturn, data: dict, now=None) -> PartReturn
     return part
 
 
-def part_returns(*, state: str | None = None, work_order_id: int | None = None, limit: int = 200):
-    """Defective parts with their part name, work order number and engineer, newest first (one query)."""
+def part_returns(*, state: str | None = None, work_order_id: int | None = None, limit: int = 200,
+                 after_id: int | None = None):
+    """Defective parts with their part name, work order number and engineer, newest first (one query); `after_id`
+    is the API's keyset cursor (only ids below it)."""
     query = (select(PartReturn, CatalogItem.name, WorkOrder.number, User.display_name)
              .join(CatalogItem, and_(CatalogItem.tenant_id == PartReturn.tenant_id,
                                      CatalogItem.id == PartReturn.item_id))
@@ -1243,6 +1248,8 @@ def part_returns(*, state: str | None = None, work_order_id: int | None = None, 
         query = query.where(PartReturn.state == state)
     if work_order_id:
         query = query.where(PartReturn.work_order_id == work_order_id)
+    if after_id:
+        query = query.where(PartReturn.id < after_id)
     return db.session.execute(query.order_by(PartReturn.id.desc()).limit(limit)).all()
 
 

@@ -69,6 +69,11 @@ def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tena
                                "api_smart_home.get_device": lambda w: {"asset_id": b["device"]},
                                "api_smart_home.get_contract": lambda w: {"contract_id": b["contract"]},
                                "api_smart_home.get_article": lambda w: {"article_id": b["article"]},
+                               "api_smart_home.get_quote": order, "api_smart_home.sign_quote": order,
+                               "api_smart_home.pay_quote": order,
+                               "api_smart_home.approve_transfer_request": lambda w: {"request_id": b["transfer"]},
+                               "api_smart_home.move_part_return": lambda w: {"return_id": b["return"],
+                                                                             "step": "receive"},
                            })
 
 
