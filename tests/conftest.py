@@ -6,8 +6,10 @@ very process), and removed again at the end.
 """
 import importlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +23,12 @@ def _pip(*args):
 
 
 def pytest_configure(config):
-    _pip("install", "--no-deps", "--no-build-isolation", "--force-reinstall", str(EXAMPLE))
+    # built from a fresh copy: setuptools builds in the source folder (build/, *.egg-info), and a folder left there by
+    # another run (or a run in another worktree) made installs that lacked the plugin's templates and migrations
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / EXAMPLE.name
+        shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+        _pip("install", "--no-deps", "--no-build-isolation", "--force-reinstall", str(source))
     importlib.invalidate_caches()
 
 

@@ -10,6 +10,7 @@ from ..customers import identities
 from ..customers.models import Customer, CustomerIdentity
 from ..customers.services import _escape, get_customer, visible
 from ..events import AssetChanged, AssetCreated, emit
+from ..calendar import tenant_today
 from ..extensions import db
 from ..fields.engine import custom_condition, defaults, validate_values
 from ..hooks.runtime import enabled_plugins, host
@@ -234,12 +235,12 @@ def readings_of(asset_id: int, limit: int = 20) -> list:
 
 
 def add_reading(user, asset: Asset, data: dict):
-    """An odometer reading (km); `service` marks the one taken at a service. Readings never go backwards."""
-    from datetime import date
-
+    """An odometer reading (km); `service` marks the one taken at a service. Readings never go backwards. "Today" is
+    the tenant's: at 00:30 in Shanghai a reading dated that day is not in the future, whatever the server's zone."""
     errors = {}
-    read_on, value = data.get("read_on") or date.today(), data.get("value")
-    if read_on > date.today():
+    today = tenant_today()
+    read_on, value = data.get("read_on") or today, data.get("value")
+    if read_on > today:
         errors["read_on"] = [_("A reading cannot be in the future.")]
     if value is None or not 0 <= value <= 10_000_000:
         errors["value"] = [_("Enter the kilometres shown, 0 to 10,000,000.")]

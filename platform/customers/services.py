@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -13,6 +12,7 @@ from sqlalchemy import func, select, union
 
 from ..audit.services import _jsonable, changed_only, record, record_many, snapshot
 from ..events import CustomerChanged, CustomerCreated, CustomersImported, emit
+from ..calendar import tenant_today
 from ..extensions import db
 from ..fields.engine import custom_condition, defaults, validate_values
 from ..keyset import page
@@ -167,7 +167,7 @@ def _check(user, data: dict) -> None:
     # user None: a customer's own request through a public page (scheduling's booking page), for any live store
     if store is None or not (user is None or user.sees_all_stores or store.id in user.store_ids):
         errors["store_id"] = [_("Choose one of your stores.")]
-    if data.get("birthday") and data["birthday"] > date.today():
+    if data.get("birthday") and data["birthday"] > tenant_today():  # the tenant's today, not the server's
         errors["birthday"] = [_("A birthday cannot be in the future.")]
     if errors:
         raise ValidationError(errors)

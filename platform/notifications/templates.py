@@ -137,7 +137,8 @@ def send_template(channel: str, recipient: str, code: str, variables: dict, *, l
     it on `channel` through the outbox with payload["template"] = code and payload["params"] = its variables, so a
     channel that needs a pre-approved template sends that instead of the text. Returns the OutboxMessage (or None
     for a duplicate dedupe_key)."""
-    from .outbox import send  # outbox imports nothing from here; kept local so templates stays a leaf for views
+    # templates stays a leaf that views and the template editor import without the outbox and its job broker:
+    from .outbox import send  # imported here: the outbox pulls in storecrm.jobs, whose broker is fixed at import
 
     locale = locale or current_tenant_row().locale or "zh_CN"
     subject, body = render(code, locale, variables)

@@ -347,6 +347,7 @@ def run_outbox(app, system_db):
     """`run_outbox()`: relay every tenant's due outbox messages now, as the scheduler's minute sweep and a worker
     would (channels are called, failures recorded and retried later). `run_outbox(later=True)` first lets every
     waiting message's backoff pass. Returns how many tenants had due messages."""
+    # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from ..notifications.sweeps import relay_all_due
 
     def run(*, later: bool = False) -> int:

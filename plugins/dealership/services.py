@@ -3,7 +3,7 @@ follow-up surveys and complaints. The only place that writes the dealership's ta
 all call these functions."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
@@ -16,7 +16,8 @@ from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent,
                           current_tenant_id, db, default_assignee, document_totals, emit_event,
                           find_customer_by_identity, fulfil_order, get_catalog_item, get_customer, get_scoped,
                           identities_of, log_interaction, money, normalize_identity, notify_user, plugin_settings,
-                          price_for, rank_technicians, record_audit, record_payment, send_survey, tenant_zone, utcnow,
+                          price_for, rank_technicians, record_audit, record_payment, send_survey, tenant_today,
+                          tenant_zone, utcnow,
                           find_item_by_sku, release_stock, reserve_stock, stock_location_for_store, InsufficientStock)
 
 from .labels import CATEGORY_LABELS, GRIEVANCE_LABELS, PAYMENT_METHOD_LABELS, label
@@ -355,7 +356,7 @@ def receive(user, data: dict, *, now: datetime | None = None) -> RepairOrder:
         appointment.asset_id = vehicle.id
     try:
         # the core refuses readings dated after its own today: a reception clocked ahead is dated today
-        add_odometer_reading(user, vehicle, mileage, read_on=min(now.astimezone(tenant_zone()).date(), date.today()),
+        add_odometer_reading(user, vehicle, mileage, read_on=min(now.astimezone(tenant_zone()).date(), tenant_today()),
                              service=kind.code == "maintenance")
     except ValidationError as err:
         messages = err.messages.get("value") or err.messages.get("read_on") if isinstance(err.messages, dict) else None
