@@ -82,16 +82,18 @@ class StoreCrmApi(Api):
         super().register_blueprint(blp, **options)
 
 
-api = StoreCrmApi()
-
-
-def init_api(app) -> None:
+def init_api(app) -> StoreCrmApi:
+    """The app's API and its OpenAPI document. One per app, never a module-level one: init_app replaces the spec, so
+    a second app in one process (tests, tools) would otherwise serve its document from the first app too."""
+    api = StoreCrmApi()
     api.init_app(app, spec_kwargs={
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name),
         "info": {"description": "StoreCRM REST API. Authenticate with `Authorization: Bearer <personal API token>`."},
     })
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
+    app.extensions["storecrm_api"] = api
+    return api
 
 
 def core_blueprints() -> list:

@@ -8,7 +8,7 @@ import os
 
 from flask import abort, g, request
 
-from ..api import api, init_api
+from ..api import init_api
 from ..api.auth import init_app as init_api_auth
 from ..hooks.blocks import render_block
 from ..hooks.manager import CORE, PluginError, build_plugin_manager
@@ -46,7 +46,7 @@ def mount_plugins(app) -> None:
         host.owners[bp.name] = owner
     for _owner, bp in host.collect("register_public_blueprints"):
         app.register_blueprint(bp)  # outside every tenant: never hidden per tenant
-    init_api(app)
+    api = init_api(app)
     for owner, blp in host.collect("register_api_blueprints"):
         api.register_blueprint(blp, url_prefix="/api/v1" + (blp.url_prefix or ""))
         host.owners[blp.name] = owner
