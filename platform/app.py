@@ -8,6 +8,8 @@ from flask import Flask
 
 from . import events
 from . import config as config_module
+from . import dbpool  # noqa: F401  (installs the pool's ping of idle connections)
+from . import localcache
 from .auth import sessions
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .logs import init_logging
@@ -38,7 +40,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
         ENV_NAME=settings.env,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS={},  # idle connections are pinged before use: storecrm.dbpool
         DATABASE_OWNER_URL=settings.database_owner_url,
         DATABASE_SYSTEM_URL=settings.database_system_url,
         READ_DATABASE_URL=settings.read_database_url,  # storecrm.tenancy.reads; unset: reads go to the primary
@@ -72,6 +74,7 @@ def create_app(overrides: dict | None = None, *, environ=os.environ) -> Flask:
     )
     if overrides:
         app.config.update(overrides)
+    localcache.configure(settings.auth_cache_seconds)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -94,6 +94,7 @@ class Settings:
     import_max_rows: int = 200_000  # rows one import file may hold (checked by the job)
     read_database_url: str | None = None  # a streaming replica for heavy reads (storecrm.tenancy.reads)
     read_max_lag_seconds: float = 30.0  # a replica further behind is not read from
+    auth_cache_seconds: float = 5.0  # staleness bound of the in-process token and plan caches (storecrm.localcache)
     broker_url: str | None = None  # amqp://… (RabbitMQ) or redis://… / unix://…; unset: REDIS_URL
     # Fernet keys for credentials at rest (storecrm.crypto); empty: one derived from secret_key
     encryption_keys: list[str] = field(default_factory=list)
@@ -155,6 +156,7 @@ def load_settings(environ=os.environ) -> Settings:
         import_max_rows=int(environ.get("IMPORT_MAX_ROWS", "200000")),
         read_database_url=sqlalchemy_url(environ.get("READ_DATABASE_URL") or None),
         read_max_lag_seconds=float(environ.get("READ_MAX_LAG_SECONDS", "30")),
+        auth_cache_seconds=float(environ.get("AUTH_CACHE_SECONDS", "5")),
         broker_url=environ.get("BROKER_URL") or None,
         encryption_keys=[k.strip() for k in environ.get("STORECRM_ENCRYPTION_KEYS", "").split(",") if k.strip()],
     )

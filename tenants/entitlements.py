@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..customers.models import Customer
 from ..extensions import db
+from ..localcache import MISSING, LocalCache
 from ..stores.models import Store
 from ..tenancy.context import current_tenant_id
 from ..users.models import User
@@ -94,6 +95,21 @@ def api_allowed(tenant_id: int) -> bool:
 def read_only(tenant_id: int | None = None) -> bool:
     acct = account(tenant_id)
     return bool(acct is not None and acct.read_only)
+
+
+# What every request's guard asks — API allowed, read-only — kept per process for at most AUTH_CACHE_SECONDS, cleared
+# by a commit here that changed an account or a plan (storecrm.localcache): a plan change elsewhere takes effect here
+# within that bound. Services that change the account read it fresh through account().
+_gates = LocalCache("plan gates", (TenantAccount.__tablename__, Plan.__tablename__))
+
+
+def gate(tenant_id: int) -> tuple[bool, bool]:
+    """(API access allowed, workspace read-only) for the request guards."""
+    found = _gates.get(tenant_id)
+    if found is MISSING:
+        found = (api_allowed(tenant_id), read_only(tenant_id))
+        _gates.put(tenant_id, found)
+    return found
 
 
 def summary() -> list[dict]:

@@ -18,10 +18,11 @@ class ReadOnly(Forbidden):
 
 
 def guard(tenant, api: bool) -> None:
-    if api and not entitlements.api_allowed(tenant.id):
+    allowed, read_only = entitlements.gate(tenant.id)
+    if api and not allowed:
         raise Forbidden(description=_("Your plan does not include API access. Upgrade under Plan and billing."))
     if request.method in SAFE or any((request.endpoint or "").startswith(prefix) for prefix in ALLOWED):
         return
-    if entitlements.read_only(tenant.id):
+    if read_only:
         raise ReadOnly(description=_("This workspace is read-only until the overdue invoice is paid: your data "
                                      "is kept and can be viewed. The owner can pay under Plan and billing."))

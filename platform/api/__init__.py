@@ -9,9 +9,8 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from ..extensions import csrf, limiter
+from ..extensions import csrf
 from ..web import json_bodies  # noqa: F401  (before any resource module: their arguments bind its parser)
-from .auth import api_key, api_limit
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -76,8 +75,8 @@ class StoreCrmApi(Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
     def register_blueprint(self, blp, **options):
-        # every API blueprint, core or plugin, gets the per-user rate limit and no CSRF (bearer tokens only)
-        limiter.limit(api_limit, key_func=api_key)(blp)
+        # no CSRF on any API blueprint, core or plugin (bearer tokens only); the per-user rate limit is checked with
+        # the token (api/ratelimit.py)
         csrf.exempt(blp)
         super().register_blueprint(blp, **options)
 

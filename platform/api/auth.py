@@ -7,15 +7,47 @@ from __future__ import annotations
 
 import functools
 
-from flask import abort, current_app, g, request
+from flask import abort, g, request
+
+from sqlalchemy.orm import Session
 
 from ..audit.services import Actor, set_actor
-from ..auth.services import parse_token, user_for_token
-from ..extensions import db
+from ..auth.secrets import matches
+from ..auth.services import parse_token, token_principal
+from ..extensions import db, limiter
+from ..localcache import MISSING, LocalCache
 from ..hooks.runtime import tenant_hook
 from ..tenancy.context import TenantRef, reset_tenant, set_tenant
 from ..tenancy.resolution import enter_tenant
 from ..web.idempotency import claim_or_replay
+from . import ratelimit
+
+
+# Who a token is: its digest, the tenant and the user (with role and stores), kept per process for at most
+# AUTH_CACHE_SECONDS (storecrm.localcache says the bound and how revocation clears it). Every API call used to spend
+# four statements on this before any work of its own (bench B1).
+principals = LocalCache("api principals", ("api_tokens", "users", "roles", "user_stores", "stores", "tenants"))
+
+
+def _detached_copy(obj):
+    """A copy of `obj` and what it has loaded (a user's role and stores), in no session: what the cache keeps."""
+    scratch = Session()
+    copy = scratch.merge(obj, load=False)
+    scratch.expunge_all()
+    return copy
+
+
+def _from_cache(token_id: int, secret: str):
+    found = principals.get(token_id)
+    if found is MISSING:
+        return None
+    digest, tenant, user = found
+    if not matches(secret, digest):
+        return None
+    # The tenant is shared, detached and read-only, as g.tenant always is. The user gets attached to this request's
+    # session without a query (merge without load copies the loaded state; anything else loads as usual), since
+    # views hand it to services that may change it.
+    return db.session.merge(user, load=False), tenant
 
 
 def _authenticate():
@@ -27,18 +59,28 @@ def _authenticate():
     tenant_id, token_id, secret = parsed
     if not 0 < tenant_id < 2**63 or not 0 < token_id < 2**63:
         return None
-    # The token's own claim scopes the lookup (RLS and the ORM filter): a token of another tenant, or a forged
-    # tenant id, finds nothing. The transaction this opens carries on with the request's work.
-    provisional = set_tenant(TenantRef(tenant_id, ""))
-    try:
-        found = user_for_token(token_id, secret, with_tenant=True)
-    finally:
-        reset_tenant(provisional)
-    if found is None:
-        db.session.rollback()  # nothing of this tenant may stay in the session of an unauthenticated request
+    found = _from_cache(token_id, secret)
+    if found is not None and found[1].id != tenant_id:
         return None
+    if found is None:
+        # The token's own claim scopes the lookup (RLS and the ORM filter): a token of another tenant, or a forged
+        # tenant id, finds nothing. The transaction this opens carries on with the request's work.
+        provisional = set_tenant(TenantRef(tenant_id, ""))
+        try:
+            principal = token_principal(token_id, secret)
+            if principal is not None:
+                principal[1].stores  # noqa: B018 — loaded so the cached copy answers store_ids without a query
+        finally:
+            reset_tenant(provisional)
+        if principal is None:
+            db.session.rollback()  # nothing of this tenant may stay in the session of an unauthenticated request
+            return None
+        token, user, tenant = principal
+        db.session.expunge(tenant)  # fully loaded; stays readable after the request's commit without a reload
+        principals.put(token_id, (token.secret_hash, _detached_copy(tenant), _detached_copy(user)))
+        found = user, tenant
     user, tenant = found
-    db.session.expunge(tenant)  # fully loaded; stays readable after the request's commit without a reload
+    user.api_token_id = token_id
     enter_tenant(tenant)
     if tenant.status == "suspended":
         abort(403, description="This workspace is suspended.")
@@ -48,14 +90,24 @@ def _authenticate():
 PUBLIC = ("/api/v1/openapi.json", "/api/v1/signup")  # the only API paths needing no token
 
 
+def _token_checked_path() -> bool:
+    return request.path.startswith("/api/v1/") and request.path not in PUBLIC
+
+
+# Flask-Limiter skips these: their limit is the token's user's, checked with the token (api/ratelimit.py)
+limiter.request_filter(_token_checked_path)
+
+
 def init_app(app) -> None:
     @app.before_request
     def _api_user():
-        if not request.path.startswith("/api/v1/") or request.path in PUBLIC:
+        if not _token_checked_path():
             return
         user = _authenticate()
         if user is None:
+            ratelimit.check_anonymous()
             abort(401, description="Send a valid personal API token as 'Authorization: Bearer <token>'.")
+        ratelimit.check_user(user)
 
         tenant_hook("request_guard")(tenant=g.tenant, api=True)  # e.g. a plan without API access
         g.api_user = user
@@ -68,15 +120,6 @@ def init_app(app) -> None:
 def api_user():
     """The staff member whose bearer token authenticated this API request."""
     return g.api_user
-
-
-def api_limit() -> str:
-    return current_app.config["STORECRM"].api_rate_limit
-
-
-def api_key() -> str:
-    user = g.get("api_user")
-    return f"api:{user.tenant_id}:{user.id}" if user else f"api-ip:{request.remote_addr}"
 
 
 def requires(permission: str):

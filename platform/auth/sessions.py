@@ -83,7 +83,8 @@ def init_app(app, login_manager) -> None:
     def _actor_from_session():
         from flask_login import current_user
 
-        if g.get("tenant") is not None and current_user.is_authenticated:
+        # API calls have no session to read: the token names the actor once checked (api/auth.py)
+        if not request.path.startswith("/api/") and g.get("tenant") is not None and current_user.is_authenticated:
             g.log_user = current_user.id
             set_actor(Actor(current_user.id, current_user.display_name, request.remote_addr, g.get("request_id")))
         else:

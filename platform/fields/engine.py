@@ -35,13 +35,17 @@ def definitions(entity: str, *, include_archived: bool = False, user=None) -> li
 
     cache = g.setdefault("_field_definitions", {})
 
-    key = (require_tenant_id(), entity, include_archived)
+    # every entity's in one statement: a customer's page shows its own fields and its assets'
+    key = (require_tenant_id(), include_archived)
     if key not in cache:
-        query = select(FieldDefinition).where(FieldDefinition.entity == entity)
+        query = select(FieldDefinition)
         if not include_archived:
             query = query.where(FieldDefinition.archived.is_(False))
-        cache[key] = list(db.session.scalars(query.order_by(FieldDefinition.position, FieldDefinition.id)))
-    rows = cache[key]
+        by_entity: dict[str, list[FieldDefinition]] = {}
+        for row in db.session.scalars(query.order_by(FieldDefinition.position, FieldDefinition.id)):
+            by_entity.setdefault(row.entity, []).append(row)
+        cache[key] = by_entity
+    rows = cache[key].get(entity, [])
     if user is not None:
         rows = [d for d in rows if visible_to(d, user)]
     return rows

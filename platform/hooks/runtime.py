@@ -15,6 +15,7 @@ from flask import current_app, g
 from sqlalchemy import text
 
 from ..extensions import db
+from ..localcache import MISSING, LocalCache
 from ..tenancy.context import current_tenant_id
 from . import specs
 from .contrib import PermissionRegistry
@@ -95,16 +96,26 @@ def enabled_plugins() -> set[str]:
         return set()
     cache = g.setdefault("_storecrm_enabled_plugins", {})
     if tid not in cache:
+        enabled = _enabled_by_tenant.get(tid)
+        if enabled is MISSING:
+            # plain SQL: the runtime sits below the plugin host's models; tenant_id here and row-level security
+            # both scope it
+            enabled = frozenset(db.session.scalars(
+                text("SELECT name FROM tenant_plugins WHERE tenant_id = :tid AND enabled"), {"tid": tid}))
+            _enabled_by_tenant.put(tid, enabled)
         infos = host().infos
-        # plain SQL: the runtime sits below the plugin host's models; tenant_id here and row-level security both scope it
-        enabled = set(db.session.scalars(text("SELECT name FROM tenant_plugins WHERE tenant_id = :tid AND enabled"),
-                                         {"tid": tid}))
         cache[tid] = (enabled & set(infos)) | {name for name, info in infos.items() if info.system}
     return cache[tid]
 
 
+# A tenant's switched-on plugins, read by every request: kept per process within the staleness bound of
+# storecrm.localcache, dropped at once by a transaction here that wrote tenant_plugins
+_enabled_by_tenant = LocalCache("enabled plugins", ("tenant_plugins",))
+
+
 def forget_enabled_cache() -> None:
     g.pop("_storecrm_enabled_plugins", None)
+    _enabled_by_tenant.clear()
 
 
 def tenant_hook(hook_name: str):

@@ -44,8 +44,15 @@ def fan_out(plugin: str, code: str) -> int:
 
 
 def declare_periodic_actors(host) -> None:
-    """Called when the app is built; periodiq (the scheduler) and workers see the same actors."""
+    """Called when the app is built; periodiq (the scheduler) and workers see the same actors. A second app built in
+    the same process (bench/datagen.py loads two databases) finds them declared: the actor only names the plugin and
+    job, so the first declaration serves both."""
+    from ..jobs import broker
+
     for owner, job in host.contributions.get("register_periodic_jobs", []):
+        if f"storecrm_periodic_{owner}_{job.code}" in broker.actors:
+            continue
+
         def scheduled(owner=owner, code=job.code):
             fan_out(owner, code)
 

@@ -47,7 +47,7 @@ def replica_engine():
         return None
     ext = current_app.extensions
     if "storecrm_read_engine" not in ext:
-        ext["storecrm_read_engine"] = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+        ext["storecrm_read_engine"] = create_engine(url, pool_size=5, max_overflow=5,
                                                     connect_args={"connect_timeout": 2})
         ext["storecrm_read_lag_checked"] = [0.0, True]
     return ext["storecrm_read_engine"]

@@ -77,7 +77,7 @@ def system_engine():
     ext = current_app.extensions
     if "storecrm_system_engine" not in ext:
         ext["storecrm_system_engine"] = create_engine(
-            current_app.config["DATABASE_SYSTEM_URL"], pool_pre_ping=True, pool_size=2, max_overflow=2
+            current_app.config["DATABASE_SYSTEM_URL"], pool_size=2, max_overflow=2
         )
     return ext["storecrm_system_engine"]
 

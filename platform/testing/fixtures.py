@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy import event as sa_event
 
 from storecrm.access.models import Role
 from storecrm.customers.models import Customer
@@ -14,6 +15,8 @@ from storecrm.stores.services import create_store
 from storecrm.tenancy.context import TenantRef
 from storecrm.tenancy.models import Tenant
 from storecrm.users.models import User
+from .. import localcache
+from ..api import ratelimit as api_ratelimit
 from ..app import create_app
 from ..customers.identities import add as add_identity
 from ..extensions import db, limiter
@@ -78,14 +81,22 @@ def app(storecrm_services):
 @pytest.fixture(scope="session")
 def owner_engine(app):
     engine = create_engine(app.config["DATABASE_OWNER_URL"])
+    _sees_its_writes(engine)
     yield engine
     engine.dispose()
+
+
+def _sees_its_writes(engine) -> None:
+    """A test that changes rows with plain SQL (a tenant suspended, a plan changed) expects the next request to see
+    it: the in-process caches (storecrm.localcache) would, in production, only after their staleness bound."""
+    sa_event.listen(engine, "commit", lambda conn: localcache.clear_all())
 
 
 @pytest.fixture(scope="session")
 def system_db(app):
     """The BYPASSRLS system role: sees every tenant's rows (for asserting on B's data)."""
     engine = create_engine(app.config["DATABASE_SYSTEM_URL"])
+    _sees_its_writes(engine)
     yield engine
     engine.dispose()
 
@@ -107,12 +118,14 @@ def storecrm_clean_state(request, owner_engine):
     with app.app_context():
         db.session.remove()
         limiter.reset()
+        api_ratelimit.forget()
     with owner_engine.begin() as conn:
         names = [r[0] for r in conn.execute(text(  # plans are reference data a migration seeds: kept; and so are
             # the plugins' version tables, or a later `flask db upgrade` would create their tables a second time
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND tablename NOT IN ('alembic_version', 'plans') AND tablename NOT LIKE 'alembic\\_version\\_%'"))]
         conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    localcache.clear_all()  # ids restart: a cached token 1 of tenant 1 is another test's
     # imported here: loads storecrm.jobs (broker fixed at import) before the pytest plugin's pytest_configure
     from storecrm.jobs import broker
 

@@ -51,16 +51,19 @@ def _has_nul(values) -> bool:
 
 def init_app(app) -> None:
     secure = app.config["SESSION_COOKIE_SECURE"]
+    default_policy = permissions_policy()
 
     @app.before_request
     def _refuse_nul_bytes():
         """PostgreSQL cannot store NUL in text; refuse it up front as bad input, not a crash."""
         from flask import abort, request
 
-        if _has_nul(v for vs in request.args.listvalues() for v in vs) or \
-                _has_nul(v for vs in request.form.listvalues() for v in vs) or "\x00" in request.path or \
-                (request.is_json and "\\u0000" in request.get_data(as_text=True)):
+        if "\x00" in request.path or (request.args and _has_nul(v for vs in request.args.listvalues() for v in vs)):
             abort(400)
+        if request.content_length or request.headers.get("Transfer-Encoding"):  # a body to look at
+            if _has_nul(v for vs in request.form.listvalues() for v in vs) or \
+                    (request.is_json and "\\u0000" in request.get_data(as_text=True)):
+                abort(400)
 
     @app.after_request
     def _headers(response):
@@ -72,7 +75,8 @@ def init_app(app) -> None:
             h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", permissions_policy(getattr(g, "browser_features", ())))
+        features = g.get("browser_features")
+        h.setdefault("Permissions-Policy", permissions_policy(features) if features else default_policy)
         if secure:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if response.mimetype == "text/html":
