@@ -106,7 +106,11 @@ def reserve_ids(model, n: int) -> list[int]:
 
 def current_tenant_row() -> Tenant:
     """The current tenant's row (one primary-key lookup the session caches); fails closed outside a tenant."""
-    return db.session.get(Tenant, require_tenant_id())
+    row = db.session.get(Tenant, require_tenant_id())
+    # held by the session: its identity map keeps rows only while something else does, so every call read the row
+    # again — an import asked for the tenant's "today" once per row, one statement each
+    db.session.info["storecrm_tenant_row"] = row
+    return row
 
 
 def get_scoped(model, record_id):
