@@ -43,7 +43,7 @@ def test_a_low_score_asks_why_and_the_manager_sees_the_reason_on_a_phone(make_te
         invitation = surveys.send_survey(survey, customer)
         sms = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"survey:{invitation.id}"))
         token = re.search(r"/survey/(\S+)", sms.body).group(1)
-        customer_id = customer.id
+        customer_id, survey_id = customer.id, survey.id
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, base = phone, live_server
     page.goto(f"{base}/t/alpha/survey/{token}")
@@ -79,6 +79,14 @@ def test_a_low_score_asks_why_and_the_manager_sees_the_reason_on_a_phone(make_te
     page.goto(f"{base}/t/alpha/tasks/")
     assert "周先生" in page.content() and task_id
     page.screenshot(path=str(SHOTS / "survey-conditional-task-375-zh.png"), full_page=True)
+
+    # the owner's edit form shows the conditions
+    page.context.clear_cookies()
+    _login(page, base, alpha, "owner")
+    page.goto(f"{base}/t/alpha/surveys/{survey_id}/edit")
+    page.wait_for_selector("[data-testid=question-row-1]")
+    assert page.input_value("[name='q1.cond_question']") == "overall" and page.input_value("[name='q1.cond_value']") == "3"
+    page.screenshot(path=str(SHOTS / "survey-conditional-edit-375-zh.png"), full_page=True)
 
 
 def test_a_manager_builds_a_personal_dashboard_on_a_phone(make_tenant, in_tenant, live_server, phone):
