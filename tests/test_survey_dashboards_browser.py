@@ -85,7 +85,8 @@ def test_a_low_score_asks_why_and_the_manager_sees_the_reason_on_a_phone(make_te
     _login(page, base, alpha, "owner")
     page.goto(f"{base}/t/alpha/surveys/{survey_id}/edit")
     page.wait_for_selector("[data-testid=question-row-1]")
-    assert page.input_value("[name='q1.cond_question']") == "overall" and page.input_value("[name='q1.cond_value']") == "3"
+    assert page.input_value("[name='q1.cond_question']") == "overall"
+    assert page.input_value("[name='q1.cond_value']") == "3"
     page.screenshot(path=str(SHOTS / "survey-conditional-edit-375-zh.png"), full_page=True)
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from types import SimpleNamespace
 
-from sqlalchemy import BigInteger, DateTime, Float, Numeric, String, and_, any_, bindparam, case, cast, func, select, true
+from sqlalchemy import (BigInteger, DateTime, Float, Numeric, String, and_, any_, bindparam, case, cast, func, select,
+                        true)
 from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from ..extensions import db

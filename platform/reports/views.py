@@ -259,8 +259,9 @@ def _dashboard_form(board):
         values = {**form, "personal": "1" if personal else ""}
         try:
             data = DashboardSchema(only=("name", "role_id")).load(form)
+            items = [] if personal else services.default_items(current_user)  # from scratch, or the role's KPIs
             saved = services.save_dashboard(current_user, board, data if board else
-                                            {**data, "personal": personal, "items": [] if personal else services.default_items(current_user)})
+                                            {**data, "personal": personal, "items": items})
         except ValidationError as err:
             errors = flatten_errors(err.messages)
         else:
