@@ -98,9 +98,15 @@ def main() -> None:
                     value = engine.evaluate([kpi], scope, compare=False)[code].value
                     row[f"{who}_value"] = str(value)
                     row[f"{who}_ms"] = median(lambda: engine.evaluate([kpi], scope, compare=False))
-                    statement = select(engine._value_and_n(kpi, scope))
-                    compiled = statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
-                    plan = db.session.execute(text("EXPLAIN (ANALYZE) " + str(compiled))).scalars().all()
+                    # the statement `evaluate` runs, with its bound parameters (built once per shape and reused)
+                    statement, bound = engine.value_statement(kpi, scope)
+                    compiled = statement.compile(dialect=db.engine.dialect)
+                    bound = {**compiled.params, **bound}
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.id),))
+                        cur.execute("EXPLAIN (ANALYZE) " + str(compiled), bound)
+                        plan = [r[0] for r in cur.fetchall()]
+                    conn.rollback()
                     row[f"{who}_seq_scans"] = sorted({t for t in BIG for line in plan if f"Seq Scan on {t}" in line})
                     row[f"{who}_plan"] = plan
                     stores = "" if who == "owner" else f"AND store_id = {int(first_store)}"
@@ -125,7 +131,7 @@ def main() -> None:
                     def ours_sql():  # the product's statement alone, through the same raw connection
                         with conn.cursor() as cur:
                             cur.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.id),))
-                            cur.execute(str(compiled).replace("%", "%%"))
+                            cur.execute(str(compiled), bound)
                             cur.fetchall()
                         conn.rollback()
 

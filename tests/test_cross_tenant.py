@@ -198,19 +198,23 @@ ID_ROUTES = {
                                   {"method": "cash", "amount": "1", "note": "x"})],
     "api_orders.put_invoice": [("PUT", lambda b: {"order_id": b.order_id},
                                 {"invoice_state": "issued", "invoice_number": "X"})],
-    "reports.dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None)],
+    "reports.dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None),
+                          ("GET", lambda b: {"dashboard_id": b.personal_dashboard_id}, None)],
+    "reports.dashboard_home": [("POST", lambda b: {"dashboard_id": b.personal_dashboard_id}, {"home": "1"})],
     "reports.edit_dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None),
                                ("POST", lambda b: {"dashboard_id": b.dashboard_id}, {"name": "HACKED"})],
     "reports.compose": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None),
                         ("POST", lambda b: {"dashboard_id": b.dashboard_id}, {"action": "remove", "index": "0"})],
-    "reports.delete_dashboard": [("POST", lambda b: {"dashboard_id": b.dashboard_id}, {})],
+    "reports.delete_dashboard": [("POST", lambda b: {"dashboard_id": b.dashboard_id}, {}),
+                                 ("POST", lambda b: {"dashboard_id": b.personal_dashboard_id}, {})],
     "reports.delete_alert": [("POST", lambda b: {"threshold_id": b.threshold_id}, {})],
     "surveys.show": [("GET", lambda b: {"survey_id": b.survey_id}, None)],
     "surveys.edit": [("GET", lambda b: {"survey_id": b.survey_id}, None),
                      ("POST", lambda b: {"survey_id": b.survey_id}, {"name": "HACKED", "q0.code": "x",
                                                                      "q0.label_zh": "x"})],
     "surveys.send": [("POST", lambda b: {"survey_id": b.survey_id}, {"customer_id": "1"})],
-    "api_dashboards.get_dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None)],
+    "api_dashboards.get_dashboard": [("GET", lambda b: {"dashboard_id": b.dashboard_id}, None),
+                                     ("GET", lambda b: {"dashboard_id": b.personal_dashboard_id}, None)],
     "api_dashboards.put_dashboard": [("PUT", lambda b: {"dashboard_id": b.dashboard_id},
                                       {"name": "HACKED", "items": []})],
     "api_dashboards.delete_dashboard": [("DELETE", lambda b: {"dashboard_id": b.dashboard_id}, None)],
@@ -357,6 +361,7 @@ CREATE_ROUTES = {
     "api_quotes.create_quote": lambda b: {"customer_id": b.customers[0]},
     "api_orders.create_order": lambda b: {"customer_id": b.customers[0]},
     "reports.new_dashboard": lambda b: {"name": "x", "role_id": str(b.roles["manager"])},
+    "reports.copy_dashboard": {},  # a personal copy of the caller's own role's dashboard, in the caller's tenant
     "reports.alerts": lambda b: {"kpi_code": "tasks.overdue", "value": "1", "store_id": str(b.stores[0]),
                                  "active": "1"},
     "api_dashboards.create_dashboard": lambda b: {"name": "x", "role_id": b.roles["manager"]},
@@ -787,6 +792,9 @@ def _build_world(two_tenants, api_token, app, system_db, in_tenant):
             board = reports.save_dashboard(owner, None, {"name": f"{w.slug.upper()} board", "items": [
                 {"kind": "kpi", "code": "customers.new", "chart": "line"}]})
             w.dashboard_id = board.id
+            w.personal_dashboard_id = reports.save_dashboard(owner, None, {
+                "name": f"{w.slug.upper()} mine", "personal": True, "home": True,
+                "items": [{"kind": "kpi", "code": "tasks.overdue", "chart": "number"}]}).id
             w.threshold_id = reports.save_threshold(owner, None, {"kpi_code": "tasks.overdue", "value": 1}).id
             from storecrm.reports import saved as saved_reports
 

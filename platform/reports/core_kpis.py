@@ -13,7 +13,7 @@ from ..activities.models import INTERACTION_KINDS, Interaction, Task
 from ..customers.models import Customer
 from ..hooks.contrib import Kpi
 from ..stores.models import Store
-from .engine import case_bool
+from .engine import case_bool, statement_cacheable
 
 DORMANT_DAYS = 180
 MANAGERS = ("owner", "admin", "manager")
@@ -24,15 +24,19 @@ assert set(CHANNELS) == set(INTERACTION_KINDS)
 CUSTOMER_COLUMNS = {"id": _l("ID"), "name": _l("Name"), "store_id": _l("Store"), "at": _l("Date")}
 
 
-def _customers():
-    return (select(Customer.id.label("id"), Customer.name.label("name"), Customer.store_id.label("store_id"),
-                   Store.name.label("store_id_name"))
-            .join(Store, and_(Store.tenant_id == Customer.tenant_id, Store.id == Customer.store_id))
-            .where(Customer.deleted_at.is_(None)))
+def _customers(scope):
+    """Customers not deleted; with the store's name for the drill-down and breakdowns (`scope.details`). The value
+    alone needs no join: every customer has a store (store_id NOT NULL, a foreign key), so the rows are the same."""
+    query = select(Customer.id.label("id"), Customer.name.label("name"), Customer.store_id.label("store_id"))
+    if scope.details:
+        query = query.add_columns(Store.name.label("store_id_name")).join(
+            Store, and_(Store.tenant_id == Customer.tenant_id, Store.id == Customer.store_id))
+    return query.where(Customer.deleted_at.is_(None))
 
 
+@statement_cacheable
 def new_customers(scope):
-    query = _customers().add_columns(Customer.created_at.label("at")).where(
+    query = _customers(scope).add_columns(Customer.created_at.label("at")).where(
         Customer.created_at >= scope.start, Customer.created_at < scope.end, scope.stores(Customer.store_id))
     if scope.staff_id is not None:
         query = query.where(Customer.owner_id == scope.staff_id)
@@ -41,6 +45,7 @@ def new_customers(scope):
     return query
 
 
+@statement_cacheable
 def active_customers(scope):
     """Customers with at least one interaction (call, visit, message, note) in the period."""
     seen = [Interaction.customer_id == Customer.id, Interaction.occurred_at >= scope.start,
@@ -49,11 +54,14 @@ def active_customers(scope):
         seen.append(Interaction.user_id == scope.staff_id)
     if scope.channel is not None:
         seen.append(Interaction.kind == scope.channel)
-    last = select(func.max(Interaction.occurred_at)).where(*seen).correlate(Customer).scalar_subquery()
-    return _customers().add_columns(last.label("at")).where(
-        scope.stores(Customer.store_id), exists(select(Interaction.id).where(*seen)))
+    query = _customers(scope).where(scope.stores(Customer.store_id), exists(select(Interaction.id).where(*seen)))
+    if scope.details:  # the last contact, for the drill-down
+        last = select(func.max(Interaction.occurred_at)).where(*seen).correlate(Customer).scalar_subquery()
+        query = query.add_columns(last.label("at"))
+    return query
 
 
+@statement_cacheable
 def dormant_customers(scope):
     """Customers known for DORMANT_DAYS or more at the end of the period with no interaction in the DORMANT_DAYS
     before it."""
@@ -61,7 +69,7 @@ def dormant_customers(scope):
     cutoff = as_of - timedelta(days=DORMANT_DAYS)
     recent = select(Interaction.id).where(Interaction.customer_id == Customer.id, Interaction.occurred_at >= cutoff,
                                           Interaction.occurred_at < as_of)
-    query = _customers().add_columns(Customer.created_at.label("at")).where(
+    query = _customers(scope).add_columns(Customer.created_at.label("at")).where(
         scope.stores(Customer.store_id), Customer.created_at < cutoff, ~exists(recent))
     if scope.staff_id is not None:
         query = query.where(Customer.owner_id == scope.staff_id)
@@ -69,14 +77,21 @@ def dormant_customers(scope):
 
 
 def _tasks(scope):
-    query = (select(Task.id.label("id"), Task.title.label("title"), Task.assignee_id.label("assignee_id"),
-                    Customer.name.label("customer"), Customer.store_id.label("store_id"),
-                    Store.name.label("store_id_name"), Task.due_at.label("at"), Task.status.label("status"))
-             .outerjoin(Customer, and_(Customer.tenant_id == Task.tenant_id, Customer.id == Task.customer_id))
-             .outerjoin(Store, and_(Store.tenant_id == Customer.tenant_id, Store.id == Customer.store_id)))
+    """Tasks, with their customer's name and store (and the store's name) for the drill-down (`scope.details`). The
+    value alone joins the customer only when the viewer's stores or the store filter need its store: the joins are
+    outer joins on a key, so they never add or drop a task."""
+    query = select(Task.id.label("id"), Task.title.label("title"), Task.assignee_id.label("assignee_id"),
+                   Task.due_at.label("at"), Task.status.label("status"))
+    needs_customer = scope.details or not scope.user.sees_all_stores or scope.store_id is not None
+    if needs_customer:
+        query = query.add_columns(Customer.name.label("customer"), Customer.store_id.label("store_id")).outerjoin(
+            Customer, and_(Customer.tenant_id == Task.tenant_id, Customer.id == Task.customer_id))
+    if scope.details:
+        query = query.add_columns(Store.name.label("store_id_name")).outerjoin(
+            Store, and_(Store.tenant_id == Customer.tenant_id, Store.id == Customer.store_id))
     if not scope.user.sees_all_stores:
         # store staff: tasks about customers of their stores, and their own
-        query = query.where(or_(Customer.store_id.in_(scope.user.store_ids or [-1]), Task.assignee_id == scope.user.id))
+        query = query.where(or_(scope.viewer_stores(Customer.store_id), Task.assignee_id == scope.user.id))
     if scope.store_id is not None:
         query = query.where(Customer.store_id == scope.store_id)
     if scope.staff_id is not None:
@@ -84,12 +99,14 @@ def _tasks(scope):
     return query
 
 
+@statement_cacheable
 def follow_ups(scope):
     """Tasks about a customer falling due in the period (cancelled ones left out); `done`: completed."""
     return _tasks(scope).add_columns(case_bool(Task.status == "done").label("done")).where(
         Task.customer_id.is_not(None), Task.status != "cancelled", Task.due_at >= scope.start, Task.due_at < scope.end)
 
 
+@statement_cacheable
 def overdue_tasks(scope):
     """Tasks past due at the end of the period (or now): still open, or done only after that moment."""
     as_of = scope.as_of

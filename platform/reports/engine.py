@@ -20,8 +20,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, Numeric, and_, case, cast, func, select, true
-from sqlalchemy.dialects.postgresql import array
+from types import SimpleNamespace
+
+from sqlalchemy import (BigInteger, DateTime, Float, Numeric, String, and_, any_, bindparam, case, cast, func, select,
+                        true)
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from ..extensions import db
 from ..hooks.manager import CORE
@@ -38,7 +41,9 @@ FILTERS = ("store", "staff", "channel")
 class KpiScope:
     """What a KPI's `records(scope)` must limit its rows to: the viewer's stores (`stores(column)`), the period
     (`start` <= time < `end`, UTC; `as_of` for snapshots: the end, or now if the period is still running) and the
-    filters the KPI declares (`store_id`, `staff_id`, `channel`: None when not filtered)."""
+    filters the KPI declares (`store_id`, `staff_id`, `channel`: None when not filtered). `details`: False when only
+    the value is computed (not the drill-down, a chart or a breakdown), so `records` may leave out joins that only
+    add labels (a store's name), as long as the rows counted stay the same."""
 
     user: Any
     period: Period
@@ -47,10 +52,15 @@ class KpiScope:
     store_id: int | None = None
     staff_id: int | None = None
     channel: str | None = None
+    details: bool = True
 
     @property
     def as_of(self) -> datetime:
         return min(self.end, utcnow())
+
+    def viewer_stores(self, column):
+        """A condition on a store id column: the viewer's stores (true for HQ roles that see all), not the filter."""
+        return true() if self.user.sees_all_stores else column.in_(self.user.store_ids or [-1])
 
     def stores(self, column):
         """A condition on a store id column: the viewer's stores (all for HQ roles) and the store filter."""
@@ -169,13 +179,82 @@ def measure(kpi, rows):
     return func.round(cast(promoters - detractors, Numeric) * 100 / func.nullif(n, 0), 1)
 
 
-def _value_and_n(kpi, scope: KpiScope):
+def statement_cacheable(records):
+    """Mark a KPI's `records(scope)` as using the scope's values only inside SQL expressions (comparisons, SQL
+    arithmetic; `scope.stores`, `scope.viewer_stores`) and branching only on which filters are set, the viewer's
+    seeing all stores and `details`. The engine then builds its value statement once per such shape, with the
+    values as bound parameters, and reuses it (building a statement costs more than running a sub-millisecond one)."""
+    records.statement_cacheable = True
+    return records
+
+
+class _BoundScope:
+    """A KpiScope whose values are bound parameters named with `suffix` (the period before gets its own), for the
+    statements built once per shape (see `statement_cacheable`)."""
+
+    def __init__(self, scope: KpiScope, suffix: str):
+        at = DateTime(timezone=True)
+        self.period, self.details = scope.period, scope.details
+        self.start = bindparam(f"kpi_start{suffix}", type_=at)
+        self.end = bindparam(f"kpi_end{suffix}", type_=at)
+        self.as_of = bindparam(f"kpi_as_of{suffix}", type_=at)
+        self.store_id = None if scope.store_id is None else bindparam("kpi_store_id", type_=BigInteger)
+        self.staff_id = None if scope.staff_id is None else bindparam("kpi_staff_id", type_=BigInteger)
+        self.channel = None if scope.channel is None else bindparam("kpi_channel", type_=String)
+        self._store_ids = bindparam("kpi_store_ids", type_=ARRAY(BigInteger))
+        self.user = SimpleNamespace(id=bindparam("kpi_user_id", type_=BigInteger),
+                                    sees_all_stores=scope.user.sees_all_stores, store_ids=self._store_ids)
+
+    def viewer_stores(self, column):
+        return true() if self.user.sees_all_stores else column == any_(self._store_ids)
+
+    def stores(self, column):
+        clauses = [] if self.user.sees_all_stores else [column == any_(self._store_ids)]
+        if self.store_id is not None:
+            clauses.append(column == self.store_id)
+        return and_(*clauses) if clauses else true()
+
+    @staticmethod
+    def values(scope: KpiScope, suffix: str) -> dict:
+        out = {f"kpi_start{suffix}": scope.start, f"kpi_end{suffix}": scope.end, f"kpi_as_of{suffix}": scope.as_of,
+               "kpi_user_id": scope.user.id, "kpi_store_ids": list(scope.user.store_ids or [-1])}
+        for key in ("store_id", "staff_id", "channel"):
+            if getattr(scope, key) is not None:
+                out[f"kpi_{key}"] = getattr(scope, key)
+        return out
+
+
+_VALUE_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _value_column(kpi, scope: KpiScope):
+    """The scalar subquery of the KPI's value over its records: `count(*)` alone for counting KPIs (the value is the
+    number), else an array [value, number]."""
     rows = _rows(kpi, scope)
+    if kpi.measure == "count":
+        return select(func.count()).select_from(rows).scalar_subquery()
     return select(array([cast(measure(kpi, rows), Numeric), cast(func.count(), Numeric)])).select_from(rows) \
         .scalar_subquery()
 
 
+def _value_and_n(kpi, scope: KpiScope, suffix: str = "") -> tuple[Any, dict]:
+    """(column, parameters) of the KPI's value over `scope`; a `statement_cacheable` KPI's column is built once per
+    shape with its values bound (the parameters returned), any other's from the scope's values (no parameters)."""
+    if not getattr(kpi.records, "statement_cacheable", False):
+        return _value_column(kpi, scope), {}
+    shape = (kpi.code, kpi.records, kpi.measure, suffix, scope.user.sees_all_stores, scope.store_id is None,
+             scope.staff_id is None, scope.channel is None, scope.details)
+    column = _VALUE_STATEMENTS.get(shape)
+    if column is None:
+        column = _VALUE_STATEMENTS[shape] = _value_column(kpi, _BoundScope(scope, suffix))
+    return column, _BoundScope.values(scope, suffix)
+
+
 def _typed(kpi, pair) -> tuple[Any, int]:
+    """(value, n) from a value column: a count alone, or [value, n] (a pair too from breakdowns and series)."""
+    if kpi.measure == "count" and not isinstance(pair, (tuple, list)):
+        n = int(pair or 0)
+        return n, n
     value, n = pair if pair is not None else (None, 0)
     n = int(n or 0)
     if kpi.measure == "count":
@@ -183,18 +262,35 @@ def _typed(kpi, pair) -> tuple[Any, int]:
     return (Decimal(value) if value is not None else None), n
 
 
+def _values(kpis: list, scope: KpiScope, compare: bool):
+    """One SELECT of the values of `kpis` over `scope` (and the period before when `compare`) with its parameters."""
+    columns, params = [], {}
+    for kpi in kpis:
+        column, values = _value_and_n(kpi, scope)
+        columns.append(column)
+        params.update(values)
+        if compare:
+            column, values = _value_and_n(kpi, scope.previous(), "_p")
+            columns.append(column)
+            params.update(values)
+    return select(*columns), params
+
+
+def value_statement(kpi, scope: KpiScope):
+    """(statement, parameters) that `evaluate([kpi], scope, compare=False)` runs (for the benchmark's plans)."""
+    return _values([kpi], replace(scope, details=False), False)
+
+
 def evaluate(kpis: list, scope: KpiScope, *, compare: bool = True) -> dict[str, KpiResult]:
     """{code: KpiResult} for `kpis` over `scope` (and the previous period when `compare`): the core's KPIs in one
-    statement, each plugin KPI in its own savepoint (a failure marks its result `failed`)."""
+    statement, each plugin KPI in its own savepoint (a failure marks its result `failed`). Only values are
+    computed, so the records are asked without details (`KpiScope.details`)."""
     out: dict[str, KpiResult] = {}
+    scope = replace(scope, details=False)
     trusted = [k for k in kpis if _trusted(k)]
     if trusted:
-        columns = []
-        for kpi in trusted:
-            columns.append(_value_and_n(kpi, scope))
-            if compare:
-                columns.append(_value_and_n(kpi, scope.previous()))
-        row = db.session.execute(select(*columns)).one()
+        statement, params = _values(trusted, scope, compare)
+        row = db.session.execute(statement, params).one()
         step = 2 if compare else 1
         for i, kpi in enumerate(trusted):
             value, n = _typed(kpi, row[i * step])
@@ -205,8 +301,8 @@ def evaluate(kpis: list, scope: KpiScope, *, compare: bool = True) -> dict[str, 
             continue
         try:
             with db.session.begin_nested():
-                cols = [_value_and_n(kpi, scope)] + ([_value_and_n(kpi, scope.previous())] if compare else [])
-                row = db.session.execute(select(*cols)).one()
+                statement, params = _values([kpi], scope, compare)
+                row = db.session.execute(statement, params).one()
             value, n = _typed(kpi, row[0])
             previous, previous_n = _typed(kpi, row[1]) if compare else (None, 0)
             out[kpi.code] = KpiResult(kpi, value, n, previous, previous_n)

@@ -13,20 +13,32 @@ CHARTS = ("number", "line", "bar", "pie")
 
 
 class Dashboard(TenantScoped, Timestamped):
-    """A tenant's board of KPIs and plugin widgets. `role_id`: the role whose members get it on their home page
-    (None: shared, opened from the dashboards list). `items`: [{"kind": "kpi" | "widget", "code", "chart"}], in order."""
+    """A tenant's board of KPIs, saved reports and plugin widgets. `role_id`: the role whose members get it on their
+    home page (None: shared, opened from the dashboards list). `owner_id`: a personal dashboard, seen and changed by
+    that user only (never a role's); `home`: the personal one their home page shows instead of their role's.
+    `items`: [{"kind": "kpi" | "widget" | "report", "code", "chart"}], in order."""
 
     __tablename__ = "dashboards"
     __table_args__ = (
         tenant_fk("role_id", "roles", ondelete="SET NULL"),
         tenant_fk("created_by_id", "users", ondelete="SET NULL"),
+        tenant_fk("owner_id", "users", ondelete="CASCADE"),
         Index("ix_dashboards_tenant_role", "tenant_id", "role_id"),
+        Index("ix_dashboards_tenant_owner", "tenant_id", "owner_id"),
+        Index("uq_dashboards_tenant_owner_home", "tenant_id", "owner_id", unique=True,
+              postgresql_where=text("home")),
     )
 
     name: Mapped[str] = mapped_column(String(80))
     role_id: Mapped[int | None] = mapped_column(BigInteger)
     items: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
     created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    owner_id: Mapped[int | None] = mapped_column(BigInteger)
+    home: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+    @property
+    def personal(self) -> bool:
+        return self.owner_id is not None
 
 
 class KpiThreshold(TenantScoped, Timestamped):

@@ -36,7 +36,7 @@ class RecordArgs(KpiArgs):
 
 
 class DashboardItemSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("kpi", "widget"), error=ONE_OF))
+    kind = fields.String(required=True, validate=validate.OneOf(("kpi", "widget", "report"), error=ONE_OF))
     code = fields.String(required=True, validate=validate.Length(max=80))
     chart = fields.String(load_default="number", validate=validate.OneOf(CHARTS, error=ONE_OF))
 
@@ -46,6 +46,10 @@ class DashboardSchema(Schema):
     name = Trimmed(required=True, validate=validate.Length(min=1, max=80))
     role_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**62))
     items = fields.List(fields.Nested(DashboardItemSchema), load_default=list)
+    personal = fields.Boolean(load_default=False, metadata={
+        "description": "the caller's own dashboard, seen and changed by them only (set on creation)"})
+    home = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "a personal dashboard: whether the owner's home page shows it instead of their role's"})
 
 
 class KpiThresholdSchema(Schema):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..access.models import Role
 from ..audit.services import record as record_audit
@@ -37,18 +37,70 @@ EXPORT_LIMIT = 100_000
 # --- dashboards ----------------------------------------------------------------------------------------------------
 
 
-def dashboards() -> list[Dashboard]:
-    return list(db.session.scalars(select(Dashboard).order_by(Dashboard.name, Dashboard.id)))
+def dashboards(user=None) -> list[Dashboard]:
+    """The dashboards `user` sees: the shared ones and those of a role (as before), and their own personal ones —
+    never another user's personal dashboard. Without `user` (jobs): the shared and role ones only."""
+    mine = Dashboard.owner_id.is_(None) if user is None else or_(Dashboard.owner_id.is_(None),
+                                                                 Dashboard.owner_id == user.id)
+    return list(db.session.scalars(select(Dashboard).where(mine).order_by(
+        Dashboard.owner_id.is_(None), Dashboard.name, Dashboard.id)))
 
 
-def get_dashboard(dashboard_id) -> Dashboard | None:
-    return get_scoped(Dashboard, dashboard_id)
+def get_dashboard(dashboard_id, user=None) -> Dashboard | None:
+    """The dashboard if `user` may see it: another user's personal dashboard is None, like one that does not exist."""
+    board = get_scoped(Dashboard, dashboard_id)
+    if board is None or board.owner_id is not None and (user is None or board.owner_id != user.id):
+        return None
+    return board
+
+
+def can_edit(user, board: Dashboard) -> bool:
+    """A personal dashboard: its owner only; a shared or role dashboard: those allowed to manage reports."""
+    if board.owner_id is not None:
+        return board.owner_id == user.id
+    return user.has_permission("reports.manage")
+
+
+def role_dashboard(user) -> Dashboard | None:
+    """The dashboard an admin set for the user's role, if any."""
+    return db.session.scalar(select(Dashboard).where(Dashboard.role_id == user.role_id,
+                                                     Dashboard.owner_id.is_(None))
+                             .order_by(Dashboard.id).limit(1))
 
 
 def home_dashboard(user) -> Dashboard | None:
-    """The dashboard an admin set for the user's role, if any (the home page then shows its KPIs)."""
-    return db.session.scalar(select(Dashboard).where(Dashboard.role_id == user.role_id)
-                             .order_by(Dashboard.id).limit(1))
+    """What the user's home page shows: the personal dashboard they made their home, else their role's, if any."""
+    own = db.session.scalar(select(Dashboard).where(Dashboard.owner_id == user.id, Dashboard.home.is_(True))
+                            .limit(1))
+    return own or role_dashboard(user)
+
+
+def copy_role_dashboard(user, name: str | None = None) -> Dashboard:
+    """A personal dashboard starting as a copy of the user's role's (or of the default KPIs of their role)."""
+    role = role_dashboard(user)
+    items = list(role.items) if role is not None else default_items(user)
+    # keep only what this user may see: a card of the role's board they cannot open would refuse the save
+    allowed = []
+    for item in items:
+        try:
+            allowed.extend(_check_items(user, [item]))
+        except ValidationError:
+            continue
+    return save_dashboard(user, None, {"name": name or (_("My copy of %(name)s", name=role.name) if role else
+                                                        _("My dashboard")),
+                                       "items": allowed, "personal": True})
+
+
+def set_home(user, board: Dashboard | None) -> None:
+    """Make the personal `board` the user's home dashboard; None: back to their role's."""
+    if board is not None and board.owner_id != user.id:
+        raise ValidationError({"home": [_("Only a personal dashboard of yours can be your home.")]})
+    db.session.execute(update(Dashboard).where(Dashboard.owner_id == user.id, Dashboard.home.is_(True))
+                       .values(home=False).execution_options(synchronize_session="fetch"))
+    if board is not None:
+        db.session.flush()
+        board.home = True
+    db.session.flush()
 
 
 def widgets_available() -> dict:
@@ -80,14 +132,22 @@ def _check_items(user, items) -> list[dict]:
 
 
 def save_dashboard(user, dashboard: Dashboard | None, data: dict) -> Dashboard:
-    """Create or change a dashboard: name, role it is the home of (or None), items in order."""
+    """Create or change a dashboard: name, role it is the home of (or None), items in order. `personal` (on
+    creation): the user's own dashboard, seen by them only and never a role's home; `home` (personal ones): make it
+    the user's home dashboard."""
     items = _check_items(user, data.get("items", dashboard.items if dashboard else []))
+    personal = dashboard.owner_id is not None if dashboard is not None else bool(data.get("personal"))
     role_id = data.get("role_id", dashboard.role_id if dashboard else None)
+    if personal and role_id is not None:
+        raise ValidationError({"role_id": [_("A personal dashboard is not the home of a role.")]})
+    if data.get("home") and not personal:
+        raise ValidationError({"home": [_("Only a personal dashboard of yours can be your home.")]})
     if role_id is not None:
         if get_scoped(Role, role_id) is None:
             raise ValidationError({"role_id": [_("Choose one of the listed options.")]})
     if dashboard is None:
-        dashboard = Dashboard(name=data["name"], role_id=role_id, items=items, created_by_id=user.id)
+        dashboard = Dashboard(name=data["name"], role_id=role_id, items=items, created_by_id=user.id,
+                              owner_id=user.id if personal else None)
         db.session.add(dashboard)
         db.session.flush()
         record_audit("create", "dashboard", dashboard.id, dashboard.name)
@@ -96,6 +156,8 @@ def save_dashboard(user, dashboard: Dashboard | None, data: dict) -> Dashboard:
         dashboard.role_id, dashboard.items = role_id, items
         db.session.flush()
         record_audit("update", "dashboard", dashboard.id, dashboard.name)
+    if personal and data.get("home") is not None and data["home"] != dashboard.home:
+        set_home(user, dashboard if data["home"] else None)
     return dashboard
 
 

@@ -85,7 +85,7 @@ def index():
     kpis = engine.kpis_for(current_user, engine_only=True)
     results = engine.evaluate(kpis, scope)
     return render_template("reports/index.html", digest_on=digest.subscribed(current_user), results=results, kpis=kpis, scope=scope,
-                           dashboards=services.dashboards(), **_filters_context(args, errors)), 422 if errors else 200
+                           dashboards=services.dashboards(current_user), **_filters_context(args, errors)), 422 if errors else 200
 
 
 def _chart(kpi, scope, chart: str) -> dict | None:
@@ -165,13 +165,13 @@ def dashboard_blocks(dashboard_items, scope) -> list[dict]:
         elif item["kind"] == "widget" and item["code"] in widgets:
             out.append({"item": item, "block": widgets[item["code"]]})
         elif item["kind"] == "report":
-            block = _report_block(item)
+            block = report_block(item)
             if block is not None:
                 out.append(block)
     return out
 
 
-def _report_block(item) -> dict | None:
+def report_block(item) -> dict | None:
     """A saved report on a dashboard: run for the viewer (their stores), its chart, or its first rows. A report
     this viewer may not see, or one whose fields were removed since, is left out."""
     report = saved.get_report(current_user, item["code"])
@@ -188,7 +188,7 @@ def _report_block(item) -> dict | None:
 @bp.get("/dashboards/<int:dashboard_id>")
 @requires("reports.view")
 def dashboard(dashboard_id):
-    board = services.get_dashboard(dashboard_id)
+    board = services.get_dashboard(dashboard_id, current_user)
     if board is None:
         abort(404)
     args, errors = _args()
@@ -198,48 +198,83 @@ def dashboard(dashboard_id):
         scope = engine.scope_for(current_user, period_from(args))
         errors = errors or {"store_id": [_("Choose one of the listed options.")]}
     return render_template("reports/dashboard.html", board=board, blocks=dashboard_blocks(board.items, scope),
-                           scope=scope, **_filters_context(args, errors)), 422 if errors else 200
+                           scope=scope, can_edit=services.can_edit(current_user, board),
+                           **_filters_context(args, errors)), 422 if errors else 200
+
+
+def _editable(dashboard_id):
+    """The dashboard if the user may change it: 404 for one they cannot see (another user's personal one), 403 for
+    a shared one without the right to manage reports."""
+    board = services.get_dashboard(dashboard_id, current_user)
+    if board is None:
+        abort(404)
+    if not services.can_edit(current_user, board):
+        abort(403)
+    return board
 
 
 @bp.route("/dashboards/new", methods=["GET", "POST"])
-@requires("reports.manage")
+@requires("reports.view")
 def new_dashboard():
     return _dashboard_form(None)
 
 
-@bp.route("/dashboards/<int:dashboard_id>/edit", methods=["GET", "POST"])
-@requires("reports.manage")
-def edit_dashboard(dashboard_id):
-    board = services.get_dashboard(dashboard_id)
-    if board is None:
+@bp.post("/dashboards/copy")
+@requires("reports.view")
+def copy_dashboard():
+    """A personal dashboard starting as a copy of the user's role's dashboard."""
+    board = services.copy_role_dashboard(current_user)
+    flash(_("Dashboard %(name)s saved.", name=board.name), "success")
+    return redirect(url_for("reports.compose", dashboard_id=board.id))
+
+
+@bp.post("/dashboards/<int:dashboard_id>/home")
+@requires("reports.view")
+def dashboard_home(dashboard_id):
+    """Make a personal dashboard the user's home (home=1), or go back to the role's (home=0)."""
+    board = _editable(dashboard_id)
+    if not board.personal:
         abort(404)
-    return _dashboard_form(board)
+    services.set_home(current_user, board if request.form.get("home") == "1" else None)
+    flash(_("Your home page shows this dashboard.") if board.home else _("Your home page shows your role's "
+                                                                          "dashboard."), "success")
+    return redirect(url_for("reports.dashboard", dashboard_id=board.id))
+
+
+@bp.route("/dashboards/<int:dashboard_id>/edit", methods=["GET", "POST"])
+@requires("reports.view")
+def edit_dashboard(dashboard_id):
+    return _dashboard_form(_editable(dashboard_id))
 
 
 def _dashboard_form(board):
-    errors, values = {}, {"name": board.name, "role_id": board.role_id} if board else {}
+    manager = current_user.has_permission("reports.manage")
+    errors = {}
+    values = {"name": board.name, "role_id": board.role_id} if board else {"personal": "1"}
     if request.method == "POST":
-        form = {"name": request.form.get("name", ""), "role_id": request.form.get("role_id") or None}
-        values = form
+        # without the right to manage reports, a new dashboard can only be one's own
+        personal = board.personal if board else (not manager or "personal" in request.form)
+        form = {"name": request.form.get("name", ""),
+                "role_id": None if personal else request.form.get("role_id") or None}
+        values = {**form, "personal": "1" if personal else ""}
         try:
             data = DashboardSchema(only=("name", "role_id")).load(form)
+            items = [] if personal else services.default_items(current_user)  # from scratch, or the role's KPIs
             saved = services.save_dashboard(current_user, board, data if board else
-                                            {**data, "items": services.default_items(current_user)})
+                                            {**data, "personal": personal, "items": items})
         except ValidationError as err:
             errors = flatten_errors(err.messages)
         else:
             flash(_("Dashboard %(name)s saved.", name=saved.name), "success")
             return redirect(url_for("reports.compose", dashboard_id=saved.id))
     return render_template("reports/dashboard_form.html", board=board, values=values, errors=errors,
-                           roles=list_roles()), 422 if errors else 200
+                           roles=list_roles(), manager=manager), 422 if errors else 200
 
 
 @bp.route("/dashboards/<int:dashboard_id>/compose", methods=["GET", "POST"])
-@requires("reports.manage")
+@requires("reports.view")
 def compose(dashboard_id):
-    board = services.get_dashboard(dashboard_id)
-    if board is None:
-        abort(404)
+    board = _editable(dashboard_id)
     errors = {}
     if request.method == "POST":
         action = request.form.get("action", "")
@@ -263,11 +298,9 @@ def compose(dashboard_id):
 
 
 @bp.post("/dashboards/<int:dashboard_id>/delete")
-@requires("reports.manage")
+@requires("reports.view")
 def delete_dashboard(dashboard_id):
-    board = services.get_dashboard(dashboard_id)
-    if board is None:
-        abort(404)
+    board = _editable(dashboard_id)
     services.delete_dashboard(board)
     flash(_("Dashboard deleted."), "success")
     return redirect(url_for("reports.index"))

@@ -13,6 +13,7 @@ from ..hooks.blocks import dashboard_widgets, kpis
 from ..reports import engine as reports
 from ..reports import services as report_services
 from ..reports.periods import period_of
+from ..reports.views import report_block
 from ..stores.services import stores_visible_to
 from ..users.services import set_own_locale
 from ..web.i18n import LOCALES
@@ -79,8 +80,10 @@ def _workbench() -> dict:
     scope = reports.scope_for(current_user, period_of("month"),
                               store_id=store_id if store_id in (current_user.store_ids or []) or
                               current_user.sees_all_stores else None)
+    # the board's saved reports too, each run within the viewer's stores (one the viewer may not see is left out)
+    cards = [b for b in (report_block(i) for i in items if i["kind"] == "report") if b is not None]
     return {"results": list(reports.evaluate(chosen, scope).values()) if chosen else [], "board": board,
-            "scope": scope}
+            "scope": scope, "reports": cards}
 
 
 @bp.post("/language")

@@ -32,7 +32,7 @@ def _responses(scope, kind):
 
 
 def csat_answers(scope):
-    """Every CSAT score given in the period, one row per dimension answered."""
+    """Every CSAT score given in the period, one row per dimension answered (shown to the customer)."""
     query = (select(SurveyAnswer.id.label("id"), Customer.name.label("customer"),
                     SurveyResponse.store_id.label("store_id"), SurveyAnswer.question.label("dimension"),
                     SurveyAnswer.label.label("dimension_name"), SurveyAnswer.score.label("score"),
@@ -41,7 +41,9 @@ def csat_answers(scope):
                                         SurveyResponse.id == SurveyAnswer.response_id))
              .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
                                   Customer.id == SurveyResponse.customer_id))
-             .where(SurveyResponse.kind == "csat", SurveyResponse.submitted_at >= scope.start,
+             # scores only (a reason category picked has none); a question hidden by its condition has no row
+             .where(SurveyAnswer.score.is_not(None), SurveyResponse.kind == "csat",
+                    SurveyResponse.submitted_at >= scope.start,
                     SurveyResponse.submitted_at < scope.end, scope.stores(SurveyResponse.store_id)))
     if scope.staff_id is not None:
         query = query.where(SurveyResponse.staff_id == scope.staff_id)

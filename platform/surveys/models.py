@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, SmallInteger, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -10,6 +11,8 @@ from ..tenancy.models import TenantScoped, Timestamped, tenant_fk, utcnow
 
 KINDS = ("csat", "nps")
 SCALE = {"csat": (1, 5), "nps": (0, 10)}
+QUESTION_TYPES = ("score", "choice")
+CONDITION_OPS = ("eq", "ne", "le", "ge", "in")
 
 
 class Survey(TenantScoped, Timestamped):
@@ -36,6 +39,14 @@ class Survey(TenantScoped, Timestamped):
     ask_comment: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # {"<version>": questions} of every earlier version: an invitation is answered with the questions it was sent with
+    past_questions: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+    def questions_of(self, version: int | None) -> list:
+        """The questions of `version` (the current ones when it is the current or an unknown version)."""
+        if version is None or version == self.version:
+            return self.questions
+        return (self.past_questions or {}).get(str(version)) or self.questions
 
 
 class SurveyInvitation(TenantScoped):
@@ -103,15 +114,19 @@ class SurveyResponse(TenantScoped):
 
 
 class SurveyAnswer(TenantScoped):
-    """One score of a response: a CSAT dimension (or NPS's question), with its label as the customer saw it."""
+    """One answer of a response: a score (a CSAT dimension, NPS's question) or a reason category picked (`choice`,
+    the option's code; `label` is then the option as the customer saw it). Questions hidden by their condition have
+    no row."""
 
     __tablename__ = "survey_answers"
     __table_args__ = (
         tenant_fk("response_id", "survey_responses", ondelete="CASCADE"),
         Index("ix_survey_answers_tenant_response", "tenant_id", "response_id"),
+        CheckConstraint("score IS NOT NULL OR choice IS NOT NULL", name="score_or_choice"),
     )
 
     response_id: Mapped[int] = mapped_column(BigInteger)
     question: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(120))
-    score: Mapped[int] = mapped_column(SmallInteger)
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    choice: Mapped[str | None] = mapped_column(String(40))

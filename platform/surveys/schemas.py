@@ -2,9 +2,43 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..validation import Trimmed
-from .models import KINDS
+from .models import CONDITION_OPS, KINDS, QUESTION_TYPES
 
 CODE_RE = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class OptionSchema(Schema):
+    """A reason category of a "choice" question."""
+
+    code = Trimmed(required=True, validate=validate.Regexp(CODE_RE, error=_l(
+        "Lower-case letters, digits and _, starting with a letter.")))
+    label_zh = Trimmed(required=True, validate=validate.Length(min=1, max=120))
+    label_en = Trimmed(load_default="", validate=validate.Length(max=120))
+
+
+class ConditionValue(fields.Field):
+    """A score (0–10), an option's code, or a list of them (operator "in")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = value if isinstance(value, list) else [value]
+        if not 1 <= len(items) <= 12:
+            raise ValidationError(_l("Give one to twelve values."))
+        out = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, str)) or isinstance(item, str) and len(item) > 40:
+                raise ValidationError(_l("A score or an option's code."))
+            out.append(int(item) if isinstance(item, str) and item.strip().isdigit() else
+                       item.strip() if isinstance(item, str) else item)
+        return out if isinstance(value, list) else out[0]
+
+
+class ConditionSchema(Schema):
+    """Show the question only when the answer to an earlier question `question` compares to `value` by `op`."""
+
+    question = Trimmed(required=True, validate=validate.Length(min=1, max=40))
+    op = fields.String(required=True, validate=validate.OneOf(CONDITION_OPS, error=_l(
+        "Choose one of the listed options.")), metadata={"description": "eq (=), ne (≠), le (≤), ge (≥), in"})
+    value = ConditionValue(required=True, metadata={"description": "a score, an option code, or a list for `in`"})
 
 
 class QuestionSchema(Schema):
@@ -12,6 +46,13 @@ class QuestionSchema(Schema):
         "Lower-case letters, digits and _, starting with a letter.")))
     label_zh = Trimmed(required=True, validate=validate.Length(min=1, max=120))
     label_en = Trimmed(load_default="", validate=validate.Length(max=120))
+    type = fields.String(load_default="score", validate=validate.OneOf(QUESTION_TYPES, error=_l(
+        "Choose one of the listed options.")), metadata={"description": "score (the survey's scale) or choice "
+                                                                         "(one reason category of `options`)"})
+    options = fields.List(fields.Nested(OptionSchema), load_default=list, validate=validate.Length(max=12))
+    required = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "must be answered when shown (default: scores yes, choices no)"})
+    condition = fields.Nested(ConditionSchema, load_default=None, allow_none=True)
 
 
 class SurveySchema(Schema):
@@ -43,10 +84,10 @@ class SendSurveySchema(Schema):
 
 
 class AnswerSchema(Schema):
-    """A public answer: {question code: score} and an optional comment."""
+    """A public answer: {question code: score or option code} and an optional comment."""
 
     scores = fields.Dict(keys=fields.String(validate=validate.Length(max=40)),
-                         values=fields.Integer(validate=validate.Range(0, 10)), required=True)
+                         values=fields.Raw(), required=True)
     comment = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
     @validates_schema
@@ -58,7 +99,8 @@ class AnswerSchema(Schema):
 class SurveyAnswerOutSchema(Schema):
     question = fields.String()
     label = fields.String()
-    score = fields.Integer()
+    score = fields.Integer(allow_none=True)
+    choice = fields.String(allow_none=True, metadata={"description": "the reason category picked (choice questions)"})
 
 
 class SurveyResponseSchema(Schema):

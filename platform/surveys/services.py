@@ -39,6 +39,7 @@ SURVEY_USER = SimpleNamespace(id=None, sees_all_stores=True, store_ids=[], activ
                               role=SimpleNamespace(is_owner=True, code="owner"), has_permission=lambda code: True)
 
 DEFAULT_LOW = {"csat": 2, "nps": 6}
+CONDITION_LABELS = {"eq": "=", "ne": "≠", "le": "≤", "ge": "≥", "in": _l("is one of")}
 KIND_LABELS = {"csat": _l("Satisfaction (CSAT, 1–5 per dimension)"), "nps": _l("Net Promoter Score (NPS, 0–10)")}
 
 TEMPLATES = {
@@ -75,8 +76,97 @@ def get_survey(survey_id) -> Survey | None:
 
 
 def _tidy(questions: list[dict]) -> list[dict]:
-    return [{"code": q["code"], "label_zh": q.get("label_zh") or "", "label_en": q.get("label_en") or ""}
-            for q in questions]
+    """Questions as stored: a score question without condition keeps the old shape {code, label_zh, label_en}."""
+    out = []
+    for q in questions:
+        item = {"code": q["code"], "label_zh": q.get("label_zh") or "", "label_en": q.get("label_en") or ""}
+        kind = q.get("type") or "score"
+        if kind != "score":
+            item["type"] = kind
+            item["options"] = [{"code": o["code"], "label_zh": o.get("label_zh") or "",
+                                "label_en": o.get("label_en") or ""} for o in q.get("options") or []]
+        required = q.get("required")
+        if required is not None and required != (kind == "score"):
+            item["required"] = bool(required)
+        if q.get("condition"):
+            c = q["condition"]
+            item["condition"] = {"question": c["question"], "op": c["op"], "value": c["value"]}
+        out.append(item)
+    return out
+
+
+def question_type(question: dict) -> str:
+    return question.get("type") or "score"
+
+
+def is_required(question: dict) -> bool:
+    """Must be answered when shown: scores unless marked optional, reason categories only when marked required."""
+    required = question.get("required")
+    return (question_type(question) == "score") if required is None else bool(required)
+
+
+def condition_met(condition: dict | None, given: dict) -> bool:
+    """Whether a question with `condition` is shown, given the answers so far {code: score or option code} (a
+    condition on an unanswered or hidden question is not met). The page's JavaScript (static/js/surveys.js) applies
+    the same rules while the customer answers; this decides on submit."""
+    if not condition:
+        return True
+    answer = given.get(condition["question"])
+    if answer is None:
+        return False
+    op, value = condition["op"], condition["value"]
+    if op == "in":
+        return answer in (value if isinstance(value, list) else [value])
+    if op == "eq":
+        return answer == value
+    if op == "ne":
+        return answer != value
+    if not isinstance(answer, int) or not isinstance(value, int):
+        return False
+    return answer <= value if op == "le" else answer >= value
+
+
+def shown_questions(questions: list[dict], answers: dict) -> list[dict]:
+    """The questions shown to a customer who gave `answers`: conditions refer only to earlier questions, so one pass
+    in order decides; the answer to a hidden question does not count for later conditions."""
+    shown, given = [], {}
+    for q in questions:
+        if condition_met(q.get("condition"), given):
+            shown.append(q)
+            if answers.get(q["code"]) is not None:
+                given[q["code"]] = answers[q["code"]]
+    return shown
+
+
+def _check_questions(questions: list[dict], kind: str, errors: dict) -> None:
+    """Options and conditions: a condition refers to an EARLIER question (so no cycle can exist), with an operator
+    and values that fit that question."""
+    low, high = SCALE[kind]
+    seen: dict[str, dict] = {}
+    for i, q in enumerate(questions):
+        options = q.get("options") or []
+        if question_type(q) == "choice":
+            if not options:
+                errors[f"questions.{i}.options"] = [_("A reason question needs at least one option.")]
+            elif len({o["code"] for o in options}) != len(options):
+                errors[f"questions.{i}.options"] = [_("Two options have the same code.")]
+        condition = q.get("condition")
+        if condition:
+            target = seen.get(condition["question"])
+            op, value = condition["op"], condition["value"]
+            values = value if isinstance(value, list) else [value]
+            if target is None:
+                errors[f"questions.{i}.condition"] = [_("A condition can only refer to an earlier question.")]
+            elif (op == "in") != isinstance(value, list):
+                errors[f"questions.{i}.condition"] = [_("\"in\" takes a list of values, the other operators one.")]
+            elif question_type(target) == "score" and not all(
+                    isinstance(v, int) and not isinstance(v, bool) and low <= v <= high for v in values):
+                errors[f"questions.{i}.condition"] = [
+                    _("Compare with a score from %(low)s to %(high)s.", low=low, high=high)]
+            elif question_type(target) == "choice" and (op in ("le", "ge") or not set(map(str, values)) <= {
+                    o["code"] for o in target.get("options") or []}):
+                errors[f"questions.{i}.condition"] = [_("Compare a reason question with its options (=, ≠ or in).")]
+        seen[q["code"]] = q
 
 
 def _check(data: dict, kind: str) -> None:
@@ -84,10 +174,14 @@ def _check(data: dict, kind: str) -> None:
     errors = {}
     if not questions:
         errors["questions"] = [_("Add at least one question.")]
-    elif kind == "nps" and len(questions) != 1:
-        errors["questions"] = [_("An NPS survey asks exactly one question.")]
+    elif question_type(questions[0]) != "score":
+        errors["questions"] = [_("The first question asks for a score.")]
+    elif kind == "nps" and sum(question_type(q) == "score" for q in questions) != 1:
+        errors["questions"] = [_("An NPS survey asks exactly one score question.")]
     elif len({q["code"] for q in questions}) != len(questions):
         errors["questions"] = [_("Two questions have the same code.")]
+    else:
+        _check_questions(questions, kind, errors)
     low, high = SCALE[kind]
     if "low_score" in data and data["low_score"] is not None and not low <= data["low_score"] < high:
         errors["low_score"] = [_("Between %(low)s and %(high)s.", low=low, high=high - 1)]
@@ -123,6 +217,8 @@ def update_survey(survey: Survey, data: dict) -> Survey:
         raise ValidationError({"kind": [_("A survey's kind cannot change; create a new survey.")]})
     _check({"questions": data.get("questions", survey.questions), "low_score": data.get("low_score")}, survey.kind)
     if "questions" in data and _tidy(data["questions"]) != survey.questions:
+        # the links already sent keep their questions: an invitation is answered as it was sent
+        survey.past_questions = {**(survey.past_questions or {}), str(survey.version): survey.questions}
         survey.questions = _tidy(data["questions"])
         survey.version += 1
     for key in ("name", "low_score", "escalation_hours", "expires_days", "throttle_days", "reminder_days", "message",
@@ -254,18 +350,48 @@ def is_open(invitation: SurveyInvitation) -> bool:
     return invitation.answered_at is None and invitation.expires_at > utcnow()
 
 
-def answer(invitation: SurveyInvitation, scores: dict[str, int], comment: str | None) -> SurveyResponse | None:
-    """Store the customer's answer; None when the link was answered already or expired (nothing is written).
-    ValidationError when a question has no score or one out of range."""
+def parse_answer(question: dict, raw) -> int | str | None:
+    """A form field's raw answer to `question`: a score (int) or an option's code (str); None when empty. A value
+    that is neither is returned as is, so `answer` reports it on the question."""
+    if raw is None or raw == "":
+        return None
+    if question_type(question) == "choice":
+        return str(raw)[:40]
+    raw = str(raw).strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 2 else raw[:40]
+
+
+def answer(invitation: SurveyInvitation, scores: dict, comment: str | None) -> SurveyResponse | None:
+    """Store the customer's answer ({question code: score, or an option's code for a reason question}) to the
+    questions of the version the invitation was sent with; None when the link was answered already or expired
+    (nothing is written). Only the questions shown by their conditions count: answers to hidden ones are ignored
+    and not stored. ValidationError when a shown required question has no answer, or a shown one a bad answer."""
     survey = get_survey(invitation.survey_id)
+    questions = survey.questions_of(invitation.survey_version)
     low, high = SCALE[survey.kind]
-    errors = {}
-    for q in survey.questions:
+    errors, given = {}, {}
+    for q in questions:
         value = scores.get(q["code"])
-        if value is None or not low <= value <= high:
+        if value is None:
+            pass
+        elif question_type(q) == "choice":
+            if value not in {o["code"] for o in q.get("options") or []}:
+                errors[q["code"]] = [_("Choose one of the listed options.")]
+                value = None
+        elif isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             errors[q["code"]] = [_("Choose a score from %(low)s to %(high)s.", low=low, high=high)]
+            value = None
+        given[q["code"]] = value
+    shown = shown_questions(questions, given)
+    for q in shown:
+        if given[q["code"]] is None and is_required(q) and q["code"] not in errors:
+            errors[q["code"]] = [_("Choose a score from %(low)s to %(high)s.", low=low, high=high)
+                                 if question_type(q) == "score" else _("Choose one of the listed options.")]
+    shown_codes = {q["code"] for q in shown}
+    errors = {code: messages for code, messages in errors.items() if code in shown_codes}
     if errors:
         raise ValidationError(errors)
+    answered = [q for q in shown if given[q["code"]] is not None]
     now = utcnow()
     claimed = db.session.execute(
         update(SurveyInvitation).where(SurveyInvitation.id == invitation.id, SurveyInvitation.answered_at.is_(None),
@@ -274,17 +400,24 @@ def answer(invitation: SurveyInvitation, scores: dict[str, int], comment: str | 
     if not claimed:
         return None
     invitation.answered_at = now
-    score = min(scores[q["code"]] for q in survey.questions)
+    # the first question is an unconditional, required score (checked on save): there is always one
+    score = min(given[q["code"]] for q in answered if question_type(q) == "score")
     response = SurveyResponse(invitation_id=invitation.id, survey_id=survey.id, kind=survey.kind,
                               customer_id=invitation.customer_id, store_id=invitation.store_id,
                               staff_id=invitation.staff_id, score=score, low=score <= survey.low_score,
                               comment=(comment or "").strip()[:2000] or None, submitted_at=now)
     db.session.add(response)
     db.session.flush()
-    locale_labels = {q["code"]: question_label(q, current_tenant_row().locale) for q in survey.questions}
-    for q in survey.questions:
-        db.session.add(SurveyAnswer(response_id=response.id, question=q["code"],
-                                    label=locale_labels[q["code"]][:120], score=scores[q["code"]]))
+    locale = current_tenant_row().locale
+    for q in answered:
+        value = given[q["code"]]
+        if question_type(q) == "choice":
+            option = next(o for o in q["options"] if o["code"] == value)
+            db.session.add(SurveyAnswer(response_id=response.id, question=q["code"], choice=value,
+                                        label=question_label(option, locale)[:120]))
+        else:
+            db.session.add(SurveyAnswer(response_id=response.id, question=q["code"], score=value,
+                                        label=question_label(q, locale)[:120]))
     db.session.flush()
     customer = get_scoped(Customer, invitation.customer_id)
     if response.low:
@@ -305,7 +438,10 @@ def _escalate(survey: Survey, response: SurveyResponse, customer: Customer):
         raise ValidationError({"assignee_id": ["no active staff member to assign the complaint to"]})
     with force_locale(current_tenant_row().locale or "zh_CN"):
         title = _("Low survey score (%(score)s) from %(name)s: call back", score=response.score, name=customer.name)
-        notes = "\n".join(filter(None, [survey.name, response.comment]))
+        reasons = db.session.scalars(select(SurveyAnswer.label).where(
+            SurveyAnswer.response_id == response.id, SurveyAnswer.choice.is_not(None)).order_by(SurveyAnswer.id)).all()
+        notes = "\n".join(filter(None, [survey.name, _("Reason: %(reasons)s", reasons="、".join(reasons))
+                                         if reasons else None, response.comment]))
     return create_task(SURVEY_USER, {"title": title[:200], "notes": notes, "assignee_id": assignee.id,
                                      "customer_id": customer.id, "priority": "high",
                                      "due_at": utcnow() + timedelta(hours=survey.escalation_hours)},

@@ -12,8 +12,9 @@ from .models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 
 def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
     """Up to `limit` survey entries about the customer older than `before`, in ONE query: each invitation with its
-    survey's name, its answer if any, and the answer's scores per question ("质量: 4 · 按时: 5")."""
-    scores = (select(func.string_agg(SurveyAnswer.label + ": " + cast(SurveyAnswer.score, Text),
+    survey's name, its answer if any, and the answer's scores per question and reasons picked ("质量: 4 · 等待太久")."""
+    given = func.coalesce(SurveyAnswer.label + ": " + cast(SurveyAnswer.score, Text), SurveyAnswer.label)
+    scores = (select(func.string_agg(given,
                                      aggregate_order_by(literal_column("' · '"), SurveyAnswer.id)))
               .where(SurveyAnswer.response_id == SurveyResponse.id).correlate(SurveyResponse).scalar_subquery())
     latest = func.greatest(SurveyInvitation.sent_at, func.coalesce(SurveyInvitation.reminded_at,

@@ -41,13 +41,30 @@ def from_template():
 
 
 def _questions_from_form() -> list[dict]:
+    """The edit form's rows: code, labels, type, whether required, the options of a reason question (one a line:
+    "code | 中文 | English") and the condition (an earlier question, an operator, a value or a comma-separated list
+    for "in")."""
     out = []
     for i in range(12):
-        code = (request.form.get(f"q{i}.code") or "").strip()
-        label_zh = (request.form.get(f"q{i}.label_zh") or "").strip()
-        label_en = (request.form.get(f"q{i}.label_en") or "").strip()
-        if code or label_zh or label_en:
-            out.append({"code": code, "label_zh": label_zh, "label_en": label_en})
+        field = lambda name: (request.form.get(f"q{i}.{name}") or "").strip()  # noqa: E731
+        code, label_zh, label_en = field("code"), field("label_zh"), field("label_en")
+        if not (code or label_zh or label_en):
+            continue
+        question = {"code": code, "label_zh": label_zh, "label_en": label_en, "type": field("type") or "score"}
+        if question["type"] == "choice":
+            question["options"] = []
+            for line in field("options").splitlines()[:12]:
+                parts = [p.strip() for p in line.split("|")]
+                if parts[0]:
+                    question["options"].append({"code": parts[0], "label_zh": parts[1] if len(parts) > 1 else "",
+                                                "label_en": parts[2] if len(parts) > 2 else ""})
+        if f"q{i}.required_set" in request.form:
+            question["required"] = f"q{i}.required" in request.form
+        if field("cond_question"):
+            op, raw = field("cond_op") or "eq", field("cond_value")
+            value = [v.strip() for v in raw.split(",") if v.strip()] if op == "in" else raw
+            question["condition"] = {"question": field("cond_question"), "op": op, "value": value}
+        out.append(question)
     return out
 
 
@@ -73,7 +90,8 @@ def edit(survey_id):
             flash(_("Survey %(name)s saved.", name=survey.name), "success")
             return redirect(url_for("surveys.show", survey_id=survey.id))
     return render_template("surveys/form.html", survey=survey, values=values, errors=errors,
-                           scale=SCALE[survey.kind]), 422 if errors else 200
+                           scale=SCALE[survey.kind], operators=services.CONDITION_LABELS,
+                           required=services.is_required), 422 if errors else 200
 
 
 @bp.get("/<int:survey_id>")
@@ -124,6 +142,7 @@ def answer(token):
 
 def _answer_page(invitation):
     survey = services.get_survey(invitation.survey_id)
+    questions = survey.questions_of(invitation.survey_version)  # as it was sent
     locale = current_code()
     if not services.is_open(invitation):
         return render_template("surveys/public_done.html", expired=invitation.answered_at is None), \
@@ -131,10 +150,9 @@ def _answer_page(invitation):
     errors, values = {}, {}
     if request.method == "POST":
         values = request.form
-        scores = {}
-        for q in survey.questions:
-            raw = request.form.get(f"score.{q['code']}", "")
-            scores[q["code"]] = int(raw) if raw.isdigit() and len(raw) <= 2 else None
+        # without JavaScript every question is on the page: the service keeps only those their conditions show
+        scores = {q["code"]: services.parse_answer(q, request.form.get(f"score.{q['code']}"))
+                  for q in questions}
         try:
             response = services.answer(invitation, scores, request.form.get("comment"))
         except ValidationError as err:
@@ -144,6 +162,7 @@ def _answer_page(invitation):
                 return render_template("surveys/public_done.html", expired=False), 200
             return render_template("surveys/public_done.html", thanks=True, low=response.low)
     store = invitation.store_id and services.store_name(invitation.store_id)
-    return render_template("surveys/public.html", survey=survey, store=store, errors=errors, values=values,
-                           scale=range(SCALE[survey.kind][0], SCALE[survey.kind][1] + 1),
-                           label=lambda q: services.question_label(q, locale)), 422 if errors else 200
+    return render_template("surveys/public.html", survey=survey, questions=questions, store=store, errors=errors,
+                           values=values, scale=range(SCALE[survey.kind][0], SCALE[survey.kind][1] + 1),
+                           label=lambda q: services.question_label(q, locale),
+                           required=services.is_required), 422 if errors else 200

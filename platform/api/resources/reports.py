@@ -204,10 +204,14 @@ class DashboardListSchema(Schema):
     items = fields.List(fields.Nested(DashboardSchema))
 
 
-def _dashboard(dashboard_id):
-    board = services.get_dashboard(dashboard_id)
+def _dashboard(dashboard_id, *, edit: bool = False):
+    """Another user's personal dashboard answers 404 like a missing one; a shared one to change needs
+    reports.manage (403)."""
+    board = services.get_dashboard(dashboard_id, api_user())
     if board is None:
         abort(404)
+    if edit and not services.can_edit(api_user(), board):
+        abort(403, message="Your role lacks the permission 'reports.manage'.")
     return board
 
 
@@ -215,16 +219,21 @@ def _dashboard(dashboard_id):
 @dashboards_blp.response(200, DashboardListSchema)
 @requires("reports.view")
 def list_dashboards():
-    return {"items": services.dashboards()}
+    """The viewer's dashboards: the shared ones, those of a role, and their own personal ones (`personal`)."""
+    return {"items": services.dashboards(api_user())}
 
 
 @dashboards_blp.route("", methods=["POST"])
 @dashboards_blp.arguments(DashboardSchema)
 @dashboards_blp.response(201, DashboardSchema)
-@requires("reports.manage")
+@requires("reports.view")
 def create_dashboard(data):
-    """A dashboard of KPIs (`{"kind": "kpi", "code", "chart": number|line|bar|pie}`) and widgets
-    (`{"kind": "widget", "code"}`), in order; `role_id` makes it the home page of that role."""
+    """A dashboard of KPIs (`{"kind": "kpi", "code", "chart": number|line|bar|pie}`), saved reports
+    (`{"kind": "report", "code": "<report id>"}`) and widgets (`{"kind": "widget", "code"}`), in order; `role_id`
+    makes it the home page of that role. `personal: true`: the caller's own dashboard, seen by them only (`home:
+    true` makes it their home page); a shared one needs reports.manage."""
+    if not data.get("personal") and not api_user().has_permission("reports.manage"):
+        abort(403, message="Your role lacks the permission 'reports.manage'.")
     try:
         return services.save_dashboard(api_user(), None, data)
     except ValidationError as err:
@@ -241,10 +250,11 @@ def get_dashboard(dashboard_id):
 @dashboards_blp.route("/<int:dashboard_id>", methods=["PUT"])
 @dashboards_blp.arguments(DashboardSchema)
 @dashboards_blp.response(200, DashboardSchema)
-@requires("reports.manage")
+@requires("reports.view")
 def put_dashboard(data, dashboard_id):
-    """Replace name, role and items (add, remove and reorder by sending the new list)."""
-    board = _dashboard(dashboard_id)
+    """Replace name, role and items (add, remove and reorder by sending the new list); `home` of a personal one."""
+    board = _dashboard(dashboard_id, edit=True)
+    data.pop("personal", None)  # a dashboard stays what it was created as
     try:
         return services.save_dashboard(api_user(), board, data)
     except ValidationError as err:
@@ -253,9 +263,9 @@ def put_dashboard(data, dashboard_id):
 
 @dashboards_blp.route("/<int:dashboard_id>", methods=["DELETE"])
 @dashboards_blp.response(204)
-@requires("reports.manage")
+@requires("reports.view")
 def delete_dashboard(dashboard_id):
-    services.delete_dashboard(_dashboard(dashboard_id))
+    services.delete_dashboard(_dashboard(dashboard_id, edit=True))
 
 
 # --- threshold alerts ----------------------------------------------------------------------------------------------
