@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import g, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select, update
 
 from ..audit.services import SYSTEM, Actor, set_actor
@@ -69,7 +70,18 @@ def revoke_all(user_id: int) -> None:
                        .values(revoked_at=utcnow()))
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, not opened for API calls: a bearer token is their only credential, and reading
+    and verifying a cookie cost every call (bench B1). The API sees an empty session it cannot write to."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app, login_manager) -> None:
+    app.session_interface = CookieSessions()
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # the server-side session row does this job
