@@ -1,5 +1,5 @@
 """The Official Account's HTTP API (developers.weixin.qq.com/doc/offiaccount): access token, web sign-in, template
-messages. Plain `requests` against WECHAT_API_BASE (default https://api.weixin.qq.com), which tests point at a
+messages and subscribe messages (订阅通知). Plain `requests` against WECHAT_API_BASE (default https://api.weixin.qq.com), which tests point at a
 local fake: wechatpy's client keeps its token per process, and the token must be one per account for all processes
 (a second fetch invalidates the first after five minutes), so the token cache below is ours, in the shared Redis.
 
@@ -39,6 +39,10 @@ def explain(errcode, errmsg="") -> str:
         40003: _("The openid does not belong to this Official Account."),
         40037: _("The template_id is not valid for this Official Account."),
         47003: _("A template field is missing or too long."),
+        43101: _("The customer refused this subscribe message (or their consent was used up): nothing was sent."),
+        43107: _("Subscribe messages are not enabled for this Official Account: add templates under 订阅通知."),
+        47001: _("The message data is not in the format WeChat expects."),
+        40036: _("The template_id is not valid for this Official Account."),
     }
     return known.get(errcode, _("WeChat refused the request (error %(code)s: %(msg)s).", code=errcode, msg=errmsg))
 
@@ -128,3 +132,13 @@ def send_template(openid: str, template_id: str, data: dict, url: str | None = N
     if url:
         body["url"] = url
     return str(with_token("POST", "/cgi-bin/message/template/send", body).get("msgid", ""))
+
+
+def send_subscribe(openid: str, template_id: str, data: dict, url: str | None = None) -> str:
+    """Send a subscribe message (订阅通知, `/cgi-bin/message/subscribe/bizsend`); returns WeChat's msgid. WeChat
+    refuses with 43101 when the user has not (or no longer) agreed to this template."""
+    body = {"touser": openid, "template_id": template_id,
+            "data": {name: {"value": str(value)} for name, value in data.items()}}
+    if url:
+        body["page"] = url
+    return str(with_token("POST", "/cgi-bin/message/subscribe/bizsend", body).get("msgid", ""))

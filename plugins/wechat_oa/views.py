@@ -8,7 +8,7 @@ from storecrm.sdk import (Customer, get_scoped, plugin_settings, outbox_messages
                           send_message)
 
 from . import binding, callback, oauth
-from .client import WechatError, access_token, openid_for_code, send_template
+from .client import WechatError, access_token, openid_for_code, send_subscribe, send_template
 from .template_map import parse_template_map
 
 bp = Blueprint("wechat_oa", __name__, url_prefix="/wechat", template_folder="templates")
@@ -21,6 +21,8 @@ def _no_csrf(state):
     state.app.extensions["csrf"].exempt(public)
 
 
+MODE_LABELS = {"template": _l("Template message"), "subscribe": _l("Subscribe message (one-time)"),
+               "subscribe_long": _l("Subscribe message (long-term)")}
 STATUS = {"pending": _l("Waiting to send"), "sent": _l("Sent"), "dead": _l("Failed"), "skipped": _l("Skipped")}
 
 
@@ -40,9 +42,11 @@ def admin():
         except Exception as err:  # marshmallow's ValidationError: shown beside the field
             errors["openid"] = [str(getattr(err, "messages", [err])[0])]
         if not errors:
-            template_id, fields = mapping[code]
+            template_id, fields, mode = mapping[code]
             try:
-                msgid = send_template(openid, template_id, {f: _("Test") for f in fields})
+                # a subscribe message is tried as is: WeChat itself answers 43101 when the user has not agreed
+                send = send_template if mode == "template" else send_subscribe
+                msgid = send(openid, template_id, {f: _("Test") for f in fields})
             except WechatError as err:
                 errors["send"] = [err.message]
             else:
@@ -52,7 +56,7 @@ def admin():
     return render_template("wechat_oa/admin.html", settings=settings, mapping=mapping, configured=configured,
                            callback_url=url_for("wechat_oa_public.server", _external=True),
                            messages=outbox_messages("wechat", limit=30), values=values, errors=errors,
-                           status=STATUS), (422 if errors else 200)
+                           status=STATUS, mode_labels=MODE_LABELS), (422 if errors else 200)
 
 
 @bp.post("/check")
@@ -90,8 +94,16 @@ def server():
         abort(403)
     if request.method == "GET":
         return request.args.get("echostr", ""), 200, {"Content-Type": "text/plain"}
+    secure = callback.encrypted(request.args)
     try:
-        callback.handle(request.get_data())
+        xml = callback.decrypt(request.get_data(), request.args) if secure else request.get_data()
+        reply = callback.handle(xml)
+    except callback.Refused:
+        abort(403)
     except Exception:  # noqa: BLE001 — not XML WeChat sends: acknowledged, nothing kept
         abort(400)
-    return "success", 200, {"Content-Type": "text/plain"}
+    if reply is None:
+        return "success", 200, {"Content-Type": "text/plain"}
+    if secure:
+        reply = callback.encrypt_reply(reply, request.args)
+    return reply, 200, {"Content-Type": "application/xml; charset=utf-8"}

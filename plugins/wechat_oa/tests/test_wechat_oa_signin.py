@@ -120,7 +120,8 @@ def test_every_route_keeps_tenants_apart_and_the_tables_follow_the_rules(app, tw
     assert_plugin_isolated(app, "wechat_oa", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids={})
     with owner_engine.connect() as conn:
-        assert schema_violations(conn, {"wechat_oa_followers", "wechat_oa_callback_events"}) == []
+        assert schema_violations(conn, {"wechat_oa_followers", "wechat_oa_callback_events",
+                                        "wechat_oa_subscribe_consents"}) == []
 
 
 def test_a_tenant_without_the_plugin_gets_404(app, make_tenant, login):
