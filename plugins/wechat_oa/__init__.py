@@ -92,3 +92,10 @@ def customer_address(customer, channel):
     if not settings.get("app_id") or not settings.get("app_secret"):
         return None
     return openid_of(customer.id)
+
+
+@hookimpl
+def register_api_blueprints():
+    from .api import blp
+
+    return [blp]
