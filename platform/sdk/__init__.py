@@ -959,6 +959,9 @@ class ChannelDeliveryOut(_Schema):
 
 
 ChannelDeliveryPage = page_schema(ChannelDeliveryOut)
+ChannelDeliveryPage.__name__ = "ChannelDeliveryPage"
+ChannelDeliveryPage.__doc__ = """The response schema of a delivery list: `{items: [ChannelDeliveryOut], total, page, per_page}` (one class
+shared by every channel's API, so the OpenAPI document names it once)."""
 
 
 def channel_deliveries(channel: str, args: dict) -> dict:
