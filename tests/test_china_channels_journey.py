@@ -38,7 +38,8 @@ from wecom_testkit import configure as configure_wecom  # noqa: E402
 SHOTS = Path(os.environ.get("STORECRM_SHOTS", "/tmp/shots-oa25"))
 pytestmark = [browser_mark, pytest.mark.storecrm_plugins("retail", "wechat_oa", "wechat_pay", "sms_cn", "wecom",
                                                          "smart_home")]
-JOURNEY_MAP = TEMPLATE_MAP + "\nappointment.booked = TplBooked01; thing1=service, time2=when, thing3=store"
+JOURNEY_MAP = (TEMPLATE_MAP + "\nappointment.booked = TplBooked01; thing1=service, time2=when, thing3=store"
+               "\nsurvey.invitation = subscribe:SubSurvey_01; thing1=title")
 
 
 def test_a_customer_in_wechat_pays_gets_notices_by_wechat_and_sms_and_a_technician_by_wecom(
@@ -176,6 +177,10 @@ def test_a_customer_in_wechat_pays_gets_notices_by_wechat_and_sms_and_a_technici
             assert "订阅通知" not in body or "模板消息" in body
             assert body.count("已发送") >= 2
             owner.screenshot(path=str(SHOTS / "6-admin-wechat-oa.png"), full_page=True)
+            # the subscribe page of the account's menu, inside WeChat (Chromium cannot render WeChat's open tag)
+            page.goto(f"{live_server}/t/alpha/wechat/notices", wait_until="domcontentloaded")
+            assert 'template="SubSurvey_01"' in page.content() and "消息提醒" in page.inner_text("body")
+            page.screenshot(path=str(SHOTS / "7-subscribe-page-in-wechat.png"), full_page=True)
             browser.close()
     finally:
         aliyun.close()

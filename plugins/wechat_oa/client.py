@@ -142,3 +142,40 @@ def send_subscribe(openid: str, template_id: str, data: dict, url: str | None = 
     if url:
         body["page"] = url
     return str(with_token("POST", "/cgi-bin/message/subscribe/bizsend", body).get("msgid", ""))
+
+
+def jsapi_ticket() -> str:
+    """The account's JS-SDK ticket (jsapi_ticket), cached like the access token for every process: it signs the
+    `wx.config` of pages that show WeChat's open tags (the subscribe button `wx-open-subscribe`)."""
+    app_id, _secret = _credentials()
+    redis, key = shared_redis(), _key(app_id) + ":jsapi"
+    if cached := redis.get(key):
+        return cached.decode()
+    with redis.lock(key + ":lock", timeout=20, blocking_timeout=20):
+        if cached := redis.get(key):
+            return cached.decode()
+        for attempt in (1, 2):
+            try:
+                data = _call("GET", "/cgi-bin/ticket/getticket",
+                             params={"access_token": access_token(force=attempt == 2), "type": "jsapi"})
+                break
+            except WechatError as err:
+                if attempt == 1 and err.errcode in INVALID_TOKEN:
+                    continue
+                raise
+        ticket = data["ticket"]
+        redis.set(key, ticket, ex=max(60, int(data.get("expires_in", 7200)) - EARLY))
+        return ticket
+
+
+def js_config(url: str) -> dict:
+    """What `wx.config` needs for the page at `url` (without its #fragment), signed as WeChat documents: SHA1 of
+    `jsapi_ticket=…&noncestr=…&timestamp=…&url=…`."""
+    import hashlib
+    import secrets
+    import time
+
+    nonce, stamp = secrets.token_hex(8), str(int(time.time()))
+    plain = f"jsapi_ticket={jsapi_ticket()}&noncestr={nonce}&timestamp={stamp}&url={url.split('#')[0]}"
+    return {"appId": _credentials()[0], "timestamp": stamp, "nonceStr": nonce,
+            "signature": hashlib.sha1(plain.encode()).hexdigest()}

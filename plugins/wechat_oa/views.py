@@ -1,18 +1,20 @@
 """Pages: the admin page (credentials status, test message, recent deliveries) and the public endpoints WeChat
 calls (web sign-in return, server callback). Thin: parse, call a service, render."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from storecrm.sdk import (Customer, get_scoped, plugin_settings, outbox_messages, requires, safe_next,
-                          send_message)
+from storecrm.sdk import (Customer, get_scoped, limiter, message_templates, outbox_messages, plugin_settings,
+                          requires, safe_next)
 
 from . import binding, callback, oauth
-from .client import WechatError, access_token, openid_for_code, send_subscribe, send_template
+from .client import WechatError, access_token, js_config, openid_for_code, send_subscribe, send_template
 from .template_map import parse_template_map
 
 bp = Blueprint("wechat_oa", __name__, url_prefix="/wechat", template_folder="templates")
-public = Blueprint("wechat_oa_public", __name__, url_prefix="/wechat", template_folder="templates")
+public = Blueprint("wechat_oa_public", __name__, url_prefix="/wechat", template_folder="templates",
+                   static_folder="static")
+JSSDK = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
 
 
 @public.record_once
@@ -55,6 +57,7 @@ def admin():
     configured = bool(settings.get("app_id") and settings.get("app_secret"))
     return render_template("wechat_oa/admin.html", settings=settings, mapping=mapping, configured=configured,
                            callback_url=url_for("wechat_oa_public.server", _external=True),
+                           notices_url=url_for("wechat_oa_public.notices", _external=True),
                            messages=outbox_messages("wechat", limit=30), values=values, errors=errors,
                            status=STATUS, mode_labels=MODE_LABELS), (422 if errors else 200)
 
@@ -70,6 +73,34 @@ def check():
     else:
         flash(_("The credentials work: WeChat issued an access token."), "success")
     return redirect(url_for("wechat_oa.admin"))
+
+
+@public.get("/notices")
+@limiter.limit("30 per minute")
+def notices():
+    """The subscribe page (订阅通知) for the account's menu: inside WeChat, the `wx-open-subscribe` button for the
+    tenant's subscribe-message templates; the user's answer arrives by the server callback. Shows no customer data."""
+    mapping = parse_template_map(plugin_settings("wechat_oa").get("template_map") or "")
+    labels = {t.code: t.label for t in message_templates()}
+    chosen = {code: m for code, m in mapping.items() if m.mode != "template"}
+    template_ids = list(dict.fromkeys(m.template_id for m in chosen.values()))[:5]   # WeChat shows at most 5
+    config, error = None, None
+    if oauth.in_wechat() and template_ids:
+        try:
+            config = js_config(request.url)
+        except WechatError as err:
+            error = err.message
+    response = make_response(render_template(
+        "wechat_oa/notices.html", in_wechat=oauth.in_wechat(), templates=[(c, labels.get(c, c)) for c in chosen],
+        template_ids=template_ids, config=config, error=error, jssdk=JSSDK))
+    # WeChat's JS-SDK must load from WeChat (it is what renders the open tag): this page alone allows that script
+    response.headers["Content-Security-Policy"] = CSP_WITH_JSSDK
+    return response
+
+
+CSP_WITH_JSSDK = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                  "script-src 'self' https://res.wx.qq.com; font-src 'self'; connect-src 'self'; form-action 'self'; "
+                  "frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
 
 
 @public.get("/oauth")

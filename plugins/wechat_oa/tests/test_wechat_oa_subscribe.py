@@ -103,3 +103,41 @@ def test_template_messages_and_subscribe_messages_live_side_by_side(app, make_te
     assert "订阅通知" in page and "SubRemind_01" in page
     resp = admin.post("/t/alpha/wechat/", {"openid": OPENID, "template": "appointment.reminder"})
     assert resp.status_code == 302 and fake_wechat.sent[-1]["kind"] == "subscribe"
+
+
+def test_the_subscribe_page_signs_wx_config_for_the_subscribe_templates_inside_wechat_only(
+        app, make_tenant, login, fake_wechat):
+    import hashlib
+    import json
+    import re
+    from html import unescape
+
+    alpha = make_tenant("alpha", locale="zh_CN")
+    admin = configure(login, alpha, template_map=SUB_MAP)
+    url = "http://localhost/t/alpha/wechat/notices"
+    outside = app.test_client().get(url)
+    assert outside.status_code == 200 and "请在微信中打开" in outside.get_data(as_text=True)
+    assert "wx-open-subscribe" not in outside.get_data(as_text=True)
+    ua = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.47 NetType/WIFI Language/zh_CN"}
+    for _ in range(2):
+        inside = app.test_client().get(url, headers=ua)
+        html = inside.get_data(as_text=True)
+        assert inside.status_code == 200 and 'template="SubRemind_01,SubTopupLong"' in html
+        assert "https://res.wx.qq.com" in inside.headers["Content-Security-Policy"]
+        config = json.loads(unescape(re.search(r'data-config="([^"]+)"', html).group(1)))
+        plain = (f"jsapi_ticket={fake_wechat.tickets[-1]}&noncestr={config['nonceStr']}"
+                 f"&timestamp={config['timestamp']}&url={url}")
+        assert config["signature"] == hashlib.sha1(plain.encode()).hexdigest()
+        assert config["appId"] == "wx1234567890abcdef"
+    assert len(fake_wechat.tickets) == 1                     # the ticket is cached like the access token
+    assert "default-src 'self'" in app.test_client().get("/t/alpha/wechat/callback").headers.get(
+        "Content-Security-Policy", "default-src 'self'")
+    assert "/wechat/notices" in admin.get("/t/alpha/wechat/").get_data(as_text=True)
+    fake_wechat.down = True
+    from redis import Redis
+
+    redis = Redis.from_url(app.config["REDIS_URL"])
+    for key in redis.scan_iter("storecrm:wechat_oa:token:*"):
+        redis.delete(key)
+    down = app.test_client().get(url, headers=ua)
+    assert down.status_code == 200 and 'data-testid="subscribe-error"' in down.get_data(as_text=True)

@@ -23,6 +23,7 @@ class FakeWechat:
         self.tokens_issued, self.sent, self.codes = [], [], {}
         self.down = False
         self.refusing = set()      # openids for which bizsend answers 43101
+        self.tickets = []          # jsapi_tickets issued (JS-SDK)
         self.next_openid = OPENID
         self._counter = itertools.count(1)
         self.lock = threading.Lock()
@@ -59,6 +60,13 @@ class FakeWechat:
             if openid is None:
                 return self._json({"errcode": 40029, "errmsg": "invalid code"})
             return self._json({"access_token": "web-token", "expires_in": 7200, "openid": openid, "scope": "snsapi_base"})
+        if request.path == "/cgi-bin/ticket/getticket":
+            if not self.tokens_issued or args.get("access_token") != self.tokens_issued[-1]:
+                return self._json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
+            if args.get("type") != "jsapi":
+                return self._json({"errcode": 40097, "errmsg": "invalid args"})
+            self.tickets.append(f"JSAPI_TICKET_{next(self._counter)}")
+            return self._json({"errcode": 0, "errmsg": "ok", "ticket": self.tickets[-1], "expires_in": 7200})
         if request.path == "/cgi-bin/message/subscribe/bizsend":
             # 订阅通知: the same access-token check; 43101 for a user who has not agreed (WeChat keeps its own ledger)
             if not self.tokens_issued or args.get("access_token") != self.tokens_issued[-1]:
