@@ -75,12 +75,13 @@ def _mapping(code: str) -> Mapping:
     return found
 
 
-@blp.route("/followers")
+@blp.route("/bindings")
 @blp.arguments(WechatFollowerArgs, location="query")
 @blp.response(200, page_schema(WechatFollowerOut))
 @requires("wechat_oa.manage")
-def list_followers(args):
-    """The account's openids (web sign-in bindings and follows), newest first; keyset paging with `after_id`."""
+def list_bindings(args):
+    """The account's openids: bound to a customer by web sign-in (`customer_id`, `bound_at`) and/or following the
+    account (`subscribed`), newest first; keyset paging with `after_id`; `bound=true` for the bindings only."""
     query = select(Follower)
     if args.get("bound") is not None:
         query = query.where(Follower.customer_id.is_not(None) if args["bound"] else Follower.customer_id.is_(None))

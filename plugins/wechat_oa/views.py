@@ -4,10 +4,12 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from storecrm.sdk import (Customer, get_scoped, limiter, message_templates, outbox_messages, plugin_settings,
-                          requires, safe_next)
+from marshmallow import ValidationError
 
-from . import binding, callback, oauth
+from storecrm.sdk import (Customer, flatten_errors, get_scoped, limiter, message_templates, outbox_messages,
+                          plugin_settings, refuse, requires, safe_next)
+
+from . import binding, callback, mappings, oauth
 from .client import WechatError, access_token, js_config, openid_for_code, send_subscribe, send_template
 from .template_map import parse_template_map
 
@@ -54,12 +56,43 @@ def admin():
             else:
                 flash(_("Test message sent (msgid %(id)s).", id=msgid), "success")
                 return redirect(url_for("wechat_oa.admin"))
+    return _page(settings, mapping, values, errors)
+
+
+def _page(settings, mapping, values, errors):
     configured = bool(settings.get("app_id") and settings.get("app_secret"))
     return render_template("wechat_oa/admin.html", settings=settings, mapping=mapping, configured=configured,
                            callback_url=url_for("wechat_oa_public.server", _external=True),
                            notices_url=url_for("wechat_oa_public.notices", _external=True),
                            messages=outbox_messages("wechat", limit=30), values=values, errors=errors,
-                           status=STATUS, mode_labels=MODE_LABELS), (422 if errors else 200)
+                           status=STATUS, mode_labels=MODE_LABELS,
+                           template_codes=[t.code for t in message_templates()]), (422 if errors else 200)
+
+
+@bp.post("/mappings")
+@requires("wechat_oa.manage")
+def save_mapping():
+    """Add or change how one message template goes out on WeChat (template or subscribe message)."""
+    try:
+        code, mapping = mappings.from_form(request.form)
+        mappings.save(code, mapping)
+    except ValidationError as err:
+        refuse()
+        settings = plugin_settings("wechat_oa")
+        errors = {f"map_{k}": v for k, v in flatten_errors(err.messages).items()}
+        return _page(settings, parse_template_map(settings.get("template_map") or ""), request.form, errors)
+    flash(_("Mapping of %(code)s saved.", code=code), "success")
+    return redirect(url_for("wechat_oa.admin"))
+
+
+@bp.post("/mappings/<code>/delete")
+@requires("wechat_oa.manage")
+def delete_mapping(code):
+    if code not in mappings.all_mappings():
+        abort(404)
+    mappings.remove(code)
+    flash(_("Mapping of %(code)s removed.", code=code), "success")
+    return redirect(url_for("wechat_oa.admin"))
 
 
 @bp.post("/check")

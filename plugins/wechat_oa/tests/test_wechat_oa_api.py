@@ -55,12 +55,12 @@ def test_followers_and_deliveries_page_by_keyset_with_filters(app, make_tenant, 
         for n in range(5):
             send_message("wechat", f"{OPENID}{n % 2}", "通知", "正文",
                          payload={"template": "appointment.reminder" if n % 2 else "retail.topup", "params": {}})
-    first = client.get("/api/v1/wechat-oa/followers?per_page=2", headers=headers).json
+    first = client.get("/api/v1/wechat-oa/bindings?per_page=2", headers=headers).json
     assert first["total"] == 3 and len(first["items"]) == 2 and first["items"][0]["subscribed"] is True
-    rest = client.get(f"/api/v1/wechat-oa/followers?per_page=2&after_id={first['items'][-1]['id']}",
+    rest = client.get(f"/api/v1/wechat-oa/bindings?per_page=2&after_id={first['items'][-1]['id']}",
                       headers=headers).json
     assert len(rest["items"]) == 1
-    assert client.get("/api/v1/wechat-oa/followers?bound=true", headers=headers).json["total"] == 0
+    assert client.get("/api/v1/wechat-oa/bindings?bound=true", headers=headers).json["total"] == 0
     deliveries = client.get("/api/v1/wechat-oa/deliveries?per_page=3", headers=headers).json
     assert deliveries["total"] == 5 and len(deliveries["items"]) == 3
     assert "body" not in deliveries["items"][0]
@@ -85,7 +85,7 @@ def test_the_api_needs_the_permission_and_is_in_the_openapi_document(app, make_t
                       headers=api_token(alpha, "technician")).status_code == 403
     assert client.get("/api/v1/wechat-oa/template-mappings").status_code == 401
     spec = client.get("/api/v1/openapi.json").json
-    for path in ("/api/v1/wechat-oa/followers", "/api/v1/wechat-oa/template-mappings",
+    for path in ("/api/v1/wechat-oa/bindings", "/api/v1/wechat-oa/template-mappings",
                  "/api/v1/wechat-oa/template-mappings/{code}", "/api/v1/wechat-oa/deliveries",
                  "/api/v1/wechat-oa/deliveries/{message_id}", "/api/v1/sms-cn/deliveries", "/api/v1/wecom/bindings"):
         assert any(p.endswith(path.removeprefix("/api/v1")) for p in spec["paths"]), path

@@ -129,6 +129,7 @@ def test_every_route_keeps_tenants_apart_and_the_tables_follow_the_rules(app, tw
                            b_ids={"api_wechat_oa.get_mapping": lambda w: dict(code),
                                   "api_wechat_oa.put_mapping": lambda w: dict(code),
                                   "api_wechat_oa.delete_mapping": lambda w: dict(code),
+                                  "wechat_oa.delete_mapping": lambda w: dict(code),
                                   "api_wechat_oa.get_delivery": lambda w: {"message_id": message_id},
                                   "wechat_oa_public.static": lambda w: {"filename": "missing.js"}})
     with owner_engine.connect() as conn:

@@ -141,3 +141,24 @@ def test_the_subscribe_page_signs_wx_config_for_the_subscribe_templates_inside_w
         redis.delete(key)
     down = app.test_client().get(url, headers=ua)
     assert down.status_code == 200 and 'data-testid="subscribe-error"' in down.get_data(as_text=True)
+
+
+def test_the_admin_page_maps_a_template_code_to_either_mode_and_explains_mistakes_in_chinese(
+        app, make_tenant, login, fake_wechat):
+    alpha = make_tenant("alpha", locale="zh_CN")
+    admin = configure(login, alpha, template_map=SUB_MAP)
+    page = admin.get("/t/alpha/wechat/").get_data(as_text=True)
+    assert 'data-testid="mapping-form"' in page and "订阅通知（一次性）" in page and "订阅通知（长期）" in page
+    resp = admin.post("/t/alpha/wechat/mappings", {"code": "appointment.booked", "mode": "subscribe",
+                                                   "template_id": "SubBooked_9", "fields": "thing1=service，time2=when"})
+    assert resp.status_code == 302
+    page = admin.get("/t/alpha/wechat/").get_data(as_text=True)
+    assert "SubBooked_9" in page and "thing1=service, time2=when" in page
+    bad = admin.post("/t/alpha/wechat/mappings", {"code": "appointment.booked", "mode": "email",
+                                                  "template_id": "坏的", "fields": "thing1"})
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "模板 ID 由 1-64 位" in body and "每个字段写成" in body and 'id="m-mode"' in body
+    assert admin.post("/t/alpha/wechat/mappings/appointment.booked/delete", {}).status_code == 302
+    assert "SubBooked_9" not in admin.get("/t/alpha/wechat/").get_data(as_text=True)
+    assert admin.post("/t/alpha/wechat/mappings/nope.code/delete", {}).status_code == 404
