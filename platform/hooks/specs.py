@@ -281,3 +281,13 @@ def public_visitor(customer):
 def online_payment_url(purpose, reference_id, customer, amount, return_url):
     """A page offers the customer to pay online for `purpose` of record `reference_id`: return the URL of the payment
     page (amount None: the customer chooses), or None when no payment provider is on."""
+
+
+# --- oa25: a customer's address on a plugin's channel ------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def customer_address(customer, channel):
+    """Return the recipient of `customer` on notification `channel` that this plugin delivers (the WeChat openid
+    bound to them for "wechat"), or None: the core's own messages (booking confirmations, reminders) then also go
+    there."""

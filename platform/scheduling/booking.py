@@ -23,6 +23,7 @@ from ..customers.models import Customer
 from ..customers.services import create_customer
 from ..events import emit
 from ..extensions import db
+from ..hooks.runtime import tenant_hook
 from ..notifications.templates import send_template
 from ..stores.models import Store
 from ..tenancy.context import current_tenant
@@ -320,17 +321,28 @@ def manage_url(appointment: Appointment) -> str:
 
 
 def message_customer(appointment: Appointment, code: str, dedupe_key: str) -> None:
-    """An SMS to the customer's mobile in the tenant's language, through the outbox (nothing if no mobile)."""
+    """The customer's message in the tenant's language, through the outbox: an SMS to their mobile, and the same
+    template on WeChat when a plugin knows their address there (`customer_address` hook: the openid bound when they
+    booked inside WeChat). Each channel is queued once per `dedupe_key`, so calling again after the customer was
+    bound sends only what is new."""
     customer = get_scoped(Customer, appointment.customer_id)
-    if customer is None or not customer.mobile:
+    if customer is None:
+        return
+    openid = tenant_hook("customer_address")(customer=customer, channel="wechat")
+    if not customer.mobile and not openid:
         return
     store = get_scoped(Store, appointment.store_id)
     service = get_scoped(ServiceType, appointment.service_type_id)
     locale = current_tenant_row().locale or "zh_CN"
     when = appointment.starts_at.astimezone(tenant_zone()).strftime("%Y-%m-%d %H:%M")
-    send_template("sms", customer.mobile, code, {"customer_name": customer.name, "service": service.name,
-                                                 "store": store.name, "when": when, "link": manage_url(appointment)},
-                  locale=locale, dedupe_key=dedupe_key, payload={"appointment_id": appointment.id})
+    variables = {"customer_name": customer.name, "service": service.name if service else "", "store": store.name,
+                 "when": when, "link": manage_url(appointment)}
+    if customer.mobile:
+        send_template("sms", customer.mobile, code, variables, locale=locale, dedupe_key=dedupe_key,
+                      payload={"appointment_id": appointment.id})
+    if openid:
+        send_template("wechat", openid, code, variables, locale=locale, dedupe_key=f"{dedupe_key}:wechat",
+                      payload={"appointment_id": appointment.id, "link": variables["link"]})
 
 
 @timers.handler("appointment.reminder")

@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 from ..calendar import tenant_today
 from ..calendar import tenant_zone as store_zone
 from ..customers import identities
+from ..customers.models import Customer
 from ..extensions import limiter
 from ..notifications.templates import send_template
 from ..tenancy.context import require_tenant_id
@@ -29,6 +30,7 @@ from ..stores.models import Store
 from ..tenancy.models import as_id, get_scoped
 from ..web.forms import flatten_errors
 from ..web.transactions import refuse
+from ..web.visitors import public_visitor_response
 from . import booking, setup
 from .availability import Board, availability, next_slots
 from .models import Appointment, ServiceType
@@ -40,6 +42,7 @@ bp.context_processor(lambda: {"weekday_labels": WEEKDAYS, "status_label": bookin
 LIMIT = "10 per minute;60 per hour"
 DAYS_SHOWN = 7
 PENDING = "storecrm.booking.pending"
+JUST_BOOKED = "storecrm.booking.just_booked"   # the appointment this browser booked: its page may bind the visitor
 CODE_TTL = timedelta(minutes=10)
 CODE_TRIES = 5
 
@@ -159,6 +162,7 @@ def _confirm(store, code: str) -> Appointment:
                                       "notes": pending.get("notes") or None}, source="public")
     booking.message_customer(appointment, "appointment.booked", f"appointment:{appointment.id}:booked")
     session.pop(PENDING, None)
+    session[JUST_BOOKED] = [require_tenant_id(), appointment.id]
     return appointment
 
 
@@ -180,6 +184,15 @@ def _appointment(token: str) -> Appointment:
 @bp.get("/manage/<token>")
 def manage(token):
     appointment = _appointment(token)
+    if session.get(JUST_BOOKED) == [require_tenant_id(), appointment.id]:
+        # booked in this browser a moment ago: inside WeChat the visitor signs in once (the `public_visitor` hook,
+        # a state signed for the customer the booking created or matched) and is bound, so the confirmation and the
+        # reminders also go by WeChat. A forwarded manage link binds nobody: only the browser that booked.
+        customer = get_scoped(Customer, appointment.customer_id)
+        if (response := public_visitor_response(customer)) is not None:
+            return response
+        session.pop(JUST_BOOKED, None)
+        booking.message_customer(appointment, "appointment.booked", f"appointment:{appointment.id}:booked")
     return render_template("scheduling/public_manage.html", appt=appointment, token=token,
                            store=get_scoped(Store, appointment.store_id),
                            service=get_scoped(ServiceType, appointment.service_type_id),

@@ -915,3 +915,98 @@ def online_payment_url(purpose: str, reference_id: int, customer, *, amount=None
     """
     return _tenant_hook("online_payment_url")(purpose=purpose, reference_id=reference_id, customer=customer,
                                               amount=amount, return_url=return_url)
+
+
+# --- oa25: a channel's deliveries for plugin REST APIs ---
+import datetime as _dt  # noqa: E402
+
+from marshmallow import Schema as _Schema  # noqa: E402
+from marshmallow import fields as _fields  # noqa: E402
+from marshmallow import validate as _validate  # noqa: E402
+from sqlalchemy import func as _func  # noqa: E402
+
+__all__ += ["ChannelDeliveryArgs", "ChannelDeliveryOut", "ChannelDeliveryPage", "channel_deliveries", "channel_delivery"]
+
+
+class ChannelDeliveryArgs(PageArgs):
+    """Query arguments of a channel's delivery list: keyset paging (`after_id`: the last id of the previous page,
+    newest first), `status` (pending, sent, dead, skipped), `recipient`, `template` (message template code),
+    `since` / `until` (created at, ISO 8601)."""
+
+    after_id = _fields.Integer(load_default=None, allow_none=True)
+    status = _fields.String(load_default=None, allow_none=True,
+                            validate=_validate.OneOf(("pending", "sent", "dead", "skipped")))
+    recipient = _fields.String(load_default=None, allow_none=True, validate=_validate.Length(max=254))
+    template = _fields.String(load_default=None, allow_none=True, validate=_validate.Length(max=120))
+    since = _fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=_dt.timezone.utc)
+    until = _fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=_dt.timezone.utc)
+
+
+class ChannelDeliveryOut(_Schema):
+    """One outbox message of a channel as the API shows it (never its body: it may hold a verification code)."""
+
+    id = _fields.Integer()
+    channel = _fields.String()
+    recipient = _fields.String()
+    subject = _fields.String()
+    template = _fields.Function(lambda m: (m.payload or {}).get("template"))
+    status = _fields.String()
+    attempts = _fields.Integer()
+    last_error = _fields.String(allow_none=True)
+    created_at = _fields.DateTime()
+    sent_at = _fields.DateTime(allow_none=True)
+    next_attempt_at = _fields.DateTime()
+
+
+ChannelDeliveryPage = page_schema(ChannelDeliveryOut)
+ChannelDeliveryPage.__name__ = "ChannelDeliveryPage"
+ChannelDeliveryPage.__doc__ = """The response schema of a delivery list: `{items: [ChannelDeliveryOut], total, page, per_page}` (one class
+shared by every channel's API, so the OpenAPI document names it once)."""
+
+
+def channel_deliveries(channel: str, args: dict) -> dict:
+    """A page (`{items, total, page, per_page}`) of the tenant's outbox messages on `channel`, newest first,
+    filtered and keyset-paged by a loaded `ChannelDeliveryArgs`:
+
+        @blp.arguments(ChannelDeliveryArgs, location="query")
+        @blp.response(200, ChannelDeliveryPage)
+        def deliveries(args):
+            return channel_deliveries("wechat", args)
+    """
+    query = _select(OutboxMessage).where(OutboxMessage.channel == channel)
+    if args.get("status"):
+        query = query.where(OutboxMessage.status == args["status"])
+    if args.get("recipient"):
+        query = query.where(OutboxMessage.recipient == args["recipient"].strip())
+    if args.get("template"):
+        query = query.where(OutboxMessage.payload["template"].astext == args["template"].strip())
+    if args.get("since"):
+        query = query.where(OutboxMessage.created_at >= args["since"])
+    if args.get("until"):
+        query = query.where(OutboxMessage.created_at < args["until"])
+    total = db.session.scalar(_select(_func.count()).select_from(query.subquery()))
+    page = keyset_page(query, OutboxMessage, OutboxMessage.id, True, args.get("after_id"))
+    return paged(list(db.session.scalars(page.limit(args["per_page"]))), total, args)
+
+
+def channel_delivery(channel: str, message_id: int):
+    """The tenant's outbox message `message_id` on `channel`, or None (another tenant's or channel's id too)."""
+    return db.session.scalar(_select(OutboxMessage).where(OutboxMessage.channel == channel,
+                                                          OutboxMessage.id == message_id))
+
+
+from ..plugin_host.services import get_settings as _get_plugin_settings  # noqa: E402
+from ..plugin_host.services import save_settings as _save_plugin_settings  # noqa: E402
+
+__all__ += ["update_plugin_settings"]
+
+
+def update_plugin_settings(name: str, changes: dict) -> dict:
+    """Change some of this tenant's settings of plugin `name` from plugin code (an API that edits one setting):
+    the others, secrets included, stay as they are; the whole is validated by the plugin's schema (ValidationError
+    with field messages) and audited like the settings page. Returns the settings as staff see them (secrets
+    masked).
+
+        update_plugin_settings("wechat_oa", {"template_map": new_text})
+    """
+    return _save_plugin_settings(name, {**_get_plugin_settings(name), **changes})

@@ -84,3 +84,10 @@ def customer_erasure(customer):
     from .services import erase_number
 
     erase_number(customer.mobile)
+
+
+@hookimpl
+def register_api_blueprints():
+    from .api import blp
+
+    return [blp]

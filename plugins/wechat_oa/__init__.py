@@ -76,3 +76,26 @@ def public_visitor(customer):
     from .oauth import visitor_redirect
 
     return visitor_redirect(customer)
+
+
+@hookimpl
+def customer_address(customer, channel):
+    """The openid bound to `customer` (One-ID `wechat_openid`) once the account is set up: the core's booking
+    confirmations and reminders then also go by WeChat."""
+    if channel != "wechat":
+        return None
+    from storecrm.sdk import plugin_settings
+
+    from .binding import openid_of
+
+    settings = plugin_settings("wechat_oa")
+    if not settings.get("app_id") or not settings.get("app_secret"):
+        return None
+    return openid_of(customer.id)
+
+
+@hookimpl
+def register_api_blueprints():
+    from .api import blp
+
+    return [blp]

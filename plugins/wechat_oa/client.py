@@ -1,5 +1,5 @@
 """The Official Account's HTTP API (developers.weixin.qq.com/doc/offiaccount): access token, web sign-in, template
-messages. Plain `requests` against WECHAT_API_BASE (default https://api.weixin.qq.com), which tests point at a
+messages and subscribe messages (订阅通知). Plain `requests` against WECHAT_API_BASE (default https://api.weixin.qq.com), which tests point at a
 local fake: wechatpy's client keeps its token per process, and the token must be one per account for all processes
 (a second fetch invalidates the first after five minutes), so the token cache below is ours, in the shared Redis.
 
@@ -39,6 +39,10 @@ def explain(errcode, errmsg="") -> str:
         40003: _("The openid does not belong to this Official Account."),
         40037: _("The template_id is not valid for this Official Account."),
         47003: _("A template field is missing or too long."),
+        43101: _("The customer refused this subscribe message (or their consent was used up): nothing was sent."),
+        43107: _("Subscribe messages are not enabled for this Official Account: add templates under 订阅通知."),
+        47001: _("The message data is not in the format WeChat expects."),
+        40036: _("The template_id is not valid for this Official Account."),
     }
     return known.get(errcode, _("WeChat refused the request (error %(code)s: %(msg)s).", code=errcode, msg=errmsg))
 
@@ -128,3 +132,50 @@ def send_template(openid: str, template_id: str, data: dict, url: str | None = N
     if url:
         body["url"] = url
     return str(with_token("POST", "/cgi-bin/message/template/send", body).get("msgid", ""))
+
+
+def send_subscribe(openid: str, template_id: str, data: dict, url: str | None = None) -> str:
+    """Send a subscribe message (订阅通知, `/cgi-bin/message/subscribe/bizsend`); returns WeChat's msgid. WeChat
+    refuses with 43101 when the user has not (or no longer) agreed to this template."""
+    body = {"touser": openid, "template_id": template_id,
+            "data": {name: {"value": str(value)} for name, value in data.items()}}
+    if url:
+        body["page"] = url
+    return str(with_token("POST", "/cgi-bin/message/subscribe/bizsend", body).get("msgid", ""))
+
+
+def jsapi_ticket() -> str:
+    """The account's JS-SDK ticket (jsapi_ticket), cached like the access token for every process: it signs the
+    `wx.config` of pages that show WeChat's open tags (the subscribe button `wx-open-subscribe`)."""
+    app_id, _secret = _credentials()
+    redis, key = shared_redis(), _key(app_id) + ":jsapi"
+    if cached := redis.get(key):
+        return cached.decode()
+    with redis.lock(key + ":lock", timeout=20, blocking_timeout=20):
+        if cached := redis.get(key):
+            return cached.decode()
+        for attempt in (1, 2):
+            try:
+                data = _call("GET", "/cgi-bin/ticket/getticket",
+                             params={"access_token": access_token(force=attempt == 2), "type": "jsapi"})
+                break
+            except WechatError as err:
+                if attempt == 1 and err.errcode in INVALID_TOKEN:
+                    continue
+                raise
+        ticket = data["ticket"]
+        redis.set(key, ticket, ex=max(60, int(data.get("expires_in", 7200)) - EARLY))
+        return ticket
+
+
+def js_config(url: str) -> dict:
+    """What `wx.config` needs for the page at `url` (without its #fragment), signed as WeChat documents: SHA1 of
+    `jsapi_ticket=…&noncestr=…&timestamp=…&url=…`."""
+    import hashlib
+    import secrets
+    import time
+
+    nonce, stamp = secrets.token_hex(8), str(int(time.time()))
+    plain = f"jsapi_ticket={jsapi_ticket()}&noncestr={nonce}&timestamp={stamp}&url={url.split('#')[0]}"
+    return {"appId": _credentials()[0], "timestamp": stamp, "nonceStr": nonce,
+            "signature": hashlib.sha1(plain.encode()).hexdigest()}

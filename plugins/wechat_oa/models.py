@@ -31,3 +31,20 @@ class CallbackEvent(TenantScoped):
     event: Mapped[str] = mapped_column(String(32))
     create_time: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SubscribeConsent(TenantScoped):
+    """A user's answer to a subscribe message template (订阅通知): what the callback events
+    `subscribe_msg_popup_event` / `subscribe_msg_change_event` reported, and what `subscribe_msg_sent_event` used up.
+
+    A one-time subscription (一次性订阅) allows one message per "accept" (`credits`, spent by each send); a long-term
+    one (长期订阅, mapped as `subscribe_long:`) allows messages while `status` is "accept"."""
+    __tablename__ = "wechat_oa_subscribe_consents"
+    __table_args__ = (UniqueConstraint("tenant_id", "openid", "template_id"),)
+
+    openid: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))          # accept | reject
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    last_event: Mapped[str] = mapped_column(String(64))    # e.g. popup:accept, sent:success, change:reject
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

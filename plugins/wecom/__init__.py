@@ -62,3 +62,10 @@ def register_notification_channels():
     from .services import deliver, userid_of
 
     return [NotificationChannel("wecom", _l("WeCom"), deliver, staff_address=userid_of)]
+
+
+@hookimpl
+def register_api_blueprints():
+    from .api import blp
+
+    return [blp]

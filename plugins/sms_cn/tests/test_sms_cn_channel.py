@@ -198,7 +198,10 @@ def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tena
     _send_code(in_tenant, beta)
     run_outbox()
     assert_plugin_isolated(app, "sms_cn", alpha, beta, login=login, api_token=api_token, system_db=system_db,
-                           b_ids={"sms_cn.receipts": lambda w: {"provider": "aliyun", "token": _token(app, w)}})
+                           b_ids={"sms_cn.receipts": lambda w: {"provider": "aliyun", "token": _token(app, w)},
+                                  "api_sms_cn.get_delivery": lambda w: {"delivery_id": _rows(
+                                      system_db, "SELECT id FROM sms_cn_deliveries WHERE tenant_id = :t",
+                                      t=w.id)[0][0]}})
 
 
 def test_erasing_a_customer_removes_their_number_from_the_delivery_log(app, two_tenants, in_tenant, login,

@@ -112,15 +112,29 @@ def test_a_tenants_callback_cannot_be_signed_with_another_tenants_token(app, two
         assert conn.execute(text("SELECT count(*) FROM wechat_oa_followers")).scalar() == 0
 
 
-def test_every_route_keeps_tenants_apart_and_the_tables_follow_the_rules(app, two_tenants, login, api_token,
-                                                                          system_db, owner_engine, fake_wechat):
+def test_every_route_keeps_tenants_apart_and_the_tables_follow_the_rules(app, two_tenants, in_tenant, login,
+                                                                          api_token, system_db, owner_engine,
+                                                                          fake_wechat):
+    from storecrm.sdk import send_message
+
+    from wechat_oa_testkit import TEMPLATE_MAP
+
     alpha, beta = two_tenants
     configure(login, alpha)
-    configure(login, beta)
+    configure(login, beta, template_map=TEMPLATE_MAP + "\nbeta.only = TplBetaOnly1; thing1=name")
+    with in_tenant(beta):
+        message_id = send_message("wechat", OPENID, "通知", "正文", payload={"template": "beta.only"}).id
+    code = {"code": "beta.only"}
     assert_plugin_isolated(app, "wechat_oa", alpha, beta, login=login, api_token=api_token, system_db=system_db,
-                           b_ids={})
+                           b_ids={"api_wechat_oa.get_mapping": lambda w: dict(code),
+                                  "api_wechat_oa.put_mapping": lambda w: dict(code),
+                                  "api_wechat_oa.delete_mapping": lambda w: dict(code),
+                                  "wechat_oa.delete_mapping": lambda w: dict(code),
+                                  "api_wechat_oa.get_delivery": lambda w: {"message_id": message_id},
+                                  "wechat_oa_public.static": lambda w: {"filename": "missing.js"}})
     with owner_engine.connect() as conn:
-        assert schema_violations(conn, {"wechat_oa_followers", "wechat_oa_callback_events"}) == []
+        assert schema_violations(conn, {"wechat_oa_followers", "wechat_oa_callback_events",
+                                        "wechat_oa_subscribe_consents"}) == []
 
 
 def test_a_tenant_without_the_plugin_gets_404(app, make_tenant, login):

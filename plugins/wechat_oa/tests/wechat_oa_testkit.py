@@ -22,6 +22,8 @@ class FakeWechat:
         self.app_id, self.secret = app_id, secret
         self.tokens_issued, self.sent, self.codes = [], [], {}
         self.down = False
+        self.refusing = set()      # openids for which bizsend answers 43101
+        self.tickets = []          # jsapi_tickets issued (JS-SDK)
         self.next_openid = OPENID
         self._counter = itertools.count(1)
         self.lock = threading.Lock()
@@ -58,6 +60,25 @@ class FakeWechat:
             if openid is None:
                 return self._json({"errcode": 40029, "errmsg": "invalid code"})
             return self._json({"access_token": "web-token", "expires_in": 7200, "openid": openid, "scope": "snsapi_base"})
+        if request.path == "/cgi-bin/ticket/getticket":
+            if not self.tokens_issued or args.get("access_token") != self.tokens_issued[-1]:
+                return self._json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
+            if args.get("type") != "jsapi":
+                return self._json({"errcode": 40097, "errmsg": "invalid args"})
+            self.tickets.append(f"JSAPI_TICKET_{next(self._counter)}")
+            return self._json({"errcode": 0, "errmsg": "ok", "ticket": self.tickets[-1], "expires_in": 7200})
+        if request.path == "/cgi-bin/message/subscribe/bizsend":
+            # 订阅通知: the same access-token check; 43101 for a user who has not agreed (WeChat keeps its own ledger)
+            if not self.tokens_issued or args.get("access_token") != self.tokens_issued[-1]:
+                return self._json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
+            body = json.loads(request.get_data() or b"{}")
+            if not body.get("touser") or not body.get("template_id") or not isinstance(body.get("data"), dict):
+                return self._json({"errcode": 47001, "errmsg": "data format error"})
+            if body["touser"] in self.refusing:
+                return self._json({"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+            msgid = next(self._counter)
+            self.sent.append({**body, "msgid": msgid, "kind": "subscribe"})
+            return self._json({"errcode": 0, "errmsg": "ok", "msgid": msgid})
         if request.path == "/cgi-bin/message/template/send":
             if not self.tokens_issued or args.get("access_token") != self.tokens_issued[-1]:
                 return self._json({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
@@ -128,3 +149,42 @@ def event_xml(openid, event, create_time=None):
     return (f"<xml><ToUserName><![CDATA[gh_fake]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
             f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
             f"<Event><![CDATA[{event}]]></Event></xml>").encode()
+
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"     # 43 characters, as 公众平台 generates
+
+
+def popup_xml(openid, template_id, status="accept", create_time=None, event="subscribe_msg_popup_event"):
+    """The push WeChat sends when a user answers the subscribe button (wx-open-subscribe) for a template."""
+    create_time = int(time.time()) if create_time is None else create_time
+    tag = {"subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+           "subscribe_msg_change_event": "SubscribeMsgChangeEvent"}[event]
+    return (f"<xml><ToUserName><![CDATA[gh_fake]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[{event}]]></Event><{tag}><List><TemplateId><![CDATA[{template_id}]]></TemplateId>"
+            f"<SubscribeStatusString><![CDATA[{status}]]></SubscribeStatusString><PopupScene>2</PopupScene></List>"
+            f"</{tag}></xml>").encode()
+
+
+def sent_xml(openid, template_id, msgid, status="success", create_time=None):
+    create_time = int(time.time()) if create_time is None else create_time
+    return (f"<xml><ToUserName><![CDATA[gh_fake]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent><List>"
+            f"<TemplateId><![CDATA[{template_id}]]></TemplateId><MsgID>{msgid}</MsgID><ErrorCode>0</ErrorCode>"
+            f"<ErrorStatus><![CDATA[{status}]]></ErrorStatus></List></SubscribeMsgSentEvent></xml>").encode()
+
+
+def encrypted_push(xml: bytes, *, token=SERVER_TOKEN, aes_key=AES_KEY, app_id=APP_ID, nonce="n0nce", timestamp=None):
+    """(query, body) of a safe-mode push (安全模式) as WeChat's server sends it: the body is <Encrypt> under the
+    EncodingAESKey, with msg_signature over (token, timestamp, nonce, Encrypt); `signature` is still sent."""
+    from wechatpy.crypto import WeChatCrypto
+
+    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    envelope = WeChatCrypto(token, aes_key, app_id).encrypt_message(xml.decode(), nonce, timestamp)
+    encrypt = envelope.split("<Encrypt><![CDATA[")[1].split("]]></Encrypt>")[0]
+    msg_signature = hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode()).hexdigest()
+    body = (f"<xml><ToUserName><![CDATA[gh_fake]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
+    query = {**signed_args(token=token, timestamp=timestamp, nonce=nonce), "encrypt_type": "aes",
+             "msg_signature": msg_signature}
+    return query, body

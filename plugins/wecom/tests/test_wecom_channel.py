@@ -124,11 +124,18 @@ def test_bindings_are_checked_and_one_userid_belongs_to_one_person(app, two_tena
     assert page.status_code == 200 and "zhangwei" in page.get_data(as_text=True)
 
 
-def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, login, api_token, system_db, wecom):
+def test_every_route_of_the_plugin_keeps_tenants_apart(app, two_tenants, in_tenant, login, api_token, system_db,
+                                                       wecom):
+    from storecrm.sdk import send_message
     from storecrm.testing import assert_plugin_isolated
 
     alpha, beta = two_tenants
     configure(login(beta, "admin"), beta.slug, bindings={beta.users["technician"]: "lina"})
+    with in_tenant(beta):
+        message_id = send_message("wecom", "lina", "新工单", "请查看").id
+    staff = {"user_id": beta.users["technician"]}
     assert_plugin_isolated(app, "wecom", alpha, beta, login=login, api_token=api_token, system_db=system_db,
-                           b_ids={})
+                           b_ids={"api_wecom.put_binding": lambda w: dict(staff),
+                                  "api_wecom.delete_binding": lambda w: dict(staff),
+                                  "api_wecom.get_delivery": lambda w: {"message_id": message_id}})
     assert _rows(system_db, "SELECT tenant_id, wecom_userid FROM wecom_bindings") == [(beta.id, "lina")]
