@@ -85,7 +85,9 @@ class NativeIn(Schema):
 
 
 class RefundIn(Schema):
-    amount = fields.Decimal(required=True, as_string=True, places=2, validate=validate.Range(min=0.01, max=1_000_000))
+    amount = fields.Decimal(load_default=None, allow_none=True, as_string=True, places=2,
+                            validate=validate.Range(min=0.01, max=1_000_000),
+                            metadata={"description": "default: all that is not refunded yet"})
     reason = fields.String(load_default="", validate=validate.Length(max=80))
 
 
@@ -167,7 +169,8 @@ def refund(data, payment_id):
     """Refund (part of) a paid payment; a quote's deposit whole, once its quote is declined or expired."""
     row = _payment(payment_id)
     try:
-        return payments.refund(row, payments.to_fen(data["amount"]), data["reason"], user=api_user())
+        amount = payments.to_fen(data["amount"]) if data["amount"] is not None else row.amount_fen - row.refunded_fen
+        return payments.refund(row, amount, data["reason"], user=api_user())
     except PayError as err:
         _problem(err)
 

@@ -207,7 +207,8 @@ def refund(payment: Payment, amount_fen: int, reason: str = "", *, user=AUTOMATI
         try:
             emit_event(OnlinePaymentRefundRequested(purpose=payment.purpose, reference_id=payment.reference_id,
                                                     amount=to_yuan(amount_fen), method="wechat_pay",
-                                                    transaction_id=payment.transaction_id))
+                                                    transaction_id=payment.transaction_id,
+                                                    payment_request_key=f"wechatpay:{payment.transaction_id}"))
         except ValidationError as err:
             raise PayError(_messages(err), "refused") from err
     row = Refund(payment_id=payment.id, out_refund_no=_out_no("R"), amount_fen=amount_fen, reason=reason[:80] or None)
@@ -291,6 +292,7 @@ def _refund_done(row: Refund, payment: Payment) -> None:
         emit_event(OnlinePaymentRefunded(purpose=payment.purpose, reference_id=payment.reference_id,
                                          amount=to_yuan(row.amount_fen), method="wechat_pay",
                                          transaction_id=payment.transaction_id, refund_id=row.refund_id or "",
+                                         payment_request_key=f"wechatpay:{payment.transaction_id}",
                                          request_key=f"wechatrefund:{row.out_refund_no}"))
 
 

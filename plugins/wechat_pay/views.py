@@ -189,9 +189,13 @@ def pay(token):
             errors["amount"] = [_("Enter an amount between 0.01 and 5,000.")]
         if not errors:
             try:
-                row = payments.create(purpose=purpose, reference_id=reference_id, customer_id=customer.id,
-                                      amount_fen=amount, trade_type="jsapi", openid=_openid(customer.id),
-                                      description=str(labels.label(labels.PURPOSES, purpose)))
+                if purpose == payments.QUOTE_DEPOSIT:
+                    quote = get_quote(None, reference_id) or abort(404)
+                    row = payments.create_quote_deposit(quote, amount, trade_type="jsapi", openid=_openid(customer.id))
+                else:
+                    row = payments.create(purpose=purpose, reference_id=reference_id, customer_id=customer.id,
+                                          amount_fen=amount, trade_type="jsapi", openid=_openid(customer.id),
+                                          description=str(labels.label(labels.PURPOSES, purpose)))
             except PayError as err:
                 errors["amount"] = [err.message]
             else:
