@@ -220,7 +220,7 @@ def test_a_wechat_refund_of_a_top_up_takes_it_and_its_bonus_off_the_card_once(ap
     alpha, admin, member_id, payment_id = topped_up
     resp = admin.post(f"/t/alpha/wechat-pay/payments/{payment_id}/refund", {"amount": "200.00", "reason": "退卡"},
                       follow_redirects=True)
-    assert "已申请退款" in resp.get_data(as_text=True)
+    assert "已提交退款申请" in resp.get_data(as_text=True)
     assert _balance(system_db, member_id) == Decimal("550.00")              # nothing moves before WeChat confirms
     out_refund_no, = fake_pay.refunds
     done = fake_pay.refund_done(out_refund_no)
