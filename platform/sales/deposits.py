@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from ..audit.services import record, snapshot
 from ..extensions import db
 from ..hooks.runtime import tenant_hook
-from ..tenancy.models import get_scoped, utcnow
+from ..tenancy.models import current_tenant_row, get_scoped, utcnow
 from .models import Payment, Quote, QuoteDeposit, SalesDocument
 
 OPEN_STATES = ("draft", "sent")
@@ -118,13 +118,14 @@ def carry_deposits(quote: SalesDocument, order: SalesDocument) -> list[Payment]:
     which staff refund from the order."""
     from .services import _add_payment
 
+    with force_locale(current_tenant_row().locale or "zh_CN"):   # a note stored for everyone: the tenant's language
+        note = _("Deposit on quote %(no)s", no=quote.number)
     carried = []
     for deposit in deposits_of(quote):
         if deposit.state != "held":
             continue
         payment = _add_payment(None, order, {"method": deposit.method, "amount": deposit.amount,
-                                             "reference": deposit.reference,
-                                             "note": _("Deposit on quote %(no)s", no=quote.number)},
+                                             "reference": deposit.reference, "note": note},
                                request_key=f"deposit:{deposit.id}", cap=False)
         deposit.state, deposit.order_payment_id = "applied", payment.id
         carried.append(payment)
