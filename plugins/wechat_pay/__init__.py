@@ -1,6 +1,7 @@
-"""WeChat Pay (微信支付, API v3): customers pay deposits on orders and stored-value top-ups from their phone (JSAPI
-inside WeChat, with the openid the Official Account plugin bound) or by scanning a QR code at the till (Native);
-notifications are verified, stored once and applied idempotently; refunds. A built-in plugin shaped like a
+"""WeChat Pay (微信支付, API v3): customers pay orders, deposits on quotes and stored-value top-ups from their phone
+(JSAPI inside WeChat, with the openid the Official Account plugin bound) or by scanning a QR code at the till (Native);
+notifications are verified, stored once and applied idempotently; refunds; unpaid payments are queried and closed by a
+periodic job; a REST API under /api/v1/wechat-pay. A built-in plugin shaped like a
 third-party one: it imports only storecrm.sdk."""
 from pathlib import Path
 

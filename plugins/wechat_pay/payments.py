@@ -4,8 +4,9 @@ A notification is trusted only after wechatpayv3 verified its signature against 
 APIv3 key decrypted it; it must be fresh (five minutes, as WeChat Pay advises against replays), name this tenant's
 merchant and an out_trade_no of this tenant, for the amount asked. It is stored once per transaction id (a unique
 key), and what it pays for is applied in the same transaction: an order's payment of the commerce core (by
-`request_key`, so applying twice records one payment) or an `OnlinePaymentReceived` event for the plugin owning
-the purpose (retail's stored-value top-up)."""
+`request_key`, so applying twice records one payment), a quote's deposit (`record_quote_deposit`, by the same key),
+or an `OnlinePaymentReceived` event for the plugin owning the purpose (retail's stored-value top-up). A payment whose
+notification never came is found by `query` (the periodic `sweep`), which applies it through the same path."""
 from __future__ import annotations
 
 import secrets

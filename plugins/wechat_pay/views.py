@@ -84,7 +84,7 @@ def refund(payment_id):
     except (InvalidOperation, ValueError):
         amount = 0
     try:
-        payments.refund(row, amount, request.form.get("reason", "").strip())
+        payments.refund(row, amount, request.form.get("reason", "").strip(), user=current_user)
     except PayError as err:
         refuse()
         flash(err.message, "danger")
