@@ -93,3 +93,48 @@ def test_a_customer_pays_a_quote_deposit_inside_wechat_and_it_reaches_the_order(
         rows = conn.execute(text("SELECT method, amount, request_key FROM payments WHERE tenant_id = :t"),
                             {"t": alpha.id}).all()
     assert len(rows) == 1 and rows[0].amount == Decimal("300.00") and rows[0].request_key.startswith("deposit:")
+
+
+def test_staff_collect_a_deposit_by_qr_query_it_and_give_a_declined_quotes_deposit_back_on_a_phone(
+        make_tenant, in_tenant, login, live_server, wechat_phone, fake_pay, system_db):
+    """The till's side in zh_CN at 375 px: the quote's *用微信支付二维码收定金* shows the QR; the customer pays but the
+    notification is lost — *查询支付状态* books it; the quote is declined and *退还* asks WeChat Pay for the refund."""
+    from storecrm.sales import services as sales
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alpha = make_tenant("alpha", locale="zh_CN")
+    configure_pay(login, alpha)
+    with in_tenant(alpha):
+        quote = sales.create_quote(None, {"customer_id": alpha.customers[0], "store_id": alpha.stores[0],
+                                          "deposit_pct": Decimal("20"), "lines": [
+                                              {"description": "智能门锁安装", "quantity": Decimal(1),
+                                               "unit_price": Decimal("2000.00")}]})
+        sales.send_quote(None, quote)
+        quote_id = quote.id
+    page = wechat_phone
+    page.goto(f"{live_server}/t/alpha/login")
+    page.fill("#login", alpha.emails["manager"])
+    page.fill("#password", "correct-horse-battery")
+    page.click('[data-testid="login-submit"]')
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/t/alpha/sales/quotes/{quote_id}")
+    page.click('[data-testid="deposit-qr"]')
+    page.wait_for_selector(".wechat-qr svg")
+    body = page.inner_text("body")
+    assert "报价单定金" in body and "¥400.00" in body and "查询支付状态" in body and "关闭支付单" in body
+    page.screenshot(path=str(SHOTS / "7-till-deposit-qr.png"), full_page=True)
+    out_trade_no = next(iter(fake_pay.orders))
+    fake_pay.pay(out_trade_no)                               # paid; the notification never arrives
+    page.click("text=查询支付状态")
+    page.wait_for_selector("text=状态：已支付")
+    page.screenshot(path=str(SHOTS / "8-queried-paid.png"), full_page=True)
+    with in_tenant(alpha):
+        sales.decline_quote(sales.get_quote(None, quote_id), "客户另选方案")
+    page.goto(f"{live_server}/t/alpha/sales/quotes/{quote_id}")
+    page.fill('[data-testid="deposits"] input[name="reason"]', "客户另选方案")
+    page.click('[data-testid="refund-deposit"]')
+    page.wait_for_selector("text=已向微信支付申请退款")
+    assert "退款中" in page.inner_text('[data-testid="deposits"]')
+    page.screenshot(path=str(SHOTS / "9-declined-deposit-refunding.png"), full_page=True)
+    (refund,) = fake_pay.refunds.values()
+    assert refund["amount"]["refund"] == 40000
