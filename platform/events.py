@@ -199,6 +199,39 @@ class OnlinePaymentReceived(Event):
 
 
 @dataclass(frozen=True)
+class OnlinePaymentRefundRequested(Event):
+    """Staff are about to ask the provider to give back `amount` (Decimal) of an online payment for `purpose` of record
+    `reference_id` (`transaction_id`: the provider's id of the payment; `payment_request_key`: the `request_key` of its
+    `OnlinePaymentReceived`). Emitted before the provider is called: the plugin owning the purpose raises
+    marshmallow.ValidationError (field "amount", a reason in the user's language) to refuse, e.g. a top-up refund
+    larger than what is left on the member's card."""
+
+    purpose: str
+    reference_id: int
+    amount: Any
+    method: str
+    transaction_id: str
+    payment_request_key: str
+
+
+@dataclass(frozen=True)
+class OnlinePaymentRefunded(Event):
+    """The provider confirmed (verified notification) that `amount` (Decimal) of an online payment for `purpose` of
+    record `reference_id` went back to the customer: the plugin owning the purpose books it, once per `request_key`
+    ("wechatrefund:<out_refund_no>"). `transaction_id` is the payment's, `payment_request_key` the `request_key` of
+    its `OnlinePaymentReceived`, `refund_id` the provider's refund id."""
+
+    purpose: str
+    reference_id: int
+    amount: Any
+    method: str
+    transaction_id: str
+    payment_request_key: str
+    refund_id: str
+    request_key: str
+
+
+@dataclass(frozen=True)
 class AppointmentEvent(Event):
     """Something happened to an appointment (storecrm.scheduling); `code` names it for webhooks and rules
     ("appointment.booked" …). Subscribers match this base class or one of the subclasses below."""

@@ -186,6 +186,12 @@ ID_ROUTES = {
     "api_quotes.send_quote": [("POST", lambda b: {"quote_id": b.quote_id}, None)],
     "api_quotes.revise_quote": [("POST", lambda b: {"quote_id": b.quote_id}, None)],
     "api_quotes.accept_quote": [("POST", lambda b: {"quote_id": b.quote_id}, {"name": "HACKED"})],
+    # deposits (定金) on quotes
+    "sales.add_deposit": [("POST", lambda b: {"quote_id": b.quote_id}, {"method": "cash", "amount": "1"})],
+    "sales.refund_deposit": [("POST", lambda b: {"quote_id": b.quote_id, "deposit_id": b.deposit_id}, {})],
+    "api_quotes.list_deposits": [("GET", lambda b: {"quote_id": b.quote_id}, None)],
+    "api_quotes.record_deposit": [("POST", lambda b: {"quote_id": b.quote_id}, {"method": "cash", "amount": "1"})],
+    "api_quotes.refund_deposit": [("POST", lambda b: {"quote_id": b.quote_id, "deposit_id": b.deposit_id}, {})],
     "api_orders.get_order": [("GET", lambda b: {"order_id": b.order_id}, None)],
     "api_orders.add_order_line": [("POST", lambda b: {"order_id": b.order_id},
                                    {"description": "HACKED", "quantity": "1", "unit_price": "1"})],
@@ -829,6 +835,9 @@ def _build_world(two_tenants, api_token, app, system_db, in_tenant):
             sales.send_quote(owner, quote)
             sales.revise_quote(owner, quote)
             sales.send_quote(owner, quote)
+            from storecrm.sales import deposits
+
+            w.deposit_id = deposits.record_deposit(owner, quote, {"method": "cash", "amount": Decimal("5")}).id
             w.order_id, w.quote_id, w.share_token = order.id, quote.id, quote.share_token
             w.order_line_id = sales.lines_of(order)[0].id
             from storecrm.leads import services as lead_services

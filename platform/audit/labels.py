@@ -84,3 +84,12 @@ VALUE_LABELS = {
 VALUE_LABELS["kind"].update({"quote": _l("Quote"), "order": _l("Order"), "payment": _l("Payment"),
                              "refund": _l("Refund"), "product": _l("Product"), "service": _l("Service (labour)"),
                              "part": _l("Part"), "package": _l("Package")})
+
+# --- pay25: deposits on quotes ---
+ENTITY_LABELS["quote_deposit"] = _l("Deposit")
+FIELD_LABELS.update({"method": _l("Method"), "amount": _l("Amount"), "reference": _l("Reference"), "note": _l("Note"),
+                     "received_at": _l("Received at"), "order_payment_id": _l("Payment of the order"),
+                     "refund_reason": _l("Reason"), "refunded_at": _l("Refunded at"), "reason": _l("Reason")})
+HIDDEN_KEYS.add("request_key")
+VALUE_LABELS["state"].update({"held": _l("Held"), "applied": _l("Carried to the order"),
+                              "refunding": _l("Being refunded"), "refunded": _l("Refunded")})

@@ -291,3 +291,19 @@ def customer_address(customer, channel):
     """Return the recipient of `customer` on notification `channel` that this plugin delivers (the WeChat openid
     bound to them for "wechat"), or None: the core's own messages (booking confirmations, reminders) then also go
     there."""
+
+
+# --- pay25: online refunds of quote deposits, collecting at the till ------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def online_payment_refund(method, reference, amount, reason):
+    """Staff give back `amount` of money a customer paid online by `method` ("wechat_pay"; `reference` the provider's
+    transaction id): ask the provider and return True (it confirms later), or None when `method` is not yours.
+    Raise marshmallow.ValidationError to refuse."""
+
+
+@hookspec(firstresult=True)
+def till_payment_url(purpose, reference_id, amount):
+    """Staff collect `amount` for `purpose` of record `reference_id` at the till (e.g. a WeChat Pay QR code the customer
+    scans): return the URL the staff page's form posts to, or None when no payment provider is on."""

@@ -13,6 +13,8 @@ INVOICE_LABELS = {"none": _l("No invoice"), "requested": _l("Invoice requested")
                   "voided": _l("Invoice voided")}
 APPROVAL_LABELS = {"none": "", "needed": _l("Needs approval"), "pending": _l("Awaiting approval"),
                    "approved": _l("Approved")}
+DEPOSIT_STATE_LABELS = {"held": _l("Held"), "applied": _l("Carried to the order"), "refunding": _l("Being refunded"),
+                        "refunded": _l("Refunded")}
 KIND_LABELS = {"product": _l("Product"), "service": _l("Labour"), "part": _l("Part"), "package": _l("Package")}
 
 

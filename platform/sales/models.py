@@ -195,3 +195,39 @@ class Payment(TenantScoped):
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     request_key: Mapped[str | None] = mapped_column(String(80))
     returned: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")  # [{line_id, quantity, serials}]
+
+
+DEPOSIT_STATES = ("held", "applied", "refunding", "refunded")
+
+
+class QuoteDeposit(TenantScoped):
+    """A deposit (定金) paid on a quote: held while the quote is open, carried over once as a payment of the order
+    when the quote is accepted (`order_payment_id`), or given back when the quote is declined or expired.
+    `request_key` makes a till retry or a provider's repeated notification ("wechatpay:<transaction id>") record
+    nothing twice; a deposit paid online (`method` "wechat_pay") is refunded through its provider ("refunding"
+    until the provider confirms)."""
+
+    __tablename__ = "quote_deposits"
+    __table_args__ = (
+        tenant_fk("quote_id", "sales_documents"),
+        tenant_fk("customer_id", "customers"),
+        tenant_fk("staff_id", "users", ondelete="SET NULL"),
+        tenant_fk("order_payment_id", "payments", ondelete="SET NULL"),
+        UniqueConstraint("tenant_id", "request_key", name="uq_quote_deposits_tenant_request_key"),
+        Index("ix_quote_deposits_tenant_quote", "tenant_id", "quote_id", "id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    quote_id: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    state: Mapped[str] = mapped_column(String(12), default="held")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reference: Mapped[str | None] = mapped_column(String(80))  # the till's / WeChat's transaction number
+    note: Mapped[str | None] = mapped_column(String(200))
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    request_key: Mapped[str | None] = mapped_column(String(80))
+    order_payment_id: Mapped[int | None] = mapped_column(BigInteger)
+    refund_reason: Mapped[str | None] = mapped_column(String(200))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

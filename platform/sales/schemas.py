@@ -116,6 +116,12 @@ class DocumentSchema(Schema):
     paid_total = fields.Decimal(as_string=True, dump_only=True)
     refunded_total = fields.Decimal(as_string=True, dump_only=True)
     balance_due = fields.Decimal(as_string=True, dump_only=True)
+    deposit_paid = fields.Decimal(as_string=True, dump_only=True, metadata={
+        "description": "quotes: deposits (定金) paid and not given back"})
+    deposit_due = fields.Decimal(as_string=True, dump_only=True, metadata={
+        "description": "quotes: what is still to pay of the deposit asked (deposit_pct of the total)"})
+    deposits = fields.List(fields.Nested(lambda: DepositSchema()), dump_only=True, metadata={
+        "description": "quotes: their deposits; orders: the deposits of the quote they came from"})
     quote_id = fields.Integer(dump_only=True)
     invoice_number = fields.String(dump_only=True)
     invoice_state = fields.String(dump_only=True)
@@ -181,3 +187,26 @@ class FulfilSchema(Schema):
     location_id = fields.Integer(load_default=None, allow_none=True, **ID)
     serials = fields.Dict(keys=fields.String(), values=fields.List(Trimmed(validate=validate.Length(max=100))),
                           load_default=dict, metadata={"description": "line id -> serial numbers issued"})
+
+
+class DepositSchema(Schema):
+    """A deposit (定金) on a quote: taken by staff (cash, card …) or paid online (WeChat Pay)."""
+
+    id = fields.Integer(dump_only=True)
+    quote_id = fields.Integer(dump_only=True)
+    method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS, error=_l(
+        "Choose one of the listed options.")))
+    amount = Money(required=True, positive=True)
+    reference = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    note = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    state = fields.String(dump_only=True, metadata={"description": "held | applied (carried over to the order) | "
+                                                                   "refunding | refunded"})
+    received_at = fields.DateTime(dump_only=True)
+    order_payment_id = fields.Integer(dump_only=True, allow_none=True,
+                                      metadata={"description": "the order's payment it became on acceptance"})
+    refund_reason = fields.String(dump_only=True, allow_none=True)
+    refunded_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class DepositRefundSchema(Schema):
+    reason = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=200))

@@ -485,6 +485,9 @@ def accept_quote(quote: Quote, data: dict, *, user=None) -> Order:
     record("update", "quote", quote.id, quote.number, before={"state": "sent"},
            after={"state": "accepted", "accepted_name": quote.accepted_name})
     record("create", "order", order.id, order.number, after=snapshot(order))
+    from .deposits import carry_deposits  # deposits build on this module (a top-level import would be circular)
+
+    carry_deposits(quote, order)
     emit(QuoteAccepted(record=quote, changes={"state": ["sent", "accepted"]}, order=order))
     return order
 
@@ -656,6 +659,11 @@ def _existing(request_key: str | None, order: Order, kind: str) -> Payment | Non
 def record_payment(user, order: Order, data: dict, *, request_key: str | None = None) -> Payment:
     """Record money received on an order (PaymentSchema-loaded `data`): never above the balance due. The same
     `request_key` twice (a till's retry, a double tap) returns the first payment and records nothing."""
+    return _add_payment(user, order, data, request_key=request_key)
+
+
+def _add_payment(user, order: Order, data: dict, *, request_key: str | None = None, cap: bool = True) -> Payment:
+    """record_payment's body; `cap` False lets a quote's deposits carried over exceed the order's balance."""
     order = _lock(order)
     again = _existing(request_key, order, "payment")
     if again is not None:
@@ -663,7 +671,7 @@ def record_payment(user, order: Order, data: dict, *, request_key: str | None = 
     if order.state not in ("draft", "confirmed", "fulfilled"):
         _err("state", _("Payments are recorded on open orders only."))
     amount = data["amount"]
-    if amount > order.balance_due:
+    if cap and amount > order.balance_due:
         _err("amount", _("That is more than the balance due (%(due)s).", due=order.balance_due))
     payment = Payment(document_id=order.id, customer_id=order.customer_id, kind="payment", method=data["method"],
                       amount=amount, reference=data.get("reference"), note=data.get("note"),

@@ -22,11 +22,13 @@ from ..web.forms import flatten_errors, form_data, load_form, requires
 from ..web.transactions import refuse
 from ..web.visitors import public_visitor_response
 from . import services
-from .labels import (APPROVAL_LABELS, INVOICE_LABELS, KIND_LABELS, METHOD_LABELS, ORDER_STATE_LABELS,
-                     QUOTE_STATE_LABELS)
+from ..hooks.runtime import tenant_hook
+from . import deposits
+from .labels import (APPROVAL_LABELS, DEPOSIT_STATE_LABELS, INVOICE_LABELS, KIND_LABELS, METHOD_LABELS,
+                     ORDER_STATE_LABELS, QUOTE_STATE_LABELS)
 from .models import PAYMENT_METHODS
-from .schemas import (AcceptSchema, DocumentSchema, HeaderSchema, OrderInvoiceSchema, LineSchema, PaymentSchema,
-                      RefundSchema)
+from .schemas import (AcceptSchema, DepositSchema, DocumentSchema, HeaderSchema, OrderInvoiceSchema, LineSchema,
+                      PaymentSchema, RefundSchema)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 public_bp = Blueprint("sales_public", __name__, url_prefix="/q")
@@ -40,7 +42,7 @@ def _labels(state):
     state.app.jinja_env.globals.update(
         quote_state_labels=QUOTE_STATE_LABELS, order_state_labels=ORDER_STATE_LABELS,
         payment_method_labels=METHOD_LABELS, invoice_labels=INVOICE_LABELS, approval_state_labels=APPROVAL_LABELS,
-        item_kind_labels=KIND_LABELS)
+        item_kind_labels=KIND_LABELS, deposit_state_labels=DEPOSIT_STATE_LABELS)
 
 
 def _document(document_id, kind: str | None = None):
@@ -128,7 +130,16 @@ def _page_context(document, errors=None) -> dict:
         ctx["order"] = services.order_of_quote(document) if document.state == "accepted" else None
         ctx["share_url"] = url_for("sales_public.share", token=document.share_token, _external=True) \
             if document.share_token and document.state != "draft" else None
+        ctx["deposits"] = deposits.deposits_of(document)
+        ctx["deposit_paid"] = deposits.deposit_paid(document)
+        ctx["deposit_due"] = deposits.deposit_due(document)
+        ctx["methods"] = PAYMENT_METHODS
+        ctx["request_key"] = secrets.token_urlsafe(16)
+        ctx["till_url"] = tenant_hook("till_payment_url")(
+            purpose="sales.quote_deposit", reference_id=document.id, amount=ctx["deposit_due"]) \
+            if document.state in deposits.OPEN_STATES else None
     else:
+        ctx["deposits"] = deposits.deposits_for_order(document)
         ctx["payments"] = services.payments_of(document)
         ctx["methods"] = PAYMENT_METHODS
         ctx["locations"] = stock.locations_visible_to(current_user)
@@ -275,6 +286,39 @@ def print_document(document_id):
                            public=False)
 
 
+# --- deposits on quotes -------------------------------------------------------------------------------------------
+
+@bp.post("/quotes/<int:quote_id>/deposits")
+@requires("sales.manage")
+def add_deposit(quote_id):
+    quote = _document(quote_id, "quote")
+    data, errors = load_form(DepositSchema())
+    key = (request.form.get("request_key") or "")[:80] or None
+    if data is not None:
+        try:
+            deposits.record_deposit(current_user, quote, data, request_key=key)
+            flash(_("Deposit recorded."), "success")
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+    if errors:
+        _flash_errors(ValidationError(errors))
+    return redirect(url_for("sales.quote", quote_id=quote.id))
+
+
+@bp.post("/quotes/<int:quote_id>/deposits/<int:deposit_id>/refund")
+@requires("sales.refund")
+def refund_deposit(quote_id, deposit_id):
+    quote = _document(quote_id, "quote")
+    deposit = deposits.get_deposit(quote, deposit_id) or abort(404)
+    try:
+        deposits.refund_deposit(current_user, quote, deposit, request.form.get("reason"))
+        flash(_("Refund requested from WeChat Pay.") if deposit.state == "refunding" else _("Deposit refunded."),
+              "success")
+    except ValidationError as err:
+        _flash_errors(err)
+    return redirect(url_for("sales.quote", quote_id=quote.id))
+
+
 # --- order actions, payments, refunds, invoice ----------------------------------------------------------------
 
 def _flash_errors(err: ValidationError) -> None:
@@ -394,5 +438,10 @@ def share(token):
         else:
             return redirect(url_for("sales_public.share", token=token))
     lines = services.lines_of(quote)
+    due = deposits.deposit_due(quote) if quote.state == "sent" else 0
+    pay_url = tenant_hook("online_payment_url")(
+        purpose="sales.quote_deposit", reference_id=quote.id, customer=get_scoped(Customer, quote.customer_id),
+        amount=due, return_url=url_for("sales_public.share", token=token)) if due else None
     return render_template("sales/share.html", doc=quote, lines=lines, errors=errors, values=values,
-                           tenant=g.get("tenant"), token=token), 422 if errors else 200
+                           tenant=g.get("tenant"), token=token, deposit_paid=deposits.deposit_paid(quote),
+                           deposit_due=due, deposit_pay_url=pay_url), 422 if errors else 200

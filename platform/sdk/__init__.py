@@ -1010,3 +1010,63 @@ def update_plugin_settings(name: str, changes: dict) -> dict:
         update_plugin_settings("wechat_oa", {"template_map": new_text})
     """
     return _save_plugin_settings(name, {**_get_plugin_settings(name), **changes})
+
+
+# --- pay25: deposits on quotes, online refunds ---
+from ..events import OnlinePaymentRefunded, OnlinePaymentRefundRequested  # noqa: E402
+from ..sales import deposits as _deposits  # noqa: E402
+from ..sales.schemas import DepositSchema as _DepositSchema  # noqa: E402
+
+__all__ += ["OnlinePaymentRefunded", "OnlinePaymentRefundRequested", "record_quote_deposit", "quote_deposits",
+            "quote_deposit_due", "quote_deposit_by_key", "refund_quote_deposit", "quote_deposit_refunded",
+            "quote_share_url"]
+
+
+def record_quote_deposit(user, quote, method: str, amount, *, reference: str | None = None, note: str | None = None,
+                         request_key: str | None = None):
+    """Record a deposit (定金) paid on a quote. Staff (a user) take it on a draft or sent quote, at most the total less
+    deposits paid; `AUTOMATION` (a provider's verified notification: the money is taken) records it whatever the
+    quote's state, and carries it to the order at once when the quote was accepted meanwhile. The same `request_key`
+    twice returns the first deposit. When the quote is accepted each held deposit becomes a payment of the order, once.
+
+        record_quote_deposit(AUTOMATION, quote, "wechat_pay", Decimal("500.00"), reference=txid,
+                             request_key=f"wechatpay:{txid}")
+    """
+    data = _DepositSchema().load({"method": method, "amount": str(amount), "reference": reference, "note": note})
+    return _deposits.record_deposit(None if user is AUTOMATION else user, quote, data, request_key=request_key)
+
+
+def quote_deposits(quote) -> list:
+    """The deposits of a quote, oldest first (`method`, `amount`, `state`: held, applied, refunding, refunded)."""
+    return _deposits.deposits_of(quote)
+
+
+def quote_deposit_due(quote):
+    """What is still to pay of the deposit the quote asks (its `deposit_pct` of the total), a Decimal (0: none)."""
+    return _deposits.deposit_due(quote)
+
+
+def quote_deposit_by_key(request_key: str):
+    """The deposit recorded with `request_key` ("wechatpay:<transaction id>"), or None."""
+    return _deposits.deposit_by_key(request_key)
+
+
+def refund_quote_deposit(user, quote, deposit, reason: str | None = None):
+    """Give back a held deposit of a declined or expired quote; one paid online goes through its provider's
+    `online_payment_refund` hook and stays "refunding" until `quote_deposit_refunded`. ValidationError otherwise."""
+    return _deposits.refund_deposit(None if user is AUTOMATION else user, quote, deposit, reason)
+
+
+def quote_deposit_refunded(request_key: str, *, done: bool = True):
+    """The provider confirmed (`done`) or gave up the refund of the deposit recorded with `request_key`: refunded,
+    or held again. Idempotent; None when no deposit has that key."""
+    return _deposits.deposit_refunded(request_key, done=done)
+
+
+def quote_share_url(quote) -> str | None:
+    """The customer's share page of a sent quote (absolute), or None for a draft."""
+    from flask import url_for
+
+    if not quote.share_token or quote.state == "draft":
+        return None
+    return url_for("sales_public.share", token=quote.share_token, _external=True)

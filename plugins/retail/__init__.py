@@ -197,9 +197,15 @@ def register_message_templates():
 
 @hookimpl
 def storecrm_event(event):
-    from storecrm.sdk import OnlinePaymentReceived
+    from storecrm.sdk import OnlinePaymentReceived, OnlinePaymentRefunded, OnlinePaymentRefundRequested
 
-    if isinstance(event, OnlinePaymentReceived) and event.purpose == "retail.topup":
-        from .wallet import apply_online_topup
+    if getattr(event, "purpose", None) != "retail.topup":
+        return
+    from .wallet import apply_online_refund, apply_online_topup, check_online_refund
 
+    if isinstance(event, OnlinePaymentReceived):
         apply_online_topup(event)
+    elif isinstance(event, OnlinePaymentRefundRequested):
+        check_online_refund(event)        # raises ValidationError to refuse before WeChat Pay is asked
+    elif isinstance(event, OnlinePaymentRefunded):
+        apply_online_refund(event)

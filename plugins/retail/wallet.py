@@ -176,3 +176,63 @@ def apply_online_topup(event) -> StoredValueEntry | None:
                        no=member.member_no, amount=params["amount"], balance=params["balance"]),
                      payload={"template": "retail.topup", "params": params}, dedupe_key=f"retail.topup:{topup.id}")
     return topup
+
+
+def _online_topup(member_id, payment_request_key: str) -> StoredValueEntry | None:
+    return db.session.scalar(select(StoredValueEntry).where(
+        StoredValueEntry.member_id == member_id, StoredValueEntry.kind == "topup",
+        StoredValueEntry.request_key == payment_request_key))
+
+
+def _topup_left(topup: StoredValueEntry) -> tuple[Decimal, Decimal]:
+    """(money of the top-up not yet given back, bonus of it not yet clawed back)."""
+    rows = dict(db.session.execute(select(StoredValueEntry.kind, func.sum(StoredValueEntry.amount)).where(
+        StoredValueEntry.topup_id == topup.id).group_by(StoredValueEntry.kind)).all())
+    money_left = topup.amount + Decimal(rows.get("topup_refund") or 0)
+    bonus_left = Decimal(rows.get("bonus") or 0) + Decimal(rows.get("clawback") or 0)
+    return money(money_left), money(bonus_left)
+
+
+def check_online_refund(event) -> None:
+    """`OnlinePaymentRefundRequested` for a top-up paid online: refused (before the provider is called) when the card
+    no longer holds the refund plus the top-up's bonus that would be clawed back, or more is asked than the top-up
+    still has."""
+    member = lock(event.reference_id)
+    topup = _online_topup(event.reference_id, event.payment_request_key) if member is not None else None
+    if topup is None:
+        return                      # not booked on a card (a failed booking): nothing to take off
+    money_left, bonus_left = _topup_left(topup)
+    amount = money(event.amount)
+    if amount > money_left:
+        raise ValidationError({"amount": [_("This top-up has only %(n)s left to refund.", n=money_left)]})
+    if member.stored_balance < amount + bonus_left:
+        raise ValidationError({"amount": [_(
+            "The card holds %(balance)s: a refund of %(amount)s (plus the top-up's bonus %(bonus)s taken back) is "
+            "more than is left on it.", balance=member.stored_balance, amount=amount, bonus=bonus_left)]})
+
+
+def apply_online_refund(event) -> StoredValueEntry | None:
+    """`OnlinePaymentRefunded` of a top-up paid online: the money left the merchant, so the card gives it back once
+    (by `request_key`): the top-up's bonus is clawed back first (as `refund_topup` does), then the refund, each at
+    most what is left on the card."""
+    member = lock(event.reference_id)
+    topup = _online_topup(event.reference_id, event.payment_request_key) if member is not None else None
+    if topup is None:
+        return None
+    again = db.session.scalar(select(StoredValueEntry).where(StoredValueEntry.request_key == event.request_key,
+                                                             StoredValueEntry.kind == "topup_refund"))
+    if again is not None:
+        return again
+    _money_left, bonus_left = _topup_left(topup)
+    clawback = min(bonus_left, member.stored_balance)
+    back = min(money(event.amount), member.stored_balance - clawback)
+    if clawback:
+        db.session.add(StoredValueEntry(member_id=member.id, kind="clawback", amount=-clawback, topup_id=topup.id))
+    entry = StoredValueEntry(member_id=member.id, kind="topup_refund", amount=-back, topup_id=topup.id,
+                             method=event.method, request_key=event.request_key)
+    db.session.add(entry)
+    member.stored_balance -= clawback + back
+    db.session.flush()
+    record_audit("update", "retail_topup", topup.id,
+                 f"{member.member_no} refunded online {event.amount} (card -{back}, bonus -{clawback})")
+    return entry

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from flask_login import current_user
 
-from storecrm.sdk import Customer, get_order, get_scoped, identities_of, plugin_settings, refuse, requires, safe_next
+from storecrm.sdk import (Customer, get_order, get_quote, get_scoped, identities_of, plugin_settings, quote_deposit_due,
+                          refuse, requires, safe_next)
 
 from . import labels, payments, tokens
 from .client import PayError, configured
@@ -83,12 +84,62 @@ def refund(payment_id):
     except (InvalidOperation, ValueError):
         amount = 0
     try:
-        payments.refund(row, amount, request.form.get("reason", "").strip())
+        payments.refund(row, amount, request.form.get("reason", "").strip(), user=current_user)
     except PayError as err:
         refuse()
         flash(err.message, "danger")
     else:
         flash(_("Refund requested."), "success")
+    return redirect(url_for("wechat_pay.payment", payment_id=row.id))
+
+
+@bp.post("/payments/<int:payment_id>/query")
+@requires("wechat_pay.collect")
+def query_payment(payment_id):
+    row = payments.get_payment(payment_id) or abort(404)
+    try:
+        payments.query(row)
+    except PayError as err:
+        refuse()
+        flash(err.message, "danger")
+    else:
+        flash(_("Status: %(s)s", s=labels.label(labels.STATUSES, row.status)), "info")
+    return redirect(url_for("wechat_pay.payment", payment_id=row.id))
+
+
+@bp.post("/payments/<int:payment_id>/close")
+@requires("wechat_pay.manage")
+def close_payment(payment_id):
+    row = payments.get_payment(payment_id) or abort(404)
+    try:
+        payments.close(row)
+    except PayError as err:
+        refuse()
+        flash(err.message, "danger")
+    else:
+        flash(_("Status: %(s)s", s=labels.label(labels.STATUSES, row.status)), "info")
+    return redirect(url_for("wechat_pay.payment", payment_id=row.id))
+
+
+def _amount_fen(default: int) -> int:
+    try:
+        return payments.to_fen(Decimal(request.form["amount"])) if request.form.get("amount") else default
+    except (InvalidOperation, ValueError, KeyError):
+        return 0
+
+
+@bp.post("/quotes/<int:quote_id>/collect")
+@requires("wechat_pay.collect")
+def collect_quote(quote_id):
+    """The till: a QR code for a quote's deposit (定金) that the customer scans with WeChat."""
+    quote = get_quote(current_user, quote_id) or abort(404)
+    try:
+        row = payments.create_quote_deposit(quote, _amount_fen(payments.to_fen(quote_deposit_due(quote))),
+                                            trade_type="native")
+    except PayError as err:
+        refuse()
+        flash(err.message, "danger")
+        return redirect(request.referrer or url_for("wechat_pay.admin"))
     return redirect(url_for("wechat_pay.payment", payment_id=row.id))
 
 
@@ -138,9 +189,13 @@ def pay(token):
             errors["amount"] = [_("Enter an amount between 0.01 and 5,000.")]
         if not errors:
             try:
-                row = payments.create(purpose=purpose, reference_id=reference_id, customer_id=customer.id,
-                                      amount_fen=amount, trade_type="jsapi", openid=_openid(customer.id),
-                                      description=str(labels.label(labels.PURPOSES, purpose)))
+                if purpose == payments.QUOTE_DEPOSIT:
+                    quote = get_quote(None, reference_id) or abort(404)
+                    row = payments.create_quote_deposit(quote, amount, trade_type="jsapi", openid=_openid(customer.id))
+                else:
+                    row = payments.create(purpose=purpose, reference_id=reference_id, customer_id=customer.id,
+                                          amount_fen=amount, trade_type="jsapi", openid=_openid(customer.id),
+                                          description=str(labels.label(labels.PURPOSES, purpose)))
             except PayError as err:
                 errors["amount"] = [err.message]
             else:

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ...sales import services
-from ...sales.schemas import (AcceptSchema, DocumentSchema, FulfilSchema, HeaderSchema, OrderInvoiceSchema, LineSchema,
-                              PaymentSchema, RefundSchema)
+from flask import request
+
+from ...sales import deposits, services
+from ...sales.schemas import (AcceptSchema, DepositRefundSchema, DepositSchema, DocumentSchema, FulfilSchema,
+                              HeaderSchema, OrderInvoiceSchema, LineSchema, PaymentSchema, RefundSchema)
 from ..auth import api_user, requires
 from ..common import unprocessable
 
@@ -43,9 +45,19 @@ class PaymentList(Schema):
     items = fields.List(fields.Nested(PaymentSchema))
 
 
+class DepositList(Schema):
+    items = fields.List(fields.Nested(DepositSchema))
+
+
 def _out(document) -> dict:
-    data = {name: getattr(document, name, None) for name in _OUT.fields if name != "lines"}
+    data = {name: getattr(document, name, None) for name in _OUT.fields
+            if name not in ("lines", "deposits", "deposit_paid", "deposit_due")}
     data["lines"] = services.lines_of(document)
+    if document.kind == "quote":
+        data["deposits"] = deposits.deposits_of(document)
+        data["deposit_paid"], data["deposit_due"] = deposits.deposit_paid(document), deposits.deposit_due(document)
+    else:
+        data["deposits"] = deposits.deposits_for_order(document)
     return data
 
 
@@ -159,6 +171,40 @@ def accept_quote(data, quote_id):
 
 
 # --- orders -------------------------------------------------------------------------------------------------------
+
+@quotes_blp.route("/<int:quote_id>/deposits")
+@quotes_blp.response(200, DepositList)
+@requires("sales.view")
+def list_deposits(quote_id):
+    """Deposits (定金) of the quote, oldest first: held, carried to the order (applied), refunding, refunded."""
+    return {"items": deposits.deposits_of(_quote(quote_id))}
+
+
+@quotes_blp.route("/<int:quote_id>/deposits", methods=["POST"])
+@quotes_blp.arguments(DepositSchema)
+@quotes_blp.response(201, DepositSchema)
+@requires("sales.manage")
+def record_deposit(data, quote_id):
+    """Record a deposit taken at the till on a draft or sent quote (at most the total less deposits paid); it
+    becomes a payment of the order when the quote is accepted. Send an `Idempotency-Key`: a retry records nothing."""
+    key = (request.headers.get("Idempotency-Key") or "").strip()[:80] or None
+    return _call(deposits.record_deposit, api_user(), _quote(quote_id), data,
+                 request_key=f"api:{key}" if key else None)
+
+
+@quotes_blp.route("/<int:quote_id>/deposits/<int:deposit_id>/refund", methods=["POST"])
+@quotes_blp.arguments(DepositRefundSchema)
+@quotes_blp.response(200, DepositSchema)
+@requires("sales.refund")
+def refund_deposit(data, quote_id, deposit_id):
+    """Give back a held deposit of a declined or expired quote (one paid by WeChat Pay is refunded through WeChat
+    Pay: state "refunding" until WeChat Pay confirms)."""
+    quote = _quote(quote_id)
+    deposit = deposits.get_deposit(quote, deposit_id)
+    if deposit is None:
+        abort(404)
+    return _call(deposits.refund_deposit, api_user(), quote, deposit, data.get("reason"))
+
 
 @orders_blp.route("")
 @orders_blp.arguments(ListArgs, location="query")

@@ -180,10 +180,17 @@ def test_every_route_keeps_tenants_apart_and_the_tables_follow_the_rules(app, tw
     with in_tenant(beta):
         pay_token = tokens.make(tokens.PAY, "retail.topup", 1, beta.customers[0], 0, "/")
         paying_token = tokens.make(tokens.PAYING, b_payment, "/")
+    with in_tenant(beta):
+        b_quote = create_sales_document(AUTOMATION, "quote", customer_id=beta.customers[0], store_id=beta.stores[0],
+                                        lines=[{"description": "定金测试", "quantity": 1, "unit_price": "100"}]).id
     payment = lambda w: {"payment_id": b_payment}
     assert_plugin_isolated(app, "wechat_pay", alpha, beta, login=login, api_token=api_token, system_db=system_db,
                            b_ids={"wechat_pay.payment": payment, "wechat_pay.payment_status": payment,
-                                  "wechat_pay.refund": payment,
+                                  "wechat_pay.refund": payment, "wechat_pay.query_payment": payment,
+                                  "wechat_pay.close_payment": payment,
+                                  "wechat_pay.collect_quote": lambda w: {"quote_id": b_quote},
+                                  "api_wechat_pay.get_payment": payment, "api_wechat_pay.refund": payment,
+                                  "api_wechat_pay.query": payment, "api_wechat_pay.close": payment,
                                   "wechat_pay.collect": lambda w: {"order_id": b_order},
                                   "wechat_pay_public.pay": lambda w: {"token": pay_token},
                                   "wechat_pay_public.paying": lambda w: {"token": paying_token},

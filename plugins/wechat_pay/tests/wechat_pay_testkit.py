@@ -59,7 +59,7 @@ def _verify(public_key, message: str, signature: str) -> bool:
 
 class FakeWechatPay:
     def __init__(self):
-        self.orders, self.refunds, self.rejected = {}, {}, []
+        self.orders, self.refunds, self.rejected, self.closes = {}, {}, [], []
         self.merchant_public = MERCHANT_KEY.public_key()
         self.platform_key = PLATFORM_KEY
         self._ids = itertools.count(1)
@@ -94,6 +94,30 @@ class FakeWechatPay:
         body = json.dumps(data, ensure_ascii=False)
         return Response(body, status, headers=self.signed_headers(body), content_type="application/json")
 
+    def _answer_empty(self):
+        """204 No Content, signed over the empty body, as WeChat Pay answers a close."""
+        return Response(b"", 204, headers=self.signed_headers(""))
+
+    def _transaction(self, out_trade_no: str) -> dict:
+        """The order as 查询订单 answers it: trade_state NOTPAY, SUCCESS, CLOSED or PAYERROR."""
+        order = self.orders[out_trade_no]
+        state = ("SUCCESS" if order["paid"] else "CLOSED" if order.get("closed")
+                 else "PAYERROR" if order.get("error") else "NOTPAY")
+        data = {"appid": APP_ID, "mchid": MCHID, "out_trade_no": out_trade_no, "trade_type": order["kind"].upper(),
+                "trade_state": state, "trade_state_desc": {"SUCCESS": "支付成功", "CLOSED": "已关闭",
+                                                           "PAYERROR": "支付失败", "NOTPAY": "未支付"}[state],
+                "amount": {"total": order["amount"]["total"], "currency": "CNY"}}
+        if order["paid"]:
+            data.update(transaction_id=order["paid"], success_time=order["paid_at"],
+                        payer=order.get("payer") or {"openid": "oNative_payer"},
+                        amount={"total": order["amount"]["total"], "payer_total": order["amount"]["total"],
+                                "currency": "CNY", "payer_currency": "CNY"})
+        return data
+
+    def fail(self, out_trade_no: str):
+        """The customer's payment failed (bank refused): a query answers PAYERROR."""
+        self.orders[out_trade_no]["error"] = True
+
     def __call__(self, environ, start_response):
         return self.route(Request(environ))(environ, start_response)
 
@@ -116,6 +140,25 @@ class FakeWechatPay:
             if kind == "jsapi":
                 return self._answer({"prepay_id": f"wx2026{n:020d}"})
             return self._answer({"code_url": f"weixin://wxpay/bizpayurl?pr=fake{n:06d}"})
+        prefix = "/v3/pay/transactions/out-trade-no/"
+        if request.path.startswith(prefix):
+            # 查询订单 (GET …/out-trade-no/{no}?mchid=) and 关闭订单 (POST …/out-trade-no/{no}/close {"mchid"})
+            rest = request.path[len(prefix):]
+            closing = rest.endswith("/close") and request.method == "POST"
+            number = rest.removesuffix("/close") if closing else rest
+            mchid = body.get("mchid") if closing else request.args.get("mchid")
+            if mchid != MCHID:
+                return self._answer({"code": "PARAM_ERROR", "message": "mchid 错误"}, 400)
+            order = self.orders.get(number)
+            if order is None:
+                return self._answer({"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, 404)
+            if closing:
+                self.closes.append(number)
+                if order["paid"]:
+                    return self._answer({"code": "ORDERPAID", "message": "订单已支付"}, 400)
+                order["closed"] = True
+                return self._answer_empty()
+            return self._answer(self._transaction(number))
         if request.path == "/v3/refund/domestic/refunds":
             order = self.orders.get(body.get("out_trade_no"))
             if order is None or not order["paid"]:
@@ -144,10 +187,13 @@ class FakeWechatPay:
     def pay(self, out_trade_no: str, *, total=None, **options):
         """The customer pays: (notify_url, headers, body) of the signed, encrypted TRANSACTION.SUCCESS."""
         order = self.orders[out_trade_no]
+        if order.get("closed"):
+            raise RuntimeError("a closed order cannot be paid")
         order["paid"] = order["paid"] or f"42000{next(self._ids):023d}"[:28]
+        order.setdefault("paid_at", datetime.now(timezone(timedelta(hours=8))).isoformat(timespec="seconds"))
         resource = {"mchid": MCHID, "appid": APP_ID, "out_trade_no": out_trade_no, "transaction_id": order["paid"],
                     "trade_type": order["kind"].upper(), "trade_state": "SUCCESS", "trade_state_desc": "支付成功",
-                    "success_time": (datetime.now(timezone(timedelta(hours=8)))).isoformat(timespec="seconds"),
+                    "success_time": order["paid_at"],
                     "payer": order.get("payer") or {"openid": "oNative_payer"},
                     "amount": {"total": order["amount"]["total"] if total is None else total,
                                "payer_total": order["amount"]["total"], "currency": "CNY", "payer_currency": "CNY"}}
