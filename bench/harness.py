@@ -35,18 +35,31 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, app: str, env: dict, cwd: Path):
+    def __init__(self, app: str, env: dict, cwd: Path, ready_path: str):
         self.port = _free_port()
         self.proc = subprocess.Popen([benchenv.python(), "-m", "gunicorn", *GUNICORN, "--bind",
                                       f"127.0.0.1:{self.port}", app], env=env, cwd=cwd)
         self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 60
+        self._wait_until_answering(app, ready_path)
+
+    def _wait_until_answering(self, app: str, path: str) -> None:
+        """gunicorn listens before its workers have built the app (seconds for StoreCRM): the first measured
+        requests would wait for that. Ready means every worker answered; a worker answers once booted."""
+        import urllib.error
+        import urllib.request
+
+        deadline, answered = time.time() + 120, 0
         while time.time() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
+                with urllib.request.urlopen(self.base + path, timeout=5) as response:
+                    answered += response.status < 500
+            except urllib.error.HTTPError as err:
+                answered += err.code < 500
             except OSError:
                 time.sleep(0.3)
+                continue
+            if answered >= 20:  # new connections each: spread over both workers' threads
+                return
         raise RuntimeError(f"{app} did not start")
 
     def stop(self):
@@ -56,7 +69,7 @@ class Server:
 
 def load(url: str, *, requests: int, concurrency: int = 1, token: str | None = None) -> dict:
     args = [benchenv.python(), str(HERE / "loadgen.py"), url, "--requests", str(requests), "--concurrency",
-            str(concurrency), "--warmup", str(max(20, concurrency * 5))]
+            str(concurrency), "--warmup", str(max(100, concurrency * 50))]
     if token:
         args += ["--header", f"Authorization: Bearer {token}"]
     out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
@@ -210,8 +223,8 @@ def main() -> None:
     capture = Capture(big)
     sql = {name: capture.sql_of(path, tokens[("big", largest)]) for name, path in paths.items()}
 
-    ours_big = Server("storecrm.wsgi:app", benchenv.app_env(big), benchenv.ROOT)
-    baseline = Server("baseline_app:app", {**os.environ}, HERE)
+    ours_big = Server("storecrm.wsgi:app", benchenv.app_env(big), benchenv.ROOT, "/healthz")
+    baseline = Server("baseline_app:app", {**os.environ}, HERE, "/json")
     results = []
     try:
         token = tokens[("big", largest)]
@@ -249,7 +262,7 @@ def main() -> None:
                       token=tokens[("big", probe)])
     finally:
         ours_big.stop()
-    ours_small = Server("storecrm.wsgi:app", benchenv.app_env(small), benchenv.ROOT)
+    ours_small = Server("storecrm.wsgi:app", benchenv.app_env(small), benchenv.ROOT, "/healthz")
     try:
         b6_small = load(ours_small.base + f"/api/v1/customers/{probe_cid_small}/overview", requests=N_LATENCY,
                         token=tokens[("small", probe)])
