@@ -7,7 +7,7 @@ from periodiq import cron
 from sqlalchemy import select
 
 from ..hooks.runtime import enabled_plugins, host
-from ..jobs import actor
+from ..jobs import actor, broker
 from ..tenancy.context import TenantRef, tenant_context
 from ..tenancy.models import Tenant
 from ..tenancy.scoping import unscoped
@@ -47,8 +47,6 @@ def declare_periodic_actors(host) -> None:
     """Called when the app is built; periodiq (the scheduler) and workers see the same actors. A second app built in
     the same process (bench/datagen.py loads two databases) finds them declared: the actor only names the plugin and
     job, so the first declaration serves both."""
-    from ..jobs import broker
-
     for owner, job in host.contributions.get("register_periodic_jobs", []):
         if f"storecrm_periodic_{owner}_{job.code}" in broker.actors:
             continue

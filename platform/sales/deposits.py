@@ -104,7 +104,7 @@ def record_deposit(user, quote: Quote, data: dict, *, request_key: str | None = 
     db.session.flush()
     record("create", "quote_deposit", deposit.id, f"{quote.number}: {amount}", after=snapshot(deposit))
     if quote.state == "accepted":
-        from .services import order_of_quote
+        from .services import order_of_quote  # imported here: services imports this module (a cycle)
 
         order = order_of_quote(quote)
         if order is not None:
@@ -116,7 +116,7 @@ def carry_deposits(quote: SalesDocument, order: SalesDocument) -> list[Payment]:
     """Each held deposit of `quote` becomes a payment of `order` (request key "deposit:<id>", so once). A deposit
     larger than the order's balance (optional lines left out) is carried whole: the order shows the overpayment,
     which staff refund from the order."""
-    from .services import _add_payment
+    from .services import _add_payment  # imported here: services imports this module (a cycle)
 
     with force_locale(current_tenant_row().locale or "zh_CN"):   # a note stored for everyone: the tenant's language
         note = _("Deposit on quote %(no)s", no=quote.number)

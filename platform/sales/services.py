@@ -485,7 +485,7 @@ def accept_quote(quote: Quote, data: dict, *, user=None) -> Order:
     record("update", "quote", quote.id, quote.number, before={"state": "sent"},
            after={"state": "accepted", "accepted_name": quote.accepted_name})
     record("create", "order", order.id, order.number, after=snapshot(order))
-    from .deposits import carry_deposits  # deposits build on this module (a top-level import would be circular)
+    from .deposits import carry_deposits  # imported here: deposits build on this module (a cycle)
 
     carry_deposits(quote, order)
     emit(QuoteAccepted(record=quote, changes={"state": ["sent", "accepted"]}, order=order))
