@@ -32,6 +32,7 @@ class LocalCache:
         self.name, self.watch, self.max_entries = name, frozenset(watch), max_entries
         self.seconds = 5.0
         self._entries: dict = {}
+        self._generation = 0  # moves on every clear: a value read before it may be stale, and is not kept
         self._lock = threading.Lock()
         self.clock = time.monotonic  # tests move it
         _caches.append(self)
@@ -44,16 +45,24 @@ class LocalCache:
             return MISSING
         return found[1]
 
-    def put(self, key, value) -> None:
+    def stamp(self) -> int:
+        """Take before reading what will be put: `put(…, stamp=)` keeps nothing when a clear came in between (another
+        thread's commit while this one read, which would otherwise outlive the commit for the whole bound)."""
+        return self._generation
+
+    def put(self, key, value, *, stamp: int) -> None:
         if self.seconds <= 0:
             return
         with self._lock:
+            if stamp != self._generation:
+                return
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # a crude bound on memory; refilling costs one look-up per key
             self._entries[key] = (self.clock() + self.seconds, value)
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1
             self._entries.clear()
 
 

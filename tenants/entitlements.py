@@ -107,8 +107,9 @@ def gate(tenant_id: int) -> tuple[bool, bool]:
     """(API access allowed, workspace read-only) for the request guards."""
     found = _gates.get(tenant_id)
     if found is MISSING:
+        stamp = _gates.stamp()
         found = (api_allowed(tenant_id), read_only(tenant_id))
-        _gates.put(tenant_id, found)
+        _gates.put(tenant_id, found, stamp=stamp)
     return found
 
 

@@ -150,3 +150,16 @@ def test_an_idle_pooled_connection_cut_by_the_server_is_replaced_before_use(two_
     finally:
         with app.app_context():  # the other cut connections must not reach the next test within the idle bound
             db.engine.dispose()
+
+
+def test_a_value_read_before_a_clear_is_not_kept():
+    """Thread A reads (stamp), thread B commits a change (clear), A puts what it read: it must not be served."""
+    from storecrm.localcache import MISSING, LocalCache
+
+    cache = LocalCache("test", ("nothing",))
+    stamp = cache.stamp()
+    cache.clear()  # another thread's commit of a watched table, while this one was reading
+    cache.put("k", "stale", stamp=stamp)
+    assert cache.get("k") is MISSING
+    cache.put("k", "fresh", stamp=cache.stamp())
+    assert cache.get("k") == "fresh"

@@ -65,6 +65,7 @@ def _authenticate():
     if found is None:
         # The token's own claim scopes the lookup (RLS and the ORM filter): a token of another tenant, or a forged
         # tenant id, finds nothing. The transaction this opens carries on with the request's work.
+        stamp = principals.stamp()
         provisional = set_tenant(TenantRef(tenant_id, ""))
         try:
             principal = token_principal(token_id, secret)
@@ -77,7 +78,7 @@ def _authenticate():
             return None
         token, user, tenant = principal
         db.session.expunge(tenant)  # fully loaded; stays readable after the request's commit without a reload
-        principals.put(token_id, (token.secret_hash, _detached_copy(tenant), _detached_copy(user)))
+        principals.put(token_id, (token.secret_hash, _detached_copy(tenant), _detached_copy(user)), stamp=stamp)
         found = user, tenant
     user, tenant = found
     user.api_token_id = token_id

@@ -98,11 +98,12 @@ def enabled_plugins() -> set[str]:
     if tid not in cache:
         enabled = _enabled_by_tenant.get(tid)
         if enabled is MISSING:
+            stamp = _enabled_by_tenant.stamp()
             # plain SQL: the runtime sits below the plugin host's models; tenant_id here and row-level security
             # both scope it
             enabled = frozenset(db.session.scalars(
                 text("SELECT name FROM tenant_plugins WHERE tenant_id = :tid AND enabled"), {"tid": tid}))
-            _enabled_by_tenant.put(tid, enabled)
+            _enabled_by_tenant.put(tid, enabled, stamp=stamp)
         infos = host().infos
         cache[tid] = (enabled & set(infos)) | {name for name, info in infos.items() if info.system}
     return cache[tid]

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, ForeignKeyConstraint, Identity, String, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..extensions import db
 from .context import require_tenant_id
@@ -107,10 +108,20 @@ def reserve_ids(model, n: int) -> list[int]:
 def current_tenant_row() -> Tenant:
     """The current tenant's row (one primary-key lookup the session caches); fails closed outside a tenant."""
     row = db.session.get(Tenant, require_tenant_id())
-    # held by the session: its identity map keeps rows only while something else does, so every call read the row
-    # again — an import asked for the tenant's "today" once per row, one statement each
-    db.session.info["storecrm_tenant_row"] = row
+    # held until the transaction ends: the identity map keeps rows only while something else does, so every call read
+    # the row again — an import asked for the tenant's "today" once per row, one statement each. Not longer: sessions
+    # don't expire rows on commit, and a worker thread's session would keep a tenant's old zone or quiet hours.
+    db.session.info[_HELD_ROW] = row
     return row
+
+
+_HELD_ROW = "storecrm_tenant_row"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _let_go_of_the_tenant_row(session) -> None:
+    session.info.pop(_HELD_ROW, None)
 
 
 def get_scoped(model, record_id):
