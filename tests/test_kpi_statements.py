@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from storecrm.extensions import db
+from storecrm.tenancy.context import TenantContextMissing
+from storecrm.tenancy.scoping import Precompiled
 from storecrm.reports import engine
 from storecrm.reports.periods import period_of
 from tests.test_reports import NOV, _kpi, _user, seeded  # noqa: F401  (fixture)
@@ -15,8 +19,8 @@ CORE = ("customers.new", "customers.active", "customers.dormant", "tasks.follow_
 
 
 def _sql(kpi, scope) -> str:
-    statement, _params = engine.value_statement(kpi, scope)
-    return str(statement.compile(dialect=db.engine.dialect)).lower()
+    sql, _params = engine.value_statement(kpi, scope)
+    return sql.lower()
 
 
 def test_the_value_statement_joins_no_stores_and_counts_directly(seeded, in_tenant):
@@ -43,9 +47,11 @@ def test_a_reused_statement_takes_each_calls_values(seeded, in_tenant):
     with in_tenant(alpha) as session:
         owner = _user(session, alpha)
         kpi = _kpi(owner, "customers.new")
-        first, _ = engine.value_statement(kpi, engine.scope_for(owner, november))
-        second, _ = engine.value_statement(kpi, engine.scope_for(owner, october))
-        assert first.selected_columns[0] is second.selected_columns[0]  # built once for this shape
+        first, first_params = engine.value_statement(kpi, engine.scope_for(owner, november))
+        second, second_params = engine.value_statement(kpi, engine.scope_for(owner, october))
+        assert first is second  # compiled once for this shape
+        assert first_params["kpi_start"] != second_params["kpi_start"]
+        assert first_params["tenant_wall"] == second_params["tenant_wall"] == alpha.id
         assert engine.evaluate([kpi], engine.scope_for(owner, november))[kpi.code].value == 3
         assert engine.evaluate([kpi], engine.scope_for(owner, october))[kpi.code].value == 1
         # another filter is another shape
@@ -57,3 +63,20 @@ def test_a_reused_statement_takes_each_calls_values(seeded, in_tenant):
         owner = _user(session, beta)
         assert engine.evaluate([_kpi(owner, "customers.new")],
                                engine.scope_for(owner, november))["customers.new"].value == 5
+
+
+def test_a_precompiled_statement_keeps_the_tenant_criteria_and_needs_a_tenant(seeded, in_tenant, app):
+    """The KPI values skip SQLAlchemy's per-call preparation (`Precompiled`), not the tenant wall: every tenant table
+    in the SQL carries `tenant_id = <tenant in context>` besides RLS, and without a tenant nothing runs."""
+    alpha, _ = seeded
+    with in_tenant(alpha) as session:
+        owner = _user(session, alpha, "advisor")  # a store-limited viewer: tasks join their customers
+        sql = _sql(_kpi(owner, "tasks.overdue"), engine.scope_for(owner, period_of("month", NOV)))
+        assert "tasks.tenant_id = %(tenant_wall)s" in sql and "customers.tenant_id = %(tenant_wall)s" in sql
+    from sqlalchemy import select
+    from storecrm.customers.models import Customer
+    with app.app_context():
+        statement = Precompiled(select(Customer.id), db.engine.dialect)
+        with pytest.raises(TenantContextMissing):
+            statement.execute(db.session, {})
+        db.session.rollback()

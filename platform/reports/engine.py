@@ -29,7 +29,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from ..extensions import db
 from ..hooks.manager import CORE
 from ..hooks.runtime import enabled_plugins, host
+from ..tenancy.context import current_tenant_id
 from ..tenancy.models import utcnow
+from ..tenancy.scoping import Precompiled
 from .periods import Period, report_zone
 
 log = logging.getLogger("storecrm.reports")
@@ -225,6 +227,7 @@ class _BoundScope:
 
 
 _VALUE_STATEMENTS: dict[tuple, Any] = {}
+_PRECOMPILED: dict[tuple, Precompiled | bool] = {}
 
 
 def _value_column(kpi, scope: KpiScope):
@@ -237,13 +240,20 @@ def _value_column(kpi, scope: KpiScope):
         .scalar_subquery()
 
 
+def _shape(kpi, scope: KpiScope, suffix: str) -> tuple | None:
+    """What a `statement_cacheable` KPI's value statement depends on besides bound values (None: not cacheable)."""
+    if not getattr(kpi.records, "statement_cacheable", False):
+        return None
+    return (kpi.code, kpi.records, kpi.measure, suffix, scope.user.sees_all_stores, scope.store_id is None,
+            scope.staff_id is None, scope.channel is None, scope.details)
+
+
 def _value_and_n(kpi, scope: KpiScope, suffix: str = "") -> tuple[Any, dict]:
     """(column, parameters) of the KPI's value over `scope`; a `statement_cacheable` KPI's column is built once per
     shape with its values bound (the parameters returned), any other's from the scope's values (no parameters)."""
-    if not getattr(kpi.records, "statement_cacheable", False):
+    shape = _shape(kpi, scope, suffix)
+    if shape is None:
         return _value_column(kpi, scope), {}
-    shape = (kpi.code, kpi.records, kpi.measure, suffix, scope.user.sees_all_stores, scope.store_id is None,
-             scope.staff_id is None, scope.channel is None, scope.details)
     column = _VALUE_STATEMENTS.get(shape)
     if column is None:
         column = _VALUE_STATEMENTS[shape] = _value_column(kpi, _BoundScope(scope, suffix))
@@ -276,9 +286,48 @@ def _values(kpis: list, scope: KpiScope, compare: bool):
     return select(*columns), params
 
 
-def value_statement(kpi, scope: KpiScope):
-    """(statement, parameters) that `evaluate([kpi], scope, compare=False)` runs (for the benchmark's plans)."""
-    return _values([kpi], replace(scope, details=False), False)
+def _precompiled(kpis: list, scope: KpiScope, compare: bool) -> tuple[Precompiled, dict] | None:
+    """(statement, parameters) of `_values` compiled once per shape of the whole list, when every KPI in it is
+    `statement_cacheable` (None otherwise): a page's cards, or one KPI's value, without SQLAlchemy preparing the
+    statement again each time (it costs as much as running a small KPI's statement)."""
+    shapes = tuple(_shape(k, scope, "") for k in kpis)
+    if compare:
+        shapes += tuple(_shape(k, scope.previous(), "_p") for k in kpis)
+    if not shapes or None in shapes:
+        return None
+    key = (shapes, compare)
+    statement = _PRECOMPILED.get(key)
+    if statement is None:
+        try:
+            statement = Precompiled(_values(kpis, scope, compare)[0], db.engine.dialect)
+        except ValueError:  # a parameter needs SQLAlchemy's type processing: this shape keeps the ORM path
+            statement = False
+        _PRECOMPILED[key] = statement
+    if statement is False:
+        return None
+    params = _BoundScope.values(scope, "")
+    if compare:
+        params.update(_BoundScope.values(scope.previous(), "_p"))
+    return statement, params
+
+
+def _value_row(kpis: list, scope: KpiScope, compare: bool):
+    precompiled = _precompiled(kpis, scope, compare)
+    if precompiled is not None:
+        statement, params = precompiled
+        return statement.execute(db.session, params).one()
+    statement, params = _values(kpis, scope, compare)
+    return db.session.execute(statement, params).one()
+
+
+def value_statement(kpi, scope: KpiScope) -> tuple[str, dict]:
+    """(SQL, parameters) that `evaluate([kpi], scope, compare=False)` sends for a `statement_cacheable` KPI, the
+    tenant's own criteria bound to the tenant in context (for the benchmark's plans)."""
+    precompiled = _precompiled([kpi], replace(scope, details=False), False)
+    if precompiled is None:
+        raise ValueError(f"{kpi.code} is not statement_cacheable")
+    statement, params = precompiled
+    return statement.sql, {**statement.defaults, **params, "tenant_wall": current_tenant_id()}
 
 
 def evaluate(kpis: list, scope: KpiScope, *, compare: bool = True) -> dict[str, KpiResult]:
@@ -289,8 +338,7 @@ def evaluate(kpis: list, scope: KpiScope, *, compare: bool = True) -> dict[str, 
     scope = replace(scope, details=False)
     trusted = [k for k in kpis if _trusted(k)]
     if trusted:
-        statement, params = _values(trusted, scope, compare)
-        row = db.session.execute(statement, params).one()
+        row = _value_row(trusted, scope, compare)
         step = 2 if compare else 1
         for i, kpi in enumerate(trusted):
             value, n = _typed(kpi, row[i * step])
@@ -301,8 +349,7 @@ def evaluate(kpis: list, scope: KpiScope, *, compare: bool = True) -> dict[str, 
             continue
         try:
             with db.session.begin_nested():
-                statement, params = _values([kpi], scope, compare)
-                row = db.session.execute(statement, params).one()
+                row = _value_row([kpi], scope, compare)
             value, n = _typed(kpi, row[0])
             previous, previous_n = _typed(kpi, row[1]) if compare else (None, 0)
             out[kpi.code] = KpiResult(kpi, value, n, previous, previous_n)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 
 from flask import current_app, has_app_context
-from sqlalchemy import create_engine, event
+from sqlalchemy import BigInteger, bindparam, create_engine, event
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from .context import TenantContextMissing, current_tenant_id
@@ -70,6 +70,44 @@ def _stamp_and_check_new_rows(session, flush_context, instances) -> None:
             obj.tenant_id = tid
         elif obj.tenant_id != tid:
             raise TenantContextMissing(f"{type(obj).__name__} of tenant {obj.tenant_id} written as tenant {tid}")
+
+
+_WALL = bindparam("tenant_wall", type_=BigInteger)
+
+
+class Precompiled:
+    """A tenant-scoped SELECT compiled to SQL once, run many times with new parameters.
+
+    For statements that take less time in PostgreSQL than SQLAlchemy takes to prepare them (its cache key, the ORM
+    compile state, the tenant criteria event, the result's processing: ~0.25 ms): the report engine's KPI values.
+    The tenant criteria the ORM event would add are compiled in, every tenant table `tenant_id = %(tenant_wall)s`,
+    and bound to the tenant in context at each run (none: TenantContextMissing), so both walls stay: the statement's
+    own criteria and RLS. Parameters get their types' processing (the statement's literals once, here); the rows come
+    as the driver gives them (no result type processing). Expanding IN lists are refused (ValueError)."""
+
+    def __init__(self, statement, dialect):
+        walled = statement.options(with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == _WALL, include_aliases=True, track_closure_variables=False))
+        compiled = walled.compile(dialect=dialect)
+        self.sql = str(compiled)
+        if "POSTCOMPILE" in self.sql:
+            raise ValueError("a precompiled statement's parameters cannot be expanded lists")
+        processors = compiled._bind_processors  # noqa: SLF001 - the literals' own type processing, done once here
+        self.defaults = {k: processors[k](v) if k in processors and v is not None else v
+                         for k, v in compiled.params.items()}
+        self._processors = dict(processors)
+
+    def execute(self, session: Session, params: dict):
+        """The driver's result of the statement with `params` over the session's connection (its transaction, with
+        `app.tenant_id` set), as the tenant in context."""
+        tid = current_tenant_id()
+        if tid is None or session.info.get(UNSCOPED):
+            raise TenantContextMissing("a precompiled tenant statement runs as the tenant in context")
+        values = {**self.defaults, **params, "tenant_wall": tid}
+        for key in self._processors.keys() & params.keys():
+            if values[key] is not None:
+                values[key] = self._processors[key](values[key])
+        return session.connection().exec_driver_sql(self.sql, values)
 
 
 def system_engine():
