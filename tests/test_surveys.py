@@ -205,3 +205,46 @@ def test_staff_pages(two_tenants, login, in_tenant):
     assert send.status_code == 302
     with in_tenant(alpha) as session:
         assert session.scalar(text("SELECT count(*) FROM survey_invitations")) == 1
+
+
+def test_complaints_by_reason_category_and_the_complaint_rate(two_tenants, in_tenant):
+    """A complaint is an answer at or below the survey's threshold; the reason category is the first one picked."""
+    from tests.test_survey_conditions import conditional_csat
+    alpha, beta = two_tenants
+    with in_tenant(alpha) as session:
+        csat = services.create_survey(conditional_csat(throttle_days=0))  # complaint at overall <= 2
+        nps = services.create_from_template("nps")
+        nps.throttle_days = 0
+        customer = session.get(Customer, (alpha.id, alpha.customers[0]))
+        for overall, why in ((1, "wait"), (2, "wait"), (2, "price"), (3, "attitude"), (5, None)):
+            given = {"overall": overall, **({"why": why} if why else {})}
+            if why == "attitude":
+                given["advisor"] = 4
+            services.answer(services.send_survey(csat, customer), given, None)
+        for score in (10, 3):  # the NPS template's threshold is 6: one complaint, no reason asked
+            services.answer(services.send_survey(nps, customer), {"recommend": score}, None)
+    with in_tenant(beta) as session:
+        nps = services.create_from_template("nps")
+        customer = session.get(Customer, (beta.id, beta.customers[0]))
+        services.answer(services.send_survey(nps, customer), {"recommend": 0}, None)
+    with in_tenant(alpha) as session:
+        owner = session.get(User, (alpha.id, alpha.users["owner"]))
+        scope = engine.scope_for(owner, period_of("month"))
+        count, rate = engine.get_kpi(owner, "surveys.complaints"), engine.get_kpi(owner, "surveys.complaint_rate")
+        results = engine.evaluate([count, rate], scope)
+        assert results["surveys.complaints"].value == 4  # 1, 2, 2 on CSAT and 3 on NPS
+        assert results["surveys.complaint_rate"].value == Decimal("57.1")  # 4 of 7
+        by_reason = {key: (label, value) for key, label, value, _n in engine.breakdown(count, scope, "reason")}
+        assert by_reason == {"wait": ("Waited too long", 2), "price": ("Unclear price", 1),
+                             "none": ("No reason given", 1)}
+        rate_by_reason = {key: value for key, _l, value, _n in engine.breakdown(rate, scope, "reason")}
+        assert rate_by_reason["attitude"] == Decimal("0.0") and rate_by_reason["none"] == Decimal("33.3")  # 5 and NPS 10, 3
+        # the drill-down lists exactly the complaints counted
+        rows = engine.records(count, scope)
+        assert sorted(r["score"] for r in rows) == [1, 2, 2, 3]
+        assert {r["reason_name"] for r in rows} == {"Waited too long", "Unclear price", "No reason given"}
+    with in_tenant(beta) as session:
+        owner = session.get(User, (beta.id, beta.users["owner"]))
+        result = engine.evaluate([engine.get_kpi(owner, "surveys.complaints")],
+                                 engine.scope_for(owner, period_of("month")))
+        assert result["surveys.complaints"].value == 1

@@ -1,8 +1,10 @@
-"""The surveys' KPIs: CSAT by dimension, NPS, response rate (registered by core_plugin.py through `register_kpis`)."""
+"""The surveys' KPIs: CSAT by dimension, NPS, response rate, complaints by reason category and the complaint rate
+(registered by core_plugin.py through `register_kpis`)."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 
 from ..customers.models import Customer
 from ..hooks.contrib import Kpi
@@ -71,8 +73,44 @@ def invitations(scope):
     return _with_store(query, SurveyInvitation)
 
 
+def _first_reason(column):
+    """The first reason category the customer picked on the response (its code or label), None if none."""
+    return (select(column)
+            .where(SurveyAnswer.tenant_id == SurveyResponse.tenant_id, SurveyAnswer.response_id == SurveyResponse.id,
+                   SurveyAnswer.choice.is_not(None))
+            .order_by(SurveyAnswer.id).limit(1).correlate(SurveyResponse).scalar_subquery())
+
+
+def answered(scope):
+    """Every survey answered in the period, CSAT and NPS; `complaint`: scored at or below the survey's threshold,
+    which started the complaint workflow; `reason`: the first reason category picked (`none` when none)."""
+    query = (select(SurveyResponse.id.label("id"), Customer.name.label("customer"),
+                    SurveyResponse.store_id.label("store_id"), SurveyResponse.kind.label("kind"),
+                    case((SurveyResponse.kind == "nps", _("NPS")), else_=_("CSAT")).label("kind_name"),
+                    SurveyResponse.score.label("score"), SurveyResponse.low.label("complaint"),
+                    func.coalesce(_first_reason(SurveyAnswer.choice), "none").label("reason"),
+                    func.coalesce(_first_reason(SurveyAnswer.label), _("No reason given")).label("reason_name"),
+                    SurveyResponse.submitted_at.label("at"))
+             .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
+                                  Customer.id == SurveyResponse.customer_id))
+             .where(SurveyResponse.submitted_at >= scope.start, SurveyResponse.submitted_at < scope.end,
+                    scope.stores(SurveyResponse.store_id)))
+    if scope.staff_id is not None:
+        query = query.where(SurveyResponse.staff_id == scope.staff_id)
+    return _with_store(query, SurveyResponse)
+
+
+def complaints(scope):
+    """The answers of the period that were complaints (see `answered`)."""
+    return answered(scope).where(SurveyResponse.low.is_(True))
+
+
 RESPONSE_COLUMNS = {"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"), "score": _l("Score"),
                     "at": _l("Answered")}
+
+
+COMPLAINT_COLUMNS = {"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"), "kind_name": _l("Survey type"),
+                     "score": _l("Score"), "reason_name": _l("Reason category"), "at": _l("Answered")}
 
 
 def kpis() -> list[Kpi]:
@@ -94,4 +132,16 @@ def kpis() -> list[Kpi]:
             filters=("store", "staff", "channel"), channels=CHANNELS,
             columns={"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"), "channel": _l("Channel"),
                      "at": _l("Sent"), "answered": _l("Answered")}, group_by=BY_STORE),
+        Kpi("surveys.complaints", _l("Complaints"),
+            _l("Survey answers in the period scored at or below the survey's complaint threshold (each started the "
+               "complaint workflow); broken down by the reason category the customer picked, or by store."),
+            permission="surveys.view", records=complaints, measure="count", filters=("store", "staff"),
+            columns=COMPLAINT_COLUMNS, group_by={"reason": _l("Reason category"), **BY_STORE}),
+        Kpi("surveys.complaint_rate", _l("Complaint rate"),
+            _l("Of the survey answers (CSAT and NPS) in the period, the share scored at or below the survey's "
+               "complaint threshold. By reason category: the share of the answers naming that reason that were "
+               "complaints."),
+            permission="surveys.view", records=answered, measure="rate:complaint", unit="%",
+            filters=("store", "staff"), columns={**COMPLAINT_COLUMNS, "complaint": _l("Complaint")},
+            group_by={"reason": _l("Reason category"), "kind": _l("Survey type"), **BY_STORE}),
     ]
