@@ -85,6 +85,9 @@ def test_the_edit_form_names_the_bad_condition_in_chinese(make_tenant, in_tenant
         assert saved.questions[1] == {"code": "why", "label_zh": "原因", "label_en": "", "type": "choice",
                                       "options": [{"code": "wait", "label_zh": "等待太久", "label_en": "Waited"}],
                                       "condition": {"question": "overall", "op": "le", "value": 3}}
+    # the survey's page shows staff each question and when it is asked, in Chinese
+    page = b.get(f"/t/alpha/surveys/{survey.id}").get_data(as_text=True)
+    assert "当“总体” ≤ 3 时显示" in page and "等待太久" in page and "原因分类" in page
 
 
 def test_without_javascript_the_server_decides_which_questions_count(two_tenants, in_tenant, app):

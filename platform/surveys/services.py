@@ -63,6 +63,29 @@ def question_label(question: dict, locale: str | None) -> str:
     return (zh or en) if (locale or "zh").startswith("zh") else (en or zh)
 
 
+def question_outline(survey: Survey, locale: str | None) -> list[dict]:
+    """The survey's questions as staff read them: label, type, whether required, options and the condition under
+    which it is shown, in words ("shown when “Overall” ≤ 3"), labels in `locale`."""
+    by_code = {q["code"]: q for q in survey.questions or []}
+    out = []
+    for q in survey.questions or []:
+        item = {"code": q["code"], "label": question_label(q, locale), "required": is_required(q),
+                "type": _("Reason categories") if question_type(q) == "choice" else _("Score"),
+                "options": [question_label(o, locale) for o in q.get("options") or []], "condition": None}
+        condition = q.get("condition")
+        if condition and condition.get("question") in by_code:
+            target = by_code[condition["question"]]
+            values = condition["value"] if isinstance(condition["value"], list) else [condition["value"]]
+            if question_type(target) == "choice":
+                names = {o["code"]: question_label(o, locale) for o in target.get("options") or []}
+                values = [names.get(str(v), str(v)) for v in values]
+            item["condition"] = _("shown when “%(question)s” %(op)s %(values)s", question=question_label(target, locale),
+                                  op=CONDITION_LABELS.get(condition["op"], condition["op"]),
+                                  values="、".join(map(str, values)))
+        out.append(item)
+    return out
+
+
 # --- definitions ---------------------------------------------------------------------------------------------------
 
 

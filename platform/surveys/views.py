@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -103,7 +104,8 @@ def show(survey_id):
     after = request.args.get("after", type=int)
     found = services.responses(survey_id=survey.id, user=current_user, after_id=after, limit=51)
     return render_template("surveys/show.html", survey=survey, responses=found[:50], more=len(found) > 50,
-                           answers=services.answers_of([r.id for r in found[:50]]))
+                           answers=services.answers_of([r.id for r in found[:50]]),
+                           questions=services.question_outline(survey, str(get_locale())))
 
 
 @bp.post("/<int:survey_id>/send")
