@@ -10,6 +10,7 @@ import functools
 from flask import abort, g, request
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import Actor, set_actor
 from ..auth.secrets import matches
@@ -29,10 +30,16 @@ from . import ratelimit
 principals = LocalCache("api principals", ("api_tokens", "users", "roles", "user_stores", "stores", "tenants"))
 
 
-def _detached_copy(obj):
-    """A copy of `obj` and what it has loaded (a user's role and stores), in no session: what the cache keeps."""
+USER_VIEWS = ("role", "stores")  # the user's read-only relationships: rows without relationships of their own
+
+
+def _detached_copy(obj, *, leave_out=()):
+    """A copy of `obj` and what it has loaded, except the relationships `leave_out`, in no session: what the cache
+    keeps."""
     scratch = Session()
     copy = scratch.merge(obj, load=False)
+    if leave_out:
+        scratch.expire(copy, leave_out)
     scratch.expunge_all()
     return copy
 
@@ -41,13 +48,18 @@ def _from_cache(token_id: int, secret: str):
     found = principals.get(token_id)
     if found is MISSING:
         return None
-    digest, tenant, user = found
+    digest, tenant, user, views = found
     if not matches(secret, digest):
         return None
     # The tenant is shared, detached and read-only, as g.tenant always is. The user gets attached to this request's
     # session without a query (merge without load copies the loaded state; anything else loads as usual), since
-    # views hand it to services that may change it.
-    return db.session.merge(user, load=False), tenant
+    # views hand it to services that may change it. Its role and stores are view-only relationships to rows that
+    # have none of their own, so they are shared as the tenant is, set as loaded rather than merged: merging them
+    # too cost as much as the rest of a cached API call's authentication (bench B1).
+    merged = db.session.merge(user, load=False)
+    for key, value in zip(USER_VIEWS, views):
+        set_committed_value(merged, key, value)
+    return merged, tenant
 
 
 def _authenticate():
@@ -78,7 +90,10 @@ def _authenticate():
             return None
         token, user, tenant = principal
         db.session.expunge(tenant)  # fully loaded; stays readable after the request's commit without a reload
-        principals.put(token_id, (token.secret_hash, _detached_copy(tenant), _detached_copy(user)), stamp=stamp)
+        views = tuple(_detached_copy(getattr(user, key)) if not isinstance(getattr(user, key), list)
+                      else [_detached_copy(v) for v in getattr(user, key)] for key in USER_VIEWS)
+        principals.put(token_id, (token.secret_hash, _detached_copy(tenant),
+                                  _detached_copy(user, leave_out=USER_VIEWS), views), stamp=stamp)
         found = user, tenant
     user, tenant = found
     user.api_token_id = token_id
@@ -99,7 +114,20 @@ def _token_checked_path() -> bool:
 limiter.request_filter(_token_checked_path)
 
 
+def _unless_token_checked(check):
+    if not _token_checked_path():
+        return check()
+
+
 def init_app(app) -> None:
+    # Flask-Limiter's own check (registered by limiter.init_app) finds nothing to count on these paths — the filter
+    # above exempts them — yet resolving that cost as much per call as the API's own limit (bench B1): it is skipped
+    # on them outright. Its limits on pages are untouched.
+    funcs = app.before_request_funcs.setdefault(None, [])
+    if limiter._check_request_limit in funcs:  # noqa: SLF001 - the method Flask-Limiter registers; no public switch
+        funcs[funcs.index(limiter._check_request_limit)] = \
+            functools.partial(_unless_token_checked, limiter._check_request_limit)  # noqa: SLF001
+
     @app.before_request
     def _api_user():
         if not _token_checked_path():
