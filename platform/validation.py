@@ -1,6 +1,7 @@
 """Shared validators: phone numbers (E.164 via `phonenumbers`), emails, bounded numbers, marshmallow fields."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=8192)  # a pure function of the number; lists show the same customers again and again
 def display_phone(e164: str | None) -> str:
     if not e164:
         return ""

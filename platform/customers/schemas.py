@@ -64,9 +64,13 @@ class CustomerSchema(Schema):
     def _consents_out(self, data, original, **kwargs):
         if isinstance(original, dict):  # already flattened (API responses re-dump plain dicts)
             return data
-        consents = getattr(original, "consents", None) or {}
-        for channel in CHANNELS:
-            entry = consents.get(channel) or {}
-            data[f"consent_{channel}"] = bool(entry.get("granted"))
-        data["consent_source"] = next((consents[c].get("source") for c in CHANNELS if consents.get(c)), None)
+        data.update(consent_flags(original))
         return data
+
+
+def consent_flags(customer) -> dict:
+    """The consents record as the schema's flat `consent_sms`, `consent_wechat` and `consent_source`."""
+    consents = getattr(customer, "consents", None) or {}
+    out = {f"consent_{channel}": bool((consents.get(channel) or {}).get("granted")) for channel in CHANNELS}
+    out["consent_source"] = next((consents[c].get("source") for c in CHANNELS if consents.get(c)), None)
+    return out

@@ -6,7 +6,7 @@ from ...erasure import services as erasure
 from ...fields.engine import definitions
 from ...validation import BoundedDecimal
 from ...web.forms import flatten_errors
-from ...customers.schemas import CustomerSchema
+from ...customers.schemas import CustomerSchema, consent_flags
 
 from ..auth import api_user, requires
 from ..common import custom_filters, patch_load, unprocessable
@@ -48,15 +48,22 @@ class CustomerPage(Schema):
     next_after_id = fields.Integer(allow_none=True)
 
 
-_DUMP = CustomerSchema()  # one instance: building a schema costs more than dumping a customer with it
+# the attributes the response schema dumps, read as they are: the response is dumped once, by the route's schema
+_ATTRIBUTES = tuple(name for name, field in CustomerOutSchema().dump_fields.items()
+                    if not name.startswith("consent_") and name not in ("masked", "matched_existing", "custom"))
 
 
-def _out(customer):
-    """The customer as this token's user may see it (contact details masked without permission)."""
-    data = _DUMP.dump(customer)  # plain values; dumped again by the response schema
-    data.update({k: getattr(customer, k) for k in ("birthday", "created_at", "lifetime_spend", "order_count",
-                                                   "average_order_value", "first_purchase_at", "last_purchase_at")})
-    visible = {d.code for d in definitions("customer", user=api_user())}
+def _visible_fields() -> set[str]:
+    return {d.code for d in definitions("customer", user=api_user())}
+
+
+def _out(customer, visible: set[str] | None = None):
+    """The customer as this token's user may see it (contact details masked without permission, custom fields
+    their role may see): plain values for the response schema. `visible`: the custom field codes, when a list has
+    them already."""
+    data = {name: getattr(customer, name) for name in _ATTRIBUTES}
+    data.update(consent_flags(customer))
+    visible = _visible_fields() if visible is None else visible
     data["custom"] = {k: v for k, v in (customer.custom or {}).items() if k in visible}
     contact = services.contact_view(api_user(), customer)
     if contact["masked"]:
@@ -80,7 +87,9 @@ def list_customers(args):
     rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"], sort=args["sort"])
     total = services.count_customers(user, flt)
     more = len(rows) == args["per_page"]
-    return {"items": [_out(c) for c in rows], "total": total, "next_after_id": rows[-1].id if more else None}
+    visible = _visible_fields()
+    return {"items": [_out(c, visible) for c in rows], "total": total,
+            "next_after_id": rows[-1].id if more else None}
 
 
 @blp.route("", methods=["POST"])
@@ -229,7 +238,8 @@ def undo_merge(merge_id):
 @requires("customers.manage")
 def list_duplicates():
     """Likely duplicates, flattened; records of one group follow each other."""
-    return [_out(c) for group in merging.likely_duplicates(api_user()) for c in group]
+    visible = _visible_fields()
+    return [_out(c, visible) for group in merging.likely_duplicates(api_user()) for c in group]
 
 
 
