@@ -248,3 +248,31 @@ def test_complaints_by_reason_category_and_the_complaint_rate(two_tenants, in_te
         result = engine.evaluate([engine.get_kpi(owner, "surveys.complaints")],
                                  engine.scope_for(owner, period_of("month")))
         assert result["surveys.complaints"].value == 1
+
+
+def test_a_manager_sends_a_survey_from_the_customer_page_and_reads_complaints_by_reason(make_tenant, in_tenant,
+                                                                                          login):
+    """zh_CN, as staff meet it: the customer's survey box links to sending one; the answers list names the customer;
+    the complaint KPI page breaks down by reason category; the timeline shows no raw codes."""
+    from tests.test_survey_conditions import conditional_csat
+    alpha = make_tenant("alpha", locale="zh_CN")
+    with in_tenant(alpha) as session:
+        survey = services.create_survey(conditional_csat(throttle_days=0))
+        customer = session.get(Customer, (alpha.id, alpha.customers[0]))
+        name = customer.name
+    owner = login(alpha, "owner")
+    page = owner.get(f"/t/alpha/customers/{alpha.customers[0]}").get_data(as_text=True)
+    assert f"/t/alpha/surveys/?customer_id={alpha.customers[0]}" in page and "发送满意度问卷" in page
+    choose = owner.get(f"/t/alpha/surveys/?customer_id={alpha.customers[0]}").get_data(as_text=True)
+    assert f"选择要发送给{name}的问卷" in choose and "发送问卷" in choose
+    sent = owner.post(f"/t/alpha/surveys/{survey.id}/send", {"customer_id": str(alpha.customers[0])})
+    assert sent.status_code == 302
+    with in_tenant(alpha) as session:
+        invitation = session.scalar(select(SurveyInvitation).where(SurveyInvitation.customer_id == alpha.customers[0]))
+        services.answer(invitation, {"overall": 1, "why": "wait"}, "等了两个小时")
+    answers = owner.get(f"/t/alpha/surveys/{survey.id}").get_data(as_text=True)
+    assert name in answers and "客户 #" not in answers
+    kpi = owner.get("/t/alpha/reports/kpis/surveys.complaints?by=reason").get_data(as_text=True)
+    assert 'data-testid="breakdown-table"' in kpi and "等待太久" in kpi and "按门店" in kpi
+    timeline = owner.get(f"/t/alpha/customers/{alpha.customers[0]}").get_data(as_text=True)
+    assert "· open" not in timeline and "· system" not in timeline

@@ -1,12 +1,16 @@
 """What activities put on a customer's timeline (through the core's `customer_timeline` hook): interactions, tasks."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
 from ..hooks.contrib import TimelineEntry
 from ..users.models import User
 from .models import Interaction, Task
+
+# a task's status, shown where an entry names its actor
+STATUS = {"open": _l("Task open"), "done": _l("Task done"), "cancelled": _l("Task cancelled")}
 
 
 def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
@@ -28,4 +32,5 @@ def _tasks(customer, before, limit):
     query = select(Task).where(Task.customer_id == customer.id).order_by(Task.created_at.desc()).limit(limit)
     if before is not None:
         query = query.where(Task.created_at < before)
-    return [TimelineEntry(t.created_at, "task", t.title, t.notes, None, t.status) for t in db.session.scalars(query)]
+    return [TimelineEntry(t.created_at, "task", t.title, t.notes, None, str(STATUS.get(t.status, t.status)))
+            for t in db.session.scalars(query)]

@@ -9,10 +9,13 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from flask_babel import gettext as _
+
 from ..audit.models import AuditEntry
 from ..extensions import db
 from ..hooks.contrib import TimelineEntry
 from ..hooks.runtime import tenant_hook
+from .identities import kinds
 
 
 def _changes(customer, before, limit):
@@ -22,7 +25,22 @@ def _changes(customer, before, limit):
         .order_by(AuditEntry.at.desc()).limit(limit))
     if before is not None:
         query = query.where(AuditEntry.at < before)
-    return [TimelineEntry(e.at, "change", e.action, e.summary, None, e.actor_label) for e in db.session.scalars(query)]
+    return [TimelineEntry(e.at, "change", e.action, _summary(e), None, actor_label(e.actor_label))
+            for e in db.session.scalars(query)]
+
+
+def actor_label(label: str | None) -> str | None:
+    """Who did it, in the reader's words: the system's own actions are stored as `system`."""
+    return _("System") if label == "system" else label
+
+
+def _summary(entry) -> str | None:
+    """An identity's entry is stored as "<customer>: <kind code>": the kind is shown by its label."""
+    if entry.entity_type != "identity" or not entry.summary:
+        return entry.summary
+    name, sep, kind = entry.summary.rpartition(": ")
+    found = kinds().get(kind)
+    return f"{name}{sep}{found.label}" if sep and found else entry.summary
 
 
 def timeline(customer, *, kinds: set[str] | None = None, before: datetime | None = None,

@@ -96,11 +96,20 @@ def _chart(kpi, scope, chart: str) -> dict | None:
         return {"type": "line", "labels": [d.strftime(fmt) for d, _v, _n in points],
                 "values": [float(v) if v is not None else None for _d, v, _n in points], "name": str(kpi.label)}
     if chart in ("bar", "pie") and kpi.group_by:
-        column = request.args.get("by") if request.args.get("by") in kpi.group_by else next(iter(kpi.group_by))
-        groups = engine.breakdown(kpi, scope, column)
-        return {"type": chart, "labels": [str(label if label is not None else "–") for _k, label, _v, _n in groups],
-                "values": [float(v) if v is not None else None for _k, _l, v, _n in groups], "name": str(kpi.label)}
+        return _groups_chart(kpi, engine.breakdown(kpi, scope, _by(kpi)), chart)
     return None
+
+
+def _by(kpi) -> str | None:
+    """The breakdown asked for (`?by=`), else the KPI's first."""
+    if not kpi.group_by:
+        return None
+    return request.args.get("by") if request.args.get("by") in kpi.group_by else next(iter(kpi.group_by))
+
+
+def _groups_chart(kpi, groups, chart: str) -> dict:
+    return {"type": chart, "labels": [str(label if label is not None else "–") for _k, label, _v, _n in groups],
+            "values": [float(v) if v is not None else None for _k, _l, v, _n in groups], "name": str(kpi.label)}
 
 
 @bp.get("/kpis/<code>")
@@ -119,9 +128,13 @@ def kpi(code):
     result = engine.evaluate([kpi], scope)[kpi.code]
     year_before = engine.evaluate([kpi], scope.year_before(), compare=False)[kpi.code]
     rows = engine.records(kpi, scope, limit=51, after_id=after)
-    chart = _chart(kpi, scope, "line" if kpi.time_column else "bar")
+    by = _by(kpi)
+    groups = engine.breakdown(kpi, scope, by) if by else []
+    chart = _chart(kpi, scope, "line") if kpi.time_column else (_groups_chart(kpi, groups, "bar") if by else None)
     return render_template("reports/kpi.html", kpi=kpi, result=result, year_before=year_before, rows=rows[:50],
-                           more=len(rows) > 50,
+                           more=len(rows) > 50, by=by, groups=groups,
+                           groups_chart=json.dumps(_groups_chart(kpi, groups, "bar")) if groups and kpi.time_column
+                           else None,
                            chart=json.dumps(chart) if chart else None, scope=scope,
                            **_filters_context(args, errors)), 422 if errors else 200
 

@@ -109,8 +109,9 @@ RESPONSE_COLUMNS = {"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("
                     "at": _l("Answered")}
 
 
-COMPLAINT_COLUMNS = {"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"), "kind_name": _l("Survey type"),
-                     "score": _l("Score"), "reason_name": _l("Reason category"), "at": _l("Answered")}
+COMPLAINT_COLUMNS = {"id": _l("ID"), "customer": _l("Customer"), "store_id": _l("Store"),
+                     "kind_name": _l("Survey type"), "score": _l("Score"), "reason_name": _l("Reason category"),
+                     "at": _l("Answered")}
 
 
 def kpis() -> list[Kpi]:
@@ -136,12 +137,12 @@ def kpis() -> list[Kpi]:
             _l("Survey answers in the period scored at or below the survey's complaint threshold (each started the "
                "complaint workflow); broken down by the reason category the customer picked, or by store."),
             permission="surveys.view", records=complaints, measure="count", filters=("store", "staff"),
-            columns=COMPLAINT_COLUMNS, group_by={"reason": _l("Reason category"), **BY_STORE}),
+            columns=COMPLAINT_COLUMNS, group_by={"reason": _l("Reason category"), **BY_STORE}, higher_is_better=False),
         Kpi("surveys.complaint_rate", _l("Complaint rate"),
             _l("Of the survey answers (CSAT and NPS) in the period, the share scored at or below the survey's "
                "complaint threshold. By reason category: the share of the answers naming that reason that were "
                "complaints."),
             permission="surveys.view", records=answered, measure="rate:complaint", unit="%",
             filters=("store", "staff"), columns={**COMPLAINT_COLUMNS, "complaint": _l("Complaint")},
-            group_by={"reason": _l("Reason category"), "kind": _l("Survey type"), **BY_STORE}),
+            group_by={"reason": _l("Reason category"), "kind": _l("Survey type"), **BY_STORE}, higher_is_better=False),
     ]

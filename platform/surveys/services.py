@@ -79,7 +79,8 @@ def question_outline(survey: Survey, locale: str | None) -> list[dict]:
             if question_type(target) == "choice":
                 names = {o["code"]: question_label(o, locale) for o in target.get("options") or []}
                 values = [names.get(str(v), str(v)) for v in values]
-            item["condition"] = _("shown when “%(question)s” %(op)s %(values)s", question=question_label(target, locale),
+            item["condition"] = _("shown when “%(question)s” %(op)s %(values)s",
+                                  question=question_label(target, locale),
                                   op=CONDITION_LABELS.get(condition["op"], condition["op"]),
                                   values="、".join(map(str, values)))
         out.append(item)
@@ -526,4 +527,5 @@ def panel_context(customer) -> dict:
                       SurveyInvitation.expires_at > utcnow()).subquery("waiting"))
     rows = db.session.execute(select(pending.c.pending, latest).select_from(pending).outerjoin(latest, true())
                               .order_by(latest.c.id.desc())).all()
-    return {"responses": [r for r in rows if r.id is not None], "pending": rows[0].pending if rows else 0}
+    return {"responses": [r for r in rows if r.id is not None], "pending": rows[0].pending if rows else 0,
+            "customer_id": customer.id}

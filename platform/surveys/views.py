@@ -15,6 +15,7 @@ from ..web.visitors import public_visitor_response
 from ..customers.models import Customer
 from ..tenancy.models import get_scoped
 from ..web.forms import flatten_errors, requires
+from ..activities.services import customer_names
 from . import services
 from .models import SCALE
 from .schemas import SurveySchema
@@ -26,8 +27,12 @@ public_bp = Blueprint("survey_page", __name__, url_prefix="/survey")
 @bp.get("/")
 @requires("surveys.view")
 def index():
+    # ?customer_id=: chosen from a customer's page, each survey on can be sent to them from here
+    customer = None
+    if current_user.has_permission("surveys.manage") and request.args.get("customer_id", type=int):
+        customer = get_customer(current_user, request.args.get("customer_id", type=int))
     return render_template("surveys/index.html", surveys=services.surveys(), kinds=services.KIND_LABELS,
-                           templates=services.TEMPLATES)
+                           templates=services.TEMPLATES, customer=customer)
 
 
 @bp.post("/from-template")
@@ -59,8 +64,10 @@ def _questions_from_form() -> list[dict]:
                 if parts[0]:
                     question["options"].append({"code": parts[0], "label_zh": parts[1] if len(parts) > 1 else "",
                                                 "label_en": parts[2] if len(parts) > 2 else ""})
-        if f"q{i}.required_set" in request.form:
+        if f"q{i}.required_set" in request.form:  # an existing question: the box says it
             question["required"] = f"q{i}.required" in request.form
+        elif f"q{i}.required" in request.form:  # a new one ticked; unticked, its type's default
+            question["required"] = True
         if field("cond_question"):
             op, raw = field("cond_op") or "eq", field("cond_value")
             value = [v.strip() for v in raw.split(",") if v.strip()] if op == "in" else raw
@@ -105,6 +112,7 @@ def show(survey_id):
     found = services.responses(survey_id=survey.id, user=current_user, after_id=after, limit=51)
     return render_template("surveys/show.html", survey=survey, responses=found[:50], more=len(found) > 50,
                            answers=services.answers_of([r.id for r in found[:50]]),
+                           names=customer_names({r.customer_id for r in found[:50]}),
                            questions=services.question_outline(survey, str(get_locale())))
 
 
