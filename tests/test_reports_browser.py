@@ -112,6 +112,14 @@ def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_
     # the manager works in store 1: the three answers of store 1 customers, as the card counted
     assert page.locator("[data-testid=records] tbody tr[data-record]").count() == 3
     page.screenshot(path=str(SHOTS / "reports-drilldown-375-zh.png"), full_page=True)
+    # a KPI broken down by one of its dimensions: horizontal bars, every label shown, and the table
+    page.goto(f"{base}/t/alpha/reports/kpis/surveys.csat?by=dimension")
+    page.wait_for_selector("[data-testid=breakdown-table] tbody tr")
+    page.wait_for_selector("[data-testid=chart] canvas")
+    assert page.locator("[data-testid=breakdown-table] tbody tr").count() >= 2
+    page.click("[data-testid=by-store_id]")
+    page.wait_for_selector("[data-testid=by-store_id].btn-secondary")
+    page.screenshot(path=str(SHOTS / "reports-breakdown-375-zh.png"), full_page=True)
 
     # the report builder: paid orders summed by store, as a table and a bar chart
     page.goto(f"{base}/t/alpha/reports/builder/new?entity=orders")

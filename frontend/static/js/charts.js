@@ -6,9 +6,12 @@
     var base = {tooltip: {trigger: spec.type === "pie" ? "item" : "axis", confine: true}, animation: false,
                 grid: {left: 8, right: 12, top: 16, bottom: 8, containLabel: true}};
     if (spec.type === "pie") {
-      base.series = [{type: "pie", name: spec.name, radius: ["35%", "70%"],
+      /* labels aligned to the chart's edges and wrapped, so none is cut off by a phone-wide card */
+      base.series = [{type: "pie", name: spec.name, radius: ["28%", "55%"], avoidLabelOverlap: true,
                       data: spec.labels.map(function (l, i) { return {name: l, value: spec.values[i]}; }),
-                      label: {show: true, overflow: "truncate", width: 80}}];
+                      label: {show: true, alignTo: "edge", edgeDistance: 6, overflow: "break", width: 72,
+                              minMargin: 4},
+                      labelLine: {length: 8, length2: 0, maxSurfaceAngle: 80}}];
       return base;
     }
     if (spec.type === "funnel") {
@@ -23,6 +26,17 @@
                       label: {show: true, position: "right", formatter: function (p) {
                         return first ? p.value + " · " + Math.round(p.value * 100 / first) + "%" : p.value; }}}];
       base.grid.right = 72;
+      return base;
+    }
+    if (spec.type === "bar") {
+      /* categories (stores, reasons, people) as horizontal bars: every label stays readable on a phone, where
+         labels under vertical bars were dropped for lack of room */
+      base.xAxis = {type: "value", minInterval: 1};
+      base.yAxis = {type: "category", data: spec.labels, inverse: true, axisTick: {show: false},
+                    axisLabel: {interval: 0, overflow: "truncate", width: 96}};
+      base.series = [{type: "bar", name: spec.name, data: spec.values, barMaxWidth: 24,
+                      label: {show: true, position: "right"}}];
+      base.grid.right = 40;
       return base;
     }
     base.xAxis = {type: "category", data: spec.labels, axisLabel: {hideOverlap: true}};
