@@ -89,8 +89,12 @@ def _seed(in_tenant, world):
 def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_tenant, live_server, phone):
     from storecrm.testing.fixtures import PASSWORD
 
+    from storecrm.tenancy.models import current_tenant_row
+
     alpha = make_tenant("alpha", locale="zh_CN")
     board_id, token = _seed(in_tenant, alpha)
+    with in_tenant(alpha):
+        current_tenant_row().name = "鸣笛汽车音响改装连锁（上海徐汇旗舰店）"  # a real chain's name is long
     SHOTS.mkdir(parents=True, exist_ok=True)
     page, base = phone, live_server
     page.goto(f"{base}/t/alpha/login")
@@ -98,6 +102,9 @@ def test_manager_workbench_dashboard_and_a_low_score_on_a_phone(make_tenant, in_
     page.fill("#password", PASSWORD)
     page.click("[data-testid=login-submit]")
     page.wait_for_selector("[data-testid=workbench]")
+    # the top bar keeps the account menu on the name's row: the name is cut short instead
+    name_box, menu_box = (page.locator(f"[data-testid={t}]").bounding_box() for t in ("tenant-name", "user-menu"))
+    assert abs(name_box["y"] + name_box["height"] / 2 - (menu_box["y"] + menu_box["height"] / 2)) < 8
     assert page.locator("[data-testid=my-day] li").count() == 2
     page.screenshot(path=str(SHOTS / "reports-home-375-zh.png"), full_page=True)
 
