@@ -26,6 +26,7 @@ BIG_TABLES = {"customers", "customer_identities", "assets", "asset_ownerships", 
 GUNICORN = ["-k", "gthread", "--workers", "2", "--threads", "4", "--keep-alive", "30", "--log-level", "warning"]
 N_LATENCY = int(os.environ.get("BENCH_REQUESTS", "300"))
 N_THROUGHPUT = int(os.environ.get("BENCH_THROUGHPUT_REQUESTS", "3000"))
+B1_ROUNDS = int(os.environ.get("BENCH_B1_ROUNDS", "7"))
 
 
 def _free_port() -> int:
@@ -229,11 +230,17 @@ def main() -> None:
     try:
         token = tokens[("big", largest)]
         # B1: throughput of auth + tenant context + RLS setting + JSON against a bare Flask JSON endpoint
-        b1_ours = load(ours_big.base + paths["B1"], requests=N_THROUGHPUT, concurrency=4, token=token)
-        b1_base = load(baseline.base + "/json", requests=N_THROUGHPUT, concurrency=4)
-        results.append(row("B1 overhead", "authenticated API call with no business query, throughput",
-                           b1_ours, b1_base, b1_ours["rps"] / b1_base["rps"], "≥ 0.5",
-                           b1_ours["rps"] / b1_base["rps"] >= 0.5))
+        # Rounds alternate the two sides and the median round's ratio counts: one pair of runs a few seconds long
+        # swung from 0.38 to 0.59 on this 2-CPU VM with nothing else running (a neighbour's load hits one side only)
+        rounds = []
+        for _ in range(B1_ROUNDS):
+            ours = load(ours_big.base + paths["B1"], requests=N_THROUGHPUT, concurrency=4, token=token)
+            base = load(baseline.base + "/json", requests=N_THROUGHPUT, concurrency=4)
+            rounds.append((ours["rps"] / base["rps"], ours, base))
+        ratio, b1_ours, b1_base = sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
+        results.append(row("B1 overhead", "authenticated API call with no business query, throughput "
+                           f"(median of {B1_ROUNDS} alternating rounds)", b1_ours, b1_base, ratio, "≥ 0.5",
+                           ratio >= 0.5, rounds=[round(r[0], 3) for r in rounds]))
         flask_p50 = load(baseline.base + "/json", requests=N_LATENCY)["p50_ms"]
         # B2–B4: latency against bare Flask + the same SQL through raw psycopg2
         for name, what in [("B2", "customer 360 API (profile, identities, assets, open tasks, 20 events)"),
