@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import and_, func, or_, select
@@ -17,7 +18,7 @@ from storecrm.sdk import (AUTOMATION, Appointment, Asset, Customer, RecordEvent,
                           find_customer_by_identity, fulfil_order, get_catalog_item, get_customer, get_scoped,
                           identities_of, log_interaction, money, normalize_identity, notify_user, plugin_settings,
                           price_for, rank_technicians, record_audit, record_payment, send_survey, tenant_today,
-                          tenant_zone, utcnow,
+                          tenant_locale, tenant_zone, utcnow,
                           find_item_by_sku, release_stock, reserve_stock, stock_location_for_store, InsufficientStock)
 
 from .labels import CATEGORY_LABELS, GRIEVANCE_LABELS, PAYMENT_METHOD_LABELS, label
@@ -536,7 +537,8 @@ def dispatch(user, ro: RepairOrder, technician_id, *, now: datetime | None = Non
     ro.technician_id, ro.dispatched_at = staff.id, now
     db.session.flush()
     record_audit("update", ENTITY, ro.id, f"{ro.number} → {staff.display_name}")
-    notify_user(staff, _("New job: %(number)s", number=ro.number), ro.complaint or "", f"/dealership/{ro.id}")
+    with force_locale(staff.locale or tenant_locale()):  # the technician's language, not the dispatcher's
+        notify_user(staff, _("New job: %(number)s", number=ro.number), ro.complaint or "", f"/dealership/{ro.id}")
     return ro
 
 

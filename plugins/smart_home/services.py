@@ -444,9 +444,10 @@ def assign(user, order: WorkOrder, engineer_id, note: str | None = None, now=Non
     before, order.state, order.engineer_id = order.state, "assigned", engineer.id
     order.assigned_at = now or utcnow()
     _history(order, before, user, note or engineer.display_name, now=now)
-    notify_user(engineer, _("New work order %(number)s", number=order.number),
-                FAULT_TYPES.get(order.fault_type or "", "") and str(FAULT_TYPES[order.fault_type]) or "",
-                f"/smart-home/engineer/{order.id}")
+    with force_locale(engineer.locale or tenant_locale()):  # the engineer's language, not the dispatcher's
+        notify_user(engineer, _("New work order %(number)s", number=order.number),
+                    FAULT_TYPES.get(order.fault_type or "", "") and str(FAULT_TYPES[order.fault_type]) or "",
+                    f"/smart-home/engineer/{order.id}")
     return order
 
 

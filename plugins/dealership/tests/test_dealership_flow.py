@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storecrm.sdk import (Appointment, SurveyInvitation, Task, db, get_scoped, kpi_breakdown, kpi_result,
                           odometer_readings, period_of, tenant_today, tenant_zone, utcnow)
@@ -54,7 +54,10 @@ def test_an_appointment_goes_from_reception_to_a_paid_delivery_and_a_follow_up(t
                                                                        Decimal("470.00"))
         ranked = services.recommend(ro, now=start)
         assert ranked[0].user_id == tech.id
+        tech.locale = "zh_CN"  # the advisor works in English here; the technician reads Chinese
         services.dispatch(advisor, ro, ranked[0].user_id, now=start + timedelta(minutes=5))
+        told = db.session.scalars(text("SELECT title FROM notifications WHERE user_id = :u"), {"u": tech.id}).all()
+        assert told == [f"新派工：{ro.number}"]
         services.start_work(tech, ro, now=start + timedelta(minutes=10))
         services.finish_work(tech, ro, now=start + timedelta(minutes=50))
         every = {i["code"]: True for i in services.checklist_of(ro)}

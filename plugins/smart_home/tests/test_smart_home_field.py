@@ -20,7 +20,7 @@ def _speed(system_db, tenant_id, kmh):
 
 
 def test_travel_time_from_the_base_or_the_previous_job_ranks_the_engineers(app, make_tenant, in_tenant, system_db):
-    from storecrm.sdk import Customer, get_scoped
+    from storecrm.sdk import Customer, db, get_scoped
     from storecrm.plugins.smart_home import services
     from storecrm.plugins.smart_home.models import Van
 
@@ -55,7 +55,11 @@ def test_travel_time_from_the_base_or_the_previous_job_ranks_the_engineers(app, 
                                                             "longitude": Decimal("121.500000")})
         earlier = services.create_work_order(None, {"kind": "consultation", "customer_id": ids["customer"],
                                                     "property_id": next_door.id}, dispatch_now=False)
-        services.assign(None, earlier, ids["tech"])
+        db.session.execute(text("UPDATE users SET locale = 'zh_CN' WHERE id = :u"), {"u": ids["tech"]})
+        db.session.expire_all()
+        services.assign(None, earlier, ids["tech"])  # told in the engineer's language, whoever dispatches
+        told = db.session.scalars(text("SELECT title FROM notifications WHERE user_id = :u"), {"u": ids["tech"]}).all()
+        assert f"新工单 {earlier.number}" in told
         ranked = services.rank_for(order)
         assert ranked[0].user_id == ids["tech"]
         assert f"About 1 min drive from the previous job {earlier.number} (0.1 km)" in ranked[0].reasons
