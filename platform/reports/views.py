@@ -130,11 +130,12 @@ def kpi(code):
     rows = engine.records(kpi, scope, limit=51, after_id=after)
     by = _by(kpi)
     groups = engine.breakdown(kpi, scope, by) if by else []
-    chart = _chart(kpi, scope, "line") if kpi.time_column else (_groups_chart(kpi, groups, "bar") if by else None)
+    by_chart = _groups_chart(kpi, groups, "bar") if by else None
+    # a KPI over time shows its line on top and the breakdown's bars below; any other, its bars on top only
+    chart = _chart(kpi, scope, "line") if kpi.time_column else by_chart
     return render_template("reports/kpi.html", kpi=kpi, result=result, year_before=year_before, rows=rows[:50],
                            more=len(rows) > 50, by=by, groups=groups,
-                           groups_chart=json.dumps(_groups_chart(kpi, groups, "bar")) if groups and kpi.time_column
-                           else None,
+                           groups_chart=json.dumps(by_chart) if groups and kpi.time_column else None,
                            chart=json.dumps(chart) if chart else None, scope=scope,
                            **_filters_context(args, errors)), 422 if errors else 200
 

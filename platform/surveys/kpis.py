@@ -20,17 +20,23 @@ def _with_store(query, model):
         Store, and_(Store.tenant_id == model.tenant_id, Store.id == model.store_id))
 
 
-def _responses(scope, kind):
+def _answers(scope):
+    """Surveys answered in the period by customers of the viewer's stores (and the staff filter), with the
+    customer's name: the base of the response KPIs."""
     query = (select(SurveyResponse.id.label("id"), Customer.name.label("customer"),
                     SurveyResponse.store_id.label("store_id"), SurveyResponse.score.label("score"),
                     SurveyResponse.submitted_at.label("at"))
              .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
                                   Customer.id == SurveyResponse.customer_id))
-             .where(SurveyResponse.kind == kind, SurveyResponse.submitted_at >= scope.start,
-                    SurveyResponse.submitted_at < scope.end, scope.stores(SurveyResponse.store_id)))
+             .where(SurveyResponse.submitted_at >= scope.start, SurveyResponse.submitted_at < scope.end,
+                    scope.stores(SurveyResponse.store_id)))
     if scope.staff_id is not None:
         query = query.where(SurveyResponse.staff_id == scope.staff_id)
-    return _with_store(query, SurveyResponse)
+    return query
+
+
+def _responses(scope, kind):
+    return _with_store(_answers(scope).where(SurveyResponse.kind == kind), SurveyResponse)
 
 
 def csat_answers(scope):
@@ -84,20 +90,12 @@ def _first_reason(column):
 def answered(scope):
     """Every survey answered in the period, CSAT and NPS; `complaint`: scored at or below the survey's threshold,
     which started the complaint workflow; `reason`: the first reason category picked (`none` when none)."""
-    query = (select(SurveyResponse.id.label("id"), Customer.name.label("customer"),
-                    SurveyResponse.store_id.label("store_id"), SurveyResponse.kind.label("kind"),
-                    case((SurveyResponse.kind == "nps", _("NPS")), else_=_("CSAT")).label("kind_name"),
-                    SurveyResponse.score.label("score"), SurveyResponse.low.label("complaint"),
-                    func.coalesce(_first_reason(SurveyAnswer.choice), "none").label("reason"),
-                    func.coalesce(_first_reason(SurveyAnswer.label), _("No reason given")).label("reason_name"),
-                    SurveyResponse.submitted_at.label("at"))
-             .join(Customer, and_(Customer.tenant_id == SurveyResponse.tenant_id,
-                                  Customer.id == SurveyResponse.customer_id))
-             .where(SurveyResponse.submitted_at >= scope.start, SurveyResponse.submitted_at < scope.end,
-                    scope.stores(SurveyResponse.store_id)))
-    if scope.staff_id is not None:
-        query = query.where(SurveyResponse.staff_id == scope.staff_id)
-    return _with_store(query, SurveyResponse)
+    return _with_store(_answers(scope).add_columns(
+        SurveyResponse.kind.label("kind"),
+        case((SurveyResponse.kind == "nps", _("NPS")), else_=_("CSAT")).label("kind_name"),
+        SurveyResponse.low.label("complaint"),
+        func.coalesce(_first_reason(SurveyAnswer.choice), "none").label("reason"),
+        func.coalesce(_first_reason(SurveyAnswer.label), _("No reason given")).label("reason_name")), SurveyResponse)
 
 
 def complaints(scope):
