@@ -18,6 +18,7 @@ from .catalog import transfer as catalog_sheets
 from .catalog.views import bp as catalog_bp
 from .auth.views import bp as auth_bp
 from .customers import services as customers
+from .customers import timeline as customers_timeline
 from .customers.models import Customer
 from .customers.schemas import CustomerSchema
 from .customers.services import update_customer
@@ -368,10 +369,8 @@ def register_asset_panels():
 
 
 @hookimpl
-def customer_timeline(customer, before, limit):
-    """The core's own timeline sources besides the record's changes: interactions, tasks and rule firings."""
-    return (activities.timeline_entries(customer, before, limit) + rules.timeline_entries(customer, before, limit)
-            + scheduling.timeline_entries(customer, before, limit)
-            + sales_timeline.timeline_entries(customer, before, limit)
-            + lead_timeline.timeline_entries(customer, before, limit)
-            + survey_timeline.timeline_entries(customer, before, limit))
+def register_timeline_sources():
+    """The core's own lines of a customer's timeline: the record's changes, interactions, tasks, rule firings,
+    appointments, sales, leads and surveys."""
+    return (customers_timeline.SOURCES + activities.SOURCES + rules.SOURCES + scheduling.SOURCES + sales_timeline.SOURCES
+            + lead_timeline.SOURCES + survey_timeline.SOURCES)

@@ -1,11 +1,10 @@
-"""What activities put on a customer's timeline (through the core's `customer_timeline` hook): interactions, tasks."""
+"""What activities put on a customer's timeline (`TimelineSource`s the core unions): interactions, tasks."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from ..extensions import db
-from ..hooks.contrib import TimelineEntry
+from ..hooks.contrib import TimelineEntry, TimelineSource
 from ..users.models import User
 from .models import Interaction, Task
 
@@ -13,24 +12,27 @@ from .models import Interaction, Task
 STATUS = {"open": _l("Task open"), "done": _l("Task done"), "cancelled": _l("Task cancelled")}
 
 
-def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
-    """Up to `limit` interactions and `limit` tasks of the customer older than `before`, as timeline entries."""
-    return _interactions(customer, before, limit) + _tasks(customer, before, limit)
+def _interactions(customer_id):
+    return (select(Interaction.occurred_at.label("at"), func.jsonb_build_object(
+        "kind", Interaction.kind, "body", Interaction.body, "by", User.display_name).label("data"))
+        .outerjoin(User, (User.tenant_id == Interaction.tenant_id) & (User.id == Interaction.user_id))
+        .where(Interaction.customer_id == customer_id))
 
 
-def _interactions(customer, before, limit):
-    query = (select(Interaction, User.display_name)
-             .outerjoin(User, (User.tenant_id == Interaction.tenant_id) & (User.id == Interaction.user_id))
-             .where(Interaction.customer_id == customer.id).order_by(Interaction.occurred_at.desc()).limit(limit))
-    if before is not None:
-        query = query.where(Interaction.occurred_at < before)
-    return [TimelineEntry(i.occurred_at, f"interaction:{i.kind}", i.kind, i.body, None, name)
-            for i, name in db.session.execute(query)]
+def _interaction(at, data) -> TimelineEntry:
+    return TimelineEntry(at, f"interaction:{data['kind']}", data["kind"], data["body"], None, data["by"])
 
 
-def _tasks(customer, before, limit):
-    query = select(Task).where(Task.customer_id == customer.id).order_by(Task.created_at.desc()).limit(limit)
-    if before is not None:
-        query = query.where(Task.created_at < before)
-    return [TimelineEntry(t.created_at, "task", t.title, t.notes, None, str(STATUS.get(t.status, t.status)))
-            for t in db.session.scalars(query)]
+def _tasks(customer_id):
+    return (select(Task.created_at.label("at"), func.jsonb_build_object(
+        "title", Task.title, "notes", Task.notes, "status", Task.status).label("data"))
+        .where(Task.customer_id == customer_id))
+
+
+def _task(at, data) -> TimelineEntry:
+    return TimelineEntry(at, "task", data["title"], data["notes"], None,
+                         str(STATUS.get(data["status"], data["status"])))
+
+
+SOURCES = [TimelineSource("activities.interactions", "interaction", _interactions, _interaction),
+           TimelineSource("activities.tasks", "task", _tasks, _task)]

@@ -411,6 +411,25 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class TimelineSource:
+    """One kind of line on a customer's timeline, given as a select the core unions with every other source's: a page
+    of the timeline is one statement, however many modules and plugins contribute to it.
+
+    `rows(customer_id)` returns a select of two labelled columns about that customer — `at` (timestamptz, the line's
+    time) and `data` (a jsonb object, usually `func.jsonb_build_object(...)`, of what `entry` needs) — without order,
+    limit or time filter: the core adds `at < before`, orders by `at` and limits. `customer_id` is a bound parameter
+    (the statement is compiled once and reused), so compare it, do not read it. Write money and other exact numbers
+    into `data` as text (`cast(x, Text)`): jsonb numbers come back as floats.
+    `entry(at, data)` turns a row into a `TimelineEntry` in the reader's language (it runs in the request).
+    `kind` is the entries' kind for filtering (`?kinds=`): your plugin's name, or a core kind."""
+
+    code: str  # unique: "<plugin>.<what>", e.g. "smart_home.work_orders"
+    kind: str
+    rows: Callable[[Any], Any]
+    entry: Callable[[Any, dict], TimelineEntry]
+
+
+@dataclass(frozen=True)
 class Permission:
     """A permission a role may hold: code `<plugin>.<action>`, a lazy label, and the group it is listed under."""
 

@@ -130,6 +130,12 @@ def register_customer_panels():
 
 
 @hookspec
+def register_timeline_sources():
+    """Return `TimelineSource` objects: your records on a customer's timeline, as selects the core unions into one
+    statement per page."""
+
+
+@hookspec
 def register_asset_panels():
     """Return `AssetPanel` objects rendered on an asset's page."""
 
@@ -216,7 +222,9 @@ def asset_changed(asset, changes):
 
 @hookspec
 def customer_timeline(customer, before, limit):
-    """For the customer page: return up to `limit` `TimelineEntry`, newest first, older than `before` (None: now)."""
+    """For entries no select can give (an outside service's): return up to `limit` `TimelineEntry`, newest first,
+    older than `before` (None: now). Records in your tables belong in `register_timeline_sources`: each
+    implementation of this hook costs every page a statement of its own."""
 
 
 @hookspec

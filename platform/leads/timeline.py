@@ -9,25 +9,29 @@ from sqlalchemy import func, select
 
 from ..calendar import tenant_today, tenant_zone
 from ..extensions import db
-from ..hooks.contrib import TimelineEntry
+from ..hooks.contrib import TimelineEntry, TimelineSource
 from .models import Lead, LeadHistory
 from .services import HISTORY_LABELS, STATUS_LABELS, label, visible
 
 
-def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
+def _history(customer_id):
     """The history of the customer's leads (captured, enquiries, status changes, follow-ups, conversion)."""
-    query = (select(LeadHistory, Lead.interest, Lead.name)
-             .join(Lead, (Lead.tenant_id == LeadHistory.tenant_id) & (Lead.id == LeadHistory.lead_id))
-             .where(Lead.customer_id == customer.id).order_by(LeadHistory.at.desc()).limit(limit))
-    if before is not None:
-        query = query.where(LeadHistory.at < before)
-    out = []
-    for entry, interest, name in db.session.execute(query):
-        title = _("Lead: %(what)s", what=label(HISTORY_LABELS, entry.kind))
-        detail = " · ".join(p for p in (interest or name, label(STATUS_LABELS, entry.data.get("to"))
-                                        if entry.data.get("to") else None, entry.body) if p)
-        out.append(TimelineEntry(entry.at, "lead", title, detail or None, f"/leads/{entry.lead_id}", None))
-    return out
+    return (select(LeadHistory.at.label("at"), func.jsonb_build_object(
+        "lead", LeadHistory.lead_id, "kind", LeadHistory.kind, "to", LeadHistory.data["to"], "body", LeadHistory.body,
+        "interest", Lead.interest, "name", Lead.name).label("data"))
+        .join(Lead, (Lead.tenant_id == LeadHistory.tenant_id) & (Lead.id == LeadHistory.lead_id))
+        .where(Lead.customer_id == customer_id))
+
+
+def _entry(at, data) -> TimelineEntry:
+    title = _("Lead: %(what)s", what=label(HISTORY_LABELS, data["kind"]))
+    to = data["to"]
+    detail = " · ".join(p for p in (data["interest"] or data["name"], label(STATUS_LABELS, to) if to else None,
+                                    data["body"]) if p)
+    return TimelineEntry(at, "lead", title, detail or None, f"/leads/{data['lead']}", None)
+
+
+SOURCES = [TimelineSource("leads.history", "lead", _history, _entry)]
 
 
 def _month_start() -> datetime:

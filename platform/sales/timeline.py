@@ -1,49 +1,55 @@
-"""The sales lines of a customer's timeline: quotes sent and answered, orders confirmed, payments and refunds."""
+"""The sales lines of a customer's timeline (`TimelineSource`s the core unions): quotes sent and answered, orders
+confirmed and fulfilled, payments and refunds."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Text, cast, func, select
 
-from ..extensions import db
-from ..hooks.contrib import TimelineEntry
-from .models import Payment, SalesDocument
+from ..hooks.contrib import TimelineEntry, TimelineSource
 from .labels import method_label
+from .models import Payment, SalesDocument
 
 
-def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
-    """Up to `limit` sales entries about the customer older than `before` (two indexed queries)."""
-    pay_q = (select(Payment, SalesDocument.number).join(SalesDocument, (SalesDocument.tenant_id == Payment.tenant_id)
-                                                        & (SalesDocument.id == Payment.document_id))
-             .where(Payment.customer_id == customer.id).order_by(Payment.received_at.desc()).limit(limit))
-    if before is not None:
-        pay_q = pay_q.where(Payment.received_at < before)
-    out = []
-    for payment, number in db.session.execute(pay_q):
-        title = (_("Payment %(amount)s on %(number)s", amount=payment.amount, number=number)
-                 if payment.kind == "payment" else
-                 _("Refund %(amount)s on %(number)s", amount=payment.amount, number=number))
-        out.append(TimelineEntry(payment.received_at, "sales", title, method_label(payment.method),
-                                 f"/sales/orders/{payment.document_id}"))
-    doc_q = (select(SalesDocument).where(SalesDocument.customer_id == customer.id)
-             .order_by(SalesDocument.id.desc()).limit(limit))
-    for doc in db.session.scalars(doc_q):
-        events = []
-        if doc.kind == "quote":
-            if doc.sent_at:
-                events.append((doc.sent_at, _("Quote %(number)s sent (%(total)s)", number=doc.number, total=doc.total)))
-            if doc.accepted_at:
-                events.append((doc.accepted_at, _("Quote %(number)s accepted by %(name)s", number=doc.number,
-                                                  name=doc.accepted_name or "")))
-            url = f"/sales/quotes/{doc.id}"
-        else:
-            if doc.confirmed_at:
-                events.append((doc.confirmed_at, _("Order %(number)s confirmed (%(total)s)", number=doc.number,
-                                                   total=doc.total)))
-            if doc.fulfilled_at:
-                events.append((doc.fulfilled_at, _("Order %(number)s fulfilled", number=doc.number)))
-            url = f"/sales/orders/{doc.id}"
-        for at, title in events:
-            if before is None or at < before:
-                out.append(TimelineEntry(at, "sales", title, None, url))
-    out.sort(key=lambda e: e.at, reverse=True)
-    return out[:limit]
+def _payments(customer_id):
+    return (select(Payment.received_at.label("at"), func.jsonb_build_object(
+        "kind", Payment.kind, "amount", cast(Payment.amount, Text), "method", Payment.method,
+        "document", Payment.document_id, "number", SalesDocument.number).label("data"))
+        .join(SalesDocument, (SalesDocument.tenant_id == Payment.tenant_id) & (SalesDocument.id == Payment.document_id))
+        .where(Payment.customer_id == customer_id))
+
+
+def _payment(at, data) -> TimelineEntry:
+    title = (_("Payment %(amount)s on %(number)s", amount=data["amount"], number=data["number"])
+             if data["kind"] == "payment" else
+             _("Refund %(amount)s on %(number)s", amount=data["amount"], number=data["number"]))
+    return TimelineEntry(at, "sales", title, method_label(data["method"]), f"/sales/orders/{data['document']}")
+
+
+def _document_event(kind: str, column):
+    """A select of one moment in the life of the customer's quotes or orders (`column`: when it happened)."""
+    def rows(customer_id):
+        return (select(column.label("at"), func.jsonb_build_object(
+            "id", SalesDocument.id, "number", SalesDocument.number, "total", cast(SalesDocument.total, Text),
+            "name", SalesDocument.accepted_name).label("data"))
+            .where(SalesDocument.customer_id == customer_id, SalesDocument.kind == kind, column.is_not(None)))
+    return rows
+
+
+def _line(title, kind: str):
+    def entry(at, data) -> TimelineEntry:
+        path = "quotes" if kind == "quote" else "orders"
+        return TimelineEntry(at, "sales", title(data), None, f"/sales/{path}/{data['id']}")
+    return entry
+
+
+SOURCES = [
+    TimelineSource("sales.payments", "sales", _payments, _payment),
+    TimelineSource("sales.quote_sent", "sales", _document_event("quote", SalesDocument.sent_at), _line(
+        lambda d: _("Quote %(number)s sent (%(total)s)", number=d["number"], total=d["total"]), "quote")),
+    TimelineSource("sales.quote_accepted", "sales", _document_event("quote", SalesDocument.accepted_at), _line(
+        lambda d: _("Quote %(number)s accepted by %(name)s", number=d["number"], name=d["name"] or ""), "quote")),
+    TimelineSource("sales.order_confirmed", "sales", _document_event("order", SalesDocument.confirmed_at), _line(
+        lambda d: _("Order %(number)s confirmed (%(total)s)", number=d["number"], total=d["total"]), "order")),
+    TimelineSource("sales.order_fulfilled", "sales", _document_event("order", SalesDocument.fulfilled_at), _line(
+        lambda d: _("Order %(number)s fulfilled", number=d["number"]), "order")),
+]

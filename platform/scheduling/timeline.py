@@ -9,21 +9,25 @@ from sqlalchemy import func, select
 
 from ..calendar import tenant_zone
 from ..extensions import db
-from ..hooks.contrib import TimelineEntry
+from ..hooks.contrib import TimelineEntry, TimelineSource
 from .booking import status_label
 from .models import Appointment, ServiceType
 
 
-def timeline_entries(customer, before, limit) -> list[TimelineEntry]:
-    query = (select(Appointment, ServiceType.name)
-             .join(ServiceType, (ServiceType.tenant_id == Appointment.tenant_id)
-                   & (ServiceType.id == Appointment.service_type_id))
-             .where(Appointment.customer_id == customer.id).order_by(Appointment.starts_at.desc()).limit(limit))
-    if before is not None:
-        query = query.where(Appointment.starts_at < before)
-    return [TimelineEntry(a.starts_at, "appointment", _("Appointment: %(service)s", service=name),
-                          status_label(a.status), f"/scheduling/appointments/{a.id}", None)
-            for a, name in db.session.execute(query)]
+def _appointments(customer_id):
+    return (select(Appointment.starts_at.label("at"), func.jsonb_build_object(
+        "id", Appointment.id, "service", ServiceType.name, "status", Appointment.status).label("data"))
+        .join(ServiceType, (ServiceType.tenant_id == Appointment.tenant_id)
+              & (ServiceType.id == Appointment.service_type_id))
+        .where(Appointment.customer_id == customer_id))
+
+
+def _appointment(at, data) -> TimelineEntry:
+    return TimelineEntry(at, "appointment", _("Appointment: %(service)s", service=data["service"]),
+                         status_label(data["status"]), f"/scheduling/appointments/{data['id']}", None)
+
+
+SOURCES = [TimelineSource("scheduling.appointments", "appointment", _appointments, _appointment)]
 
 
 def month_figures(user) -> dict:

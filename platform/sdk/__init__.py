@@ -18,7 +18,8 @@ from ..customers.identity import IdentityKind
 from ..hooks import hookimpl
 from ..hooks.contrib import (AssetPanel, AssetType, Banner, CustomerPanel, DashboardWidget, EngineEntity, ExtensibleEntity,
                              DemoContext, LeadPanel, DemoTenant, FieldPreset, ImportMapping, Kpi, NotificationChannel, PeriodicJob, RuleAction,
-                             RuleCondition, RuleTrigger, TimelineEntry, WorkflowDefinition)
+                             RuleCondition, RuleTrigger, TimelineEntry, TimelineSource,
+                             WorkflowDefinition)
 from ..hooks.info import PluginInfo
 from ..web.nav import NavItem
 
@@ -185,6 +186,7 @@ __all__ = [
     "NotificationChannel", "Kpi", "DashboardWidget", "CustomerPanel", "AssetPanel", "ImportMapping", "PeriodicJob", "Banner",
     "DemoTenant", "DemoContext",
     "TimelineEntry",
+    "TimelineSource",
     # data
     "db", "TenantScoped", "Timestamped", "tenant_fk", "get_scoped", "as_id", "utcnow", "current_tenant_id",
     "Customer", "Asset", "Task", "Interaction", "User", "Store", "AUTOMATION",

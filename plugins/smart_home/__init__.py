@@ -131,10 +131,10 @@ def register_field_presets():
 
 
 @hookimpl
-def customer_timeline(customer, before, limit):
+def register_timeline_sources():
     from . import services
 
-    return services.timeline_of(customer.id, before, limit)
+    return services.TIMELINE
 
 
 @hookimpl

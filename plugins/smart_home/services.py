@@ -17,6 +17,7 @@ from sqlalchemy import and_, any_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from storecrm.sdk import (AUTOMATION, Asset, CatalogItem, Customer, Event, RecordEvent, SalesDocument, Store,
+                          TimelineEntry, TimelineSource,
                           Trimmed, User, accept_upload, confirm_order, create_asset, create_sales_document,
                           create_stock_location, create_task, db, default_assignee, document_totals, emit_event,
                           get_asset, get_catalog_item, get_customer, get_scoped, get_survey, issue_stock,
@@ -997,18 +998,21 @@ def erase_customer_data(customer_id: int) -> None:
     scrub_audit("smart_home_property", prop_ids)
 
 
-def timeline_of(customer_id: int, before, limit: int):
-    """The customer's work orders on the customer page's timeline, newest first (one query)."""
-    from storecrm.sdk import TimelineEntry
+def _work_order_rows(customer_id):
+    """The customer's work orders on the timeline, by when they were reported."""
+    return select(WorkOrder.reported_at.label("at"), func.jsonb_build_object(
+        "id", WorkOrder.id, "number", WorkOrder.number, "kind", WorkOrder.kind, "state", WorkOrder.state,
+        "description", WorkOrder.description).label("data")).where(WorkOrder.customer_id == customer_id)
 
-    query = select(WorkOrder).where(WorkOrder.customer_id == customer_id)
-    if before is not None:
-        query = query.where(WorkOrder.reported_at < before)
-    states = _state_labels()
-    return [TimelineEntry(at=o.reported_at, kind="smart_home",
-                          title=f"{o.number} {ORDER_KINDS.get(o.kind, '')} · {states.get(o.state, '')}",
-                          body=o.description, url=f"/smart-home/orders/{o.id}")
-            for o in db.session.scalars(query.order_by(WorkOrder.reported_at.desc()).limit(limit))]
+
+def _work_order_entry(at, data) -> TimelineEntry:
+    return TimelineEntry(at=at, kind="smart_home",
+                         title=f"{data['number']} {ORDER_KINDS.get(data['kind'], '')} · "
+                               f"{_state_labels().get(data['state'], '')}",
+                         body=data["description"], url=f"/smart-home/orders/{data['id']}")
+
+
+TIMELINE = [TimelineSource("smart_home.work_orders", "smart_home", _work_order_rows, _work_order_entry)]
 
 
 class PartRequestSchema(Schema):
