@@ -117,9 +117,14 @@ def my_tasks(user, *, include_done: bool = False, limit: int = 200) -> list[Task
     return list(db.session.scalars(query.order_by(Task.due_at.asc().nulls_last(), Task.id.desc()).limit(limit)))
 
 
+def open_tasks_query(customer_id):
+    """The select of `open_tasks_of_customer` (`customer_id`: a value or a bound parameter)."""
+    return (select(Task).where(Task.customer_id == customer_id, Task.status == "open")
+            .order_by(Task.due_at.asc().nulls_last()))
+
+
 def open_tasks_of_customer(customer_id: int) -> list[Task]:
-    return list(db.session.scalars(select(Task).where(Task.customer_id == customer_id, Task.status == "open")
-                                   .order_by(Task.due_at.asc().nulls_last())))
+    return list(db.session.scalars(open_tasks_query(customer_id)))
 
 
 def customer_names(ids: set[int]) -> dict[int, str]:

@@ -180,10 +180,14 @@ def get_asset(user, asset_id) -> Asset | None:
     return asset
 
 
+def assets_query(customer_id):
+    """The select of `assets_of` (`customer_id`: a value or a bound parameter)."""
+    return select(Asset).where(Asset.customer_id == customer_id, Asset.deleted_at.is_(None)).order_by(Asset.id)
+
+
 def assets_of(customer_id: int) -> list[Asset]:
-    """The live assets a customer owns now, newest first."""
-    return list(db.session.scalars(select(Asset).where(Asset.customer_id == customer_id, Asset.deleted_at.is_(None))
-                                   .order_by(Asset.id)))
+    """The live assets a customer owns now, in the order they were added."""
+    return list(db.session.scalars(assets_query(customer_id)))
 
 
 def identifiers_of(asset_ids: list[int]) -> dict[int, dict[str, str]]:

@@ -44,10 +44,15 @@ def owners(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     return {(k, v): cid for k, v, cid in rows}
 
 
+def identities_query(customer_id):
+    """The select of `identities_of` (`customer_id`: a value or a bound parameter)."""
+    return (select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
+            .order_by(CustomerIdentity.kind, CustomerIdentity.id))
+
+
 def identities_of(customer_id: int) -> list[CustomerIdentity]:
     """Every identity (mobile, email, VIN, plate, plugin kinds …) of the customer, by kind."""
-    return list(db.session.scalars(select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
-                                   .order_by(CustomerIdentity.kind, CustomerIdentity.id)))
+    return list(db.session.scalars(identities_query(customer_id)))
 
 
 def _claimed_error(kind: str, owner_id: int) -> ValidationError:

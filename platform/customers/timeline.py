@@ -66,44 +66,58 @@ def sources(wanted: set[str] | None = None) -> list[TimelineSource]:
 _PAGES: dict[tuple, Precompiled] = {}
 
 
+def page_select(chosen: list[TimelineSource], with_before: bool):
+    """The select of a page from these sources: parameters `customer_id`, `limit` and (with_before) `before`; rows
+    (source code, at, data), newest first."""
+    customer_id = bindparam("customer_id", type_=Integer)
+    limit = bindparam("limit", type_=Integer)
+    members = []
+    for source in chosen:
+        rows = source.rows(customer_id).subquery()
+        member = select(cast(literal(source.code), Text).label("source"), rows.c.at, rows.c.data)
+        if with_before:
+            member = member.where(rows.c.at < bindparam("before", type_=DateTime(timezone=True)))
+        members.append(member.order_by(rows.c.at.desc()).limit(limit))
+    merged = union_all(*members).subquery()
+    return select(merged.c.source, merged.c.at, merged.c.data).order_by(merged.c.at.desc()).limit(limit)
+
+
 def page_statement(chosen: list[TimelineSource], with_before: bool) -> Precompiled:
-    """The page's statement for these sources, compiled once: parameters `customer_id`, `limit` and (with_before)
-    `before`; rows (source code, at, data), newest first."""
+    """`page_select` compiled once."""
     key = (tuple(chosen), with_before)
     statement = _PAGES.get(key)
     if statement is None:
-        customer_id = bindparam("customer_id", type_=Integer)
-        limit = bindparam("limit", type_=Integer)
-        members = []
-        for source in chosen:
-            rows = source.rows(customer_id).subquery()
-            member = select(cast(literal(source.code), Text).label("source"), rows.c.at, rows.c.data)
-            if with_before:
-                member = member.where(rows.c.at < bindparam("before", type_=DateTime(timezone=True)))
-            members.append(member.order_by(rows.c.at.desc()).limit(limit))
-        merged = union_all(*members).subquery()
-        statement = Precompiled(select(merged.c.source, merged.c.at, merged.c.data)
-                                .order_by(merged.c.at.desc()).limit(limit), db.engine.dialect)
-        _PAGES[key] = statement
+        statement = _PAGES[key] = Precompiled(page_select(chosen, with_before), db.engine.dialect)
     return statement
+
+
+def entries(chosen: list[TimelineSource], rows) -> list[TimelineEntry]:
+    """Rows of a page (source code, at, data) as entries, in the reader's language."""
+    by_code = {s.code: s for s in chosen}
+    return [by_code[code].entry(at, data) for code, at, data in rows]
 
 
 def timeline(customer, *, kinds: set[str] | None = None, before: datetime | None = None,
              limit: int = 20) -> tuple[list[TimelineEntry], datetime | None]:
     """Entries of the chosen kinds (None: all), newest first; returns (page, cursor for the next page)."""
     chosen = sources(kinds)
-    entries: list[TimelineEntry] = []
+    found: list[TimelineEntry] = []
     if chosen:
-        by_code = {s.code: s for s in chosen}
         params = {"customer_id": customer.id, "limit": limit + 1}
         if before is not None:
             params["before"] = before
-        for code, at, data in page_statement(chosen, before is not None).execute(db.session, params):
-            entries.append(by_code[code].entry(at, data))
+        found += entries(chosen, page_statement(chosen, before is not None).execute(db.session, params))
+    return merged(customer, found, kinds=kinds, before=before, limit=limit)
+
+
+def merged(customer, found: list[TimelineEntry], *, kinds: set[str] | None, before: datetime | None,
+           limit: int) -> tuple[list[TimelineEntry], datetime | None]:
+    """A page of the sources' entries (`found`, up to limit + 1) with the `customer_timeline` hook's merged in."""
+    lines = list(found)
     for batch in tenant_hook("customer_timeline")(customer=customer, before=before, limit=limit + 1):
-        entries += batch or []
+        lines += batch or []
     if kinds is not None:
-        entries = [e for e in entries if e.kind in kinds or e.kind.split(":")[0] in kinds]
-    entries.sort(key=lambda e: e.at, reverse=True)
-    page = entries[:limit]
-    return page, (page[-1].at if len(entries) > limit else None)
+        lines = [e for e in lines if e.kind in kinds or e.kind.split(":")[0] in kinds]
+    lines.sort(key=lambda e: e.at, reverse=True)
+    page = lines[:limit]
+    return page, (page[-1].at if len(lines) > limit else None)

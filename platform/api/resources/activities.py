@@ -5,13 +5,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ...activities import services
 from ...activities.schemas import InteractionSchema, TaskSchema
-from ...assets.services import assets_of
-from ...customers.identities import identities_of
 from ...customers.services import get_customer
 from ...customers.timeline import timeline
 from ...fields.engine import definitions
 from ...validation import storable_offset
 from ..auth import api_user, requires
+from ..overview import overview_lists
 from ..common import patch_load, unprocessable
 from .customers import _out
 
@@ -107,18 +106,9 @@ def customer_overview(customer_id):
     (a fixed number of queries, however many assets or events the customer has)."""
     user = api_user()
     customer = _customer(customer_id)
-    identities = identities_of(customer.id) if user.has_permission("customers.contact") else []
-    by_asset: dict[int, dict] = {}
-    for identity in identities:
-        if identity.asset_id:
-            by_asset.setdefault(identity.asset_id, {})[identity.kind] = identity.value
-    visible = {d.code for d in definitions("asset", user=user)}
-    assets = [{"id": a.id, "type": a.type, "name": a.name, "store_id": a.store_id, "installed_on": a.installed_on,
-               "warranty_until": a.warranty_until, "identifiers": by_asset.get(a.id, {}),
-               "custom": {k: v for k, v in (a.custom or {}).items() if k in visible}} for a in assets_of(customer.id)]
-    entries, _next = timeline(customer, limit=20)
-    return {"customer": _out(customer), "identities": identities, "assets": assets,
-            "open_tasks": services.open_tasks_of_customer(customer.id), "timeline": entries}
+    lists = overview_lists(customer, contact=user.has_permission("customers.contact"),
+                           visible_asset_fields={d.code for d in definitions("asset", user=user)})
+    return {"customer": _out(customer), **lists}
 
 
 class TaskListArgs(Schema):
