@@ -163,3 +163,46 @@ def test_a_value_read_before_a_clear_is_not_kept():
     assert cache.get("k") is MISSING
     cache.put("k", "fresh", stamp=cache.stamp())
     assert cache.get("k") == "fresh"
+
+
+def test_field_definitions_are_kept_per_process_and_a_change_here_is_seen_at_once(two_tenants, api_token, app,
+                                                                                  elsewhere):
+    from storecrm.fields import engine
+
+    alpha, beta = two_tenants
+    owner = api_token(alpha, "owner")
+    client = app.test_client()
+    customer = f"/api/v1/customers/{alpha.customers[0]}"
+    assert client.get(customer, headers=owner).status_code == 200  # fills the cache
+    sent, stop = _statements(app)
+    try:
+        assert client.get(customer, headers=owner).status_code == 200
+    finally:
+        stop()
+    assert not [s for s in sent if "field_definitions" in s]
+    # defined here: the next request validates against it at once
+    made = client.post("/api/v1/fields", json={"entity": "customer", "code": "car_brand", "label_zh": "车辆品牌",
+                                               "label_en": "Car brand", "type": "select", "options": ["宝马", "奥迪"]},
+                       headers=owner)
+    assert made.status_code == 201, made.get_json()
+    bad = client.patch(customer, json={"custom": {"car_brand": "拖拉机"}}, headers=owner)
+    assert bad.status_code == 422
+    assert client.patch(customer, json={"custom": {"car_brand": "宝马"}}, headers=owner).get_json()["custom"] == {
+        "car_brand": "宝马"}
+    # another tenant has its own entry: alpha's field is not beta's
+    other = client.patch(f"/api/v1/customers/{beta.customers[0]}", json={"custom": {"car_brand": "宝马"}},
+                         headers=api_token(beta, "owner"))
+    assert other.status_code == 422
+    # archived in another process: seen here once the bound has passed (the cache's clock moved past it)
+    with elsewhere.begin() as conn:
+        conn.execute(text("UPDATE field_definitions SET archived = true WHERE code = 'car_brand'"))
+    assert client.get(customer, headers=owner).get_json()["custom"] == {"car_brand": "宝马"}
+    engine._by_tenant.clear()  # what the bound does (AUTH_CACHE_SECONDS)
+    assert client.get(customer, headers=owner).get_json()["custom"] == {}
+    # the cached copies are in no session: a request's own definitions are never detached or expired by them
+    with app.test_request_context():
+        from storecrm.tenancy.context import TenantRef, tenant_context
+
+        with tenant_context(TenantRef(alpha.id, alpha.slug)):
+            copies = engine.definitions("customer", include_archived=True)
+            assert copies and all(db.session.object_session(d) is None for d in copies)

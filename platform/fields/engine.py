@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..files.services import files_by_id
 from ..hooks.runtime import enabled_plugins, host
+from ..localcache import MISSING, LocalCache
 from ..tenancy.context import require_tenant_id
 from ..tenancy.models import as_id, get_scoped
 from ..users.models import User
@@ -28,23 +29,38 @@ def entities() -> dict[str, object]:
     return out
 
 
+# Every entity's definitions of a tenant: read by nearly every page and API call (a customer's own fields and its
+# assets'), kept per process within storecrm.localcache's bound and dropped at once by a transaction here that wrote
+# field_definitions. The cached rows are transient copies, never in a session: shared read-only across requests as
+# the cached API principal's role is, and no request's own (perhaps changed) definition is taken from its session.
+_by_tenant = LocalCache("field definitions", ("field_definitions",))
+_COLUMNS = tuple(c.key for c in FieldDefinition.__table__.columns)
+
+
+def _all_definitions(include_archived: bool) -> dict[str, list[FieldDefinition]]:
+    key = (require_tenant_id(), include_archived)
+    found = _by_tenant.get(key)
+    if found is MISSING:
+        stamp = _by_tenant.stamp()
+        query = select(*[getattr(FieldDefinition, name) for name in _COLUMNS])
+        if not include_archived:
+            query = query.where(FieldDefinition.archived.is_(False))
+        found = {}
+        for row in db.session.execute(query.order_by(FieldDefinition.position, FieldDefinition.id)):
+            found.setdefault(row.entity, []).append(FieldDefinition(**dict(zip(_COLUMNS, row))))
+        _by_tenant.put(key, found, stamp=stamp)
+    return found
+
+
 def definitions(entity: str, *, include_archived: bool = False, user=None) -> list[FieldDefinition]:
-    """The entity's field definitions, read once per request or job (an import validates thousands of rows
-    against them); saving a definition clears the cache."""
+    """The entity's field definitions (read-only copies), read once per request or job (an import validates
+    thousands of rows against them) and kept per process within the cache bound; saving a definition clears both."""
     from flask import g
 
     cache = g.setdefault("_field_definitions", {})
-
-    # every entity's in one statement: a customer's page shows its own fields and its assets'
     key = (require_tenant_id(), include_archived)
     if key not in cache:
-        query = select(FieldDefinition)
-        if not include_archived:
-            query = query.where(FieldDefinition.archived.is_(False))
-        by_entity: dict[str, list[FieldDefinition]] = {}
-        for row in db.session.scalars(query.order_by(FieldDefinition.position, FieldDefinition.id)):
-            by_entity.setdefault(row.entity, []).append(row)
-        cache[key] = by_entity
+        cache[key] = _all_definitions(include_archived)
     rows = cache[key].get(entity, [])
     if user is not None:
         rows = [d for d in rows if visible_to(d, user)]
@@ -167,6 +183,7 @@ def forget_definitions() -> None:
 
     g.pop("_field_definitions", None)
     g.pop("_field_schemas", None)
+    _by_tenant.clear()
 
 
 def _stored(d: FieldDefinition, value):
