@@ -107,3 +107,24 @@ def test_a_failed_request_does_not_burn_its_idempotency_key(two_tenants, api_tok
     assert ok.status_code == 201
     assert client.post("/api/v1/stores", json={"code": "K2", "name": "y"},
                        headers={**headers, "Idempotency-Key": "x" * 201}).status_code == 422
+
+
+def test_the_customer_list_total_counts_only_when_the_page_cannot_tell(two_tenants, api_token, app):
+    """A first page that is not full holds every match: its total is the rows' number, without a count statement
+    (a search by VIN finds one); a full page or a later one is counted — the same total either way."""
+    from .test_query_counts import count_queries
+
+    alpha, _beta = two_tenants
+    headers, client = api_token(alpha, "owner"), app.test_client()
+    client.get("/api/v1/customers", headers=headers)  # warm the per-process caches
+    with count_queries(app) as short:
+        whole = client.get("/api/v1/customers?per_page=50", headers=headers).get_json()
+    assert whole["total"] == len(whole["items"]) == 3 and whole["next_after_id"] is None
+    assert not [s for s in short if "count(" in s.lower()]
+    with count_queries(app) as full:
+        first = client.get("/api/v1/customers?per_page=2", headers=headers).get_json()
+    assert first["total"] == 3 and [s for s in full if "count(" in s.lower()]
+    rest = client.get(f"/api/v1/customers?per_page=2&after_id={first['next_after_id']}", headers=headers).get_json()
+    assert rest["total"] == 3 and len(rest["items"]) == 1
+    found = client.get("/api/v1/customers?q=ALPHA-customer-1&per_page=20", headers=headers).get_json()
+    assert found["total"] == len(found["items"]) >= 1

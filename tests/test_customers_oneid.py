@@ -158,3 +158,21 @@ def test_duplicate_policy_is_a_tenant_setting(policy, two_tenants, login, system
     with system_db.connect() as conn:
         assert conn.execute(text("SELECT settings->>'duplicate_policy' FROM tenants WHERE id=:t"),
                             {"t": alpha.id}).scalar() == policy
+
+
+def test_owners_of_a_batch_of_identities_finds_this_tenants_and_only_theirs(two_tenants, in_tenant):
+    """The import's One-ID look-up of a whole batch (pairs joined to the unique index): each pair's owner, none for
+    unknown pairs or another tenant's, the same value under two kinds kept apart."""
+    from storecrm.customers.identities import owners
+    from storecrm.customers.models import CustomerIdentity
+
+    alpha, beta = two_tenants
+    with in_tenant(alpha) as session:
+        session.add_all([CustomerIdentity(customer_id=alpha.customers[0], kind="plate", value="沪A12345"),
+                         CustomerIdentity(customer_id=alpha.customers[1], kind="vin", value="LBV3A5109EMA12345")])
+    with in_tenant(beta) as session:
+        session.add(CustomerIdentity(customer_id=beta.customers[0], kind="plate", value="沪B99999"))
+    with in_tenant(alpha):
+        found = owners([("plate", "沪A12345"), ("vin", "LBV3A5109EMA12345"), ("plate", "LBV3A5109EMA12345"),
+                        ("plate", "沪B99999"), ("plate", "沪C00000")] + [("plate", f"京A{i:05d}") for i in range(600)])
+    assert found == {("plate", "沪A12345"): alpha.customers[0], ("vin", "LBV3A5109EMA12345"): alpha.customers[1]}

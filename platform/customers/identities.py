@@ -37,10 +37,19 @@ def owners(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """{(kind, value): customer id} for the given normal forms that already belong to someone."""
     if not pairs:
         return {}
-    from sqlalchemy import tuple_
+    from sqlalchemy import String, and_, bindparam, func
+    from sqlalchemy.dialects.postgresql import ARRAY
 
-    rows = db.session.execute(select(CustomerIdentity.kind, CustomerIdentity.value, CustomerIdentity.customer_id)
-                              .where(tuple_(CustomerIdentity.kind, CustomerIdentity.value).in_(pairs)))
+    # The pairs as two arrays joined to the unique (tenant, kind, value) index: one index probe per pair. A row-value
+    # IN list of an import batch's ~700 pairs was planned as a filter over every identity of the tenant (0.3 ms of
+    # an import's 1.2 ms a row).
+    kinds_, values = zip(*pairs)
+    wanted = func.unnest(bindparam("owner_kinds", list(kinds_), type_=ARRAY(String)),
+                         bindparam("owner_values", list(values), type_=ARRAY(String))) \
+        .table_valued("kind", "value").render_derived(name="wanted")
+    rows = db.session.execute(
+        select(CustomerIdentity.kind, CustomerIdentity.value, CustomerIdentity.customer_id)
+        .join(wanted, and_(CustomerIdentity.kind == wanted.c.kind, CustomerIdentity.value == wanted.c.value)))
     return {(k, v): cid for k, v, cid in rows}
 
 

@@ -93,6 +93,14 @@ def count_customers(user, flt: CustomerFilter = CustomerFilter()) -> int:
         return reads.scalar(query)
 
 
+def total_for_page(user, flt: CustomerFilter, rows: list, *, after_id: int | None, limit: int) -> int:
+    """How many customers match, for a page of `list_customers`: a first page that is not full holds every match
+    (a search by VIN or plate usually finds one or two), so nothing is counted; otherwise `count_customers`."""
+    if after_id is None and len(rows) < limit:
+        return len(rows)
+    return count_customers(user, flt)
+
+
 def _match(q: str):
     """Name, phone in any format, or any identity (plate, VIN, serial, member no, WeChat, email).
 

@@ -53,7 +53,7 @@ def index():
     flt, sort, q = view.filter, view.sort, view.filter.q
     custom_defs = view.defs
     rows = services.list_customers(current_user, flt, after_id=after_id, sort=sort)
-    total = services.count_customers(current_user, flt)
+    total = services.total_for_page(current_user, flt, rows, after_id=after_id, limit=services.PAGE_SIZE)
     contacts = {c.id: services.contact_view(current_user, c) for c in rows}
     more = len(rows) == services.PAGE_SIZE
 

@@ -85,7 +85,7 @@ def list_customers(args):
                                   owner_id=args["owner_id"], level=args["level"], custom=custom,
                                   min_spend=args["min_spend"] if (args["min_spend"] or 0) >= 0 else None)
     rows = services.list_customers(user, flt, after_id=args["after_id"], limit=args["per_page"], sort=args["sort"])
-    total = services.count_customers(user, flt)
+    total = services.total_for_page(user, flt, rows, after_id=args["after_id"], limit=args["per_page"])
     more = len(rows) == args["per_page"]
     visible = _visible_fields()
     return {"items": [_out(c, visible) for c in rows], "total": total,
