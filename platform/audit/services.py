@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import inspect
 
 from ..extensions import db
+from ..tenancy.bulk import insert_rows
 from ..tenancy.context import require_tenant_id
 from ..tenancy.models import utcnow
 from .models import AuditEntry
@@ -87,12 +88,10 @@ def record(action: str, entity_type: str, entity_id: int | None, summary: str = 
 def record_many(entries: list[tuple]) -> None:
     """Audit many events in one INSERT (bulk work such as imports): (action, entity_type, entity_id, summary,
     before, after) each, all by the current actor."""
-    from sqlalchemy import insert
-
     if not entries:
         return
     actor, now, tenant_id = current_actor(), utcnow(), require_tenant_id()
-    db.session.execute(insert(AuditEntry.__table__), [
+    insert_rows(AuditEntry.__table__, [
         {"tenant_id": tenant_id, "at": now, "actor_id": actor.id, "actor_label": actor.label[:120], "action": action,
          "entity_type": entity_type, "entity_id": entity_id, "summary": summary[:300], "before": before,
          "after": after, "request_id": actor.request_id, "ip": actor.ip}

@@ -19,6 +19,7 @@ from ..keyset import page
 from ..quotas import ensure_room, room as quota_room
 from ..stores.models import Store
 from ..tenancy.context import require_tenant_id
+from ..tenancy.bulk import insert_rows
 from ..tenancy.models import current_tenant_row, get_scoped, reserve_ids, utcnow
 from ..tenancy.reads import read_session
 from ..users.models import User
@@ -243,8 +244,6 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
     and announced as one `CustomersImported` event (rules fire and webhooks go out per customer, plugins hear one
     `CustomerCreated` each, with no query per row). A unique violation (someone created one of these people
     meanwhile) raises IntegrityError: run the batch in a savepoint and fall back to one by one."""
-    from sqlalchemy import insert
-
     from types import SimpleNamespace
 
     stores_held = list(db.session.scalars(select(Store)))  # noqa: F841 — keeps _check's lookups in the identity map
@@ -279,14 +278,13 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
         return errors
     for (row, _claims_), new_id in zip(made, reserve_ids(Customer, len(made))):
         row["id"] = new_id
-    db.session.execute(insert(Customer.__table__), [row for row, _claims_ in made])
+    insert_rows(Customer.__table__, [row for row, _claims_ in made])
     pending = [(row, kind, value, kind in ("mobile", "email")) for row, claims in made for kind, value in claims]
     identity_ids = reserve_ids(CustomerIdentity, len(pending))
-    if pending:
-        db.session.execute(insert(CustomerIdentity.__table__), [
-            {"tenant_id": tenant_id, "id": identity_id, "customer_id": row["id"], "asset_id": None, "kind": kind,
-             "value": value, "primary": primary, "created_at": now}
-            for (row, kind, value, primary), identity_id in zip(pending, identity_ids)])
+    insert_rows(CustomerIdentity.__table__, [
+        {"tenant_id": tenant_id, "id": identity_id, "customer_id": row["id"], "asset_id": None, "kind": kind,
+         "value": value, "primary": primary, "created_at": now}
+        for (row, kind, value, primary), identity_id in zip(pending, identity_ids)])
     # one entry per customer, its identities inside (staff adding an identity by hand get an entry of its own)
     record_many([("create", "customer", row["id"], row["name"], None,
                   {**{k: _jsonable(v) for k, v in row.items() if k != "tenant_id"},

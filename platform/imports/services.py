@@ -392,7 +392,8 @@ def process(run_id: int) -> None:
             if batch:
                 apply(batch)
             _hold_lease(run, attempt)
-            run.status, run.finished_at = "done", utcnow()
+            # the count may include rows of blanks only, which are not read as rows: the page shows what was read
+            run.status, run.finished_at, run.total_rows = "done", utcnow(), run.processed_rows
             record("finish", "import", run.id,
                    f"{run.filename}: +{run.created_count} ~{run.updated_count} !{run.failed_count} "
                    f"conflicts {run.conflict_count} skipped {run.skipped_count}")
@@ -426,8 +427,7 @@ def _count_rows(user, run: ImportRun, attempt: int) -> bool:
     """Count the data rows, reading no further than one past the cap; False (and the run failed, nothing
     written) when there are none or too many."""
     cap = current_app.config["STORECRM"].import_max_rows
-    with closing(_numbered_rows(run)) as rows:
-        total = sum(1 for _row in itertools.islice(rows, cap + 1))
+    total = files.count_rows(files.open_path(run.stored_as), cap)
     _hold_lease(run, attempt)
     if 0 < total <= cap:
         run.total_rows = total

@@ -1,0 +1,104 @@
+"""The import job counts a sheet's rows (to refuse a file over the cap before writing any) by scanning the sheet's XML
+(imports.files.count_rows); it must agree with the rows the job then reads, or count a row of blanks at most."""
+import io
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+
+def _saved(book, tmp_path, name="book.xlsx"):
+    path = tmp_path / name
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _read(path):
+    from storecrm.imports import files
+
+    return sum(1 for number, row in enumerate(files.rows(path), start=1) if number > 1 and any(row))
+
+
+def test_a_sheet_with_formats_gaps_formulas_and_markup_in_text(tmp_path):
+    from storecrm.imports import files
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机"])
+    sheet.append(["王小明", "13800138000"])
+    sheet["A5"] = "<row>李雷</row> & <v>"  # text that looks like the markup
+    sheet["B8"].font = Font(bold=True)  # a formatted cell with no value: not a row
+    sheet["A10"] = 0
+    sheet["A11"] = "=1+1"  # no cached result: openpyxl reads None, the scan sees an empty <v>
+    sheet["C12"] = "x" * 3000
+    other = book.create_sheet("第二页")
+    other.append(["only", "the first sheet counts"])
+    path = _saved(book, tmp_path)
+    assert files.count_rows(path, 1000) == _read(path) == 4
+
+
+def test_a_row_of_blanks_may_count_but_never_less_than_the_job_reads(tmp_path):
+    from storecrm.imports import files
+
+    book = Workbook()
+    book.active.append(["姓名"])
+    book.active.append(["   "])  # read as empty (values are stripped), counted: the count is the most it reads
+    book.active.append(["韩梅梅"])
+    path = _saved(book, tmp_path)
+    assert (files.count_rows(path, 1000), _read(path)) == (2, 1)
+
+
+def test_the_count_stops_past_the_limit_on_a_big_write_only_sheet(tmp_path):
+    from storecrm.imports import files
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("客户")
+    sheet.append(["姓名", "备注"])
+    for n in range(3000):  # rows long enough that some cross the scan's 1 MB chunks
+        sheet.append([f"客户{n}", "备注" * (n % 400)])
+    path = _saved(book, tmp_path)
+    assert files.count_rows(path, 5000) == _read(path) == 3000
+    assert 40 < files.count_rows(path, 40) <= 3000
+
+
+def test_a_prefixed_namespace_is_read_too(tmp_path):
+    """Some writers (.NET's Open XML SDK) write <x:row> and <x:c>."""
+    from storecrm.imports import files
+
+    book = Workbook()
+    for row in (["姓名"], ["甲"], ["乙"]):
+        book.active.append(row)
+    plain = _saved(book, tmp_path, "plain.xlsx")
+    prefixed = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(prefixed, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                head, body = text.split("<sheetData>", 1)
+                body = body.replace("<", "<x:").replace("<x:/", "</x:")
+                head = head.replace("<worksheet ", '<worksheet xmlns:x="http://schemas.openxmlformats.org/'
+                                                    'spreadsheetml/2006/main" ', 1)
+                data = (head + "<x:sheetData>" + body).encode()
+            target.writestr(item, data)
+    assert files.count_rows(prefixed, 100) == files.count_rows(plain, 100) == 2
+
+
+def test_a_csv_counts_its_non_empty_rows(tmp_path):
+    from storecrm.imports import files
+
+    path = tmp_path / "c.csv"
+    path.write_text("姓名,手机\n王小明,138\n,\n李雷,139\n", encoding="utf-8")
+    assert files.count_rows(path, 100) == 2 and files.count_rows(path, 1) == 2
+
+
+def test_a_damaged_file_is_unreadable(tmp_path):
+    from storecrm.imports import files
+
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(files.UnreadableFile):
+        files.count_rows(path, 100)
