@@ -102,3 +102,24 @@ def test_a_damaged_file_is_unreadable(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(files.UnreadableFile):
         files.count_rows(path, 100)
+
+
+def test_a_sheet_whose_dimension_understates_it_is_read_to_the_end(tmp_path):
+    """<dimension> is a hint some writers get wrong; openpyxl's read-only sheet stopped at it and the rows past it
+    were never imported, without an error."""
+    from storecrm.imports import files
+
+    book = Workbook()
+    for n in range(10):
+        book.active.append([f"客户{n}", f"1380013800{n}"])
+    honest = _saved(book, tmp_path, "honest.xlsx")
+    lying = tmp_path / "lying.xlsx"
+    with zipfile.ZipFile(honest) as source, zipfile.ZipFile(lying, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b'<dimension ref="A1:B10"' in data
+                data = data.replace(b'<dimension ref="A1:B10"', b'<dimension ref="A1:B3"')
+            target.writestr(item, data)
+    assert [row[0] for row in files.rows(lying)] == [f"客户{n}" for n in range(10)]
+    assert files.count_rows(lying, 100) == _read(lying) == 9

@@ -66,6 +66,9 @@ def rows(path: Path) -> Iterator[list[str]]:
             raise UnreadableFile(str(exc)) from exc
         try:
             sheet = book.worksheets[0]
+            # read to the sheet's end, not to the size its <dimension> states: a writer that got it wrong (it is
+            # only a hint) lost every row past it, and the count (count_rows) reads them all
+            sheet.reset_dimensions()
             for row in sheet.iter_rows(values_only=True):
                 yield [_cell(v) for v in row]
         finally:

@@ -107,7 +107,11 @@ def reserve_ids(model, n: int) -> list[int]:
 
 def current_tenant_row() -> Tenant:
     """The current tenant's row (one primary-key lookup the session caches); fails closed outside a tenant."""
-    row = db.session.get(Tenant, require_tenant_id())
+    tenant_id = require_tenant_id()
+    held = db.session.info.get(_HELD_ROW)
+    if held is not None and held.id == tenant_id:  # an import asks once a row: skip the identity map's machinery
+        return held
+    row = db.session.get(Tenant, tenant_id)
     # held until the transaction ends: the identity map keeps rows only while something else does, so every call read
     # the row again — an import asked for the tenant's "today" once per row, one statement each. Not longer: sessions
     # don't expire rows on commit, and a worker thread's session would keep a tenant's old zone or quiet hours.
