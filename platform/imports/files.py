@@ -58,21 +58,15 @@ def _cell(value):
 def rows(path: Path) -> Iterator[list[str]]:
     """Every row (header first) as a list of strings."""
     if path.suffix == ".xlsx":
-        from openpyxl import load_workbook
-
         try:
-            book = load_workbook(path, read_only=True, data_only=True)
+            archive, part, reader = _first_sheet(path, cells=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise UnreadableFile(str(exc)) from exc
         try:
-            sheet = book.worksheets[0]
-            # read to the sheet's end, not to the size its <dimension> states: a writer that got it wrong (it is
-            # only a hint) lost every row past it, and the count (count_rows) reads them all
-            sheet.reset_dimensions()
-            for row in sheet.iter_rows(values_only=True):
+            for row in _unsized_sheet(reader, part).iter_rows(values_only=True):
                 yield [_cell(v) for v in row]
         finally:
-            book.close()
+            archive.close()
         return
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
@@ -113,7 +107,7 @@ def count_rows(path: Path, limit: int) -> int:
         data = (row for row in itertools.islice(rows(path), 1, None) if any(row))
         return sum(1 for _row in itertools.islice(data, limit + 1))
     try:
-        archive, part = _first_sheet(path)
+        archive, part, _reader = _first_sheet(path)
         source = archive.open(part)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise UnreadableFile(str(exc)) from exc
@@ -137,19 +131,40 @@ def count_rows(path: Path, limit: int) -> int:
     return max(found - 1, 0)
 
 
-def _first_sheet(path: Path) -> tuple[zipfile.ZipFile, str]:
-    """The archive and the name of the part `rows` reads (the workbook's first worksheet), found as openpyxl finds
-    it. Not by opening the workbook: openpyxl reads a sheet that does not state its size through, to size it."""
+def _first_sheet(path: Path, cells: bool = False):
+    """(archive, name of the part, openpyxl's reader) of the workbook's first worksheet, found as load_workbook
+    finds it; with `cells`, the reader also has the shared strings and the number formats (which numbers are dates)
+    its cells need. The count needs neither: a big sheet's shared strings take longer to read than it."""
     from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
 
     reader = ExcelReader(path, read_only=True, data_only=True)
-    reader.read_manifest()
-    reader.read_workbook()
-    for _sheet, rel in reader.parser.find_sheets():
-        if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
-            return reader.archive, rel.target
-    reader.archive.close()
-    raise UnreadableFile("no worksheet")
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        for _sheet, rel in reader.parser.find_sheets():
+            if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
+                if cells:
+                    reader.read_strings()
+                    apply_stylesheet(reader.archive, reader.wb)
+                return reader.archive, rel.target, reader
+        raise UnreadableFile("no worksheet")
+    except BaseException:
+        reader.archive.close()
+        raise
+
+
+def _unsized_sheet(reader, part: str):
+    """openpyxl's read-only sheet of `part`, without the size its <dimension> states. That size is only a hint some
+    writers get wrong, and openpyxl stopped reading at it (the rows past a wrong one were never imported); where a
+    sheet states none, opening it read the whole sheet once just to find out (a fifth of the parse, B7)."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Unsized(ReadOnlyWorksheet):
+        def _get_size(self):
+            pass  # min_row 1, max_row and max_column None: iter_rows reads to the end
+
+    return Unsized(reader.wb, "", part, reader.shared_strings)
 
 
 def check_upload(filename: str, data: bytes) -> None:
