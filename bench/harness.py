@@ -260,10 +260,18 @@ def main() -> None:
                                ours["p50_ms"] / base, "≤ 1.5 × (Flask + raw SQL)" +
                                ("" if name == "B2" else ", no seq scan"), passed, **extra))
         # B5: the B2 statements under RLS (app role) vs bypassing it (system role, BYPASSRLS), throughput
-        rls = Replay(big["DATABASE_URL"], sql["B2"]).measure(N_LATENCY * 2)
-        bypass = Replay(big["DATABASE_SYSTEM_URL"], sql["B2"], skip_tenant_setting=True).measure(N_LATENCY * 2)
-        results.append(row("B5 RLS cost", "B2's SQL with RLS enforced vs bypassed, throughput", rls, bypass,
-                           rls["rps"] / bypass["rps"], "≥ 0.85", rls["rps"] / bypass["rps"] >= 0.85))
+        # in alternating rounds, the median round's ratio counting, as B1: measured one side after the other, the
+        # ratio of the same statements moved from 0.83 to 0.98 between runs with nothing else changed
+        rls_side = Replay(big["DATABASE_URL"], sql["B2"])
+        bypass_side = Replay(big["DATABASE_SYSTEM_URL"], sql["B2"], skip_tenant_setting=True)
+        b5_rounds = []
+        for _ in range(B1_ROUNDS):
+            rls, bypass = rls_side.measure(N_LATENCY), bypass_side.measure(N_LATENCY)
+            b5_rounds.append((rls["rps"] / bypass["rps"], rls, bypass))
+        ratio, rls, bypass = sorted(b5_rounds, key=lambda r: r[0])[len(b5_rounds) // 2]
+        results.append(row("B5 RLS cost", f"B2's SQL with RLS enforced vs bypassed, throughput (median of "
+                           f"{B1_ROUNDS} alternating rounds)", rls, bypass, ratio, "≥ 0.85", ratio >= 0.85,
+                           rounds=[round(r[0], 3) for r in b5_rounds]))
         # B6: the probe chain's 360 with 1,000 tenants loaded vs 10
         b6_big = load(ours_big.base + f"/api/v1/customers/{probe_cid_big}/overview", requests=N_LATENCY,
                       token=tokens[("big", probe)])

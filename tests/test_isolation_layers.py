@@ -96,6 +96,27 @@ def test_writing_another_tenants_row_is_refused_by_the_orm(two_tenants, app_ctx)
         db.session.rollback()
 
 
+def test_refreshing_an_object_again_and_again_keeps_one_tenant_criteria(two_tenants, app_ctx):
+    """A refresh carries the options of the load that got the object; the tenant criteria were added again on each
+    refresh, so an import job's run row grew one criteria per batch (a new, uncached compile each time)."""
+    from sqlalchemy import inspect
+
+    from storecrm.stores.models import Store
+
+    alpha, beta = two_tenants
+    with tenant_context(TenantRef(alpha.id, alpha.slug)):
+        store = db.session.scalars(select(Store)).first()
+        for _ in range(30):
+            db.session.refresh(store, with_for_update=True)
+            db.session.commit()
+        assert len(inspect(store).load_options) == 1
+        assert store.tenant_id == alpha.id
+    with tenant_context(TenantRef(beta.id, beta.slug)):  # alpha's object refreshed as beta: both walls hold
+        with pytest.raises(Exception):
+            db.session.refresh(store)
+        db.session.rollback()
+
+
 def test_unscoped_requires_a_reason_and_logs_it(two_tenants, app_ctx, caplog):
     with pytest.raises(ValueError):
         with unscoped(""):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 
 from flask import current_app, has_app_context
@@ -39,9 +40,21 @@ def _add_tenant_criteria(state) -> None:
         if _touches_tenant_table(state):
             raise TenantContextMissing("query on a tenant table with no tenant in context")
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tid, include_aliases=True)
-    )
+    criteria = _tenant_criteria(tid)
+    # A refresh or lazy load carries the options of the load that got the object, ours among them (they propagate),
+    # and its options become the object's again: adding ours once more grew them by one on every refresh, so a job
+    # that refreshes its run each batch compiled a statement with one more criteria each time (uncacheable, 150 ms a
+    # refresh by the 200th batch of an import, B7).
+    if any(option is criteria for option in state.statement._with_options):
+        return
+    state.statement = state.statement.options(criteria)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_criteria(tid: int):
+    """The ORM layer's criteria for one tenant, one option object per tenant, so a statement that already holds it is
+    known by identity."""
+    return with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tid, include_aliases=True)
 
 
 @event.listens_for(Session, "after_begin")
