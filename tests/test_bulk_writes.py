@@ -75,3 +75,20 @@ def test_a_column_the_table_does_not_have_is_refused_before_anything_is_sent(two
     with in_tenant(alpha):
         with pytest.raises(ValueError, match="no column nmae"):
             insert_rows(Customer.__table__, [{"tenant_id": alpha.id, "nmae": "x"}])
+
+
+def test_audit_entries_written_in_bulk_hold_dates_and_amounts_as_a_single_entry_does(two_tenants, in_tenant,
+                                                                                      system_db):
+    from storecrm.audit.services import _jsonable, record_many
+
+    alpha, _ = two_tenants
+    after = {"birthday": date(1990, 2, 28), "created_at": datetime(2026, 12, 4, 10, 30, tzinfo=timezone.utc),
+             "lifetime_spend": Decimal("0.00"), "tags": ("VIP",), "name": "王小明"}
+    with in_tenant(alpha):
+        record_many([("create", "customer", 7, "王小明", None, after)])
+    with system_db.connect() as conn:
+        stored = conn.execute(text("SELECT after FROM audit_log WHERE tenant_id=:t AND entity_id=7"),
+                              {"t": alpha.id}).scalar()
+    assert stored == {k: _jsonable(v) for k, v in after.items()} == {
+        "birthday": "1990-02-28", "created_at": "2026-12-04T10:30:00+00:00", "lifetime_spend": "0.00",
+        "tags": ["VIP"], "name": "王小明"}

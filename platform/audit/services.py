@@ -87,7 +87,8 @@ def record(action: str, entity_type: str, entity_id: int | None, summary: str = 
 
 def record_many(entries: list[tuple]) -> None:
     """Audit many events in one INSERT (bulk work such as imports): (action, entity_type, entity_id, summary,
-    before, after) each, all by the current actor."""
+    before, after) each, all by the current actor. `before` and `after` may hold dates, times and Decimals: they are
+    written as `snapshot` writes them (ISO text, the amount as text)."""
     if not entries:
         return
     actor, now, tenant_id = current_actor(), utcnow(), require_tenant_id()

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select, union
 
-from ..audit.services import _jsonable, changed_only, record, record_many, snapshot
+from ..audit.services import changed_only, record, record_many, snapshot
 from ..events import CustomerChanged, CustomerCreated, CustomersImported, emit
 from ..calendar import tenant_today
 from ..extensions import db
@@ -285,9 +285,10 @@ def create_many(user, rows: list[tuple[dict, dict[str, str]]]) -> dict[int, dict
         {"tenant_id": tenant_id, "id": identity_id, "customer_id": row["id"], "asset_id": None, "kind": kind,
          "value": value, "primary": primary, "created_at": now}
         for (row, kind, value, primary), identity_id in zip(pending, identity_ids)])
-    # one entry per customer, its identities inside (staff adding an identity by hand get an entry of its own)
+    # one entry per customer, its identities inside (staff adding an identity by hand get an entry of its own); the
+    # values go as they are: record_many's one JSON document writes dates and amounts as _jsonable would
     record_many([("create", "customer", row["id"], row["name"], None,
-                  {**{k: _jsonable(v) for k, v in row.items() if k != "tenant_id"},
+                  {**{k: v for k, v in row.items() if k != "tenant_id"},
                    "identities": [{"kind": kind, "value": value} for kind, value in claims]})
                  for row, claims in made])
     emit(CustomersImported(tuple(row["id"] for row, _claims_ in made)))
