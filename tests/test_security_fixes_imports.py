@@ -308,3 +308,39 @@ def test_the_embedded_redis_keeps_queued_messages_across_a_stop(tmp_path):
         assert redis.Redis.from_url(url).lrange("dramatiq:default", 0, -1) == [b"a queued import"]
     finally:
         embedded.stop_redis(url)
+
+
+def test_a_workbook_whose_sheet_is_cut_off_fails_its_import_with_a_message_in_the_users_language(
+        two_tenants, login, system_db, app, monkeypatch):
+    """The sheet is opened without reading it through first (imports.files), so damage inside it shows while the job
+    reads its rows: the run fails with a message its user can read, and what was read before stays imported."""
+    from storecrm.imports import services
+
+    alpha, _ = two_tenants
+    monkeypatch.setattr(services, "BATCH", 10)
+    good = _workbook(list(_good_rows(60)))
+    bad = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(bad, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data[:len(data) // 2]  # cut inside the rows: not well-formed XML from there on
+            target.writestr(item, data)
+    b = login(alpha, "owner")
+    b.get("/t/alpha/imports/")
+    run_url = _upload(b, bad.getvalue(), "cut.xlsx")  # the upload reads the column names and one row only
+    _start(b, run_url)
+    _run_worker()
+    with system_db.connect() as conn:
+        status, error, processed = conn.execute(text("SELECT status, error, processed_rows FROM import_runs")).one()
+        created = conn.execute(text("SELECT count(*) FROM customers WHERE name LIKE '客户%'")).scalar()
+    assert status == "failed" and 0 < processed == created < 60
+    assert error.startswith(f"The file is damaged: its first {processed} rows were imported") and "Error" not in error
+    page = b.get(run_url)
+    assert page.status_code == 200 and "The file is damaged" in page.get_data(as_text=True)
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale("zh_CN"):  # the same run of a zh_CN user reads it in Chinese
+        assert gettext("The file is damaged: its first %(count)d rows were imported, the rest could not be read. "
+                       "Save it again from Excel and import it again; the rows already imported are recognised.",
+                       count=20).startswith("文件已损坏：前 20 行已导入")

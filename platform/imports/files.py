@@ -63,8 +63,11 @@ def rows(path: Path) -> Iterator[list[str]]:
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise UnreadableFile(str(exc)) from exc
         try:
+            # a damaged sheet shows only once it is read (its XML or its compressed data), as the other damage does
             for row in _unsized_sheet(reader, part).iter_rows(values_only=True):
                 yield [_cell(v) for v in row]
+        except Exception as exc:
+            raise UnreadableFile(str(exc)) from exc
         finally:
             archive.close()
         return

@@ -401,6 +401,18 @@ def process(run_id: int) -> None:
     except LeaseLost:
         db.session.rollback()
         log.warning("import %s: a newer job took over, this one stops", run_id)
+    except files.UnreadableFile as exc:
+        # damage inside a sheet shows only when its rows are read: the batches before it stay imported (a re-run
+        # of a repaired file recognises them), the run says what happened in its user's language
+        db.session.rollback()
+        log.warning("import %s: the file is damaged after %s rows: %s", run_id, run.processed_rows, exc)
+        _hold_lease(run, attempt)
+        with force_locale(_locale_of(user)):
+            run.error = _("The file is damaged: its first %(count)d rows were imported, the rest could not be read. "
+                          "Save it again from Excel and import it again; the rows already imported are recognised.",
+                          count=run.processed_rows)
+        run.status, run.finished_at = "failed", utcnow()
+        db.session.commit()
 
 
 def _locale_of(user) -> str:
