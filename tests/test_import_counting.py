@@ -16,6 +16,15 @@ def _saved(book, tmp_path, name="book.xlsx"):
     return path
 
 
+def _with_sheet(source, target, change):
+    """Copy the workbook `source` to `target` with its first sheet's XML passed through `change` (bytes -> bytes)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for item in original.infolist():
+            data = original.read(item)
+            copy.writestr(item, change(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return target
+
+
 def _read(path):
     from storecrm.imports import files
 
@@ -72,18 +81,15 @@ def test_a_prefixed_namespace_is_read_too(tmp_path):
     for row in (["姓名"], ["甲"], ["乙"]):
         book.active.append(row)
     plain = _saved(book, tmp_path, "plain.xlsx")
-    prefixed = tmp_path / "prefixed.xlsx"
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(prefixed, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                text = data.decode()
-                head, body = text.split("<sheetData>", 1)
-                body = body.replace("<", "<x:").replace("<x:/", "</x:")
-                head = head.replace("<worksheet ", '<worksheet xmlns:x="http://schemas.openxmlformats.org/'
-                                                    'spreadsheetml/2006/main" ', 1)
-                data = (head + "<x:sheetData>" + body).encode()
-            target.writestr(item, data)
+
+    def prefix(data):
+        head, body = data.decode().split("<sheetData>", 1)
+        body = body.replace("<", "<x:").replace("<x:/", "</x:")
+        head = head.replace("<worksheet ", '<worksheet xmlns:x="http://schemas.openxmlformats.org/'
+                                            'spreadsheetml/2006/main" ', 1)
+        return (head + "<x:sheetData>" + body).encode()
+
+    prefixed = _with_sheet(plain, tmp_path / "prefixed.xlsx", prefix)
     assert files.count_rows(prefixed, 100) == files.count_rows(plain, 100) == 2
 
 
@@ -113,32 +119,25 @@ def test_a_sheet_whose_dimension_understates_it_is_read_to_the_end(tmp_path):
     for n in range(10):
         book.active.append([f"客户{n}", f"1380013800{n}"])
     honest = _saved(book, tmp_path, "honest.xlsx")
-    lying = tmp_path / "lying.xlsx"
-    with zipfile.ZipFile(honest) as source, zipfile.ZipFile(lying, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                assert b'<dimension ref="A1:B10"' in data
-                data = data.replace(b'<dimension ref="A1:B10"', b'<dimension ref="A1:B3"')
-            target.writestr(item, data)
+
+    def understate(data):
+        assert b'<dimension ref="A1:B10"' in data
+        return data.replace(b'<dimension ref="A1:B10"', b'<dimension ref="A1:B3"')
+
+    lying = _with_sheet(honest, tmp_path / "lying.xlsx", understate)
     assert [row[0] for row in files.rows(lying)] == [f"客户{n}" for n in range(10)]
     assert files.count_rows(lying, 100) == _read(lying) == 9
 
 
-def test_a_sheet_damaged_past_its_first_rows_is_unreadable_to_both_the_count_and_the_reader(tmp_path):
+def test_a_sheet_damaged_past_its_first_rows_is_unreadable_to_the_reader_and_counted_up_to_the_damage(tmp_path):
     from storecrm.imports import files
 
     book = Workbook()
     for n in range(50):
         book.active.append([f"客户{n}", f"1380013800{n % 10}"])
     good = _saved(book, tmp_path, "good.xlsx")
-    bad = tmp_path / "bad.xlsx"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data[:len(data) // 2]  # cut off inside the rows: not well-formed XML
-            target.writestr(item, data)
+    # cut off inside the rows: not well-formed XML from there on
+    bad = _with_sheet(good, tmp_path / "bad.xlsx", lambda data: data[:len(data) // 2])
     with pytest.raises(files.UnreadableFile):
         list(files.rows(bad))
     assert 0 < files.count_rows(bad, 100) < 50  # the count reads no XML structure: it counts what is there

@@ -59,7 +59,7 @@ def rows(path: Path) -> Iterator[list[str]]:
     """Every row (header first) as a list of strings."""
     if path.suffix == ".xlsx":
         try:
-            archive, part, reader = _first_sheet(path, cells=True)
+            reader, part = _first_sheet(path, cells=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise UnreadableFile(str(exc)) from exc
         try:
@@ -69,7 +69,7 @@ def rows(path: Path) -> Iterator[list[str]]:
         except Exception as exc:
             raise UnreadableFile(str(exc)) from exc
         finally:
-            archive.close()
+            reader.archive.close()
         return
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
@@ -110,8 +110,8 @@ def count_rows(path: Path, limit: int) -> int:
         data = (row for row in itertools.islice(rows(path), 1, None) if any(row))
         return sum(1 for _row in itertools.islice(data, limit + 1))
     try:
-        archive, part, _reader = _first_sheet(path)
-        source = archive.open(part)
+        reader, part = _first_sheet(path)
+        source = reader.archive.open(part)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise UnreadableFile(str(exc)) from exc
     found, in_row, carry = 0, False, b""
@@ -130,12 +130,12 @@ def count_rows(path: Path, limit: int) -> int:
         raise UnreadableFile(str(exc)) from exc
     finally:
         source.close()
-        archive.close()
+        reader.archive.close()
     return max(found - 1, 0)
 
 
 def _first_sheet(path: Path, cells: bool = False):
-    """(archive, name of the part, openpyxl's reader) of the workbook's first worksheet, found as load_workbook
+    """(openpyxl's reader, name of the part) of the workbook's first worksheet, found as load_workbook
     finds it; with `cells`, the reader also has the shared strings and the number formats (which numbers are dates)
     its cells need. The count needs neither: a big sheet's shared strings take longer to read than it."""
     from openpyxl.reader.excel import ExcelReader
@@ -150,7 +150,7 @@ def _first_sheet(path: Path, cells: bool = False):
                 if cells:
                     reader.read_strings()
                     apply_stylesheet(reader.archive, reader.wb)
-                return reader.archive, rel.target, reader
+                return reader, rel.target
         raise UnreadableFile("no worksheet")
     except BaseException:
         reader.archive.close()
